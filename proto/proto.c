@@ -1,0 +1,457 @@
+/* proto.c: table-driven encoder and decoder for parley wire protocol v1.
+ *
+ * Each body struct has a field table (kind, offset, limit) listing its
+ * fields in declaration order; encode, decode and size walk the table, so a
+ * message's layout is stated exactly once. */
+#include <stddef.h>
+#include <string.h>
+
+#include "proto.h"
+
+enum pf_kind { PF_END, PF_U8, PF_U16, PF_U32, PF_U64, PF_STR, PF_BLOB };
+
+/* One field: for PF_STR lim is the maximum in characters, for PF_BLOB the
+ * maximum in bytes, for PF_U8 the largest allowed value (0: any). */
+typedef struct pf {
+  uint8_t kind;
+  uint16_t off;
+  uint32_t lim;
+} pf;
+
+#define F(kind, st, field, lim) {PF_##kind, offsetof(st, field), (lim)}
+#define END {PF_END, 0, 0}
+
+static const pf proto_empty_fields[] = {END};
+static const pf proto_hello_fields[] = {
+    F(U16, proto_hello, version, 0),
+    F(STR, proto_hello, agent, PROTO_MAX_AGENT), END};
+static const pf proto_welcome_fields[] = {
+    F(U16, proto_welcome, version, 0),
+    F(STR, proto_welcome, agent, PROTO_MAX_AGENT),
+    F(STR, proto_welcome, server_name, PROTO_MAX_AGENT),
+    F(U16, proto_welcome, max_msg_chars, 0),
+    F(U32, proto_welcome, max_frame, 0),
+    F(U64, proto_welcome, max_file_size, 0),
+    F(U16, proto_welcome, max_rooms, 0),
+    F(U16, proto_welcome, history_len, 0),
+    F(U8, proto_welcome, flags, 0), END};
+static const pf proto_error_msg_fields[] = {
+    F(U16, proto_error_msg, code, 0),
+    F(U16, proto_error_msg, ref_type, 0),
+    F(STR, proto_error_msg, subject, PROTO_MAX_FILENAME),
+    F(STR, proto_error_msg, text, PROTO_MAX_ERRTEXT), END};
+static const pf proto_ping_fields[] = {F(U64, proto_ping, token, 0), END};
+static const pf proto_reason_fields[] = {
+    F(STR, proto_reason, reason, PROTO_MAX_REASON), END};
+static const pf proto_cred_fields[] = {
+    F(STR, proto_cred, name, PROTO_MAX_NAME),
+    F(STR, proto_cred, password, PROTO_MAX_PASSWORD), END};
+static const pf proto_login_token_fields[] = {
+    F(STR, proto_login_token, name, PROTO_MAX_NAME),
+    F(BLOB, proto_login_token, token, PROTO_TOKEN_LEN), END};
+static const pf proto_login_ok_fields[] = {
+    F(STR, proto_login_ok, name, PROTO_MAX_NAME),
+    F(U8, proto_login_ok, role, PROTO_ROLE_LAST),
+    F(BLOB, proto_login_ok, token, PROTO_TOKEN_LEN),
+    F(U64, proto_login_ok, token_expires, 0), END};
+static const pf proto_logout_fields[] = {F(U8, proto_logout, revoke, 1), END};
+static const pf proto_room_ref_fields[] = {
+    F(STR, proto_room_ref, room, PROTO_MAX_ROOM), END};
+static const pf proto_part_fields[] = {
+    F(STR, proto_part, room, PROTO_MAX_ROOM),
+    F(STR, proto_part, reason, PROTO_MAX_REASON), END};
+static const pf proto_room_info_fields[] = {
+    F(STR, proto_room_info, room, PROTO_MAX_ROOM),
+    F(U32, proto_room_info, members, 0),
+    F(STR, proto_room_info, topic, PROTO_MAX_TOPIC), END};
+static const pf proto_count_fields[] = {F(U32, proto_count, count, 0), END};
+static const pf proto_topic_fields[] = {
+    F(STR, proto_topic, room, PROTO_MAX_ROOM),
+    F(STR, proto_topic, topic, PROTO_MAX_TOPIC), END};
+static const pf proto_member_fields[] = {
+    F(STR, proto_member, room, PROTO_MAX_ROOM),
+    F(STR, proto_member, name, PROTO_MAX_NAME), END};
+static const pf proto_members_end_fields[] = {
+    F(STR, proto_members_end, room, PROTO_MAX_ROOM),
+    F(U32, proto_members_end, count, 0), END};
+static const pf proto_say_fields[] = {
+    F(U8, proto_say, kind, PROTO_TARGET_LAST),
+    F(STR, proto_say, target, PROTO_MAX_ROOM),
+    F(U8, proto_say, flags, PROTO_MSGF_ACTION),
+    F(STR, proto_say, text, PROTO_MAX_TEXT), END};
+static const pf proto_chat_fields[] = {
+    F(U64, proto_chat, id, 0),
+    F(U64, proto_chat, ts_ms, 0),
+    F(U8, proto_chat, kind, PROTO_TARGET_LAST),
+    F(STR, proto_chat, target, PROTO_MAX_ROOM),
+    F(STR, proto_chat, from, PROTO_MAX_NAME),
+    F(U8, proto_chat, flags, PROTO_MSGF_LAST),
+    F(STR, proto_chat, text, PROTO_MAX_TEXT), END};
+static const pf proto_history_req_fields[] = {
+    F(U8, proto_history_req, kind, PROTO_TARGET_LAST),
+    F(STR, proto_history_req, target, PROTO_MAX_ROOM),
+    F(U16, proto_history_req, limit, 0),
+    F(U64, proto_history_req, before_id, 0), END};
+static const pf proto_history_end_fields[] = {
+    F(U8, proto_history_end, kind, PROTO_TARGET_LAST),
+    F(STR, proto_history_end, target, PROTO_MAX_ROOM),
+    F(U32, proto_history_end, count, 0), END};
+static const pf proto_user_ref_fields[] = {
+    F(STR, proto_user_ref, user, PROTO_MAX_NAME), END};
+static const pf proto_set_status_fields[] = {
+    F(U8, proto_set_status, status, PROTO_BUSY),
+    F(STR, proto_set_status, text, PROTO_MAX_STATUS), END};
+static const pf proto_presence_fields[] = {
+    F(STR, proto_presence, user, PROTO_MAX_NAME),
+    F(U8, proto_presence, status, PROTO_STATUS_LAST),
+    F(STR, proto_presence, text, PROTO_MAX_STATUS),
+    F(STR, proto_presence, talking_with, PROTO_MAX_NAME),
+    F(U32, proto_presence, idle_s, 0),
+    F(U8, proto_presence, flags, 0x07), END};
+static const pf proto_notice_fields[] = {
+    F(U8, proto_notice, kind, PROTO_NOTICE_LAST),
+    F(U64, proto_notice, ts_ms, 0),
+    F(STR, proto_notice, room, PROTO_MAX_ROOM),
+    F(STR, proto_notice, user, PROTO_MAX_NAME),
+    F(STR, proto_notice, actor, PROTO_MAX_NAME),
+    F(STR, proto_notice, text, PROTO_MAX_TEXT), END};
+static const pf proto_kick_fields[] = {
+    F(STR, proto_kick, user, PROTO_MAX_NAME),
+    F(STR, proto_kick, reason, PROTO_MAX_REASON), END};
+static const pf proto_ban_fields[] = {
+    F(STR, proto_ban, user, PROTO_MAX_NAME),
+    F(U32, proto_ban, duration_s, 0),
+    F(STR, proto_ban, reason, PROTO_MAX_REASON), END};
+static const pf proto_file_offer_fields[] = {
+    F(U64, proto_file_offer, offer_id, 0),
+    F(STR, proto_file_offer, peer, PROTO_MAX_NAME),
+    F(STR, proto_file_offer, name, PROTO_MAX_FILENAME),
+    F(U64, proto_file_offer, size, 0),
+    F(BLOB, proto_file_offer, sha256, PROTO_HASH_LEN), END};
+static const pf proto_file_accept_fields[] = {
+    F(U64, proto_file_accept, offer_id, 0),
+    F(STR, proto_file_accept, peer, PROTO_MAX_NAME),
+    F(U64, proto_file_accept, offset, 0), END};
+static const pf proto_file_refuse_fields[] = {
+    F(U64, proto_file_refuse, offer_id, 0),
+    F(STR, proto_file_refuse, peer, PROTO_MAX_NAME),
+    F(STR, proto_file_refuse, reason, PROTO_MAX_REASON), END};
+static const pf proto_file_hint_fields[] = {
+    F(U64, proto_file_hint, offer_id, 0),
+    F(STR, proto_file_hint, peer, PROTO_MAX_NAME),
+    F(STR, proto_file_hint, addr, PROTO_MAX_ADDR),
+    F(U16, proto_file_hint, port, 0),
+    F(BLOB, proto_file_hint, token, PROTO_TOKEN_LEN), END};
+static const pf proto_file_relay_fields[] = {
+    F(U64, proto_file_relay, offer_id, 0),
+    F(STR, proto_file_relay, peer, PROTO_MAX_NAME),
+    F(U64, proto_file_relay, xfer_id, 0), END};
+static const pf proto_file_data_fields[] = {
+    F(U64, proto_file_data, xfer_id, 0),
+    F(U64, proto_file_data, offset, 0),
+    F(BLOB, proto_file_data, data, PROTO_MAX_CHUNK), END};
+static const pf proto_file_ack_fields[] = {
+    F(U64, proto_file_ack, xfer_id, 0),
+    F(U64, proto_file_ack, offset, 0), END};
+static const pf proto_file_done_fields[] = {
+    F(U64, proto_file_done, xfer_id, 0),
+    F(BLOB, proto_file_done, sha256, PROTO_HASH_LEN), END};
+static const pf proto_folder_entry_fields[] = {
+    F(STR, proto_folder_entry, name, PROTO_MAX_FILENAME),
+    F(U64, proto_folder_entry, size, 0),
+    F(U64, proto_folder_entry, mtime, 0),
+    F(STR, proto_folder_entry, owner, PROTO_MAX_NAME),
+    F(BLOB, proto_folder_entry, sha256, PROTO_HASH_LEN), END};
+static const pf proto_upload_req_fields[] = {
+    F(U64, proto_upload_req, xfer_id, 0),
+    F(STR, proto_upload_req, name, PROTO_MAX_FILENAME),
+    F(U64, proto_upload_req, size, 0),
+    F(BLOB, proto_upload_req, sha256, PROTO_HASH_LEN),
+    F(U8, proto_upload_req, flags, PROTO_UPF_LAST), END};
+static const pf proto_xfer_pos_fields[] = {
+    F(U64, proto_xfer_pos, xfer_id, 0),
+    F(U64, proto_xfer_pos, offset, 0), END};
+static const pf proto_download_req_fields[] = {
+    F(U64, proto_download_req, xfer_id, 0),
+    F(STR, proto_download_req, name, PROTO_MAX_FILENAME),
+    F(U64, proto_download_req, offset, 0), END};
+static const pf proto_download_start_fields[] = {
+    F(U64, proto_download_start, xfer_id, 0),
+    F(STR, proto_download_start, name, PROTO_MAX_FILENAME),
+    F(U64, proto_download_start, size, 0),
+    F(U64, proto_download_start, offset, 0),
+    F(BLOB, proto_download_start, sha256, PROTO_HASH_LEN), END};
+static const pf proto_rename_fields[] = {
+    F(STR, proto_rename, from, PROTO_MAX_FILENAME),
+    F(STR, proto_rename, to, PROTO_MAX_FILENAME),
+    F(U8, proto_rename, flags, PROTO_UPF_OVERWRITE), END};
+static const pf proto_file_ref_fields[] = {
+    F(STR, proto_file_ref, name, PROTO_MAX_FILENAME), END};
+static const pf proto_folder_ok_fields[] = {
+    F(U16, proto_folder_ok, op, 0),
+    F(STR, proto_folder_ok, name, PROTO_MAX_FILENAME), END};
+static const pf proto_discover_fields[] = {
+    F(U16, proto_discover, version, 0),
+    F(U64, proto_discover, nonce, 0), END};
+static const pf proto_announce_fields[] = {
+    F(U16, proto_announce, version, 0),
+    F(U64, proto_announce, nonce, 0),
+    F(STR, proto_announce, server_name, PROTO_MAX_AGENT),
+    F(STR, proto_announce, addr, PROTO_MAX_ADDR),
+    F(U16, proto_announce, port, 0),
+    F(U32, proto_announce, users, 0), END};
+
+#undef F
+#undef END
+
+typedef struct ptype {
+  const char *name;
+  const pf *fields;
+} ptype;
+
+/* Returns the name and field table of a message type, or NULL. */
+static const ptype *ptype_find(uint16_t type) {
+  switch (type) {
+#define PROTO_TYPE_CASE(nm, num, member, body)                                 \
+  case num: {                                                                  \
+    static const ptype t = {#nm, body##_fields};                               \
+    return &t;                                                                 \
+  }
+    PROTO_TYPES(PROTO_TYPE_CASE)
+#undef PROTO_TYPE_CASE
+  default:
+    return NULL;
+  }
+}
+
+const char *proto_type_name(uint16_t type) {
+  const ptype *t = ptype_find(type);
+  return t ? t->name : NULL;
+}
+
+static uint16_t rd16(const uint8_t *p) {
+  return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t rd32(const uint8_t *p) {
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
+         p[3];
+}
+
+static uint64_t rd64(const uint8_t *p) {
+  return (uint64_t)rd32(p) << 32 | rd32(p + 4);
+}
+
+static void wr16(uint8_t *p, uint16_t v) {
+  p[0] = (uint8_t)(v >> 8);
+  p[1] = (uint8_t)v;
+}
+
+static void wr32(uint8_t *p, uint32_t v) {
+  p[0] = (uint8_t)(v >> 24);
+  p[1] = (uint8_t)(v >> 16);
+  p[2] = (uint8_t)(v >> 8);
+  p[3] = (uint8_t)v;
+}
+
+static void wr64(uint8_t *p, uint64_t v) {
+  wr32(p, (uint32_t)(v >> 32));
+  wr32(p + 4, (uint32_t)v);
+}
+
+/* Checks one text field against its rules: UTF-8 and a limit in
+ * characters. Returns 0 or a negative PERR_*. */
+static int check_str(const char *p, size_t n, uint32_t lim_chars) {
+  if (n > (size_t)lim_chars * 4)
+    return -PERR_FIELD_TOO_LONG;
+  ssize_t chars = proto_utf8_count(p, n);
+  if (chars < 0)
+    return (int)chars;
+  if ((size_t)chars > lim_chars)
+    return -PERR_FIELD_TOO_LONG;
+  return 0;
+}
+
+/* Size of a body, or a negative error if a field breaks its limit. */
+static ssize_t body_size(const pf *f, const void *body) {
+  const char *b = body;
+  size_t n = 0;
+  for (; f->kind != PF_END; f++) {
+    switch (f->kind) {
+    case PF_U8: {
+      uint8_t v = *(const uint8_t *)(b + f->off);
+      if (f->lim && v > f->lim)
+        return -PERR_BAD_VALUE;
+      n += 1;
+      break;
+    }
+    case PF_U16:
+      n += 2;
+      break;
+    case PF_U32:
+      n += 4;
+      break;
+    case PF_U64:
+      n += 8;
+      break;
+    case PF_STR: {
+      const proto_str *s = (const proto_str *)(b + f->off);
+      int rc = check_str(s->p, s->n, f->lim);
+      if (rc < 0)
+        return rc;
+      n += 2 + s->n;
+      break;
+    }
+    case PF_BLOB: {
+      const proto_blob *s = (const proto_blob *)(b + f->off);
+      if (s->n > f->lim)
+        return -PERR_FIELD_TOO_LONG;
+      n += 2 + s->n;
+      break;
+    }
+    }
+  }
+  return (ssize_t)n;
+}
+
+size_t proto_size(const proto_msg *m) {
+  const ptype *t = ptype_find(m->type);
+  if (!t)
+    return 0;
+  ssize_t n = body_size(t->fields, &m->u);
+  return n < 0 ? 0 : PROTO_HEADER + 2 + (size_t)n;
+}
+
+ssize_t proto_encode(const proto_msg *m, uint8_t *buf, size_t cap) {
+  const ptype *t = ptype_find(m->type);
+  if (!t)
+    return -PERR_UNKNOWN_TYPE;
+  ssize_t body = body_size(t->fields, &m->u);
+  if (body < 0)
+    return body;
+  size_t len = 2 + (size_t)body; /* what the length prefix counts */
+  if (len > PROTO_MAX_FRAME)
+    return -PERR_FRAME_TOO_BIG;
+  if (cap < PROTO_HEADER + len)
+    return -PERR_NO_SPACE;
+  wr32(buf, (uint32_t)len);
+  wr16(buf + 4, m->type);
+  uint8_t *p = buf + 6;
+  const char *b = (const char *)&m->u;
+  for (const pf *f = t->fields; f->kind != PF_END; f++) {
+    switch (f->kind) {
+    case PF_U8:
+      *p++ = *(const uint8_t *)(b + f->off);
+      break;
+    case PF_U16:
+      wr16(p, *(const uint16_t *)(b + f->off));
+      p += 2;
+      break;
+    case PF_U32:
+      wr32(p, *(const uint32_t *)(b + f->off));
+      p += 4;
+      break;
+    case PF_U64:
+      wr64(p, *(const uint64_t *)(b + f->off));
+      p += 8;
+      break;
+    case PF_STR: {
+      const proto_str *s = (const proto_str *)(b + f->off);
+      wr16(p, s->n);
+      if (s->n)
+        memcpy(p + 2, s->p, s->n);
+      p += 2 + s->n;
+      break;
+    }
+    case PF_BLOB: {
+      const proto_blob *s = (const proto_blob *)(b + f->off);
+      wr16(p, s->n);
+      if (s->n)
+        memcpy(p + 2, s->p, s->n);
+      p += 2 + s->n;
+      break;
+    }
+    }
+  }
+  return (ssize_t)(PROTO_HEADER + len);
+}
+
+ssize_t proto_decode(const uint8_t *buf, size_t len, proto_msg *m) {
+  if (len < PROTO_HEADER)
+    return 0;
+  uint32_t flen = rd32(buf);
+  if (flen > PROTO_MAX_FRAME)
+    return -PERR_FRAME_TOO_BIG;
+  if (flen < 2)
+    return -PERR_FRAME_TOO_SHORT;
+  if (len < PROTO_HEADER + (size_t)flen)
+    return 0;
+  memset(m, 0, sizeof *m);
+  m->type = rd16(buf + PROTO_HEADER);
+  m->frame_len = PROTO_HEADER + flen;
+  const ptype *t = ptype_find(m->type);
+  if (!t)
+    return -PERR_UNKNOWN_TYPE;
+
+  const uint8_t *p = buf + PROTO_HEADER + 2;
+  const uint8_t *end = buf + PROTO_HEADER + flen;
+  char *b = (char *)&m->u;
+  for (const pf *f = t->fields; f->kind != PF_END; f++) {
+    size_t left = (size_t)(end - p);
+    switch (f->kind) {
+    case PF_U8:
+      if (left < 1)
+        return -PERR_TRUNCATED;
+      if (f->lim && *p > f->lim)
+        return -PERR_BAD_VALUE;
+      *(uint8_t *)(b + f->off) = *p;
+      p += 1;
+      break;
+    case PF_U16:
+      if (left < 2)
+        return -PERR_TRUNCATED;
+      *(uint16_t *)(b + f->off) = rd16(p);
+      p += 2;
+      break;
+    case PF_U32:
+      if (left < 4)
+        return -PERR_TRUNCATED;
+      *(uint32_t *)(b + f->off) = rd32(p);
+      p += 4;
+      break;
+    case PF_U64:
+      if (left < 8)
+        return -PERR_TRUNCATED;
+      *(uint64_t *)(b + f->off) = rd64(p);
+      p += 8;
+      break;
+    case PF_STR:
+    case PF_BLOB: {
+      if (left < 2)
+        return -PERR_TRUNCATED;
+      uint16_t n = rd16(p);
+      if (left - 2 < n)
+        return -PERR_TRUNCATED;
+      if (f->kind == PF_STR) {
+        int rc = check_str((const char *)p + 2, n, f->lim);
+        if (rc < 0)
+          return rc;
+        proto_str *s = (proto_str *)(b + f->off);
+        s->p = n ? (const char *)p + 2 : "";
+        s->n = n;
+      } else {
+        if (n > f->lim)
+          return -PERR_FIELD_TOO_LONG;
+        proto_blob *s = (proto_blob *)(b + f->off);
+        s->p = n ? p + 2 : NULL;
+        s->n = n;
+      }
+      p += 2 + n;
+      break;
+    }
+    }
+  }
+  if (p != end)
+    return -PERR_TRAILING;
+  return (ssize_t)m->frame_len;
+}

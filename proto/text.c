@@ -1,0 +1,109 @@
+/* text.c: the wire's text rules: UTF-8 validity, control characters, and
+ * what user, room and file names may contain. */
+#include <string.h>
+
+#include "proto.h"
+
+proto_str proto_str_c(const char *s) {
+  proto_str r = {"", 0};
+  if (s) {
+    size_t n = strlen(s);
+    r.p = s;
+    r.n = (uint16_t)(n > UINT16_MAX ? UINT16_MAX : n);
+  }
+  return r;
+}
+
+ssize_t proto_utf8_count(const char *p, size_t n) {
+  const unsigned char *s = (const unsigned char *)p;
+  size_t i = 0;
+  ssize_t chars = 0;
+  while (i < n) {
+    unsigned c = s[i];
+    size_t len;
+    uint32_t cp;
+    if (c == 0)
+      return -PERR_BAD_UTF8; /* NUL would cut C strings short */
+    if (c < 0x80) {
+      i++;
+      chars++;
+      continue;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+      cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return -PERR_BAD_UTF8; /* continuation byte, overlong lead, > F4 */
+    }
+    if (n - i < len)
+      return -PERR_BAD_UTF8;
+    for (size_t k = 1; k < len; k++) {
+      if ((s[i + k] & 0xC0) != 0x80)
+        return -PERR_BAD_UTF8;
+      cp = cp << 6 | (s[i + k] & 0x3F);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+      return -PERR_BAD_UTF8; /* overlong, out of range or surrogate */
+    i += len;
+    chars++;
+  }
+  return chars;
+}
+
+bool proto_has_control(const char *p, size_t n) {
+  const unsigned char *s = (const unsigned char *)p;
+  for (size_t i = 0; i < n; i++) {
+    if ((s[i] < 0x20 && s[i] != '\t') || s[i] == 0x7F)
+      return true;
+    /* C1 controls U+0080..U+009F are C2 80..C2 9F in UTF-8. */
+    if (s[i] == 0xC2 && i + 1 < n && s[i + 1] >= 0x80 && s[i + 1] <= 0x9F)
+      return true;
+  }
+  return false;
+}
+
+/* True for the characters names and rooms may hold after the first. */
+static bool name_char(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
+}
+
+int proto_check_name(const char *p, size_t n) {
+  if (n < 1 || n > PROTO_MAX_NAME)
+    return -PERR_BAD_NAME;
+  unsigned char c0 = (unsigned char)p[0];
+  if (!((c0 >= 'a' && c0 <= 'z') || (c0 >= 'A' && c0 <= 'Z')))
+    return -PERR_BAD_NAME;
+  for (size_t i = 1; i < n; i++)
+    if (!name_char((unsigned char)p[i]))
+      return -PERR_BAD_NAME;
+  return 0;
+}
+
+int proto_check_room(const char *p, size_t n) {
+  if (n < 2 || n > PROTO_MAX_ROOM || p[0] != '#')
+    return -PERR_BAD_ROOM;
+  for (size_t i = 1; i < n; i++)
+    if (!name_char((unsigned char)p[i]))
+      return -PERR_BAD_ROOM;
+  return 0;
+}
+
+int proto_check_filename(const char *p, size_t n) {
+  if (n < 1 || n > PROTO_MAX_FILENAME)
+    return -PERR_BAD_FILENAME;
+  if (proto_utf8_count(p, n) < 0 || proto_has_control(p, n))
+    return -PERR_BAD_FILENAME;
+  if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+    return -PERR_BAD_FILENAME;
+  for (size_t i = 0; i < n; i++)
+    if (p[i] == '/' || p[i] == '\\')
+      return -PERR_BAD_FILENAME;
+  return 0;
+}
