@@ -8,18 +8,33 @@
 
 #include "proto.h"
 
-enum pf_kind { PF_END, PF_U8, PF_U16, PF_U32, PF_U64, PF_STR, PF_BLOB };
+enum pf_kind {
+  PF_END,
+  PF_U8,
+  PF_U16,
+  PF_U32,
+  PF_U64,
+  PF_STR,
+  PF_BSTR,
+  PF_BLOB
+};
 
-/* One field: for PF_STR lim is the maximum in characters, for PF_BLOB the
+/* One field: for PF_STR lim is the maximum in characters, for PF_BSTR (file
+ * names) in bytes, for PF_BLOB the
  * maximum in bytes, for PF_U8 the largest allowed value (0: any). */
 typedef struct pf {
   uint8_t kind;
   uint16_t off;
   uint32_t lim;
+  uint32_t min; /* PF_BLOB: fewest bytes allowed (BAD_VALUE below it) */
 } pf;
 
-#define F(kind, st, field, lim) {PF_##kind, offsetof(st, field), (lim)}
-#define END {PF_END, 0, 0}
+#define F(kind, st, field, lim)                                                \
+  { PF_##kind, offsetof(st, field), (lim), 0 }
+#define FB(st, field, min, lim)                                                \
+  { PF_BLOB, offsetof(st, field), (lim), (min) }
+#define END                                                                    \
+  { PF_END, 0, 0, 0 }
 
 static const pf proto_empty_fields[] = {END};
 static const pf proto_hello_fields[] = {
@@ -34,10 +49,10 @@ static const pf proto_welcome_fields[] = {
     F(U64, proto_welcome, max_file_size, 0),
     F(U16, proto_welcome, max_rooms, 0),
     F(U16, proto_welcome, history_len, 0),
-    F(U8, proto_welcome, flags, 0), END};
+    F(U8, proto_welcome, flags, 0),
+    END};
 static const pf proto_error_msg_fields[] = {
-    F(U16, proto_error_msg, code, 0),
-    F(U16, proto_error_msg, ref_type, 0),
+    F(U16, proto_error_msg, code, 0), F(U16, proto_error_msg, ref_type, 0),
     F(STR, proto_error_msg, subject, PROTO_MAX_FILENAME),
     F(STR, proto_error_msg, text, PROTO_MAX_ERRTEXT), END};
 static const pf proto_ping_fields[] = {F(U64, proto_ping, token, 0), END};
@@ -48,11 +63,11 @@ static const pf proto_cred_fields[] = {
     F(STR, proto_cred, password, PROTO_MAX_PASSWORD), END};
 static const pf proto_login_token_fields[] = {
     F(STR, proto_login_token, name, PROTO_MAX_NAME),
-    F(BLOB, proto_login_token, token, PROTO_TOKEN_LEN), END};
+    FB(proto_login_token, token, PROTO_TOKEN_LEN, PROTO_TOKEN_LEN), END};
 static const pf proto_login_ok_fields[] = {
     F(STR, proto_login_ok, name, PROTO_MAX_NAME),
     F(U8, proto_login_ok, role, PROTO_ROLE_LAST),
-    F(BLOB, proto_login_ok, token, PROTO_TOKEN_LEN),
+    FB(proto_login_ok, token, PROTO_TOKEN_LEN, PROTO_TOKEN_LEN),
     F(U64, proto_login_ok, token_expires, 0), END};
 static const pf proto_logout_fields[] = {F(U8, proto_logout, revoke, 1), END};
 static const pf proto_room_ref_fields[] = {
@@ -86,7 +101,8 @@ static const pf proto_chat_fields[] = {
     F(STR, proto_chat, target, PROTO_MAX_ROOM),
     F(STR, proto_chat, from, PROTO_MAX_NAME),
     F(U8, proto_chat, flags, PROTO_MSGF_LAST),
-    F(STR, proto_chat, text, PROTO_MAX_TEXT), END};
+    F(STR, proto_chat, text, PROTO_MAX_TEXT),
+    END};
 static const pf proto_history_req_fields[] = {
     F(U8, proto_history_req, kind, PROTO_TARGET_LAST),
     F(STR, proto_history_req, target, PROTO_MAX_ROOM),
@@ -107,27 +123,29 @@ static const pf proto_presence_fields[] = {
     F(STR, proto_presence, text, PROTO_MAX_STATUS),
     F(STR, proto_presence, talking_with, PROTO_MAX_NAME),
     F(U32, proto_presence, idle_s, 0),
-    F(U8, proto_presence, flags, 0x07), END};
+    F(U8, proto_presence, flags, 0x07),
+    END};
 static const pf proto_notice_fields[] = {
     F(U8, proto_notice, kind, PROTO_NOTICE_LAST),
     F(U64, proto_notice, ts_ms, 0),
     F(STR, proto_notice, room, PROTO_MAX_ROOM),
     F(STR, proto_notice, user, PROTO_MAX_NAME),
     F(STR, proto_notice, actor, PROTO_MAX_NAME),
-    F(STR, proto_notice, text, PROTO_MAX_TEXT), END};
+    F(STR, proto_notice, text, PROTO_MAX_TEXT),
+    END};
 static const pf proto_kick_fields[] = {
     F(STR, proto_kick, user, PROTO_MAX_NAME),
     F(STR, proto_kick, reason, PROTO_MAX_REASON), END};
 static const pf proto_ban_fields[] = {
-    F(STR, proto_ban, user, PROTO_MAX_NAME),
-    F(U32, proto_ban, duration_s, 0),
+    F(STR, proto_ban, user, PROTO_MAX_NAME), F(U32, proto_ban, duration_s, 0),
     F(STR, proto_ban, reason, PROTO_MAX_REASON), END};
 static const pf proto_file_offer_fields[] = {
     F(U64, proto_file_offer, offer_id, 0),
     F(STR, proto_file_offer, peer, PROTO_MAX_NAME),
-    F(STR, proto_file_offer, name, PROTO_MAX_FILENAME),
+    F(BSTR, proto_file_offer, name, PROTO_MAX_FILENAME),
     F(U64, proto_file_offer, size, 0),
-    F(BLOB, proto_file_offer, sha256, PROTO_HASH_LEN), END};
+    FB(proto_file_offer, sha256, PROTO_HASH_LEN, PROTO_HASH_LEN),
+    END};
 static const pf proto_file_accept_fields[] = {
     F(U64, proto_file_accept, offer_id, 0),
     F(STR, proto_file_accept, peer, PROTO_MAX_NAME),
@@ -141,65 +159,66 @@ static const pf proto_file_hint_fields[] = {
     F(STR, proto_file_hint, peer, PROTO_MAX_NAME),
     F(STR, proto_file_hint, addr, PROTO_MAX_ADDR),
     F(U16, proto_file_hint, port, 0),
-    F(BLOB, proto_file_hint, token, PROTO_TOKEN_LEN), END};
+    FB(proto_file_hint, token, PROTO_TOKEN_LEN, PROTO_TOKEN_LEN),
+    END};
 static const pf proto_file_relay_fields[] = {
     F(U64, proto_file_relay, offer_id, 0),
     F(STR, proto_file_relay, peer, PROTO_MAX_NAME),
     F(U64, proto_file_relay, xfer_id, 0), END};
 static const pf proto_file_data_fields[] = {
-    F(U64, proto_file_data, xfer_id, 0),
-    F(U64, proto_file_data, offset, 0),
-    F(BLOB, proto_file_data, data, PROTO_MAX_CHUNK), END};
+    F(U64, proto_file_data, xfer_id, 0), F(U64, proto_file_data, offset, 0),
+    FB(proto_file_data, data, 1, PROTO_MAX_CHUNK), END};
 static const pf proto_file_ack_fields[] = {
-    F(U64, proto_file_ack, xfer_id, 0),
-    F(U64, proto_file_ack, offset, 0), END};
+    F(U64, proto_file_ack, xfer_id, 0), F(U64, proto_file_ack, offset, 0), END};
 static const pf proto_file_done_fields[] = {
     F(U64, proto_file_done, xfer_id, 0),
-    F(BLOB, proto_file_done, sha256, PROTO_HASH_LEN), END};
+    FB(proto_file_done, sha256, PROTO_HASH_LEN, PROTO_HASH_LEN), END};
 static const pf proto_folder_entry_fields[] = {
-    F(STR, proto_folder_entry, name, PROTO_MAX_FILENAME),
+    F(BSTR, proto_folder_entry, name, PROTO_MAX_FILENAME),
     F(U64, proto_folder_entry, size, 0),
     F(U64, proto_folder_entry, mtime, 0),
     F(STR, proto_folder_entry, owner, PROTO_MAX_NAME),
-    F(BLOB, proto_folder_entry, sha256, PROTO_HASH_LEN), END};
+    FB(proto_folder_entry, sha256, PROTO_HASH_LEN, PROTO_HASH_LEN),
+    END};
 static const pf proto_upload_req_fields[] = {
     F(U64, proto_upload_req, xfer_id, 0),
-    F(STR, proto_upload_req, name, PROTO_MAX_FILENAME),
+    F(BSTR, proto_upload_req, name, PROTO_MAX_FILENAME),
     F(U64, proto_upload_req, size, 0),
-    F(BLOB, proto_upload_req, sha256, PROTO_HASH_LEN),
-    F(U8, proto_upload_req, flags, PROTO_UPF_LAST), END};
+    FB(proto_upload_req, sha256, PROTO_HASH_LEN, PROTO_HASH_LEN),
+    F(U8, proto_upload_req, flags, PROTO_UPF_LAST),
+    END};
 static const pf proto_xfer_pos_fields[] = {
-    F(U64, proto_xfer_pos, xfer_id, 0),
-    F(U64, proto_xfer_pos, offset, 0), END};
+    F(U64, proto_xfer_pos, xfer_id, 0), F(U64, proto_xfer_pos, offset, 0), END};
 static const pf proto_download_req_fields[] = {
     F(U64, proto_download_req, xfer_id, 0),
-    F(STR, proto_download_req, name, PROTO_MAX_FILENAME),
+    F(BSTR, proto_download_req, name, PROTO_MAX_FILENAME),
     F(U64, proto_download_req, offset, 0), END};
 static const pf proto_download_start_fields[] = {
     F(U64, proto_download_start, xfer_id, 0),
-    F(STR, proto_download_start, name, PROTO_MAX_FILENAME),
+    F(BSTR, proto_download_start, name, PROTO_MAX_FILENAME),
     F(U64, proto_download_start, size, 0),
     F(U64, proto_download_start, offset, 0),
-    F(BLOB, proto_download_start, sha256, PROTO_HASH_LEN), END};
+    FB(proto_download_start, sha256, PROTO_HASH_LEN, PROTO_HASH_LEN),
+    END};
 static const pf proto_rename_fields[] = {
-    F(STR, proto_rename, from, PROTO_MAX_FILENAME),
-    F(STR, proto_rename, to, PROTO_MAX_FILENAME),
+    F(BSTR, proto_rename, from, PROTO_MAX_FILENAME),
+    F(BSTR, proto_rename, to, PROTO_MAX_FILENAME),
     F(U8, proto_rename, flags, PROTO_UPF_OVERWRITE), END};
 static const pf proto_file_ref_fields[] = {
-    F(STR, proto_file_ref, name, PROTO_MAX_FILENAME), END};
+    F(BSTR, proto_file_ref, name, PROTO_MAX_FILENAME), END};
 static const pf proto_folder_ok_fields[] = {
     F(U16, proto_folder_ok, op, 0),
-    F(STR, proto_folder_ok, name, PROTO_MAX_FILENAME), END};
+    F(BSTR, proto_folder_ok, name, PROTO_MAX_FILENAME), END};
 static const pf proto_discover_fields[] = {
-    F(U16, proto_discover, version, 0),
-    F(U64, proto_discover, nonce, 0), END};
+    F(U16, proto_discover, version, 0), F(U64, proto_discover, nonce, 0), END};
 static const pf proto_announce_fields[] = {
     F(U16, proto_announce, version, 0),
     F(U64, proto_announce, nonce, 0),
     F(STR, proto_announce, server_name, PROTO_MAX_AGENT),
     F(STR, proto_announce, addr, PROTO_MAX_ADDR),
     F(U16, proto_announce, port, 0),
-    F(U32, proto_announce, users, 0), END};
+    F(U32, proto_announce, users, 0),
+    END};
 
 #undef F
 #undef END
@@ -260,9 +279,10 @@ static void wr64(uint8_t *p, uint64_t v) {
 }
 
 /* Checks one text field against its rules: UTF-8 and a limit in
- * characters. Returns 0 or a negative PERR_*. */
-static int check_str(const char *p, size_t n, uint32_t lim_chars) {
-  if (n > (size_t)lim_chars * 4)
+ * characters (in bytes when lim_bytes). Returns 0 or a negative PERR_*. */
+static int check_str(const char *p, size_t n, uint32_t lim_chars,
+                     bool lim_bytes) {
+  if (n > (size_t)lim_chars * (lim_bytes ? 1 : 4))
     return -PERR_FIELD_TOO_LONG;
   ssize_t chars = proto_utf8_count(p, n);
   if (chars < 0)
@@ -294,9 +314,10 @@ static ssize_t body_size(const pf *f, const void *body) {
     case PF_U64:
       n += 8;
       break;
-    case PF_STR: {
+    case PF_STR:
+    case PF_BSTR: {
       const proto_str *s = (const proto_str *)(b + f->off);
-      int rc = check_str(s->p, s->n, f->lim);
+      int rc = check_str(s->p, s->n, f->lim, f->kind == PF_BSTR);
       if (rc < 0)
         return rc;
       n += 2 + s->n;
@@ -306,6 +327,8 @@ static ssize_t body_size(const pf *f, const void *body) {
       const proto_blob *s = (const proto_blob *)(b + f->off);
       if (s->n > f->lim)
         return -PERR_FIELD_TOO_LONG;
+      if (s->n < f->min)
+        return -PERR_BAD_VALUE;
       n += 2 + s->n;
       break;
     }
@@ -355,7 +378,8 @@ ssize_t proto_encode(const proto_msg *m, uint8_t *buf, size_t cap) {
       wr64(p, *(const uint64_t *)(b + f->off));
       p += 8;
       break;
-    case PF_STR: {
+    case PF_STR:
+    case PF_BSTR: {
       const proto_str *s = (const proto_str *)(b + f->off);
       wr16(p, s->n);
       if (s->n)
@@ -426,14 +450,15 @@ ssize_t proto_decode(const uint8_t *buf, size_t len, proto_msg *m) {
       p += 8;
       break;
     case PF_STR:
+    case PF_BSTR:
     case PF_BLOB: {
       if (left < 2)
         return -PERR_TRUNCATED;
       uint16_t n = rd16(p);
       if (left - 2 < n)
         return -PERR_TRUNCATED;
-      if (f->kind == PF_STR) {
-        int rc = check_str((const char *)p + 2, n, f->lim);
+      if (f->kind != PF_BLOB) {
+        int rc = check_str((const char *)p + 2, n, f->lim, f->kind == PF_BSTR);
         if (rc < 0)
           return rc;
         proto_str *s = (proto_str *)(b + f->off);
@@ -442,6 +467,8 @@ ssize_t proto_decode(const uint8_t *buf, size_t len, proto_msg *m) {
       } else {
         if (n > f->lim)
           return -PERR_FIELD_TOO_LONG;
+        if (n < f->min)
+          return -PERR_BAD_VALUE;
         proto_blob *s = (proto_blob *)(b + f->off);
         s->p = n ? p + 2 : NULL;
         s->n = n;

@@ -98,7 +98,9 @@ int proto_check_room(const char *p, size_t n) {
 int proto_check_filename(const char *p, size_t n) {
   if (n < 1 || n > PROTO_MAX_FILENAME)
     return -PERR_BAD_FILENAME;
-  if (proto_utf8_count(p, n) < 0 || proto_has_control(p, n))
+  /* proto_has_control lets TAB through (chat text may hold it); names not. */
+  if (proto_utf8_count(p, n) < 0 || proto_has_control(p, n) ||
+      memchr(p, '\t', n) != NULL)
     return -PERR_BAD_FILENAME;
   if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
     return -PERR_BAD_FILENAME;
