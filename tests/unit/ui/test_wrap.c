@@ -1,0 +1,128 @@
+/* test_wrap.c: wrapping with wide characters and combining marks. */
+#include <locale.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "utf8.h"
+#include "wrap.h"
+
+static wrap_row rows[64];
+
+/* Returns row i's text as a NUL-terminated copy. */
+static const char *row(const char *s, int i) {
+  static char b[256];
+  memcpy(b, s + rows[i].off, rows[i].len);
+  b[rows[i].len] = '\0';
+  return b;
+}
+
+static void test_width(void **state) {
+  (void)state;
+  assert_int_equal(utf8_width("abc", 3), 3);
+  assert_int_equal(utf8_width("\xe4\xb8\xad\xe6\x96\x87", 6), 4); /* 中文 */
+  assert_int_equal(utf8_width("\xf0\x9f\x98\x80", 4), 2);         /* 😀 */
+  assert_int_equal(utf8_width("e\xcc\x81", 3), 1); /* e + combining */
+  assert_int_equal(utf8_width("\x1b", 1), 1);      /* shown as '?' */
+  assert_int_equal(utf8_width("\xff", 1), 1);      /* invalid byte */
+  assert_int_equal(utf8_count("h\xc3\xa9", 3), 2);
+}
+
+/* Words wrap at spaces; spaces at the break vanish. */
+static void test_words(void **state) {
+  (void)state;
+  const char *s = "the quick brown fox jumps";
+  int n = wrap_text(s, strlen(s), 10, 10, rows, 64);
+  assert_int_equal(n, 3);
+  assert_string_equal(row(s, 0), "the quick");
+  assert_string_equal(row(s, 1), "brown fox");
+  assert_string_equal(row(s, 2), "jumps");
+}
+
+/* A hanging indent: the first row is narrower or wider than the rest. */
+static void test_hanging(void **state) {
+  (void)state;
+  const char *s = "aaaa bbbb cccc dddd";
+  int n = wrap_text(s, strlen(s), 5, 10, rows, 64);
+  assert_int_equal(n, 3);
+  assert_string_equal(row(s, 0), "aaaa");
+  assert_string_equal(row(s, 1), "bbbb cccc");
+  assert_string_equal(row(s, 2), "dddd");
+  assert_int_equal(wrap_indent(14, 60), 14);
+  assert_int_equal(wrap_indent(50, 60), 4);
+}
+
+/* Long words are cut between characters. */
+static void test_long_word(void **state) {
+  (void)state;
+  const char *s = "abcdefghijklmnopqrstuvwxyz";
+  int n = wrap_text(s, strlen(s), 10, 10, rows, 64);
+  assert_int_equal(n, 3);
+  assert_string_equal(row(s, 0), "abcdefghij");
+  assert_string_equal(row(s, 2), "uvwxyz");
+}
+
+/* CJK: two columns each, never split across rows. */
+static void test_cjk(void **state) {
+  (void)state;
+  /* 中文字符测试 = 6 chars, 12 columns */
+  const char *s = "\xe4\xb8\xad\xe6\x96\x87\xe5\xad\x97\xe7\xac\xa6\xe6\xb5"
+                  "\x8b\xe8\xaf\x95";
+  int n = wrap_text(s, strlen(s), 5, 5, rows, 64);
+  assert_int_equal(n, 3);
+  for (int i = 0; i < n; i++) {
+    assert_int_equal(rows[i].cols, 4); /* 5 columns hold two wide chars */
+    assert_int_equal(rows[i].len, 6);
+  }
+}
+
+/* Emoji are two columns; a row of width 1 still makes progress. */
+static void test_emoji(void **state) {
+  (void)state;
+  const char *s = "hi \xf0\x9f\x98\x80\xf0\x9f\x98\x80";
+  int n = wrap_text(s, strlen(s), 4, 4, rows, 64);
+  assert_int_equal(n, 2);
+  assert_string_equal(row(s, 0), "hi");
+  assert_int_equal(rows[1].cols, 4);
+  n = wrap_text(s, strlen(s), 1, 1, rows, 64);
+  assert_int_equal(n, 4); /* h, i, one emoji per row (forced) */
+}
+
+/* Combining marks stay on the row of their base character. */
+static void test_combining(void **state) {
+  (void)state;
+  const char *s = "ae\xcc\x81"
+                  "bc"; /* a é b c = 4 columns */
+  int n = wrap_text(s, strlen(s), 2, 2, rows, 64);
+  assert_int_equal(n, 2);
+  assert_string_equal(row(s, 0), "ae\xcc\x81");
+  assert_int_equal(rows[0].cols, 2);
+  assert_string_equal(row(s, 1), "bc");
+}
+
+/* Empty text is one empty row; invalid bytes do not hang the loop. */
+static void test_edge(void **state) {
+  (void)state;
+  assert_int_equal(wrap_text("", 0, 10, 10, rows, 64), 1);
+  assert_int_equal(rows[0].len, 0);
+  const char *bad = "\xff\xfe\xfd\xc3";
+  assert_int_equal(wrap_text(bad, 4, 2, 2, rows, 64), 2);
+  assert_int_equal(wrap_text("   ", 3, 10, 10, rows, 64), 1);
+  /* Counting works with max = 0. */
+  assert_int_equal(wrap_text("aaaa bbbb", 9, 4, 4, NULL, 0), 2);
+}
+
+int main(void) {
+  setlocale(LC_ALL, "C.UTF-8");
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_width),     cmocka_unit_test(test_words),
+      cmocka_unit_test(test_hanging),   cmocka_unit_test(test_long_word),
+      cmocka_unit_test(test_cjk),       cmocka_unit_test(test_emoji),
+      cmocka_unit_test(test_combining), cmocka_unit_test(test_edge),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

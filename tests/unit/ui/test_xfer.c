@@ -1,0 +1,160 @@
+/* test_xfer.c: the transfer state machine, rate/ETA formatting and the
+ * progress rows, fed by test data. */
+#include <locale.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "errors.h"
+#include "progress.h"
+#include "utf8.h"
+#include "xfer.h"
+
+static void test_fmt(void **state) {
+  (void)state;
+  char b[32];
+  xfer_fmt_size(b, sizeof(b), 0);
+  assert_string_equal(b, "0 B");
+  xfer_fmt_size(b, sizeof(b), 1023);
+  assert_string_equal(b, "1023 B");
+  xfer_fmt_size(b, sizeof(b), 1536);
+  assert_string_equal(b, "1.5 KiB");
+  xfer_fmt_size(b, sizeof(b), 5u * 1024 * 1024);
+  assert_string_equal(b, "5.0 MiB");
+  xfer_fmt_size(b, sizeof(b), 300ull * 1024 * 1024 * 1024);
+  assert_string_equal(b, "300 GiB");
+  xfer_fmt_rate(b, sizeof(b), 0);
+  assert_string_equal(b, "--");
+  xfer_fmt_rate(b, sizeof(b), 1258291.2);
+  assert_string_equal(b, "1.2 MiB/s");
+  xfer_fmt_eta(b, sizeof(b), XFER_ETA_UNKNOWN);
+  assert_string_equal(b, "--:--");
+  xfer_fmt_eta(b, sizeof(b), 7);
+  assert_string_equal(b, "0:07");
+  xfer_fmt_eta(b, sizeof(b), 754);
+  assert_string_equal(b, "12:34");
+  xfer_fmt_eta(b, sizeof(b), 3723);
+  assert_string_equal(b, "1:02:03");
+  xfer_fmt_eta(b, sizeof(b), 400000);
+  assert_string_equal(b, ">99h");
+}
+
+/* A transfer through its states, with rate smoothing and ETA. */
+static void test_machine(void **state) {
+  (void)state;
+  xfer x;
+  xfer_init(&x, 7, "file.bin", "bob", XFER_RECV, 1000000);
+  assert_int_equal(x.status, XFER_WAITING);
+  assert_int_equal(xfer_progress(&x, 10, 0), -PERR_UNEXPECTED);
+  assert_int_equal(xfer_connect(&x), 0);
+  assert_int_equal(xfer_start(&x, 2000000, 0), -PERR_BAD_VALUE);
+  assert_int_equal(xfer_start(&x, 0, 1000), 0);
+  assert_int_equal(x.eta_s, XFER_ETA_UNKNOWN);
+  /* 100 kB per second for a while: rate settles, ETA follows. */
+  for (int i = 1; i <= 5; i++)
+    assert_int_equal(xfer_progress(&x, (uint64_t)i * 100000, 1000 + i * 1000),
+                     0);
+  assert_true(x.bytes_per_sec > 99999 && x.bytes_per_sec < 100001);
+  assert_int_equal(x.eta_s, 5);
+  assert_int_equal(xfer_percent(&x), 50);
+  /* Samples closer than XFER_SAMPLE_MS move pos but not the rate. */
+  double r = x.bytes_per_sec;
+  assert_int_equal(xfer_progress(&x, 510000, 6100), 0);
+  assert_true(x.bytes_per_sec == r);
+  /* A burst moves the smoothed rate only partly. */
+  assert_int_equal(xfer_progress(&x, 810000, 7000), 0);
+  assert_true(x.bytes_per_sec > r && x.bytes_per_sec < 300000 / 0.9);
+  /* Going backwards or past the end is refused and changes nothing. */
+  assert_int_equal(xfer_progress(&x, 100, 7100), -PERR_BAD_VALUE);
+  assert_int_equal(xfer_progress(&x, 2000000, 7100), -PERR_BAD_VALUE);
+  assert_int_equal(x.pos, 810000);
+  assert_int_equal(xfer_ack(&x, 800000), 0);
+  assert_int_equal(xfer_ack(&x, 700000), -PERR_BAD_VALUE);
+  assert_int_equal(xfer_finish(&x, 8000), -PERR_BAD_VALUE);
+  assert_int_equal(xfer_progress(&x, 1000000, 8000), 0);
+  assert_int_equal(xfer_percent(&x), 100);
+  assert_int_equal(xfer_finish(&x, 8000), 0);
+  assert_int_equal(x.status, XFER_DONE);
+  assert_int_equal(x.acked, 1000000);
+  assert_true(x.bytes_per_sec > 142000 && x.bytes_per_sec < 143000);
+  assert_false(xfer_is_live(&x));
+  assert_int_equal(xfer_fail(&x, XFER_ERR_IO, 9000), -PERR_UNEXPECTED);
+}
+
+/* Resume, failure, cancel, zero-byte files and long names. */
+static void test_edges(void **state) {
+  (void)state;
+  xfer x;
+  xfer_init(&x, 1, "a", "", XFER_SEND, 100);
+  assert_int_equal(xfer_start(&x, 40, 0), 0);
+  assert_int_equal(xfer_percent(&x), 40);
+  assert_int_equal(xfer_ack(&x, 50), -PERR_BAD_VALUE); /* beyond pos */
+  assert_int_equal(xfer_fail(&x, XFER_ERR_NETWORK, 10), 0);
+  assert_int_equal(x.status, XFER_FAILED);
+  assert_string_equal(xfer_error_name(x.err), "connection lost");
+  xfer_init(&x, 2, "b", "carol", XFER_RECV, 0);
+  assert_int_equal(xfer_percent(&x), 0);
+  assert_int_equal(xfer_fail(&x, XFER_ERR_NONE, 0), 0);
+  assert_int_equal(x.status, XFER_CANCELLED);
+  xfer_init(&x, 3, "c", "d", XFER_RECV, 0);
+  assert_int_equal(xfer_start(&x, 0, 0), 0);
+  assert_int_equal(xfer_finish(&x, 0), 0);
+  assert_int_equal(xfer_percent(&x), 100);
+  char longname[400];
+  memset(longname, 'n', sizeof(longname) - 1);
+  longname[sizeof(longname) - 1] = '\0';
+  xfer_init(&x, 4, longname, "e", XFER_SEND, 5);
+  assert_int_equal(strlen(x.name), XFER_NAME_MAX);
+  /* Huge sizes do not overflow the percent. */
+  xfer_init(&x, 5, "big", "f", XFER_RECV, UINT64_MAX - 1);
+  xfer_start(&x, 0, 0);
+  xfer_progress(&x, (UINT64_MAX - 1) / 2, 1000);
+  assert_int_equal(xfer_percent(&x), 50);
+}
+
+/* Progress rows fit the pane and carry every figure. */
+static void test_rows(void **state) {
+  (void)state;
+  xfer x;
+  xfer_init(&x, 1, "holiday.tar.gz", "bob", XFER_SEND, 1000000);
+  xfer_start(&x, 0, 0);
+  xfer_progress(&x, 420000, 1000);
+  progress_row r;
+  progress_format(&x, 100, &r);
+  assert_true(utf8_width(r.text, strlen(r.text)) <= 100);
+  assert_non_null(strstr(r.text, "holiday.tar.gz"));
+  assert_non_null(strstr(r.text, "to bob"));
+  assert_non_null(strstr(r.text, " 42%"));
+  assert_non_null(strstr(r.text, "410 KiB/s"));
+  assert_non_null(strstr(r.text, "ETA 0:01"));
+  assert_non_null(strstr(r.text, "active"));
+  assert_true(r.bar_w >= 10);
+  assert_int_equal(r.bar_fill, r.bar_w * 42 / 100);
+  assert_int_equal(r.text[r.bar_col - 1], '[');
+  for (int cols = 1; cols < 120; cols++) {
+    progress_format(&x, cols, &r);
+    assert_true(utf8_width(r.text, strlen(r.text)) <= cols);
+  }
+  xfer_fail(&x, XFER_ERR_HASH, 2000);
+  progress_format(&x, 100, &r);
+  assert_non_null(strstr(r.text, "checksum mismatch"));
+  xfer_init(&x, 2, "report.pdf", "carol", XFER_RECV, 10);
+  progress_format(&x, 80, &r);
+  assert_non_null(strstr(r.text, "from carol"));
+  assert_non_null(strstr(r.text, "waiting"));
+}
+
+int main(void) {
+  setlocale(LC_ALL, "C.UTF-8");
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_fmt),
+      cmocka_unit_test(test_machine),
+      cmocka_unit_test(test_edges),
+      cmocka_unit_test(test_rows),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,83 @@
+/* chatview.h: the chat pane, showing the current window's lines.
+ *
+ * Reads the core's window ring; keeps only drawing state. New lines at the
+ * bottom are appended with wscrl() so that ncurses scrolls the terminal
+ * instead of repainting the pane; the pane fills from the top until full.
+ * Scrolled up, the view stays put and a "more below" marker shows. */
+#ifndef PARLEY_UI_CHATVIEW_H
+#define PARLEY_UI_CHATVIEW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <curses.h>
+
+#include "client.h"
+
+#define CHATVIEW_SEPARATOR "--- live ---" /* after the backlog */
+#define CHATVIEW_MORE "-- more below --"
+
+/* Which part of a line a prefix segment is. */
+typedef struct chatview_prefix {
+  char text[96];   /* "12:34 <alice> " */
+  size_t time_len; /* bytes of "12:34 " */
+  size_t nick_off; /* the nick inside text, or 0/0 */
+  size_t nick_len;
+  int cols; /* display width of text */
+} chatview_prefix;
+
+typedef struct chatview {
+  WINDOW *win;
+  int h, w;
+  bool dirty;                 /* something must be drawn */
+  bool full;                  /* everything must be drawn (else: append only) */
+  const client_window *shown; /* window drawn last, NULL after a reset */
+  uint64_t drawn_total;       /* shown->total when last drawn */
+  int filled;                 /* rows used from the top, while not full */
+  int scroll;                 /* rows scrolled up from the bottom */
+  uint64_t unseen;            /* lines that arrived while scrolled up */
+  char self[CLIENT_NAME_SZ];  /* our nick, for the own-nick attribute */
+  uint64_t search_abs;        /* absolute index of the search hit + 1 */
+  char search[128];           /* text searched for, "" when none */
+} chatview;
+
+/* Formats the prefix (time, marker, nick) of line l. Pure. */
+void chatview_format_prefix(const client_line *l, chatview_prefix *p);
+
+/* Sets up an empty view (no window yet). */
+void chatview_init(chatview *v);
+
+/* Gives the view a new curses window (after a layout change); takes
+ * ownership and frees the old one. win may be NULL (pane hidden). */
+void chatview_set_window(chatview *v, WINDOW *win, int h, int w);
+
+/* Marks for a full redraw (switch, resize, scroll). */
+void chatview_invalidate(chatview *v);
+
+/* Notes that lines were added to window w; marks dirty when w is shown. */
+void chatview_lines_added(chatview *v, const client_window *w);
+
+/* Forgets window w if shown (it is about to be freed). */
+void chatview_forget(chatview *v, const client_window *w);
+
+/* Scrolls by rows (positive = up, into the past); INT_MAX = top, and
+ * INT_MIN = back to the bottom (follow new lines). */
+void chatview_scroll(chatview *v, int rows);
+
+/* Page size for PgUp/PgDn. */
+int chatview_page(const chatview *v);
+
+/* Finds the newest line (older than the last hit, if the text is the same)
+ * containing text, case-insensitively, and scrolls to it. Returns 1 when
+ * found, 0 when not (the view is unchanged). text "" clears the search. */
+int chatview_search(chatview *v, const client_window *w, const char *text);
+
+/* Draws what is dirty for window w (the current one) into the curses
+ * window; does not refresh. */
+void chatview_draw(chatview *v, const client_window *w);
+
+/* Frees the curses window. */
+void chatview_free(chatview *v);
+
+#endif

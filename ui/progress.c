@@ -1,0 +1,134 @@
+/* progress.c: the transfers pane. */
+#include <stdio.h>
+#include <string.h>
+
+#include "progress.h"
+#include "theme.h"
+#include "utf8.h"
+
+#define PROGRESS_BAR_MIN 10
+#define PROGRESS_NAME_MIN 8
+#define PROGRESS_TAIL 42 /* columns for the figures and the state */
+
+/* Appends s cut or padded to exactly cols columns. */
+static size_t progress_cell(char *dst, size_t cap, const char *s, int cols) {
+  int used = 0;
+  size_t n = utf8_fit(s, strlen(s), cols, &used);
+  if (n + (size_t)(cols - used) + 1 > cap)
+    return 0;
+  memcpy(dst, s, n);
+  for (; used < cols; used++)
+    dst[n++] = ' ';
+  dst[n] = '\0';
+  return n;
+}
+
+/* Lays out fixed columns (name, peer, bar, figures, state) so that the
+ * rows of several transfers line up. */
+void progress_format(const xfer *x, int cols, progress_row *r) {
+  memset(r, 0, sizeof(*r));
+  r->bar_col = -1;
+  if (cols <= 0)
+    return;
+  char rate[32] = "--", eta[32] = "", fig[96], state[64];
+  char peer[XFER_PEER_MAX + 16];
+  int pct = xfer_percent(x);
+  if (x->status == XFER_ACTIVE || x->status == XFER_DONE)
+    xfer_fmt_rate(rate, sizeof(rate), x->bytes_per_sec);
+  if (x->status == XFER_ACTIVE) {
+    char e[16];
+    xfer_fmt_eta(e, sizeof(e), x->eta_s);
+    snprintf(eta, sizeof(eta), "ETA %s", e);
+  }
+  if (x->status == XFER_FAILED)
+    snprintf(state, sizeof(state), "failed: %s", xfer_error_name(x->err));
+  else
+    snprintf(state, sizeof(state), "%s", xfer_status_name(x->status));
+  /* A failed row has no ETA: its longer state takes that room, so every
+   * row's figures and bar line up. */
+  if (x->status == XFER_FAILED)
+    snprintf(fig, sizeof(fig), " %3d%% %10s ", pct, rate);
+  else
+    snprintf(fig, sizeof(fig), " %3d%% %10s %9s ", pct, rate, eta);
+  snprintf(peer, sizeof(peer), "%s %s", x->dir == XFER_SEND ? "to" : "from",
+           x->peer[0] ? x->peer : "server");
+  int namew = cols / 5;
+  namew =
+      namew < PROGRESS_NAME_MIN ? PROGRESS_NAME_MIN : (namew > 32 ? 32 : namew);
+  int peerw = 14;
+  int barw = cols - namew - 1 - peerw - 2 - PROGRESS_TAIL;
+  if (barw > 40)
+    barw = 40;
+  size_t pos = progress_cell(r->text, sizeof(r->text), x->name, namew);
+  r->text[pos++] = ' ';
+  pos += progress_cell(r->text + pos, sizeof(r->text) - pos, peer, peerw);
+  if (barw >= 5) {
+    int fill = (int)((long)barw * pct / 100);
+    r->text[pos++] = '[';
+    r->bar_col = namew + 1 + peerw + 1;
+    r->bar_w = barw;
+    r->bar_fill = fill;
+    for (int i = 0; i < barw; i++)
+      r->text[pos++] = i < fill ? '#' : '.';
+    r->text[pos++] = ']';
+  }
+  snprintf(r->text + pos, sizeof(r->text) - pos, "%s%s", fig, state);
+  /* Finally cut everything to the pane. */
+  size_t fit = utf8_fit(r->text, strlen(r->text), cols, NULL);
+  r->text[fit] = '\0';
+  if (r->bar_col >= cols)
+    r->bar_col = -1;
+  else if (r->bar_col + r->bar_fill > cols)
+    r->bar_fill = cols - r->bar_col;
+}
+
+/* Sets up an empty view. */
+void progress_init(progress *v) {
+  memset(v, 0, sizeof(*v));
+  v->dirty = true;
+}
+
+/* Replaces the window. */
+void progress_set_window(progress *v, WINDOW *win, int h, int w) {
+  if (v->win)
+    delwin(v->win);
+  v->win = win;
+  v->h = win ? h : 0;
+  v->w = win ? w : 0;
+  if (win)
+    leaveok(win, TRUE);
+  v->dirty = true;
+}
+
+/* Draws the header and one row per transfer. */
+void progress_draw(progress *v, const xfer *const *xs, size_t n) {
+  if (!v->win || !v->dirty)
+    return;
+  v->dirty = false;
+  werase(v->win);
+  char hdr[64];
+  snprintf(hdr, sizeof(hdr), "Transfers %zu", n);
+  wattrset(v->win, theme_attr(THEME_SEP) | A_BOLD);
+  wmove(v->win, 0, 0);
+  for (int x = 0; x < v->w; x++)
+    waddstr(v->win, theme_hline());
+  mvwaddnstr(v->win, 0, 1, hdr, v->w - 1);
+  wattrset(v->win, A_NORMAL);
+  for (int i = 0; i + 1 < v->h && (size_t)i < n; i++) {
+    progress_row r;
+    progress_format(xs[i], v->w, &r);
+    mvwaddstr(v->win, i + 1, 0, r.text);
+    if (r.bar_col >= 0 && r.bar_fill > 0) {
+      /* Recolour the filled cells; their bytes are plain ASCII. */
+      mvwchgat(v->win, i + 1, r.bar_col, r.bar_fill, theme_attr(THEME_BAR_FILL),
+               PAIR_NUMBER(theme_attr(THEME_BAR_FILL)), NULL);
+    }
+  }
+}
+
+/* Frees the window. */
+void progress_free(progress *v) {
+  if (v->win)
+    delwin(v->win);
+  v->win = NULL;
+}

@@ -1,0 +1,148 @@
+/* utf8.c: UTF-8 stepping and display-width measurement for the views. */
+#include <wchar.h>
+
+#include "utf8.h"
+
+/* Decodes one code point, rejecting overlong forms and surrogates. */
+size_t utf8_decode(const char *s, size_t n, uint32_t *cp) {
+  const unsigned char *u = (const unsigned char *)s;
+  if (n == 0) {
+    *cp = 0;
+    return 0;
+  }
+  unsigned char c = u[0];
+  size_t len;
+  uint32_t v, min;
+  if (c < 0x80) {
+    *cp = c;
+    return 1;
+  } else if ((c & 0xE0) == 0xC0) {
+    len = 2, v = c & 0x1F, min = 0x80;
+  } else if ((c & 0xF0) == 0xE0) {
+    len = 3, v = c & 0x0F, min = 0x800;
+  } else if ((c & 0xF8) == 0xF0) {
+    len = 4, v = c & 0x07, min = 0x10000;
+  } else {
+    *cp = UTF8_REPLACEMENT;
+    return 1;
+  }
+  if (n < len) {
+    *cp = UTF8_REPLACEMENT;
+    return 1;
+  }
+  for (size_t i = 1; i < len; i++) {
+    if ((u[i] & 0xC0) != 0x80) {
+      *cp = UTF8_REPLACEMENT;
+      return 1;
+    }
+    v = (v << 6) | (u[i] & 0x3F);
+  }
+  if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) {
+    *cp = UTF8_REPLACEMENT;
+    return 1;
+  }
+  *cp = v;
+  return len;
+}
+
+/* Encodes one code point as UTF-8. */
+size_t utf8_encode(uint32_t cp, char out[4]) {
+  if (cp < 0x80) {
+    out[0] = (char)cp;
+    return 1;
+  }
+  if (cp < 0x800) {
+    out[0] = (char)(0xC0 | (cp >> 6));
+    out[1] = (char)(0x80 | (cp & 0x3F));
+    return 2;
+  }
+  if (cp >= 0xD800 && cp <= 0xDFFF)
+    return 0;
+  if (cp < 0x10000) {
+    out[0] = (char)(0xE0 | (cp >> 12));
+    out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    out[2] = (char)(0x80 | (cp & 0x3F));
+    return 3;
+  }
+  if (cp > 0x10FFFF)
+    return 0;
+  out[0] = (char)(0xF0 | (cp >> 18));
+  out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+  out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+  out[3] = (char)(0x80 | (cp & 0x3F));
+  return 4;
+}
+
+/* Steps back over at most three continuation bytes to a lead byte. */
+size_t utf8_prev(const char *s, size_t off) {
+  if (off == 0)
+    return 0;
+  size_t i = off - 1;
+  int k = 0;
+  while (i > 0 && k < 3 && ((unsigned char)s[i] & 0xC0) == 0x80)
+    i--, k++;
+  /* A stray continuation run is stepped over one byte at a time so that
+   * prev and decode agree on invalid input. */
+  uint32_t cp;
+  if (utf8_decode(s + i, off - i, &cp) != off - i)
+    return off - 1;
+  return i;
+}
+
+/* True for C0/C1 controls, DEL and code points wcwidth calls unprintable. */
+int utf8_is_unprintable(uint32_t cp) {
+  if (cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0))
+    return 1;
+  return wcwidth((wchar_t)cp) < 0;
+}
+
+/* Width of one code point as the views draw it. */
+int utf8_cpwidth(uint32_t cp) {
+  if (cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0))
+    return 1;
+  int w = wcwidth((wchar_t)cp);
+  if (w < 0)
+    return 1;
+  return w > 2 ? 2 : w;
+}
+
+/* Sums the widths of every code point. */
+int utf8_width(const char *s, size_t n) {
+  int cols = 0;
+  size_t i = 0;
+  while (i < n) {
+    uint32_t cp;
+    i += utf8_decode(s + i, n - i, &cp);
+    cols += utf8_cpwidth(cp);
+  }
+  return cols;
+}
+
+/* Counts code points the way the server does (invalid bytes count one). */
+size_t utf8_count(const char *s, size_t n) {
+  size_t k = 0, i = 0;
+  while (i < n) {
+    uint32_t cp;
+    i += utf8_decode(s + i, n - i, &cp);
+    k++;
+  }
+  return k;
+}
+
+/* Keeps whole characters while they fit; marks ride with their base. */
+size_t utf8_fit(const char *s, size_t n, int cols, int *used) {
+  int w = 0;
+  size_t i = 0;
+  while (i < n) {
+    uint32_t cp;
+    size_t l = utf8_decode(s + i, n - i, &cp);
+    int cw = utf8_cpwidth(cp);
+    if (w + cw > cols)
+      break;
+    w += cw;
+    i += l;
+  }
+  if (used)
+    *used = w;
+  return i;
+}
