@@ -1,0 +1,159 @@
+/* admin.c: kick and ban (see admin.h). */
+#include "admin.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "conn.h"
+#include "log.h"
+#include "room.h"
+#include "server.h"
+#include "store.h"
+#include "user.h"
+
+/* A server-wide NOTICE to one conn. */
+static void admin_notice(struct conn *c, int kind, const char *who,
+                         const char *actor, const char *text) {
+  proto_msg m = {.type = PROTO_NOTICE};
+  m.u.notice.kind = (uint8_t)kind;
+  m.u.notice.ts_ms = server_wall_ms();
+  m.u.notice.room = proto_str_c("");
+  m.u.notice.user = proto_str_c(who);
+  m.u.notice.actor = proto_str_c(actor);
+  m.u.notice.text = proto_str_c(text);
+  conn_send_msg(c, &m);
+}
+
+/* Tells u why, notifies its rooms, and closes its connection. */
+static void admin_boot(user *u, int kind, const char *actor,
+                       const char *reason) {
+  struct conn *c = u->conn;
+  char name[PROTO_MAX_NAME + 1];
+  snprintf(name, sizeof name, "%s", u->name);
+  admin_notice(c, kind, name, actor, reason);
+  while (u->nrooms > 0)
+    room_leave(u->rooms[u->nrooms - 1], kind, actor, reason);
+  char bye[PROTO_MAX_REASON * 4 + 64];
+  snprintf(bye, sizeof bye, "%s by %s%s%s",
+           kind == PROTO_NOTICE_BANNED ? "banned" : "kicked",
+           *actor ? actor : "the operator", *reason ? ": " : "", reason);
+  ssize_t chars = proto_utf8_count(bye, strlen(bye));
+  if (chars < 0 || chars > PROTO_MAX_REASON) /* BYE's limit: drop reason */
+    snprintf(bye, sizeof bye, "%s by %s",
+             kind == PROTO_NOTICE_BANNED ? "banned" : "kicked",
+             *actor ? actor : "the operator");
+  proto_msg m = {.type = PROTO_BYE};
+  m.u.bye.reason = proto_str_c(bye);
+  conn_send_msg(c, &m);
+  log_info(c->peer, "%s %s", name, bye);
+  conn_close(c, true, kind == PROTO_NOTICE_BANNED ? "banned" : "kicked");
+}
+
+/* Kick by name. */
+int admin_kick(const char *actor, const char *name, const char *reason) {
+  user *u = user_find(name, strlen(name));
+  if (u == NULL)
+    return -PERR_USER_OFFLINE;
+  admin_boot(u, PROTO_NOTICE_KICKED, actor, reason ? reason : "");
+  return 0;
+}
+
+typedef void (*admin_ban_cb)(struct conn *, const char *, bool, uint32_t);
+
+/* Store answer for a ban: boot the user if online, then report. */
+static void admin_on_banned(store_job *j) {
+  struct conn *from = j->ctx;
+  admin_ban_cb done = (admin_ban_cb)(uintptr_t)j->arg;
+  if (j->found) {
+    user *u = user_find(j->out_name, strlen(j->out_name));
+    if (u != NULL)
+      admin_boot(u, PROTO_NOTICE_BANNED, j->text, j->text2);
+    log_info(NULL, "%s banned by %s for %s", j->out_name,
+             *j->text ? j->text : "the operator", j->num ? "a while" : "ever");
+  }
+  uint32_t secs = (uint32_t)j->num2;
+  done(from, j->found ? j->out_name : j->name, j->found, secs);
+  if (from != NULL)
+    conn_unref(from);
+}
+
+/* Stores the ban off the loop. */
+void admin_ban(struct conn *from, const char *actor, const char *name,
+               uint32_t seconds, const char *reason, admin_ban_cb done) {
+  store_job *j =
+      store_job_new(STORE_BAN, admin_on_banned, from ? conn_ref(from) : NULL);
+  snprintf(j->name, sizeof j->name, "%s", name);
+  snprintf(j->text, sizeof j->text, "%s", actor);
+  snprintf(j->text2, sizeof j->text2, "%s", reason ? reason : "");
+  j->num = seconds ? (uint64_t)time(NULL) + seconds : 0;
+  j->num2 = seconds;
+  j->arg = (uintptr_t)done;
+  store_submit(j);
+}
+
+/* Copies a text field, refusing control characters. */
+static int admin_text(char *dst, size_t cap, proto_str s) {
+  if (proto_has_control(s.p, s.n))
+    return -PERR_CONTROL_CHARS;
+  size_t n = s.n < cap - 1 ? s.n : cap - 1;
+  memcpy(dst, s.p, n);
+  dst[n] = '\0';
+  return 0;
+}
+
+/* KICK from a client. */
+void admin_on_kick(struct conn *c, const proto_kick *req) {
+  char name[PROTO_MAX_NAME + 1], reason[PROTO_MAX_REASON * 4 + 1];
+  admin_text(name, sizeof name, req->user);
+  if (c->user->role != PROTO_ROLE_ADMIN) {
+    conn_error(c, PERR_PERMISSION, PROTO_KICK, name, NULL);
+    return;
+  }
+  if (admin_text(reason, sizeof reason, req->reason) < 0) {
+    conn_error(c, PERR_CONTROL_CHARS, PROTO_KICK, name, NULL);
+    return;
+  }
+  char actor[PROTO_MAX_NAME + 1];
+  snprintf(actor, sizeof actor, "%s", c->user->name);
+  if (admin_kick(actor, name, reason) < 0) {
+    conn_error(c, PERR_USER_OFFLINE, PROTO_KICK, name, "%s is not online",
+               name);
+    return;
+  }
+  if (!c->closing) /* the actor may have kicked itself */
+    admin_notice(c, PROTO_NOTICE_KICKED, name, actor, reason);
+}
+
+/* Reply to a client's BAN. */
+static void admin_ban_reply(struct conn *c, const char *name, bool found,
+                            uint32_t seconds) {
+  (void)seconds;
+  if (c == NULL || c->closing || c->user == NULL)
+    return;
+  if (!found) {
+    conn_error(c, PERR_NO_SUCH_USER, PROTO_BAN, name, "no such user: %s", name);
+    return;
+  }
+  admin_notice(c, PROTO_NOTICE_BANNED, name, c->user->name, "");
+}
+
+/* BAN from a client. */
+void admin_on_ban(struct conn *c, const proto_ban *req) {
+  char name[PROTO_MAX_NAME + 1], reason[PROTO_MAX_REASON * 4 + 1];
+  admin_text(name, sizeof name, req->user);
+  if (c->user->role != PROTO_ROLE_ADMIN) {
+    conn_error(c, PERR_PERMISSION, PROTO_BAN, name, NULL);
+    return;
+  }
+  if (proto_check_name(req->user.p, req->user.n) < 0) {
+    conn_error(c, PERR_BAD_NAME, PROTO_BAN, name, NULL);
+    return;
+  }
+  if (admin_text(reason, sizeof reason, req->reason) < 0) {
+    conn_error(c, PERR_CONTROL_CHARS, PROTO_BAN, name, NULL);
+    return;
+  }
+  admin_ban(c, c->user->name, name, req->duration_s, reason, admin_ban_reply);
+}

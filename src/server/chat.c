@@ -1,0 +1,313 @@
+/* chat.c: messages, backlogs and conversations (see chat.h). */
+#include "chat.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn.h"
+#include "log.h"
+#include "presence.h"
+#include "room.h"
+#include "server.h"
+#include "store.h"
+#include "user.h"
+
+#define CHAT_CONV_KEY (2 * PROTO_MAX_NAME + 4)
+
+/* Copies a name-like field into a C string for subjects and logs. */
+static void chat_cstr(char *dst, size_t cap, proto_str s) {
+  size_t n = s.n < cap - 1 ? s.n : cap - 1;
+  memcpy(dst, s.p, n);
+  dst[n] = '\0';
+}
+
+/* Checks the text of a SAY; sends the error and returns it, or 0. */
+static int chat_check_text(struct conn *c, const proto_say *req,
+                           const char *subject) {
+  if (req->text.n == 0) {
+    conn_error(c, PERR_MSG_EMPTY, PROTO_SAY, subject, NULL);
+    return -PERR_MSG_EMPTY;
+  }
+  ssize_t chars = proto_utf8_count(req->text.p, req->text.n);
+  if (chars < 0) {
+    conn_error(c, PERR_BAD_UTF8, PROTO_SAY, subject, NULL);
+    return -PERR_BAD_UTF8;
+  }
+  if ((size_t)chars > srv.cfg->max_msg_chars) {
+    conn_error(c, PERR_MSG_TOO_LONG, PROTO_SAY, subject,
+               "message longer than the server's limit (%u characters)",
+               srv.cfg->max_msg_chars);
+    return -PERR_MSG_TOO_LONG;
+  }
+  if (proto_has_control(req->text.p, req->text.n)) {
+    conn_error(c, PERR_CONTROL_CHARS, PROTO_SAY, subject, NULL);
+    return -PERR_CONTROL_CHARS;
+  }
+  return 0;
+}
+
+/* Builds the MSG for a new message with the next id. */
+static void chat_make(proto_msg *m, uint8_t kind, proto_str target,
+                      const char *from, uint8_t flags, proto_str text) {
+  memset(m, 0, sizeof *m);
+  m->type = PROTO_MSG;
+  m->u.msg.id = ++srv.next_msg_id;
+  m->u.msg.ts_ms = server_wall_ms();
+  m->u.msg.kind = kind;
+  m->u.msg.target = target;
+  m->u.msg.from = proto_str_c(from);
+  m->u.msg.flags = flags & PROTO_MSGF_ACTION;
+  m->u.msg.text = text;
+}
+
+/* Saves a delivered message in the history batch. */
+static void chat_keep(const proto_msg *m) {
+  char conv[CHAT_CONV_KEY];
+  const proto_chat *x = &m->u.msg;
+  store_conv_key(conv, sizeof conv, x->kind, x->target, x->from);
+  store_history_add(x->id, x->ts_ms, x->kind, conv, x->target, x->from,
+                    x->flags, x->text);
+}
+
+/* Room message: encoded once, shared by every member (sender included). */
+static void chat_say_room(struct conn *c, const proto_say *req,
+                          const char *subject) {
+  user *u = c->user;
+  room *r = room_find(req->target.p, req->target.n);
+  if (r == NULL || room_member(r, u) == NULL) {
+    conn_error(c, r ? PERR_NOT_IN_ROOM : PERR_NO_SUCH_ROOM, PROTO_SAY, subject,
+               NULL);
+    return;
+  }
+  proto_msg m;
+  chat_make(&m, PROTO_TO_ROOM, proto_str_c(r->name), u->name, req->flags,
+            req->text);
+  fbuf *b = fbuf_encode(&m, NULL);
+  if (b == NULL) {
+    conn_error(c, PERR_INTERNAL, PROTO_SAY, subject, NULL);
+    return;
+  }
+  room_broadcast(r, b, NULL);
+  fbuf_unref(b);
+  chat_keep(&m);
+}
+
+/* Delivers a direct message to the recipient (if online) and the sender,
+ * and keeps it. to is the canonical recipient name. */
+static void chat_deliver_dm(struct conn *c, const char *to, uint8_t flags,
+                            proto_str text) {
+  user *u = c->user;
+  proto_msg m;
+  chat_make(&m, PROTO_TO_USER, proto_str_c(to), u->name, flags, text);
+  fbuf *b = fbuf_encode(&m, NULL);
+  if (b == NULL) {
+    conn_error(c, PERR_INTERNAL, PROTO_SAY, to, NULL);
+    return;
+  }
+  user *peer = user_find(to, strlen(to));
+  if (peer != NULL && peer != u)
+    conn_send(peer->conn, b);
+  conn_send(c, b);
+  fbuf_unref(b);
+  chat_keep(&m);
+}
+
+typedef struct chat_pending { /* a DM to an offline user, being checked */
+  uint8_t flags;
+  uint16_t len;
+  char text[];
+} chat_pending;
+
+/* Store answer: does the offline recipient exist? */
+static void chat_on_dm_lookup(store_job *j) {
+  struct conn *c = j->ctx;
+  chat_pending *p = (chat_pending *)(uintptr_t)j->arg;
+  if (!c->closing && c->user != NULL) {
+    if (!j->found)
+      conn_error(c, PERR_NO_SUCH_USER, PROTO_SAY, j->name, "no such user: %s",
+                 j->name);
+    else
+      chat_deliver_dm(c, j->out_name, p->flags, (proto_str){p->text, p->len});
+  }
+  free(p);
+  conn_unref(c);
+}
+
+/* Direct message: straight through when the peer is online, else after
+ * the store confirms the account exists. */
+static void chat_say_user(struct conn *c, const proto_say *req,
+                          const char *subject) {
+  if (proto_check_name(req->target.p, req->target.n) < 0) {
+    conn_error(c, PERR_BAD_NAME, PROTO_SAY, subject, NULL);
+    return;
+  }
+  user *peer = user_find(req->target.p, req->target.n);
+  if (peer != NULL) {
+    chat_deliver_dm(c, peer->name, req->flags, req->text);
+    return;
+  }
+  chat_pending *p = malloc(sizeof *p + req->text.n);
+  if (p == NULL) {
+    conn_error(c, PERR_INTERNAL, PROTO_SAY, subject, NULL);
+    return;
+  }
+  p->flags = req->flags;
+  p->len = req->text.n;
+  memcpy(p->text, req->text.p, req->text.n);
+  store_job *j =
+      store_job_new(STORE_ACCOUNT_GET, chat_on_dm_lookup, conn_ref(c));
+  j->arg = (uint64_t)(uintptr_t)p;
+  snprintf(j->name, sizeof j->name, "%.32s", subject);
+  store_submit(j);
+}
+
+/* SAY. */
+void chat_on_say(struct conn *c, const proto_say *req) {
+  user *u = c->user;
+  char subject[PROTO_MAX_ROOM + 1];
+  chat_cstr(subject, sizeof subject, req->target);
+  if (chat_check_text(c, req, subject) < 0)
+    return;
+  const config *cfg = srv.cfg;
+  if (!bucket_take(&u->flood, cfg->flood_rate, 1000, cfg->flood_burst,
+                   server_now_ms())) {
+    srv.flood_drops++;
+    uint64_t wait = bucket_wait_ms(&u->flood, cfg->flood_rate, 1000);
+    conn_error(c, PERR_FLOOD, PROTO_SAY, subject,
+               "sending too fast (limit %u messages per second, bursts of "
+               "%u); message dropped, wait %llu ms",
+               cfg->flood_rate, cfg->flood_burst,
+               (unsigned long long)(wait == UINT64_MAX ? 0 : wait));
+    log_debug(c->peer, "flood: message from %s dropped", u->name);
+    return;
+  }
+  u->last_say_ms = server_now_ms();
+  if (req->kind == PROTO_TO_ROOM)
+    chat_say_room(c, req, subject);
+  else
+    chat_say_user(c, req, subject);
+}
+
+/* Store answer for a backlog: MSGs flagged BACKLOG, then HISTORY_END. */
+static void chat_on_backlog(store_job *j) {
+  struct conn *c = j->ctx;
+  if (!c->closing && c->user != NULL) {
+    proto_msg m = {.type = PROTO_MSG};
+    for (size_t i = 0; i < j->nrows; i++) {
+      store_row *r = &j->rows[i];
+      if (r->target == NULL || r->from == NULL || r->text == NULL)
+        continue;
+      m.u.msg.id = r->id;
+      m.u.msg.ts_ms = r->ts_ms;
+      m.u.msg.kind = r->kind;
+      m.u.msg.target = proto_str_c(r->target);
+      m.u.msg.from = proto_str_c(r->from);
+      m.u.msg.flags =
+          (uint8_t)((r->flags & PROTO_MSGF_ACTION) | PROTO_MSGF_BACKLOG);
+      m.u.msg.text = proto_str_c(r->text);
+      conn_send_msg(c, &m);
+    }
+    proto_msg e = {.type = PROTO_HISTORY_END};
+    e.u.history_end.kind = (uint8_t)(j->role);
+    e.u.history_end.target = proto_str_c(j->name);
+    e.u.history_end.count = (uint32_t)j->nrows;
+    conn_send_msg(c, &e);
+    if (j->arg)
+      presence_who(c);
+  }
+  conn_unref(c);
+}
+
+/* Queues the backlog query; target is a room name or the peer's name. */
+void chat_backlog(struct conn *c, uint8_t kind, const char *target,
+                  uint64_t before_id, uint32_t limit, bool then_who) {
+  uint32_t max = srv.cfg->history;
+  if (limit == 0 || limit > max)
+    limit = max;
+  if (limit == 0) { /* history off: still end the (empty) backlog */
+    store_job j = {.role = kind, .arg = then_who, .ctx = conn_ref(c)};
+    snprintf(j.name, sizeof j.name, "%s", target);
+    chat_on_backlog(&j);
+    return;
+  }
+  store_job *j = store_job_new(STORE_HISTORY_GET, chat_on_backlog, conn_ref(c));
+  store_conv_key(j->text, sizeof j->text, kind, proto_str_c(target),
+                 proto_str_c(c->user->name));
+  /* Messages after this point arrive live; the backlog stops before. */
+  uint64_t live = srv.next_msg_id + 1;
+  j->num = before_id != 0 && before_id < live ? before_id : live;
+  j->num2 = limit;
+  j->role = kind; /* echoed in HISTORY_END */
+  j->arg = then_who;
+  snprintf(j->name, sizeof j->name, "%s", target);
+  store_submit(j);
+}
+
+/* HISTORY_REQ: rooms need membership; conversations are one's own. */
+void chat_on_history(struct conn *c, const proto_history_req *req) {
+  char subject[PROTO_MAX_ROOM + 1];
+  chat_cstr(subject, sizeof subject, req->target);
+  if (req->kind == PROTO_TO_ROOM) {
+    room *r = room_find(req->target.p, req->target.n);
+    if (r == NULL || room_member(r, c->user) == NULL) {
+      conn_error(c, r ? PERR_NOT_IN_ROOM : PERR_NO_SUCH_ROOM, PROTO_HISTORY_REQ,
+                 subject, NULL);
+      return;
+    }
+    chat_backlog(c, PROTO_TO_ROOM, r->name, req->before_id, req->limit, false);
+    return;
+  }
+  if (proto_check_name(req->target.p, req->target.n) < 0) {
+    conn_error(c, PERR_BAD_NAME, PROTO_HISTORY_REQ, subject, NULL);
+    return;
+  }
+  chat_backlog(c, PROTO_TO_USER, subject, req->before_id, req->limit, false);
+}
+
+/* Store answer for QUERY_OPEN of someone offline. */
+static void chat_on_query_lookup(store_job *j) {
+  struct conn *c = j->ctx;
+  if (!c->closing && c->user != NULL) {
+    if (!j->found) {
+      conn_error(c, PERR_NO_SUCH_USER, PROTO_QUERY_OPEN, j->name,
+                 "no such user: %s", j->name);
+    } else {
+      snprintf(c->user->talking, sizeof c->user->talking, "%s", j->out_name);
+      presence_changed(c->user);
+      chat_backlog(c, PROTO_TO_USER, j->out_name, 0, 0, false);
+    }
+  }
+  conn_unref(c);
+}
+
+/* QUERY_OPEN. */
+void chat_on_query_open(struct conn *c, const proto_user_ref *req) {
+  char name[PROTO_MAX_NAME + 1];
+  chat_cstr(name, sizeof name, req->user);
+  if (proto_check_name(req->user.p, req->user.n) < 0) {
+    conn_error(c, PERR_BAD_NAME, PROTO_QUERY_OPEN, name, NULL);
+    return;
+  }
+  user *peer = user_find(req->user.p, req->user.n);
+  if (peer != NULL) {
+    snprintf(c->user->talking, sizeof c->user->talking, "%s", peer->name);
+    presence_changed(c->user);
+    chat_backlog(c, PROTO_TO_USER, peer->name, 0, 0, false);
+    return;
+  }
+  store_job *j =
+      store_job_new(STORE_ACCOUNT_GET, chat_on_query_lookup, conn_ref(c));
+  snprintf(j->name, sizeof j->name, "%s", name);
+  store_submit(j);
+}
+
+/* QUERY_CLOSE. */
+void chat_on_query_close(struct conn *c, const proto_user_ref *req) {
+  user *u = c->user;
+  if (u->talking[0] != '\0' && strlen(u->talking) == req->user.n &&
+      strncasecmp(u->talking, req->user.p, req->user.n) == 0) {
+    u->talking[0] = '\0';
+    presence_changed(u);
+  }
+}

@@ -1,0 +1,31 @@
+/* chat.h: SAY (room and direct messages) with its limits and flood
+ * control, backlogs from the store, HISTORY_REQ and QUERY_OPEN/CLOSE. */
+#ifndef PARLEY_CHAT_H
+#define PARLEY_CHAT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "proto.h"
+
+struct conn;
+
+/* SAY: checks the text and the rate, then delivers (echo included). */
+void chat_on_say(struct conn *c, const proto_say *req);
+
+/* Sends up to limit (0: the configured history) messages of a
+ * conversation older than before_id (0: everything so far) as backlog
+ * MSGs, then HISTORY_END; then the WHO list when then_who. */
+void chat_backlog(struct conn *c, uint8_t kind, const char *target,
+                  uint64_t before_id, uint32_t limit, bool then_who);
+
+/* HISTORY_REQ. */
+void chat_on_history(struct conn *c, const proto_history_req *req);
+
+/* QUERY_OPEN: marks "talking with" and sends the DM backlog. */
+void chat_on_query_open(struct conn *c, const proto_user_ref *req);
+
+/* QUERY_CLOSE: clears "talking with". */
+void chat_on_query_close(struct conn *c, const proto_user_ref *req);
+
+#endif

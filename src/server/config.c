@@ -1,0 +1,466 @@
+/* config.c: command line (getopt_long) and INI file (inih) settings. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <ini.h>
+#include <limits.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "proto.h"
+
+enum {
+  OPT_LISTEN = 256,
+  OPT_DB,
+  OPT_FILES,
+  OPT_CONFIG,
+  OPT_NAME,
+  OPT_LOG,
+  OPT_LOG_LEVEL,
+  OPT_NO_REGISTER,
+  OPT_MAX_CLIENTS,
+  OPT_MAX_MSG_CHARS,
+  OPT_MAX_ROOMS,
+  OPT_HISTORY,
+  OPT_FLOOD_RATE,
+  OPT_FLOOD_BURST,
+  OPT_OUTBUF_HARD,
+  OPT_OUTBUF_SOFT,
+  OPT_OUTBUF_SOFT_SECONDS,
+  OPT_IDLE_EXIT,
+  OPT_DISCOVERY_PORT,
+  OPT_NO_DISCOVERY,
+  OPT_PWHASH,
+  OPT_TOKEN_DAYS,
+  OPT_LOGIN_FAILURES,
+  OPT_ADMIN,
+  OPT_HELP,
+  OPT_VERSION,
+};
+
+static const struct option config_opts[] = {
+    {"listen", required_argument, NULL, OPT_LISTEN},
+    {"db", required_argument, NULL, OPT_DB},
+    {"files", required_argument, NULL, OPT_FILES},
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"name", required_argument, NULL, OPT_NAME},
+    {"log", required_argument, NULL, OPT_LOG},
+    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+    {"no-register", no_argument, NULL, OPT_NO_REGISTER},
+    {"max-clients", required_argument, NULL, OPT_MAX_CLIENTS},
+    {"max-msg-chars", required_argument, NULL, OPT_MAX_MSG_CHARS},
+    {"max-rooms", required_argument, NULL, OPT_MAX_ROOMS},
+    {"history", required_argument, NULL, OPT_HISTORY},
+    {"flood-rate", required_argument, NULL, OPT_FLOOD_RATE},
+    {"flood-burst", required_argument, NULL, OPT_FLOOD_BURST},
+    {"outbuf-hard", required_argument, NULL, OPT_OUTBUF_HARD},
+    {"outbuf-soft", required_argument, NULL, OPT_OUTBUF_SOFT},
+    {"outbuf-soft-seconds", required_argument, NULL, OPT_OUTBUF_SOFT_SECONDS},
+    {"idle-exit", required_argument, NULL, OPT_IDLE_EXIT},
+    {"discovery-port", required_argument, NULL, OPT_DISCOVERY_PORT},
+    {"no-discovery", no_argument, NULL, OPT_NO_DISCOVERY},
+    {"pwhash", required_argument, NULL, OPT_PWHASH},
+    {"token-days", required_argument, NULL, OPT_TOKEN_DAYS},
+    {"login-failures", required_argument, NULL, OPT_LOGIN_FAILURES},
+    {"admin", no_argument, NULL, OPT_ADMIN},
+    {"help", no_argument, NULL, OPT_HELP},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+/* Prints the usage text with every option and its default. */
+static void config_usage(FILE *f) {
+  fprintf(
+      f, "usage: parleyd [options]                run the chat server\n"
+         "       parleyd user add NAME [--admin]  create an account (password "
+         "on stdin)\n"
+         "       parleyd user del NAME | user list | user passwd NAME\n"
+         "\n"
+         "options (each also a key in the [server] section of the config "
+         "file):\n"
+         "  --listen ADDR:PORT       address to listen on (default "
+         "0.0.0.0:7667; port 0 picks a free port)\n"
+         "  --db FILE                SQLite database (default "
+         "$XDG_DATA_HOME/parley/parley.db)\n"
+         "  --files DIR              shared folder (default "
+         "$XDG_DATA_HOME/parley/files)\n"
+         "  --config FILE            config file (default "
+         "$XDG_CONFIG_HOME/parley/parleyd.conf if it exists)\n"
+         "  --name NAME              server name shown to clients (default: "
+         "host name)\n"
+         "  --log FILE               log file (default: stderr)\n"
+         "  --log-level LEVEL        error|warn|info|debug (default info)\n"
+         "  --no-register            disable self-registration (default: "
+         "open)\n"
+         "  --max-clients N          connections at once (default 50)\n"
+         "  --max-msg-chars N        message length limit in characters "
+         "(default 280, at most 4000)\n"
+         "  --max-rooms N            rooms one user may be in (default 20)\n"
+         "  --history N              backlog per room and per conversation "
+         "(default 100)\n"
+         "  --flood-rate N           messages per second sustained (default "
+         "5)\n"
+         "  --flood-burst N          messages in a burst (default 10)\n"
+         "  --outbuf-hard BYTES      output queue hard limit (default 4194304 "
+         "= 4 MiB)\n"
+         "  --outbuf-soft BYTES      output queue soft limit (default 1048576 "
+         "= 1 MiB)\n"
+         "  --outbuf-soft-seconds N  how long the soft limit may be exceeded "
+         "(default 10)\n"
+         "  --idle-exit SECONDS      exit after that long with no client "
+         "(default 0 = off)\n"
+         "  --discovery-port PORT    UDP LAN discovery port (default 7667; 0 "
+         "picks a free port)\n"
+         "  --no-discovery           do not answer LAN discovery probes\n"
+         "  --pwhash COST            argon2id cost: interactive|moderate|min "
+         "(default interactive)\n"
+         "  --token-days N           session token lifetime in days (default "
+         "30)\n"
+         "  --login-failures N       failed logins allowed per IP address per "
+         "minute (default 5; 0 = no limit)\n"
+         "  --admin                  with 'user add': create an operator\n"
+         "  --help, --version\n"
+         "\n"
+         "On stdin parleyd reads operator commands: users, kick NAME [REASON], "
+         "ban NAME [SECONDS],\n"
+         "say TEXT, logins [N], shutdown, help.\n");
+}
+
+/* Copies s into a fixed field; -1 when it does not fit. */
+static int config_copy(char *dst, size_t cap, const char *s) {
+  size_t n = strlen(s);
+  if (n >= cap)
+    return -1;
+  memcpy(dst, s, n + 1);
+  return 0;
+}
+
+/* Parses an unsigned decimal in [lo, hi]. */
+static int config_uint(const char *s, uint64_t lo, uint64_t hi, uint64_t *out) {
+  if (*s == '\0' || *s == '-')
+    return -1;
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno != 0 || *end != '\0' || v < lo || v > hi)
+    return -1;
+  *out = v;
+  return 0;
+}
+
+/* Parses a true/false style value for flag keys in the INI file. */
+static int config_bool(const char *s, bool *out) {
+  if (strcmp(s, "1") == 0 || strcmp(s, "true") == 0 || strcmp(s, "yes") == 0 ||
+      strcmp(s, "on") == 0 || *s == '\0') {
+    *out = true;
+    return 0;
+  }
+  if (strcmp(s, "0") == 0 || strcmp(s, "false") == 0 || strcmp(s, "no") == 0 ||
+      strcmp(s, "off") == 0) {
+    *out = false;
+    return 0;
+  }
+  return -1;
+}
+
+/* Applies one option by id; v is the argument (NULL for flags). Returns 0
+ * or -1 with an error printed. */
+static int config_set(config *c, int id, const char *v) {
+  uint64_t u;
+  int r = 0;
+  switch (id) {
+  case OPT_LISTEN:
+    r = config_copy(c->listen, sizeof c->listen, v);
+    break;
+  case OPT_DB:
+    r = config_copy(c->db, sizeof c->db, v);
+    break;
+  case OPT_FILES:
+    r = config_copy(c->files, sizeof c->files, v);
+    break;
+  case OPT_CONFIG:
+    r = config_copy(c->config, sizeof c->config, v);
+    break;
+  case OPT_NAME:
+    r = config_copy(c->name, sizeof c->name, v);
+    if (r == 0 &&
+        (proto_utf8_count(v, strlen(v)) < 1 || proto_has_control(v, strlen(v))))
+      r = -1;
+    break;
+  case OPT_LOG:
+    r = config_copy(c->log, sizeof c->log, v);
+    break;
+  case OPT_LOG_LEVEL:
+    c->log_level = log_level_parse(v);
+    r = c->log_level < 0 ? -1 : 0;
+    break;
+  case OPT_NO_REGISTER:
+    r = v ? config_bool(v, &c->no_register) : (c->no_register = true, 0);
+    break;
+  case OPT_NO_DISCOVERY:
+    r = v ? config_bool(v, &c->no_discovery) : (c->no_discovery = true, 0);
+    break;
+  case OPT_ADMIN:
+    r = v ? config_bool(v, &c->admin) : (c->admin = true, 0);
+    break;
+  case OPT_PWHASH:
+    if (strcmp(v, "interactive") == 0)
+      c->pwhash = CONFIG_PWHASH_INTERACTIVE;
+    else if (strcmp(v, "moderate") == 0)
+      c->pwhash = CONFIG_PWHASH_MODERATE;
+    else if (strcmp(v, "min") == 0)
+      c->pwhash = CONFIG_PWHASH_MIN;
+    else
+      r = -1;
+    break;
+  case OPT_OUTBUF_HARD:
+  case OPT_OUTBUF_SOFT:
+    r = config_uint(v, 0, (uint64_t)1 << 40, &u);
+    if (r == 0) {
+      if (id == OPT_OUTBUF_HARD)
+        c->outbuf_hard = u;
+      else
+        c->outbuf_soft = u;
+    }
+    break;
+  default: {
+    uint64_t lo = 0, hi = UINT32_MAX;
+    uint32_t *dst = NULL;
+    switch (id) {
+    case OPT_MAX_CLIENTS:
+      dst = &c->max_clients, lo = 1, hi = 1000000;
+      break;
+    case OPT_MAX_MSG_CHARS:
+      dst = &c->max_msg_chars, lo = 1, hi = PROTO_MAX_TEXT;
+      break;
+    case OPT_MAX_ROOMS:
+      dst = &c->max_rooms, lo = 1, hi = 65535;
+      break;
+    case OPT_HISTORY:
+      dst = &c->history, hi = 65535;
+      break;
+    case OPT_FLOOD_RATE:
+      dst = &c->flood_rate, hi = 1000000;
+      break;
+    case OPT_FLOOD_BURST:
+      dst = &c->flood_burst, lo = 1, hi = 1000000;
+      break;
+    case OPT_OUTBUF_SOFT_SECONDS:
+      dst = &c->outbuf_soft_seconds, hi = 86400;
+      break;
+    case OPT_IDLE_EXIT:
+      dst = &c->idle_exit, hi = 31536000;
+      break;
+    case OPT_DISCOVERY_PORT:
+      dst = &c->discovery_port, hi = 65535;
+      break;
+    case OPT_LOGIN_FAILURES:
+      dst = &c->login_failures, hi = 100000;
+      break;
+    case OPT_TOKEN_DAYS:
+      dst = &c->token_days, lo = 1, hi = 3650;
+      break;
+    default:
+      return -1;
+    }
+    r = config_uint(v, lo, hi, &u);
+    if (r == 0)
+      *dst = (uint32_t)u;
+  }
+  }
+  if (r < 0) {
+    const char *name = "?";
+    for (const struct option *o = config_opts; o->name; o++)
+      if (o->val == id)
+        name = o->name;
+    fprintf(stderr, "parleyd: bad value for --%s: '%s'\n", name, v ? v : "");
+  }
+  return r;
+}
+
+/* inih callback: keys of [server] (or no section) are option names. */
+static int config_ini_cb(void *user, const char *section, const char *key,
+                         const char *value) {
+  config *c = user;
+  if (*section != '\0' && strcmp(section, "server") != 0)
+    return 1; /* other sections belong to other programs */
+  for (const struct option *o = config_opts; o->name; o++) {
+    if (strcmp(o->name, key) == 0 && o->val != OPT_CONFIG &&
+        o->val != OPT_HELP && o->val != OPT_VERSION && o->val != OPT_ADMIN) {
+      const char *v = value;
+      return config_set(c, o->val, v) == 0;
+    }
+  }
+  fprintf(stderr, "parleyd: %s: unknown key '%s'\n", c->config, key);
+  return 0;
+}
+
+/* Returns $XDG_<kind>_HOME or ~/<fallback> in buf. */
+static void config_xdg(char *buf, size_t cap, const char *env,
+                       const char *fallback, const char *rest) {
+  const char *x = getenv(env);
+  if (x != NULL && *x == '/') {
+    snprintf(buf, cap, "%s/%s", x, rest);
+    return;
+  }
+  const char *home = getenv("HOME");
+  snprintf(buf, cap, "%s/%s/%s", home ? home : ".", fallback, rest);
+}
+
+/* Sets every default. */
+static void config_defaults(config *c) {
+  memset(c, 0, sizeof *c);
+  snprintf(c->listen, sizeof c->listen, "0.0.0.0:%d", CONFIG_DEFAULT_PORT);
+  config_xdg(c->db, sizeof c->db, "XDG_DATA_HOME", ".local/share",
+             "parley/parley.db");
+  config_xdg(c->files, sizeof c->files, "XDG_DATA_HOME", ".local/share",
+             "parley/files");
+  if (gethostname(c->name, sizeof c->name - 1) != 0 || c->name[0] == '\0')
+    strcpy(c->name, "parley");
+  c->log_level = LOGL_INFO;
+  c->max_clients = 50;
+  c->max_msg_chars = PROTO_DEFAULT_MSG_CHARS;
+  c->max_rooms = 20;
+  c->history = 100;
+  c->flood_rate = 5;
+  c->flood_burst = 10;
+  c->outbuf_hard = 4u << 20;
+  c->outbuf_soft = 1u << 20;
+  c->outbuf_soft_seconds = 10;
+  c->discovery_port = CONFIG_DEFAULT_PORT;
+  c->pwhash = CONFIG_PWHASH_INTERACTIVE;
+  c->token_days = 30;
+  c->login_failures = 5;
+}
+
+/* Two passes over argv: the first only finds --config/--help, then the
+ * file is read, then argv is applied again so that it wins. */
+int config_load(config *c, int argc, char **argv) {
+  config_defaults(c);
+  bool explicit_config = false;
+  opterr = 0;
+  optind = 0;
+  int o;
+  while ((o = getopt_long(argc, argv, "+h", config_opts, NULL)) != -1) {
+    if (o == OPT_HELP || o == 'h') {
+      config_usage(stdout);
+      return 1;
+    }
+    if (o == OPT_VERSION) {
+      printf("parleyd %s (protocol %d)\n", PARLEY_VERSION, PROTO_VERSION);
+      return 1;
+    }
+    if (o == OPT_CONFIG) {
+      config_copy(c->config, sizeof c->config, optarg);
+      explicit_config = true;
+    }
+  }
+  if (!explicit_config) {
+    char path[1024];
+    config_xdg(path, sizeof path, "XDG_CONFIG_HOME", ".config",
+               "parley/parleyd.conf");
+    if (access(path, R_OK) == 0)
+      config_copy(c->config, sizeof c->config, path);
+  }
+  if (c->config[0] != '\0') {
+    int r = ini_parse(c->config, config_ini_cb, c);
+    if (r < 0) {
+      fprintf(stderr, "parleyd: cannot read config file %s\n", c->config);
+      return -1;
+    }
+    if (r > 0) {
+      fprintf(stderr, "parleyd: %s: error on line %d\n", c->config, r);
+      return -1;
+    }
+  }
+  /* Permuting parse: "user add NAME --admin" works in any order. */
+  opterr = 1;
+  optind = 0;
+  while ((o = getopt_long(argc, argv, "h", config_opts, NULL)) != -1) {
+    if (o == '?' || o == ':') {
+      fprintf(stderr, "parleyd: try --help\n");
+      return -1;
+    }
+    if (o == OPT_CONFIG || o == 'h')
+      continue;
+    if (config_set(c, o, optarg) < 0)
+      return -1;
+  }
+  c->argc = argc - optind;
+  c->argv = argv + optind;
+  if (c->outbuf_soft > c->outbuf_hard && c->outbuf_hard > 0)
+    c->outbuf_soft = c->outbuf_hard;
+  char host[128];
+  int port;
+  if (config_split_listen(c, host, sizeof host, &port) < 0) {
+    fprintf(stderr, "parleyd: bad --listen '%s': use ADDR:PORT\n", c->listen);
+    return -1;
+  }
+  return 0;
+}
+
+/* "1.2.3.4:5", "[::1]:5", ":5" (all addresses) or "5". */
+int config_split_listen(const config *c, char *host, size_t hostcap,
+                        int *port) {
+  const char *s = c->listen;
+  const char *colon;
+  const char *h;
+  size_t hn;
+  if (*s == '[') {
+    const char *close = strchr(s, ']');
+    if (close == NULL || close[1] != ':')
+      return -1;
+    h = s + 1;
+    hn = (size_t)(close - h);
+    colon = close + 1;
+  } else {
+    colon = strrchr(s, ':');
+    if (colon == NULL) {
+      h = "0.0.0.0";
+      hn = strlen(h);
+      colon = s - 1;
+    } else {
+      h = s;
+      hn = (size_t)(colon - s);
+      if (hn == 0) {
+        h = "0.0.0.0";
+        hn = strlen(h);
+      }
+    }
+  }
+  if (hn >= hostcap)
+    return -1;
+  memcpy(host, h, hn);
+  host[hn] = '\0';
+  if (strcmp(host, "localhost") == 0)
+    snprintf(host, hostcap, "127.0.0.1");
+  uint64_t p;
+  if (config_uint(colon + 1, 0, 65535, &p) < 0)
+    return -1;
+  *port = (int)p;
+  return 0;
+}
+
+/* Maps the cost name to libsodium limits. */
+void config_pwhash_limits(const config *c, unsigned long long *ops,
+                          size_t *mem) {
+  switch (c->pwhash) {
+  case CONFIG_PWHASH_MODERATE:
+    *ops = crypto_pwhash_OPSLIMIT_MODERATE;
+    *mem = crypto_pwhash_MEMLIMIT_MODERATE;
+    break;
+  case CONFIG_PWHASH_MIN:
+    *ops = crypto_pwhash_OPSLIMIT_MIN;
+    *mem = crypto_pwhash_MEMLIMIT_MIN;
+    break;
+  default:
+    *ops = crypto_pwhash_OPSLIMIT_INTERACTIVE;
+    *mem = crypto_pwhash_MEMLIMIT_INTERACTIVE;
+  }
+}

@@ -1,0 +1,55 @@
+/* config.h: parleyd settings from the command line and the INI file. */
+#ifndef PARLEY_CONFIG_H
+#define PARLEY_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_DEFAULT_PORT 7667
+
+typedef struct config {
+  char listen[128];       /* ADDR:PORT */
+  char db[1024];          /* SQLite file */
+  char files[1024];       /* shared folder (later issue) */
+  char config[1024];      /* INI file, "" when none */
+  char name[65];          /* server name */
+  char log[1024];         /* log file, "" = stderr */
+  int log_level;          /* LOGL_* */
+  bool no_register;       /* self-registration off */
+  uint32_t max_clients;   /* connections at once */
+  uint32_t max_msg_chars; /* message text limit */
+  uint32_t max_rooms;     /* rooms per user */
+  uint32_t history;       /* backlog per conversation */
+  uint32_t flood_rate;    /* messages per second sustained */
+  uint32_t flood_burst;   /* messages in a burst */
+  uint64_t outbuf_hard;   /* bytes */
+  uint64_t outbuf_soft;   /* bytes */
+  uint32_t outbuf_soft_seconds;
+  uint32_t idle_exit; /* seconds, 0 = off */
+  uint32_t discovery_port;
+  bool no_discovery;
+  int pwhash;              /* CONFIG_PWHASH_* */
+  uint32_t token_days;     /* session token lifetime */
+  uint32_t login_failures; /* failed logins per IP per minute, 0 = off */
+  /* subcommand */
+  bool admin; /* user add --admin */
+  int argc;   /* positional words left after options */
+  char **argv;
+} config;
+
+enum { CONFIG_PWHASH_INTERACTIVE, CONFIG_PWHASH_MODERATE, CONFIG_PWHASH_MIN };
+
+/* Fills c from defaults, the config file and argv (argv wins). Returns 0 to
+ * go on, 1 when --help or --version was printed (exit 0), or -1 after
+ * printing a usage error to stderr (exit 2). */
+int config_load(config *c, int argc, char **argv);
+
+/* Splits c->listen into host and port. Returns 0 or -1. */
+int config_split_listen(const config *c, char *host, size_t hostcap, int *port);
+
+/* argon2id cost for c->pwhash. */
+void config_pwhash_limits(const config *c, unsigned long long *ops,
+                          size_t *mem);
+
+#endif

@@ -1,0 +1,486 @@
+/* conn.c: client connections (see conn.h). */
+#include "conn.h"
+
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "server.h"
+#include "session.h"
+#include "store.h"
+
+#define CONN_HELLO_TIMEOUT_MS 10000 /* HELLO must come this fast */
+#define CONN_LOGIN_TIMEOUT_MS 60000 /* and a login within this */
+#define CONN_CLOSE_GRACE_MS 2000    /* final frames get this long */
+#define CONN_WRITE_IOV 64           /* buffers per write call */
+
+/* One read scratch buffer for the whole server: libuv calls alloc and read
+ * back to back for one stream at a time, so idle clients hold nothing. */
+static uint8_t conn_scratch[PROTO_MAX_FRAME + PROTO_HEADER];
+
+typedef struct conn_write { /* a uv_write and its buffers, one allocation */
+  uv_write_t req;
+  conn *c;
+  size_t bytes;
+  uv_buf_t bufs[];
+} conn_write;
+
+static void conn_on_close(uv_handle_t *h);
+
+/* Takes a reference. */
+conn *conn_ref(conn *c) {
+  c->refs++;
+  return c;
+}
+
+/* Drops a reference; frees after the handle is closed and unreferenced. */
+void conn_unref(conn *c) {
+  assert(c->refs > 0);
+  if (--c->refs == 0) {
+    outq_clear(&c->out);
+    free(c->rbuf);
+    free(c);
+  }
+}
+
+/* Puts c on the flush list. */
+static void conn_mark_dirty(conn *c) {
+  if (c->dirty)
+    return;
+  c->dirty = true;
+  conn_ref(c); /* the list holds it: freed only after the flush pass */
+  c->dirty_next = srv.dirty;
+  srv.dirty = c;
+  server_wake();
+}
+
+/* Hands out the partial-frame buffer's free space, or the shared scratch
+ * buffer when nothing is pending. */
+static void conn_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  (void)suggested;
+  conn *c = h->data;
+  if (c->rbuf != NULL)
+    *buf = uv_buf_init((char *)c->rbuf + c->rlen, c->rcap - c->rlen);
+  else
+    *buf = uv_buf_init((char *)conn_scratch, sizeof conn_scratch);
+}
+
+/* Decodes and dispatches every whole frame in p[0..n). Returns bytes used,
+ * or -1 when the connection was closed. */
+static ssize_t conn_decode(conn *c, const uint8_t *p, size_t n) {
+  size_t used = 0;
+  while (used < n && !c->closing) {
+    proto_msg m;
+    ssize_t r = proto_decode(p + used, n - used, &m);
+    if (r == 0)
+      break;
+    if (r == -PERR_UNKNOWN_TYPE) {
+      if (m.frame_len > n - used)
+        break; /* skip it once it is all here */
+      conn_error(c, PERR_UNKNOWN_TYPE, m.type, "",
+                 "unknown message type 0x%04x; ignored", m.type);
+      used += m.frame_len;
+      continue;
+    }
+    if (r < 0) {
+      log_info(c->peer, "malformed frame: %s", proto_strerror((int)r));
+      conn_error(c, PERR_MALFORMED, 0, "",
+                 "malformed frame (%s); connection closed",
+                 proto_strerror((int)r));
+      conn_close(c, true, "malformed frame");
+      return -1;
+    }
+    used += (size_t)r;
+    session_on_msg(c, &m);
+  }
+  return c->closing ? -1 : (ssize_t)used;
+}
+
+/* Keeps a partial frame: the buffer is sized to the frame when its header
+ * is known, else to a small guess, and grows as needed. */
+static int conn_keep(conn *c, const uint8_t *p, size_t n) {
+  size_t want = 256;
+  if (n >= PROTO_HEADER) {
+    uint32_t len = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+                   (uint32_t)p[2] << 8 | p[3];
+    want = (size_t)len + PROTO_HEADER; /* decoder already capped len */
+  }
+  if (want < n)
+    want = n;
+  if (want > sizeof conn_scratch)
+    want = sizeof conn_scratch;
+  bool inside = c->rbuf != NULL && p >= c->rbuf && p < c->rbuf + c->rcap;
+  if (inside && p != c->rbuf) {
+    memmove(c->rbuf, p, n); /* before realloc can move the block */
+    p = c->rbuf;
+  }
+  if (c->rbuf == NULL || c->rcap < want) {
+    uint8_t *b = realloc(c->rbuf, want);
+    if (b == NULL)
+      return -1;
+    c->rbuf = b;
+    c->rcap = (uint32_t)want;
+  }
+  if (!inside)
+    memcpy(c->rbuf, p, n);
+  c->rlen = (uint32_t)n;
+  return 0;
+}
+
+/* Read callback: decode from wherever the bytes landed. */
+static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
+  conn *c = s->data;
+  (void)buf;
+  if (c->closing)
+    return;
+  if (nread < 0) {
+    conn_close(c, false,
+               nread == UV_EOF ? "peer closed" : uv_strerror((int)nread));
+    return;
+  }
+  if (nread == 0)
+    return;
+  const uint8_t *p;
+  size_t n;
+  if (c->rbuf != NULL) {
+    c->rlen += (uint32_t)nread;
+    p = c->rbuf;
+    n = c->rlen;
+  } else {
+    p = conn_scratch;
+    n = (size_t)nread;
+  }
+  ssize_t used = conn_decode(c, p, n);
+  if (used < 0)
+    return;
+  size_t left = n - (size_t)used;
+  if (left == 0) {
+    free(c->rbuf); /* idle clients hold no read buffer */
+    c->rbuf = NULL;
+    c->rlen = c->rcap = 0;
+    return;
+  }
+  if (conn_keep(c, p + used, left) < 0) {
+    conn_error(c, PERR_INTERNAL, 0, "", "out of memory");
+    conn_close(c, true, "out of memory for the read buffer");
+  }
+}
+
+/* Accept callback body. */
+int conn_accept(uv_stream_t *listener) {
+  conn *c = calloc(1, sizeof *c);
+  if (c == NULL)
+    return UV_ENOMEM;
+  int r = uv_tcp_init(srv.loop, &c->tcp);
+  if (r < 0) {
+    free(c);
+    return r;
+  }
+  c->tcp.data = c;
+  c->refs = 1; /* dropped in the close callback */
+  c->accepted_ms = server_now_ms();
+  c->next = srv.conns;
+  if (srv.conns != NULL)
+    srv.conns->prev = c;
+  srv.conns = c;
+  srv.nconns++;
+  r = uv_accept(listener, (uv_stream_t *)&c->tcp);
+  if (r < 0) {
+    c->closing = true;
+    c->handle_closing = true;
+    uv_close((uv_handle_t *)&c->tcp, conn_on_close);
+    return r;
+  }
+  struct sockaddr_storage ss;
+  int len = sizeof ss;
+  strcpy(c->ip, "?");
+  if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
+    if (ss.ss_family == AF_INET6) {
+      struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+      uv_ip6_name(a, c->ip, sizeof c->ip);
+      c->port = ntohs(a->sin6_port);
+      snprintf(c->peer, sizeof c->peer, "[%s]:%u", c->ip, c->port);
+    } else {
+      struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+      uv_ip4_name(a, c->ip, sizeof c->ip);
+      c->port = ntohs(a->sin_port);
+      snprintf(c->peer, sizeof c->peer, "%s:%u", c->ip, c->port);
+    }
+  }
+  r = uv_tcp_nodelay(&c->tcp, 1);
+  if (r < 0)
+    log_warn(c->peer, "TCP_NODELAY: %s", uv_strerror(r));
+  log_info(c->peer, "connected");
+  if (srv.stopping) {
+    conn_error(c, PERR_SHUTTING_DOWN, 0, "", NULL);
+    conn_close(c, true, "server shutting down");
+    return 0;
+  }
+  if (srv.nconns > srv.cfg->max_clients) {
+    log_warn(c->peer, "server full (%u clients)", srv.cfg->max_clients);
+    store_job *j = store_job_new(STORE_LOGIN_LOG, NULL, NULL);
+    snprintf(j->text, sizeof j->text, "%s", c->ip);
+    snprintf(j->text2, sizeof j->text2, "server full");
+    j->num = c->port;
+    store_submit(j);
+    conn_error(c, PERR_SERVER_FULL, 0, "",
+               "server full: %u clients connected, try again later",
+               srv.cfg->max_clients);
+    conn_close(c, true, "server full");
+    return 0;
+  }
+  r = uv_read_start((uv_stream_t *)&c->tcp, conn_on_alloc, conn_on_read);
+  if (r < 0)
+    conn_close(c, false, uv_strerror(r));
+  return 0;
+}
+
+/* Flags c closing without touching the session now: the caller may be
+ * walking a room's member list or the user map. The loop runs the
+ * teardown (quit notices, offline presence) and closes the handle. */
+static void conn_close_later(conn *c, const char *why) {
+  if (c->closing)
+    return;
+  c->closing = true;
+  c->close_flush = false;
+  c->teardown_pending = true;
+  c->close_why = why;
+  c->close_by_ms = server_now_ms();
+  if (!c->handle_closing)
+    uv_read_stop((uv_stream_t *)&c->tcp);
+  log_info(c->peer, "closing: %s", why);
+  if (!c->on_close_list) {
+    c->on_close_list = true;
+    conn_ref(c); /* dropped when the flush pass takes it off the list */
+    c->closing_next = srv.closing;
+    srv.closing = c;
+  }
+  server_wake();
+}
+
+/* Runs the deferred teardown once. */
+void conn_teardown(conn *c) {
+  if (!c->teardown_pending)
+    return;
+  c->teardown_pending = false;
+  session_on_close(c, c->close_why);
+}
+
+/* Queues one shared frame, enforcing the hard limit at once; the soft
+ * limit is checked here and on the tick. Closing is only flagged. */
+void conn_send(conn *c, fbuf *b) {
+  if (c->closing || b == NULL)
+    return;
+  if (outq_push(&c->out, b) < 0) {
+    conn_close_later(c, "out of memory for output");
+    return;
+  }
+  const config *cfg = srv.cfg;
+  int v =
+      outq_check(&c->out, cfg->outbuf_soft, cfg->outbuf_hard,
+                 (uint64_t)cfg->outbuf_soft_seconds * 1000, server_now_ms());
+  if (v != OUTQ_OK) {
+    srv.slow_kills++;
+    log_warn(c->peer,
+             "slow consumer: %zu bytes queued (%s limit); "
+             "disconnected",
+             c->out.bytes, v == OUTQ_HARD ? "hard" : "soft");
+    conn_close_later(c, "output queue over its limit");
+    return;
+  }
+  conn_mark_dirty(c);
+}
+
+/* Encodes m and queues it. */
+void conn_send_msg(conn *c, const proto_msg *m) {
+  if (c->closing)
+    return;
+  int err = 0;
+  fbuf *b = fbuf_encode(m, &err);
+  if (b == NULL) {
+    log_error(c->peer, "cannot encode %s: %s", proto_type_name(m->type),
+              proto_strerror(err));
+    return;
+  }
+  conn_send(c, b);
+  fbuf_unref(b);
+}
+
+/* Builds and queues an ERROR frame. */
+void conn_error(conn *c, int code, uint16_t ref_type, const char *subject,
+                const char *fmt, ...) {
+  char text[PROTO_MAX_ERRTEXT + 1];
+  if (fmt == NULL) {
+    snprintf(text, sizeof text, "%s", proto_strerror(code));
+  } else {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+  }
+  proto_msg m = {.type = PROTO_ERROR};
+  m.u.error.code = (uint16_t)code;
+  m.u.error.ref_type = ref_type;
+  m.u.error.subject = proto_str_c(subject);
+  m.u.error.text = proto_str_c(text);
+  log_debug(c->peer, "error %s: %s", proto_errname(code), text);
+  conn_send_msg(c, &m);
+}
+
+/* Flags the conn, tears the session down now (so others see the quit at
+ * once) and lets the loop close the handle. */
+void conn_close(conn *c, bool flush, const char *why) {
+  if (c->closing)
+    return;
+  c->closing = true;
+  c->close_flush = flush;
+  c->close_by_ms = server_now_ms() + CONN_CLOSE_GRACE_MS;
+  if (!c->handle_closing)
+    uv_read_stop((uv_stream_t *)&c->tcp); /* no more input */
+  log_info(c->peer, "closing: %s", why);
+  session_on_close(c, why);
+  if (!c->on_close_list) {
+    c->on_close_list = true;
+    conn_ref(c); /* dropped when the flush pass takes it off the list */
+    c->closing_next = srv.closing;
+    srv.closing = c;
+  }
+  server_wake();
+}
+
+/* Write callback: the first bytes of the queue are out. */
+static void conn_on_write(uv_write_t *req, int status) {
+  conn_write *w = (conn_write *)req;
+  conn *c = w->c;
+  c->writing = false;
+  if (status == 0) {
+    outq_consume(&c->out, w->bytes);
+  } else if (!c->closing) {
+    conn_close(c, false, uv_strerror(status));
+  }
+  free(w);
+  if (c->handle_closing)
+    return;
+  if (c->out.count > 0 || c->closing)
+    conn_mark_dirty(c);
+}
+
+/* try_write what the socket takes now, then uv_write the rest. */
+void conn_flush(conn *c) {
+  if (c->handle_closing || c->writing)
+    return;
+  if (c->closing && !c->close_flush)
+    return;
+  uv_buf_t iov[CONN_WRITE_IOV];
+  while (c->out.count > 0) {
+    size_t n = outq_iov(&c->out, iov, CONN_WRITE_IOV);
+    int r = uv_try_write((uv_stream_t *)&c->tcp, iov, (unsigned)n);
+    if (r == UV_EAGAIN || r == UV_ENOSYS)
+      break;
+    if (r < 0) {
+      conn_close(c, false, uv_strerror(r));
+      return;
+    }
+    outq_consume(&c->out, (size_t)r);
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+      total += iov[i].len;
+    if ((size_t)r < total)
+      break; /* the socket is full */
+  }
+  if (c->out.count == 0) {
+    c->out.soft_since_ms = 0;
+    if (c->closing)
+      conn_reap(c);
+    return;
+  }
+  size_t n = outq_iov(&c->out, iov, CONN_WRITE_IOV);
+  conn_write *w = malloc(sizeof *w + n * sizeof(uv_buf_t));
+  if (w == NULL) {
+    conn_close(c, false, "out of memory for a write");
+    return;
+  }
+  w->c = c;
+  w->bytes = 0;
+  for (size_t i = 0; i < n; i++) {
+    w->bufs[i] = iov[i];
+    w->bytes += iov[i].len;
+  }
+  int r = uv_write(&w->req, (uv_stream_t *)&c->tcp, w->bufs, (unsigned)n,
+                   conn_on_write);
+  if (r < 0) {
+    free(w);
+    conn_close(c, false, uv_strerror(r));
+    return;
+  }
+  c->writing = true;
+}
+
+/* Close callback: unlink and drop the open reference. */
+static void conn_on_close(uv_handle_t *h) {
+  conn *c = h->data;
+  if (c->prev != NULL)
+    c->prev->next = c->next;
+  else
+    srv.conns = c->next;
+  if (c->next != NULL)
+    c->next->prev = c->prev;
+  srv.nconns--;
+  log_debug(c->peer, "closed");
+  conn_unref(c);
+  server_conn_gone();
+}
+
+/* Closes the handle once the final frames are out (or not wanted). */
+void conn_reap(conn *c) {
+  if (c->handle_closing)
+    return;
+  conn_teardown(c); /* never leave a user pointing at a closed conn */
+  if (c->close_flush && (c->out.count > 0 || c->writing) &&
+      server_now_ms() < c->close_by_ms)
+    return; /* conn_flush or the tick will come back */
+  c->handle_closing = true;
+  uv_close((uv_handle_t *)&c->tcp, conn_on_close);
+}
+
+/* Timeouts and the soft limit for a connection that is not writing to. */
+void conn_tick(conn *c, uint64_t now_ms) {
+  if (c->handle_closing)
+    return;
+  if (c->closing) {
+    if (now_ms >= c->close_by_ms)
+      conn_reap(c);
+    return;
+  }
+  if (c->state == CONN_HELLO &&
+      now_ms - c->accepted_ms >= CONN_HELLO_TIMEOUT_MS) {
+    conn_error(c, PERR_TIMEOUT, 0, "", "no HELLO within %d seconds",
+               CONN_HELLO_TIMEOUT_MS / 1000);
+    conn_close(c, true, "handshake timeout");
+    return;
+  }
+  if (c->state == CONN_AUTH &&
+      now_ms - c->accepted_ms >= CONN_LOGIN_TIMEOUT_MS) {
+    conn_error(c, PERR_TIMEOUT, 0, "", "no login within %d seconds",
+               CONN_LOGIN_TIMEOUT_MS / 1000);
+    conn_close(c, true, "login timeout");
+    return;
+  }
+  if (!c->writing)
+    outq_trim(&c->out); /* idle for a tick: give the ring back */
+  const config *cfg = srv.cfg;
+  if (c->out.bytes > 0 &&
+      outq_check(&c->out, cfg->outbuf_soft, cfg->outbuf_hard,
+                 (uint64_t)cfg->outbuf_soft_seconds * 1000,
+                 now_ms) != OUTQ_OK) {
+    srv.slow_kills++;
+    log_warn(c->peer,
+             "slow consumer: %zu bytes queued for over %u s; "
+             "disconnected",
+             c->out.bytes, cfg->outbuf_soft_seconds);
+    conn_close(c, false, "output queue over the soft limit too long");
+  }
+}

@@ -1,0 +1,90 @@
+/* conn.h: one client TCP connection: the read side (a buffer holding at
+ * most one partial frame, allocated only while a frame is incomplete), the
+ * decode loop, the output queue of shared frames with its limits, and the
+ * close-later protocol. */
+#ifndef PARLEY_CONN_H
+#define PARLEY_CONN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "fbuf.h"
+#include "outq.h"
+#include "proto.h"
+
+struct user;
+
+enum conn_state {
+  CONN_HELLO,   /* waiting for HELLO */
+  CONN_AUTH,    /* waiting for REGISTER / LOGIN / LOGIN_TOKEN */
+  CONN_AUTHING, /* a login is being checked off the loop */
+  CONN_READY,   /* logged in */
+};
+
+typedef struct conn {
+  uv_tcp_t tcp;              /* embedded; the conn is freed in its close cb */
+  struct conn *next, *prev;  /* srv.conns */
+  struct conn *dirty_next;   /* srv.dirty */
+  struct conn *closing_next; /* srv.closing */
+  struct user *user;         /* set while logged in */
+  outq out;                  /* frames waiting to be written */
+  uint8_t *rbuf;             /* partial frame; NULL when none */
+  uint32_t rlen, rcap;
+  uint64_t accepted_ms;
+  uint64_t close_by_ms; /* graceful close gives up at this time */
+  uint32_t refs;        /* async jobs holding the conn, +1 while open */
+  uint8_t state;        /* enum conn_state */
+  bool dirty;           /* on srv.dirty */
+  bool closing;         /* no more input or output; closing soon */
+  bool close_flush;     /* write what is queued before closing */
+  bool on_close_list;
+  bool handle_closing;   /* uv_close called */
+  bool writing;          /* a uv_write is in flight */
+  bool teardown_pending; /* session_on_close still to run (loop) */
+  const char *close_why; /* static reason for a deferred teardown */
+  uint16_t port;         /* peer port */
+  char ip[46];           /* peer address (INET6_ADDRSTRLEN) */
+  char peer[56];         /* "ip:port" or "[ip6]:port", for logs */
+} conn;
+
+/* Accepts a pending connection from the listener; returns 0 or a uv
+ * error. */
+int conn_accept(uv_stream_t *listener);
+
+/* Queues a shared frame (takes its own reference). Drops it when the conn
+ * is closing; flags a close when the hard limit is crossed. It never tears
+ * a session down itself (the caller may be iterating a room or the user
+ * map): the loop does that (conn_teardown). */
+void conn_send(conn *c, fbuf *b);
+
+/* Encodes and queues one message. */
+void conn_send_msg(conn *c, const proto_msg *m);
+
+/* Queues ERROR code (positive) about ref_type and subject; text NULL means
+ * the table's text; else printf-style. */
+void conn_error(conn *c, int code, uint16_t ref_type, const char *subject,
+                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Starts closing: stop reading, tear the session down, then close from the
+ * loop after writing what is queued (flush) or at once. why goes to the
+ * log. */
+void conn_close(conn *c, bool flush, const char *why);
+
+/* Runs a teardown deferred by conn_send (from the loop's flush pass). */
+void conn_teardown(conn *c);
+
+/* Writes queued output; called once per loop iteration. */
+void conn_flush(conn *c);
+
+/* Closes the handle of a conn flagged closing (from the loop). */
+void conn_reap(conn *c);
+
+/* 1 s housekeeping: handshake timeout, soft limit, stuck graceful close. */
+void conn_tick(conn *c, uint64_t now_ms);
+
+/* Reference counting for async work that outlives a callback. */
+conn *conn_ref(conn *c);
+void conn_unref(conn *c);
+
+#endif

@@ -1,0 +1,235 @@
+/* main.c: parleyd entry point: the server, or an account subcommand. */
+#include <assert.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "auth.h"
+#include "config.h"
+#include "log.h"
+#include "room.h"
+#include "server.h"
+#include "store.h"
+
+/* Reads one line from stdin without echo when it is a terminal. Returns
+ * its length or -1. */
+static ssize_t main_read_password(const char *prompt, char *buf, size_t cap) {
+  bool tty = isatty(STDIN_FILENO);
+  struct termios old, quiet;
+  if (tty) {
+    fprintf(stderr, "%s", prompt);
+    fflush(stderr);
+    if (tcgetattr(STDIN_FILENO, &old) == 0) {
+      quiet = old;
+      quiet.c_lflag &= ~(tcflag_t)ECHO;
+      tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    } else {
+      tty = false;
+    }
+  }
+  char *r = fgets(buf, (int)cap, stdin);
+  if (tty) {
+    tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+    fputc('\n', stderr);
+  }
+  if (r == NULL)
+    return -1;
+  size_t n = strlen(buf);
+  while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+    buf[--n] = '\0';
+  return (ssize_t)n;
+}
+
+/* Asks for a new password (twice on a terminal) and hashes it. */
+static int main_new_hash(const config *cfg, char *hash) {
+  char pw[PROTO_MAX_PASSWORD * 4 + 2], again[sizeof pw];
+  ssize_t n = main_read_password("new password: ", pw, sizeof pw);
+  if (n < 0 || !auth_password_ok(pw, (size_t)n)) {
+    fprintf(stderr, "parleyd: %s\n", proto_strerror(PERR_BAD_PASSWORD));
+    sodium_memzero(pw, sizeof pw);
+    return -1;
+  }
+  if (isatty(STDIN_FILENO)) {
+    ssize_t m = main_read_password("again: ", again, sizeof again);
+    bool same = m == n && memcmp(pw, again, (size_t)n) == 0;
+    sodium_memzero(again, sizeof again);
+    if (!same) {
+      fprintf(stderr, "parleyd: the passwords differ\n");
+      sodium_memzero(pw, sizeof pw);
+      return -1;
+    }
+  }
+  unsigned long long ops;
+  size_t mem;
+  config_pwhash_limits(cfg, &ops, &mem);
+  int r = crypto_pwhash_str(hash, pw, (unsigned long long)n, ops, mem);
+  sodium_memzero(pw, sizeof pw);
+  if (r != 0) {
+    fprintf(stderr, "parleyd: password hashing failed (out of memory)\n");
+    return -1;
+  }
+  return 0;
+}
+
+/* parleyd user add|del|list|passwd ... */
+static int main_user(config *cfg) {
+  int argc = cfg->argc;
+  char **argv = cfg->argv;
+  if (argc < 2) {
+    fprintf(stderr, "usage: parleyd user add NAME [--admin] | user del NAME "
+                    "| user list | user passwd NAME\n");
+    return 2;
+  }
+  const char *cmd = argv[1];
+  bool list = strcmp(cmd, "list") == 0;
+  if ((list && argc != 2) || (!list && argc != 3)) {
+    fprintf(stderr, "parleyd: usage: parleyd user %s%s\n", cmd,
+            list ? "" : " NAME");
+    return 2;
+  }
+  const char *name = list ? "" : argv[2];
+  if (!list && proto_check_name(name, strlen(name)) < 0) {
+    fprintf(stderr, "parleyd: %s\n", proto_strerror(PERR_BAD_NAME));
+    return 2;
+  }
+  sqlite3 *db;
+  if (store_open(cfg->db, &db) < 0)
+    return 1;
+  int rc = 0;
+  store_job *j = store_job_new(STORE_ACCOUNT_LIST, NULL, NULL);
+  snprintf(j->name, sizeof j->name, "%s", name);
+  if (strcmp(cmd, "add") == 0) {
+    j->op = STORE_ACCOUNT_ADD;
+    j->role = cfg->admin ? PROTO_ROLE_ADMIN : PROTO_ROLE_USER;
+    if (main_new_hash(cfg, j->text) < 0) {
+      rc = 1;
+    } else {
+      store_exec(db, j);
+      if (j->result == -PERR_NAME_TAKEN) {
+        fprintf(stderr, "parleyd: user %s already exists\n", name);
+        rc = 1;
+      } else if (j->result < 0) {
+        fprintf(stderr, "parleyd: cannot add user %s\n", name);
+        rc = 1;
+      } else {
+        printf("added %s %s\n", cfg->admin ? "admin" : "user", name);
+      }
+    }
+  } else if (strcmp(cmd, "del") == 0) {
+    j->op = STORE_ACCOUNT_DEL;
+    store_exec(db, j);
+    if (!j->found) {
+      fprintf(stderr, "parleyd: no such user: %s\n", name);
+      rc = 1;
+    } else {
+      printf("deleted user %s\n", name);
+    }
+  } else if (strcmp(cmd, "passwd") == 0) {
+    j->op = STORE_ACCOUNT_PASSWD;
+    if (main_new_hash(cfg, j->text) < 0) {
+      rc = 1;
+    } else {
+      store_exec(db, j);
+      if (!j->found) {
+        fprintf(stderr, "parleyd: no such user: %s\n", name);
+        rc = 1;
+      } else {
+        printf("password changed for %s (sessions revoked)\n", name);
+      }
+    }
+  } else if (list) {
+    store_exec(db, j);
+    for (size_t i = 0; i < j->nlines; i++)
+      printf("%s\n", j->lines[i]);
+  } else {
+    fprintf(stderr, "parleyd: unknown user command '%s'\n", cmd);
+    rc = 2;
+  }
+  sodium_memzero(j->text, sizeof j->text);
+  store_job_free(j);
+  store_close_db(db);
+  return rc;
+}
+
+/* Runs the server until it stops. */
+static int main_serve(config *cfg) {
+  sqlite3 *db;
+  if (store_open(cfg->db, &db) < 0)
+    return 1;
+  store_job *j = store_job_new(STORE_MAX_ID, NULL, NULL);
+  store_exec(db, j); /* before the loop runs: nothing waits on it */
+  srv.next_msg_id = j->num;
+  store_job_free(j);
+  uv_loop_t loop;
+  int r = uv_loop_init(&loop);
+  if (r < 0) {
+    fprintf(stderr, "parleyd: %s\n", uv_strerror(r));
+    store_close_db(db);
+    return 1;
+  }
+  r = store_start(&loop, db, cfg->history);
+  if (r < 0) {
+    fprintf(stderr, "parleyd: cannot start the store thread: %s\n",
+            uv_strerror(r));
+    store_close_db(db);
+    return 1;
+  }
+  if (room_init() < 0 || server_start(&loop, cfg) < 0) {
+    if (!srv.finished) {
+      srv.stopping = true;
+      store_stop();
+    }
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+    return 1;
+  }
+  log_info(NULL, "parleyd %s started: name '%s', db %s", PARLEY_VERSION,
+           cfg->name, cfg->db);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  r = uv_loop_close(&loop);
+  assert(r == 0); /* every handle was closed: nothing leaked */
+  if (r != 0) {
+    log_error(NULL, "loop closed with handles open: %s", uv_strerror(r));
+    return 1;
+  }
+  return 0;
+}
+
+/* Parses options, then serves or runs a subcommand. */
+int main(int argc, char **argv) {
+  static config cfg;
+  int r = config_load(&cfg, argc, argv);
+  if (r != 0)
+    return r > 0 ? 0 : 2;
+  if (sodium_init() < 0) {
+    fprintf(stderr, "parleyd: libsodium failed to initialise\n");
+    return 1;
+  }
+  signal(SIGPIPE, SIG_IGN); /* a dead peer is an error code, not a kill */
+  log_set_level(cfg.log_level);
+  if (cfg.argc > 0) {
+    if (strcmp(cfg.argv[0], "user") != 0) {
+      fprintf(stderr, "parleyd: unknown command '%s'; try --help\n",
+              cfg.argv[0]);
+      return 2;
+    }
+    return main_user(&cfg);
+  }
+  if (cfg.admin) {
+    fprintf(stderr, "parleyd: --admin only goes with 'user add'\n");
+    return 2;
+  }
+  r = log_open(cfg.log);
+  if (r < 0) {
+    fprintf(stderr, "parleyd: cannot open log %s: %s\n", cfg.log, strerror(-r));
+    return 1;
+  }
+  r = main_serve(&cfg);
+  log_close();
+  return r;
+}

@@ -1,0 +1,23 @@
+/* presence.h: status, away text, "talking with" and idle time; every
+ * change is pushed to every logged-in user (everyone sees everyone). */
+#ifndef PARLEY_PRESENCE_H
+#define PARLEY_PRESENCE_H
+
+#include "proto.h"
+
+struct conn;
+struct user;
+
+/* Pushes u's current presence to everyone (u gets it with SELF). */
+void presence_changed(struct user *u);
+
+/* Pushes "u is offline" to everyone else (u is leaving). */
+void presence_offline(struct user *u);
+
+/* WHO reply: a PRESENCE with LIST for every user, then WHO_END. */
+void presence_who(struct conn *c);
+
+/* SET_STATUS. */
+void presence_on_status(struct conn *c, const proto_set_status *req);
+
+#endif

@@ -1,0 +1,292 @@
+/* server.c: process life cycle (see server.h). */
+#include "server.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "auth.h"
+#include "conn.h"
+#include "console.h"
+#include "discovery.h"
+#include "log.h"
+#include "room.h"
+#include "store.h"
+#include "user.h"
+
+#define SERVER_BACKLOG 511
+#define SERVER_STOP_GRACE_MS 3000 /* clients get this long to take BYE */
+
+server srv;
+
+/* Loop clock. */
+uint64_t server_now_ms(void) {
+  return uv_now(srv.loop);
+}
+
+/* Wall clock for timestamps on the wire. */
+uint64_t server_wall_ms(void) {
+  struct timeval tv;
+  gettimeofday(&tv, NULL);
+  return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+}
+
+/* Writes every dirty connection, then closes those flagged. */
+static void server_flush(void) {
+  do { /* a teardown queues notices to others: go round until quiet */
+    while (srv.closing != NULL) {
+      conn *c = srv.closing;
+      srv.closing = c->closing_next;
+      c->on_close_list = false;
+      conn_teardown(c);
+      if (!c->close_flush || (c->out.count == 0 && !c->writing))
+        conn_reap(c);
+      /* else conn_flush reaps after the last write, or the tick does */
+      conn_unref(c);
+    }
+    while (srv.dirty != NULL) {
+      conn *list = srv.dirty;
+      srv.dirty = NULL;
+      while (list != NULL) {
+        conn *c = list;
+        list = c->dirty_next;
+        c->dirty = false;
+        conn_flush(c);
+        conn_unref(c);
+      }
+    }
+  } while (srv.closing != NULL || srv.dirty != NULL);
+  if (srv.idle_armed) {
+    uv_idle_stop(&srv.idle);
+    srv.idle_armed = false;
+  }
+}
+
+/* After poll: one flush per loop iteration. */
+static void server_on_check(uv_check_t *h) {
+  (void)h;
+  server_flush();
+}
+
+/* Runs when output was queued outside the poll phase (timers, async). */
+static void server_on_idle(uv_idle_t *h) {
+  (void)h;
+  server_flush();
+}
+
+/* Keeps the next poll from blocking while output waits. */
+void server_wake(void) {
+  if (!srv.idle_armed && !srv.finished) {
+    int r = uv_idle_start(&srv.idle, server_on_idle);
+    if (r == 0)
+      srv.idle_armed = true;
+  }
+}
+
+/* A new connection. */
+static void server_on_connection(uv_stream_t *l, int status) {
+  if (status < 0) {
+    log_warn(NULL, "accept: %s", uv_strerror(status));
+    return;
+  }
+  int r = conn_accept(l);
+  if (r < 0)
+    log_warn(NULL, "accept: %s", uv_strerror(r));
+  if (srv.cfg->idle_exit > 0)
+    uv_timer_stop(&srv.idle_exit);
+}
+
+/* --idle-exit fired. */
+static void server_on_idle_exit(uv_timer_t *t) {
+  (void)t;
+  if (srv.nconns == 0) {
+    log_info(NULL, "no client for %u seconds; exiting", srv.cfg->idle_exit);
+    server_shutdown("idle exit");
+  }
+}
+
+/* Arms the idle-exit timer when nobody is connected. */
+static void server_arm_idle_exit(void) {
+  if (srv.cfg->idle_exit == 0 || srv.stopping || srv.nconns > 0)
+    return;
+  int r = uv_timer_start(&srv.idle_exit, server_on_idle_exit,
+                         (uint64_t)srv.cfg->idle_exit * 1000, 0);
+  if (r < 0)
+    log_error(NULL, "idle timer: %s", uv_strerror(r));
+}
+
+/* 1 s housekeeping. */
+static void server_on_tick(uv_timer_t *t) {
+  (void)t;
+  uint64_t now = server_now_ms();
+  for (conn *c = srv.conns; c != NULL; c = c->next)
+    conn_tick(c, now);
+  auth_tick(false);
+}
+
+/* Closes the remaining handles once every connection is gone. */
+static void server_finish(void) {
+  if (srv.finished)
+    return;
+  srv.finished = true;
+  room_fini();
+  auth_tick(true);
+  store_stop();
+  uv_close((uv_handle_t *)&srv.check, NULL);
+  uv_close((uv_handle_t *)&srv.idle, NULL);
+  uv_close((uv_handle_t *)&srv.tick, NULL);
+  uv_close((uv_handle_t *)&srv.idle_exit, NULL);
+  uv_close((uv_handle_t *)&srv.stop_timer, NULL);
+  uv_close((uv_handle_t *)&srv.sigint, NULL);
+  uv_close((uv_handle_t *)&srv.sigterm, NULL);
+  log_info(NULL, "stopped");
+}
+
+/* A connection's close callback ran. */
+void server_conn_gone(void) {
+  if (srv.stopping) {
+    if (srv.nconns == 0)
+      server_finish();
+    return;
+  }
+  server_arm_idle_exit();
+}
+
+/* Graceful close took too long: close what is left. */
+static void server_on_stop_timer(uv_timer_t *t) {
+  (void)t;
+  for (conn *c = srv.conns; c != NULL; c = c->next) {
+    c->close_flush = false;
+    if (!c->closing)
+      conn_close(c, false, "server shutting down");
+    conn_reap(c);
+  }
+}
+
+/* Tells everyone, stops accepting, waits for the connections. */
+void server_shutdown(const char *why) {
+  if (srv.stopping)
+    return;
+  srv.stopping = true;
+  log_info(NULL, "shutting down: %s", why);
+  uv_close((uv_handle_t *)&srv.listener, NULL);
+  discovery_stop();
+  console_stop();
+  uv_timer_stop(&srv.idle_exit);
+  proto_msg bye = {.type = PROTO_BYE};
+  bye.u.bye.reason = proto_str_c("server shutting down");
+  for (conn *c = srv.conns; c != NULL; c = c->next) {
+    if (c->closing)
+      continue;
+    if (c->state == CONN_READY)
+      conn_send_msg(c, &bye);
+    else
+      conn_error(c, PERR_SHUTTING_DOWN, 0, "", NULL);
+    conn_close(c, true, "server shutting down");
+  }
+  if (srv.nconns == 0) {
+    server_finish();
+    return;
+  }
+  int r = uv_timer_start(&srv.stop_timer, server_on_stop_timer,
+                         SERVER_STOP_GRACE_MS, 0);
+  if (r < 0)
+    log_error(NULL, "stop timer: %s", uv_strerror(r));
+}
+
+/* SIGINT / SIGTERM. */
+static void server_on_signal(uv_signal_t *s, int signum) {
+  (void)s;
+  server_shutdown(signum == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+/* Binds the listener and prints the bound address. */
+static int server_listen(const char *host, int port) {
+  struct sockaddr_storage ss;
+  int r = strchr(host, ':') != NULL
+              ? uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss)
+              : uv_ip4_addr(host, port, (struct sockaddr_in *)&ss);
+  if (r < 0) {
+    fprintf(stderr, "parleyd: bad listen address '%s': %s\n", host,
+            uv_strerror(r));
+    return -1;
+  }
+  r = uv_tcp_init(srv.loop, &srv.listener);
+  if (r < 0)
+    return -1;
+  r = uv_tcp_bind(&srv.listener, (struct sockaddr *)&ss, 0);
+  if (r == 0)
+    r = uv_listen((uv_stream_t *)&srv.listener, SERVER_BACKLOG,
+                  server_on_connection);
+  if (r < 0) {
+    fprintf(stderr, "parleyd: cannot listen on %s: %s\n", srv.cfg->listen,
+            uv_strerror(r));
+    uv_close((uv_handle_t *)&srv.listener, NULL);
+    return -1;
+  }
+  int len = sizeof ss;
+  r = uv_tcp_getsockname(&srv.listener, (struct sockaddr *)&ss, &len);
+  if (r < 0)
+    return -1;
+  if (ss.ss_family == AF_INET6) {
+    uv_ip6_name((struct sockaddr_in6 *)&ss, srv.host, sizeof srv.host);
+    srv.port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    printf("listening on [%s]:%d\n", srv.host, srv.port);
+  } else {
+    uv_ip4_name((struct sockaddr_in *)&ss, srv.host, sizeof srv.host);
+    srv.port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    printf("listening on %s:%d\n", srv.host, srv.port);
+  }
+  fflush(stdout);
+  log_info(NULL, "listening on %s port %d (max %u clients)", srv.host, srv.port,
+           srv.cfg->max_clients);
+  return 0;
+}
+
+/* Starts every handle. */
+int server_start(uv_loop_t *loop, config *cfg) {
+  srv.loop = loop;
+  srv.cfg = cfg;
+  char host[128];
+  int port;
+  if (config_split_listen(cfg, host, sizeof host, &port) < 0)
+    return -1;
+  if (uv_check_init(loop, &srv.check) < 0 ||
+      uv_idle_init(loop, &srv.idle) < 0 || uv_timer_init(loop, &srv.tick) < 0 ||
+      uv_timer_init(loop, &srv.idle_exit) < 0 ||
+      uv_timer_init(loop, &srv.stop_timer) < 0 ||
+      uv_signal_init(loop, &srv.sigint) < 0 ||
+      uv_signal_init(loop, &srv.sigterm) < 0)
+    return -1;
+  /* Signals first: a test may send SIGTERM as soon as it reads the
+   * "listening on" line. */
+  int r = uv_signal_start(&srv.sigint, server_on_signal, SIGINT);
+  if (r == 0)
+    r = uv_signal_start(&srv.sigterm, server_on_signal, SIGTERM);
+  if (r == 0)
+    r = uv_check_start(&srv.check, server_on_check);
+  if (r == 0)
+    r = uv_timer_start(&srv.tick, server_on_tick, 1000, 1000);
+  if (r < 0 || server_listen(host, port) < 0) {
+    if (r < 0)
+      fprintf(stderr, "parleyd: %s\n", uv_strerror(r));
+    srv.stopping = true;
+    server_finish();
+    return -1;
+  }
+  /* The 1 s tick alone must not keep an otherwise finished loop alive. */
+  uv_unref((uv_handle_t *)&srv.tick);
+  if (!cfg->no_discovery) {
+    r = discovery_start(loop, host, (int)cfg->discovery_port);
+    if (r < 0)
+      log_warn(NULL, "discovery off: cannot bind udp %s:%u: %s", host,
+               cfg->discovery_port, uv_strerror(r));
+  }
+  r = console_start(loop);
+  if (r < 0)
+    log_warn(NULL, "console off: %s", uv_strerror(r));
+  server_arm_idle_exit();
+  return 0;
+}

@@ -1,0 +1,568 @@
+/* session.c: handshake, login and dispatch (see session.h). */
+#include "session.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "admin.h"
+#include "auth.h"
+#include "chat.h"
+#include "conn.h"
+#include "log.h"
+#include "presence.h"
+#include "room.h"
+#include "server.h"
+#include "store.h"
+#include "user.h"
+
+#define SESSION_AGENT "parleyd/" PARLEY_VERSION
+
+/* Records a login attempt in the login log (off the loop). */
+static void session_log_login(struct conn *c, const char *name,
+                              const char *outcome) {
+  store_job *j = store_job_new(STORE_LOGIN_LOG, NULL, NULL);
+  snprintf(j->name, sizeof j->name, "%s", name ? name : "");
+  snprintf(j->text, sizeof j->text, "%s", c->ip);
+  snprintf(j->text2, sizeof j->text2, "%s", outcome);
+  j->num = c->port;
+  store_submit(j);
+  log_info(c->peer, "login %s: %s", name && *name ? name : "-", outcome);
+}
+
+/* Copies a proto_str into a C buffer, cut to fit. */
+static void session_cstr(char *dst, size_t cap, proto_str s) {
+  size_t n = s.n < cap - 1 ? s.n : cap - 1;
+  memcpy(dst, s.p, n);
+  dst[n] = '\0';
+}
+
+/* HELLO: version check, then WELCOME. */
+static void session_on_hello(struct conn *c, const proto_hello *h) {
+  if (h->version < PROTO_VERSION_MIN || h->version > PROTO_VERSION) {
+    char range[16];
+    snprintf(range, sizeof range, "%d-%d", PROTO_VERSION_MIN, PROTO_VERSION);
+    conn_error(c, PERR_VERSION, PROTO_HELLO, range,
+               "protocol version %u not supported; this server speaks "
+               "versions %d to %d",
+               h->version, PROTO_VERSION_MIN, PROTO_VERSION);
+    conn_close(c, true, "protocol version mismatch");
+    return;
+  }
+  const config *cfg = srv.cfg;
+  proto_msg m = {.type = PROTO_WELCOME};
+  m.u.welcome.version = PROTO_VERSION;
+  m.u.welcome.agent = proto_str_c(SESSION_AGENT);
+  m.u.welcome.server_name = proto_str_c(cfg->name);
+  m.u.welcome.max_msg_chars = (uint16_t)cfg->max_msg_chars;
+  m.u.welcome.max_frame = PROTO_MAX_FRAME;
+  m.u.welcome.max_file_size = 0;
+  m.u.welcome.max_rooms = (uint16_t)cfg->max_rooms;
+  m.u.welcome.history_len = (uint16_t)cfg->history;
+  m.u.welcome.flags = cfg->no_register ? 0 : PROTO_WELCOMEF_REGISTER;
+  conn_send_msg(c, &m);
+  c->state = CONN_AUTH;
+  log_debug(c->peer, "hello: version %u", h->version);
+}
+
+/* The login succeeded: make the user, reply, auto-join #lobby. token is
+ * the raw session token to hand out. */
+static void session_login_ok(struct conn *c, const char *name, int role,
+                             const uint8_t token[PROTO_TOKEN_LEN],
+                             uint64_t expires, const char *how) {
+  if (srv.stopping) {
+    conn_error(c, PERR_SHUTTING_DOWN, 0, "", NULL);
+    conn_close(c, true, "server shutting down");
+    return;
+  }
+  user *old = user_find(name, strlen(name));
+  if (old != NULL) {
+    struct conn *oc = old->conn;
+    conn_error(oc, PERR_SESSION_REPLACED, 0, old->name,
+               "logged in from elsewhere (%s)", c->peer);
+    conn_close(oc, true, "session replaced");
+  }
+  user *u = user_add(c, name, (uint8_t)role);
+  if (u == NULL) {
+    conn_error(c, PERR_INTERNAL, 0, "", NULL);
+    conn_close(c, true, "out of memory for a user");
+    return;
+  }
+  auth_token_hash(token, PROTO_TOKEN_LEN, (char[AUTH_TOKEN_HEX]){0},
+                  u->token_hash);
+  c->user = u;
+  c->state = CONN_READY;
+  srv.nusers++;
+  session_log_login(c, name, how);
+  proto_msg m = {.type = PROTO_LOGIN_OK};
+  m.u.login_ok.name = proto_str_c(u->name);
+  m.u.login_ok.role = (uint8_t)role;
+  m.u.login_ok.token = (proto_blob){token, PROTO_TOKEN_LEN};
+  m.u.login_ok.token_expires = expires;
+  conn_send_msg(c, &m);
+  /* Everyone else learns that u is here; u gets the list after #lobby. */
+  proto_msg p = {.type = PROTO_PRESENCE};
+  p.u.presence.user = proto_str_c(u->name);
+  p.u.presence.status = PROTO_ONLINE;
+  p.u.presence.flags =
+      (uint8_t)(role == PROTO_ROLE_ADMIN ? PROTO_PRESF_ADMIN : 0);
+  p.u.presence.text = proto_str_c("");
+  p.u.presence.talking_with = proto_str_c("");
+  fbuf *b = fbuf_encode(&p, NULL);
+  for (user *x = user_first(); x != NULL && b != NULL; x = x->hh.next)
+    if (x != u)
+      conn_send(x->conn, b);
+  fbuf_unref(b);
+  if (room_join(u, ROOM_LOBBY, strlen(ROOM_LOBBY), PROTO_JOIN) == 0)
+    chat_backlog(c, PROTO_TO_ROOM, ROOM_LOBBY, 0, 0, true);
+  else
+    presence_who(c);
+}
+
+/* Issues a fresh token, stores its hash and completes the login. */
+static void session_login_new_token(struct conn *c, const char *name, int role,
+                                    const char *how) {
+  uint8_t token[PROTO_TOKEN_LEN];
+  char hex[AUTH_TOKEN_HEX];
+  auth_token_new(token, hex);
+  uint64_t expires = (uint64_t)time(NULL) + srv.cfg->token_days * 86400ull;
+  store_job *j = store_job_new(STORE_TOKEN_ADD, NULL, NULL);
+  snprintf(j->text, sizeof j->text, "%s", hex);
+  snprintf(j->name, sizeof j->name, "%s", name);
+  j->num = expires;
+  store_submit(j);
+  session_login_ok(c, name, role, token, expires, how);
+  sodium_memzero(token, sizeof token);
+}
+
+/* Login refused: error, log, rate-limit bookkeeping, back to AUTH. */
+static void session_login_fail(struct conn *c, const char *name, int code,
+                               const char *outcome, uint16_t ref) {
+  session_log_login(c, name, outcome);
+  auth_failed(c->ip);
+  c->state = CONN_AUTH;
+  conn_error(c, code, ref, name, NULL);
+}
+
+/* Refuses a banned user and closes. */
+static void session_banned(struct conn *c, store_job *j) {
+  session_log_login(c, j->out_name, "banned");
+  c->state = CONN_AUTH;
+  if (j->ban_until == 0)
+    conn_error(c, PERR_BANNED, 0, j->out_name,
+               "you are banned from this server%s%s", j->text2[0] ? ": " : "",
+               j->text2);
+  else
+    conn_error(c, PERR_BANNED, 0, j->out_name,
+               "you are banned from this server for %llu more seconds%s%s",
+               (unsigned long long)(j->ban_until - (uint64_t)time(NULL)),
+               j->text2[0] ? ": " : "", j->text2);
+  conn_close(c, true, "banned");
+}
+
+/* ---- REGISTER: exists? -> hash -> insert -> logged in ------------------ */
+
+/* Store answer: the account was inserted (or the name was taken). */
+static void session_on_reg_added(store_job *j) {
+  struct conn *c = j->ctx;
+  if (!c->closing) {
+    if (j->result == -PERR_NAME_TAKEN)
+      session_login_fail(c, j->name, PERR_NAME_TAKEN, "name taken",
+                         PROTO_REGISTER);
+    else if (j->result < 0) {
+      c->state = CONN_AUTH;
+      conn_error(c, PERR_INTERNAL, PROTO_REGISTER, j->name, NULL);
+    } else {
+      log_info(c->peer, "registered %s", j->out_name);
+      session_login_new_token(c, j->out_name, j->out_role, "ok (registered)");
+    }
+  }
+  conn_unref(c);
+}
+
+/* Pool answer: the new password hash. */
+static void session_on_reg_hashed(struct conn *c, bool ok, const char *hash,
+                                  uint64_t arg) {
+  store_job *j = (store_job *)(uintptr_t)arg;
+  if (c->closing) {
+    store_job_free(j);
+    return;
+  }
+  if (!ok) {
+    c->state = CONN_AUTH;
+    conn_error(c, PERR_INTERNAL, PROTO_REGISTER, j->name,
+               "password hashing failed (out of memory?)");
+    store_job_free(j);
+    return;
+  }
+  snprintf(j->text, sizeof j->text, "%s", hash);
+  j->ctx = conn_ref(c);
+  store_submit(j);
+}
+
+/* Store answer: does the name exist already? */
+static void session_on_reg_lookup(store_job *j) {
+  struct conn *c = j->ctx;
+  char *pw = (char *)(uintptr_t)j->arg;
+  if (!c->closing) {
+    if (j->found) {
+      session_login_fail(c, j->name, PERR_NAME_TAKEN, "name taken",
+                         PROTO_REGISTER);
+    } else {
+      store_job *add =
+          store_job_new(STORE_ACCOUNT_ADD, session_on_reg_added, NULL);
+      snprintf(add->name, sizeof add->name, "%s", j->name);
+      add->role = PROTO_ROLE_USER;
+      proto_str p = {pw + sizeof(uint16_t), 0};
+      memcpy(&p.n, pw, sizeof(uint16_t));
+      if (auth_hash(c, p, session_on_reg_hashed, (uintptr_t)add) < 0) {
+        store_job_free(add);
+        c->state = CONN_AUTH;
+        conn_error(c, PERR_INTERNAL, PROTO_REGISTER, j->name, NULL);
+      }
+    }
+  }
+  if (pw != NULL) {
+    uint16_t n;
+    memcpy(&n, pw, sizeof n);
+    sodium_memzero(pw, sizeof n + n);
+    free(pw);
+  }
+  conn_unref(c);
+}
+
+/* Keeps a password across a store round trip: u16 length + bytes. */
+static char *session_pw_copy(proto_str pw) {
+  char *p = malloc(sizeof(uint16_t) + pw.n);
+  if (p != NULL) {
+    memcpy(p, &pw.n, sizeof(uint16_t));
+    memcpy(p + sizeof(uint16_t), pw.p, pw.n);
+  }
+  return p;
+}
+
+/* REGISTER. */
+static void session_on_register(struct conn *c, const proto_cred *r) {
+  char name[PROTO_MAX_NAME + 1];
+  session_cstr(name, sizeof name, r->name);
+  if (srv.cfg->no_register) {
+    conn_error(c, PERR_REGISTRATION_CLOSED, PROTO_REGISTER, name, NULL);
+    return;
+  }
+  if (proto_check_name(r->name.p, r->name.n) < 0) {
+    conn_error(c, PERR_BAD_NAME, PROTO_REGISTER, name, NULL);
+    return;
+  }
+  if (!auth_password_ok(r->password.p, r->password.n)) {
+    conn_error(c, PERR_BAD_PASSWORD, PROTO_REGISTER, name, NULL);
+    return;
+  }
+  if (!auth_allowed(c->ip)) {
+    session_log_login(c, name, "rate limited");
+    conn_error(c, PERR_RATE_LIMITED, PROTO_REGISTER, name, NULL);
+    return;
+  }
+  char *pw = session_pw_copy(r->password);
+  if (pw == NULL) {
+    conn_error(c, PERR_INTERNAL, PROTO_REGISTER, name, NULL);
+    return;
+  }
+  c->state = CONN_AUTHING;
+  store_job *j =
+      store_job_new(STORE_ACCOUNT_GET, session_on_reg_lookup, conn_ref(c));
+  snprintf(j->name, sizeof j->name, "%s", name);
+  j->arg = (uintptr_t)pw;
+  store_submit(j);
+}
+
+/* ---- LOGIN: account -> verify in the pool -> logged in ---------------- */
+
+/* Pool answer: password verified or not. */
+static void session_on_verified(struct conn *c, bool ok, const char *hash,
+                                uint64_t arg) {
+  (void)hash;
+  store_job *j = (store_job *)(uintptr_t)arg;
+  if (c->closing)
+    ;
+  else if (ok)
+    session_login_new_token(c, j->out_name, j->out_role, "ok");
+  else
+    session_login_fail(c, j->out_name, PERR_AUTH_FAILED, "bad password",
+                       PROTO_LOGIN);
+  store_job_free(j);
+}
+
+/* Store answer: the account row (or none). */
+static void session_on_login_lookup(store_job *j) {
+  struct conn *c = j->ctx;
+  char *pw = (char *)(uintptr_t)j->arg;
+  if (!c->closing) {
+    if (j->result < 0) {
+      c->state = CONN_AUTH;
+      conn_error(c, PERR_INTERNAL, PROTO_LOGIN, j->name, NULL);
+    } else if (!j->found) {
+      session_login_fail(c, j->name, PERR_AUTH_FAILED, "unknown user",
+                         PROTO_LOGIN);
+    } else if (j->banned) {
+      session_banned(c, j);
+    } else {
+      /* The job travels on to the verify callback with the account. */
+      store_job *keep = store_job_new(STORE_ACCOUNT_GET, NULL, NULL);
+      memcpy(keep->out_name, j->out_name, sizeof keep->out_name);
+      keep->out_role = j->out_role;
+      proto_str p = {pw + sizeof(uint16_t), 0};
+      memcpy(&p.n, pw, sizeof(uint16_t));
+      if (auth_verify(c, j->hash, p, session_on_verified, (uintptr_t)keep) <
+          0) {
+        store_job_free(keep);
+        c->state = CONN_AUTH;
+        conn_error(c, PERR_INTERNAL, PROTO_LOGIN, j->name, NULL);
+      }
+    }
+  }
+  uint16_t n;
+  memcpy(&n, pw, sizeof n);
+  sodium_memzero(pw, sizeof n + n);
+  free(pw);
+  sodium_memzero(j->hash, sizeof j->hash);
+  conn_unref(c);
+}
+
+/* LOGIN. */
+static void session_on_login(struct conn *c, const proto_cred *r) {
+  char name[PROTO_MAX_NAME + 1];
+  session_cstr(name, sizeof name, r->name);
+  if (proto_check_name(r->name.p, r->name.n) < 0) {
+    conn_error(c, PERR_BAD_NAME, PROTO_LOGIN, name, NULL);
+    return;
+  }
+  if (!auth_allowed(c->ip)) {
+    session_log_login(c, name, "rate limited");
+    conn_error(c, PERR_RATE_LIMITED, PROTO_LOGIN, name,
+               "too many failed logins from %s; wait a minute and try again",
+               c->ip);
+    return;
+  }
+  char *pw = session_pw_copy(r->password);
+  if (pw == NULL) {
+    conn_error(c, PERR_INTERNAL, PROTO_LOGIN, name, NULL);
+    return;
+  }
+  c->state = CONN_AUTHING;
+  store_job *j =
+      store_job_new(STORE_ACCOUNT_GET, session_on_login_lookup, conn_ref(c));
+  snprintf(j->name, sizeof j->name, "%s", name);
+  j->arg = (uintptr_t)pw;
+  store_submit(j);
+}
+
+/* ---- LOGIN_TOKEN: SHA-256 lookup, no argon2 ---------------------------- */
+
+/* Store answer for a token. */
+static void session_on_token_lookup(store_job *j) {
+  struct conn *c = j->ctx;
+  uint8_t *token = (uint8_t *)(uintptr_t)j->arg;
+  if (!c->closing) {
+    if (!j->found) {
+      session_login_fail(c, j->name, PERR_TOKEN_INVALID, "bad token",
+                         PROTO_LOGIN_TOKEN);
+    } else if (j->banned) {
+      session_banned(c, j);
+    } else {
+      session_login_ok(c, j->out_name, j->out_role, token, j->num,
+                       "ok (token)");
+    }
+  }
+  sodium_memzero(token, PROTO_TOKEN_LEN);
+  free(token);
+  conn_unref(c);
+}
+
+/* LOGIN_TOKEN. */
+static void session_on_login_token(struct conn *c, const proto_login_token *r) {
+  char name[PROTO_MAX_NAME + 1];
+  session_cstr(name, sizeof name, r->name);
+  if (proto_check_name(r->name.p, r->name.n) < 0) {
+    conn_error(c, PERR_BAD_NAME, PROTO_LOGIN_TOKEN, name, NULL);
+    return;
+  }
+  if (r->token.n != PROTO_TOKEN_LEN) {
+    session_login_fail(c, name, PERR_TOKEN_INVALID, "bad token",
+                       PROTO_LOGIN_TOKEN);
+    return;
+  }
+  if (!auth_allowed(c->ip)) {
+    session_log_login(c, name, "rate limited");
+    conn_error(c, PERR_RATE_LIMITED, PROTO_LOGIN_TOKEN, name, NULL);
+    return;
+  }
+  uint8_t *token = malloc(PROTO_TOKEN_LEN);
+  if (token == NULL) {
+    conn_error(c, PERR_INTERNAL, PROTO_LOGIN_TOKEN, name, NULL);
+    return;
+  }
+  memcpy(token, r->token.p, PROTO_TOKEN_LEN);
+  c->state = CONN_AUTHING;
+  store_job *j =
+      store_job_new(STORE_TOKEN_CHECK, session_on_token_lookup, conn_ref(c));
+  snprintf(j->name, sizeof j->name, "%s", name);
+  auth_token_hash(token, PROTO_TOKEN_LEN, j->text, NULL);
+  j->arg = (uintptr_t)token;
+  store_submit(j);
+}
+
+/* ---- dispatch ---------------------------------------------------------- */
+
+/* LOGOUT: optionally revoke this session's token, then say goodbye. */
+static void session_on_logout(struct conn *c, const proto_logout *l) {
+  if (l->revoke) {
+    store_job *j = store_job_new(STORE_TOKEN_REVOKE, NULL, NULL);
+    sodium_bin2hex(j->text, sizeof j->text, c->user->token_hash,
+                   PROTO_HASH_LEN);
+    store_submit(j);
+  }
+  proto_msg m = {.type = PROTO_BYE};
+  m.u.bye.reason = proto_str_c("logged out");
+  conn_send_msg(c, &m);
+  conn_close(c, true, "logged out");
+}
+
+/* Messages allowed before login. */
+static void session_before_login(struct conn *c, const proto_msg *m) {
+  bool busy = c->state == CONN_AUTHING;
+  switch (m->type) {
+  case PROTO_REGISTER:
+  case PROTO_LOGIN:
+  case PROTO_LOGIN_TOKEN:
+    if (busy) {
+      conn_error(c, PERR_UNEXPECTED, m->type, "",
+                 "a login is already being checked; wait for its answer");
+      return;
+    }
+    if (m->type == PROTO_REGISTER)
+      session_on_register(c, &m->u.reg);
+    else if (m->type == PROTO_LOGIN)
+      session_on_login(c, &m->u.login);
+    else
+      session_on_login_token(c, &m->u.login_token);
+    return;
+  default:
+    conn_error(c, PERR_NOT_LOGGED_IN, m->type, "", NULL);
+  }
+}
+
+/* Messages of a logged-in session. */
+static void session_logged_in(struct conn *c, const proto_msg *m) {
+  switch (m->type) {
+  case PROTO_REGISTER:
+  case PROTO_LOGIN:
+  case PROTO_LOGIN_TOKEN:
+    conn_error(c, PERR_ALREADY_LOGGED_IN, m->type, "", NULL);
+    break;
+  case PROTO_LOGOUT:
+    session_on_logout(c, &m->u.logout);
+    break;
+  case PROTO_JOIN:
+    room_on_join(c, &m->u.join);
+    break;
+  case PROTO_PART:
+    room_on_part(c, &m->u.part);
+    break;
+  case PROTO_ROOMS_REQ:
+    room_on_list(c);
+    break;
+  case PROTO_TOPIC:
+    room_on_topic(c, &m->u.topic);
+    break;
+  case PROTO_MEMBERS_REQ:
+    room_on_members(c, &m->u.members_req);
+    break;
+  case PROTO_SAY:
+    chat_on_say(c, &m->u.say);
+    break;
+  case PROTO_HISTORY_REQ:
+    chat_on_history(c, &m->u.history_req);
+    break;
+  case PROTO_QUERY_OPEN:
+    chat_on_query_open(c, &m->u.query_open);
+    break;
+  case PROTO_QUERY_CLOSE:
+    chat_on_query_close(c, &m->u.query_close);
+    break;
+  case PROTO_SET_STATUS:
+    presence_on_status(c, &m->u.set_status);
+    break;
+  case PROTO_WHO_REQ:
+    presence_who(c);
+    break;
+  case PROTO_KICK:
+    admin_on_kick(c, &m->u.kick);
+    break;
+  case PROTO_BAN:
+    admin_on_ban(c, &m->u.ban);
+    break;
+  default:
+    if (m->type >= 0x0700 && m->type < 0x0900)
+      conn_error(c, PERR_UNEXPECTED, m->type, "",
+                 "file transfers are not available on this server yet");
+    else
+      conn_error(c, PERR_UNEXPECTED, m->type, "",
+                 "%s is not something a client sends",
+                 proto_type_name(m->type));
+  }
+}
+
+/* Entry point for every frame. */
+void session_on_msg(struct conn *c, const proto_msg *m) {
+  if (c->closing)
+    return;
+  switch (m->type) { /* valid in every state */
+  case PROTO_PING: {
+    proto_msg p = {.type = PROTO_PONG};
+    p.u.pong.token = m->u.ping.token;
+    conn_send_msg(c, &p);
+    return;
+  }
+  case PROTO_PONG:
+    return;
+  case PROTO_BYE:
+    conn_close(c, true, "client said bye");
+    return;
+  default:
+    break;
+  }
+  if (c->state == CONN_HELLO) {
+    if (m->type != PROTO_HELLO) {
+      conn_error(c, PERR_UNEXPECTED, m->type, "",
+                 "the first message must be HELLO");
+      conn_close(c, true, "no HELLO");
+      return;
+    }
+    session_on_hello(c, &m->u.hello);
+    return;
+  }
+  if (m->type == PROTO_HELLO) {
+    conn_error(c, PERR_UNEXPECTED, m->type, "", "HELLO was already sent");
+    return;
+  }
+  if (c->state != CONN_READY)
+    session_before_login(c, m);
+  else
+    session_logged_in(c, m);
+}
+
+/* Teardown: quit notices in each room, offline presence, gone. */
+void session_on_close(struct conn *c, const char *why) {
+  user *u = c->user;
+  if (u == NULL)
+    return;
+  while (u->nrooms > 0)
+    room_leave(u->rooms[u->nrooms - 1], PROTO_NOTICE_QUIT, "", why);
+  presence_offline(u);
+  /* Conversations with u are over for whoever was talking with u. */
+  log_info(c->peer, "%s logged out (%s)", u->name, why);
+  user_remove(u);
+  c->user = NULL;
+  srv.nusers--;
+}

@@ -1,0 +1,53 @@
+/* user.h: logged-in users, in a hash map keyed by the lowercased name. */
+#ifndef PARLEY_USER_H
+#define PARLEY_USER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uthash.h>
+
+#include "bucket.h"
+#include "proto.h"
+
+struct conn;
+struct member;
+
+typedef struct user {
+  char name[PROTO_MAX_NAME + 1];    /* canonical spelling */
+  char key[PROTO_MAX_NAME + 1];     /* lowercased: the map key */
+  char talking[PROTO_MAX_NAME + 1]; /* open conversation, "" if none */
+  struct conn *conn;
+  char *away;            /* status text, NULL when none */
+  struct member **rooms; /* memberships, nrooms used of caprooms */
+  uint16_t nrooms, caprooms;
+  uint8_t role;         /* enum proto_role */
+  uint8_t status;       /* enum proto_status */
+  uint64_t last_say_ms; /* loop clock */
+  bucket flood;
+  uint8_t token_hash[PROTO_HASH_LEN]; /* this session's token, hashed */
+  UT_hash_handle hh;
+} user;
+
+/* Lowercases an ASCII name of n bytes into dst (cap >= n + 1). Returns
+ * -PERR_BAD_NAME when it is not a valid name. */
+int user_key(char *dst, size_t cap, const char *p, size_t n);
+
+/* Finds an online user by any spelling; NULL if not online. */
+user *user_find(const char *p, size_t n);
+
+/* Adds an online user for conn; the name must be valid and not online. */
+user *user_add(struct conn *c, const char *name, uint8_t role);
+
+/* Removes and frees a user (memberships must be gone). */
+void user_remove(user *u);
+
+/* The first user of the map, for iteration with u->hh.next. */
+user *user_first(void);
+
+/* Number of users online. */
+uint32_t user_count(void);
+
+/* Seconds since the user last said something. */
+uint32_t user_idle_s(const user *u);
+
+#endif
