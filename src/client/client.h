@@ -1,0 +1,403 @@
+/* client.h: the parley client core, the one public header for its faces.
+ *
+ * The core owns the connection to parleyd (resolve, connect, handshake,
+ * login, reconnect with backoff), the model the views read (windows with
+ * bounded message rings, the user list, connection state, lag, server
+ * limits) and the command executor shared by the TUI and `parley --batch`.
+ * It knows nothing of ncurses or JSON: it changes the model, then calls the
+ * one event callback so a view can mark itself dirty or batch can print.
+ *
+ * Views READ the model structs below directly (fields are public, read
+ * only); every change goes through a client_* function. Pointers to windows
+ * and users stay valid until the next return to the event loop, or until an
+ * event says the object went away (CLIENT_EV_WINDOW_CLOSED, presence
+ * offline): copy what you keep longer, or look it up again by name.
+ */
+#ifndef PARLEY_CLIENT_H
+#define PARLEY_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "proto.h"
+
+#define CLIENT_DEFAULT_PORT 7667
+#define CLIENT_DEFAULT_SCROLLBACK 2000 /* lines kept per window */
+#define CLIENT_MAX_SCROLLBACK 100000
+#define CLIENT_MAX_WINDOWS                                                     \
+  256 /* beyond this, new DMs land in the server window */
+#define CLIENT_MAX_USERS 100000
+#define CLIENT_MAX_LIST 10000 /* /rooms and /scan result entries kept */
+#define CLIENT_PING_MS 30000  /* lag probe period while connected */
+#define CLIENT_BACKOFF_BASE_MS 500
+#define CLIENT_BACKOFF_CAP_MS 30000
+#define CLIENT_SCAN_TIMEOUT_MS 1000
+#define CLIENT_OUTQ_MAX (4u << 20) /* bytes queued to the server, hard cap */
+
+/* Buffer sizes that hold any valid wire string plus a NUL (4 bytes per
+ * code point at most). */
+#define CLIENT_NAME_SZ (PROTO_MAX_NAME * 4 + 1)
+#define CLIENT_ROOM_SZ (PROTO_MAX_ROOM * 4 + 1)
+#define CLIENT_TOPIC_SZ (PROTO_MAX_TOPIC * 4 + 1)
+#define CLIENT_STATUS_SZ (PROTO_MAX_STATUS * 4 + 1)
+#define CLIENT_HOST_SZ 256
+#define CLIENT_REASON_SZ 512
+
+/* ---- options (shared by TUI, batch and scan) ---------------------------- */
+
+typedef enum client_mode {
+  CLIENT_MODE_TUI = 0,
+  CLIENT_MODE_BATCH,
+  CLIENT_MODE_SCAN,
+  CLIENT_MODE_HELP,    /* --help: print client_opts_usage() and exit 0 */
+  CLIENT_MODE_VERSION, /* --version */
+} client_mode;
+
+typedef struct client_opts {
+  client_mode mode;
+  char user[CLIENT_NAME_SZ]; /* default $USER */
+  char host[CLIENT_HOST_SZ]; /* without brackets for IPv6 */
+  uint16_t port;             /* default CLIENT_DEFAULT_PORT */
+  bool host_given;           /* a [USER@]HOST[:PORT] argument was present */
+  bool do_register;          /* --register: create the account first */
+  bool no_reconnect;         /* --no-reconnect */
+  char *password_file;       /* --password-file FILE (owned) */
+  char *password;            /* owned; set by client_opts_password() or
+                                by the TUI's prompt (malloc'd) */
+  uint16_t scan_port;        /* --scan-port / --discovery-port, default 7667 */
+  unsigned timeout_ms;       /* --timeout MS for --scan, default 1000 */
+  unsigned scrollback;       /* --scrollback N lines per window */
+  unsigned ping_ms;          /* lag probe period while connected (default
+                                CLIENT_PING_MS); 0 = no timer at all: lag is then
+                                probed only when the user sends something (at most
+                                once per CLIENT_PING_MS), so an idle client never
+                                wakes up */
+} client_opts;
+
+/* Parses parley's command line (argv[0] skipped; --batch/--scan select the
+ * mode). Returns 0, or -1 with a one-line reason in err (usage error, exit
+ * status 2). Does not read the password; see client_opts_password(). */
+int client_opts_parse(client_opts *o, int argc, char **argv, char *err,
+                      size_t errlen);
+
+/* Loads the password from --password-file, else $PARLEY_PASSWORD (a
+ * trailing newline is dropped). Returns 0 when o->password is set, 1 when
+ * no source exists (the TUI then prompts), -1 with err filled on failure.
+ * Runs before the loop starts, so a blocking read is fine here. */
+int client_opts_password(client_opts *o, char *err, size_t errlen);
+
+/* Frees the owned strings (wiping the password). */
+void client_opts_free(client_opts *o);
+
+/* Splits "[USER@]HOST[:PORT]" (HOST may be "[v6addr]"). user is left
+ * untouched when absent, port likewise. Returns 0 or -1 (bad syntax). */
+int client_opts_target(const char *s, char *user, size_t usz, char *host,
+                       size_t hsz, uint16_t *port);
+
+/* The --help text. */
+const char *client_opts_usage(void);
+
+/* ---- model ------------------------------------------------------------- */
+
+typedef enum client_state {
+  CLIENT_DISCONNECTED = 0, /* not connected, not trying (see reason) */
+  CLIENT_CONNECTING,       /* resolving, connecting, handshake or login */
+  CLIENT_CONNECTED,        /* logged in */
+  CLIENT_RECONNECTING,     /* waiting reconnect_in_ms before trying again */
+} client_state;
+
+/* Line flags. */
+#define CLIENT_LINE_ACTION 0x01    /* /me */
+#define CLIENT_LINE_BACKLOG 0x02   /* from history, not live */
+#define CLIENT_LINE_NOTICE 0x04    /* join/part/quit/kick/topic/server text */
+#define CLIENT_LINE_HIGHLIGHT 0x08 /* mentions our own nick */
+#define CLIENT_LINE_SELF 0x10      /* we sent it */
+#define CLIENT_LINE_ERROR 0x20     /* an error shown in the window */
+#define CLIENT_LINE_INFO 0x40      /* local output: /help, /who, /rooms */
+
+/* One line in a window; one allocation holding the strings too. */
+typedef struct client_line {
+  uint64_t id;      /* server message id, 0 for notices and local lines */
+  uint64_t ts_ms;   /* unix milliseconds (server clock for messages) */
+  const char *from; /* sender; for notices the user it is about; "" */
+  const char *text; /* message text; for notices the formatted sentence */
+  uint8_t flags;    /* CLIENT_LINE_* */
+} client_line;
+
+typedef enum client_window_kind {
+  CLIENT_WIN_SERVER = 0, /* always window 0: errors, server notices */
+  CLIENT_WIN_ROOM,
+  CLIENT_WIN_QUERY, /* direct conversation with name */
+} client_window_kind;
+
+typedef struct client_window {
+  client_window_kind kind;
+  char name[CLIENT_ROOM_SZ];   /* "#room", peer user name, or server name */
+  char topic[CLIENT_TOPIC_SZ]; /* rooms */
+  uint32_t members;            /* rooms, as the server last said */
+  bool joined;                 /* room: JOINED seen and not parted */
+  bool parting;                /* room: PART sent, PARTED not seen yet */
+  bool rejoin;                 /* room: JOIN sent after that PART: the
+                                  window stays when PARTED arrives */
+  /* Ring of lines: use client_window_line(); 0 = oldest kept. */
+  client_line **ring;
+  size_t cap, head, count;
+  uint64_t total;    /* lines ever added: a view compares to detect new ones */
+  uint64_t last_id;  /* highest message id shown (backlog dedupe) */
+  unsigned unread;   /* live messages since last viewed (not own, not
+                        notices) */
+  bool highlight;    /* an unread line mentions us */
+  uint64_t activity; /* model sequence of the last unread line; sort
+                        windows with activity by this, newest first */
+} client_window;
+
+/* One online user. */
+typedef struct client_user {
+  char name[CLIENT_NAME_SZ];
+  uint8_t status;                    /* enum proto_status */
+  char text[CLIENT_STATUS_SZ];       /* away message */
+  char talking_with[CLIENT_NAME_SZ]; /* "" when none */
+  uint32_t idle_s;                   /* as reported ... */
+  uint64_t idle_at;                  /* ... at this uv_now() */
+  bool admin;
+  bool self;
+} client_user;
+
+/* Limits the server announced in WELCOME. */
+typedef struct client_limits {
+  uint16_t version;
+  uint16_t max_msg_chars;
+  uint32_t max_frame;
+  uint64_t max_file_size;
+  uint16_t max_rooms;
+  uint16_t history_len;
+  uint8_t flags; /* PROTO_WELCOMEF_* */
+} client_limits;
+
+/* What a view reads. Arrays are owned by the core. */
+typedef struct client_model {
+  client_state state;
+  char reason[CLIENT_REASON_SZ]; /* why we are (re)connecting/disconnected */
+  uint64_t reconnect_at;         /* uv_now() of the next attempt */
+  char host[CLIENT_HOST_SZ];
+  uint16_t port;
+  char server_name[CLIENT_NAME_SZ * 2]; /* from WELCOME */
+  char server_agent[PROTO_MAX_AGENT * 4 + 1];
+  char self[CLIENT_NAME_SZ]; /* our name (canonical after login) */
+  bool admin;                /* our role */
+  client_limits limits;      /* valid once WELCOME arrived */
+  int64_t lag_ms;            /* last PING round trip, -1 unknown */
+  client_window **windows;   /* [0] is the server window; creation order */
+  size_t nwindows;
+  client_window *current;
+  client_user *users; /* sorted by name, case-insensitively */
+  size_t nusers;
+  uint64_t seq; /* bumped on every model change */
+} client_model;
+
+/* ---- events ------------------------------------------------------------ */
+
+typedef enum client_event_type {
+  CLIENT_EV_STATE = 0,     /* state/reason changed (any transition) */
+  CLIENT_EV_CONNECTED,     /* logged in (batch "connected") */
+  CLIENT_EV_JOINED,        /* win joined */
+  CLIENT_EV_PARTED,        /* name left; its window is already gone */
+  CLIENT_EV_MESSAGE,       /* line added to win (a chat message) */
+  CLIENT_EV_HISTORY_END,   /* win backlog complete, count */
+  CLIENT_EV_PRESENCE,      /* user changed (offline: already removed) */
+  CLIENT_EV_USERS,         /* whole user list replaced (WHO answer) */
+  CLIENT_EV_NOTICE,        /* notice; line added to win */
+  CLIENT_EV_ERROR,         /* server ERROR (or local failure) */
+  CLIENT_EV_ROOMS,         /* /rooms answer in rooms[] */
+  CLIENT_EV_SERVERS,       /* /scan answer in servers[] */
+  CLIENT_EV_RECONNECTING,  /* in_ms until the next attempt */
+  CLIENT_EV_DISCONNECTED,  /* reason; fatal: no further attempts */
+  CLIENT_EV_HELP,          /* /help: see client_cmd_help() */
+  CLIENT_EV_WINDOW,        /* window list or current window changed */
+  CLIENT_EV_WINDOW_CLOSED, /* name's window removed (before free) */
+  CLIENT_EV_LAG,           /* model lag_ms updated */
+  CLIENT_EV_INFO,          /* local info line added to win (text) */
+  CLIENT_EV_QUIT,          /* /quit: connection closing, the face exits */
+  CLIENT_EV_STOPPED,       /* client_stop() finished closing handles */
+} client_event_type;
+
+/* Why a session ended for good (sets the batch exit status). */
+typedef enum client_fatal {
+  CLIENT_FATAL_NONE = 0,
+  CLIENT_FATAL_CONNECT, /* could not connect / handshake failed: exit 1 */
+  CLIENT_FATAL_AUTH,    /* login or registration refused: exit 3 */
+  CLIENT_FATAL_KICKED,  /* kicked or banned: exit 4 */
+  CLIENT_FATAL_OTHER,   /* e.g. session replaced: exit 1 */
+} client_fatal;
+
+typedef struct client_room_entry {
+  char room[CLIENT_ROOM_SZ];
+  uint32_t members;
+  char topic[CLIENT_TOPIC_SZ];
+} client_room_entry;
+
+typedef struct client_server_entry {
+  char name[CLIENT_NAME_SZ * 2];
+  char host[PROTO_MAX_ADDR + 1];
+  uint16_t port;
+  uint32_t users;
+} client_server_entry;
+
+/* Fired after the model changed. Every pointer is valid only during the
+ * callback. Fields not meaningful for a type are zero/NULL. */
+typedef struct client_event {
+  client_event_type type;
+  client_window *win;      /* window concerned, or NULL */
+  const client_line *line; /* MESSAGE, NOTICE, INFO, ERROR: the new line */
+  const client_user *user; /* PRESENCE (a copy for offline users) */
+  const char *name;        /* PARTED/WINDOW_CLOSED: room or peer name;
+                              ERROR: symbolic name ("MSG_TOO_LONG") */
+  int code;                /* ERROR: positive PERR_* (0 = local usage) */
+  const char *subject;     /* ERROR: subject from the server, or "" */
+  const char *text;        /* ERROR/INFO/NOTICE text; DISCONNECTED reason */
+  uint8_t notice_kind;     /* NOTICE: enum proto_notice_kind */
+  const char *room;        /* NOTICE: room or ""; MESSAGE/HISTORY_END:
+                              the room, NULL for a direct conversation */
+  const char *peer;        /* MESSAGE/HISTORY_END of a direct
+                              conversation: the other party, else NULL */
+  const char *actor;       /* NOTICE: actor or "" */
+  const char *about;       /* NOTICE: user it is about, or "" */
+  uint32_t count;          /* HISTORY_END */
+  uint64_t in_ms;          /* RECONNECTING */
+  client_fatal fatal;      /* DISCONNECTED: != NONE when it is final */
+  const client_room_entry *rooms;     /* ROOMS */
+  const client_server_entry *servers; /* SERVERS */
+  size_t n;                           /* entries in rooms/servers */
+} client_event;
+
+typedef struct client client;
+
+typedef void (*client_event_cb)(client *c, const client_event *ev, void *ud);
+
+/* Frames the core does not handle itself (files, folder) go here; return
+ * value ignored. Strings in *m point into the read buffer: copy them. */
+typedef void (*client_frame_cb)(client *c, const proto_msg *m, void *ud);
+
+/* ---- lifecycle ----------------------------------------------------------- */
+
+/* Creates a client on loop with options o (copied; the password too).
+ * Nothing happens until client_start(). Returns NULL on out of memory. */
+client *client_new(uv_loop_t *loop, const client_opts *o, client_event_cb cb,
+                   void *ud);
+
+/* Begins resolving and connecting. Returns 0 or a negative uv error. */
+int client_start(client *c);
+
+/* Closes everything (connection, timers, scans); CLIENT_EV_STOPPED fires
+ * once all handles are closed. Safe to call twice. */
+void client_stop(client *c);
+
+/* Sends BYE (reason may be NULL), flushes what is queued, then closes the
+ * connection and stops: for /quit and batch EOF. CLIENT_EV_QUIT fires. */
+void client_quit(client *c, const char *reason);
+
+/* Frees a stopped client (after CLIENT_EV_STOPPED or once uv_run returned). */
+void client_free(client *c);
+
+/* The model; never NULL. */
+const client_model *client_model_get(const client *c);
+
+/* Why the session ended for good, or CLIENT_FATAL_NONE. */
+client_fatal client_fatal_get(const client *c);
+
+/* True when logged in (commands that talk to the server will work). */
+bool client_ready(const client *c);
+
+/* Bytes waiting to be written to the server. */
+size_t client_pending(const client *c);
+
+/* Sets the hook for frames the core ignores (used by xfer.c). */
+void client_set_frame_cb(client *c, client_frame_cb cb, void *ud);
+
+/* Encodes and queues any frame. Returns 0, -PERR_* from the encoder,
+ * UV_ENOTCONN when not connected (or the socket broke), UV_ENOBUFS over
+ * CLIENT_OUTQ_MAX, UV_ENOMEM. */
+int client_send(client *c, const proto_msg *m);
+
+/* ---- commands ------------------------------------------------------------ */
+
+/* Executes one input line typed in window w (NULL = current): a /command
+ * or text for w. Returns 0, or a negative code with a one-line message in
+ * err: -PERR_* for rule violations known locally (bad room or user name,
+ * text over the protocol's hard cap, bad UTF-8), or one of the CLIENT_E*
+ * below. Text is sent as is, even when longer than the server's limit (the
+ * server refuses it). Empty lines are ignored (0). */
+int client_command(client *c, client_window *w, const char *line, char *err,
+                   size_t errlen);
+#define CLIENT_EUSAGE (-1000)    /* bad usage: "usage: /join #room" */
+#define CLIENT_ENOTARGET (-1001) /* text typed in the server window */
+#define CLIENT_ENOTCONN (-1002)  /* needs the server, which is unreachable */
+#define CLIENT_EQUEUE                                                          \
+  (-1003) /* output to the server backed up, or                                \
+             another local failure (see err) */
+/* Symbolic name of a client_command() result for scripts ("USAGE",
+ * "NO_TARGET", "NOT_CONNECTED", "QUEUE_FULL" or the PERR name). */
+const char *client_command_errname(int r);
+
+/* One row of the help table. */
+typedef struct client_help_entry {
+  const char *command; /* "/join #room" */
+  const char *help;    /* "join or create a room" */
+} client_help_entry;
+
+/* The help table, *n entries. Static. */
+const client_help_entry *client_cmd_help(size_t *n);
+
+/* Starts a LAN scan (also what /scan does); results come as
+ * CLIENT_EV_SERVERS after o->timeout_ms. Returns 0 or a negative uv error. */
+int client_scan(client *c);
+
+/* Standalone scan for `parley --scan`: broadcasts DISCOVER on port, calls
+ * cb once after timeout_ms with what answered. Returns 0 or a uv error. */
+typedef void (*client_scan_cb)(const client_server_entry *s, size_t n,
+                               void *ud);
+int client_scan_run(uv_loop_t *loop, uint16_t port, unsigned timeout_ms,
+                    client_scan_cb cb, void *ud);
+
+/* ---- windows and users --------------------------------------------------- */
+
+/* Line i of w, 0 = oldest kept, count-1 = newest; NULL when out of range. */
+const client_line *client_window_line(const client_window *w, size_t i);
+
+/* The current window (never NULL once created). */
+client_window *client_window_current(const client *c);
+
+/* Makes w current and clears its unread/highlight. Fires CLIENT_EV_WINDOW. */
+void client_window_switch(client *c, client_window *w);
+
+/* Switches to window index i (0-based, as in model->windows); ignored when
+ * out of range. For Alt-1..9 and Ctrl-N/P (i may wrap: use modulo). */
+void client_window_switch_index(client *c, size_t i);
+
+/* Closes w: parts a room, closes a query (QUERY_CLOSE); the server window
+ * cannot be closed (returns CLIENT_EUSAGE). */
+int client_window_close(client *c, client_window *w);
+
+/* Finds a window by name (case-insensitive), NULL if none. */
+client_window *client_window_find(const client *c, const char *name);
+
+/* Opens (or finds) the query window for user; focus only when focus. */
+client_window *client_window_query(client *c, const char *user, bool focus);
+
+/* Finds an online user (case-insensitive), NULL if none. */
+const client_user *client_user_find(const client *c, const char *name);
+
+/* Current idle seconds of u (reported value plus time since). */
+uint32_t client_user_idle(const client *c, const client_user *u);
+
+/* True when text mentions nick as a whole word, case-insensitively. */
+bool client_window_mentions(const char *text, const char *nick);
+
+/* Human-readable connection state ("connected", "reconnecting in 3s"...)
+ * into buf; returns buf. */
+const char *client_state_text(const client *c, char *buf, size_t n);
+
+#endif

@@ -1,0 +1,109 @@
+/* client_int.h: the client core's insides, shared by its .c files and the
+ * unit tests. Faces use client.h only. */
+#ifndef PARLEY_CLIENT_INT_H
+#define PARLEY_CLIENT_INT_H
+
+#include <sys/socket.h>
+
+#include "client.h"
+
+#define CLIENT_MAX_ADDRS 8 /* resolved addresses tried in turn */
+
+/* Connection phases. */
+typedef enum conn_phase {
+  CONN_CONNECTING = 0, /* TCP connect in progress */
+  CONN_HELLO,          /* HELLO sent, waiting for WELCOME */
+  CONN_LOGIN,          /* credentials sent, waiting for LOGIN_OK */
+  CONN_READY,          /* logged in */
+} conn_phase;
+
+/* One TCP connection attempt; freed in its close callback. */
+typedef struct client_conn {
+  uv_tcp_t tcp;
+  uv_connect_t connect_req;
+  uv_shutdown_t shutdown_req;
+  client *c;
+  conn_phase phase;
+  bool closing;        /* every callback checks this first */
+  bool tried_password; /* token refused once: fell back to LOGIN */
+  size_t rlen;
+  uint8_t rbuf[PROTO_HEADER + PROTO_MAX_FRAME]; /* holds one whole frame */
+} client_conn;
+
+typedef struct client_scan_state client_scan_state;
+
+struct client {
+  uv_loop_t *loop;
+  client_opts opts; /* owned copy */
+  client_event_cb cb;
+  void *ud;
+  client_frame_cb frame_cb;
+  void *frame_ud;
+  client_model m;
+  client_fatal fatal;
+
+  client_conn *conn; /* the live connection, or NULL */
+  uv_timer_t reconnect_timer;
+  uv_timer_t ping_timer;
+  uv_getaddrinfo_t gai;
+  bool resolving;
+  struct sockaddr_storage addrs[CLIENT_MAX_ADDRS];
+  size_t naddrs, addr_next;
+  unsigned attempt; /* reconnect attempts since the last login */
+  bool ever_ready;  /* logged in at least once */
+  bool kicked;      /* a KICKED/BANNED notice named us */
+  bool stopping, stopped, quitting;
+  unsigned live; /* handles and requests still to finish before STOPPED */
+
+  uint8_t token[PROTO_TOKEN_LEN];
+  bool have_token;
+
+  uint64_t ping_token, ping_sent;
+  bool ping_outstanding;
+  unsigned pings_missed;
+
+  client_user *who; /* PRESENCE list being collected until WHO_END */
+  size_t nwho, who_cap;
+  bool who_requested;       /* /who typed: also show the list as info lines */
+  client_room_entry *rooms; /* ROOM entries until ROOMS_END */
+  size_t nrooms, rooms_cap;
+  client_scan_state *scan; /* a /scan in flight */
+};
+
+/* Model helpers (client_window.c). */
+client_window *client_window_new(client_window_kind kind, const char *name,
+                                 size_t cap);
+void client_window_free(client_window *w);
+/* Appends a line (dropping the oldest when full); NULL on out of memory. */
+client_line *client_window_add(client_window *w, uint64_t id, uint64_t ts_ms,
+                               const char *from, size_t from_n,
+                               const char *text, size_t text_n, uint8_t flags);
+/* Adds w to the model (NULL if the window limit is reached). */
+client_window *client_window_attach(client *c, client_window *w);
+/* Removes w from the model, fixing current; caller frees. */
+void client_window_detach(client *c, client_window *w);
+/* Finds or creates a window of kind for name; NULL at the window limit. */
+client_window *client_window_get(client *c, client_window_kind kind,
+                                 const char *name, size_t n);
+
+/* Users (client_user.c). */
+client_user *client_user_upsert(client *c, const client_user *u);
+bool client_user_remove(client *c, const char *name, client_user *out);
+void client_user_replace(client *c, client_user *list, size_t n);
+int client_user_cmp(const void *a, const void *b);
+
+/* Scans (client_scan.c): drops a /scan in flight without reporting. */
+void client_scan_cancel(client *c);
+
+/* Core internals (client.c). */
+void client_emit(client *c, client_event *ev);
+/* Adds a local info/error line to w and fires INFO. */
+void client_info(client *c, client_window *w, uint8_t flags, const char *fmt,
+                 ...) __attribute__((format(printf, 4, 5)));
+uint64_t client_now_ms(void);
+/* Case-insensitive equality of a proto_str with a C string. */
+bool client_str_eq(proto_str s, const char *c);
+/* Copies a proto_str into a fixed buffer, cutting if needed. */
+void client_str_copy(char *dst, size_t dsz, proto_str s);
+
+#endif

@@ -1,0 +1,255 @@
+/* client_opts.c: parley's command line, target syntax and password. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client.h"
+
+const char *client_opts_usage(void) {
+  return "usage: parley [options] [USER@]HOST[:PORT]          terminal UI\n"
+         "       parley --batch [options] [USER@]HOST[:PORT]  JSON lines on "
+         "stdin/stdout\n"
+         "       parley --scan [--scan-port PORT] [--timeout MS]  list LAN "
+         "servers\n"
+         "options:\n"
+         "  --register            create the account, then log in\n"
+         "  --password-file FILE  read the password from FILE (else "
+         "$PARLEY_PASSWORD,\n"
+         "                        else the TUI asks; batch fails)\n"
+         "  --no-reconnect        do not reconnect after the connection "
+         "drops\n"
+         "  --scan-port PORT      UDP discovery port (default 7667; alias "
+         "--discovery-port)\n"
+         "  --timeout MS          how long --scan waits (default 1000)\n"
+         "  --scrollback N        lines kept per window (default 2000)\n"
+         "  --help, --version\n"
+         "HOST defaults to 127.0.0.1 in --batch, USER to $USER, PORT to "
+         "7667;\n"
+         "an IPv6 address goes in brackets: alice@[::1]:7667\n";
+}
+
+/* Parses a decimal in [lo, hi] into *out; returns 0 or -1. */
+static int parse_num(const char *s, unsigned long lo, unsigned long hi,
+                     unsigned long *out) {
+  char *end;
+  if (!s || !*s || *s == '-' || *s == '+')
+    return -1;
+  errno = 0;
+  unsigned long v = strtoul(s, &end, 10);
+  if (errno || *end || v < lo || v > hi)
+    return -1;
+  *out = v;
+  return 0;
+}
+
+/* Copies n bytes of s into dst (size dsz) with a NUL; -1 if too long. */
+static int copy_n(char *dst, size_t dsz, const char *s, size_t n) {
+  if (n >= dsz)
+    return -1;
+  memcpy(dst, s, n);
+  dst[n] = '\0';
+  return 0;
+}
+
+int client_opts_target(const char *s, char *user, size_t usz, char *host,
+                       size_t hsz, uint16_t *port) {
+  const char *at = strrchr(s, '@');
+  if (at) {
+    if (at == s || copy_n(user, usz, s, (size_t)(at - s)) < 0)
+      return -1;
+    s = at + 1;
+  }
+  const char *hs, *he, *rest;
+  if (*s == '[') { /* [v6]:port */
+    hs = s + 1;
+    he = strchr(hs, ']');
+    if (!he)
+      return -1;
+    rest = he + 1;
+    if (*rest && *rest != ':')
+      return -1;
+  } else {
+    hs = s;
+    he = strchr(s, ':');
+    if (he && strchr(he + 1, ':'))
+      return -1; /* bare IPv6 is ambiguous: demand brackets */
+    if (!he)
+      he = s + strlen(s);
+    rest = he;
+  }
+  if (he == hs || copy_n(host, hsz, hs, (size_t)(he - hs)) < 0)
+    return -1;
+  if (*rest == ':') {
+    unsigned long v;
+    if (parse_num(rest + 1, 1, 65535, &v) < 0)
+      return -1;
+    *port = (uint16_t)v;
+  }
+  return 0;
+}
+
+int client_opts_parse(client_opts *o, int argc, char **argv, char *err,
+                      size_t errlen) {
+  memset(o, 0, sizeof *o);
+  o->port = CLIENT_DEFAULT_PORT;
+  o->scan_port = CLIENT_DEFAULT_PORT;
+  o->timeout_ms = CLIENT_SCAN_TIMEOUT_MS;
+  o->scrollback = CLIENT_DEFAULT_SCROLLBACK;
+  o->ping_ms = CLIENT_PING_MS;
+  const char *env_user = getenv("USER");
+  if (env_user && strlen(env_user) < sizeof o->user)
+    strcpy(o->user, env_user);
+  const char *target = NULL;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+    unsigned long v;
+#define NEED_VAL                                                               \
+  do {                                                                         \
+    if (!val) {                                                                \
+      snprintf(err, errlen, "option %s needs a value", a);                     \
+      return -1;                                                               \
+    }                                                                          \
+    i++;                                                                       \
+  } while (0)
+    if (strcmp(a, "--batch") == 0) {
+      o->mode = CLIENT_MODE_BATCH;
+    } else if (strcmp(a, "--scan") == 0) {
+      o->mode = CLIENT_MODE_SCAN;
+    } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+      o->mode = CLIENT_MODE_HELP;
+      return 0;
+    } else if (strcmp(a, "--version") == 0) {
+      o->mode = CLIENT_MODE_VERSION;
+      return 0;
+    } else if (strcmp(a, "--register") == 0) {
+      o->do_register = true;
+    } else if (strcmp(a, "--no-reconnect") == 0) {
+      o->no_reconnect = true;
+    } else if (strcmp(a, "--password-file") == 0) {
+      NEED_VAL;
+      free(o->password_file);
+      o->password_file = strdup(val);
+      if (!o->password_file) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+      }
+    } else if (strcmp(a, "--scan-port") == 0 ||
+               strcmp(a, "--discovery-port") == 0) {
+      NEED_VAL;
+      if (parse_num(val, 1, 65535, &v) < 0) {
+        snprintf(err, errlen, "%s: bad port '%s'", a, val);
+        return -1;
+      }
+      o->scan_port = (uint16_t)v;
+    } else if (strcmp(a, "--timeout") == 0) {
+      NEED_VAL;
+      if (parse_num(val, 1, 600000, &v) < 0) {
+        snprintf(err, errlen, "--timeout: bad milliseconds '%s'", val);
+        return -1;
+      }
+      o->timeout_ms = (unsigned)v;
+    } else if (strcmp(a, "--scrollback") == 0) {
+      NEED_VAL;
+      if (parse_num(val, 10, CLIENT_MAX_SCROLLBACK, &v) < 0) {
+        snprintf(err, errlen, "--scrollback: need 10..%d lines",
+                 CLIENT_MAX_SCROLLBACK);
+        return -1;
+      }
+      o->scrollback = (unsigned)v;
+    } else if (a[0] == '-' && a[1] != '\0') {
+      snprintf(err, errlen, "unknown option %s (see --help)", a);
+      return -1;
+    } else if (target) {
+      snprintf(err, errlen, "more than one server given ('%s', '%s')", target,
+               a);
+      return -1;
+    } else {
+      target = a;
+    }
+#undef NEED_VAL
+  }
+  if (target) {
+    if (client_opts_target(target, o->user, sizeof o->user, o->host,
+                           sizeof o->host, &o->port) < 0) {
+      snprintf(err, errlen,
+               "bad server '%s': expected [USER@]HOST[:PORT], IPv6 as "
+               "[::1]:7667",
+               target);
+      return -1;
+    }
+    o->host_given = true;
+  } else {
+    strcpy(o->host, "127.0.0.1");
+  }
+  if (o->mode != CLIENT_MODE_SCAN) {
+    if (o->user[0] == '\0') {
+      snprintf(err, errlen, "no user name: give USER@HOST or set $USER");
+      return -1;
+    }
+    if (proto_check_name(o->user, strlen(o->user)) < 0) {
+      snprintf(err, errlen, "bad user name '%s': %s", o->user,
+               proto_strerror(PERR_BAD_NAME));
+      return -1;
+    }
+  }
+  return 0;
+}
+
+int client_opts_password(client_opts *o, char *err, size_t errlen) {
+  if (o->password)
+    return 0;
+  if (o->password_file) {
+    int fd = open(o->password_file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      snprintf(err, errlen, "cannot read password file %s: %s",
+               o->password_file, strerror(errno));
+      return -1;
+    }
+    char buf[PROTO_MAX_PASSWORD * 4 + 2];
+    size_t n = 0;
+    ssize_t r;
+    while (n < sizeof buf - 1 &&
+           (r = read(fd, buf + n, sizeof buf - 1 - n)) != 0) {
+      if (r < 0) {
+        if (errno == EINTR)
+          continue;
+        snprintf(err, errlen, "cannot read password file %s: %s",
+                 o->password_file, strerror(errno));
+        close(fd);
+        return -1;
+      }
+      n += (size_t)r;
+    }
+    close(fd);
+    buf[n] = '\0';
+    buf[strcspn(buf, "\r\n")] = '\0'; /* first line only */
+    o->password = strdup(buf);
+    memset(buf, 0, sizeof buf);
+  } else {
+    const char *env = getenv("PARLEY_PASSWORD");
+    if (!env)
+      return 1;
+    o->password = strdup(env);
+    if (o->password)
+      o->password[strcspn(o->password, "\r\n")] = '\0';
+  }
+  if (!o->password) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  return 0;
+}
+
+void client_opts_free(client_opts *o) {
+  if (o->password) {
+    memset(o->password, 0, strlen(o->password));
+    free(o->password);
+  }
+  free(o->password_file);
+  o->password = NULL;
+  o->password_file = NULL;
+}

@@ -1,0 +1,175 @@
+/* test_client_cmd.c: the input-line parser and the help table. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "client.h"
+#include "client_cmd.h"
+
+/* Parses line, asserting success; returns the command. */
+static client_cmd parse_ok(const char *line) {
+  client_cmd c;
+  char err[200] = "";
+  int r = client_cmd_parse(line, &c, err, sizeof err);
+  assert_int_equal(r, 0);
+  return c;
+}
+
+/* Parses line, asserting failure with err containing want. */
+static void parse_bad(const char *line, const char *want) {
+  client_cmd c;
+  char err[200] = "";
+  assert_int_equal(client_cmd_parse(line, &c, err, sizeof err), -1);
+  assert_non_null(strstr(err, want));
+}
+
+static void word_is(const client_cmd *c, const char *w) {
+  assert_int_equal(c->word_n, strlen(w));
+  assert_memory_equal(c->word, w, c->word_n);
+}
+
+static void test_text_and_escape(void **s) {
+  (void)s;
+  client_cmd c = parse_ok("hello world");
+  assert_int_equal(c.id, CLIENT_CMD_TEXT);
+  assert_string_equal(c.rest, "hello world");
+  c = parse_ok("//not a command");
+  assert_int_equal(c.id, CLIENT_CMD_TEXT);
+  assert_string_equal(c.rest, "/not a command");
+  c = parse_ok("");
+  assert_int_equal(c.id, CLIENT_CMD_NONE);
+  c = parse_ok("   leading blanks stay");
+  assert_string_equal(c.rest, "   leading blanks stay");
+}
+
+static void test_join_part(void **s) {
+  (void)s;
+  client_cmd c = parse_ok("/join #rust");
+  assert_int_equal(c.id, CLIENT_CMD_JOIN);
+  word_is(&c, "#rust");
+  c = parse_ok("/JOIN   #x  ");
+  assert_int_equal(c.id, CLIENT_CMD_JOIN);
+  word_is(&c, "#x");
+  parse_bad("/join", "usage: /join #room");
+  parse_bad("/join   ", "usage");
+  c = parse_ok("/part");
+  assert_int_equal(c.id, CLIENT_CMD_PART);
+  assert_int_equal(c.word_n, 0);
+  assert_string_equal(c.rest, "");
+  c = parse_ok("/part #a bye all");
+  word_is(&c, "#a");
+  assert_string_equal(c.rest, "bye all");
+  c = parse_ok("/part gone fishing");
+  assert_int_equal(c.word_n, 0);
+  assert_string_equal(c.rest, "gone fishing");
+}
+
+static void test_msg_query_me(void **s) {
+  (void)s;
+  client_cmd c = parse_ok("/msg bob hi there");
+  assert_int_equal(c.id, CLIENT_CMD_MSG);
+  word_is(&c, "bob");
+  assert_string_equal(c.rest, "hi there");
+  parse_bad("/msg bob", "usage: /msg USER TEXT");
+  parse_bad("/msg", "usage");
+  c = parse_ok("/query bob");
+  assert_int_equal(c.id, CLIENT_CMD_QUERY);
+  word_is(&c, "bob");
+  parse_bad("/query", "usage: /query USER");
+  c = parse_ok("/me waves");
+  assert_int_equal(c.id, CLIENT_CMD_ME);
+  assert_string_equal(c.rest, "waves");
+  parse_bad("/me", "usage: /me TEXT");
+}
+
+static void test_status_and_lists(void **s) {
+  (void)s;
+  client_cmd c = parse_ok("/away lunch");
+  assert_int_equal(c.id, CLIENT_CMD_AWAY);
+  assert_string_equal(c.rest, "lunch");
+  c = parse_ok("/away");
+  assert_string_equal(c.rest, "");
+  assert_int_equal(parse_ok("/back").id, CLIENT_CMD_BACK);
+  assert_int_equal(parse_ok("/busy").id, CLIENT_CMD_BUSY);
+  assert_int_equal(parse_ok("/who").id, CLIENT_CMD_WHO);
+  assert_int_equal(parse_ok("/rooms").id, CLIENT_CMD_ROOMS);
+  assert_int_equal(parse_ok("/scan").id, CLIENT_CMD_SCAN);
+  assert_int_equal(parse_ok("/help").id, CLIENT_CMD_HELP);
+  assert_int_equal(parse_ok("/close").id, CLIENT_CMD_CLOSE);
+  c = parse_ok("/quit see you");
+  assert_int_equal(c.id, CLIENT_CMD_QUIT);
+  assert_string_equal(c.rest, "see you");
+  assert_int_equal(parse_ok("/bye").id, CLIENT_CMD_QUIT);
+  c = parse_ok("/topic  Rust talk ");
+  assert_int_equal(c.id, CLIENT_CMD_TOPIC);
+  assert_string_equal(c.rest, "Rust talk ");
+  parse_bad("/topic", "usage: /topic TEXT");
+}
+
+static void test_kick_ban(void **s) {
+  (void)s;
+  client_cmd c = parse_ok("/kick eve spamming");
+  assert_int_equal(c.id, CLIENT_CMD_KICK);
+  word_is(&c, "eve");
+  assert_string_equal(c.rest, "spamming");
+  parse_bad("/kick", "usage: /kick USER");
+  c = parse_ok("/ban eve 3600 flood");
+  assert_int_equal(c.id, CLIENT_CMD_BAN);
+  word_is(&c, "eve");
+  assert_int_equal(c.num, 3600);
+  assert_string_equal(c.rest, "flood");
+  c = parse_ok("/ban eve for good");
+  assert_int_equal(c.num, 0);
+  assert_string_equal(c.rest, "for good");
+  c = parse_ok("/ban eve");
+  assert_int_equal(c.num, 0);
+  assert_string_equal(c.rest, "");
+  c = parse_ok("/ban eve 12345678901 x"); /* too long for seconds: reason */
+  assert_int_equal(c.num, 0);
+  assert_string_equal(c.rest, "12345678901 x");
+}
+
+static void test_unknown(void **s) {
+  (void)s;
+  parse_bad("/frobnicate now", "unknown command /frobnicate");
+  parse_bad("/", "unknown command");
+}
+
+static void test_help_table(void **s) {
+  (void)s;
+  size_t n;
+  const client_help_entry *h = client_cmd_help(&n);
+  assert_true(n >= 18);
+  const char *want[] = {"/join", "/part", "/msg",   "/query", "/me",
+                        "/away", "/back", "/busy",  "/who",   "/rooms",
+                        "/kick", "/ban",  "/topic", "/scan",  "/help",
+                        "/quit", "/bye",  "/close"};
+  for (size_t w = 0; w < sizeof want / sizeof want[0]; w++) {
+    bool found = false;
+    for (size_t i = 0; i < n; i++) {
+      size_t l = strlen(want[w]);
+      if (strncmp(h[i].command, want[w], l) == 0 &&
+          (h[i].command[l] == ' ' || h[i].command[l] == '\0'))
+        found = true;
+      assert_true(h[i].help[0] != '\0');
+    }
+    assert_true(found);
+  }
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_text_and_escape),
+      cmocka_unit_test(test_join_part),
+      cmocka_unit_test(test_msg_query_me),
+      cmocka_unit_test(test_status_and_lists),
+      cmocka_unit_test(test_kick_ban),
+      cmocka_unit_test(test_unknown),
+      cmocka_unit_test(test_help_table),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
