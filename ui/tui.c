@@ -1136,6 +1136,9 @@ int tui_main(int argc, char **argv) {
     free(t);
     return 2;
   }
+  /* An idle TUI makes no wakeups: lag is probed when the user acts, and the
+   * kernel's TCP keepalive watches the link. */
+  t->opts.ping_ms = 0;
   if (t->opts.mode == CLIENT_MODE_HELP) {
     fputs(client_opts_usage(), stdout);
     client_opts_free(&t->opts);

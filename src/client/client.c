@@ -1000,6 +1000,10 @@ static void conn_connected(uv_connect_t *req, int status) {
   }
   int r = uv_tcp_nodelay(&k->tcp, 1);
   (void)r; /* latency tweak only: no failure to report */
+  /* The kernel probes an idle link, so a dead server is noticed without a
+   * timer waking this process (the TUI runs with ping_ms = 0). */
+  r = uv_tcp_keepalive(&k->tcp, 1, 60);
+  (void)r;
   r = uv_read_start((uv_stream_t *)&k->tcp, conn_alloc, conn_read);
   if (r < 0) {
     session_lost(c, uv_strerror(r), CLIENT_FATAL_NONE);
