@@ -158,6 +158,32 @@ static void statusbar_clear(WINDOW *win) {
   werase(win);
 }
 
+/* When the window list is wider than cols, keeps the state segment and
+ * only the windows that matter (current, unread, highlight), then "+N"
+ * for the rest. Segments come in pairs: " " then "i:name". */
+static int statusbar_compact(statusbar_seg *segs, int n, int cols) {
+  int w = 0;
+  for (int i = 0; i < n; i++)
+    w += utf8_width(segs[i].text, strlen(segs[i].text));
+  if (w <= cols || n < 1)
+    return n;
+  int k = 1, hidden = 0;
+  for (int i = 1; i + 1 < n; i += 2) {
+    if (segs[i + 1].role == THEME_BAR) {
+      hidden++;
+      continue;
+    }
+    segs[k++] = segs[i];
+    segs[k++] = segs[i + 1];
+  }
+  if (hidden && k + 1 < STATUSBAR_MAX_SEGS) {
+    segs[k].role = THEME_BAR;
+    snprintf(segs[k].text, sizeof(segs[k].text), " +%d", hidden);
+    k++;
+  }
+  return k;
+}
+
 /* Draws the dirty bars. */
 void statusbar_draw(statusbar *v, const client *c) {
   const client_model *m = client_model_get(c);
@@ -183,6 +209,7 @@ void statusbar_draw(statusbar *v, const client *c) {
     int limit = lagw ? v->w - lagw - 1 : v->w;
     static statusbar_seg segs[STATUSBAR_MAX_SEGS];
     int n = statusbar_build(m, state, segs, STATUSBAR_MAX_SEGS);
+    n = statusbar_compact(segs, n, limit);
     int col = 0;
     wmove(v->status, 0, 0);
     for (int i = 0; i < n && col < limit; i++) {

@@ -156,6 +156,12 @@ static void tui_screen_off(void) {
       fflush(stdout);
     }
     endwin();
+    /* Without an alternate screen (TERM=linux) the last screen stays and
+     * the cursor sits on the input row: give the shell a fresh line. */
+    if (!exit_ca_mode || !*exit_ca_mode) {
+      fputs("\n", stdout);
+      fflush(stdout);
+    }
   }
 }
 
@@ -1054,6 +1060,16 @@ static int tui_key_code(const char *cap) {
   return k > 0 ? k : 0;
 }
 
+/* A modified key from terminfo, else its xterm form bound to code: tmux,
+ * screen and most emulators send ESC [ 1 ; 3 D even when the terminfo
+ * entry (screen, screen-256color, linux) does not name the key. */
+static int tui_key_xterm(const char *cap, const char *seq, int code) {
+  int k = tui_key_code(cap);
+  if (k)
+    return k;
+  return define_key(seq, code) == OK ? code : 0;
+}
+
 /* Curses set-up: modes, colours, key codes. */
 static int tui_screen_on(tui *t) {
   if (!initscr())
@@ -1082,16 +1098,16 @@ static int tui_screen_on(tui *t) {
     fputs("\033[?2004h", stdout);
     fflush(stdout);
   }
-  t->k.alt_left = tui_key_code("kLFT3");
-  t->k.alt_right = tui_key_code("kRIT3");
-  t->k.alt_up = tui_key_code("kUP3");
-  t->k.alt_down = tui_key_code("kDN3");
-  t->k.ctrl_home = tui_key_code("kHOM5");
-  t->k.ctrl_end = tui_key_code("kEND5");
-  t->k.alt_home = tui_key_code("kHOM3");
-  t->k.alt_end = tui_key_code("kEND3");
-  t->k.alt_pgup = tui_key_code("kPRV3");
-  t->k.alt_pgdn = tui_key_code("kNXT3");
+  t->k.alt_left = tui_key_xterm("kLFT3", "\033[1;3D", KEY_MAX + 110);
+  t->k.alt_right = tui_key_xterm("kRIT3", "\033[1;3C", KEY_MAX + 111);
+  t->k.alt_up = tui_key_xterm("kUP3", "\033[1;3A", KEY_MAX + 112);
+  t->k.alt_down = tui_key_xterm("kDN3", "\033[1;3B", KEY_MAX + 113);
+  t->k.ctrl_home = tui_key_xterm("kHOM5", "\033[1;5H", KEY_MAX + 114);
+  t->k.ctrl_end = tui_key_xterm("kEND5", "\033[1;5F", KEY_MAX + 115);
+  t->k.alt_home = tui_key_xterm("kHOM3", "\033[1;3H", KEY_MAX + 116);
+  t->k.alt_end = tui_key_xterm("kEND3", "\033[1;3F", KEY_MAX + 117);
+  t->k.alt_pgup = tui_key_xterm("kPRV3", "\033[5;3~", KEY_MAX + 118);
+  t->k.alt_pgdn = tui_key_xterm("kNXT3", "\033[6;3~", KEY_MAX + 119);
   tui_crash_handlers(t->bracketed);
   /* ncurses flushes after every cursor motion until the screen has been
    * suspended and resumed once (its "_endwin == ewInitial" state), which

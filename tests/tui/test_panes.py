@@ -1,0 +1,115 @@
+"""The transfers pane (fed by PARLEY_DEMO_XFERS test data), the users pane
+width keys, and bracketed paste."""
+import re
+
+import tuiharness as h
+
+XFER_HDR = "\u2500Transfers 3\u2500"
+
+
+class Panes(h.TuiCase):
+    def check_xfers(self, s):
+        d = "\n" + s.dump()
+        i = next((i for i, r in enumerate(s.rows) if r.startswith(XFER_HDR)),
+                 None)
+        self.assertIsNotNone(i, "transfers header" + d)
+        self.assertEqual(i, s.height - 6, "3 transfers above the bars" + d)
+        rows = s.rows[i + 1:i + 4]
+        self.assertRegex(rows[0], r"^holiday-photos\S* +to bob +\[[#.]+\] +"
+                         r"\d+% .*(active|done)", d)
+        self.assertRegex(rows[1], r"^report-final.pdf +from carol +\[[#.]+\] "
+                         r"+\d+% .*(active|done)", d)
+        self.assertRegex(rows[2], r"^notes.txt +from dave +\[#+\.+\] +"
+                         r"50% .*failed: connection lost", d)
+        for r in s.rows:
+            self.assertLessEqual(h.text_width(r), s.cols, d)
+        # The chat and users panes end above the transfers pane.
+        top = s.rows[1:i]
+        self.assertTrue(all(h.SEP in r for r in top), "separator" + d)
+        self.assertFalse([r for r in s.rows[i:] if h.SEP in r], d)
+        self.assertTrue(s.status_bar().startswith("[alice@127.0.0.1] "
+                                                  "connected |"), d)
+        self.assertTrue(s.input_line().startswith(">"), d)
+        return rows
+
+    def test_transfers_pane(self):
+        a = self.login("alice", cmd_env="PARLEY_DEMO_XFERS=1")
+        s = a.wait_check(self.check_xfers, "the transfers pane")
+        rows = self.check_xfers(s)
+        pct = lambda r: int(re.search(r"(\d+)%", r).group(1))
+        first = pct(rows[1])
+        # Progress is redrawn while transfers run.
+        a.wait(lambda s: XFER_HDR in s.text and pct(
+            [r for r in s.rows if r.startswith("report-final")][0]) > first,
+            "report-final.pdf progressing")
+        for cols, rows_ in ((80, 24), (200, 60), (100, 30)):
+            a.resize(cols, rows_)
+
+            def check(s):
+                self.assertEqual((s.cols, s.height), (cols, rows_))
+                self.assertTrue(s.rows[0].startswith("#lobby"), s.dump())
+                self.check_xfers(s)
+
+            a.wait_check(check, "the transfers pane at %dx%d" % (cols, rows_))
+
+    def test_users_pane_width_keys(self):
+        a = self.login("alice")
+        s = a.screen()
+        self.assertEqual(s.sep_col(), 79, s.dump())
+        a.keys("M-Left")  # wider by 2
+        s = a.wait(lambda s: s.sep_col() == 77 or "1;3D" in s.text,
+                   "Alt-Left widening the users pane")
+        self.assertEqual(h.Screen.input_line(s).rstrip(), ">",
+                         "Alt-Left must not type into the input line\n" +
+                         s.dump())
+        self.assertEqual(s.sep_col(), 77, s.dump())
+        a.keys("M-Right")
+        a.wait(lambda s: s.sep_col() == 79, "Alt-Right narrowing it")
+        a.line("/panewidth 0")
+        s = a.wait(lambda s: s.sep_col() is None and
+                   s.status_bar().startswith("[alice@"), "the pane hidden")
+        s = self.layout_ok(a, "alice", users_pane=False)
+        a.line("/panewidth 30")
+        s = a.wait(lambda s: s.sep_col() == 69, "a 30-column pane")
+
+    def test_bracketed_paste(self):
+        a = self.login("alice")
+        b = self.login("bob")
+        self.tmux.run("set-buffer", "-b", "clip", "pasted one\npasted two\n")
+        self.tmux.run("paste-buffer", "-p", "-b", "clip", "-t", a.t)
+        s = a.wait(lambda s: s.input_line().startswith(
+            "> pasted one pasted two"), "the paste in the input line")
+        self.assertNotIn("<alice> pasted", s.text, s.dump())
+        a.keys("Enter")
+        b.wait(lambda s: re.search(r"<alice> pasted one pasted two$",
+                                   "\n".join(s.chat_pane()), re.M),
+               "the pasted line at bob")
+
+
+class ModifiedKeys(h.TuiCase):
+    """Ctrl-Home/Ctrl-End scroll whatever the input line holds. tmux sends
+    them in xterm's form (ESC [ 1 ; 5 H) also under TERM=screen-256color."""
+    server_args = ("--flood-rate", "1000", "--flood-burst", "1000")
+
+    def test_ctrl_home_end(self):
+        a = self.login("alice")
+        b = self.batch("bob")
+        b.send(["line %02d" % i for i in range(40)])
+        a.wait_text("<bob> line 39")
+        a.type("draft")
+        a.wait(lambda s: s.input_line().rstrip() == "> draft", "the draft")
+        a.keys("C-Home")
+        s = a.wait(lambda s: "more below" in s.text or "1;5H" in s.text,
+                   "Ctrl-Home to the top of the scrollback")
+        self.assertEqual(s.input_line().rstrip(), "> draft",
+                         "Ctrl-Home must not type into the input line\n" +
+                         s.dump())
+        self.assertIn("-- bob joined #lobby", s.text, s.dump())
+        a.keys("C-End")
+        s = a.wait(lambda s: "<bob> line 39" in s.text and
+                   "more below" not in s.text, "Ctrl-End back to live")
+        self.assertEqual(s.input_line().rstrip(), "> draft", s.dump())
+
+
+if __name__ == "__main__":
+    h.main()
