@@ -752,6 +752,7 @@ static void on_login_ok(client *c, client_conn *k, const proto_login_ok *ok) {
   /* Rooms we were in before a reconnect (the server re-adds #lobby). */
   for (size_t i = 0; i < c->m.nwindows; i++) {
     client_window *w = c->m.windows[i];
+    w->opened = false; /* a new session: conversations open on next use */
     if (w->kind != CLIENT_WIN_ROOM || strcasecmp(w->name, "#lobby") == 0)
       continue;
     proto_msg m = {.type = PROTO_JOIN};
@@ -1226,6 +1227,16 @@ static int say(client *c, client_window *w, const char *text, uint8_t flags,
              "USER first");
     return CLIENT_ENOTARGET;
   }
+  if (w->kind == CLIENT_WIN_QUERY && !w->opened) {
+    /* A window the peer's first message opened: replying is talking with
+     * them, which the server learns from QUERY_OPEN. */
+    proto_msg q = {.type = PROTO_QUERY_OPEN};
+    q.u.query_open.user = proto_str_c(w->name);
+    int r = send_or_err(c, &q, err, errlen);
+    if (r < 0)
+      return r;
+    w->opened = true;
+  }
   proto_msg m = {.type = PROTO_SAY};
   m.u.say.kind = w->kind == CLIENT_WIN_ROOM ? PROTO_TO_ROOM : PROTO_TO_USER;
   m.u.say.target = proto_str_c(w->name);
@@ -1359,6 +1370,7 @@ int client_command(client *c, client_window *w, const char *line, char *err,
         snprintf(err, errlen, "too many windows open; /close some");
         return CLIENT_EUSAGE;
       }
+      qw->opened = true;
       if (!cmd.rest[0])
         return 0;
     }

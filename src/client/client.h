@@ -142,6 +142,8 @@ typedef struct client_window {
   bool parting;                /* room: PART sent, PARTED not seen yet */
   bool rejoin;                 /* room: JOIN sent after that PART: the
                                   window stays when PARTED arrives */
+  bool opened;                 /* query: QUERY_OPEN sent this session, so
+                                  the server shows us talking with name */
   /* Ring of lines: use client_window_line(); 0 = oldest kept. */
   client_line **ring;
   size_t cap, head, count;

@@ -19,6 +19,9 @@
 
 #define SESSION_AGENT "parleyd/" PARLEY_VERSION
 
+/* Set only while a BYE closes its connection: the reason the user gave,
+ * for the quit notice (session_on_close runs synchronously inside). */
+static const char *session_bye_reason;
 /* Records a login attempt in the login log (off the loop). */
 static void session_log_login(struct conn *c, const char *name,
                               const char *outcome) {
@@ -526,9 +529,18 @@ void session_on_msg(struct conn *c, const proto_msg *m) {
   }
   case PROTO_PONG:
     return;
-  case PROTO_BYE:
+  case PROTO_BYE: {
+    /* The user's own words go in the quit notice, never in the log. */
+    char reason[PROTO_MAX_REASON * 4 + 1];
+    const proto_str *r = &m->u.bye.reason;
+    reason[0] = '\0';
+    if (r->n > 0 && !proto_has_control(r->p, r->n))
+      snprintf(reason, sizeof reason, "%.*s", (int)r->n, r->p);
+    session_bye_reason = reason;
     conn_close(c, true, "client said bye");
+    session_bye_reason = NULL;
     return;
+  }
   default:
     break;
   }
@@ -557,8 +569,10 @@ void session_on_close(struct conn *c, const char *why) {
   user *u = c->user;
   if (u == NULL)
     return;
+  const char *notice =
+      session_bye_reason && *session_bye_reason ? session_bye_reason : why;
   while (u->nrooms > 0)
-    room_leave(u->rooms[u->nrooms - 1], PROTO_NOTICE_QUIT, "", why);
+    room_leave(u->rooms[u->nrooms - 1], PROTO_NOTICE_QUIT, "", notice);
   presence_offline(u);
   /* Conversations with u are over for whoever was talking with u. */
   log_info(c->peer, "%s logged out (%s)", u->name, why);
