@@ -620,8 +620,15 @@ static void tui_submit(tui *t) {
     return;
   }
   if (!tui_local_command(t, line)) {
+    /* A line over the server's limit is still sent (the server's refusal
+     * says why), but it stays in the input line so it can be shortened. */
+    const client_model *mm = client_model_get(t->c);
+    bool over = mm->limits.max_msg_chars &&
+                input_message_chars(line) > (long)mm->limits.max_msg_chars;
     char err[512] = "";
     int r = client_command(t->c, NULL, line, err, sizeof(err));
+    if (over)
+      editline_insert(&t->ed, line, strlen(line));
     if (r < 0) {
       bool quit = strncasecmp(line, "/quit", 5) == 0 ||
                   strncasecmp(line, "/bye", 4) == 0;

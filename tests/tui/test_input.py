@@ -91,6 +91,9 @@ class Input(h.TuiCase):
                                    r"server's limit \(280 characters\)",
                                    "\n".join(s.chat_pane()), re.M),
                "the error about the limit")
+        # The refused text stays in the input line, to be shortened.
+        a.wait(lambda s: s.input_line().rstrip().endswith("290/280"),
+               "the refused line kept in the input")
         # Nothing reached bob.
         self.b.line("marker after the long line")
         self.b.wait_text("<bob> marker after the long line")
