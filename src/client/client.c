@@ -183,7 +183,7 @@ void client_free(client *c) {
   for (size_t i = 0; i < c->m.nwindows; i++)
     client_window_free(c->m.windows[i]);
   free(c->m.windows);
-  free(c->m.users);
+  client_user_clear(c);
   free(c->who);
   free(c->rooms);
   client_opts_free(&c->opts);
@@ -283,11 +283,8 @@ static void session_lost(client *c, const char *reason, client_fatal fatal) {
   c->nwho = 0; /* half-received lists die with the session */
   c->nrooms = 0;
   c->who_requested = false;
-  if (c->m.nusers) { /* nobody is known online while we are away */
-    free(c->m.users);
-    c->m.users = NULL;
-    c->m.nusers = 0;
-  }
+  if (c->m.nusers) /* nobody is known online while we are away */
+    client_user_clear(c);
   if (c->stopping)
     return;
   if (c->quitting) { /* we asked for it: client_stop() follows */

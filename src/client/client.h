@@ -195,7 +195,7 @@ typedef struct client_model {
   client_window **windows;   /* [0] is the server window; creation order */
   size_t nwindows;
   client_window *current;
-  client_user *users; /* sorted by name, case-insensitively */
+  client_user *users; /* in no particular order: views sort */
   size_t nusers;
   uint64_t seq; /* bumped on every model change */
 } client_model;

@@ -62,6 +62,8 @@ struct client {
   bool ping_outstanding;
   unsigned pings_missed;
 
+  struct client_user_ix *user_ix; /* name -> index into m.users (uthash) */
+  size_t users_cap;               /* allocated length of m.users */
   client_user *who; /* PRESENCE list being collected until WHO_END */
   size_t nwho, who_cap;
   bool who_requested;       /* /who typed: also show the list as info lines */
@@ -90,6 +92,7 @@ client_window *client_window_get(client *c, client_window_kind kind,
 client_user *client_user_upsert(client *c, const client_user *u);
 bool client_user_remove(client *c, const char *name, client_user *out);
 void client_user_replace(client *c, client_user *list, size_t n);
+void client_user_clear(client *c); /* forget everyone, free the index */
 int client_user_cmp(const void *a, const void *b);
 
 /* Scans (client_scan.c): drops a /scan in flight without reporting. */

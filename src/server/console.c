@@ -179,6 +179,19 @@ void console_exec(char *line) {
       console_reply("usage: say TEXT");
       return;
     }
+    size_t n = strlen(rest);
+    ssize_t chars = proto_utf8_count(rest, n);
+    if (chars < 0 || proto_has_control(rest, n)) {
+      /* Terminal escapes would reach every client's screen. */
+      console_reply("not sent: %s", chars < 0
+                                        ? proto_strerror(PERR_BAD_UTF8)
+                                        : proto_strerror(PERR_CONTROL_CHARS));
+      return;
+    }
+    if (chars > PROTO_MAX_TEXT) {
+      console_reply("not sent: longer than %d characters", PROTO_MAX_TEXT);
+      return;
+    }
     console_say(rest);
   } else if (strcmp(cmd, "logins") == 0) {
     char *n = console_word(&rest);
