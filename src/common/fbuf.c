@@ -4,16 +4,42 @@
 #include <assert.h>
 #include <stdlib.h>
 
-/* Allocates header and bytes in one block. */
-fbuf *fbuf_new(size_t len) {
-  if (len > UINT32_MAX - sizeof(fbuf))
+static uint64_t fbuf_allocated; /* see fbuf_alloc_total */
+
+/* Allocates header and cap bytes in one block. */
+static fbuf *fbuf_alloc(size_t cap) {
+  if (cap > UINT32_MAX - sizeof(fbuf))
     return NULL;
-  fbuf *b = malloc(sizeof *b + len);
+  fbuf *b = malloc(sizeof *b + cap);
   if (b == NULL)
     return NULL;
   b->refs = 1;
-  b->len = (uint32_t)len;
+  b->len = 0;
+  b->cap = (uint32_t)cap;
+  b->chunk = false;
+  fbuf_allocated += sizeof *b + cap;
   return b;
+}
+
+/* A frame-sized buffer. */
+fbuf *fbuf_new(size_t len) {
+  fbuf *b = fbuf_alloc(len);
+  if (b != NULL)
+    b->len = (uint32_t)len;
+  return b;
+}
+
+/* An empty buffer to append private frames to. */
+fbuf *fbuf_new_chunk(size_t cap) {
+  fbuf *b = fbuf_alloc(cap);
+  if (b != NULL)
+    b->chunk = true;
+  return b;
+}
+
+/* Running total for the server's memory give-back. */
+uint64_t fbuf_alloc_total(void) {
+  return fbuf_allocated;
 }
 
 /* Sizes exactly with proto_size, then encodes. */

@@ -3,9 +3,12 @@
 
 #include <assert.h>
 #include <stdlib.h>
+#include <string.h>
 
-#define OUTQ_MIN_CAP 8   /* first allocation */
-#define OUTQ_KEEP_CAP 64 /* rings bigger than this are freed when empty */
+#define OUTQ_MIN_CAP 8     /* first allocation */
+#define OUTQ_KEEP_CAP 64   /* rings bigger than this are freed when empty */
+#define OUTQ_CHUNK_MIN 256 /* first private chunk */
+#define OUTQ_CHUNK_MAX (16 * 1024) /* chunks double up to this */
 
 /* Doubles the ring, unrolling it so head becomes 0. */
 static int outq_grow(outq *q) {
@@ -37,6 +40,46 @@ int outq_push(outq *q, fbuf *b) {
   return 0;
 }
 
+/* Appends to the tail chunk or starts a new one. */
+int outq_push_msg(outq *q, const proto_msg *m) {
+  size_t n = proto_size(m);
+  if (n == 0)
+    return -PERR_UNKNOWN_TYPE;
+  fbuf *t =
+      q->count > 0 ? q->ring[(q->head + q->count - 1) & (q->cap - 1)] : NULL;
+  bool fresh = t == NULL || !t->chunk || t->cap - t->len < n;
+  if (fresh) {
+    size_t cap = OUTQ_CHUNK_MIN;
+    if (t != NULL && t->chunk && t->cap < OUTQ_CHUNK_MAX)
+      cap = (size_t)t->cap * 2;
+    else if (t != NULL && t->chunk)
+      cap = OUTQ_CHUNK_MAX;
+    if (cap < n)
+      cap = n;
+    fbuf *c = fbuf_new_chunk(cap);
+    if (c == NULL)
+      return -PERR_INTERNAL;
+    int r = outq_push(q, c); /* counts 0 bytes; the queue now owns c */
+    fbuf_unref(c);
+    if (r < 0)
+      return r;
+    t = c;
+  }
+  /* An in-flight write covers only bytes below t->len: appending past
+   * them is safe, and a chunk never moves. */
+  ssize_t r = proto_encode(m, t->data + t->len, t->cap - t->len);
+  if (r < 0) {
+    if (fresh && t->len == 0) { /* drop the empty chunk again */
+      q->count--;
+      fbuf_unref(t);
+    }
+    return (int)r;
+  }
+  t->len += (uint32_t)r;
+  q->bytes += (size_t)r;
+  return 0;
+}
+
 /* Lists unwritten bytes as iovecs. */
 size_t outq_iov(const outq *q, uv_buf_t *iov, size_t max) {
   size_t n = 0;
@@ -44,6 +87,21 @@ size_t outq_iov(const outq *q, uv_buf_t *iov, size_t max) {
     fbuf *b = q->ring[(q->head + i) & (q->cap - 1)];
     uint32_t skip = i == 0 ? q->off : 0;
     iov[n++] = uv_buf_init((char *)b->data + skip, b->len - skip);
+  }
+  return n;
+}
+
+/* Copies unwritten bytes out, stopping mid-frame when dst is full. */
+size_t outq_gather(const outq *q, uint8_t *dst, size_t cap) {
+  size_t n = 0;
+  for (uint32_t i = 0; i < q->count && n < cap; i++) {
+    const fbuf *b = q->ring[(q->head + i) & (q->cap - 1)];
+    uint32_t skip = i == 0 ? q->off : 0;
+    size_t k = b->len - skip;
+    if (k > cap - n)
+      k = cap - n;
+    memcpy(dst + n, b->data + skip, k);
+    n += k;
   }
   return n;
 }

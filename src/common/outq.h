@@ -33,9 +33,21 @@ enum outq_verdict {
  * -PERR_INTERNAL when the ring cannot grow. */
 int outq_push(outq *q, fbuf *b);
 
+/* Encodes m straight into the queue: appended to the newest frame when
+ * that is a private chunk with room, else into a new chunk (small at
+ * first, doubling while frames keep coming). Private replies such as a
+ * user list then cost a few allocations instead of one per frame.
+ * Returns 0, the negative encoder error, or -PERR_INTERNAL. */
+int outq_push_msg(outq *q, const proto_msg *m);
+
 /* Fills up to max iovecs with the unwritten bytes, oldest first; returns
  * the count. */
 size_t outq_iov(const outq *q, uv_buf_t *iov, size_t max);
+
+/* Copies up to cap unwritten bytes, oldest first, into dst; returns the
+ * count. One contiguous write of small frames costs the kernel far less
+ * than a writev of as many tiny iovecs. */
+size_t outq_gather(const outq *q, uint8_t *dst, size_t cap);
 
 /* Marks n bytes as written, dropping fully written frames. */
 void outq_consume(outq *q, size_t n);

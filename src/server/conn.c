@@ -15,11 +15,17 @@
 #define CONN_HELLO_TIMEOUT_MS 10000 /* HELLO must come this fast */
 #define CONN_LOGIN_TIMEOUT_MS 60000 /* and a login within this */
 #define CONN_CLOSE_GRACE_MS 2000    /* final frames get this long */
-#define CONN_WRITE_IOV 64           /* buffers per write call */
+#define CONN_WRITE_IOV 64           /* buffers per uv_write call */
+#define CONN_GATHER (64 * 1024)     /* bytes per try_write */
 
 /* One read scratch buffer for the whole server: libuv calls alloc and read
  * back to back for one stream at a time, so idle clients hold nothing. */
 static uint8_t conn_scratch[PROTO_MAX_FRAME + PROTO_HEADER];
+
+/* One gather buffer for the flush pass: queued frames are copied into it
+ * so each try_write is a single contiguous buffer. It is only used within
+ * conn_flush, so one buffer serves every connection. */
+static uint8_t conn_gather[CONN_GATHER];
 
 typedef struct conn_write { /* a uv_write and its buffers, one allocation */
   uv_write_t req;
@@ -269,15 +275,9 @@ void conn_teardown(conn *c) {
   session_on_close(c, c->close_why);
 }
 
-/* Queues one shared frame, enforcing the hard limit at once; the soft
- * limit is checked here and on the tick. Closing is only flagged. */
-void conn_send(conn *c, fbuf *b) {
-  if (c->closing || b == NULL)
-    return;
-  if (outq_push(&c->out, b) < 0) {
-    conn_close_later(c, "out of memory for output");
-    return;
-  }
+/* After a push: enforces the hard limit at once and the soft limit here
+ * and on the tick (closing is only flagged), else arms the flush. */
+static void conn_queued(conn *c) {
   const config *cfg = srv.cfg;
   int v =
       outq_check(&c->out, cfg->outbuf_soft, cfg->outbuf_hard,
@@ -294,19 +294,32 @@ void conn_send(conn *c, fbuf *b) {
   conn_mark_dirty(c);
 }
 
-/* Encodes m and queues it. */
+/* Queues one shared frame by reference. */
+void conn_send(conn *c, fbuf *b) {
+  if (c->closing || b == NULL)
+    return;
+  if (outq_push(&c->out, b) < 0) {
+    conn_close_later(c, "out of memory for output");
+    return;
+  }
+  conn_queued(c);
+}
+
+/* Encodes m straight into c's queue (no allocation per frame). */
 void conn_send_msg(conn *c, const proto_msg *m) {
   if (c->closing)
     return;
-  int err = 0;
-  fbuf *b = fbuf_encode(m, &err);
-  if (b == NULL) {
-    log_error(c->peer, "cannot encode %s: %s", proto_type_name(m->type),
-              proto_strerror(err));
+  int r = outq_push_msg(&c->out, m);
+  if (r == -PERR_INTERNAL) {
+    conn_close_later(c, "out of memory for output");
     return;
   }
-  conn_send(c, b);
-  fbuf_unref(b);
+  if (r < 0) {
+    log_error(c->peer, "cannot encode %s: %s", proto_type_name(m->type),
+              proto_strerror(r));
+    return;
+  }
+  conn_queued(c);
 }
 
 /* Builds and queues an ERROR frame. */
@@ -374,10 +387,10 @@ void conn_flush(conn *c) {
     return;
   if (c->closing && !c->close_flush)
     return;
-  uv_buf_t iov[CONN_WRITE_IOV];
   while (c->out.count > 0) {
-    size_t n = outq_iov(&c->out, iov, CONN_WRITE_IOV);
-    int r = uv_try_write((uv_stream_t *)&c->tcp, iov, (unsigned)n);
+    size_t n = outq_gather(&c->out, conn_gather, sizeof conn_gather);
+    uv_buf_t one = uv_buf_init((char *)conn_gather, (unsigned)n);
+    int r = uv_try_write((uv_stream_t *)&c->tcp, &one, 1);
     if (r == UV_EAGAIN || r == UV_ENOSYS)
       break;
     if (r < 0) {
@@ -385,10 +398,7 @@ void conn_flush(conn *c) {
       return;
     }
     outq_consume(&c->out, (size_t)r);
-    size_t total = 0;
-    for (size_t i = 0; i < n; i++)
-      total += iov[i].len;
-    if ((size_t)r < total)
+    if ((size_t)r < n)
       break; /* the socket is full */
   }
   if (c->out.count == 0) {
@@ -397,6 +407,7 @@ void conn_flush(conn *c) {
       conn_reap(c);
     return;
   }
+  uv_buf_t iov[CONN_WRITE_IOV];
   size_t n = outq_iov(&c->out, iov, CONN_WRITE_IOV);
   conn_write *w = malloc(sizeof *w + n * sizeof(uv_buf_t));
   if (w == NULL) {

@@ -23,24 +23,25 @@ enum conn_state {
 };
 
 typedef struct conn {
+  /* Hot: what a broadcast touches per recipient, kept together first. */
+  outq out;                  /* frames waiting to be written */
+  struct conn *dirty_next;   /* srv.dirty */
+  uint32_t refs;             /* async jobs holding the conn, +1 while open */
+  bool dirty;                /* on srv.dirty */
+  bool closing;              /* no more input or output; closing soon */
+  bool writing;              /* a uv_write is in flight */
+  bool handle_closing;       /* uv_close called */
   uv_tcp_t tcp;              /* embedded; the conn is freed in its close cb */
   struct conn *next, *prev;  /* srv.conns */
-  struct conn *dirty_next;   /* srv.dirty */
   struct conn *closing_next; /* srv.closing */
   struct user *user;         /* set while logged in */
-  outq out;                  /* frames waiting to be written */
   uint8_t *rbuf;             /* partial frame; NULL when none */
   uint32_t rlen, rcap;
   uint64_t accepted_ms;
   uint64_t close_by_ms; /* graceful close gives up at this time */
-  uint32_t refs;        /* async jobs holding the conn, +1 while open */
   uint8_t state;        /* enum conn_state */
-  bool dirty;           /* on srv.dirty */
-  bool closing;         /* no more input or output; closing soon */
   bool close_flush;     /* write what is queued before closing */
   bool on_close_list;
-  bool handle_closing;   /* uv_close called */
-  bool writing;          /* a uv_write is in flight */
   bool teardown_pending; /* session_on_close still to run (loop) */
   const char *close_why; /* static reason for a deferred teardown */
   uint16_t port;         /* peer port */

@@ -20,7 +20,13 @@ typedef struct member {
   struct member *prev, *next; /* the room's member list */
   struct room *room;
   struct user *user;
+  uint32_t slot; /* index in room.fan */
 } member;
+
+typedef struct room_fan { /* one recipient of a room broadcast */
+  struct conn *conn;      /* read by the broadcast loop */
+  member *m;              /* to fix m->slot when the entry moves */
+} room_fan;
 
 typedef struct room {
   char name[PROTO_MAX_ROOM + 1]; /* spelling of its creator */
@@ -28,7 +34,9 @@ typedef struct room {
   char *topic;                   /* NULL when none */
   member *members;
   uint32_t count;
-  bool permanent; /* #lobby survives being empty */
+  room_fan *fan;    /* the members' connections, dense, for broadcasts */
+  uint32_t fan_cap; /* entries allocated in fan (count used) */
+  bool permanent;   /* #lobby survives being empty */
   UT_hash_handle hh;
 } room;
 

@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "auth.h"
 #include "conn.h"
@@ -18,6 +21,12 @@
 
 #define SERVER_BACKLOG 511
 #define SERVER_STOP_GRACE_MS 3000 /* clients get this long to take BYE */
+/* After this many bytes of frames went through since the last give-back,
+ * and with less than SERVER_TRIM_QUIET still queued, the tick hands free
+ * heap pages back to the kernel: a login or notice storm leaves the heap
+ * full of holes that would otherwise stay resident for good. */
+#define SERVER_TRIM_BYTES (16u << 20)
+#define SERVER_TRIM_QUIET (1u << 20)
 
 server srv;
 
@@ -117,13 +126,31 @@ static void server_arm_idle_exit(void) {
     log_error(NULL, "idle timer: %s", uv_strerror(r));
 }
 
+/* Gives free heap memory back once a burst is over (see
+ * SERVER_TRIM_BYTES). malloc_trim walks the heap, so it runs at most once
+ * per tick and only after a burst. */
+static void server_trim(size_t queued) {
+  static uint64_t mark; /* fbuf_alloc_total() at the last give-back */
+  uint64_t total = fbuf_alloc_total();
+  if (total - mark < SERVER_TRIM_BYTES || queued >= SERVER_TRIM_QUIET)
+    return;
+  mark = total;
+#ifdef __GLIBC__
+  malloc_trim(0);
+#endif
+}
+
 /* 1 s housekeeping. */
 static void server_on_tick(uv_timer_t *t) {
   (void)t;
   uint64_t now = server_now_ms();
-  for (conn *c = srv.conns; c != NULL; c = c->next)
+  size_t queued = 0;
+  for (conn *c = srv.conns; c != NULL; c = c->next) {
     conn_tick(c, now);
+    queued += c->out.bytes;
+  }
   auth_tick(false);
+  server_trim(queued);
 }
 
 /* Closes the remaining handles once every connection is gone. */

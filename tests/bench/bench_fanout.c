@@ -1,20 +1,34 @@
-/* bench_fanout.c: room fan-out benchmark for parleyd.
+/* bench_fanout.c: room fan-out, join and idle-memory benchmark for parleyd.
  *
- * Connects N receivers and one sender to a running parleyd, all in #lobby,
- * then the sender says M messages as fast as the server takes them. Every
- * receiver reads with epoll; the benchmark reports room deliveries per
- * second and the send-to-receive latency (p50/p99/max) over all
- * deliveries. Start the server without flood limits, e.g.:
+ * Logs in N receivers and one sender (pipelined, all auto-join #lobby),
+ * then measures, against a running parleyd:
+ *   - login storm: time for all N+1 to log in and the notice storm to end;
+ *   - idle memory: the server's RSS delta per logged-in client (-p PID);
+ *   - join (-j): time for all N receivers to JOIN a fresh room and for the
+ *     N(N-1)/2 join notices to arrive;
+ *   - fan-out: a sender thread says M messages to #lobby with its
+ *     monotonic send time in the text, keeping at most W messages in flight
+ *     (counted by its own echoes) or pacing at R messages/s (-r); one
+ *     receiver thread reads every receiver socket with epoll into a 1 MiB
+ *     buffer and records the latency of each delivery. Reported:
+ *     deliveries/s, latency p50/p90/p99/p99.9/max, and the CPU seconds of
+ *     the server (-p) and of the benchmark over the fan-out phase.
  *
- *   parleyd --listen 127.0.0.1:0 --db /tmp/b.db --pwhash min --no-discovery \
- *     --max-clients 5000 --flood-rate 1000000 --flood-burst 1000000 \
- *     --log-level warn
- *   bench_fanout PORT [RECEIVERS=1000] [MESSAGES=2000]
+ * Start the server without flood limits, ideally pinned to another CPU:
+ *
+ *   taskset -c 0 parleyd --listen 127.0.0.1:0 --db /tmp/b.db --pwhash min \
+ *     --no-discovery --max-clients 6000 --flood-rate 1000000 \
+ *     --flood-burst 1000000 --log-level warn &
+ *   bench_fanout -p $(pidof parleyd) -c 1 [-n 1000] [-m 3000] [-w 16] \
+ *     [-r RATE] [-j] PORT
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,15 +41,35 @@
 
 #include "proto.h"
 
+#define BENCH_SCRATCH (1 << 20)  /* receive buffer shared by every socket */
+#define BENCH_LOGIN_INFLIGHT 256 /* logins pipelined at once */
+#define BENCH_QUIET_MS 300       /* a phase is over after this much silence */
+
 typedef struct peer {
   int fd;
-  uint32_t got; /* MSGs received */
-  size_t len;   /* bytes in buf */
-  uint8_t buf[PROTO_MAX_FRAME + PROTO_HEADER];
+  uint8_t *left; /* partial frame carried to the next read */
+  uint32_t nleft, capleft;
+  bool logged_in; /* WHO_END seen */
+  bool joined;    /* JOINED for the join test seen */
 } peer;
 
-static uint64_t *lat; /* latencies in microseconds */
-static size_t nlat, caplat;
+static struct {
+  int port, n, msgs, window, cpu, pid;
+  double rate; /* messages/s; 0: window mode */
+  bool join;
+  int hold;  /* seconds to stay idle after login, for inspection */
+  bool spin; /* receivers busy-poll instead of sleeping in epoll_wait */
+  peer *ps;
+  int ep;
+  uint8_t *scratch;
+  /* counters of the current phase */
+  uint64_t frames, live, join_notices, joined, logged;
+  uint32_t *lat; /* per-delivery latency, microseconds */
+  uint64_t nlat, caplat;
+  atomic_uint_fast64_t echoed; /* sender's own MSGs back (sender thread) */
+  atomic_bool sender_done;
+  char room[40];
+} b;
 
 /* Monotonic nanoseconds. */
 static uint64_t bench_now_ns(void) {
@@ -44,223 +78,529 @@ static uint64_t bench_now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Encodes and writes one message (blocking socket). */
+/* Dies with a message. */
+static void bench_die(const char *what) {
+  perror(what);
+  exit(1);
+}
+
+/* Encodes and writes one message on a blocking or non-blocking socket. */
 static void bench_send(int fd, const proto_msg *m) {
-  uint8_t b[8192];
-  ssize_t n = proto_encode(m, b, sizeof b);
+  uint8_t buf[8192];
+  ssize_t n = proto_encode(m, buf, sizeof buf);
   if (n < 0) {
     fprintf(stderr, "encode: %s\n", proto_strerror((int)n));
     exit(1);
   }
   for (ssize_t off = 0; off < n;) {
-    ssize_t w = write(fd, b + off, (size_t)(n - off));
-    if (w < 0 && errno != EINTR && errno != EAGAIN) {
-      perror("write");
-      exit(1);
-    }
+    ssize_t w = write(fd, buf + off, (size_t)(n - off));
+    if (w < 0 && errno != EINTR && errno != EAGAIN)
+      bench_die("write");
     if (w > 0)
       off += w;
   }
 }
 
-/* Reads frames (blocking) until one of type want; returns 0, or -1 on an
- * ERROR frame. */
-static int bench_wait(peer *p, uint16_t want) {
-  for (;;) {
-    proto_msg m;
-    ssize_t r = proto_decode(p->buf, p->len, &m);
-    if (r > 0 || r == -PERR_UNKNOWN_TYPE) {
-      size_t used = r > 0 ? (size_t)r : m.frame_len;
-      uint16_t t = m.type;
-      if (t == PROTO_ERROR)
-        fprintf(stderr, "error %u: %.*s\n", m.u.error.code,
-                (int)m.u.error.text.n, m.u.error.text.p);
-      memmove(p->buf, p->buf + used, p->len - used);
-      p->len -= used;
-      if (t == want)
-        return 0;
-      if (t == PROTO_ERROR)
-        return -1;
+/* Reads the server's RSS in KiB from /proc/PID/status; 0 when unknown. */
+static long bench_rss_kb(int pid) {
+  if (pid <= 0)
+    return 0;
+  char path[64], line[256];
+  snprintf(path, sizeof path, "/proc/%d/status", pid);
+  FILE *f = fopen(path, "r");
+  if (f == NULL)
+    return 0;
+  long kb = 0;
+  while (fgets(line, sizeof line, f) != NULL)
+    if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+      break;
+  fclose(f);
+  return kb;
+}
+
+/* The server's user+system CPU seconds (all threads) from /proc/PID/stat. */
+static double bench_cpu_of(int pid) {
+  if (pid <= 0)
+    return 0;
+  char path[64], buf[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  FILE *f = fopen(path, "r");
+  if (f == NULL)
+    return 0;
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+  unsigned long ut = 0, st = 0;
+  if (p == NULL || sscanf(p + 2,
+                          "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u "
+                          "%*u %lu %lu",
+                          &ut, &st) != 2)
+    return 0;
+  return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* Fills busy[i] and total[i] (clock ticks) for up to max CPUs from
+ * /proc/stat; returns the CPU count. Softirq time spent outside any
+ * process (ksoftirqd, loopback delivery) only shows up here. */
+static int bench_cpus(unsigned long long *busy, unsigned long long *total,
+                      int max) {
+  FILE *f = fopen("/proc/stat", "r");
+  if (f == NULL)
+    return 0;
+  char line[512];
+  int n = 0;
+  while (n < max && fgets(line, sizeof line, f) != NULL) {
+    unsigned long long v[8] = {0};
+    int cpu;
+    if (strncmp(line, "cpu", 3) != 0 || line[3] == ' ')
+      continue; /* the first line sums every CPU */
+    if (sscanf(line, "cpu%d %llu %llu %llu %llu %llu %llu %llu %llu", &cpu,
+               &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) != 9)
       continue;
+    total[n] = v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7];
+    busy[n] = total[n] - v[3] - v[4]; /* minus idle and iowait */
+    n++;
+  }
+  fclose(f);
+  return n;
+}
+
+/* This process's user+system CPU seconds. */
+static double bench_cpu_self(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+         (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+/* Handles one decoded frame of receiver p at time now. */
+static void bench_frame(peer *p, const proto_msg *m, uint64_t now) {
+  b.frames++;
+  switch (m->type) {
+  case PROTO_MSG:
+    if (m->u.msg.flags & PROTO_MSGF_BACKLOG || m->u.msg.text.n == 0 ||
+        m->u.msg.text.p[0] < '0' || m->u.msg.text.p[0] > '9')
+      return;
+    b.live++;
+    if (b.nlat < b.caplat) {
+      char num[24];
+      size_t k = m->u.msg.text.n < 23 ? m->u.msg.text.n : 23;
+      memcpy(num, m->u.msg.text.p, k);
+      num[k] = '\0';
+      uint64_t sent = strtoull(num, NULL, 10);
+      uint64_t us = now > sent ? (now - sent) / 1000 : 0;
+      b.lat[b.nlat++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
     }
-    if (r < 0) {
-      fprintf(stderr, "decode: %s\n", proto_strerror((int)r));
-      exit(1);
+    return;
+  case PROTO_WHO_END:
+    if (!p->logged_in) {
+      p->logged_in = true;
+      b.logged++;
     }
-    ssize_t n = read(p->fd, p->buf + p->len, sizeof p->buf - p->len);
-    if (n <= 0) {
-      fprintf(stderr, "connection closed during setup\n");
-      exit(1);
+    return;
+  case PROTO_JOINED:
+    if (!p->joined && b.room[0] != '\0' &&
+        m->u.joined.room.n == strlen(b.room) &&
+        memcmp(m->u.joined.room.p, b.room, m->u.joined.room.n) == 0) {
+      p->joined = true;
+      b.joined++;
     }
-    p->len += (size_t)n;
+    return;
+  case PROTO_NOTICE:
+    if (m->u.notice.kind == PROTO_NOTICE_JOINED && b.room[0] != '\0' &&
+        m->u.notice.room.n == strlen(b.room) &&
+        memcmp(m->u.notice.room.p, b.room, m->u.notice.room.n) == 0)
+      b.join_notices++;
+    return;
+  case PROTO_ERROR:
+    fprintf(stderr, "server error %u: %.*s\n", m->u.error.code,
+            (int)m->u.error.text.n, m->u.error.text.p);
+    return;
+  default:
+    return;
   }
 }
 
-/* Connects, registers name and waits for the end of the login burst. */
-static void bench_login(peer *p, int port, const char *name) {
-  p->fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (p->fd < 0 || connect(p->fd, (struct sockaddr *)&a, sizeof a) < 0) {
-    perror("connect");
-    exit(1);
+/* Reads everything p has into the scratch buffer (after its carried
+ * partial frame) and handles each whole frame. */
+static void bench_read(peer *p) {
+  for (;;) {
+    uint32_t have = p->nleft;
+    if (have > 0)
+      memcpy(b.scratch, p->left, have);
+    ssize_t r = read(p->fd, b.scratch + have, BENCH_SCRATCH - have);
+    if (r < 0 && (errno == EAGAIN || errno == EINTR))
+      return;
+    if (r <= 0) {
+      fprintf(stderr, "receiver connection closed by the server\n");
+      exit(1);
+    }
+    uint64_t now = bench_now_ns();
+    size_t len = have + (size_t)r, off = 0;
+    for (;;) {
+      proto_msg m;
+      ssize_t k = proto_decode(b.scratch + off, len - off, &m);
+      if (k == 0)
+        break;
+      if (k < 0 && k != -PERR_UNKNOWN_TYPE) {
+        fprintf(stderr, "decode: %s\n", proto_strerror((int)k));
+        exit(1);
+      }
+      if (k < 0 && m.frame_len > len - off)
+        break;
+      off += k > 0 ? (size_t)k : m.frame_len;
+      if (k > 0)
+        bench_frame(p, &m, now);
+    }
+    p->nleft = (uint32_t)(len - off);
+    if (p->nleft > p->capleft) {
+      p->left = realloc(p->left, p->nleft);
+      if (p->left == NULL)
+        bench_die("realloc");
+      p->capleft = p->nleft;
+    }
+    if (p->nleft > 0)
+      memcpy(p->left, b.scratch + off, p->nleft);
+    if ((size_t)r < BENCH_SCRATCH - have)
+      return; /* drained */
   }
+}
+
+/* One epoll round with timeout ms; returns the events handled. */
+static int bench_poll(int ms) {
+  struct epoll_event evs[512];
+  int k = epoll_wait(b.ep, evs, 512, ms);
+  if (k < 0 && errno != EINTR)
+    bench_die("epoll_wait");
+  for (int i = 0; i < k; i++)
+    bench_read(evs[i].data.ptr);
+  return k < 0 ? 0 : k;
+}
+
+/* Polls until done() holds (returns true) or the line has been quiet for
+ * quiet_ms, giving up after limit_s. */
+static bool bench_until(bool (*done)(void), int quiet_ms, int limit_s) {
+  uint64_t end = bench_now_ns() + (uint64_t)limit_s * 1000000000u;
+  uint64_t last = bench_now_ns();
+  while (bench_now_ns() < end) {
+    if (done != NULL && done())
+      return true;
+    if (bench_poll(done != NULL ? 50 : quiet_ms) > 0)
+      last = bench_now_ns();
+    else if (done == NULL &&
+             bench_now_ns() - last >= (uint64_t)quiet_ms * 1000000u)
+      return true;
+  }
+  return done == NULL;
+}
+
+/* Connects one client and sends HELLO + REGISTER without waiting. */
+static void bench_connect(peer *p, const char *name) {
+  p->fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET,
+                          .sin_port = htons((uint16_t)b.port)};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (p->fd < 0 || connect(p->fd, (struct sockaddr *)&a, sizeof a) < 0)
+    bench_die("connect");
   int one = 1;
   setsockopt(p->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   proto_msg m = {.type = PROTO_HELLO};
   m.u.hello.version = PROTO_VERSION;
-  m.u.hello.agent = proto_str_c("bench/1");
+  m.u.hello.agent = proto_str_c("bench/2");
   bench_send(p->fd, &m);
   proto_msg r = {.type = PROTO_REGISTER};
   r.u.reg.name = proto_str_c(name);
   r.u.reg.password = proto_str_c("benchmark-pw");
   bench_send(p->fd, &r);
-  if (bench_wait(p, PROTO_LOGIN_OK) < 0 || bench_wait(p, PROTO_WHO_END) < 0)
-    exit(1);
+  fcntl(p->fd, F_SETFL, O_NONBLOCK);
+  struct epoll_event ev = {.events = EPOLLIN, .data.ptr = p};
+  if (epoll_ctl(b.ep, EPOLL_CTL_ADD, p->fd, &ev) < 0)
+    bench_die("epoll_ctl");
 }
 
-/* Consumes whole frames in p->buf, counting MSGs and their latency. */
-static void bench_consume(peer *p, uint64_t now) {
-  size_t off = 0;
-  for (;;) {
-    proto_msg m;
-    ssize_t r = proto_decode(p->buf + off, p->len - off, &m);
-    if (r == 0)
-      break;
-    if (r < 0 && r != -PERR_UNKNOWN_TYPE) {
-      fprintf(stderr, "decode: %s\n", proto_strerror((int)r));
+/* Everyone has joined the test room and every notice is in. */
+static bool bench_join_done(void) {
+  uint64_t n = (uint64_t)b.n;
+  return b.joined == n && b.join_notices >= n * (n - 1) / 2;
+}
+
+/* The sender thread: says msgs messages stamped with their send time,
+ * windowed by its own echoes or paced at rate, and reads the echoes. */
+static void *bench_sender(void *arg) {
+  (void)arg;
+  peer *p = &b.ps[0];
+  int fl = fcntl(p->fd, F_GETFL);
+  fcntl(p->fd, F_SETFL, fl & ~O_NONBLOCK);
+  uint8_t *rbuf = malloc(BENCH_SCRATCH);
+  size_t rlen = 0;
+  uint64_t start = bench_now_ns();
+  int sent = 0;
+  while (atomic_load(&b.echoed) < (uint64_t)b.msgs) {
+    uint64_t now = bench_now_ns();
+    bool may = sent < b.msgs;
+    if (may && b.rate > 0)
+      may = now >= start + (uint64_t)((double)sent * 1e9 / b.rate);
+    else if (may)
+      may = (uint64_t)sent < atomic_load(&b.echoed) + (uint64_t)b.window;
+    if (may) {
+      char text[64];
+      snprintf(text, sizeof text, "%llu bench message",
+               (unsigned long long)bench_now_ns());
+      proto_msg m = {.type = PROTO_SAY};
+      m.u.say.kind = PROTO_TO_ROOM;
+      m.u.say.target = proto_str_c("#lobby");
+      m.u.say.text = proto_str_c(text);
+      bench_send(p->fd, &m);
+      sent++;
+      continue;
+    }
+    /* Wait for echoes (or the next pacing slot) without spinning. */
+    struct timeval tv = {0, 200};
+    if (b.rate > 0 && sent < b.msgs) {
+      uint64_t due = start + (uint64_t)((double)sent * 1e9 / b.rate);
+      uint64_t wait = due > now ? (due - now) / 1000 : 0;
+      tv.tv_usec = (suseconds_t)(wait < 1000 ? wait : 1000);
+    } else {
+      tv.tv_usec = 100000;
+    }
+    setsockopt(p->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ssize_t r = read(p->fd, rbuf + rlen, BENCH_SCRATCH - rlen);
+    if (r < 0 && (errno == EAGAIN || errno == EINTR))
+      continue;
+    if (r <= 0) {
+      fprintf(stderr, "sender connection closed by the server\n");
       exit(1);
     }
-    off += r > 0 ? (size_t)r : m.frame_len;
-    if (r > 0 && m.type == PROTO_MSG) {
-      p->got++;
-      uint64_t sent = strtoull(m.u.msg.text.p, NULL, 10);
-      if (nlat == caplat) {
-        caplat = caplat ? caplat * 2 : 1 << 20;
-        lat = realloc(lat, caplat * sizeof *lat);
-      }
-      lat[nlat++] = (now - sent) / 1000;
+    rlen += (size_t)r;
+    size_t off = 0;
+    for (;;) {
+      proto_msg m;
+      ssize_t k = proto_decode(rbuf + off, rlen - off, &m);
+      if (k == 0 || (k < 0 && k != -PERR_UNKNOWN_TYPE))
+        break;
+      if (k < 0 && m.frame_len > rlen - off)
+        break;
+      off += k > 0 ? (size_t)k : m.frame_len;
+      if (k > 0 && m.type == PROTO_MSG && !(m.u.msg.flags & PROTO_MSGF_BACKLOG))
+        atomic_fetch_add(&b.echoed, 1);
+      if (k > 0 && m.type == PROTO_ERROR)
+        fprintf(stderr, "sender got error %u: %.*s\n", m.u.error.code,
+                (int)m.u.error.text.n, m.u.error.text.p);
     }
+    memmove(rbuf, rbuf + off, rlen - off);
+    rlen -= off;
   }
-  memmove(p->buf, p->buf + off, p->len - off);
-  p->len -= off;
+  free(rbuf);
+  atomic_store(&b.sender_done, true);
+  return NULL;
 }
 
-/* qsort comparator. */
-static int bench_cmp(const void *a, const void *b) {
-  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-  return x < y ? -1 : x > y;
+/* qsort comparator for latencies. */
+static int bench_cmp(const void *x, const void *y) {
+  uint32_t a = *(const uint32_t *)x, c = *(const uint32_t *)y;
+  return a < c ? -1 : a > c;
+}
+
+/* Latency at quantile q (0..1) of the sorted samples. */
+static uint32_t bench_q(double q) {
+  uint64_t i = (uint64_t)(q * (double)b.nlat);
+  return b.lat[i < b.nlat ? i : b.nlat - 1];
+}
+
+/* Prints usage and exits. */
+static void bench_usage(void) {
+  fprintf(stderr,
+          "usage: bench_fanout [-n RECEIVERS=1000] [-m MESSAGES=3000] "
+          "[-w WINDOW=16]\n"
+          "                    [-r RATE msgs/s] [-p SERVER_PID] [-c CPU] "
+          "[-j] [-s] [-i HOLD_S] PORT\n");
+  exit(2);
 }
 
 int main(int argc, char **argv) {
-  if (argc < 2) {
-    fprintf(stderr, "usage: bench_fanout PORT [RECEIVERS] [MESSAGES]\n");
-    return 2;
+  b.n = 1000;
+  b.msgs = 3000;
+  b.window = 16;
+  b.cpu = -1;
+  int opt;
+  while ((opt = getopt(argc, argv, "n:m:w:r:p:c:jsi:")) != -1) {
+    switch (opt) {
+    case 'n':
+      b.n = atoi(optarg);
+      break;
+    case 'm':
+      b.msgs = atoi(optarg);
+      break;
+    case 'w':
+      b.window = atoi(optarg);
+      break;
+    case 'r':
+      b.rate = atof(optarg);
+      break;
+    case 'p':
+      b.pid = atoi(optarg);
+      break;
+    case 'c':
+      b.cpu = atoi(optarg);
+      break;
+    case 'j':
+      b.join = true;
+      break;
+    case 's':
+      b.spin = true;
+      break;
+    case 'i':
+      b.hold = atoi(optarg);
+      break;
+    default:
+      bench_usage();
+    }
   }
-  int port = atoi(argv[1]);
-  int n = argc > 2 ? atoi(argv[2]) : 1000;
-  int msgs = argc > 3 ? atoi(argv[3]) : 2000;
-  struct rlimit rl = {n + 64, n + 64};
+  if (optind != argc - 1 || b.n < 1 || b.msgs < 1 || b.window < 1)
+    bench_usage();
+  b.port = atoi(argv[optind]);
+  if (b.cpu >= 0) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(b.cpu, &set);
+    if (sched_setaffinity(0, sizeof set, &set) < 0)
+      bench_die("sched_setaffinity");
+  }
+  struct rlimit rl = {(rlim_t)b.n + 64, (rlim_t)b.n + 64};
   setrlimit(RLIMIT_NOFILE, &rl);
-  peer *ps = calloc((size_t)n + 1, sizeof *ps);
+  b.ps = calloc((size_t)b.n + 1, sizeof *b.ps);
+  b.scratch = malloc(BENCH_SCRATCH);
+  b.ep = epoll_create1(0);
+  if (b.ps == NULL || b.scratch == NULL || b.ep < 0)
+    bench_die("setup");
   unsigned tag = (unsigned)getpid() % 100000;
+
+  /* Login storm, pipelined; every client auto-joins #lobby. */
+  long rss0 = bench_rss_kb(b.pid);
   uint64_t t0 = bench_now_ns();
-  for (int i = 0; i <= n; i++) {
+  for (int i = 0; i <= b.n; i++) {
+    while ((uint64_t)i - b.logged >= BENCH_LOGIN_INFLIGHT)
+      bench_poll(50);
     char name[33];
     snprintf(name, sizeof name, "b%u_%d", tag, i);
-    bench_login(&ps[i], port, name);
+    bench_connect(&b.ps[i], name);
+    bench_poll(0);
   }
-  fprintf(stderr, "%d clients logged in in %.2f s\n", n + 1,
-          (double)(bench_now_ns() - t0) / 1e9);
-  int ep = epoll_create1(0);
-  for (int i = 1; i <= n; i++) {
-    fcntl(ps[i].fd, F_SETFL, O_NONBLOCK);
-    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &ps[i]};
-    epoll_ctl(ep, EPOLL_CTL_ADD, ps[i].fd, &ev);
+  while (b.logged < (uint64_t)b.n + 1)
+    if (bench_poll(10000) == 0) {
+      fprintf(stderr, "login stalled at %llu of %d\n",
+              (unsigned long long)b.logged, b.n + 1);
+      exit(1);
+    }
+  double t_login = (double)(bench_now_ns() - t0) / 1e9;
+  bench_until(NULL, BENCH_QUIET_MS, 600);
+  double t_storm =
+      (double)(bench_now_ns() - t0) / 1e9 - BENCH_QUIET_MS / 1000.0;
+  printf("login: %d clients logged in in %.2f s; join/presence storm over "
+         "after %.2f s (%llu frames)\n",
+         b.n + 1, t_login, t_storm, (unsigned long long)b.frames);
+  if (b.pid > 0) {
+    usleep(1500 * 1000); /* the server's 1 s tick gives back idle rings */
+    long rss1 = bench_rss_kb(b.pid);
+    printf("memory: server RSS %ld -> %ld KiB, %.0f bytes per idle client\n",
+           rss0, rss1, (double)(rss1 - rss0) * 1024.0 / (b.n + 1));
   }
-  /* Drain the join notices and presence of the setup. */
-  struct epoll_event evs[256];
-  for (;;) {
-    int k = epoll_wait(ep, evs, 256, 300);
-    if (k <= 0)
+
+  if (b.hold > 0) {
+    fprintf(stderr, "holding %d idle clients for %d s\n", b.n + 1, b.hold);
+    sleep((unsigned)b.hold);
+  }
+
+  /* Join test: every receiver joins a fresh room at once. */
+  if (b.join) {
+    snprintf(b.room, sizeof b.room, "#big%u", tag);
+    b.frames = 0;
+    uint64_t j0 = bench_now_ns();
+    for (int i = 1; i <= b.n; i++) {
+      proto_msg m = {.type = PROTO_JOIN};
+      m.u.join.room = proto_str_c(b.room);
+      bench_send(b.ps[i].fd, &m);
+      bench_poll(0);
+    }
+    bool ok = bench_until(bench_join_done, 0, 600);
+    double t_join = (double)(bench_now_ns() - j0) / 1e9;
+    uint64_t n = (uint64_t)b.n;
+    printf("join: %d clients joined %s in %.2f s (%s); %llu of %llu join "
+           "notices, %.0f notices/s\n",
+           b.n, b.room, t_join, ok ? "complete" : "TIMED OUT",
+           (unsigned long long)b.join_notices,
+           (unsigned long long)(n * (n - 1) / 2),
+           (double)b.join_notices / t_join);
+    bench_until(NULL, BENCH_QUIET_MS, 600);
+  }
+
+  /* Fan-out. */
+  b.caplat = (uint64_t)b.n * (uint64_t)b.msgs;
+  b.lat = malloc(b.caplat * sizeof *b.lat);
+  if (b.lat == NULL)
+    bench_die("malloc");
+  b.live = 0;
+  epoll_ctl(b.ep, EPOLL_CTL_DEL, b.ps[0].fd, NULL);
+  uint64_t want = b.caplat;
+  double cpu_s0 = bench_cpu_of(b.pid), cpu_b0 = bench_cpu_self();
+  unsigned long long busy0[64], tot0[64], busy1[64], tot1[64];
+  int ncpu = bench_cpus(busy0, tot0, 64);
+  uint64_t start = bench_now_ns();
+  pthread_t th;
+  if (pthread_create(&th, NULL, bench_sender, NULL) != 0)
+    bench_die("pthread_create");
+  uint64_t last = bench_now_ns();
+  while (b.live < want) {
+    if (bench_poll(b.spin ? 0 : 100) > 0) {
+      last = bench_now_ns();
+      continue;
+    }
+    if (b.spin)
+      sched_yield(); /* lets the sender thread run on a shared CPU */
+    if (bench_now_ns() - last > 5000000000ull) {
+      fprintf(stderr,
+              "five quiet seconds: %llu deliveries missing, sender "
+              "saw %llu echoes\n",
+              (unsigned long long)(want - b.live),
+              (unsigned long long)atomic_load(&b.echoed));
       break;
-    for (int i = 0; i < k; i++) {
-      peer *p = evs[i].data.ptr;
-      ssize_t r = read(p->fd, p->buf + p->len, sizeof p->buf - p->len);
-      if (r > 0) {
-        p->len += (size_t)r;
-        bench_consume(p, 0);
-      }
     }
   }
-  nlat = 0;
-  for (int i = 1; i <= n; i++)
-    ps[i].got = 0;
-  /* The sender (ps[0]) is in #lobby too: its echoes are read and not
-   * counted. */
-  fcntl(ps[0].fd, F_SETFL, O_NONBLOCK);
-  struct epoll_event sev = {.events = EPOLLIN, .data.ptr = &ps[0]};
-  epoll_ctl(ep, EPOLL_CTL_ADD, ps[0].fd, &sev);
-  uint64_t want = (uint64_t)n * (uint64_t)msgs, have = 0;
-  int sent = 0;
-  uint64_t start = bench_now_ns(), deadline = start + 120ull * 1000000000u;
-  uint8_t out[256];
-  size_t outlen = 0, outoff = 0;
-  while (have < want && bench_now_ns() < deadline) {
-    /* Keep the sender ahead by a bounded window of messages. */
-    while (sent < msgs && (uint64_t)sent * n < have + (uint64_t)n * 64) {
-      if (outoff == outlen) {
-        char text[64];
-        snprintf(text, sizeof text, "%llu bench message",
-                 (unsigned long long)bench_now_ns());
-        proto_msg m = {.type = PROTO_SAY};
-        m.u.say.kind = PROTO_TO_ROOM;
-        m.u.say.target = proto_str_c("#lobby");
-        m.u.say.text = proto_str_c(text);
-        outlen = (size_t)proto_encode(&m, out, sizeof out);
-        outoff = 0;
-      }
-      ssize_t w = write(ps[0].fd, out + outoff, outlen - outoff);
-      if (w <= 0)
-        break;
-      outoff += (size_t)w;
-      if (outoff == outlen)
-        sent++;
-      else
-        break;
-    }
-    int k = epoll_wait(ep, evs, 256, 1);
-    uint64_t now = bench_now_ns();
-    for (int i = 0; i < k; i++) {
-      peer *p = evs[i].data.ptr;
-      for (;;) {
-        ssize_t r = read(p->fd, p->buf + p->len, sizeof p->buf - p->len);
-        if (r <= 0)
-          break;
-        p->len += (size_t)r;
-        uint32_t before = p->got;
-        size_t lat_before = nlat;
-        bench_consume(p, now);
-        if (p == &ps[0])
-          nlat = lat_before; /* echoes: not deliveries */
-        else
-          have += p->got - before;
-      }
-    }
+  uint64_t end = bench_now_ns();
+  double cpu_s = bench_cpu_of(b.pid) - cpu_s0,
+         cpu_b = bench_cpu_self() - cpu_b0;
+  double secs = (double)(end - start) / 1e9;
+  bench_cpus(busy1, tot1, 64);
+  if (b.live == want)
+    pthread_join(th, NULL);
+  qsort(b.lat, b.nlat, sizeof *b.lat, bench_cmp);
+  if (b.rate > 0)
+    printf("fan-out: %d receivers x %d messages, paced at %.0f msgs/s\n", b.n,
+           b.msgs, b.rate);
+  else
+    printf("fan-out: %d receivers x %d messages, window %d\n", b.n, b.msgs,
+           b.window);
+  printf("deliveries %llu of %llu in %.3f s: %.0f deliveries/s\n",
+         (unsigned long long)b.live, (unsigned long long)want, secs,
+         (double)b.live / secs);
+  if (b.nlat > 0)
+    printf("latency us: p50 %u p90 %u p99 %u p99.9 %u max %u\n", bench_q(0.5),
+           bench_q(0.9), bench_q(0.99), bench_q(0.999), b.lat[b.nlat - 1]);
+  printf("cpu: server %.2f s (%.0f%%), bench %.2f s (%.0f%%) of %.2f s\n",
+         cpu_s, 100 * cpu_s / secs, cpu_b, 100 * cpu_b / secs, secs);
+  for (int i = 0; i < ncpu; i++)
+    printf("%scpu%d %.0f%% busy%s", i == 0 ? "machine: " : ", ", i,
+           tot1[i] > tot0[i] ? 100.0 * (double)(busy1[i] - busy0[i]) /
+                                   (double)(tot1[i] - tot0[i])
+                             : 0.0,
+           i == ncpu - 1 ? "\n" : "");
+  for (int i = 0; i <= b.n; i++) {
+    close(b.ps[i].fd);
+    free(b.ps[i].left);
   }
-  double secs = (double)(bench_now_ns() - start) / 1e9;
-  qsort(lat, nlat, sizeof *lat, bench_cmp);
-  printf("receivers %d, messages %d, deliveries %llu of %llu in %.3f s\n", n,
-         msgs, (unsigned long long)have, (unsigned long long)want, secs);
-  printf("throughput %.0f deliveries/s\n", (double)have / secs);
-  if (nlat > 0)
-    printf("latency us: p50 %llu p99 %llu max %llu\n",
-           (unsigned long long)lat[nlat / 2],
-           (unsigned long long)lat[nlat * 99 / 100],
-           (unsigned long long)lat[nlat - 1]);
-  for (int i = 0; i <= n; i++)
-    close(ps[i].fd);
-  free(ps);
-  free(lat);
-  return have == want ? 0 : 1;
+  free(b.ps);
+  free(b.lat);
+  free(b.scratch);
+  return b.live == want ? 0 : 1;
 }
