@@ -43,8 +43,10 @@ int outq_push(outq *q, fbuf *b) {
 /* Appends to the tail chunk or starts a new one. */
 int outq_push_msg(outq *q, const proto_msg *m) {
   size_t n = proto_size(m);
-  if (n == 0)
-    return -PERR_UNKNOWN_TYPE;
+  if (n == 0) { /* unknown type or a bad field: the encoder says which */
+    ssize_t e = proto_encode(m, NULL, 0);
+    return e < 0 && e != -PERR_NO_SPACE ? (int)e : -PERR_INTERNAL;
+  }
   fbuf *t =
       q->count > 0 ? q->ring[(q->head + q->count - 1) & (q->cap - 1)] : NULL;
   bool fresh = t == NULL || !t->chunk || t->cap - t->len < n;

@@ -4,6 +4,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -118,11 +120,96 @@ static void test_encode(void **state) {
   fbuf_unref(f);
 }
 
+/* Private replies share chunks: 1000 small frames cost a handful of
+ * allocations, decode back intact and in order, and count their bytes. */
+static void test_push_msg_chunks(void **state) {
+  (void)state;
+  outq q = {0};
+  size_t total = 0;
+  char name[16];
+  for (int i = 0; i < 1000; i++) {
+    snprintf(name, sizeof name, "user%d", i);
+    proto_msg m = {.type = PROTO_PRESENCE};
+    m.u.presence.user = proto_str_c(name);
+    m.u.presence.flags = PROTO_PRESF_LIST;
+    assert_int_equal(outq_push_msg(&q, &m), 0);
+    total += proto_size(&m);
+  }
+  assert_int_equal(q.bytes, total);
+  assert_true(q.count < 20); /* chunks, not one slot per frame */
+  uint8_t *all = malloc(total);
+  assert_non_null(all);
+  assert_int_equal(outq_gather(&q, all, total), total);
+  size_t off = 0;
+  for (int i = 0; i < 1000; i++) {
+    proto_msg d;
+    ssize_t n = proto_decode(all + off, total - off, &d);
+    assert_true(n > 0);
+    assert_int_equal(d.type, PROTO_PRESENCE);
+    snprintf(name, sizeof name, "user%d", i);
+    assert_int_equal(d.u.presence.user.n, strlen(name));
+    assert_memory_equal(d.u.presence.user.p, name, strlen(name));
+    off += (size_t)n;
+  }
+  assert_int_equal(off, total);
+  free(all);
+  outq_consume(&q, total);
+  assert_int_equal(q.bytes, 0);
+  assert_int_equal(q.count, 0);
+  outq_clear(&q);
+}
+
+/* A shared frame between private replies keeps the order; gather copies
+ * from a partial first frame and stops at its capacity. */
+static void test_gather_order(void **state) {
+  (void)state;
+  outq q = {0};
+  proto_msg m = {.type = PROTO_PING};
+  m.u.ping.token = 7;
+  assert_int_equal(outq_push_msg(&q, &m), 0);
+  fbuf *f = mk(10, 's');
+  assert_int_equal(outq_push(&q, f), 0);
+  fbuf_unref(f);
+  m.u.ping.token = 8;
+  assert_int_equal(outq_push_msg(&q, &m), 0);
+  size_t ping = proto_size(&m);
+  assert_int_equal(q.bytes, 2 * ping + 10);
+  uint8_t buf[64];
+  outq_consume(&q, 3); /* a partial write of the first ping */
+  size_t n = outq_gather(&q, buf, sizeof buf);
+  assert_int_equal(n, 2 * ping + 10 - 3);
+  assert_memory_equal(buf + ping - 3, "ssssssssss", 10);
+  proto_msg d;
+  assert_int_equal(proto_decode(buf + ping - 3 + 10, ping, &d), (ssize_t)ping);
+  assert_int_equal(d.u.ping.token, 8);
+  assert_int_equal(outq_gather(&q, buf, 5), 5); /* capped */
+  outq_clear(&q);
+}
+
+/* An encoder error leaves the queue as it was. */
+static void test_push_msg_error(void **state) {
+  (void)state;
+  outq q = {0};
+  proto_msg m = {.type = PROTO_SAY};
+  m.u.say.target = proto_str_c("#lobby");
+  m.u.say.text.p = "\xff";
+  m.u.say.text.n = 1;
+  assert_int_equal(outq_push_msg(&q, &m), -PERR_BAD_UTF8);
+  assert_int_equal(q.bytes, 0);
+  assert_int_equal(q.count, 0);
+  outq_clear(&q);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_shared),    cmocka_unit_test(test_partial),
-      cmocka_unit_test(test_grow_wrap), cmocka_unit_test(test_limits),
+      cmocka_unit_test(test_shared),
+      cmocka_unit_test(test_partial),
+      cmocka_unit_test(test_grow_wrap),
+      cmocka_unit_test(test_limits),
       cmocka_unit_test(test_encode),
+      cmocka_unit_test(test_push_msg_chunks),
+      cmocka_unit_test(test_gather_order),
+      cmocka_unit_test(test_push_msg_error),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
