@@ -34,7 +34,7 @@ static void admin_boot(user *u, int kind, const char *actor,
   snprintf(name, sizeof name, "%s", u->name);
   admin_notice(c, kind, name, actor, reason);
   while (u->nrooms > 0)
-    room_leave(u->rooms[u->nrooms - 1], kind, actor, reason);
+    room_leave(user_rooms(u)[u->nrooms - 1], kind, actor, reason);
   char bye[PROTO_MAX_REASON * 4 + 64];
   snprintf(bye, sizeof bye, "%s by %s%s%s",
            kind == PROTO_NOTICE_BANNED ? "banned" : "kicked",
@@ -47,7 +47,7 @@ static void admin_boot(user *u, int kind, const char *actor,
   proto_msg m = {.type = PROTO_BYE};
   m.u.bye.reason = proto_str_c(bye);
   conn_send_msg(c, &m);
-  log_info(c->peer, "%s %s", name, bye);
+  log_info(conn_peer(c), "%s %s", name, bye);
   conn_close(c, true, kind == PROTO_NOTICE_BANNED ? "banned" : "kicked");
 }
 

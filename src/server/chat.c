@@ -179,7 +179,7 @@ void chat_on_say(struct conn *c, const proto_say *req) {
                "%u); message dropped, wait %llu ms",
                cfg->flood_rate, cfg->flood_burst,
                (unsigned long long)(wait == UINT64_MAX ? 0 : wait));
-    log_debug(c->peer, "flood: message from %s dropped", u->name);
+    log_debug(conn_peer(c), "flood: message from %s dropped", u->name);
     return;
   }
   u->last_say_ms = server_now_ms();
@@ -273,7 +273,7 @@ static void chat_on_query_lookup(store_job *j) {
       conn_error(c, PERR_NO_SUCH_USER, PROTO_QUERY_OPEN, j->name,
                  "no such user: %s", j->name);
     } else {
-      snprintf(c->user->talking, sizeof c->user->talking, "%s", j->out_name);
+      user_set_talking(c->user, j->out_name);
       presence_changed(c->user);
       chat_backlog(c, PROTO_TO_USER, j->out_name, 0, 0, false);
     }
@@ -291,7 +291,7 @@ void chat_on_query_open(struct conn *c, const proto_user_ref *req) {
   }
   user *peer = user_find(req->user.p, req->user.n);
   if (peer != NULL) {
-    snprintf(c->user->talking, sizeof c->user->talking, "%s", peer->name);
+    user_set_talking(c->user, peer->name);
     presence_changed(c->user);
     chat_backlog(c, PROTO_TO_USER, peer->name, 0, 0, false);
     return;
@@ -307,7 +307,7 @@ void chat_on_query_close(struct conn *c, const proto_user_ref *req) {
   user *u = c->user;
   if (u->talking[0] != '\0' && strlen(u->talking) == req->user.n &&
       strncasecmp(u->talking, req->user.p, req->user.n) == 0) {
-    u->talking[0] = '\0';
+    user_set_talking(u, "");
     presence_changed(u);
   }
 }

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "server.h"
 #include "session.h"
+#include "slab.h"
 #include "store.h"
 
 #define CONN_HELLO_TIMEOUT_MS 10000 /* HELLO must come this fast */
@@ -34,7 +35,51 @@ typedef struct conn_write { /* a uv_write and its buffers, one allocation */
   uv_buf_t bufs[];
 } conn_write;
 
+/* Reasons for a teardown deferred by conn_close_later (conn.close_why). */
+enum { CONN_WHY_NONE, CONN_WHY_OUTQ, CONN_WHY_OOM };
+static const char *const conn_whys[] = {
+    [CONN_WHY_NONE] = "closed",
+    [CONN_WHY_OUTQ] = "output queue over its limit",
+    [CONN_WHY_OOM] = "out of memory for output",
+};
+
+/* Rotating buffers for conn_ip and conn_peer: a handful so that a few
+ * may appear in one log line. */
+#define CONN_TEXT_BUFS 4
+static char conn_text[CONN_TEXT_BUFS][64];
+static unsigned conn_text_next;
+
+/* Connections come from their own pool (see slab.h). */
+static slab conn_slab = SLAB_INIT(sizeof(conn));
+
 static void conn_on_close(uv_handle_t *h);
+
+/* Formats the peer address into buf (cap bytes); "?" when unknown. */
+static void conn_ip_into(const conn *c, char *buf, size_t cap) {
+  if (c->family == 0 || uv_inet_ntop(c->family, c->addr, buf, cap) != 0)
+    snprintf(buf, cap, "?");
+}
+
+/* The peer address as text, in the next rotating buffer. */
+const char *conn_ip(const conn *c) {
+  char *s = conn_text[conn_text_next++ % CONN_TEXT_BUFS];
+  conn_ip_into(c, s, sizeof conn_text[0]);
+  return s;
+}
+
+/* "ip:port" for logs ("" when the address is unknown). */
+const char *conn_peer(const conn *c) {
+  char *s = conn_text[conn_text_next++ % CONN_TEXT_BUFS];
+  char ip[48];
+  if (c->family == 0) {
+    s[0] = '\0';
+    return s;
+  }
+  conn_ip_into(c, ip, sizeof ip);
+  snprintf(s, sizeof conn_text[0], c->family == AF_INET6 ? "[%s]:%u" : "%s:%u",
+           ip, c->port);
+  return s;
+}
 
 /* Takes a reference. */
 conn *conn_ref(conn *c) {
@@ -48,7 +93,7 @@ void conn_unref(conn *c) {
   if (--c->refs == 0) {
     outq_clear(&c->out);
     free(c->rbuf);
-    free(c);
+    slab_free(&conn_slab, c);
   }
 }
 
@@ -69,7 +114,8 @@ static void conn_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   (void)suggested;
   conn *c = h->data;
   if (c->rbuf != NULL)
-    *buf = uv_buf_init((char *)c->rbuf + c->rlen, c->rcap - c->rlen);
+    *buf = uv_buf_init((char *)c->rbuf->data + c->rbuf->len,
+                       c->rbuf->cap - c->rbuf->len);
   else
     *buf = uv_buf_init((char *)conn_scratch, sizeof conn_scratch);
 }
@@ -92,7 +138,7 @@ static ssize_t conn_decode(conn *c, const uint8_t *p, size_t n) {
       continue;
     }
     if (r < 0) {
-      log_info(c->peer, "malformed frame: %s", proto_strerror((int)r));
+      log_info(conn_peer(c), "malformed frame: %s", proto_strerror((int)r));
       conn_error(c, PERR_MALFORMED, 0, "",
                  "malformed frame (%s); connection closed",
                  proto_strerror((int)r));
@@ -118,21 +164,24 @@ static int conn_keep(conn *c, const uint8_t *p, size_t n) {
     want = n;
   if (want > sizeof conn_scratch)
     want = sizeof conn_scratch;
-  bool inside = c->rbuf != NULL && p >= c->rbuf && p < c->rbuf + c->rcap;
-  if (inside && p != c->rbuf) {
-    memmove(c->rbuf, p, n); /* before realloc can move the block */
-    p = c->rbuf;
+  conn_rbuf *rb = c->rbuf;
+  bool inside = rb != NULL && p >= rb->data && p < rb->data + rb->cap;
+  if (inside && p != rb->data) {
+    memmove(rb->data, p, n); /* before realloc can move the block */
+    p = rb->data;
   }
-  if (c->rbuf == NULL || c->rcap < want) {
-    uint8_t *b = realloc(c->rbuf, want);
+  if (rb == NULL || rb->cap < want) {
+    conn_rbuf *b = realloc(rb, sizeof *b + want);
     if (b == NULL)
       return -1;
-    c->rbuf = b;
-    c->rcap = (uint32_t)want;
+    if (rb == NULL)
+      b->len = 0;
+    c->rbuf = rb = b;
+    rb->cap = (uint32_t)want;
   }
   if (!inside)
-    memcpy(c->rbuf, p, n);
-  c->rlen = (uint32_t)n;
+    memcpy(rb->data, p, n);
+  rb->len = (uint32_t)n;
   return 0;
 }
 
@@ -152,9 +201,9 @@ static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   const uint8_t *p;
   size_t n;
   if (c->rbuf != NULL) {
-    c->rlen += (uint32_t)nread;
-    p = c->rbuf;
-    n = c->rlen;
+    c->rbuf->len += (uint32_t)nread;
+    p = c->rbuf->data;
+    n = c->rbuf->len;
   } else {
     p = conn_scratch;
     n = (size_t)nread;
@@ -166,7 +215,6 @@ static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   if (left == 0) {
     free(c->rbuf); /* idle clients hold no read buffer */
     c->rbuf = NULL;
-    c->rlen = c->rcap = 0;
     return;
   }
   if (conn_keep(c, p + used, left) < 0) {
@@ -177,17 +225,17 @@ static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
 
 /* Accept callback body. */
 int conn_accept(uv_stream_t *listener) {
-  conn *c = calloc(1, sizeof *c);
+  conn *c = slab_alloc(&conn_slab);
   if (c == NULL)
     return UV_ENOMEM;
   int r = uv_tcp_init(srv.loop, &c->tcp);
   if (r < 0) {
-    free(c);
+    slab_free(&conn_slab, c);
     return r;
   }
   c->tcp.data = c;
   c->refs = 1; /* dropped in the close callback */
-  c->accepted_ms = server_now_ms();
+  c->when_ms = server_now_ms();
   c->next = srv.conns;
   if (srv.conns != NULL)
     srv.conns->prev = c;
@@ -202,33 +250,32 @@ int conn_accept(uv_stream_t *listener) {
   }
   struct sockaddr_storage ss;
   int len = sizeof ss;
-  strcpy(c->ip, "?");
   if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
     if (ss.ss_family == AF_INET6) {
       struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-      uv_ip6_name(a, c->ip, sizeof c->ip);
+      c->family = AF_INET6;
+      memcpy(c->addr, &a->sin6_addr, 16);
       c->port = ntohs(a->sin6_port);
-      snprintf(c->peer, sizeof c->peer, "[%s]:%u", c->ip, c->port);
-    } else {
+    } else if (ss.ss_family == AF_INET) {
       struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-      uv_ip4_name(a, c->ip, sizeof c->ip);
+      c->family = AF_INET;
+      memcpy(c->addr, &a->sin_addr, 4);
       c->port = ntohs(a->sin_port);
-      snprintf(c->peer, sizeof c->peer, "%s:%u", c->ip, c->port);
     }
   }
   r = uv_tcp_nodelay(&c->tcp, 1);
   if (r < 0)
-    log_warn(c->peer, "TCP_NODELAY: %s", uv_strerror(r));
-  log_info(c->peer, "connected");
+    log_warn(conn_peer(c), "TCP_NODELAY: %s", uv_strerror(r));
+  log_info(conn_peer(c), "connected");
   if (srv.stopping) {
     conn_error(c, PERR_SHUTTING_DOWN, 0, "", NULL);
     conn_close(c, true, "server shutting down");
     return 0;
   }
   if (srv.nconns > srv.cfg->max_clients) {
-    log_warn(c->peer, "server full (%u clients)", srv.cfg->max_clients);
+    log_warn(conn_peer(c), "server full (%u clients)", srv.cfg->max_clients);
     store_job *j = store_job_new(STORE_LOGIN_LOG, NULL, NULL);
-    snprintf(j->text, sizeof j->text, "%s", c->ip);
+    snprintf(j->text, sizeof j->text, "%s", conn_ip(c));
     snprintf(j->text2, sizeof j->text2, "server full");
     j->num = c->port;
     store_submit(j);
@@ -247,17 +294,17 @@ int conn_accept(uv_stream_t *listener) {
 /* Flags c closing without touching the session now: the caller may be
  * walking a room's member list or the user map. The loop runs the
  * teardown (quit notices, offline presence) and closes the handle. */
-static void conn_close_later(conn *c, const char *why) {
+static void conn_close_later(conn *c, uint8_t why) {
   if (c->closing)
     return;
   c->closing = true;
   c->close_flush = false;
   c->teardown_pending = true;
   c->close_why = why;
-  c->close_by_ms = server_now_ms();
+  c->when_ms = server_now_ms();
   if (!c->handle_closing)
     uv_read_stop((uv_stream_t *)&c->tcp);
-  log_info(c->peer, "closing: %s", why);
+  log_info(conn_peer(c), "closing: %s", conn_whys[why]);
   if (!c->on_close_list) {
     c->on_close_list = true;
     conn_ref(c); /* dropped when the flush pass takes it off the list */
@@ -272,7 +319,7 @@ void conn_teardown(conn *c) {
   if (!c->teardown_pending)
     return;
   c->teardown_pending = false;
-  session_on_close(c, c->close_why);
+  session_on_close(c, conn_whys[c->close_why]);
 }
 
 /* After a push: enforces the hard limit at once and the soft limit here
@@ -284,11 +331,11 @@ static void conn_queued(conn *c) {
                  (uint64_t)cfg->outbuf_soft_seconds * 1000, server_now_ms());
   if (v != OUTQ_OK) {
     srv.slow_kills++;
-    log_warn(c->peer,
+    log_warn(conn_peer(c),
              "slow consumer: %zu bytes queued (%s limit); "
              "disconnected",
              c->out.bytes, v == OUTQ_HARD ? "hard" : "soft");
-    conn_close_later(c, "output queue over its limit");
+    conn_close_later(c, CONN_WHY_OUTQ);
     return;
   }
   conn_mark_dirty(c);
@@ -299,7 +346,7 @@ void conn_send(conn *c, fbuf *b) {
   if (c->closing || b == NULL)
     return;
   if (outq_push(&c->out, b) < 0) {
-    conn_close_later(c, "out of memory for output");
+    conn_close_later(c, CONN_WHY_OOM);
     return;
   }
   conn_queued(c);
@@ -311,11 +358,11 @@ void conn_send_msg(conn *c, const proto_msg *m) {
     return;
   int r = outq_push_msg(&c->out, m);
   if (r == -PERR_INTERNAL) {
-    conn_close_later(c, "out of memory for output");
+    conn_close_later(c, CONN_WHY_OOM);
     return;
   }
   if (r < 0) {
-    log_error(c->peer, "cannot encode %s: %s", proto_type_name(m->type),
+    log_error(conn_peer(c), "cannot encode %s: %s", proto_type_name(m->type),
               proto_strerror(r));
     return;
   }
@@ -339,7 +386,7 @@ void conn_error(conn *c, int code, uint16_t ref_type, const char *subject,
   m.u.error.ref_type = ref_type;
   m.u.error.subject = proto_str_c(subject);
   m.u.error.text = proto_str_c(text);
-  log_debug(c->peer, "error %s: %s", proto_errname(code), text);
+  log_debug(conn_peer(c), "error %s: %s", proto_errname(code), text);
   conn_send_msg(c, &m);
 }
 
@@ -350,10 +397,10 @@ void conn_close(conn *c, bool flush, const char *why) {
     return;
   c->closing = true;
   c->close_flush = flush;
-  c->close_by_ms = server_now_ms() + CONN_CLOSE_GRACE_MS;
+  c->when_ms = server_now_ms() + CONN_CLOSE_GRACE_MS;
   if (!c->handle_closing)
     uv_read_stop((uv_stream_t *)&c->tcp); /* no more input */
-  log_info(c->peer, "closing: %s", why);
+  log_info(conn_peer(c), "closing: %s", why);
   session_on_close(c, why);
   if (!c->on_close_list) {
     c->on_close_list = true;
@@ -440,7 +487,7 @@ static void conn_on_close(uv_handle_t *h) {
   if (c->next != NULL)
     c->next->prev = c->prev;
   srv.nconns--;
-  log_debug(c->peer, "closed");
+  log_debug(conn_peer(c), "closed");
   conn_unref(c);
   server_conn_gone();
 }
@@ -451,7 +498,7 @@ void conn_reap(conn *c) {
     return;
   conn_teardown(c); /* never leave a user pointing at a closed conn */
   if (c->close_flush && (c->out.count > 0 || c->writing) &&
-      server_now_ms() < c->close_by_ms)
+      server_now_ms() < c->when_ms)
     return; /* conn_flush or the tick will come back */
   c->handle_closing = true;
   uv_close((uv_handle_t *)&c->tcp, conn_on_close);
@@ -462,19 +509,17 @@ void conn_tick(conn *c, uint64_t now_ms) {
   if (c->handle_closing)
     return;
   if (c->closing) {
-    if (now_ms >= c->close_by_ms)
+    if (now_ms >= c->when_ms)
       conn_reap(c);
     return;
   }
-  if (c->state == CONN_HELLO &&
-      now_ms - c->accepted_ms >= CONN_HELLO_TIMEOUT_MS) {
+  if (c->state == CONN_HELLO && now_ms - c->when_ms >= CONN_HELLO_TIMEOUT_MS) {
     conn_error(c, PERR_TIMEOUT, 0, "", "no HELLO within %d seconds",
                CONN_HELLO_TIMEOUT_MS / 1000);
     conn_close(c, true, "handshake timeout");
     return;
   }
-  if (c->state == CONN_AUTH &&
-      now_ms - c->accepted_ms >= CONN_LOGIN_TIMEOUT_MS) {
+  if (c->state == CONN_AUTH && now_ms - c->when_ms >= CONN_LOGIN_TIMEOUT_MS) {
     conn_error(c, PERR_TIMEOUT, 0, "", "no login within %d seconds",
                CONN_LOGIN_TIMEOUT_MS / 1000);
     conn_close(c, true, "login timeout");
@@ -488,7 +533,7 @@ void conn_tick(conn *c, uint64_t now_ms) {
                  (uint64_t)cfg->outbuf_soft_seconds * 1000,
                  now_ms) != OUTQ_OK) {
     srv.slow_kills++;
-    log_warn(c->peer,
+    log_warn(conn_peer(c),
              "slow consumer: %zu bytes queued for over %u s; "
              "disconnected",
              c->out.bytes, cfg->outbuf_soft_seconds);

@@ -1,7 +1,9 @@
 /* conn.h: one client TCP connection: the read side (a buffer holding at
  * most one partial frame, allocated only while a frame is incomplete), the
  * decode loop, the output queue of shared frames with its limits, and the
- * close-later protocol. */
+ * close-later protocol. An idle connection is one small allocation: the
+ * peer address is kept in binary and formatted only when a log line or
+ * the login log needs it. */
 #ifndef PARLEY_CONN_H
 #define PARLEY_CONN_H
 
@@ -22,6 +24,12 @@ enum conn_state {
   CONN_READY,   /* logged in */
 };
 
+/* A partial frame being read, allocated only while one is incomplete. */
+typedef struct conn_rbuf {
+  uint32_t len, cap; /* bytes held / allocated in data */
+  uint8_t data[];
+} conn_rbuf;
+
 typedef struct conn {
   /* Hot: what a broadcast touches per recipient, kept together first. */
   outq out;                  /* frames waiting to be written */
@@ -35,19 +43,27 @@ typedef struct conn {
   struct conn *next, *prev;  /* srv.conns */
   struct conn *closing_next; /* srv.closing */
   struct user *user;         /* set while logged in */
-  uint8_t *rbuf;             /* partial frame; NULL when none */
-  uint32_t rlen, rcap;
-  uint64_t accepted_ms;
-  uint64_t close_by_ms; /* graceful close gives up at this time */
-  uint8_t state;        /* enum conn_state */
-  bool close_flush;     /* write what is queued before closing */
+  conn_rbuf *rbuf;           /* partial frame; NULL when none */
+  /* Until closing: when the connection was accepted (handshake and login
+   * timeouts). Once closing: when a graceful close gives up. */
+  uint64_t when_ms;
+  uint8_t state;    /* enum conn_state */
+  bool close_flush; /* write what is queued before closing */
   bool on_close_list;
   bool teardown_pending; /* session_on_close still to run (loop) */
-  const char *close_why; /* static reason for a deferred teardown */
+  uint8_t close_why;     /* reason for a deferred teardown (conn.c table) */
+  uint8_t family;        /* peer address: AF_INET, AF_INET6 or 0 unknown */
   uint16_t port;         /* peer port */
-  char ip[46];           /* peer address (INET6_ADDRSTRLEN) */
-  char peer[56];         /* "ip:port" or "[ip6]:port", for logs */
+  uint8_t addr[16];      /* peer address, binary (4 or 16 bytes used) */
 } conn;
+
+/* The peer's address as text ("?" when unknown). The string lives in one
+ * of a few static buffers, reused in turn: use it at once (a log line, a
+ * store job), do not keep it. */
+const char *conn_ip(const conn *c);
+
+/* "ip:port" or "[ip6]:port" for logs, in a static buffer like conn_ip. */
+const char *conn_peer(const conn *c);
 
 /* Accepts a pending connection from the listener; returns 0 or a uv
  * error. */

@@ -58,12 +58,12 @@ static void console_users(void) {
     size_t off = 0;
     for (uint16_t i = 0; i < u->nrooms && off < sizeof rooms - 40; i++)
       off += (size_t)snprintf(rooms + off, sizeof rooms - off, "%s%s",
-                              i ? "," : "", u->rooms[i]->room->name);
+                              i ? "," : "", user_rooms(u)[i]->room->name);
     console_reply("%s %s%s idle=%us rooms=%s talking=%s from=%s", u->name,
                   console_status[u->status],
                   u->role == PROTO_ROLE_ADMIN ? " admin" : "", user_idle_s(u),
                   off ? rooms : "-", u->talking[0] ? u->talking : "-",
-                  u->conn->peer);
+                  conn_peer(u->conn));
   }
 }
 

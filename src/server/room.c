@@ -9,9 +9,12 @@
 #include "conn.h"
 #include "log.h"
 #include "server.h"
+#include "slab.h"
 #include "user.h"
 
-static room *rooms;                           /* uthash head */
+static room *rooms; /* uthash head */
+/* Memberships come from their own pool (see slab.h). */
+static slab member_slab = SLAB_INIT(sizeof(member));
 
 /* Lowercases a valid room name into dst; negative PERR when invalid. */
 static int room_key(char *dst, size_t cap, const char *p, size_t n) {
@@ -72,7 +75,7 @@ void room_fini(void) {
     while (r->members != NULL) { /* defensive: unlink without notices */
       member *m = r->members;
       r->members = m->next;
-      free(m);
+      slab_free(&member_slab, m);
     }
     room_destroy(r);
   }
@@ -80,9 +83,10 @@ void room_fini(void) {
 
 /* Scans the user's memberships (at most max-rooms). */
 member *room_member(const room *r, const user *u) {
+  member **a = user_rooms(u);
   for (uint16_t i = 0; i < u->nrooms; i++)
-    if (u->rooms[i]->room == r)
-      return u->rooms[i];
+    if (a[i]->room == r)
+      return a[i];
   return NULL;
 }
 
@@ -157,6 +161,32 @@ static void room_send_info(conn *c, room *r, uint16_t type) {
   conn_send_msg(c, &m);
 }
 
+/* Makes room for one more membership of u: the first uses the slot
+ * inside the user, then an array doubles (up to max-rooms). Returns 0 or
+ * -1 when out of memory. */
+static int room_grow_rooms(user *u) {
+  uint32_t cap = u->caprooms ? (uint32_t)u->caprooms * 2 : 1;
+  if (cap > srv.cfg->max_rooms)
+    cap = srv.cfg->max_rooms;
+  if (cap <= 1) {
+    u->caprooms = 1;
+    return 0;
+  }
+  member **a;
+  if (u->caprooms <= 1) {
+    a = malloc(sizeof *a * cap);
+    if (a != NULL && u->nrooms > 0)
+      a[0] = u->rooms.one;
+  } else {
+    a = realloc(u->rooms.many, sizeof *a * cap);
+  }
+  if (a == NULL)
+    return -1;
+  u->rooms.many = a;
+  u->caprooms = (uint16_t)cap;
+  return 0;
+}
+
 /* Joins, replies, notifies and asks for the backlog. */
 int room_join(user *u, const char *p, size_t n, uint16_t ref_type) {
   conn *c = u->conn;
@@ -180,19 +210,11 @@ int room_join(user *u, const char *p, size_t n, uint16_t ref_type) {
                srv.cfg->max_rooms);
     return -PERR_TOO_MANY_ROOMS;
   }
-  if (u->nrooms == u->caprooms) {
-    uint16_t cap = u->caprooms ? (uint16_t)(u->caprooms * 2) : 2;
-    if (cap > srv.cfg->max_rooms)
-      cap = (uint16_t)srv.cfg->max_rooms;
-    member **a = realloc(u->rooms, sizeof *a * cap);
-    if (a == NULL) {
-      conn_error(c, PERR_INTERNAL, ref_type, name, NULL);
-      return -PERR_INTERNAL;
-    }
-    u->rooms = a;
-    u->caprooms = cap;
+  if (u->nrooms == u->caprooms && room_grow_rooms(u) < 0) {
+    conn_error(c, PERR_INTERNAL, ref_type, name, NULL);
+    return -PERR_INTERNAL;
   }
-  member *m = calloc(1, sizeof *m);
+  member *m = slab_alloc(&member_slab);
   bool created = r == NULL;
   if (r == NULL)
     r = room_create(p, n);
@@ -201,7 +223,7 @@ int room_join(user *u, const char *p, size_t n, uint16_t ref_type) {
     m->user = u;
   }
   if (m == NULL || r == NULL || room_fan_add(r, m) < 0) {
-    free(m);
+    slab_free(&member_slab, m);
     if (created && r != NULL)
       room_destroy(r);
     conn_error(c, PERR_INTERNAL, ref_type, name, NULL);
@@ -212,10 +234,11 @@ int room_join(user *u, const char *p, size_t n, uint16_t ref_type) {
     r->members->prev = m;
   r->members = m;
   r->count++;
-  u->rooms[u->nrooms++] = m;
+  user_rooms(u)[u->nrooms++] = m;
   room_send_info(c, r, PROTO_JOINED);
   room_notice(r, PROTO_NOTICE_JOINED, u->name, "", "", u);
-  log_debug(c->peer, "%s joined %s (%u members)", u->name, r->name, r->count);
+  log_debug(conn_peer(c), "%s joined %s (%u members)", u->name, r->name,
+            r->count);
   return 0;
 }
 
@@ -231,13 +254,14 @@ void room_leave(member *m, int kind, const char *actor, const char *text) {
     m->next->prev = m->prev;
   r->count--;
   room_fan_del(r, m);
+  member **a = user_rooms(u);
   for (uint16_t i = 0; i < u->nrooms; i++) {
-    if (u->rooms[i] == m) {
-      u->rooms[i] = u->rooms[--u->nrooms];
+    if (a[i] == m) {
+      a[i] = a[--u->nrooms];
       break;
     }
   }
-  free(m);
+  slab_free(&member_slab, m);
   if (kind >= 0 && r->count > 0)
     room_notice(r, kind, u->name, actor ? actor : "", text ? text : "", NULL);
   if (r->count == 0 && !r->permanent)

@@ -21,12 +21,17 @@
 
 #define SERVER_BACKLOG 511
 #define SERVER_STOP_GRACE_MS 3000 /* clients get this long to take BYE */
-/* After this many bytes of frames went through since the last give-back,
- * and with less than SERVER_TRIM_QUIET still queued, the tick hands free
- * heap pages back to the kernel: a login or notice storm leaves the heap
- * full of holes that would otherwise stay resident for good. */
-#define SERVER_TRIM_BYTES (16u << 20)
+/* Once this many bytes of frames went through since the last give-back,
+ * free heap pages are handed back to the kernel as soon as the server is
+ * quiet again: less than SERVER_TRIM_QUIET queued, and less than that
+ * allocated since the previous check. A login or notice storm leaves the
+ * heap full of holes that would otherwise stay resident for good. Waiting
+ * for quiet makes the give-back come after the storm, not in a lull inside
+ * it; while a burst winds down the check runs every SERVER_TRIM_POLL_MS
+ * instead of once per 1 s tick, so memory is back soon after it ends. */
+#define SERVER_TRIM_BYTES (4u << 20)
 #define SERVER_TRIM_QUIET (1u << 20)
+#define SERVER_TRIM_POLL_MS 250
 
 server srv;
 
@@ -126,18 +131,47 @@ static void server_arm_idle_exit(void) {
     log_error(NULL, "idle timer: %s", uv_strerror(r));
 }
 
+static void server_on_trim(uv_timer_t *t);
+
 /* Gives free heap memory back once a burst is over (see
  * SERVER_TRIM_BYTES). malloc_trim walks the heap, so it runs at most once
  * per tick and only after a burst. */
 static void server_trim(size_t queued) {
   static uint64_t mark; /* fbuf_alloc_total() at the last give-back */
+  static uint64_t prev; /* fbuf_alloc_total() at the previous check */
   uint64_t total = fbuf_alloc_total();
-  if (total - mark < SERVER_TRIM_BYTES || queued >= SERVER_TRIM_QUIET)
+  bool quiet = total - prev < SERVER_TRIM_QUIET && queued < SERVER_TRIM_QUIET;
+  prev = total;
+  if (total - mark < SERVER_TRIM_BYTES)
     return;
+  if (!quiet) {
+    if (!srv.stopping && !uv_is_active((uv_handle_t *)&srv.trim)) {
+      int r = uv_timer_start(&srv.trim, server_on_trim, SERVER_TRIM_POLL_MS,
+                             SERVER_TRIM_POLL_MS);
+      if (r < 0)
+        log_warn(NULL, "trim timer: %s", uv_strerror(r));
+    }
+    return;
+  }
+  uv_timer_stop(&srv.trim);
   mark = total;
 #ifdef __GLIBC__
   malloc_trim(0);
 #endif
+}
+
+/* Bytes queued to every connection. */
+static size_t server_queued(void) {
+  size_t queued = 0;
+  for (conn *c = srv.conns; c != NULL; c = c->next)
+    queued += c->out.bytes;
+  return queued;
+}
+
+/* The faster check while a burst winds down. */
+static void server_on_trim(uv_timer_t *t) {
+  (void)t;
+  server_trim(server_queued());
 }
 
 /* 1 s housekeeping. */
@@ -166,6 +200,7 @@ static void server_finish(void) {
   uv_close((uv_handle_t *)&srv.tick, NULL);
   uv_close((uv_handle_t *)&srv.idle_exit, NULL);
   uv_close((uv_handle_t *)&srv.stop_timer, NULL);
+  uv_close((uv_handle_t *)&srv.trim, NULL);
   uv_close((uv_handle_t *)&srv.sigint, NULL);
   uv_close((uv_handle_t *)&srv.sigterm, NULL);
   log_info(NULL, "stopped");
@@ -284,6 +319,7 @@ int server_start(uv_loop_t *loop, config *cfg) {
       uv_idle_init(loop, &srv.idle) < 0 || uv_timer_init(loop, &srv.tick) < 0 ||
       uv_timer_init(loop, &srv.idle_exit) < 0 ||
       uv_timer_init(loop, &srv.stop_timer) < 0 ||
+      uv_timer_init(loop, &srv.trim) < 0 ||
       uv_signal_init(loop, &srv.sigint) < 0 ||
       uv_signal_init(loop, &srv.sigterm) < 0)
     return -1;
@@ -305,6 +341,7 @@ int server_start(uv_loop_t *loop, config *cfg) {
   }
   /* The 1 s tick alone must not keep an otherwise finished loop alive. */
   uv_unref((uv_handle_t *)&srv.tick);
+  uv_unref((uv_handle_t *)&srv.trim);
   if (!cfg->no_discovery) {
     r = discovery_start(loop, host, (int)cfg->discovery_port);
     if (r < 0)

@@ -21,6 +21,7 @@ typedef struct server {
   uv_timer_t tick;       /* 1 s: timeouts, soft limits */
   uv_timer_t idle_exit;  /* --idle-exit */
   uv_timer_t stop_timer; /* bounds the graceful close at shutdown */
+  uv_timer_t trim;       /* re-checks for the end of a burst (server_trim) */
   uv_signal_t sigint, sigterm;
   struct conn *conns;   /* every open connection */
   uint32_t nconns;      /* connections counted against max-clients */

@@ -27,11 +27,11 @@ static void session_log_login(struct conn *c, const char *name,
                               const char *outcome) {
   store_job *j = store_job_new(STORE_LOGIN_LOG, NULL, NULL);
   snprintf(j->name, sizeof j->name, "%s", name ? name : "");
-  snprintf(j->text, sizeof j->text, "%s", c->ip);
+  snprintf(j->text, sizeof j->text, "%s", conn_ip(c));
   snprintf(j->text2, sizeof j->text2, "%s", outcome);
   j->num = c->port;
   store_submit(j);
-  log_info(c->peer, "login %s: %s", name && *name ? name : "-", outcome);
+  log_info(conn_peer(c), "login %s: %s", name && *name ? name : "-", outcome);
 }
 
 /* Copies a proto_str into a C buffer, cut to fit. */
@@ -66,7 +66,7 @@ static void session_on_hello(struct conn *c, const proto_hello *h) {
   m.u.welcome.flags = cfg->no_register ? 0 : PROTO_WELCOMEF_REGISTER;
   conn_send_msg(c, &m);
   c->state = CONN_AUTH;
-  log_debug(c->peer, "hello: version %u", h->version);
+  log_debug(conn_peer(c), "hello: version %u", h->version);
 }
 
 /* The login succeeded: make the user, reply, auto-join #lobby. token is
@@ -83,7 +83,7 @@ static void session_login_ok(struct conn *c, const char *name, int role,
   if (old != NULL) {
     struct conn *oc = old->conn;
     conn_error(oc, PERR_SESSION_REPLACED, 0, old->name,
-               "logged in from elsewhere (%s)", c->peer);
+               "logged in from elsewhere (%s)", conn_peer(c));
     conn_close(oc, true, "session replaced");
   }
   user *u = user_add(c, name, (uint8_t)role);
@@ -143,7 +143,7 @@ static void session_login_new_token(struct conn *c, const char *name, int role,
 static void session_login_fail(struct conn *c, const char *name, int code,
                                const char *outcome, uint16_t ref) {
   session_log_login(c, name, outcome);
-  auth_failed(c->ip);
+  auth_failed(conn_ip(c));
   c->state = CONN_AUTH;
   conn_error(c, code, ref, name, NULL);
 }
@@ -177,7 +177,7 @@ static void session_on_reg_added(store_job *j) {
       c->state = CONN_AUTH;
       conn_error(c, PERR_INTERNAL, PROTO_REGISTER, j->name, NULL);
     } else {
-      log_info(c->peer, "registered %s", j->out_name);
+      log_info(conn_peer(c), "registered %s", j->out_name);
       session_login_new_token(c, j->out_name, j->out_role, "ok (registered)");
     }
   }
@@ -261,7 +261,7 @@ static void session_on_register(struct conn *c, const proto_cred *r) {
     conn_error(c, PERR_BAD_PASSWORD, PROTO_REGISTER, name, NULL);
     return;
   }
-  if (!auth_allowed(c->ip)) {
+  if (!auth_allowed(conn_ip(c))) {
     session_log_login(c, name, "rate limited");
     conn_error(c, PERR_RATE_LIMITED, PROTO_REGISTER, name, NULL);
     return;
@@ -340,11 +340,11 @@ static void session_on_login(struct conn *c, const proto_cred *r) {
     conn_error(c, PERR_BAD_NAME, PROTO_LOGIN, name, NULL);
     return;
   }
-  if (!auth_allowed(c->ip)) {
+  if (!auth_allowed(conn_ip(c))) {
     session_log_login(c, name, "rate limited");
     conn_error(c, PERR_RATE_LIMITED, PROTO_LOGIN, name,
                "too many failed logins from %s; wait a minute and try again",
-               c->ip);
+               conn_ip(c));
     return;
   }
   char *pw = session_pw_copy(r->password);
@@ -395,7 +395,7 @@ static void session_on_login_token(struct conn *c, const proto_login_token *r) {
                        PROTO_LOGIN_TOKEN);
     return;
   }
-  if (!auth_allowed(c->ip)) {
+  if (!auth_allowed(conn_ip(c))) {
     session_log_login(c, name, "rate limited");
     conn_error(c, PERR_RATE_LIMITED, PROTO_LOGIN_TOKEN, name, NULL);
     return;
@@ -572,10 +572,10 @@ void session_on_close(struct conn *c, const char *why) {
   const char *notice =
       session_bye_reason && *session_bye_reason ? session_bye_reason : why;
   while (u->nrooms > 0)
-    room_leave(u->rooms[u->nrooms - 1], PROTO_NOTICE_QUIT, "", notice);
+    room_leave(user_rooms(u)[u->nrooms - 1], PROTO_NOTICE_QUIT, "", notice);
   presence_offline(u);
   /* Conversations with u are over for whoever was talking with u. */
-  log_info(c->peer, "%s logged out (%s)", u->name, why);
+  log_info(conn_peer(c), "%s logged out (%s)", u->name, why);
   user_remove(u);
   c->user = NULL;
   srv.nusers--;

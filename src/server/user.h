@@ -1,4 +1,5 @@
-/* user.h: logged-in users, in a hash map keyed by the lowercased name. */
+/* user.h: logged-in users, in a hash map keyed by the name, compared
+ * without regard to ASCII case (no lowercased copy is kept). */
 #ifndef PARLEY_USER_H
 #define PARLEY_USER_H
 
@@ -13,20 +14,32 @@ struct conn;
 struct member;
 
 typedef struct user {
-  char name[PROTO_MAX_NAME + 1];    /* canonical spelling */
-  char key[PROTO_MAX_NAME + 1];     /* lowercased: the map key */
-  char talking[PROTO_MAX_NAME + 1]; /* open conversation, "" if none */
+  char name[PROTO_MAX_NAME + 1]; /* canonical spelling, also the map key */
+  uint8_t role;                  /* enum proto_role */
+  uint8_t status;                /* enum proto_status */
+  uint16_t nrooms, caprooms;     /* memberships used / allocated */
   struct conn *conn;
-  char *away;            /* status text, NULL when none */
-  struct member **rooms; /* memberships, nrooms used of caprooms */
-  uint16_t nrooms, caprooms;
-  uint8_t role;         /* enum proto_role */
-  uint8_t status;       /* enum proto_status */
+  char *away;             /* status text, NULL when none */
+  const char *talking;    /* open conversation; "" (static) if none */
+  union {                 /* memberships: see user_rooms */
+    struct member *one;   /* caprooms <= 1: the only slot, inline */
+    struct member **many; /* caprooms > 1: allocated array */
+  } rooms;
   uint64_t last_say_ms; /* loop clock */
   bucket flood;
   uint8_t token_hash[PROTO_HASH_LEN]; /* this session's token, hashed */
   UT_hash_handle hh;
 } user;
+
+/* The user's memberships, nrooms of them. The common case of one room
+ * (#lobby) needs no allocation: the slot is inside the user. */
+static inline struct member **user_rooms(const user *u) {
+  return u->caprooms > 1 ? u->rooms.many : (struct member **)&u->rooms.one;
+}
+
+/* Sets the open conversation (a copy of name; "" for none). Returns 0 or
+ * -1 when out of memory (the old value is kept). */
+int user_set_talking(user *u, const char *name);
 
 /* Lowercases an ASCII name of n bytes into dst (cap >= n + 1). Returns
  * -PERR_BAD_NAME when it is not a valid name. */

@@ -3,12 +3,15 @@
 # pinned to CPU 0 (no flood limits, warn logging), runs bench_fanout pinned
 # to CPU 1 against it, then stops the server. Example:
 #   tests/bench/run_fanout.sh build-perf -n 1000 -m 3000 -w 16 -j
+# Environment: MAX_CLIENTS (default 6000; raise it for -n 10000 and more),
+# PARLEYD (another parleyd binary, e.g. a saved "before" build).
 set -eu
 build=$1
 shift
 dir=$(mktemp -d /tmp/parley-bench.XXXXXX)
-taskset -c 0 "$build/src/server/parleyd" --listen 127.0.0.1:0 \
-  --db "$dir/db" --pwhash min --no-discovery --max-clients 6000 \
+taskset -c 0 "${PARLEYD:-$build/src/server/parleyd}" --listen 127.0.0.1:0 \
+  --db "$dir/db" --pwhash min --no-discovery \
+  --max-clients "${MAX_CLIENTS:-6000}" \
   --flood-rate 1000000 --flood-burst 1000000 --log-level warn \
   </dev/null >"$dir/out" 2>"$dir/err" &
 pid=$!
