@@ -118,7 +118,38 @@ def main():
         print("burst of 1000 %d-char lines: %d bytes, %.1f bytes per message "
               "(shown in %.2f s)" % (TEXT_LEN, n4 - n3, (n4 - n3) / 1000, dt))
 
-        # 4. Idle: nothing should be written while nothing happens.
+        # 4. Realistic: varied text, and 20 users listed beside the chat,
+        # so that no row of the pane is blank on the users' side.
+        others = [h.Batch("user%02d" % i, server.port, tmp) for i in range(19)]
+        try:
+            for o in others:
+                o.wait_event("history_end")
+            words = ("deploy build green red review patch merge lunch "
+                     "tests flaky server client resize pane burst").split()
+            rnd = __import__("random").Random(3)
+
+            def varied(i):
+                t = "v%03d " % i
+                while len(t) < TEXT_LEN:
+                    t += rnd.choice(words) + " "
+                return t[:TEXT_LEN]
+            fill = [varied(i) for i in range(ROWS * 2)]
+            bob.send(fill)
+            settled(ts, alice, lambda s: fill[-1] in s.text and
+                    "Users 21" in s.text, "the varied fill")
+            n7 = os.path.getsize(ts)
+            last = varied(999)
+            bob.send([last])
+            n8 = settled(ts, alice, lambda s: last in s.text, "a varied line")
+            print("one incoming varied %d-char line, pane full, 20 users "
+                  "listed: %d bytes (%.1fx the text)" %
+                  (TEXT_LEN, n8 - n7, (n8 - n7) / TEXT_LEN))
+            dump(ts, n7, n8)
+        finally:
+            for o in others:
+                o.close()
+
+        # 5. Idle: nothing should be written while nothing happens.
         n5 = settled(ts, alice, lambda s: True, "idle")
         idle_end = time.monotonic() + 2
         h.wait_until(lambda: time.monotonic() >= idle_end, 5, "2 s of idle")
