@@ -314,6 +314,7 @@ static bool chatview_draw_append(chatview *v, const client_window *w) {
     scrollok(v->win, TRUE);
     wscrl(v->win, over);
     scrollok(v->win, FALSE);
+    v->scrolled = over;
     y = v->h - rows;
     v->filled = v->h;
   }
@@ -336,6 +337,7 @@ static long chatview_rows_from(const chatview *v, const client_window *w,
 
 /* Draws the pane for the current window. */
 void chatview_draw(chatview *v, const client_window *w) {
+  v->scrolled = 0;
   if (!v->win || !v->dirty)
     return;
   v->dirty = false;

@@ -40,6 +40,9 @@ typedef struct chatview {
   char self[CLIENT_NAME_SZ];  /* our nick, for the own-nick attribute */
   uint64_t search_abs;        /* absolute index of the search hit + 1 */
   char search[128];           /* text searched for, "" when none */
+  int scrolled; /* rows the last draw scrolled the pane up at the live end
+                 * (appending), 0 otherwise; the terminal may be scrolled
+                 * to match before doupdate */
 } chatview;
 
 /* Formats the prefix (time, marker, nick) of line l. Pure. */
