@@ -288,6 +288,8 @@ static void session_on_verified(struct conn *c, bool ok, const char *hash,
   store_job *j = (store_job *)(uintptr_t)arg;
   if (c->closing)
     ;
+  else if (ok && j->banned)
+    session_banned(c, j);
   else if (ok)
     session_login_new_token(c, j->out_name, j->out_role, "ok");
   else
@@ -307,13 +309,16 @@ static void session_on_login_lookup(store_job *j) {
     } else if (!j->found) {
       session_login_fail(c, j->name, PERR_AUTH_FAILED, "unknown user",
                          PROTO_LOGIN);
-    } else if (j->banned) {
-      session_banned(c, j);
     } else {
-      /* The job travels on to the verify callback with the account. */
+      /* The job travels on to the verify callback with the account. A ban
+       * is told only once the password is right: without it, nobody learns
+       * that the account exists, nor the ban's reason. */
       store_job *keep = store_job_new(STORE_ACCOUNT_GET, NULL, NULL);
       memcpy(keep->out_name, j->out_name, sizeof keep->out_name);
       keep->out_role = j->out_role;
+      keep->banned = j->banned;
+      keep->ban_until = j->ban_until;
+      memcpy(keep->text2, j->text2, sizeof keep->text2);
       proto_str p = {pw + sizeof(uint16_t), 0};
       memcpy(&p.n, pw, sizeof(uint16_t));
       if (auth_verify(c, j->hash, p, session_on_verified, (uintptr_t)keep) <
@@ -571,9 +576,13 @@ void session_on_close(struct conn *c, const char *why) {
     return;
   const char *notice =
       session_bye_reason && *session_bye_reason ? session_bye_reason : why;
+  /* At shutdown everyone is leaving: quit notices and presence changes
+   * would cost the square of the users and only delay each client's BYE. */
+  int kind = srv.stopping ? -1 : PROTO_NOTICE_QUIT;
   while (u->nrooms > 0)
-    room_leave(user_rooms(u)[u->nrooms - 1], PROTO_NOTICE_QUIT, "", notice);
-  presence_offline(u);
+    room_leave(user_rooms(u)[u->nrooms - 1], kind, "", notice);
+  if (!srv.stopping)
+    presence_offline(u);
   /* Conversations with u are over for whoever was talking with u. */
   log_info(conn_peer(c), "%s logged out (%s)", u->name, why);
   user_remove(u);

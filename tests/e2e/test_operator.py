@@ -153,6 +153,13 @@ class Operator(unittest.TestCase):
             self.assertIn("behave", ev["text"])
             boss.send("/ban user2 60 go away")
             v.wait(4)
+            # Without the right password a ban is not revealed (nor that
+            # the account exists): the answer is the plain login failure.
+            guess = srv.client("user2", password="wrong-password",
+                               wait_connected=False)
+            ev = guess.expect({"event": "error"})
+            self.assertEqual(ev["code"], E["AUTH_FAILED"], ev)
+            guess.wait(3)
             again = srv.client("user2", wait_connected=False)
             again.expect({"event": "error", "code": E["BANNED"]})
             again.wait((3, 4))
