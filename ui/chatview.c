@@ -6,6 +6,8 @@
 #include <time.h>
 
 #include "chatview.h"
+
+#include "pane.h"
 #include "theme.h"
 #include "utf8.h"
 #include "wrap.h"
@@ -66,15 +68,10 @@ void chatview_init(chatview *v) {
 
 /* Replaces the curses window. */
 void chatview_set_window(chatview *v, WINDOW *win, int h, int w) {
-  if (v->win)
-    delwin(v->win);
-  v->win = win;
-  v->h = win ? h : 0;
-  v->w = win ? w : 0;
+  pane_attach(&v->win, &v->h, &v->w, &v->dirty, win, h, w);
   if (win) {
     idlok(win, TRUE); /* let ncurses use the terminal's scrolling */
     scrollok(win, FALSE);
-    leaveok(win, TRUE);
   }
   chatview_invalidate(v);
 }

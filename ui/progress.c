@@ -3,6 +3,8 @@
 #include <string.h>
 
 #include "progress.h"
+
+#include "pane.h"
 #include "theme.h"
 #include "utf8.h"
 
@@ -90,14 +92,7 @@ void progress_init(progress *v) {
 
 /* Replaces the window. */
 void progress_set_window(progress *v, WINDOW *win, int h, int w) {
-  if (v->win)
-    delwin(v->win);
-  v->win = win;
-  v->h = win ? h : 0;
-  v->w = win ? w : 0;
-  if (win)
-    leaveok(win, TRUE);
-  v->dirty = true;
+  pane_attach(&v->win, &v->h, &v->w, &v->dirty, win, h, w);
 }
 
 /* Draws the header and one row per transfer. */

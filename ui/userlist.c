@@ -6,6 +6,8 @@
 
 #include "theme.h"
 #include "userlist.h"
+
+#include "pane.h"
 #include "utf8.h"
 
 /* The mark for a status. */
@@ -91,14 +93,7 @@ void userlist_init(userlist *v) {
 
 /* Replaces the curses window. */
 void userlist_set_window(userlist *v, WINDOW *win, int h, int w) {
-  if (v->win)
-    delwin(v->win);
-  v->win = win;
-  v->h = win ? h : 0;
-  v->w = win ? w : 0;
-  if (win)
-    leaveok(win, TRUE);
-  v->dirty = true;
+  pane_attach(&v->win, &v->h, &v->w, &v->dirty, win, h, w);
 }
 
 /* Scrolls the list. */
