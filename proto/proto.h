@@ -27,27 +27,27 @@
 #define PROTO_VERSION_MIN 1 /* the oldest version it still accepts */
 
 /* Frame limits. */
-#define PROTO_HEADER 4             /* the u32 length prefix */
-#define PROTO_MAX_FRAME 65536      /* max value of the length prefix */
-#define PROTO_MAX_CHUNK 32768      /* max bytes in one FILE_DATA frame */
-#define PROTO_MAX_DATAGRAM 1024    /* max discovery datagram */
+#define PROTO_HEADER 4          /* the u32 length prefix */
+#define PROTO_MAX_FRAME 65536   /* max value of the length prefix */
+#define PROTO_MAX_CHUNK 32768   /* max bytes in one FILE_DATA frame */
+#define PROTO_MAX_DATAGRAM 1024 /* max discovery datagram */
 
 /* Field limits, in characters (Unicode code points) unless said otherwise. */
-#define PROTO_MAX_NAME 32          /* user name: [A-Za-z][A-Za-z0-9_.-]* */
-#define PROTO_MAX_ROOM 33          /* '#' + 1..32 of [A-Za-z0-9_.-] */
-#define PROTO_MAX_TEXT 4000        /* hard cap on message text */
+#define PROTO_MAX_NAME 32           /* user name: [A-Za-z][A-Za-z0-9_.-]* */
+#define PROTO_MAX_ROOM 33           /* '#' + 1..32 of [A-Za-z0-9_.-] */
+#define PROTO_MAX_TEXT 4000         /* hard cap on message text */
 #define PROTO_DEFAULT_MSG_CHARS 280 /* default server limit (WELCOME says) */
 #define PROTO_MAX_PASSWORD 256
 #define PROTO_MIN_PASSWORD 8
-#define PROTO_MAX_STATUS 120       /* away message */
+#define PROTO_MAX_STATUS 120 /* away message */
 #define PROTO_MAX_TOPIC 200
 #define PROTO_MAX_REASON 200
 #define PROTO_MAX_ERRTEXT 300
-#define PROTO_MAX_AGENT 64         /* client and server software names */
-#define PROTO_MAX_ADDR 64          /* textual IP address */
-#define PROTO_MAX_FILENAME 255     /* bytes, and a valid file name */
-#define PROTO_TOKEN_LEN 32         /* session and transfer tokens, bytes */
-#define PROTO_HASH_LEN 32          /* SHA-256 digest, bytes */
+#define PROTO_MAX_AGENT 64     /* client and server software names */
+#define PROTO_MAX_ADDR 64      /* textual IP address */
+#define PROTO_MAX_FILENAME 255 /* bytes, and a valid file name */
+#define PROTO_TOKEN_LEN 32     /* session and transfer tokens, bytes */
+#define PROTO_HASH_LEN 32      /* SHA-256 digest, bytes */
 
 /* A string field. On decode it points into the caller's input buffer (not
  * NUL-terminated, valid while that buffer is); on encode it points anywhere. */
@@ -65,16 +65,16 @@ typedef struct proto_blob {
 /* Enumerations carried in u8 fields; the decoder rejects values past the
  * last one with PERR_BAD_VALUE. */
 enum proto_status { /* presence */
-  PROTO_ONLINE = 0,
-  PROTO_AWAY = 1,
-  PROTO_BUSY = 2,
-  PROTO_OFFLINE = 3,
+                    PROTO_ONLINE = 0,
+                    PROTO_AWAY = 1,
+                    PROTO_BUSY = 2,
+                    PROTO_OFFLINE = 3,
 };
 #define PROTO_STATUS_LAST PROTO_OFFLINE
 
 enum proto_target { /* where a message goes */
-  PROTO_TO_ROOM = 0,
-  PROTO_TO_USER = 1,
+                    PROTO_TO_ROOM = 0,
+                    PROTO_TO_USER = 1,
 };
 #define PROTO_TARGET_LAST PROTO_TO_USER
 
@@ -96,8 +96,8 @@ enum proto_notice_kind {
 #define PROTO_NOTICE_LAST PROTO_NOTICE_TOPIC
 
 /* Flag bits. */
-#define PROTO_MSGF_ACTION 0x01   /* /me */
-#define PROTO_MSGF_BACKLOG 0x02  /* sent from history, not live */
+#define PROTO_MSGF_ACTION 0x01       /* /me */
+#define PROTO_MSGF_BACKLOG 0x02      /* sent from history, not live */
 #define PROTO_WELCOMEF_REGISTER 0x01 /* self-registration open */
 #define PROTO_WELCOMEF_TLS 0x02      /* reserved: TLS available */
 #define PROTO_PRESF_ADMIN 0x01       /* user is an operator */
@@ -126,13 +126,13 @@ typedef struct proto_welcome { /* S->C answer to HELLO */
   uint16_t max_msg_chars; /* message text limit in characters */
   uint32_t max_frame;
   uint64_t max_file_size;
-  uint16_t max_rooms;     /* rooms one user may be in */
-  uint16_t history_len;   /* backlog messages per conversation */
-  uint8_t flags;          /* PROTO_WELCOMEF_* */
+  uint16_t max_rooms;   /* rooms one user may be in */
+  uint16_t history_len; /* backlog messages per conversation */
+  uint8_t flags;        /* PROTO_WELCOMEF_* */
 } proto_welcome;
 
 typedef struct proto_error_msg { /* S->C */
-  uint16_t code;     /* enum proto_error, positive */
+  uint16_t code;                 /* enum proto_error, positive */
   uint16_t ref_type; /* type of the request that failed, 0 if none */
   proto_str subject; /* what it is about: a user, room, file; or "" */
   proto_str text;    /* human-readable detail */
@@ -157,9 +157,9 @@ typedef struct proto_login_token {
 } proto_login_token;
 
 typedef struct proto_login_ok {
-  proto_str name;   /* canonical spelling */
-  uint8_t role;     /* enum proto_role */
-  proto_blob token; /* new session token, PROTO_TOKEN_LEN bytes */
+  proto_str name;         /* canonical spelling */
+  uint8_t role;           /* enum proto_role */
+  proto_blob token;       /* new session token, PROTO_TOKEN_LEN bytes */
   uint64_t token_expires; /* unix seconds */
 } proto_login_ok;
 
@@ -202,19 +202,19 @@ typedef struct proto_members_end {
 } proto_members_end;
 
 typedef struct proto_say { /* C->S */
-  uint8_t kind;     /* enum proto_target */
-  proto_str target; /* room or user */
-  uint8_t flags;    /* PROTO_MSGF_ACTION */
+  uint8_t kind;            /* enum proto_target */
+  proto_str target;        /* room or user */
+  uint8_t flags;           /* PROTO_MSGF_ACTION */
   proto_str text;
 } proto_say;
 
 typedef struct proto_chat { /* S->C MSG */
-  uint64_t id;      /* server-wide increasing message id */
-  uint64_t ts_ms;   /* unix milliseconds, server clock */
-  uint8_t kind;     /* enum proto_target */
-  proto_str target; /* room; or, for a direct message, the recipient */
+  uint64_t id;              /* server-wide increasing message id */
+  uint64_t ts_ms;           /* unix milliseconds, server clock */
+  uint8_t kind;             /* enum proto_target */
+  proto_str target;         /* room; or, for a direct message, the recipient */
   proto_str from;
-  uint8_t flags;    /* PROTO_MSGF_* */
+  uint8_t flags; /* PROTO_MSGF_* */
   proto_str text;
 } proto_chat;
 
@@ -389,61 +389,61 @@ typedef struct proto_announce { /* UDP answer */
  * 0x05xx notices, 0x06xx operator, 0x07xx peer file offers,
  * 0x08xx shared folder, 0x09xx LAN discovery (UDP only). */
 #define PROTO_TYPES(X)                                                         \
-  X(HELLO, 0x0001, hello, proto_hello)                                        \
-  X(WELCOME, 0x0002, welcome, proto_welcome)                                  \
-  X(ERROR, 0x0003, error, proto_error_msg)                                    \
-  X(PING, 0x0004, ping, proto_ping)                                           \
-  X(PONG, 0x0005, pong, proto_ping)                                           \
-  X(BYE, 0x0006, bye, proto_reason)                                           \
-  X(REGISTER, 0x0101, reg, proto_cred)                                        \
-  X(LOGIN, 0x0102, login, proto_cred)                                         \
-  X(LOGIN_TOKEN, 0x0103, login_token, proto_login_token)                      \
-  X(LOGIN_OK, 0x0104, login_ok, proto_login_ok)                               \
-  X(LOGOUT, 0x0105, logout, proto_logout)                                     \
-  X(JOIN, 0x0201, join, proto_room_ref)                                       \
-  X(PART, 0x0202, part, proto_part)                                           \
-  X(ROOMS_REQ, 0x0203, rooms_req, proto_empty)                                \
-  X(ROOM, 0x0204, room, proto_room_info)                                      \
-  X(ROOMS_END, 0x0205, rooms_end, proto_count)                                \
-  X(TOPIC, 0x0206, topic, proto_topic)                                        \
-  X(JOINED, 0x0207, joined, proto_room_info)                                  \
-  X(PARTED, 0x0208, parted, proto_room_ref)                                   \
-  X(MEMBERS_REQ, 0x0209, members_req, proto_room_ref)                         \
-  X(MEMBER, 0x020A, member, proto_member)                                     \
-  X(MEMBERS_END, 0x020B, members_end, proto_members_end)                      \
-  X(SAY, 0x0301, say, proto_say)                                              \
-  X(MSG, 0x0302, msg, proto_chat)                                             \
-  X(HISTORY_REQ, 0x0303, history_req, proto_history_req)                      \
-  X(HISTORY_END, 0x0304, history_end, proto_history_end)                      \
-  X(QUERY_OPEN, 0x0305, query_open, proto_user_ref)                           \
-  X(QUERY_CLOSE, 0x0306, query_close, proto_user_ref)                         \
-  X(SET_STATUS, 0x0401, set_status, proto_set_status)                         \
-  X(PRESENCE, 0x0402, presence, proto_presence)                               \
-  X(WHO_REQ, 0x0403, who_req, proto_empty)                                    \
-  X(WHO_END, 0x0404, who_end, proto_count)                                    \
-  X(NOTICE, 0x0501, notice, proto_notice)                                     \
-  X(KICK, 0x0601, kick, proto_kick)                                           \
-  X(BAN, 0x0602, ban, proto_ban)                                              \
-  X(FILE_OFFER, 0x0701, file_offer, proto_file_offer)                         \
-  X(FILE_ACCEPT, 0x0702, file_accept, proto_file_accept)                      \
-  X(FILE_REJECT, 0x0703, file_reject, proto_file_refuse)                      \
-  X(FILE_CANCEL, 0x0704, file_cancel, proto_file_refuse)                      \
-  X(FILE_HINT, 0x0705, file_hint, proto_file_hint)                            \
-  X(FILE_RELAY, 0x0706, file_relay, proto_file_relay)                         \
-  X(FILE_DATA, 0x0707, file_data, proto_file_data)                            \
-  X(FILE_ACK, 0x0708, file_ack, proto_file_ack)                               \
-  X(FILE_DONE, 0x0709, file_done, proto_file_done)                            \
-  X(FOLDER_LIST_REQ, 0x0801, folder_list_req, proto_empty)                    \
-  X(FOLDER_ENTRY, 0x0802, folder_entry, proto_folder_entry)                   \
-  X(FOLDER_END, 0x0803, folder_end, proto_count)                              \
-  X(UPLOAD_REQ, 0x0804, upload_req, proto_upload_req)                         \
-  X(UPLOAD_READY, 0x0805, upload_ready, proto_xfer_pos)                       \
-  X(DOWNLOAD_REQ, 0x0806, download_req, proto_download_req)                   \
-  X(DOWNLOAD_START, 0x0807, download_start, proto_download_start)             \
-  X(RENAME_REQ, 0x0808, rename_req, proto_rename)                             \
-  X(DELETE_REQ, 0x0809, delete_req, proto_file_ref)                           \
-  X(FOLDER_OK, 0x080A, folder_ok, proto_folder_ok)                            \
-  X(DISCOVER, 0x0901, discover, proto_discover)                               \
+  X(HELLO, 0x0001, hello, proto_hello)                                         \
+  X(WELCOME, 0x0002, welcome, proto_welcome)                                   \
+  X(ERROR, 0x0003, error, proto_error_msg)                                     \
+  X(PING, 0x0004, ping, proto_ping)                                            \
+  X(PONG, 0x0005, pong, proto_ping)                                            \
+  X(BYE, 0x0006, bye, proto_reason)                                            \
+  X(REGISTER, 0x0101, reg, proto_cred)                                         \
+  X(LOGIN, 0x0102, login, proto_cred)                                          \
+  X(LOGIN_TOKEN, 0x0103, login_token, proto_login_token)                       \
+  X(LOGIN_OK, 0x0104, login_ok, proto_login_ok)                                \
+  X(LOGOUT, 0x0105, logout, proto_logout)                                      \
+  X(JOIN, 0x0201, join, proto_room_ref)                                        \
+  X(PART, 0x0202, part, proto_part)                                            \
+  X(ROOMS_REQ, 0x0203, rooms_req, proto_empty)                                 \
+  X(ROOM, 0x0204, room, proto_room_info)                                       \
+  X(ROOMS_END, 0x0205, rooms_end, proto_count)                                 \
+  X(TOPIC, 0x0206, topic, proto_topic)                                         \
+  X(JOINED, 0x0207, joined, proto_room_info)                                   \
+  X(PARTED, 0x0208, parted, proto_room_ref)                                    \
+  X(MEMBERS_REQ, 0x0209, members_req, proto_room_ref)                          \
+  X(MEMBER, 0x020A, member, proto_member)                                      \
+  X(MEMBERS_END, 0x020B, members_end, proto_members_end)                       \
+  X(SAY, 0x0301, say, proto_say)                                               \
+  X(MSG, 0x0302, msg, proto_chat)                                              \
+  X(HISTORY_REQ, 0x0303, history_req, proto_history_req)                       \
+  X(HISTORY_END, 0x0304, history_end, proto_history_end)                       \
+  X(QUERY_OPEN, 0x0305, query_open, proto_user_ref)                            \
+  X(QUERY_CLOSE, 0x0306, query_close, proto_user_ref)                          \
+  X(SET_STATUS, 0x0401, set_status, proto_set_status)                          \
+  X(PRESENCE, 0x0402, presence, proto_presence)                                \
+  X(WHO_REQ, 0x0403, who_req, proto_empty)                                     \
+  X(WHO_END, 0x0404, who_end, proto_count)                                     \
+  X(NOTICE, 0x0501, notice, proto_notice)                                      \
+  X(KICK, 0x0601, kick, proto_kick)                                            \
+  X(BAN, 0x0602, ban, proto_ban)                                               \
+  X(FILE_OFFER, 0x0701, file_offer, proto_file_offer)                          \
+  X(FILE_ACCEPT, 0x0702, file_accept, proto_file_accept)                       \
+  X(FILE_REJECT, 0x0703, file_reject, proto_file_refuse)                       \
+  X(FILE_CANCEL, 0x0704, file_cancel, proto_file_refuse)                       \
+  X(FILE_HINT, 0x0705, file_hint, proto_file_hint)                             \
+  X(FILE_RELAY, 0x0706, file_relay, proto_file_relay)                          \
+  X(FILE_DATA, 0x0707, file_data, proto_file_data)                             \
+  X(FILE_ACK, 0x0708, file_ack, proto_file_ack)                                \
+  X(FILE_DONE, 0x0709, file_done, proto_file_done)                             \
+  X(FOLDER_LIST_REQ, 0x0801, folder_list_req, proto_empty)                     \
+  X(FOLDER_ENTRY, 0x0802, folder_entry, proto_folder_entry)                    \
+  X(FOLDER_END, 0x0803, folder_end, proto_count)                               \
+  X(UPLOAD_REQ, 0x0804, upload_req, proto_upload_req)                          \
+  X(UPLOAD_READY, 0x0805, upload_ready, proto_xfer_pos)                        \
+  X(DOWNLOAD_REQ, 0x0806, download_req, proto_download_req)                    \
+  X(DOWNLOAD_START, 0x0807, download_start, proto_download_start)              \
+  X(RENAME_REQ, 0x0808, rename_req, proto_rename)                              \
+  X(DELETE_REQ, 0x0809, delete_req, proto_file_ref)                            \
+  X(FOLDER_OK, 0x080A, folder_ok, proto_folder_ok)                             \
+  X(DISCOVER, 0x0901, discover, proto_discover)                                \
   X(ANNOUNCE, 0x0902, announce, proto_announce)
 
 enum proto_type {
@@ -499,6 +499,10 @@ ssize_t proto_utf8_count(const char *p, size_t n);
 /* True when the text holds a C0/C1 control character or DEL other than
  * tab (message text must not carry terminal escapes). Assumes valid UTF-8. */
 bool proto_has_control(const char *p, size_t n);
+
+/* Writes the ASCII-lowercased form of n bytes into dst and a NUL (dst
+ * holds n + 1): names and rooms are equal when their folds are. */
+void proto_fold(char *dst, const char *p, size_t n);
 
 /* Wire rules for names; each returns 0 or the negative error to send. */
 int proto_check_name(const char *p, size_t n);     /* -PERR_BAD_NAME */

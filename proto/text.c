@@ -68,6 +68,12 @@ bool proto_has_control(const char *p, size_t n) {
   return false;
 }
 
+void proto_fold(char *dst, const char *p, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    dst[i] = (p[i] >= 'A' && p[i] <= 'Z') ? (char)(p[i] - 'A' + 'a') : p[i];
+  dst[n] = '\0';
+}
+
 /* True for the characters names and rooms may hold after the first. */
 static bool name_char(unsigned char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||

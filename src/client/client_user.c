@@ -2,7 +2,6 @@
  * hash on the lower-cased name so that every change is O(1) however many
  * users a server pushes. The array is in no particular order (views sort
  * what they show); a removal moves the last entry into the hole. */
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -24,10 +23,7 @@ int client_user_cmp(const void *a, const void *b) {
 
 /* Writes the lower-cased form of name into key (CLIENT_NAME_SZ bytes). */
 static void user_key(char *key, const char *name) {
-  size_t i = 0;
-  for (; name[i] && i < CLIENT_NAME_SZ - 1; i++)
-    key[i] = (char)tolower((unsigned char)name[i]);
-  key[i] = '\0';
+  proto_fold(key, name, strnlen(name, CLIENT_NAME_SZ - 1));
 }
 
 /* Returns the index entry of name, or NULL. */

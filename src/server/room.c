@@ -1,7 +1,6 @@
 /* room.c: rooms and their requests (see room.h). */
 #include "room.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,9 +19,7 @@ static slab member_slab = SLAB_INIT(sizeof(member));
 static int room_key(char *dst, size_t cap, const char *p, size_t n) {
   if (n + 1 > cap || proto_check_room(p, n) < 0)
     return -PERR_BAD_ROOM;
-  for (size_t i = 0; i < n; i++)
-    dst[i] = (char)tolower((unsigned char)p[i]);
-  dst[n] = '\0';
+  proto_fold(dst, p, n);
   return 0;
 }
 

@@ -2,7 +2,6 @@
 #include "store.h"
 
 #include <assert.h>
-#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -650,27 +649,20 @@ void store_stop(void) {
   uv_close((uv_handle_t *)&st.timer, NULL);
 }
 
-/* Lowercases n bytes of ASCII into dst. */
-static size_t store_lower(char *dst, const char *src, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    dst[i] = (char)tolower((unsigned char)src[i]);
-  return n;
-}
-
 /* Builds the conversation key. */
 char *store_conv_key(char *dst, size_t cap, uint8_t kind, proto_str target,
                      proto_str from) {
   assert(cap >= 2 * PROTO_MAX_NAME + 3); /* "@a@b" with two names */
   if (kind == PROTO_TO_ROOM) {
     size_t n = target.n < cap - 1 ? target.n : cap - 1;
-    dst[store_lower(dst, target.p, n)] = '\0';
+    proto_fold(dst, target.p, n);
     return dst;
   }
   char a[PROTO_MAX_NAME + 1], b[PROTO_MAX_NAME + 1];
   size_t an = target.n > PROTO_MAX_NAME ? PROTO_MAX_NAME : target.n;
   size_t bn = from.n > PROTO_MAX_NAME ? PROTO_MAX_NAME : from.n;
-  a[store_lower(a, target.p, an)] = '\0';
-  b[store_lower(b, from.p, bn)] = '\0';
+  proto_fold(a, target.p, an);
+  proto_fold(b, from.p, bn);
   if (strcmp(a, b) <= 0)
     snprintf(dst, cap, "@%s@%s", a, b);
   else

@@ -51,9 +51,7 @@ static int user_keycmp(const char *a, const char *b, size_t n) {
 int user_key(char *dst, size_t cap, const char *p, size_t n) {
   if (n + 1 > cap || proto_check_name(p, n) < 0)
     return -PERR_BAD_NAME;
-  for (size_t i = 0; i < n; i++)
-    dst[i] = (char)tolower((unsigned char)p[i]);
-  dst[n] = '\0';
+  proto_fold(dst, p, n);
   return 0;
 }
 
