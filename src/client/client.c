@@ -18,6 +18,7 @@
 static void conn_start(client *c);
 static void conn_close(client_conn *k);
 static void session_lost(client *c, const char *reason, client_fatal fatal);
+static void client_reconnect_due(uv_timer_t *t);
 static void maybe_stopped(client *c);
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -320,13 +321,12 @@ static void session_lost(client *c, const char *reason, client_fatal fatal) {
   client_event ev = {
       .type = CLIENT_EV_RECONNECTING, .in_ms = delay, .text = c->m.reason};
   client_emit(c, &ev);
-  extern void client_reconnect_due(uv_timer_t * t);
   r = uv_timer_start(&c->reconnect_timer, client_reconnect_due, delay, 0);
   assert(r == 0); /* starting an initialised timer cannot fail */
 }
 
 /* Reconnect timer: try again from name resolution (addresses may move). */
-void client_reconnect_due(uv_timer_t *t) {
+static void client_reconnect_due(uv_timer_t *t) {
   client *c = t->data;
   if (c->stopping)
     return;
