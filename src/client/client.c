@@ -1424,7 +1424,13 @@ int client_command(client *c, client_window *w, const char *line, char *err,
     m.u.topic.topic = proto_str_c(cmd.rest);
     return send_or_err(c, &m, err, errlen);
   case CLIENT_CMD_SCAN: {
-    int r = client_scan(c);
+    int r = client_scan(c, cmd.rest);
+    if (r == UV_EINVAL) {
+      snprintf(err, errlen,
+               "usage: /scan [ADDR[:PORT]...] (IPv4 addresses, at most %d)",
+               CLIENT_MAX_SCAN_TO);
+      return CLIENT_EUSAGE;
+    }
     if (r < 0) {
       snprintf(err, errlen, "cannot scan: %s",
                r == UV_EALREADY ? "a scan is already running" : uv_strerror(r));

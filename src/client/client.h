@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <netinet/in.h>
 #include <uv.h>
 
 #include "proto.h"
@@ -35,6 +36,8 @@
 #define CLIENT_BACKOFF_BASE_MS 500
 #define CLIENT_BACKOFF_CAP_MS 30000
 #define CLIENT_SCAN_TIMEOUT_MS 1000
+#define CLIENT_MAX_SCAN_TO 16   /* --scan-to / `/scan ADDR...` targets */
+#define CLIENT_MAX_SCAN_IFS 32  /* interface broadcast addresses probed */
 #define CLIENT_OUTQ_MAX (4u << 20) /* bytes queued to the server, hard cap */
 
 /* Buffer sizes that hold any valid wire string plus a NUL (4 bytes per
@@ -68,6 +71,8 @@ typedef struct client_opts {
   char *password;            /* owned; set by client_opts_password() or
                                 by the TUI's prompt (malloc'd) */
   uint16_t scan_port;        /* --scan-port / --discovery-port, default 7667 */
+  struct sockaddr_in scan_to[CLIENT_MAX_SCAN_TO]; /* --scan-to, in order */
+  unsigned n_scan_to; /* 0: interface broadcasts + 127.0.0.1 */
   unsigned timeout_ms;       /* --timeout MS for --scan, default 1000 */
   unsigned scrollback;       /* --scrollback N lines per window */
   unsigned ping_ms;          /* lag probe period while connected (default
@@ -354,15 +359,33 @@ typedef struct client_help_entry {
 const client_help_entry *client_cmd_help(size_t *n);
 
 /* Starts a LAN scan (also what /scan does); results come as
- * CLIENT_EV_SERVERS after o->timeout_ms. Returns 0 or a negative uv error. */
-int client_scan(client *c);
+ * CLIENT_EV_SERVERS after o->timeout_ms. targets: "ADDR[:PORT] ..." from
+ * `/scan ADDR...`, or NULL/"" for the options' targets. Returns 0 or a
+ * negative uv error (UV_EINVAL: a bad target). */
+int client_scan(client *c, const char *targets);
 
-/* Standalone scan for `parley --scan`: broadcasts DISCOVER on port, calls
- * cb once after timeout_ms with what answered. Returns 0 or a uv error. */
+/* Standalone scan for `parley --scan`: sends DISCOVER to o's targets, calls
+ * cb once after o->timeout_ms with what answered. Returns 0 or a uv
+ * error. */
 typedef void (*client_scan_cb)(const client_server_entry *s, size_t n,
                                void *ud);
-int client_scan_run(uv_loop_t *loop, uint16_t port, unsigned timeout_ms,
-                    client_scan_cb cb, void *ud);
+int client_scan_run(uv_loop_t *loop, const client_opts *o, client_scan_cb cb,
+                    void *ud);
+
+/* Parses one scan target "ADDR" or "ADDR:PORT" (IPv4 dotted quad; n bytes
+ * of s) into *out, the port defaulting to port. Returns 0 or UV_EINVAL. */
+int client_scan_parse_to(const char *s, size_t n, uint16_t port,
+                         struct sockaddr_in *out);
+
+/* Where a scan sends DISCOVER, written to out (at most cap), deduplicated:
+ * the nto explicit targets when nto > 0; else, on port, the broadcast
+ * address of each IPv4 interface that has one (not internal, netmask
+ * shorter than /31; broadcast = address | ~netmask), then 127.0.0.1.
+ * Pure: the interfaces come from the caller (uv_interface_addresses).
+ * Returns the number written. */
+size_t client_scan_targets(const uv_interface_address_t *ifs, int nifs,
+                           const struct sockaddr_in *to, size_t nto,
+                           uint16_t port, struct sockaddr_in *out, size_t cap);
 
 /* ---- windows and users --------------------------------------------------- */
 

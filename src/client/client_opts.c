@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 
 #include "client.h"
 
@@ -12,8 +13,10 @@ const char *client_opts_usage(void) {
   return "usage: parley [options] [USER@]HOST[:PORT]          terminal UI\n"
          "       parley --batch [options] [USER@]HOST[:PORT]  JSON lines on "
          "stdin/stdout\n"
-         "       parley --scan [--scan-port PORT] [--timeout MS]  list LAN "
-         "servers\n"
+         "       parley --scan [--scan-to ADDR[:PORT]]... [--scan-port PORT] "
+         "[--timeout MS]\n"
+         "                                                     list servers "
+         "that answer\n"
          "options:\n"
          "  --register            create the account, then log in\n"
          "  --password-file FILE  read the password from FILE (else "
@@ -23,6 +26,14 @@ const char *client_opts_usage(void) {
          "drops\n"
          "  --scan-port PORT      UDP discovery port (default 7667; alias "
          "--discovery-port)\n"
+         "  --scan-to ADDR[:PORT] send the scan's UDP probe only to this IPv4\n"
+         "                        address (repeatable, at most 16). Without "
+         "it a scan\n"
+         "                        sends to each IPv4 interface's broadcast "
+         "address\n"
+         "                        (loopback and /31-/32 interfaces have none) "
+         "and to\n"
+         "                        127.0.0.1; never to 255.255.255.255\n"
          "  --timeout MS          how long --scan waits (default 1000)\n"
          "  --scrollback N        lines kept per window (default 2000)\n"
          "  --help, --version\n"
@@ -145,6 +156,21 @@ int client_opts_parse(client_opts *o, int argc, char **argv, char *err,
         return -1;
       }
       o->scan_port = (uint16_t)v;
+    } else if (strcmp(a, "--scan-to") == 0) {
+      NEED_VAL;
+      if (o->n_scan_to >= CLIENT_MAX_SCAN_TO) {
+        snprintf(err, errlen, "--scan-to: at most %d targets",
+                 CLIENT_MAX_SCAN_TO);
+        return -1;
+      }
+      /* The port is applied below, once --scan-port is known. */
+      if (client_scan_parse_to(val, strlen(val), 0,
+                               &o->scan_to[o->n_scan_to]) < 0) {
+        snprintf(err, errlen,
+                 "--scan-to: '%s' is not an IPv4 address[:port]", val);
+        return -1;
+      }
+      o->n_scan_to++;
     } else if (strcmp(a, "--timeout") == 0) {
       NEED_VAL;
       if (parse_num(val, 1, 600000, &v) < 0) {
@@ -185,6 +211,9 @@ int client_opts_parse(client_opts *o, int argc, char **argv, char *err,
   } else {
     strcpy(o->host, "127.0.0.1");
   }
+  for (unsigned i = 0; i < o->n_scan_to; i++) /* no :PORT given */
+    if (o->scan_to[i].sin_port == 0)
+      o->scan_to[i].sin_port = htons(o->scan_port);
   if (o->mode != CLIENT_MODE_SCAN) {
     if (o->user[0] == '\0') {
       snprintf(err, errlen, "no user name: give USER@HOST or set $USER");

@@ -1,4 +1,7 @@
-/* client_scan.c: LAN discovery: broadcast DISCOVER, collect ANNOUNCE. */
+/* client_scan.c: LAN discovery: send DISCOVER to the scan targets (the
+ * user's --scan-to / `/scan ADDR` list, else each IPv4 interface's own
+ * broadcast address and 127.0.0.1 -- never the limited broadcast
+ * 255.255.255.255), collect ANNOUNCE. */
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,7 +50,7 @@ static void scan_close(client_scan_state *s) {
 }
 
 static void scan_sent(uv_udp_send_t *req, int status) {
-  (void)status; /* an unreachable broadcast address is not an error */
+  (void)status; /* one unreachable target is not an error: others may answer */
   free(req);
 }
 
@@ -111,12 +114,81 @@ static void scan_done(uv_timer_t *t) {
   scan_close(s);
 }
 
-/* Sends one DISCOVER to ip:port. */
-static int scan_probe(client_scan_state *s, const char *ip) {
-  struct sockaddr_in to;
-  int r = uv_ip4_addr(ip, s->port, &to);
-  if (r < 0)
-    return r;
+int client_scan_parse_to(const char *s, size_t n, uint16_t port,
+                         struct sockaddr_in *out) {
+  char ip[INET_ADDRSTRLEN];
+  const char *colon = memchr(s, ':', n);
+  size_t iplen = colon ? (size_t)(colon - s) : n;
+  if (iplen == 0 || iplen >= sizeof ip)
+    return UV_EINVAL;
+  memcpy(ip, s, iplen);
+  ip[iplen] = '\0';
+  if (colon) {
+    size_t pn = n - iplen - 1;
+    unsigned long v = 0;
+    if (pn == 0 || pn > 5)
+      return UV_EINVAL;
+    for (size_t i = 0; i < pn; i++) {
+      char d = colon[1 + i];
+      if (d < '0' || d > '9')
+        return UV_EINVAL;
+      v = v * 10 + (unsigned long)(d - '0');
+    }
+    if (v == 0 || v > 65535)
+      return UV_EINVAL;
+    port = (uint16_t)v;
+  }
+  struct in_addr a;
+  if (inet_pton(AF_INET, ip, &a) != 1) /* dotted quad only, no names */
+    return UV_EINVAL;
+  memset(out, 0, sizeof *out);
+  out->sin_family = AF_INET;
+  out->sin_addr = a;
+  out->sin_port = htons(port);
+  return 0;
+}
+
+/* Appends t to out[*n] unless it is there already or out is full. */
+static void scan_target_add(struct sockaddr_in *out, size_t *n, size_t cap,
+                            const struct sockaddr_in *t) {
+  for (size_t i = 0; i < *n; i++)
+    if (out[i].sin_addr.s_addr == t->sin_addr.s_addr &&
+        out[i].sin_port == t->sin_port)
+      return;
+  if (*n < cap)
+    out[(*n)++] = *t;
+}
+
+size_t client_scan_targets(const uv_interface_address_t *ifs, int nifs,
+                           const struct sockaddr_in *to, size_t nto,
+                           uint16_t port, struct sockaddr_in *out,
+                           size_t cap) {
+  size_t n = 0;
+  if (nto > 0) { /* the user named the targets: those and nothing else */
+    for (size_t i = 0; i < nto; i++)
+      scan_target_add(out, &n, cap, &to[i]);
+    return n;
+  }
+  for (int i = 0; i < nifs; i++) {
+    const uv_interface_address_t *f = &ifs[i];
+    if (f->is_internal || f->address.address4.sin_family != AF_INET)
+      continue;
+    uint32_t addr = ntohl(f->address.address4.sin_addr.s_addr);
+    uint32_t mask = ntohl(f->netmask.netmask4.sin_addr.s_addr);
+    if ((mask & 0xFFFFFFFEu) == 0xFFFFFFFEu) /* /31, /32: no broadcast */
+      continue;
+    struct sockaddr_in b = {.sin_family = AF_INET, .sin_port = htons(port)};
+    b.sin_addr.s_addr = htonl(addr | ~mask);
+    scan_target_add(out, &n, cap, &b);
+  }
+  struct sockaddr_in lo = {.sin_family = AF_INET, .sin_port = htons(port)};
+  lo.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  scan_target_add(out, &n, cap, &lo);
+  return n;
+}
+
+/* Sends one DISCOVER to *to. */
+static int scan_probe(client_scan_state *s, const struct sockaddr_in *to) {
   scan_send *q = malloc(sizeof *q);
   if (!q)
     return UV_ENOMEM;
@@ -129,15 +201,43 @@ static int scan_probe(client_scan_state *s, const char *ip) {
     return UV_EINVAL;
   }
   q->buf = uv_buf_init((char *)q->data, (unsigned)n);
-  r = uv_udp_send(&q->req, &s->udp, &q->buf, 1, (const struct sockaddr *)&to,
-                  scan_sent);
+  int r = uv_udp_send(&q->req, &s->udp, &q->buf, 1,
+                      (const struct sockaddr *)to, scan_sent);
   if (r < 0)
     free(q);
   return r;
 }
 
+/* Sends DISCOVER to every target (explicit ones, else the interfaces'
+ * broadcast addresses and loopback). Returns 0 when at least one send was
+ * queued, else the first error. */
+static int scan_send_all(client_scan_state *s, const struct sockaddr_in *to,
+                         size_t nto) {
+  struct sockaddr_in t[CLIENT_MAX_SCAN_IFS + CLIENT_MAX_SCAN_TO + 1];
+  uv_interface_address_t *ifs = NULL;
+  int nifs = 0;
+  if (nto == 0 && uv_interface_addresses(&ifs, &nifs) < 0) {
+    ifs = NULL; /* no interface list: loopback only */
+    nifs = 0;
+  }
+  size_t n = client_scan_targets(ifs, nifs, to, nto, s->port, t,
+                                 sizeof t / sizeof t[0]);
+  if (ifs)
+    uv_free_interface_addresses(ifs, nifs);
+  int first = UV_EINVAL, sent = 0;
+  for (size_t i = 0; i < n; i++) {
+    int r = scan_probe(s, &t[i]);
+    if (r == 0)
+      sent++;
+    else if (first == UV_EINVAL)
+      first = r;
+  }
+  return sent ? 0 : first;
+}
+
 /* Starts a scan; on success the returned state reports through cb. */
 static client_scan_state *scan_start(uv_loop_t *loop, uint16_t port,
+                                     const struct sockaddr_in *to, size_t nto,
                                      unsigned timeout_ms, client_scan_cb cb,
                                      void *ud, int *err) {
   client_scan_state *s = calloc(1, sizeof *s);
@@ -171,12 +271,8 @@ static client_scan_state *scan_start(uv_loop_t *loop, uint16_t port,
     r = uv_udp_set_broadcast(&s->udp, 1);
   if (r == 0)
     r = uv_udp_recv_start(&s->udp, scan_alloc, scan_recv);
-  if (r == 0) {
-    /* Loopback first: a broadcast may be refused in a sandbox. */
-    int r1 = scan_probe(s, "127.0.0.1");
-    int r2 = scan_probe(s, "255.255.255.255");
-    r = r1 < 0 && r2 < 0 ? r1 : 0;
-  }
+  if (r == 0)
+    r = scan_send_all(s, to, nto);
   if (r == 0)
     r = uv_timer_start(&s->timer, scan_done, timeout_ms, 0);
   if (r < 0) {
@@ -192,10 +288,13 @@ static client_scan_state *scan_start(uv_loop_t *loop, uint16_t port,
   return s;
 }
 
-int client_scan_run(uv_loop_t *loop, uint16_t port, unsigned timeout_ms,
-                    client_scan_cb cb, void *ud) {
+int client_scan_run(uv_loop_t *loop, const client_opts *o, client_scan_cb cb,
+                    void *ud) {
   int err = 0;
-  return scan_start(loop, port, timeout_ms, cb, ud, &err) ? 0 : err;
+  return scan_start(loop, o->scan_port, o->scan_to, o->n_scan_to,
+                    o->timeout_ms, cb, ud, &err)
+             ? 0
+             : err;
 }
 
 /* A client's /scan finished: list the servers, fire SERVERS. */
@@ -214,14 +313,29 @@ static void client_scan_result(const client_server_entry *list, size_t n,
   client_emit(c, &ev);
 }
 
-int client_scan(client *c) {
+int client_scan(client *c, const char *targets) {
   if (c->stopping)
     return UV_ECANCELED;
   if (c->scan)
     return UV_EALREADY;
+  struct sockaddr_in to[CLIENT_MAX_SCAN_TO];
+  size_t nto = 0;
+  const char *p = targets ? targets : "";
+  for (;;) { /* `/scan ADDR...`: these instead of the options' targets */
+    p += strspn(p, " \t");
+    size_t n = strcspn(p, " \t");
+    if (n == 0)
+      break;
+    if (nto == CLIENT_MAX_SCAN_TO ||
+        client_scan_parse_to(p, n, c->opts.scan_port, &to[nto]) < 0)
+      return UV_EINVAL;
+    nto++;
+    p += n;
+  }
   int err = 0;
-  c->scan = scan_start(c->loop, c->opts.scan_port, c->opts.timeout_ms,
-                       client_scan_result, c, &err);
+  c->scan = scan_start(c->loop, c->opts.scan_port,
+                       nto ? to : c->opts.scan_to, nto ? nto : c->opts.n_scan_to,
+                       c->opts.timeout_ms, client_scan_result, c, &err);
   if (!c->scan)
     return err;
   c->live++;

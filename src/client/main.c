@@ -28,7 +28,7 @@ static int scan_main(const client_opts *o) {
     return 1;
   }
   int found = 0;
-  r = client_scan_run(&loop, o->scan_port, o->timeout_ms, scan_print, &found);
+  r = client_scan_run(&loop, o, scan_print, &found);
   if (r < 0) {
     fprintf(stderr, "parley: cannot scan: %s\n", uv_strerror(r));
     uv_run(&loop, UV_RUN_DEFAULT); /* let the failed scan close */

@@ -12,14 +12,57 @@
 #include "server.h"
 #include "user.h"
 
-#define DISCOVERY_RATE 100 /* answers per second, at most */
+#define DISCOVERY_RATE 100 /* answers per second in all, at most */
+/* Per source address (IPv4 /32, IPv6 /64): a burst of this many answers,
+ * then one per DISCOVERY_SRC_PERIOD_MS. An ANNOUNCE is larger than the
+ * DISCOVER that asks for it (up to ~10x), so without this a spoofed
+ * source could aim a stream of answers at a victim; with it a victim gets
+ * at most a few hundred bytes a second from one server. */
+#define DISCOVERY_SRC_BURST 5
+#define DISCOVERY_SRC_PERIOD_MS 1000
+#define DISCOVERY_SRC_SLOTS 1024 /* direct-mapped table, power of two */
+
+typedef struct discovery_src { /* one source's answer budget */
+  uint8_t key[8];              /* IPv4 address or IPv6 /64 prefix */
+  uint8_t used;                /* slot holds a key */
+  bucket b;
+} discovery_src;
 
 static struct {
   uv_udp_t udp;
   bool open;
   bucket rate;
+  discovery_src src[DISCOVERY_SRC_SLOTS];
   char buf[PROTO_MAX_DATAGRAM];
 } disc;
+
+/* Takes one answer from addr's budget. A slot holding another source is
+ * reused only once that source's bucket has refilled, so flooding from
+ * many addresses cannot hand an exhausted source a fresh budget (the new
+ * source is refused instead). Returns true when an answer may be sent. */
+static bool discovery_src_take(const struct sockaddr *addr, uint64_t now) {
+  uint8_t key[8] = {0};
+  if (addr->sa_family == AF_INET)
+    memcpy(key, &((const struct sockaddr_in *)addr)->sin_addr, 4);
+  else if (addr->sa_family == AF_INET6)
+    memcpy(key, &((const struct sockaddr_in6 *)addr)->sin6_addr, 8);
+  else
+    return false;
+  uint32_t h = 2166136261u; /* FNV-1a over the key */
+  for (size_t i = 0; i < sizeof key; i++)
+    h = (h ^ key[i]) * 16777619u;
+  discovery_src *e = &disc.src[h & (DISCOVERY_SRC_SLOTS - 1)];
+  if (!e->used || memcmp(e->key, key, sizeof key) != 0) {
+    if (e->used && !bucket_full(&e->b, 1, DISCOVERY_SRC_PERIOD_MS,
+                                DISCOVERY_SRC_BURST, now))
+      return false; /* the slot's owner is still limited: keep it */
+    memcpy(e->key, key, sizeof key);
+    e->used = 1;
+    bucket_init(&e->b, DISCOVERY_SRC_BURST, now);
+  }
+  return bucket_take(&e->b, 1, DISCOVERY_SRC_PERIOD_MS, DISCOVERY_SRC_BURST,
+                     now);
+}
 
 typedef struct discovery_send { /* a send request with its bytes */
   uv_udp_send_t req;
@@ -51,8 +94,9 @@ static void discovery_on_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf,
   ssize_t r = proto_decode((const uint8_t *)buf->base, (size_t)n, &m);
   if (r != n || m.type != PROTO_DISCOVER)
     return;
-  if (!bucket_take(&disc.rate, DISCOVERY_RATE, 1000, DISCOVERY_RATE,
-                   server_now_ms()))
+  uint64_t now = server_now_ms();
+  if (!discovery_src_take(addr, now) ||
+      !bucket_take(&disc.rate, DISCOVERY_RATE, 1000, DISCOVERY_RATE, now))
     return;
   proto_msg a = {.type = PROTO_ANNOUNCE};
   a.u.announce.version = PROTO_VERSION;

@@ -875,12 +875,13 @@ class RawConn:
 
 
 def discover(udp_port, nonce=0x1234567890ABCDEF, timeout=T_EVENT,
-             payload=None):
-    """Sends a DISCOVER datagram to 127.0.0.1:udp_port; returns the decoded
-    ANNOUNCE (or raises on timeout)."""
+             payload=None, bind="127.0.0.1"):
+    """Sends a DISCOVER datagram from bind (a loopback address) to
+    127.0.0.1:udp_port; returns the decoded ANNOUNCE (or raises on
+    timeout)."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
-        s.bind(("127.0.0.1", 0))
+        s.bind((bind, 0))
         s.settimeout(timeout)
         data = payload if payload is not None else encode(
             "DISCOVER", version=1, nonce=nonce)

@@ -31,7 +31,8 @@ class Config(unittest.TestCase):
         self.assertIn("7667", out)
         rc, out, err = run([PARLEY, "--help"])
         self.assertEqual(rc, 0, err)
-        for o in ("--batch", "--scan", "--register", "--password-file",
+        for o in ("--batch", "--scan", "--scan-to", "--register",
+                  "--password-file",
                   "--no-reconnect", "--timeout"):
             self.assertIn(o, out, "parley --help lacks " + o)
         rc, out, err = run([PARLEY, "--version"])

@@ -41,6 +41,38 @@ class Discovery(unittest.TestCase):
             self.assertEqual(a["nonce"], 77)
             srv.stop()
 
+    def test_reflection_limit(self):
+        """A flood of probes from one source address gets a burst of 5
+        answers, however many ports it uses; another address still gets
+        its own answer (PROTOCOL.md 7.8, anti-reflection)."""
+        with Server(discovery=True) as srv:
+            to = ("127.0.0.1", srv.udp_port)
+            flood = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                     for _ in range(2)]
+            for s in flood:
+                s.bind(("127.0.0.1", 0))
+                s.setblocking(False)
+            for i in range(30):
+                flood[i % 2].sendto(encode("DISCOVER", version=1,
+                                           nonce=1000 + i), to)
+            # Datagrams are read in order: once the probe from another
+            # address is answered, every flood probe has been handled.
+            other = discover(srv.udp_port, nonce=4242, bind="127.0.0.2")
+            self.assertEqual(other["nonce"], 4242)
+            got = 0
+            for s in flood:
+                while True:
+                    try:
+                        s.recvfrom(2048)
+                        got += 1
+                    except BlockingIOError:
+                        break
+                s.close()
+            # A burst of 5; a sixth only if a second passed mid-flood.
+            self.assertGreaterEqual(got, 5)
+            self.assertLessEqual(got, 6, "%d answers to 30 probes" % got)
+            srv.stop()
+
     def test_no_discovery(self):
         with Server() as srv:
             with srv.raw() as r:
@@ -50,8 +82,9 @@ class Discovery(unittest.TestCase):
 
     def test_parley_scan(self):
         with Server(discovery=True, name="scan-me") as srv:
-            p = subprocess.run([PARLEY, "--scan", "--scan-port",
-                                str(srv.udp_port), "--timeout", "1000"],
+            p = subprocess.run([PARLEY, "--scan", "--scan-to", "127.0.0.1",
+                                "--scan-port", str(srv.udp_port),
+                                "--timeout", "1000"],
                                capture_output=True, timeout=T_EVENT + 10)
             out = p.stdout.decode(errors="replace")
             err = p.stderr.decode(errors="replace")
@@ -68,12 +101,22 @@ class Discovery(unittest.TestCase):
     def test_batch_scan(self):
         with Server(discovery=True, name="scan-batch") as srv:
             c = srv.client("alice", register=True,
-                           args=["--scan-port", srv.udp_port])
+                           args=["--scan-to", "127.0.0.1",
+                                 "--scan-port", srv.udp_port])
             c.send("/scan")
             ev = c.expect({"event": "servers"}, timeout=T_EVENT + 5)
             names = {s["name"]: s for s in ev["servers"]}
             self.assertIn("scan-batch", names, ev)
             self.assertEqual(names["scan-batch"]["port"], srv.port)
+            # `/scan ADDR:PORT` names its own targets; a bad one is a usage
+            # error and sends nothing.
+            c.send("/scan 127.0.0.1:%d" % srv.udp_port)
+            ev = c.expect({"event": "servers"}, timeout=T_EVENT + 5)
+            self.assertIn("scan-batch", [s["name"] for s in ev["servers"]])
+            c.send("/scan example.org")
+            ev = c.expect({"event": "error"})
+            self.assertEqual(ev["name"], "USAGE", ev)
+            self.assertIn("/scan [ADDR", ev["text"])
             c.quit(0)
             srv.stop()
 
