@@ -53,7 +53,8 @@
   X(BAD_ROOM, 66,                                                             \
     "bad room name: '#' then 1-32 letters, digits, '_', '-' or '.'")          \
   X(TOO_MANY_ROOMS, 67, "you are in too many rooms")                          \
-  X(CONTROL_CHARS, 68, "text contains control characters")                    \
+  X(CONTROL_CHARS, 68,                                                        \
+    "text contains control or invisible formatting characters")               \
   X(USER_OFFLINE, 69, "that user is not online")                              \
   /* files */                                                                 \
   X(NO_SUCH_FILE, 80, "no such file")                                         \

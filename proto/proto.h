@@ -496,9 +496,19 @@ proto_str proto_str_c(const char *s);
  * Returns the number of code points, or -PERR_BAD_UTF8. */
 ssize_t proto_utf8_count(const char *p, size_t n);
 
-/* True when the text holds a C0/C1 control character or DEL other than
- * tab (message text must not carry terminal escapes). Assumes valid UTF-8. */
+/* True when the text holds what must not reach a terminal raw: a C0/C1
+ * control character or DEL other than tab (escape sequences), a
+ * bidirectional control or mark, a zero-width or line/paragraph separator
+ * (proto_cp_hidden), or a ZWJ/ZWNJ outside a joining context (both
+ * neighbours letters or symbols beyond ASCII, as in emoji sequences and
+ * Persian or Indic text). Assumes valid UTF-8 (PROTOCOL.md 4.2). */
 bool proto_has_control(const char *p, size_t n);
+
+/* True for the invisible formatting code points that reorder or hide text:
+ * bidi embeddings, overrides, isolates and marks (U+202A..E, U+2066..9,
+ * U+200E/F, U+061C), U+200B, U+2028/9, U+2060..4, U+FEFF and the like.
+ * Clients show them as visible placeholders. */
+bool proto_cp_hidden(uint32_t cp);
 
 /* Writes the ASCII-lowercased form of n bytes into dst and a NUL (dst
  * holds n + 1): names and rooms are equal when their folds are. */

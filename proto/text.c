@@ -56,14 +56,58 @@ ssize_t proto_utf8_count(const char *p, size_t n) {
   return chars;
 }
 
+/* Decodes the code point at s[*i] (valid UTF-8 assumed; a stray byte is
+ * returned as itself) and advances *i past it. */
+static uint32_t text_next_cp(const unsigned char *s, size_t n, size_t *i) {
+  unsigned c = s[*i];
+  size_t len = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+  if (c < 0xC2 || *i + len > n) { /* ASCII, or not a lead byte */
+    (*i)++;
+    return c;
+  }
+  uint32_t cp = c & (len == 2 ? 0x1F : len == 3 ? 0x0F : 0x07);
+  for (size_t k = 1; k < len; k++)
+    cp = cp << 6 | (s[*i + k] & 0x3F);
+  *i += len;
+  return cp;
+}
+
+bool proto_cp_hidden(uint32_t cp) {
+  return cp == 0x061C ||                   /* ARABIC LETTER MARK */
+         cp == 0x200B ||                   /* ZERO WIDTH SPACE */
+         cp == 0x200E || cp == 0x200F ||   /* LRM, RLM */
+         (cp >= 0x2028 && cp <= 0x202E) || /* LS, PS, LRE RLE PDF LRO RLO */
+         (cp >= 0x2060 && cp <= 0x2064) || /* WORD JOINER, invisible ops */
+         (cp >= 0x2066 && cp <= 0x2069) || /* LRI RLI FSI PDI */
+         (cp >= 0x206A && cp <= 0x206F) || /* deprecated format controls */
+         cp == 0xFEFF ||                   /* ZERO WIDTH NO-BREAK SPACE */
+         (cp >= 0xFFF9 && cp <= 0xFFFB);   /* interlinear annotation */
+}
+
+/* True for code points that may sit on either side of a joiner (ZWJ,
+ * ZWNJ): letters and symbols beyond ASCII, not spaces or the hidden. */
+static bool text_joinable(uint32_t cp) {
+  return cp >= 0x00C0 && cp != 0x200B && cp != 0x3000 &&
+         !(cp >= 0x2000 && cp <= 0x200F) && !proto_cp_hidden(cp);
+}
+
 bool proto_has_control(const char *p, size_t n) {
   const unsigned char *s = (const unsigned char *)p;
-  for (size_t i = 0; i < n; i++) {
-    if ((s[i] < 0x20 && s[i] != '\t') || s[i] == 0x7F)
-      return true;
-    /* C1 controls U+0080..U+009F are C2 80..C2 9F in UTF-8. */
-    if (s[i] == 0xC2 && i + 1 < n && s[i + 1] >= 0x80 && s[i + 1] <= 0x9F)
-      return true;
+  uint32_t prev = 0;
+  size_t i = 0;
+  while (i < n) {
+    uint32_t cp = text_next_cp(s, n, &i);
+    if ((cp < 0x20 && cp != '\t') || (cp >= 0x7F && cp <= 0x9F))
+      return true; /* C0 but tab, DEL, C1 */
+    if (proto_cp_hidden(cp))
+      return true; /* bidi controls, zero-width, line separators */
+    if (cp == 0x200C || cp == 0x200D) { /* ZWNJ, ZWJ: only joining */
+      size_t j = i;
+      uint32_t next = j < n ? text_next_cp(s, n, &j) : 0;
+      if (!text_joinable(prev) || !text_joinable(next))
+        return true;
+    }
+    prev = cp;
   }
   return false;
 }

@@ -1,5 +1,6 @@
 """No user-controlled text reaches other clients with control characters
-(terminal escapes): away text, topic, part/kick/ban reasons, console say."""
+(terminal escapes) or invisible bidi / zero-width formatting: away text,
+topic, part/kick/ban reasons, console say, messages, /me and DMs."""
 import unittest
 
 from harness import E, Server, main
@@ -17,7 +18,47 @@ def no_escapes(test, client):
                                  (e["event"], k, v))
 
 
+# Bidi override, isolate, mark, zero-width space, line separator, a ZWJ
+# between ASCII letters: each must be refused (PROTOCOL.md 4.2).
+HIDDEN = ["evil\u202egpj.exe", "a\u2066b\u2069", "x\u200fy", "pay\u200bpal",
+          "one\u2028two", "ad\u200dmin", "\ufeffbom"]
+
+
 class Injection(unittest.TestCase):
+    def test_hidden_formatting_refused(self):
+        """Every text a user sends to others refuses bidi controls and
+        zero-width characters with CONTROL_CHARS; an emoji ZWJ sequence
+        still goes through."""
+        with Server() as srv:
+            b = srv.client("bob", register=True)
+            with srv.raw() as r:
+                r.login("mallory", register=True)
+                for t in HIDDEN:
+                    for frame, fields, ref in (
+                            ("SAY", dict(kind=0, target="#lobby", flags=0,
+                                         text=t), "SAY"),
+                            ("SAY", dict(kind=0, target="#lobby", flags=1,
+                                         text=t), "SAY"),
+                            ("SAY", dict(kind=1, target="bob", flags=0,
+                                         text=t), "SAY"),
+                            ("TOPIC", dict(room="#lobby", topic=t), "TOPIC"),
+                            ("SET_STATUS", dict(status=1, text=t),
+                             "SET_STATUS")):
+                        r.send_frame(frame, **fields)
+                        e = r.expect("ERROR")
+                        self.assertEqual(e["code"], 68, (frame, t, e))
+                        self.assertIn("invisible", e["text"])
+                ok = "\U0001F469\u200d\U0001F4BB shipped"
+                r.send_frame("SAY", kind=0, target="#lobby", flags=0, text=ok)
+                b.expect({"event": "message", "text": ok})
+            for ev in b.events:
+                for v in ev.values():
+                    if isinstance(v, str):
+                        self.assertFalse(any(h in v for h in HIDDEN), ev)
+            b.quit(0)
+            srv.stop()
+
+
     def test_away_text(self):
         with Server() as srv:
             b = srv.client("bob", register=True)

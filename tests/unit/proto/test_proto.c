@@ -741,6 +741,41 @@ static void test_check_filename(void **state) {
   assert_int_equal(proto_check_filename(n, PROTO_MAX_FILENAME + 1), bad);
 }
 
+/* Bidi controls, zero-width characters and separators are flagged wherever
+ * they sit; ZWJ/ZWNJ only outside a joining context (emoji sequences and
+ * Persian/Indic text keep working). */
+static void test_has_hidden(void **state) {
+  (void)state;
+  static const char *bad[] = {
+      "evil\xe2\x80\xaegpj.exe", /* U+202E RLO */
+      "\xe2\x80\xaa", "\xe2\x80\xab", "\xe2\x80\xac", "\xe2\x80\xad",
+      "a\xe2\x81\xa6" "b", "a\xe2\x81\xa7" "b", "a\xe2\x81\xa8" "b",
+      "a\xe2\x81\xa9" "b",                 /* isolates U+2066..9 */
+      "a\xe2\x80\x8e" "b", "a\xe2\x80\x8f" "b", /* LRM, RLM */
+      "a\xd8\x9c" "b",                      /* ALM U+061C */
+      "pay\xe2\x80\x8bpal",             /* ZWSP U+200B */
+      "a\xe2\x80\xa8" "b", "a\xe2\x80\xa9" "b", /* LS, PS */
+      "a\xe2\x81\xa0" "b",                 /* WORD JOINER */
+      "\xef\xbb\xbfhi",                 /* BOM U+FEFF */
+      "ad\xe2\x80\x8dmin",              /* ZWJ between ASCII letters */
+      "\xe2\x80\x8c",                   /* a lone ZWNJ */
+      "x \xe2\x80\x8d\xf0\x9f\x92\xbb", /* ZWJ after a space */
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    assert_true(proto_has_control(bad[i], strlen(bad[i])));
+  static const char *good[] = {
+      "\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x92\xbb", /* woman technologist */
+      "\xd9\x85\xdb\x8c\xe2\x80\x8c\xd8\xae\xd9\x88\xd8\xa7\xd9\x87\xd9\x85", /* Persian ZWNJ */
+      "caf\xc3\xa9 \xe2\x80\x94 ok", /* em dash U+2014 is visible */
+      "\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d", /* Hebrew letters: RTL text itself is fine */
+  };
+  for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+    assert_false(proto_has_control(good[i], strlen(good[i])));
+  assert_true(proto_cp_hidden(0x202E));
+  assert_false(proto_cp_hidden(0x200D)); /* context decides for joiners */
+  assert_false(proto_cp_hidden('a'));
+}
+
 /* Control characters other than tab are flagged; printable text is not. */
 static void test_has_control(void **state) {
   (void)state;
@@ -799,6 +834,7 @@ int main(void) {
       cmocka_unit_test(test_check_room),
       cmocka_unit_test(test_check_filename),
       cmocka_unit_test(test_has_control),
+      cmocka_unit_test(test_has_hidden),
       cmocka_unit_test(test_str_c),
   };
   return cmocka_run_group_tests_name("proto", tests, NULL, NULL);
