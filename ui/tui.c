@@ -50,7 +50,7 @@ typedef struct tui_keys {
       alt_end, alt_pgup, alt_pgdn;
 } tui_keys;
 
-typedef struct tui {
+struct tui {
   uv_loop_t loop;
   client *c;
   client_opts opts;
@@ -85,11 +85,11 @@ typedef struct tui {
   tui_keys k;
   xfer *xfers[TUI_MAX_XFERS]; /* transfers shown in the pane */
   size_t nxfers;
-  size_t laid_xfers; /* nxfers when the layout was computed */
-  bool demo_xfers;   /* PARLEY_DEMO_XFERS: fake transfers for screenshots */
+  size_t laid_xfers;      /* nxfers when the layout was computed */
+  const tui_hooks *hooks; /* test code feeding the TUI, or NULL */
   int exit_code;
   uint64_t redraws; /* passes that called doupdate, for the debug log */
-} tui;
+};
 
 /* ---- terminal restore on crash --------------------------------------------
  */
@@ -259,7 +259,7 @@ static WINDOW *tui_newwin(layout_rect r) {
 }
 
 /* Number of transfers the pane shows. */
-static size_t tui_xfer_count(const tui *t) {
+size_t tui_xfer_count(const tui *t) {
   return t->nxfers;
 }
 
@@ -332,57 +332,36 @@ static void tui_tick_update(tui *t) {
   }
 }
 
-/* Advances the demo transfers (test data for screenshots). */
-static void tui_demo_step(tui *t) {
-  uint64_t now = uv_now(&t->loop);
-  for (size_t i = 0; i < t->nxfers; i++) {
-    xfer *x = t->xfers[i];
-    if (x->status != XFER_ACTIVE)
-      continue;
-    uint64_t step = (x->size / 200) * (i + 1);
-    uint64_t pos = x->pos + step > x->size ? x->size : x->pos + step;
-    xfer_progress(x, pos, now);
-    if (pos == x->size)
-      xfer_finish(x, now);
-  }
-}
-
 /* Countdown and progress refresh. */
 static void tui_tick_cb(uv_timer_t *h) {
   tui *t = h->data;
   if (t->closing)
     return;
-  if (t->demo_xfers)
-    tui_demo_step(t);
+  if (t->hooks && t->hooks->tick)
+    t->hooks->tick(t);
   t->bars.dirty = true;
   t->prog.dirty = true;
   tui_tick_update(t);
 }
 
-/* Creates the demo transfers. */
-static void tui_demo_xfers(tui *t) {
-  static const struct {
-    const char *name, *peer;
-    enum xfer_dir dir;
-    uint64_t size;
-  } d[] = {{"holiday-photos.tar.gz", "bob", XFER_SEND, 734003200},
-           {"report-final.pdf", "carol", XFER_RECV, 2411724},
-           {"notes.txt", "dave", XFER_RECV, 18000}};
-  uint64_t now = uv_now(&t->loop);
-  for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++) {
-    xfer *x = calloc(1, sizeof(*x));
-    if (!x)
-      break;
-    xfer_init(x, i + 1, d[i].name, d[i].peer, d[i].dir, d[i].size);
-    if (i < 2)
-      xfer_start(x, 0, now);
-    if (i == 2) {
-      xfer_start(x, 0, now);
-      xfer_progress(x, 9000, now + 1000);
-      xfer_fail(x, XFER_ERR_NETWORK, now + 1000);
-    }
-    t->xfers[t->nxfers++] = x;
-  }
+/* The pane takes x; the next redraw pass lays it out. */
+bool tui_xfer_add(tui *t, xfer *x) {
+  if (t->nxfers == TUI_MAX_XFERS)
+    return false;
+  t->xfers[t->nxfers++] = x;
+  t->prog.dirty = true;
+  tui_tick_update(t);
+  return true;
+}
+
+/* Transfers are shown oldest first. */
+xfer *tui_xfer_get(tui *t, size_t i) {
+  return i < t->nxfers ? t->xfers[i] : NULL;
+}
+
+/* uv_now of the TUI's loop. */
+uint64_t tui_now(const tui *t) {
+  return uv_now(&t->loop);
 }
 
 /* ---- shutdown ----------------------------------------------------------- */
@@ -1254,13 +1233,14 @@ static void tui_locale(void) {
 }
 
 /* Entry point of the interactive client. */
-int tui_main(int argc, char **argv) {
+int tui_main(int argc, char **argv, const tui_hooks *hooks) {
   tui_locale();
   tui *t = calloc(1, sizeof(*t));
   if (!t) {
     fprintf(stderr, "parley: out of memory\n");
     return 1;
   }
+  t->hooks = hooks;
   char err[512];
   if (client_opts_parse(&t->opts, argc, argv, err, sizeof(err)) < 0) {
     fprintf(stderr, "parley: %s\n", err);
@@ -1338,11 +1318,9 @@ int tui_main(int argc, char **argv) {
     t->keys_poll.data = t;
     r = uv_poll_start(&t->keys_poll, UV_READABLE, tui_keys_cb);
   }
-  if (r == 0 && getenv("PARLEY_DEMO_XFERS")) {
-    t->demo_xfers = true;
-    tui_demo_xfers(t);
+  if (r == 0 && hooks && hooks->start) {
+    hooks->start(t);
     tui_relayout(t);
-    tui_tick_update(t);
   }
   if (r == 0)
     r = client_start(t->c);
