@@ -7,6 +7,7 @@
 #include "pane.h"
 #include "theme.h"
 #include "utf8.h"
+#include "xferfmt.h"
 
 #define PROGRESS_BAR_MIN 10
 #define PROGRESS_NAME_MIN 8
@@ -36,16 +37,16 @@ void progress_format(const xfer *x, int cols, progress_row *r) {
   char peer[XFER_PEER_MAX + 16];
   int pct = xfer_percent(x);
   if (x->status == XFER_ACTIVE || x->status == XFER_DONE)
-    xfer_fmt_rate(rate, sizeof(rate), x->bytes_per_sec);
+    xferfmt_rate(rate, sizeof(rate), x->bytes_per_sec);
   if (x->status == XFER_ACTIVE) {
     char e[16];
-    xfer_fmt_eta(e, sizeof(e), x->eta_s);
+    xferfmt_eta(e, sizeof(e), x->eta_s);
     snprintf(eta, sizeof(eta), "ETA %s", e);
   }
   if (x->status == XFER_FAILED)
-    snprintf(state, sizeof(state), "failed: %s", xfer_error_name(x->err));
+    snprintf(state, sizeof(state), "failed: %s", xferfmt_error(x->err));
   else
-    snprintf(state, sizeof(state), "%s", xfer_status_name(x->status));
+    snprintf(state, sizeof(state), "%s", xferfmt_status(x->status));
   /* A failed row has no ETA: its longer state takes that room, so every
    * row's figures and bar line up. */
   if (x->status == XFER_FAILED)

@@ -6,31 +6,28 @@
  * iteration draws the dirty views (wnoutrefresh each) and calls doupdate()
  * once. Nothing ticks while idle: the only timer runs while reconnecting
  * (the countdown) or while transfers are live (progress, 4 Hz). */
-#include <errno.h>
-#include <fcntl.h>
-#include <langinfo.h>
 #include <limits.h>
-#include <locale.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/ioctl.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include <curses.h>
-#include <term.h>
 #include <uv.h>
 
 #include "chatview.h"
 #include "client.h"
 #include "editline.h"
+#include "hwscroll.h"
 #include "input.h"
+#include "keymap.h"
 #include "layout.h"
 #include "progress.h"
 #include "statusbar.h"
+#include "terminal.h"
 #include "theme.h"
 #include "tui.h"
 #include "userlist.h"
@@ -40,17 +37,9 @@
 #define TUI_QUIT_GRACE_MS 2000     /* wait for BYE to flush, then stop */
 #define TUI_XFER_TICK_MS 250       /* progress refresh while transfers run */
 #define TUI_MAX_XFERS 64
-#define TUI_KEY_PASTE_START (KEY_MAX + 101)
-#define TUI_KEY_PASTE_END (KEY_MAX + 102)
 #define TUI_PANE_STEP 2
 
-/* Extended keys looked up in terminfo at start (0 when unknown). */
-typedef struct tui_keys {
-  int alt_left, alt_right, alt_up, alt_down, ctrl_home, ctrl_end, alt_home,
-      alt_end, alt_pgup, alt_pgdn;
-} tui_keys;
-
-typedef struct tui {
+struct tui {
   uv_loop_t loop;
   client *c;
   client_opts opts;
@@ -70,7 +59,7 @@ typedef struct tui {
   bool paste;     /* inside a bracketed paste */
   bool bracketed; /* bracketed paste mode enabled */
   bool all_dirty; /* everything must be redrawn */
-  bool hw_scroll; /* terminfo has csr, sc/rc, ind, cup: see tui_scroll_ahead */
+  bool hw_scroll; /* the terminal can scroll for us: see hwscroll.h */
   int sep_dirty;
   int users_w; /* users pane width the user asked for */
   layout lay;
@@ -82,133 +71,16 @@ typedef struct tui {
   input in;
   progress prog;
   editline ed;
-  tui_keys k;
+  keymap keys;                /* this terminal's codes for modified keys */
   xfer *xfers[TUI_MAX_XFERS]; /* transfers shown in the pane */
   size_t nxfers;
-  size_t laid_xfers; /* nxfers when the layout was computed */
-  bool demo_xfers;   /* PARLEY_DEMO_XFERS: fake transfers for screenshots */
+  size_t laid_xfers;      /* nxfers when the layout was computed */
+  const tui_hooks *hooks; /* test code feeding the TUI, or NULL */
   int exit_code;
   uint64_t redraws; /* passes that called doupdate, for the debug log */
-} tui;
-
-/* ---- terminal restore on crash --------------------------------------------
- */
-
-static struct termios tui_saved_tio; /* the terminal before curses */
-static bool tui_have_tio;
-static char tui_restore_seq[256]; /* rmcup, cnorm, sgr0, paste off */
-static size_t tui_restore_len;
-
-/* Restores the terminal from a crash signal, then dies by that signal.
- * Only async-signal-safe calls: write, tcsetattr, signal, raise. */
-static void tui_crash(int sig) {
-  if (tui_restore_len) {
-    ssize_t w = write(STDOUT_FILENO, tui_restore_seq, tui_restore_len);
-    (void)w;
-  }
-  if (tui_have_tio)
-    tcsetattr(STDIN_FILENO, TCSANOW, &tui_saved_tio);
-  signal(sig, SIG_DFL);
-  raise(sig);
-}
-
-/* Appends a terminfo string to the crash restore sequence. */
-static void tui_restore_add(const char *cap) {
-  char *s = tigetstr((char *)cap);
-  if (!s || s == (char *)-1)
-    return;
-  size_t n = strlen(s);
-  if (tui_restore_len + n < sizeof(tui_restore_seq)) {
-    memcpy(tui_restore_seq + tui_restore_len, s, n);
-    tui_restore_len += n;
-  }
-}
-
-/* Installs the crash handlers once curses knows the terminal. */
-static void tui_crash_handlers(bool bracketed) {
-  tui_restore_len = 0;
-  if (bracketed) {
-    static const char off[] = "\033[?2004l";
-    memcpy(tui_restore_seq, off, sizeof(off) - 1);
-    tui_restore_len = sizeof(off) - 1;
-  }
-  tui_restore_add("sgr0");
-  tui_restore_add("cnorm");
-  tui_restore_add("rmkx");
-  tui_restore_add("rmcup");
-  static const char nl[] = "\r\n";
-  memcpy(tui_restore_seq + tui_restore_len, nl, 2);
-  tui_restore_len += 2;
-  struct sigaction sa;
-  memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = tui_crash;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = SA_RESETHAND;
-  int sigs[] = {SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGILL};
-  for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-    sigaction(sigs[i], &sa, NULL);
-}
-
-/* Leaves curses (idempotent); also runs from atexit. */
-static void tui_screen_off(void) {
-  if (!isendwin()) {
-    if (tui_restore_len && strncmp(tui_restore_seq, "\033[?2004l", 8) == 0) {
-      fputs("\033[?2004l", stdout);
-      fflush(stdout);
-    }
-    endwin();
-    /* Without an alternate screen (TERM=linux) the last screen stays and
-     * the cursor sits on the input row: give the shell a fresh line. */
-    if (!exit_ca_mode || !*exit_ca_mode) {
-      fputs("\n", stdout);
-      fflush(stdout);
-    }
-  }
-}
+};
 
 /* ---- password prompt ---------------------------------------------------- */
-
-/* Reads a line from the terminal with echo off. Returns a malloc'd string
- * or NULL (no terminal, EOF). Runs before the loop, so blocking is fine. */
-static char *tui_read_secret(const char *prompt) {
-  int fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
-  if (fd < 0)
-    return NULL;
-  struct termios t, quiet;
-  bool have = tcgetattr(fd, &t) == 0;
-  if (have) {
-    quiet = t;
-    quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
-    quiet.c_lflag |= ICANON;
-    tcsetattr(fd, TCSAFLUSH, &quiet);
-  }
-  ssize_t w = write(fd, prompt, strlen(prompt));
-  (void)w;
-  char buf[PROTO_MAX_PASSWORD * 4 + 2];
-  size_t n = 0;
-  bool ok = false;
-  while (n < sizeof(buf) - 1) {
-    char ch;
-    ssize_t r = read(fd, &ch, 1);
-    if (r < 0 && errno == EINTR)
-      continue;
-    if (r <= 0)
-      break;
-    if (ch == '\n' || ch == '\r') {
-      ok = true;
-      break;
-    }
-    buf[n++] = ch;
-  }
-  buf[n] = '\0';
-  if (have)
-    tcsetattr(fd, TCSAFLUSH, &t);
-  w = write(fd, "\n", 1);
-  close(fd);
-  char *s = ok || n ? strdup(buf) : NULL;
-  explicit_bzero(buf, sizeof(buf));
-  return s;
-}
 
 /* Gets the password from the options' sources or the terminal. Returns 0
  * or an exit status. */
@@ -225,14 +97,14 @@ static int tui_password(client_opts *o) {
   snprintf(prompt, sizeof(prompt),
            "%s for %s@%s: ", o->do_register ? "New password" : "Password",
            o->user, o->host);
-  char *p = tui_read_secret(prompt);
+  char *p = terminal_read_secret(prompt);
   if (!p) {
     fprintf(stderr, "parley: no password given (use PARLEY_PASSWORD or "
                     "--password-file)\n");
     return 2;
   }
   if (o->do_register) {
-    char *q = tui_read_secret("Repeat the password: ");
+    char *q = terminal_read_secret("Repeat the password: ");
     bool same = q && strcmp(p, q) == 0;
     if (q) {
       explicit_bzero(q, strlen(q));
@@ -259,7 +131,7 @@ static WINDOW *tui_newwin(layout_rect r) {
 }
 
 /* Number of transfers the pane shows. */
-static size_t tui_xfer_count(const tui *t) {
+size_t tui_xfer_count(const tui *t) {
   return t->nxfers;
 }
 
@@ -332,57 +204,36 @@ static void tui_tick_update(tui *t) {
   }
 }
 
-/* Advances the demo transfers (test data for screenshots). */
-static void tui_demo_step(tui *t) {
-  uint64_t now = uv_now(&t->loop);
-  for (size_t i = 0; i < t->nxfers; i++) {
-    xfer *x = t->xfers[i];
-    if (x->status != XFER_ACTIVE)
-      continue;
-    uint64_t step = (x->size / 200) * (i + 1);
-    uint64_t pos = x->pos + step > x->size ? x->size : x->pos + step;
-    xfer_progress(x, pos, now);
-    if (pos == x->size)
-      xfer_finish(x, now);
-  }
-}
-
 /* Countdown and progress refresh. */
 static void tui_tick_cb(uv_timer_t *h) {
   tui *t = h->data;
   if (t->closing)
     return;
-  if (t->demo_xfers)
-    tui_demo_step(t);
+  if (t->hooks && t->hooks->tick)
+    t->hooks->tick(t);
   t->bars.dirty = true;
   t->prog.dirty = true;
   tui_tick_update(t);
 }
 
-/* Creates the demo transfers. */
-static void tui_demo_xfers(tui *t) {
-  static const struct {
-    const char *name, *peer;
-    enum xfer_dir dir;
-    uint64_t size;
-  } d[] = {{"holiday-photos.tar.gz", "bob", XFER_SEND, 734003200},
-           {"report-final.pdf", "carol", XFER_RECV, 2411724},
-           {"notes.txt", "dave", XFER_RECV, 18000}};
-  uint64_t now = uv_now(&t->loop);
-  for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++) {
-    xfer *x = calloc(1, sizeof(*x));
-    if (!x)
-      break;
-    xfer_init(x, i + 1, d[i].name, d[i].peer, d[i].dir, d[i].size);
-    if (i < 2)
-      xfer_start(x, 0, now);
-    if (i == 2) {
-      xfer_start(x, 0, now);
-      xfer_progress(x, 9000, now + 1000);
-      xfer_fail(x, XFER_ERR_NETWORK, now + 1000);
-    }
-    t->xfers[t->nxfers++] = x;
-  }
+/* The pane takes x; the next redraw pass lays it out. */
+bool tui_xfer_add(tui *t, xfer *x) {
+  if (t->nxfers == TUI_MAX_XFERS)
+    return false;
+  t->xfers[t->nxfers++] = x;
+  t->prog.dirty = true;
+  tui_tick_update(t);
+  return true;
+}
+
+/* Transfers are shown oldest first. */
+xfer *tui_xfer_get(tui *t, size_t i) {
+  return i < t->nxfers ? t->xfers[i] : NULL;
+}
+
+/* uv_now of the TUI's loop. */
+uint64_t tui_now(const tui *t) {
+  return uv_now(&t->loop);
 }
 
 /* ---- shutdown ----------------------------------------------------------- */
@@ -685,221 +536,153 @@ static void tui_complete(tui *t) {
   free(cmds);
 }
 
-/* Handles a key pressed with Alt (sent as Escape first). */
-static void tui_alt_key(tui *t, int r, wint_t ch) {
-  if (r == OK) {
-    if (ch >= '0' && ch <= '9') {
-      tui_switch(t, (size_t)(ch - '0'));
-      return;
-    }
-    switch (ch) {
-    case 'b':
-    case 'B':
-      editline_word_left(&t->ed);
-      return;
-    case 'f':
-    case 'F':
-      editline_word_right(&t->ed);
-      return;
-    case 127:
-    case 8:
-      editline_kill_word(&t->ed);
-      return;
-    case '<':
+/* Scrolls the users pane a page up (dir < 0) or down. */
+static void tui_users_page(tui *t, int dir) {
+  int page = t->users.h > 2 ? t->users.h - 2 : 1;
+  userlist_scroll(&t->users, dir < 0 ? -page : page);
+}
+
+/* Carries out what the keymap says a key does. */
+static void tui_act(tui *t, keymap_action a, int arg, wint_t ch) {
+  editline *e = &t->ed;
+  switch (a) {
+  case KEYMAP_NONE:
+  case KEYMAP_ALT: /* handled by tui_key */
+    return;
+  case KEYMAP_INSERT:
+    editline_insert_cp(e, (uint32_t)ch);
+    return;
+  case KEYMAP_PASTE_BEGIN:
+    t->paste = true;
+    return;
+  case KEYMAP_PASTE_FINISH:
+    t->paste = false;
+    return;
+  case KEYMAP_SUBMIT:
+    tui_submit(t);
+    return;
+  case KEYMAP_COMPLETE:
+    tui_complete(t);
+    return;
+  case KEYMAP_LEFT:
+    editline_left(e);
+    return;
+  case KEYMAP_RIGHT:
+    editline_right(e);
+    return;
+  case KEYMAP_WORD_LEFT:
+    editline_word_left(e);
+    return;
+  case KEYMAP_WORD_RIGHT:
+    editline_word_right(e);
+    return;
+  case KEYMAP_HOME:
+    editline_home(e);
+    return;
+  case KEYMAP_END:
+    editline_end(e);
+    return;
+  case KEYMAP_HOME_OR_TOP:
+    if (e->len == 0)
       chatview_scroll(&t->chat, INT_MAX);
-      return;
-    case '>':
+    else
+      editline_home(e);
+    return;
+  case KEYMAP_END_OR_BOTTOM:
+    if (e->len == 0)
       chatview_scroll(&t->chat, INT_MIN);
-      return;
-    default:
-      return;
-    }
-  }
-  switch (ch) {
-  case KEY_LEFT:
+    else
+      editline_end(e);
+    return;
+  case KEYMAP_BACKSPACE:
+    editline_backspace(e);
+    return;
+  case KEYMAP_DELETE:
+    editline_delete(e);
+    return;
+  case KEYMAP_KILL_WORD:
+    editline_kill_word(e);
+    return;
+  case KEYMAP_KILL_START:
+    editline_kill_start(e);
+    return;
+  case KEYMAP_KILL_END:
+    editline_kill_end(e);
+    return;
+  case KEYMAP_YANK:
+    editline_yank(e);
+    return;
+  case KEYMAP_HIST_PREV:
+    editline_hist_prev(e);
+    return;
+  case KEYMAP_HIST_NEXT:
+    editline_hist_next(e);
+    return;
+  case KEYMAP_PAGE_UP:
+    chatview_scroll(&t->chat, chatview_page(&t->chat));
+    return;
+  case KEYMAP_PAGE_DOWN:
+    chatview_scroll(&t->chat, -chatview_page(&t->chat));
+    return;
+  case KEYMAP_SCROLL_TOP:
+    chatview_scroll(&t->chat, INT_MAX);
+    return;
+  case KEYMAP_SCROLL_LIVE:
+    chatview_scroll(&t->chat, INT_MIN);
+    return;
+  case KEYMAP_USERS_UP:
+    tui_users_page(t, -1);
+    return;
+  case KEYMAP_USERS_DOWN:
+    tui_users_page(t, 1);
+    return;
+  case KEYMAP_PANE_WIDER:
     tui_pane_width(t, (t->users_w ? t->users_w : LAYOUT_USERS_MIN - 2) +
                           TUI_PANE_STEP);
     return;
-  case KEY_RIGHT:
+  case KEYMAP_PANE_NARROWER:
     tui_pane_width(t, t->users_w - TUI_PANE_STEP < LAYOUT_USERS_MIN
                           ? 0
                           : t->users_w - TUI_PANE_STEP);
     return;
-  case KEY_UP:
-  case KEY_PPAGE:
-    userlist_scroll(&t->users, -(t->users.h > 2 ? t->users.h - 2 : 1));
+  case KEYMAP_WINDOW:
+    tui_switch(t, (size_t)arg);
     return;
-  case KEY_DOWN:
-  case KEY_NPAGE:
-    userlist_scroll(&t->users, t->users.h > 2 ? t->users.h - 2 : 1);
+  case KEYMAP_WINDOW_NEXT:
+    tui_cycle(t, 1);
     return;
-  case KEY_HOME:
-    chatview_scroll(&t->chat, INT_MAX);
+  case KEYMAP_WINDOW_PREV:
+    tui_cycle(t, -1);
     return;
-  case KEY_END:
-    chatview_scroll(&t->chat, INT_MIN);
-    return;
-  default:
+  case KEYMAP_REPAINT:
+    clearok(curscr, TRUE);
+    tui_dirty_all(t);
     return;
   }
 }
 
 /* Handles one key from wget_wch. */
 static void tui_key(tui *t, int r, wint_t ch) {
-  editline *e = &t->ed;
   statusbar_notice(&t->bars, NULL);
   t->in.dirty = true;
-  if (r == KEY_CODE_YES) {
-    int k = (int)ch;
-    if (k == TUI_KEY_PASTE_START) {
-      t->paste = true;
-      return;
-    }
-    if (k == TUI_KEY_PASTE_END) {
-      t->paste = false;
-      return;
-    }
-    if (k == t->k.alt_left && k) {
-      tui_alt_key(t, KEY_CODE_YES, KEY_LEFT);
-      return;
-    }
-    if (k == t->k.alt_right && k) {
-      tui_alt_key(t, KEY_CODE_YES, KEY_RIGHT);
-      return;
-    }
-    if ((k == t->k.alt_up || k == t->k.alt_pgup) && k) {
-      tui_alt_key(t, KEY_CODE_YES, KEY_UP);
-      return;
-    }
-    if ((k == t->k.alt_down || k == t->k.alt_pgdn) && k) {
-      tui_alt_key(t, KEY_CODE_YES, KEY_DOWN);
-      return;
-    }
-    if ((k == t->k.ctrl_home || k == t->k.alt_home) && k) {
-      chatview_scroll(&t->chat, INT_MAX);
-      return;
-    }
-    if ((k == t->k.ctrl_end || k == t->k.alt_end) && k) {
-      chatview_scroll(&t->chat, INT_MIN);
-      return;
-    }
-    switch (k) {
-    case KEY_ENTER:
-      tui_submit(t);
-      return;
-    case KEY_BACKSPACE:
-      editline_backspace(e);
-      return;
-    case KEY_DC:
-      editline_delete(e);
-      return;
-    case KEY_LEFT:
-      editline_left(e);
-      return;
-    case KEY_RIGHT:
-      editline_right(e);
-      return;
-    case KEY_HOME:
-      if (e->len == 0)
-        chatview_scroll(&t->chat, INT_MAX);
-      else
-        editline_home(e);
-      return;
-    case KEY_END:
-      if (e->len == 0)
-        chatview_scroll(&t->chat, INT_MIN);
-      else
-        editline_end(e);
-      return;
-    case KEY_UP:
-      editline_hist_prev(e);
-      return;
-    case KEY_DOWN:
-      editline_hist_next(e);
-      return;
-    case KEY_PPAGE:
-      chatview_scroll(&t->chat, chatview_page(&t->chat));
-      return;
-    case KEY_NPAGE:
-      chatview_scroll(&t->chat, -chatview_page(&t->chat));
-      return;
-    case KEY_F(11):
-      tui_alt_key(t, KEY_CODE_YES, KEY_UP);
-      return;
-    case KEY_F(12):
-      tui_alt_key(t, KEY_CODE_YES, KEY_DOWN);
-      return;
-    default:
-      return; /* KEY_RESIZE and others: SIGWINCH handles resizing */
-    }
-  }
-  switch (ch) {
-  case 27: { /* Escape: an Alt-prefixed key, or Escape alone */
+  int arg;
+  keymap_action a = keymap_lookup(&t->keys, r, ch, false, &arg);
+  if (a == KEYMAP_ALT) { /* an Alt-prefixed key, or Escape alone */
     wint_t c2;
     int r2 = wget_wch(t->keywin, &c2);
-    if (r2 != ERR)
-      tui_alt_key(t, r2, c2);
+    if (r2 == ERR)
+      return;
+    r = r2;
+    ch = c2;
+    a = keymap_lookup(&t->keys, r, ch, true, &arg);
+  } else if (t->paste && r != KEY_CODE_YES &&
+             (a == KEYMAP_SUBMIT || a == KEYMAP_COMPLETE)) {
+    /* Inside a paste, line breaks and tabs are text: the pasted lines
+     * become one line to look at before sending. */
+    editline_insert_cp(&t->ed, ' ');
     return;
   }
-  case '\r':
-  case '\n':
-    if (t->paste)
-      editline_insert_cp(e, ' ');
-    else
-      tui_submit(t);
-    return;
-  case '\t':
-    if (t->paste)
-      editline_insert_cp(e, ' ');
-    else
-      tui_complete(t);
-    return;
-  case 1: /* Ctrl-A */
-    editline_home(e);
-    return;
-  case 2: /* Ctrl-B */
-    editline_left(e);
-    return;
-  case 4: /* Ctrl-D */
-    editline_delete(e);
-    return;
-  case 5: /* Ctrl-E */
-    editline_end(e);
-    return;
-  case 6: /* Ctrl-F */
-    editline_right(e);
-    return;
-  case 8: /* Ctrl-H */
-  case 127:
-    editline_backspace(e);
-    return;
-  case 11: /* Ctrl-K */
-    editline_kill_end(e);
-    return;
-  case 12: /* Ctrl-L: repaint everything */
-    clearok(curscr, TRUE);
-    tui_dirty_all(t);
-    return;
-  case 14: /* Ctrl-N */
-    tui_cycle(t, 1);
-    return;
-  case 16: /* Ctrl-P */
-    tui_cycle(t, -1);
-    return;
-  case 21: /* Ctrl-U */
-    editline_kill_start(e);
-    return;
-  case 23: /* Ctrl-W */
-    editline_kill_word(e);
-    return;
-  case 25: /* Ctrl-Y */
-    editline_yank(e);
-    return;
-  default:
-    if (ch >= 32 && ch != 127)
-      editline_insert_cp(e, (uint32_t)ch);
-    return;
-  }
+  tui_act(t, a, arg, ch);
 }
 
 /* stdin is readable: handle the keys that are there, a bounded number. */
@@ -951,14 +734,12 @@ static void tui_tstp_cb(uv_signal_t *h, int sig) {
 /* Leaves curses, stops with the default SIGTSTP action, comes back. */
 static void tui_do_suspend(tui *t) {
   t->suspend = false;
-  tui_screen_off();
+  terminal_off();
   uv_signal_stop(&t->sig_tstp); /* restores SIG_DFL */
   raise(SIGTSTP);               /* stops here until SIGCONT */
   uv_signal_start(&t->sig_tstp, tui_tstp_cb, SIGTSTP);
-  if (t->bracketed) {
-    fputs("\033[?2004h", stdout);
-    fflush(stdout);
-  }
+  if (t->bracketed)
+    terminal_paste_mode(true);
   refresh(); /* back into curses mode */
   t->resized = true;
   clearok(curscr, TRUE);
@@ -988,111 +769,6 @@ static void tui_draw_too_small(tui *t) {
            LAYOUT_MIN_COLS, LAYOUT_MIN_ROWS);
   mvwaddnstr(stdscr, 0, 0, msg, COLS);
   wnoutrefresh(stdscr);
-}
-
-/* A terminfo string capability, or NULL when the terminal lacks it. */
-static const char *tui_cap(const char *s) {
-  return s && s != (const char *)-1 && *s ? s : NULL;
-}
-
-/* Can the terminal scroll a band of rows for us (tui_scroll_ahead)? */
-static bool tui_hw_scroll_ok(void) {
-  if (getenv("PARLEY_NO_HW_SCROLL"))
-    return false;
-  return tui_cap(change_scroll_region) && tui_cap(save_cursor) &&
-         tui_cap(restore_cursor) && tui_cap(scroll_forward) &&
-         tui_cap(cursor_address);
-}
-
-/* Cells in columns [x0, x1) that differ between rows a and b of w (a
- * copy of curscr; reading moves its cursor). */
-static int tui_row_diff(WINDOW *w, int a, int b, int x0, int x1) {
-  int n = 0;
-  for (int x = x0; x < x1; x++) {
-    cchar_t ca, cb;
-    if (mvwin_wch(w, a, x, &ca) == ERR || mvwin_wch(w, b, x, &cb) == ERR)
-      return n + (x1 - x);
-    if (memcmp(&ca, &cb, sizeof(ca)) != 0)
-      n++;
-  }
-  return n ? n + 6 : 0; /* and a cursor move */
-}
-
-/* The first row of the band to scroll: rows above it keep their place
- * (their chat text is repainted), rows from it down move (the cells right
- * of the chat that differ are repainted). Picks the cheaper split: with
- * few users listed, the rows beside them are best left in place. pic is
- * a copy of curscr before the scroll. */
-static int tui_scroll_top(const tui *t, WINDOW *pic, int k) {
-  const layout_rect *r = &t->lay.chat;
-  int top = r->y, bot = r->y + r->h - 1;
-  long stay = 0, move = 0; /* cost above the split, from the split down */
-  for (int i = top; i <= bot - k; i++)
-    move += tui_row_diff(pic, i, i + k, r->w, COLS);
-  long best = move;
-  int best_s = top;
-  for (int s = top + 1; s <= bot - k; s++) {
-    stay += tui_row_diff(pic, s - 1, s - 1 + k, 0, r->w);
-    move -= tui_row_diff(pic, s - 1, s - 1 + k, r->w, COLS);
-    if (stay + move < best) {
-      best = stay + move;
-      best_s = s;
-    }
-  }
-  return best_s;
-}
-
-/* The chat pane scrolled up by k rows at the live end: scroll the same
- * rows of the terminal (full width) ourselves and tell curses, so that
- * doupdate finds the chat text already in place. ncurses would only use
- * the terminal's scrolling for rows whose whole content moved, and the
- * users pane beside the chat makes most rows differ, so it repainted the
- * pane instead. Afterwards doupdate repaints only the cells that differ
- * (users pane entries, the new bottom rows). Runs between doupdates, when
- * the terminal's attributes are normal (doupdate ends with them reset) and
- * curses has nothing buffered (doupdate flushes its own buffer at the
- * end); our bytes go through putp to stdout, flushed before doupdate. */
-static void tui_scroll_ahead(tui *t, int k) {
-  const layout_rect *r = &t->lay.chat;
-  if (!t->hw_scroll || k < 1 || k >= r->h || r->x != 0 || r->y < 0 ||
-      r->y + r->h > LINES || r->w > COLS || is_cleared(curscr))
-    return;
-  /* curscr's picture after the scroll, built on a copy: the rows of
-   * curscr are then zeroed by wredrawln, which also rehashes them, so the
-   * hashmap of the next doupdate does not match them against their old
-   * places (its cached hashes of curscr would otherwise be stale, and it
-   * would scroll the rows a second time). */
-  WINDOW *pic = dupwin(curscr);
-  if (!pic)
-    return;
-  int top = tui_scroll_top(t, pic, k), bot = r->y + r->h - 1;
-  wsetscrreg(pic, top, bot);
-  scrollok(pic, TRUE);
-  int rc = wscrl(pic, k);
-  scrollok(pic, FALSE);
-  wsetscrreg(pic, 0, LINES - 1);
-  if (rc != OK || wredrawln(pic, top, bot - top + 1) != OK) {
-    delwin(pic);
-    clearok(curscr, TRUE); /* curscr may be part-zeroed: repaint all */
-    return;
-  }
-  putp(save_cursor);
-  putp(tiparm(change_scroll_region, top, bot));
-  putp(tiparm(cursor_address, bot, 0));
-  const char *pind = tui_cap(parm_index);
-  if (k > 1 && pind)
-    putp(tiparm(pind, k));
-  else
-    for (int i = 0; i < k; i++)
-      putp(scroll_forward);
-  putp(tiparm(change_scroll_region, 0, LINES - 1));
-  putp(restore_cursor);
-  fflush(stdout); /* putp writes to stdout; doupdate writes to the fd */
-  /* Rows top..bot of curscr from the scrolled copy; copywin touches them,
-   * so doupdate compares each with what the windows want. */
-  if (copywin(pic, curscr, top, 0, top, 0, bot, COLS - 1, FALSE) != OK)
-    clearok(curscr, TRUE);
-  delwin(pic);
 }
 
 /* One pass per loop iteration: draw what is dirty, then one doupdate. */
@@ -1132,7 +808,8 @@ static void tui_redraw_cb(uv_prepare_t *h) {
   }
   if (t->chat.dirty && t->chat.win) {
     chatview_draw(&t->chat, m->current);
-    tui_scroll_ahead(t, t->chat.scrolled);
+    if (t->hw_scroll)
+      hwscroll_ahead(&t->lay.chat, t->chat.scrolled);
     wnoutrefresh(t->chat.win);
     any = true;
   }
@@ -1165,71 +842,23 @@ static void tui_redraw_cb(uv_prepare_t *h) {
 
 /* ---- start-up ------------------------------------------------------------ */
 
-/* Picks up the terminfo codes of modified arrow keys. */
-static int tui_key_code(const char *cap) {
-  char *s = tigetstr((char *)cap);
-  if (!s || s == (char *)-1)
-    return 0;
-  int k = key_defined(s);
-  return k > 0 ? k : 0;
-}
-
-/* A modified key from terminfo, else its xterm form bound to code: tmux,
- * screen and most emulators send ESC [ 1 ; 3 D even when the terminfo
- * entry (screen, screen-256color, linux) does not name the key. */
-static int tui_key_xterm(const char *cap, const char *seq, int code) {
-  int k = tui_key_code(cap);
-  if (k)
-    return k;
-  return define_key(seq, code) == OK ? code : 0;
-}
-
 /* Curses set-up: modes, colours, key codes. */
 static int tui_screen_on(tui *t) {
-  if (!initscr())
+  if (terminal_on() < 0)
     return -1;
   t->screen_on = true;
-  atexit(tui_screen_off);
-  cbreak();
-  noecho();
-  nonl();
-  intrflush(stdscr, FALSE);
-  typeahead(-1); /* never abandon a refresh half-way */
-  set_escdelay(25);
-  curs_set(1);
   theme_init();
-  t->hw_scroll = tui_hw_scroll_ok();
+  t->hw_scroll = hwscroll_ok();
   t->keywin = newpad(1, 1);
   if (!t->keywin)
     return -1;
   keypad(t->keywin, TRUE);
   nodelay(t->keywin, TRUE);
-  const char *term = getenv("TERM");
-  t->bracketed = !(term && strncmp(term, "linux", 5) == 0) &&
-                 !getenv("PARLEY_NO_PASTE_MODE");
-  if (t->bracketed) {
-    define_key("\033[200~", TUI_KEY_PASTE_START);
-    define_key("\033[201~", TUI_KEY_PASTE_END);
-    fputs("\033[?2004h", stdout);
-    fflush(stdout);
-  }
-  t->k.alt_left = tui_key_xterm("kLFT3", "\033[1;3D", KEY_MAX + 110);
-  t->k.alt_right = tui_key_xterm("kRIT3", "\033[1;3C", KEY_MAX + 111);
-  t->k.alt_up = tui_key_xterm("kUP3", "\033[1;3A", KEY_MAX + 112);
-  t->k.alt_down = tui_key_xterm("kDN3", "\033[1;3B", KEY_MAX + 113);
-  t->k.ctrl_home = tui_key_xterm("kHOM5", "\033[1;5H", KEY_MAX + 114);
-  t->k.ctrl_end = tui_key_xterm("kEND5", "\033[1;5F", KEY_MAX + 115);
-  t->k.alt_home = tui_key_xterm("kHOM3", "\033[1;3H", KEY_MAX + 116);
-  t->k.alt_end = tui_key_xterm("kEND3", "\033[1;3F", KEY_MAX + 117);
-  t->k.alt_pgup = tui_key_xterm("kPRV3", "\033[5;3~", KEY_MAX + 118);
-  t->k.alt_pgdn = tui_key_xterm("kNXT3", "\033[6;3~", KEY_MAX + 119);
-  tui_crash_handlers(t->bracketed);
-  /* ncurses flushes after every cursor motion until the screen has been
-   * suspended and resumed once (its "_endwin == ewInitial" state), which
-   * splits one update into many write() calls, each an SSH packet. One
-   * endwin/doupdate cycle now makes every later doupdate a single write. */
-  endwin();
-  doupdate();
+  t->bracketed = terminal_paste_wanted();
+  keymap_init(&t->keys, t->bracketed);
+  if (t->bracketed)
+    terminal_paste_mode(true);
+  terminal_ready(t->bracketed);
   tui_relayout(t);
   return 0;
 }
@@ -1244,23 +873,15 @@ static int tui_signal(tui *t, uv_signal_t *s, uv_signal_cb cb, int sig) {
   return r;
 }
 
-/* Makes sure wcwidth and curses see UTF-8. */
-static void tui_locale(void) {
-  setlocale(LC_ALL, "");
-  const char *cs = nl_langinfo(CODESET);
-  if (!cs || strcasecmp(cs, "UTF-8") != 0)
-    if (!setlocale(LC_CTYPE, "C.UTF-8"))
-      setlocale(LC_CTYPE, "en_US.UTF-8");
-}
-
 /* Entry point of the interactive client. */
-int tui_main(int argc, char **argv) {
-  tui_locale();
+int tui_main(int argc, char **argv, const tui_hooks *hooks) {
+  terminal_locale();
   tui *t = calloc(1, sizeof(*t));
   if (!t) {
     fprintf(stderr, "parley: out of memory\n");
     return 1;
   }
+  t->hooks = hooks;
   char err[512];
   if (client_opts_parse(&t->opts, argc, argv, err, sizeof(err)) < 0) {
     fprintf(stderr, "parley: %s\n", err);
@@ -1289,8 +910,7 @@ int tui_main(int argc, char **argv) {
     free(t);
     return rc;
   }
-  if (tcgetattr(STDIN_FILENO, &tui_saved_tio) == 0)
-    tui_have_tio = true;
+  terminal_save();
   t->users_w = LAYOUT_USERS_DEFAULT;
   chatview_init(&t->chat);
   userlist_init(&t->users);
@@ -1338,16 +958,14 @@ int tui_main(int argc, char **argv) {
     t->keys_poll.data = t;
     r = uv_poll_start(&t->keys_poll, UV_READABLE, tui_keys_cb);
   }
-  if (r == 0 && getenv("PARLEY_DEMO_XFERS")) {
-    t->demo_xfers = true;
-    tui_demo_xfers(t);
+  if (r == 0 && hooks && hooks->start) {
+    hooks->start(t);
     tui_relayout(t);
-    tui_tick_update(t);
   }
   if (r == 0)
     r = client_start(t->c);
   if (r < 0) {
-    tui_screen_off();
+    terminal_off();
     fprintf(stderr, "parley: cannot start: %s\n", uv_strerror(r));
     t->exit_code = 1;
     client_stop(t->c);
@@ -1358,7 +976,7 @@ int tui_main(int argc, char **argv) {
     tui_close_all(t);
     uv_run(&t->loop, UV_RUN_DEFAULT);
   }
-  tui_screen_off();
+  terminal_off();
   client_fatal f = client_fatal_get(t->c);
   if (f == CLIENT_FATAL_AUTH)
     fprintf(stderr, "parley: login failed\n");

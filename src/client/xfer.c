@@ -1,6 +1,5 @@
-/* xfer.c: the transfer state machine and its formatting. */
-#include <inttypes.h>
-#include <stdio.h>
+/* xfer.c: the transfer state machine. Its display (names, sizes, rates,
+ * ETAs) is ui/xferfmt.c. */
 #include <string.h>
 
 #include "errors.h"
@@ -140,82 +139,4 @@ int xfer_percent(const xfer *x) {
     return 100;
   /* Floor, so 100 appears only when every byte is there. */
   return (int)((double)x->pos * 100.0 / (double)x->size);
-}
-
-/* Names of the states. */
-const char *xfer_status_name(enum xfer_status s) {
-  switch (s) {
-  case XFER_WAITING:
-    return "waiting";
-  case XFER_CONNECTING:
-    return "connecting";
-  case XFER_ACTIVE:
-    return "active";
-  case XFER_DONE:
-    return "done";
-  case XFER_FAILED:
-    return "failed";
-  case XFER_CANCELLED:
-    return "cancelled";
-  }
-  return "?";
-}
-
-/* Names of the errors. */
-const char *xfer_error_name(enum xfer_error e) {
-  switch (e) {
-  case XFER_ERR_NONE:
-    return "";
-  case XFER_ERR_REFUSED:
-    return "refused";
-  case XFER_ERR_NETWORK:
-    return "connection lost";
-  case XFER_ERR_IO:
-    return "i/o error";
-  case XFER_ERR_DISK_FULL:
-    return "disk full";
-  case XFER_ERR_HASH:
-    return "checksum mismatch";
-  case XFER_ERR_TIMEOUT:
-    return "timed out";
-  case XFER_ERR_SERVER:
-    return "server refused";
-  }
-  return "?";
-}
-
-/* Binary units with one decimal below 100. */
-int xfer_fmt_size(char *buf, size_t cap, uint64_t bytes) {
-  static const char *units[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
-  if (bytes < 1024)
-    return snprintf(buf, cap, "%" PRIu64 " B", bytes);
-  double v = (double)bytes / 1024.0;
-  int u = 0;
-  while (v >= 1024.0 && u < 5)
-    v /= 1024.0, u++;
-  if (v < 99.95)
-    return snprintf(buf, cap, "%.1f %s", v, units[u]);
-  return snprintf(buf, cap, "%.0f %s", v, units[u]);
-}
-
-/* A size per second, or "--" when not known yet. */
-int xfer_fmt_rate(char *buf, size_t cap, double bytes_per_sec) {
-  if (!(bytes_per_sec > 0))
-    return snprintf(buf, cap, "--");
-  char s[32];
-  xfer_fmt_size(s, sizeof(s), (uint64_t)(bytes_per_sec + 0.5));
-  return snprintf(buf, cap, "%s/s", s);
-}
-
-/* M:SS under an hour, H:MM:SS up to 99 hours. */
-int xfer_fmt_eta(char *buf, size_t cap, uint64_t seconds) {
-  if (seconds == XFER_ETA_UNKNOWN)
-    return snprintf(buf, cap, "--:--");
-  if (seconds >= 100 * 3600)
-    return snprintf(buf, cap, ">99h");
-  unsigned h = (unsigned)(seconds / 3600), m = (unsigned)(seconds / 60 % 60),
-           s = (unsigned)(seconds % 60);
-  if (h)
-    return snprintf(buf, cap, "%u:%02u:%02u", h, m, s);
-  return snprintf(buf, cap, "%u:%02u", m, s);
 }

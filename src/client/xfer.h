@@ -3,7 +3,7 @@
  * Pure: no I/O, no loop. The file-transfer code (a later issue) drives it
  * with xfer_start/xfer_progress/xfer_ack/xfer_finish/xfer_fail and the
  * current time in milliseconds; the UI only reads it and formats it with
- * the xfer_fmt_* functions. Rate is smoothed (exponential moving average
+ * ui/xferfmt.h. Rate is smoothed (exponential moving average
  * over samples at least XFER_SAMPLE_MS apart) so the ETA does not jitter. */
 #ifndef PARLEY_CLIENT_XFER_H
 #define PARLEY_CLIENT_XFER_H
@@ -96,20 +96,5 @@ bool xfer_is_live(const xfer *x);
 
 /* Percent done, 0..100 (a zero-byte file is 100 once done, else 0). */
 int xfer_percent(const xfer *x);
-
-/* Short lowercase names for the UI. */
-const char *xfer_status_name(enum xfer_status s);
-const char *xfer_error_name(enum xfer_error e);
-
-/* Formats a byte count: "512 B", "1.5 KiB", "12.3 MiB", "1.0 GiB". Returns
- * what snprintf returns. */
-int xfer_fmt_size(char *buf, size_t cap, uint64_t bytes);
-
-/* Formats a rate: "0 B/s", "1.2 MiB/s", "--" when unknown (<= 0). */
-int xfer_fmt_rate(char *buf, size_t cap, double bytes_per_sec);
-
-/* Formats an ETA: "0:07", "12:34", "1:02:03", "--:--" when unknown, and
- * ">99h" past 99 hours. */
-int xfer_fmt_eta(char *buf, size_t cap, uint64_t seconds);
 
 #endif

@@ -1,5 +1,5 @@
-"""The transfers pane (fed by PARLEY_DEMO_XFERS test data), the users pane
-width keys, and bracketed paste."""
+"""The transfers pane (made-up transfers from the parley-demo build), the
+users pane width keys and bracketed paste."""
 import re
 
 import tuiharness as h
@@ -33,7 +33,7 @@ class Panes(h.TuiCase):
         return rows
 
     def test_transfers_pane(self):
-        a = self.login("alice", cmd_env="PARLEY_DEMO_XFERS=1")
+        a = self.login("alice", binary=h.PARLEY_DEMO)
         s = a.wait_check(self.check_xfers, "the transfers pane")
         rows = self.check_xfers(s)
         pct = lambda r: int(re.search(r"(\d+)%", r).group(1))

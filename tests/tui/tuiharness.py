@@ -59,6 +59,8 @@ def _binary(env, rel):
 
 PARLEYD = _binary("PARLEYD", "src/server/parleyd")
 PARLEY = _binary("PARLEY", "parley")
+# parley with made-up transfers in its pane (tests/tui/parley_demo.c).
+PARLEY_DEMO = _binary("PARLEY_DEMO", "tests/tui/parley-demo")
 TMUX = shutil.which("tmux")
 
 SCALE = float(os.environ.get("TUI_SCALE", "1"))
@@ -405,11 +407,13 @@ class Term:
 
     # ---- the client --------------------------------------------------------
     def parley(self, user, port, register=True, password=PASSWORD,
-               extra="", env=""):
+               extra="", env="", binary=None):
         """Types the parley command into the shell; waits for the login.
-        env: more VAR=value words for the command line."""
+        env: more VAR=value words for the command line; binary: another
+        build of the TUI (PARLEY_DEMO)."""
         cmd = "%sPARLEY_PASSWORD=%s %s %s%s %s@127.0.0.1:%d 2>%s" % (
-            env + " " if env else "", _sh_quote(password), _sh_quote(PARLEY),
+            env + " " if env else "", _sh_quote(password),
+            _sh_quote(binary or PARLEY),
             "--register " if register else "", extra, user, port,
             _sh_quote(self.stderr))
         self.line(cmd)
@@ -659,11 +663,12 @@ class TuiCase(unittest.TestCase):
                 extra(s)
         return term.wait_check(check, "a sane layout")
 
-    def login(self, name, cols=100, rows=30, env=None, cmd_env="", args=""):
+    def login(self, name, cols=100, rows=30, env=None, cmd_env="", args="",
+              binary=None):
         """A terminal with parley registered and logged in as name."""
         t = self.term(name, cols, rows, env)
         t.parley(name, self.server.port, env=cmd_env,
-                 extra=args + " " if args else "")
+                 extra=args + " " if args else "", binary=binary)
         return t
 
 

@@ -13,33 +13,34 @@
 #include "progress.h"
 #include "utf8.h"
 #include "xfer.h"
+#include "xferfmt.h"
 
 static void test_fmt(void **state) {
   (void)state;
   char b[32];
-  xfer_fmt_size(b, sizeof(b), 0);
+  xferfmt_size(b, sizeof(b), 0);
   assert_string_equal(b, "0 B");
-  xfer_fmt_size(b, sizeof(b), 1023);
+  xferfmt_size(b, sizeof(b), 1023);
   assert_string_equal(b, "1023 B");
-  xfer_fmt_size(b, sizeof(b), 1536);
+  xferfmt_size(b, sizeof(b), 1536);
   assert_string_equal(b, "1.5 KiB");
-  xfer_fmt_size(b, sizeof(b), 5u * 1024 * 1024);
+  xferfmt_size(b, sizeof(b), 5u * 1024 * 1024);
   assert_string_equal(b, "5.0 MiB");
-  xfer_fmt_size(b, sizeof(b), 300ull * 1024 * 1024 * 1024);
+  xferfmt_size(b, sizeof(b), 300ull * 1024 * 1024 * 1024);
   assert_string_equal(b, "300 GiB");
-  xfer_fmt_rate(b, sizeof(b), 0);
+  xferfmt_rate(b, sizeof(b), 0);
   assert_string_equal(b, "--");
-  xfer_fmt_rate(b, sizeof(b), 1258291.2);
+  xferfmt_rate(b, sizeof(b), 1258291.2);
   assert_string_equal(b, "1.2 MiB/s");
-  xfer_fmt_eta(b, sizeof(b), XFER_ETA_UNKNOWN);
+  xferfmt_eta(b, sizeof(b), XFER_ETA_UNKNOWN);
   assert_string_equal(b, "--:--");
-  xfer_fmt_eta(b, sizeof(b), 7);
+  xferfmt_eta(b, sizeof(b), 7);
   assert_string_equal(b, "0:07");
-  xfer_fmt_eta(b, sizeof(b), 754);
+  xferfmt_eta(b, sizeof(b), 754);
   assert_string_equal(b, "12:34");
-  xfer_fmt_eta(b, sizeof(b), 3723);
+  xferfmt_eta(b, sizeof(b), 3723);
   assert_string_equal(b, "1:02:03");
-  xfer_fmt_eta(b, sizeof(b), 400000);
+  xferfmt_eta(b, sizeof(b), 400000);
   assert_string_equal(b, ">99h");
 }
 
@@ -95,7 +96,7 @@ static void test_edges(void **state) {
   assert_int_equal(xfer_ack(&x, 50), -PERR_BAD_VALUE); /* beyond pos */
   assert_int_equal(xfer_fail(&x, XFER_ERR_NETWORK, 10), 0);
   assert_int_equal(x.status, XFER_FAILED);
-  assert_string_equal(xfer_error_name(x.err), "connection lost");
+  assert_string_equal(xferfmt_error(x.err), "connection lost");
   xfer_init(&x, 2, "b", "carol", XFER_RECV, 0);
   assert_int_equal(xfer_percent(&x), 0);
   assert_int_equal(xfer_fail(&x, XFER_ERR_NONE, 0), 0);

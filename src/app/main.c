@@ -67,5 +67,5 @@ int main(int argc, char **argv) {
       return rc;
     }
   }
-  return tui_main(argc, argv);
+  return tui_main(argc, argv, NULL);
 }

@@ -1,6 +1,6 @@
 /* batch.h: `parley --batch`, the JSON-lines face of the client core. */
-#ifndef PARLEY_CLIENT_BATCH_H
-#define PARLEY_CLIENT_BATCH_H
+#ifndef PARLEY_APP_BATCH_H
+#define PARLEY_APP_BATCH_H
 
 /* Runs batch mode with parley's full argv. Returns the exit status:
  * 0 after stdin EOF or /quit, 1 cannot connect, 2 usage, 3 login failed,
