@@ -500,6 +500,10 @@ ssize_t proto_utf8_count(const char *p, size_t n);
  * tab (message text must not carry terminal escapes). Assumes valid UTF-8. */
 bool proto_has_control(const char *p, size_t n);
 
+/* The name of a presence status ("online", "away", "busy", "offline"), as
+ * the console, the batch output and the views spell it; "?" when unknown. */
+const char *proto_status_name(uint8_t status);
+
 /* Writes the ASCII-lowercased form of n bytes into dst and a NUL (dst
  * holds n + 1): names and rooms are equal when their folds are. */
 void proto_fold(char *dst, const char *p, size_t n);

@@ -56,6 +56,13 @@ ssize_t proto_utf8_count(const char *p, size_t n) {
   return chars;
 }
 
+/* One table for the status names (enum proto_status order), so the server
+ * console, the client and the UI cannot drift apart. */
+const char *proto_status_name(uint8_t status) {
+  static const char *const names[] = {"online", "away", "busy", "offline"};
+  return status <= PROTO_STATUS_LAST ? names[status] : "?";
+}
+
 bool proto_has_control(const char *p, size_t n) {
   const unsigned char *s = (const unsigned char *)p;
   for (size_t i = 0; i < n; i++) {

@@ -520,8 +520,7 @@ static void user_from_wire(client *c, client_user *u, const proto_presence *p) {
 }
 
 static const char *status_name(uint8_t s) {
-  static const char *names[] = {"online", "away", "busy", "offline"};
-  return s <= PROTO_STATUS_LAST ? names[s] : "?";
+  return proto_status_name(s);
 }
 
 /* Handles PRESENCE: a WHO list entry is collected, a change applied. */

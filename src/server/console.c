@@ -46,9 +46,6 @@ static void console_reply(const char *fmt, ...) {
   fflush(stdout);
 }
 
-static const char *const console_status[] = {"online", "away", "busy",
-                                             "offline"};
-
 /* users: one line per online user. */
 static void console_users(void) {
   if (user_count() == 0) {
@@ -62,7 +59,7 @@ static void console_users(void) {
       off += (size_t)snprintf(rooms + off, sizeof rooms - off, "%s%s",
                               i ? "," : "", user_rooms(u)[i]->room->name);
     console_reply("%s %s%s idle=%us rooms=%s talking=%s from=%s", u->name,
-                  console_status[u->status],
+                  proto_status_name(u->status),
                   u->role == PROTO_ROLE_ADMIN ? " admin" : "",
                   user_idle_s(u, server_now_ms()), off ? rooms : "-",
                   u->talking[0] ? u->talking : "-", conn_peer(u->conn));
