@@ -510,6 +510,10 @@ bool proto_has_control(const char *p, size_t n);
  * Clients show them as visible placeholders. */
 bool proto_cp_hidden(uint32_t cp);
 
+/* The name of a presence status ("online", "away", "busy", "offline"), as
+ * the console, the batch output and the views spell it; "?" when unknown. */
+const char *proto_status_name(uint8_t status);
+
 /* Writes the ASCII-lowercased form of n bytes into dst and a NUL (dst
  * holds n + 1): names and rooms are equal when their folds are. */
 void proto_fold(char *dst, const char *p, size_t n);

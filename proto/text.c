@@ -91,6 +91,13 @@ static bool text_joinable(uint32_t cp) {
          !(cp >= 0x2000 && cp <= 0x200F) && !proto_cp_hidden(cp);
 }
 
+/* One table for the status names (enum proto_status order), so the server
+ * console, the client and the UI cannot drift apart. */
+const char *proto_status_name(uint8_t status) {
+  static const char *const names[] = {"online", "away", "busy", "offline"};
+  return status <= PROTO_STATUS_LAST ? names[status] : "?";
+}
+
 bool proto_has_control(const char *p, size_t n) {
   const unsigned char *s = (const unsigned char *)p;
   uint32_t prev = 0;

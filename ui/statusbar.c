@@ -86,10 +86,7 @@ void statusbar_title_text(const client_model *m, char *buf, size_t cap) {
     for (size_t i = 0; i < m->nusers && !u; i++)
       if (strcasecmp(m->users[i].name, w->name) == 0)
         u = &m->users[i];
-    const char *st = !u                        ? "offline"
-                     : u->status == PROTO_AWAY ? "away"
-                     : u->status == PROTO_BUSY ? "busy"
-                                               : "online";
+    const char *st = !u ? "offline" : proto_status_name(u->status);
     if (u && u->text[0])
       snprintf(buf, cap, "%s: direct conversation (%s: %s)", w->name, st,
                u->text);

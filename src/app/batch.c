@@ -95,8 +95,7 @@ static json_t *ev_new(const char *name) {
 }
 
 static const char *status_name(uint8_t s) {
-  static const char *names[] = {"online", "away", "busy", "offline"};
-  return s <= PROTO_STATUS_LAST ? names[s] : "offline";
+  return proto_status_name(s); /* decoded statuses are all known */
 }
 
 static const char *notice_kind(uint8_t k) {

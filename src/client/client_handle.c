@@ -183,8 +183,7 @@ static void client_handle_user_from_wire(client *c, client_user *u,
 
 /* Display name of a presence status. */
 static const char *client_handle_status_name(uint8_t s) {
-  static const char *names[] = {"online", "away", "busy", "offline"};
-  return s <= PROTO_STATUS_LAST ? names[s] : "?";
+  return proto_status_name(s);
 }
 
 /* Handles PRESENCE: a WHO list entry is collected, a change applied. */

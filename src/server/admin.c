@@ -6,35 +6,54 @@
 #include <string.h>
 #include <time.h>
 
+#include "bus.h"
 #include "conn.h"
 #include "log.h"
 #include "room.h"
+#include "roomcmd.h"
 #include "server.h"
 #include "store.h"
 #include "user.h"
 
-/* A server-wide NOTICE to one conn. */
+/* Fills a server-wide NOTICE (no room). */
+static void admin_notice_fill(proto_msg *m, int kind, const char *who,
+                              const char *actor, const char *text) {
+  *m = (proto_msg){.type = PROTO_NOTICE};
+  m->u.notice.kind = (uint8_t)kind;
+  m->u.notice.ts_ms = server_wall_ms();
+  m->u.notice.room = proto_str_c("");
+  m->u.notice.user = proto_str_c(who);
+  m->u.notice.actor = proto_str_c(actor);
+  m->u.notice.text = proto_str_c(text);
+}
+
+/* A server-wide NOTICE in reply to the requesting conn. */
 static void admin_notice(struct conn *c, int kind, const char *who,
                          const char *actor, const char *text) {
-  proto_msg m = {.type = PROTO_NOTICE};
-  m.u.notice.kind = (uint8_t)kind;
-  m.u.notice.ts_ms = server_wall_ms();
-  m.u.notice.room = proto_str_c("");
-  m.u.notice.user = proto_str_c(who);
-  m.u.notice.actor = proto_str_c(actor);
-  m.u.notice.text = proto_str_c(text);
+  proto_msg m;
+  admin_notice_fill(&m, kind, who, actor, text);
   conn_send_msg(c, &m);
 }
 
-/* Tells u why, notifies its rooms, and closes its connection. */
+/* Tells u why (through the bus: u is not the one asking), notifies its
+ * rooms, then says BYE and closes its connection. The BYE and the close
+ * act on the connection itself, so they stay direct. */
 static void admin_boot(user *u, int kind, const char *actor,
                        const char *reason) {
   struct conn *c = u->conn;
   char name[PROTO_MAX_NAME + 1];
   snprintf(name, sizeof name, "%s", u->name);
-  admin_notice(c, kind, name, actor, reason);
+  proto_msg n;
+  admin_notice_fill(&n, kind, name, actor, reason);
+  fbuf *b = fbuf_encode(&n, NULL);
+  if (b != NULL) {
+    bus_user(u, b);
+    fbuf_unref(b);
+  } else {
+    log_error(conn_peer(c), "cannot encode NOTICE for %s", name);
+  }
   while (u->nrooms > 0)
-    room_leave(user_rooms(u)[u->nrooms - 1], kind, actor, reason);
+    roomcmd_leave(user_rooms(u)[u->nrooms - 1], kind, actor, reason);
   char bye[PROTO_MAX_REASON * 4 + 64];
   snprintf(bye, sizeof bye, "%s by %s%s%s",
            kind == PROTO_NOTICE_BANNED ? "banned" : "kicked",

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus.h"
 #include "conn.h"
 #include "log.h"
 #include "presence.h"
@@ -22,29 +23,29 @@ static void chat_cstr(char *dst, size_t cap, proto_str s) {
   dst[n] = '\0';
 }
 
-/* Checks the text of a SAY; sends the error and returns it, or 0. */
-static int chat_check_text(struct conn *c, const proto_say *req,
-                           const char *subject) {
-  if (req->text.n == 0) {
-    conn_error(c, PERR_MSG_EMPTY, PROTO_SAY, subject, NULL);
+/* The text rules of a SAY: not empty, valid UTF-8, at most max_chars
+ * code points (not bytes: "é" counts one), no control characters (they
+ * would reach other terminals). Returns 0 or the first broken rule as a
+ * negative PERR: MSG_EMPTY, BAD_UTF8, MSG_TOO_LONG, CONTROL_CHARS. */
+int chat_check_text(proto_str text, uint32_t max_chars) {
+  if (text.n == 0)
     return -PERR_MSG_EMPTY;
-  }
-  ssize_t chars = proto_utf8_count(req->text.p, req->text.n);
-  if (chars < 0) {
-    conn_error(c, PERR_BAD_UTF8, PROTO_SAY, subject, NULL);
+  ssize_t chars = proto_utf8_count(text.p, text.n);
+  if (chars < 0)
     return -PERR_BAD_UTF8;
-  }
-  if ((size_t)chars > srv.cfg->max_msg_chars) {
-    conn_error(c, PERR_MSG_TOO_LONG, PROTO_SAY, subject,
-               "message longer than the server's limit (%u characters)",
-               srv.cfg->max_msg_chars);
+  if ((size_t)chars > max_chars)
     return -PERR_MSG_TOO_LONG;
-  }
-  if (proto_has_control(req->text.p, req->text.n)) {
-    conn_error(c, PERR_CONTROL_CHARS, PROTO_SAY, subject, NULL);
+  if (proto_has_control(text.p, text.n))
     return -PERR_CONTROL_CHARS;
-  }
   return 0;
+}
+
+/* The flood rule: each message takes a token from the sender's bucket,
+ * which holds burst tokens and refills at rate per second. Returns 0, or
+ * -PERR_FLOOD when the bucket is empty (nothing taken). */
+int chat_check_rate(bucket *flood, uint32_t rate, uint32_t burst,
+                    uint64_t now_ms) {
+  return bucket_take(flood, rate, 1000, burst, now_ms) ? 0 : -PERR_FLOOD;
 }
 
 /* Builds the MSG for a new message with the next id. */
@@ -88,7 +89,7 @@ static void chat_say_room(struct conn *c, const proto_say *req,
     conn_error(c, PERR_INTERNAL, PROTO_SAY, subject, NULL);
     return;
   }
-  room_broadcast(r, b, NULL);
+  bus_room(r, b, NULL);
   fbuf_unref(b);
   chat_keep(&m);
 }
@@ -107,8 +108,8 @@ static void chat_deliver_dm(struct conn *c, const char *to, uint8_t flags,
   }
   user *peer = user_find(to, strlen(to));
   if (peer != NULL && peer != u)
-    conn_send(peer->conn, b);
-  conn_send(c, b);
+    bus_user(peer, b);
+  conn_send(c, b); /* the sender's echo: a reply on its own connection */
   fbuf_unref(b);
   chat_keep(&m);
 }
@@ -162,16 +163,26 @@ static void chat_say_user(struct conn *c, const proto_say *req,
   store_submit(j);
 }
 
-/* SAY. */
+/* SAY: the text rules, then the flood rule, then delivery. A refused
+ * message gets an ERROR saying which rule and what to do. */
 void chat_on_say(struct conn *c, const proto_say *req) {
   user *u = c->user;
   char subject[PROTO_MAX_ROOM + 1];
   chat_cstr(subject, sizeof subject, req->target);
-  if (chat_check_text(c, req, subject) < 0)
-    return;
   const config *cfg = srv.cfg;
-  if (!bucket_take(&u->flood, cfg->flood_rate, 1000, cfg->flood_burst,
-                   server_now_ms())) {
+  int rc = chat_check_text(req->text, cfg->max_msg_chars);
+  if (rc == -PERR_MSG_TOO_LONG) {
+    conn_error(c, PERR_MSG_TOO_LONG, PROTO_SAY, subject,
+               "message longer than the server's limit (%u characters)",
+               cfg->max_msg_chars);
+    return;
+  }
+  if (rc < 0) {
+    conn_error(c, -rc, PROTO_SAY, subject, NULL);
+    return;
+  }
+  if (chat_check_rate(&u->flood, cfg->flood_rate, cfg->flood_burst,
+                      server_now_ms()) < 0) {
     srv.flood_drops++;
     uint64_t wait = bucket_wait_ms(&u->flood, cfg->flood_rate, 1000);
     conn_error(c, PERR_FLOOD, PROTO_SAY, subject,

@@ -8,7 +8,16 @@
 
 #include "proto.h"
 
+#include "bucket.h"
+
 struct conn;
+
+/* The text rules of a SAY: 0 or a negative PERR (see chat.c). */
+int chat_check_text(proto_str text, uint32_t max_chars);
+
+/* The flood rule: takes a token from flood; 0 or -PERR_FLOOD. */
+int chat_check_rate(bucket *flood, uint32_t rate, uint32_t burst,
+                    uint64_t now_ms);
 
 /* SAY: checks the text and the rate, then delivers (echo included). */
 void chat_on_say(struct conn *c, const proto_say *req);

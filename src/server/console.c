@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "admin.h"
+#include "bus.h"
 #include "conn.h"
 #include "log.h"
 #include "room.h"
@@ -30,6 +31,7 @@ static struct {
   bool skipping; /* dropping the rest of an overlong line */
   size_t len;
   char line[CONSOLE_LINE];
+  void (*shutdown)(const char *why); /* the life cycle's, from console_start */
 } con;
 
 /* Prints one reply line and flushes it (tests read stdout). */
@@ -44,9 +46,6 @@ static void console_reply(const char *fmt, ...) {
   fflush(stdout);
 }
 
-static const char *const console_status[] = {"online", "away", "busy",
-                                             "offline"};
-
 /* users: one line per online user. */
 static void console_users(void) {
   if (user_count() == 0) {
@@ -60,10 +59,10 @@ static void console_users(void) {
       off += (size_t)snprintf(rooms + off, sizeof rooms - off, "%s%s",
                               i ? "," : "", user_rooms(u)[i]->room->name);
     console_reply("%s %s%s idle=%us rooms=%s talking=%s from=%s", u->name,
-                  console_status[u->status],
-                  u->role == PROTO_ROLE_ADMIN ? " admin" : "", user_idle_s(u),
-                  off ? rooms : "-", u->talking[0] ? u->talking : "-",
-                  conn_peer(u->conn));
+                  proto_status_name(u->status),
+                  u->role == PROTO_ROLE_ADMIN ? " admin" : "",
+                  user_idle_s(u, server_now_ms()), off ? rooms : "-",
+                  u->talking[0] ? u->talking : "-", conn_peer(u->conn));
   }
 }
 
@@ -101,9 +100,7 @@ static void console_say(const char *text) {
     console_reply("error: text too long or not valid UTF-8");
     return;
   }
-  uint32_t n = 0;
-  for (user *u = user_first(); u != NULL; u = u->hh.next, n++)
-    conn_send(u->conn, b);
+  uint32_t n = bus_all(b, NULL);
   fbuf_unref(b);
   console_reply("said to %u users", n);
 }
@@ -207,7 +204,8 @@ void console_exec(char *line) {
     store_submit(j);
   } else if (strcmp(cmd, "shutdown") == 0) {
     console_reply("shutting down");
-    server_shutdown("operator shutdown");
+    if (con.shutdown != NULL)
+      con.shutdown("operator shutdown");
   } else {
     console_reply("unknown command: %s (try help)", cmd);
   }
@@ -261,7 +259,8 @@ static void console_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
 }
 
 /* Opens fd 0 as a tty or a pipe. */
-int console_start(uv_loop_t *loop) {
+int console_start(uv_loop_t *loop, void (*shutdown)(const char *why)) {
+  con.shutdown = shutdown;
   uv_handle_type t = uv_guess_handle(0);
   int r;
   if (t == UV_TTY) {

@@ -6,9 +6,10 @@
 
 #include <uv.h>
 
-/* Starts reading stdin if it is a terminal or a pipe. Returns 0 or a
- * negative uv error. */
-int console_start(uv_loop_t *loop);
+/* Starts reading stdin if it is a terminal or a pipe; "shutdown" calls
+ * shutdown (the life cycle's, passed down so the console never calls up).
+ * Returns 0 or a negative uv error. */
+int console_start(uv_loop_t *loop, void (*shutdown)(const char *why));
 
 /* Stops reading and closes the handle (shutdown). */
 void console_stop(void);

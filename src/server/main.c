@@ -11,6 +11,7 @@
 
 #include "auth.h"
 #include "config.h"
+#include "daemon.h"
 #include "log.h"
 #include "room.h"
 #include "server.h"
@@ -179,7 +180,7 @@ static int main_serve(config *cfg) {
     store_close_db(db);
     return 1;
   }
-  if (room_init() < 0 || server_start(&loop, cfg) < 0) {
+  if (room_init(cfg->max_rooms) < 0 || daemon_start(&loop, cfg) < 0) {
     if (!srv.finished) {
       srv.stopping = true;
       store_stop();

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus.h"
 #include "conn.h"
 #include "server.h"
 #include "user.h"
@@ -18,21 +19,20 @@ static void presence_fill(proto_msg *m, const user *u, uint8_t status,
   m->u.presence.text = proto_str_c(status == PROTO_OFFLINE ? "" : u->away);
   m->u.presence.talking_with =
       proto_str_c(status == PROTO_OFFLINE ? "" : u->talking);
-  m->u.presence.idle_s = user_idle_s(u);
+  m->u.presence.idle_s = user_idle_s(u, server_now_ms());
   m->u.presence.flags =
       (uint8_t)(flags | (u->role == PROTO_ROLE_ADMIN ? PROTO_PRESF_ADMIN : 0));
 }
 
-/* Encodes once for everyone else, once more for u itself. */
+/* Encodes once for everyone else (through the bus), once more for u
+ * itself, on its own connection. */
 static void presence_push(user *u, uint8_t status, bool to_self) {
   proto_msg m;
   presence_fill(&m, u, status, 0);
   fbuf *b = fbuf_encode(&m, NULL);
   if (b == NULL)
     return;
-  for (user *x = user_first(); x != NULL; x = x->hh.next)
-    if (x != u)
-      conn_send(x->conn, b);
+  bus_all(b, u);
   fbuf_unref(b);
   if (to_self) {
     presence_fill(&m, u, status, PROTO_PRESF_SELF);

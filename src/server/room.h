@@ -1,8 +1,9 @@
-/* room.h: chat rooms, in a hash map keyed by the lowercased name. Each
- * room keeps its members in an intrusive list and each user keeps its
- * memberships in a small array, so join and part are O(1) (plus the
- * notices). Request handlers for JOIN, PART, ROOMS_REQ, TOPIC and
- * MEMBERS_REQ live here too. */
+/* room.h: chat rooms as state, in a hash map keyed by the lowercased
+ * name. Each room keeps its members in an intrusive list and a dense fan
+ * array (what bus_room walks), and each user keeps its memberships in a
+ * small array, so join and part are O(1). The rules (names, the per-user
+ * limit, who may set a topic) live here; nothing here sends a frame: the
+ * request handlers are in roomcmd.c and deliveries go through bus.c. */
 #ifndef PARLEY_ROOM_H
 #define PARLEY_ROOM_H
 
@@ -10,7 +11,6 @@
 #include <stdint.h>
 #include <uthash.h>
 
-#include "fbuf.h"
 #include "proto.h"
 
 struct user;
@@ -42,8 +42,10 @@ typedef struct room {
 
 #define ROOM_LOBBY "#lobby"
 
-/* Creates #lobby. */
-int room_init(void);
+#define ROOM_ALREADY 1 /* room_join: u was a member already */
+
+/* Creates #lobby; max_rooms caps one user's memberships. 0 or -1. */
+int room_init(uint32_t max_rooms);
 
 /* Frees every room (shutdown, after every user left). */
 void room_fini(void);
@@ -54,23 +56,17 @@ room *room_find(const char *p, size_t n);
 /* The membership of u in r, or NULL. */
 member *room_member(const room *r, const struct user *u);
 
-/* Joins u to the named room (creating it), sending JOINED, the backlog and
- * notices. Sends the error itself and returns it (negative) on failure. */
-int room_join(struct user *u, const char *p, size_t n, uint16_t ref_type);
+/* Joins u to the named room (creating it): 0, ROOM_ALREADY or -PERR_*. */
+int room_join(struct user *u, const char *p, size_t n, room **out);
 
-/* Removes a membership, telling the others with a notice of kind (LEFT,
- * QUIT, KICKED, BANNED) unless kind is negative. */
-void room_leave(member *m, int kind, const char *actor, const char *text);
+/* Removes a membership; returns its room, or NULL if that was destroyed. */
+room *room_leave(member *m);
 
-/* Queues b to every member of r except one (NULL: all). */
-void room_broadcast(room *r, fbuf *b, const struct user *except);
+/* Sets r's topic as u (members only): 0 or -PERR_*. */
+int room_set_topic(room *r, const struct user *u, const char *p, size_t n);
 
-/* Request handlers. */
-void room_on_join(struct conn *c, const proto_room_ref *req);
-void room_on_part(struct conn *c, const proto_part *req);
-void room_on_list(struct conn *c);
-void room_on_topic(struct conn *c, const proto_topic *req);
-void room_on_members(struct conn *c, const proto_room_ref *req);
+/* The first room of the map, for iteration with r->hh.next. */
+room *room_first(void);
 
 /* Number of rooms. */
 uint32_t room_count(void);

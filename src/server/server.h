@@ -1,5 +1,9 @@
-/* server.h: the parleyd process state and its life cycle: listen, accept,
- * the per-iteration flush, the 1 s tick, idle exit and clean shutdown. */
+/* server.h: the parleyd process state (srv) and the few calls the
+ * connection layer makes into it: the clocks, the wake-up for pending
+ * output, and the news that a connection is gone. This is the bottom of
+ * the server's layers: it calls nothing above it. The life cycle (listen,
+ * accept, flush pass, tick, shutdown) sits at the top, in daemon.c, and
+ * plugs itself in through the hooks below. */
 #ifndef PARLEY_SERVER_H
 #define PARLEY_SERVER_H
 
@@ -21,7 +25,7 @@ typedef struct server {
   uv_timer_t tick;       /* 1 s: timeouts, soft limits */
   uv_timer_t idle_exit;  /* --idle-exit */
   uv_timer_t stop_timer; /* bounds the graceful close at shutdown */
-  uv_timer_t trim;       /* re-checks for the end of a burst (server_trim) */
+  uv_timer_t trim;       /* re-checks for the end of a burst (daemon_trim) */
   uv_signal_t sigint, sigterm;
   struct conn *conns;   /* every open connection */
   uint32_t nconns;      /* connections counted against max-clients */
@@ -36,6 +40,10 @@ typedef struct server {
   uint64_t next_msg_id; /* server-wide message id */
   uint64_t flood_drops; /* messages refused for flooding */
   uint64_t slow_kills;  /* clients cut off by the output limits */
+  /* Hooks set by the life cycle (daemon.c), so that this layer never
+   * calls up into it. NULL (unit tests) means nothing to do. */
+  uv_idle_cb on_idle;         /* flush pass, run while output waits */
+  void (*on_conn_gone)(void); /* a connection's close callback ran */
 } server;
 
 extern server srv;
@@ -46,15 +54,7 @@ uint64_t server_now_ms(void);
 /* Unix time in milliseconds (wall clock, for timestamps on the wire). */
 uint64_t server_wall_ms(void);
 
-/* Binds, prints the "listening on" line and starts everything. Returns 0
- * or -1 after printing why. */
-int server_start(uv_loop_t *loop, config *cfg);
-
-/* Starts a clean shutdown: BYE to every client, stop accepting, flush and
- * close the store, close every handle. Safe to call more than once. */
-void server_shutdown(const char *why);
-
-/* Called by conn when a connection is gone. */
+/* Called by conn when a connection is gone (runs srv.on_conn_gone). */
 void server_conn_gone(void);
 
 /* Called by conn when a connection has output; arms the flush. */

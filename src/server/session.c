@@ -8,11 +8,13 @@
 
 #include "admin.h"
 #include "auth.h"
+#include "bus.h"
 #include "chat.h"
 #include "conn.h"
 #include "log.h"
 #include "presence.h"
 #include "room.h"
+#include "roomcmd.h"
 #include "server.h"
 #include "store.h"
 #include "user.h"
@@ -86,7 +88,8 @@ static void session_login_ok(struct conn *c, const char *name, int role,
                "logged in from elsewhere (%s)", conn_peer(c));
     conn_close(oc, true, "session replaced");
   }
-  user *u = user_add(c, name, (uint8_t)role);
+  user *u =
+      user_add(c, name, (uint8_t)role, srv.cfg->flood_burst, server_now_ms());
   if (u == NULL) {
     conn_error(c, PERR_INTERNAL, 0, "", NULL);
     conn_close(c, true, "out of memory for a user");
@@ -113,11 +116,10 @@ static void session_login_ok(struct conn *c, const char *name, int role,
   p.u.presence.text = proto_str_c("");
   p.u.presence.talking_with = proto_str_c("");
   fbuf *b = fbuf_encode(&p, NULL);
-  for (user *x = user_first(); x != NULL && b != NULL; x = x->hh.next)
-    if (x != u)
-      conn_send(x->conn, b);
+  if (b != NULL)
+    bus_all(b, u);
   fbuf_unref(b);
-  if (room_join(u, ROOM_LOBBY, strlen(ROOM_LOBBY), PROTO_JOIN) == 0)
+  if (roomcmd_join(u, ROOM_LOBBY, strlen(ROOM_LOBBY), PROTO_JOIN) >= 0)
     chat_backlog(c, PROTO_TO_ROOM, ROOM_LOBBY, 0, 0, true);
   else
     presence_who(c);
@@ -472,19 +474,19 @@ static void session_logged_in(struct conn *c, const proto_msg *m) {
     session_on_logout(c, &m->u.logout);
     break;
   case PROTO_JOIN:
-    room_on_join(c, &m->u.join);
+    roomcmd_on_join(c, &m->u.join);
     break;
   case PROTO_PART:
-    room_on_part(c, &m->u.part);
+    roomcmd_on_part(c, &m->u.part);
     break;
   case PROTO_ROOMS_REQ:
-    room_on_list(c);
+    roomcmd_on_list(c);
     break;
   case PROTO_TOPIC:
-    room_on_topic(c, &m->u.topic);
+    roomcmd_on_topic(c, &m->u.topic);
     break;
   case PROTO_MEMBERS_REQ:
-    room_on_members(c, &m->u.members_req);
+    roomcmd_on_members(c, &m->u.members_req);
     break;
   case PROTO_SAY:
     chat_on_say(c, &m->u.say);
@@ -580,7 +582,7 @@ void session_on_close(struct conn *c, const char *why) {
    * would cost the square of the users and only delay each client's BYE. */
   int kind = srv.stopping ? -1 : PROTO_NOTICE_QUIT;
   while (u->nrooms > 0)
-    room_leave(user_rooms(u)[u->nrooms - 1], kind, "", notice);
+    roomcmd_leave(user_rooms(u)[u->nrooms - 1], kind, "", notice);
   if (!srv.stopping)
     presence_offline(u);
   /* Conversations with u are over for whoever was talking with u. */

@@ -20,9 +20,6 @@ static int user_keycmp(const char *a, const char *b, size_t n);
 #include <stdlib.h>
 #include <string.h>
 
-#include "conn.h"
-#include "log.h"
-#include "server.h"
 #include "slab.h"
 
 static user *users; /* uthash head */
@@ -64,8 +61,10 @@ user *user_find(const char *p, size_t n) {
   return u;
 }
 
-/* Allocates and inserts. */
-user *user_add(struct conn *c, const char *name, uint8_t role) {
+/* Allocates and inserts; the flood bucket starts full (flood_burst) and
+ * the idle time at now_ms (loop clock). */
+user *user_add(struct conn *c, const char *name, uint8_t role,
+               uint32_t flood_burst, uint64_t now_ms) {
   size_t n = strlen(name);
   if (n > PROTO_MAX_NAME || proto_check_name(name, n) < 0)
     return NULL;
@@ -77,8 +76,8 @@ user *user_add(struct conn *c, const char *name, uint8_t role) {
   u->role = role;
   u->status = PROTO_ONLINE;
   u->talking = "";
-  u->last_say_ms = server_now_ms();
-  bucket_init(&u->flood, srv.cfg->flood_burst, u->last_say_ms);
+  u->last_say_ms = now_ms;
+  bucket_init(&u->flood, flood_burst, now_ms);
   HASH_ADD_KEYPTR(hh, users, u->name, n, u);
   return u;
 }
@@ -119,8 +118,7 @@ uint32_t user_count(void) {
   return HASH_COUNT(users);
 }
 
-/* Idle seconds from the loop clock. */
-uint32_t user_idle_s(const user *u) {
-  uint64_t now = server_now_ms();
+/* Idle seconds at now (loop clock). */
+uint32_t user_idle_s(const user *u, uint64_t now) {
   return now > u->last_say_ms ? (uint32_t)((now - u->last_say_ms) / 1000) : 0;
 }

@@ -1,5 +1,5 @@
-/* user.h: logged-in users, in a hash map keyed by the name, compared
- * without regard to ASCII case (no lowercased copy is kept). */
+/* user.h: logged-in users as state (no I/O), in a hash map keyed by the name,
+ * compared without regard to ASCII case (no lowercased copy is kept). */
 #ifndef PARLEY_USER_H
 #define PARLEY_USER_H
 
@@ -49,7 +49,8 @@ int user_key(char *dst, size_t cap, const char *p, size_t n);
 user *user_find(const char *p, size_t n);
 
 /* Adds an online user for conn; the name must be valid and not online. */
-user *user_add(struct conn *c, const char *name, uint8_t role);
+user *user_add(struct conn *c, const char *name, uint8_t role,
+               uint32_t flood_burst, uint64_t now_ms);
 
 /* Removes and frees a user (memberships must be gone). */
 void user_remove(user *u);
@@ -60,7 +61,7 @@ user *user_first(void);
 /* Number of users online. */
 uint32_t user_count(void);
 
-/* Seconds since the user last said something. */
-uint32_t user_idle_s(const user *u);
+/* Seconds since the user last said something, at now_ms (loop clock). */
+uint32_t user_idle_s(const user *u, uint64_t now_ms);
 
 #endif

@@ -117,6 +117,39 @@ class History(unittest.TestCase):
             b.quit(0)
             srv.stop()
 
+    def test_paging_back_stops_at_history_limit(self):
+        # The server keeps --history messages per conversation: paging
+        # back from the oldest of them finds nothing more (a trimmed
+        # message must not come back one page later).
+        with Server("--history", 3) as srv:
+            a = srv.client("alice", register=True)
+            for i in range(6):
+                a.send("m%d" % i)
+            a.expect({"event": "message", "text": "m5"})
+            with srv.raw() as r:
+                r.login("reader", register=True)
+
+                def page():
+                    got = []
+                    while True:
+                        f = r.read_frame()
+                        if f["type"] == "MSG":
+                            got.append(f)
+                        if f["type"] == "HISTORY_END":
+                            self.assertEqual(f["count"], len(got))
+                            return got
+                first = page()  # the auto-join backlog
+                self.assertEqual([f["text"] for f in first],
+                                 ["m3", "m4", "m5"])
+                r.send_frame("HISTORY_REQ", kind=0, target="#lobby",
+                             limit=3, before_id=first[0]["id"])
+                self.assertEqual([f["text"] for f in page()], [])
+                r.send_frame("HISTORY_REQ", kind=0, target="#lobby",
+                             limit=2, before_id=first[2]["id"])
+                self.assertEqual([f["text"] for f in page()], ["m3", "m4"])
+            a.quit(0)
+            srv.stop()
+
 
 if __name__ == "__main__":
     main()

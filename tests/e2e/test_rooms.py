@@ -155,6 +155,56 @@ class Rooms(unittest.TestCase):
             b.quit(0)
             srv.stop()
 
+    def test_topic_needs_membership(self):
+        # Only members may set a room's topic; a refused TOPIC changes
+        # nothing and tells the room nothing.
+        with Server() as srv:
+            a = srv.client("alice", register=True)
+            a.send("/join #t")
+            a.expect({"event": "joined", "room": "#t"})
+            a.send("/topic ours")
+            a.expect({"event": "notice", "kind": "topic", "room": "#t",
+                      "text": "ours"})
+            m = a.mark()
+            with srv.raw() as r:
+                r.login("mallory", register=True)
+                r.send_frame("TOPIC", room="#t", topic="hijacked")
+                f = r.expect("ERROR")
+                self.assertEqual(f["code"], E["NOT_IN_ROOM"], f)
+            a.send("/rooms")
+            ev = a.expect({"event": "rooms"}, since=m)
+            rooms = {x["room"]: x for x in ev["rooms"]}
+            self.assertEqual(rooms["#t"]["topic"], "ours")
+            self.assertEqual(a.count({"event": "notice", "kind": "topic"},
+                                     since=m), 0, a.recent())
+            a.quit(0)
+            srv.stop()
+
+    def test_two_part_in_turn(self):
+        # alice, bob and carol join in that order; alice parts, then
+        # carol: bob, the one left, still gets the room's messages (and
+        # carol, gone, does not).
+        with Server() as srv:
+            cl = {}
+            for name in ("alice", "bob", "carol"):
+                cl[name] = srv.client(name, register=True)
+                cl[name].send("/join #x")
+                cl[name].expect({"event": "joined", "room": "#x"})
+            for name in ("alice", "carol"):
+                cl[name].send("/part #x")
+                cl[name].expect({"event": "parted", "room": "#x"})
+            m = cl["carol"].mark()
+            cl["bob"].send("still here")
+            cl["bob"].expect({"event": "message", "room": "#x",
+                              "from": "bob", "text": "still here"})
+            cl["carol"].send("/join #y")
+            cl["carol"].expect({"event": "joined", "room": "#y"})
+            self.assertEqual(cl["carol"].count({"event": "message",
+                                                "room": "#x"}, since=m), 0)
+            for c in cl.values():
+                c.quit(0)
+            srv.stop()
+
 
 if __name__ == "__main__":
     main()

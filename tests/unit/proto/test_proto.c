@@ -797,6 +797,16 @@ static void test_has_control(void **state) {
 }
 
 /* proto_str_c: NULL is "", otherwise the string's bytes. */
+/* The one status-name table: enum order, and "?" past the end. */
+static void test_status_name(void **state) {
+  (void)state;
+  assert_string_equal(proto_status_name(PROTO_ONLINE), "online");
+  assert_string_equal(proto_status_name(PROTO_AWAY), "away");
+  assert_string_equal(proto_status_name(PROTO_BUSY), "busy");
+  assert_string_equal(proto_status_name(PROTO_OFFLINE), "offline");
+  assert_string_equal(proto_status_name(PROTO_STATUS_LAST + 1), "?");
+}
+
 static void test_str_c(void **state) {
   (void)state;
   proto_str s = proto_str_c(NULL);
@@ -836,6 +846,7 @@ int main(void) {
       cmocka_unit_test(test_has_control),
       cmocka_unit_test(test_has_hidden),
       cmocka_unit_test(test_str_c),
+      cmocka_unit_test(test_status_name),
   };
   return cmocka_run_group_tests_name("proto", tests, NULL, NULL);
 }
