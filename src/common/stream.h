@@ -103,6 +103,11 @@ int stream_read_stop(stream *s);
  * flight). Returns 0 or a negative uv error: the owner should close. */
 int stream_flush(stream *s, outq *q);
 
+/* True once stream_close ran: the handle is going away. */
+static inline bool stream_closing(const stream *s) {
+  return (s->flags & STREAM_CLOSING) != 0;
+}
+
 /* True while a write is in flight (q's head bytes belong to it). */
 static inline bool stream_writing(const stream *s) {
   return (s->flags & STREAM_WRITING) != 0;

@@ -16,6 +16,7 @@
 #include "discovery.h"
 #include "log.h"
 #include "room.h"
+#include "session.h"
 #include "store.h"
 #include "user.h"
 
@@ -55,7 +56,7 @@ static void server_flush(void) {
       srv.closing = c->closing_next;
       c->on_close_list = false;
       conn_teardown(c);
-      if (!c->close_flush || (c->out.count == 0 && !c->writing))
+      if (!c->close_flush || (c->out.count == 0 && !stream_writing(&c->s)))
         conn_reap(c);
       /* else conn_flush reaps after the last write, or the tick does */
       conn_unref(c);
@@ -311,6 +312,7 @@ static int server_listen(const char *host, int port) {
 int server_start(uv_loop_t *loop, config *cfg) {
   srv.loop = loop;
   srv.cfg = cfg;
+  conn_set_handlers(session_on_msg, session_on_close);
   char host[128];
   int port;
   if (config_split_listen(cfg, host, sizeof host, &port) < 0)
