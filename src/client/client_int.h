@@ -100,6 +100,10 @@ void client_scan_cancel(client *c);
 
 /* Core internals (client.c). */
 void client_emit(client *c, client_event *ev);
+/* Records the connection state and fires STATE. */
+void client_set_state(client *c, client_state st, const char *reason);
+/* Fires STOPPED once client_stop() ran and nothing is left open. */
+void client_maybe_stopped(client *c);
 /* Adds a local info/error line to w and fires INFO. */
 void client_info(client *c, client_window *w, uint8_t flags, const char *fmt,
                  ...) __attribute__((format(printf, 4, 5)));
@@ -108,5 +112,27 @@ uint64_t client_now_ms(void);
 bool client_str_eq(proto_str s, const char *c);
 /* Copies a proto_str into a fixed buffer, cutting if needed. */
 void client_str_copy(char *dst, size_t dsz, proto_str s);
+
+/* Connection (client_conn.c). */
+int client_conn_resolve(client *c);                  /* 0 or a libuv error */
+int client_conn_send(client *c, const proto_msg *m); /* see client_send() */
+size_t client_conn_pending(const client *c);         /* bytes not yet written */
+/* Ends the session; reconnects with backoff unless fatal. */
+void client_conn_lost(client *c, const char *reason, client_fatal fatal);
+void client_conn_stop(client *c); /* cancels resolving, closes the link */
+bool client_conn_bye(client *c, const char *reason); /* true: shutting down */
+
+/* Incoming frames (client_handle.c): dispatches one decoded frame. */
+void client_handle_frame(client *c, client_conn *k, const proto_msg *m);
+
+/* Lag probes (client_ping.c). */
+void client_ping_start(client *c);       /* a new session: start probing */
+void client_ping_stop(client *c);        /* the session is gone */
+void client_ping_on_activity(client *c); /* the user acted: maybe probe */
+
+/* Commands (client_exec.c): see client_command(), client_command_errname(). */
+int client_exec_line(client *c, client_window *w, const char *line, char *err,
+                     size_t errlen);
+const char *client_exec_errname(int r);
 
 #endif

@@ -1,0 +1,366 @@
+/* client_conn.c: the connection to the server: name resolution, TCP
+ * connect, reading and writing frames, losing the session and the
+ * reconnect timer with backoff. */
+#include <assert.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client_backoff.h"
+#include "client_int.h"
+
+#define CLIENT_AGENT "parley/" PARLEY_VERSION
+
+static void client_conn_connect(client *c);
+static void client_conn_reconnect_due(uv_timer_t *t);
+
+/* A write request travelling with its bytes. */
+typedef struct write_req {
+  uv_write_t req;
+  uv_buf_t buf;
+  uint8_t data[];
+} write_req;
+
+/* Frees the request whatever the status; a failed write also shows up as a
+ * read error, which is where the connection is dropped. */
+static void client_conn_write_done(uv_write_t *req, int status) {
+  (void)status;
+  free(req);
+}
+
+/* Encodes m and queues it on the live connection; 0, UV_ENOTCONN,
+ * UV_ENOBUFS (queue over CLIENT_OUTQ_MAX), UV_ENOMEM or the encoder's
+ * -PERR_*. */
+int client_conn_send(client *c, const proto_msg *m) {
+  client_conn *k = c->conn;
+  if (!k || k->closing || k->phase == CONN_CONNECTING)
+    return UV_ENOTCONN;
+  if (uv_stream_get_write_queue_size((uv_stream_t *)&k->tcp) > CLIENT_OUTQ_MAX)
+    return UV_ENOBUFS;
+  size_t sz = proto_size(m);
+  if (sz == 0)
+    return -PERR_UNKNOWN_TYPE;
+  write_req *w = malloc(sizeof *w + sz);
+  if (!w)
+    return UV_ENOMEM;
+  ssize_t n = proto_encode(m, w->data, sz);
+  if (n < 0) {
+    free(w);
+    return (int)n;
+  }
+  w->buf = uv_buf_init((char *)w->data, (unsigned)n);
+  int r = uv_write(&w->req, (uv_stream_t *)&k->tcp, &w->buf, 1,
+                   client_conn_write_done);
+  if (r < 0) { /* the socket is broken; the read side will report it */
+    free(w);
+    return UV_ENOTCONN;
+  }
+  return 0;
+}
+
+/* Bytes queued for the server and not yet written. */
+size_t client_conn_pending(const client *c) {
+  if (!c->conn || c->conn->phase == CONN_CONNECTING)
+    return 0;
+  return uv_stream_get_write_queue_size((uv_stream_t *)&c->conn->tcp);
+}
+
+/* Last step of a connection: frees it and maybe reports STOPPED. */
+static void client_conn_closed(uv_handle_t *h) {
+  client_conn *k = h->data;
+  client *c = k->c;
+  free(k);
+  c->live--;
+  client_maybe_stopped(c);
+}
+
+/* Starts closing k (idempotent); c->conn forgets it at once. */
+static void client_conn_close(client_conn *k) {
+  if (k->closing)
+    return;
+  k->closing = true;
+  if (k->c->conn == k)
+    k->c->conn = NULL;
+  uv_close((uv_handle_t *)&k->tcp, client_conn_closed);
+}
+
+/* Ends the current session: closes the connection, then reconnects with
+ * backoff unless fatal/kicked/--no-reconnect/quitting, or reports the end. */
+void client_conn_lost(client *c, const char *reason, client_fatal fatal) {
+  if (c->conn)
+    client_conn_close(c->conn);
+  client_ping_stop(c);
+  c->nwho = 0; /* half-received lists die with the session */
+  c->nrooms = 0;
+  c->who_requested = false;
+  if (c->m.nusers) /* nobody is known online while we are away */
+    client_user_clear(c);
+  if (c->stopping)
+    return;
+  if (c->quitting) { /* we asked for it: client_stop() follows */
+    client_set_state(c, CLIENT_DISCONNECTED, "quit");
+    return;
+  }
+  if (c->kicked && fatal == CLIENT_FATAL_NONE)
+    fatal = CLIENT_FATAL_KICKED;
+  if (fatal == CLIENT_FATAL_NONE && !c->ever_ready)
+    fatal = CLIENT_FATAL_CONNECT; /* the first connection must work */
+  if (fatal == CLIENT_FATAL_NONE && c->opts.no_reconnect)
+    fatal = CLIENT_FATAL_OTHER;
+  snprintf(c->m.reason, sizeof c->m.reason, "%s", reason);
+  if (fatal != CLIENT_FATAL_NONE) {
+    if (c->fatal == CLIENT_FATAL_NONE)
+      c->fatal = fatal;
+    client_set_state(c, CLIENT_DISCONNECTED, reason);
+    client_info(c, c->m.windows[0], CLIENT_LINE_ERROR, "disconnected: %s",
+                reason);
+    client_event ev = {
+        .type = CLIENT_EV_DISCONNECTED, .text = c->m.reason, .fatal = fatal};
+    client_emit(c, &ev);
+    return;
+  }
+  uint64_t delay =
+      client_backoff_delay(c->attempt++, CLIENT_BACKOFF_BASE_MS,
+                           CLIENT_BACKOFF_CAP_MS, (uint32_t)random());
+  c->m.reconnect_at = uv_now(c->loop) + delay;
+  client_set_state(c, CLIENT_RECONNECTING, reason);
+  client_info(c, c->m.windows[0], CLIENT_LINE_ERROR,
+              "connection lost (%s); reconnecting in %llu ms", reason,
+              (unsigned long long)delay);
+  client_event ev = {
+      .type = CLIENT_EV_RECONNECTING, .in_ms = delay, .text = c->m.reason};
+  client_emit(c, &ev);
+  int r =
+      uv_timer_start(&c->reconnect_timer, client_conn_reconnect_due, delay, 0);
+  assert(r == 0); /* starting an initialised timer cannot fail */
+}
+
+/* Reconnect timer: try again from name resolution (addresses may move). */
+static void client_conn_reconnect_due(uv_timer_t *t) {
+  client *c = t->data;
+  if (c->stopping)
+    return;
+  int r = client_start(c);
+  if (r < 0)
+    client_conn_lost(c, uv_strerror(r), CLIENT_FATAL_NONE);
+}
+
+/* Gives libuv the free tail of the connection's frame buffer. */
+static void client_conn_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
+  (void)hint;
+  client_conn *k = h->data;
+  buf->base = (char *)k->rbuf + k->rlen;
+  buf->len = sizeof k->rbuf - k->rlen;
+}
+
+/* Decodes every whole frame in the buffer; keeps a partial one. */
+static void client_conn_read(uv_stream_t *s, ssize_t nread,
+                             const uv_buf_t *buf) {
+  (void)buf;
+  client_conn *k = s->data;
+  client *c = k->c;
+  if (k->closing)
+    return;
+  if (nread < 0) {
+    char reason[200];
+    snprintf(reason, sizeof reason, "%s",
+             nread == UV_EOF ? "server closed the connection"
+                             : uv_strerror((int)nread));
+    client_conn_lost(c, reason, CLIENT_FATAL_NONE);
+    return;
+  }
+  k->rlen += (size_t)nread;
+  size_t off = 0;
+  while (!k->closing && off < k->rlen) {
+    proto_msg m;
+    ssize_t r = proto_decode(k->rbuf + off, k->rlen - off, &m);
+    if (r == 0)
+      break;
+    if (r == -PERR_UNKNOWN_TYPE) { /* newer server: skip what we don't know */
+      if (m.frame_len > k->rlen - off)
+        break;
+      off += m.frame_len;
+      continue;
+    }
+    if (r < 0) {
+      char reason[200];
+      snprintf(reason, sizeof reason, "malformed frame from the server: %s",
+               proto_strerror((int)r));
+      client_conn_lost(c, reason, CLIENT_FATAL_NONE);
+      return;
+    }
+    client_handle_frame(c, k, &m);
+    off += (size_t)r;
+  }
+  if (k->closing)
+    return; /* the buffer dies with the connection */
+  if (off > 0) {
+    memmove(k->rbuf, k->rbuf + off, k->rlen - off);
+    k->rlen -= off;
+  }
+  if (k->rlen == sizeof k->rbuf) /* cannot happen: one frame always fits */
+    client_conn_lost(c, "frame larger than the buffer", CLIENT_FATAL_NONE);
+}
+
+/* TCP connected (or not): start the handshake, or try the next address. */
+static void client_conn_connected(uv_connect_t *req, int status) {
+  client_conn *k = req->data;
+  client *c = k->c;
+  if (k->closing)
+    return;
+  if (status < 0) {
+    char reason[300];
+    snprintf(reason, sizeof reason, "cannot connect to %s port %u: %s",
+             c->m.host, c->m.port, uv_strerror(status));
+    client_conn_close(k);
+    if (c->addr_next < c->naddrs) {
+      client_conn_connect(c);
+      return;
+    }
+    client_conn_lost(c, reason, CLIENT_FATAL_NONE);
+    return;
+  }
+  int r = uv_tcp_nodelay(&k->tcp, 1);
+  (void)r; /* latency tweak only: no failure to report */
+  /* The kernel probes an idle link, so a dead server is noticed without a
+   * timer waking this process (the TUI runs with ping_ms = 0). */
+  r = uv_tcp_keepalive(&k->tcp, 1, 60);
+  (void)r;
+  r = uv_read_start((uv_stream_t *)&k->tcp, client_conn_alloc,
+                    client_conn_read);
+  if (r < 0) {
+    client_conn_lost(c, uv_strerror(r), CLIENT_FATAL_NONE);
+    return;
+  }
+  k->phase = CONN_HELLO;
+  proto_msg m = {.type = PROTO_HELLO};
+  m.u.hello.version = PROTO_VERSION;
+  m.u.hello.agent = proto_str_c(CLIENT_AGENT);
+  r = client_send(c, &m);
+  if (r < 0)
+    client_conn_lost(c, uv_strerror(r), CLIENT_FATAL_NONE);
+}
+
+/* Opens a TCP connection to the next resolved address. */
+static void client_conn_connect(client *c) {
+  client_conn *k = calloc(1, sizeof *k);
+  if (!k) {
+    client_conn_lost(c, "out of memory", CLIENT_FATAL_OTHER);
+    return;
+  }
+  k->c = c;
+  int r = uv_tcp_init(c->loop, &k->tcp);
+  if (r < 0) {
+    free(k);
+    client_conn_lost(c, uv_strerror(r), CLIENT_FATAL_NONE);
+    return;
+  }
+  k->tcp.data = k;
+  k->connect_req.data = k;
+  c->live++;
+  c->conn = k;
+  const struct sockaddr *sa =
+      (const struct sockaddr *)&c->addrs[c->addr_next++];
+  r = uv_tcp_connect(&k->connect_req, &k->tcp, sa, client_conn_connected);
+  if (r < 0) {
+    char reason[300];
+    snprintf(reason, sizeof reason, "cannot connect to %s port %u: %s",
+             c->m.host, c->m.port, uv_strerror(r));
+    client_conn_close(k);
+    if (c->addr_next < c->naddrs)
+      client_conn_connect(c);
+    else
+      client_conn_lost(c, reason, CLIENT_FATAL_NONE);
+  }
+}
+
+/* Name resolved: remember up to CLIENT_MAX_ADDRS addresses, connect. */
+static void client_conn_resolved(uv_getaddrinfo_t *req, int status,
+                                 struct addrinfo *ai) {
+  client *c = req->data;
+  c->resolving = false;
+  c->live--;
+  if (c->stopping) {
+    uv_freeaddrinfo(ai);
+    client_maybe_stopped(c);
+    return;
+  }
+  if (status < 0) {
+    char reason[400];
+    snprintf(reason, sizeof reason, "cannot resolve %s: %s", c->m.host,
+             uv_strerror(status));
+    uv_freeaddrinfo(ai);
+    client_conn_lost(c, reason, CLIENT_FATAL_NONE);
+    return;
+  }
+  c->naddrs = c->addr_next = 0;
+  for (struct addrinfo *p = ai; p && c->naddrs < CLIENT_MAX_ADDRS;
+       p = p->ai_next) {
+    if (p->ai_addrlen > sizeof c->addrs[0])
+      continue;
+    memcpy(&c->addrs[c->naddrs], p->ai_addr, p->ai_addrlen);
+    c->naddrs++;
+  }
+  uv_freeaddrinfo(ai);
+  if (c->naddrs == 0) {
+    client_conn_lost(c, "host has no usable address", CLIENT_FATAL_NONE);
+    return;
+  }
+  client_conn_connect(c);
+}
+
+/* Starts resolving the server's name; connecting follows in the callback.
+ * Returns 0 or a libuv error. */
+int client_conn_resolve(client *c) {
+  char port[8];
+  snprintf(port, sizeof port, "%u", c->m.port);
+  struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                           .ai_socktype = SOCK_STREAM,
+                           .ai_protocol = IPPROTO_TCP};
+  c->gai.data = c;
+  int r = uv_getaddrinfo(c->loop, &c->gai, client_conn_resolved, c->m.host,
+                         port, &hints);
+  if (r < 0)
+    return r;
+  c->resolving = true;
+  c->live++;
+  return 0;
+}
+
+/* Cancels a name lookup in flight and closes the connection (client_stop). */
+void client_conn_stop(client *c) {
+  if (c->resolving)
+    uv_cancel((uv_req_t *)&c->gai); /* callback runs with UV_ECANCELED */
+  if (c->conn)
+    client_conn_close(c->conn);
+}
+
+/* After BYE is flushed: close the connection. */
+static void client_conn_bye_done(uv_shutdown_t *req, int status) {
+  (void)status;
+  client_conn *k = req->data;
+  client *c = k->c;
+  client_conn_close(k);
+  client_stop(c);
+}
+
+/* Says BYE and shuts the connection down; true when that is under way
+ * (client_stop() follows once it is flushed), false when there is no
+ * session to leave. */
+bool client_conn_bye(client *c, const char *reason) {
+  client_conn *k = c->conn;
+  if (k && !k->closing && k->phase != CONN_CONNECTING) {
+    proto_msg m = {.type = PROTO_BYE};
+    m.u.bye.reason = proto_str_c(reason ? reason : "");
+    if (client_send(c, &m) < 0) { /* a bad reason: leave without one */
+      m.u.bye.reason = proto_str_c("");
+      (void)client_send(c, &m);
+    }
+    k->shutdown_req.data = k;
+    if (uv_shutdown(&k->shutdown_req, (uv_stream_t *)&k->tcp,
+                    client_conn_bye_done) == 0)
+      return true;
+  }
+  return false;
+}

@@ -1,0 +1,295 @@
+/* client_exec.c: the command executor. Runs what client_cmd.c parsed:
+ * sends the frame, opens or switches windows, or reports a usage error. */
+#include <stdio.h>
+#include <string.h>
+
+#include "client_cmd.h"
+#include "client_int.h"
+
+/* Formats a send failure into err; returns the client_command() code. */
+static int client_exec_send_err(int r, char *err, size_t errlen) {
+  if (r == UV_ENOTCONN) {
+    snprintf(err, errlen, "not connected");
+    return CLIENT_ENOTCONN;
+  }
+  if (r == UV_ENOBUFS) {
+    snprintf(err, errlen, "too much queued for the server; wait a moment");
+    return CLIENT_EQUEUE;
+  }
+  if (r == UV_ENOMEM) {
+    snprintf(err, errlen, "out of memory");
+    return CLIENT_EQUEUE;
+  }
+  /* Anything else from client_send() is the encoder's -PERR_* for a bad
+   * field (it maps libuv failures to the three codes above). */
+  snprintf(err, errlen, "%s", proto_strerror(r));
+  return r;
+}
+
+/* Symbolic name of a client_exec_line() result. */
+const char *client_exec_errname(int r) {
+  switch (r) {
+  case CLIENT_EUSAGE:
+    return "USAGE";
+  case CLIENT_ENOTARGET:
+    return "NO_TARGET";
+  case CLIENT_ENOTCONN:
+    return "NOT_CONNECTED";
+  case CLIENT_EQUEUE:
+    return "QUEUE_FULL";
+  default:
+    return proto_errname(r);
+  }
+}
+
+/* Sends m, mapping failures to err. */
+static int client_exec_send(client *c, const proto_msg *m, char *err,
+                            size_t errlen) {
+  int r = client_send(c, m);
+  if (r == -PERR_FIELD_TOO_LONG && m->type == PROTO_SAY) {
+    snprintf(err, errlen,
+             "message longer than %d characters, the protocol's "
+             "hard limit",
+             PROTO_MAX_TEXT);
+    return r;
+  }
+  return r < 0 ? client_exec_send_err(r, err, errlen) : 0;
+}
+
+/* Sends text (an action with flags) to window w. */
+static int client_exec_say(client *c, client_window *w, const char *text,
+                           uint8_t flags, char *err, size_t errlen) {
+  if (!w || w->kind == CLIENT_WIN_SERVER) {
+    snprintf(err, errlen,
+             "this window has no room or person: /join #room or /query "
+             "USER first");
+    return CLIENT_ENOTARGET;
+  }
+  if (w->kind == CLIENT_WIN_QUERY && !w->opened) {
+    /* A window the peer's first message opened: replying is talking with
+     * them, which the server learns from QUERY_OPEN. */
+    proto_msg q = {.type = PROTO_QUERY_OPEN};
+    q.u.query_open.user = proto_str_c(w->name);
+    int r = client_exec_send(c, &q, err, errlen);
+    if (r < 0)
+      return r;
+    w->opened = true;
+  }
+  proto_msg m = {.type = PROTO_SAY};
+  m.u.say.kind = w->kind == CLIENT_WIN_ROOM ? PROTO_TO_ROOM : PROTO_TO_USER;
+  m.u.say.target = proto_str_c(w->name);
+  m.u.say.flags = flags;
+  m.u.say.text = proto_str_c(text);
+  return client_exec_send(c, &m, err, errlen);
+}
+
+/* Checks a user-name argument; fills err. */
+static int client_exec_check_user(const char *p, size_t n, char *err,
+                                  size_t errlen) {
+  if (proto_check_name(p, n) < 0) {
+    snprintf(err, errlen, "'%.*s': %s", (int)(n > 64 ? 64 : n), p,
+             proto_strerror(PERR_BAD_NAME));
+    return -PERR_BAD_NAME;
+  }
+  return 0;
+}
+
+/* Fills a C string from a cmd word. */
+static void client_exec_word_copy(char *dst, size_t dsz,
+                                  const client_cmd *cmd) {
+  size_t n = cmd->word_n < dsz - 1 ? cmd->word_n : dsz - 1;
+  memcpy(dst, cmd->word, n);
+  dst[n] = '\0';
+}
+
+/* Lists the help table in the current window and fires HELP. */
+static void client_exec_help(client *c) {
+  size_t n;
+  const client_help_entry *h = client_cmd_help(&n);
+  client_info(c, NULL, CLIENT_LINE_INFO, "commands:");
+  for (size_t i = 0; i < n; i++)
+    client_info(c, NULL, CLIENT_LINE_INFO, "  %-30s %s", h[i].command,
+                h[i].help);
+  client_event ev = {.type = CLIENT_EV_HELP};
+  client_emit(c, &ev);
+}
+
+/* Parses and executes one line typed in window w (NULL: the current one);
+ * see client_command(). */
+int client_exec_line(client *c, client_window *w, const char *line, char *err,
+                     size_t errlen) {
+  client_cmd cmd;
+  if (!w)
+    w = c->m.current;
+  err[0] = '\0';
+  if (client_cmd_parse(line, &cmd, err, errlen) < 0)
+    return CLIENT_EUSAGE;
+  client_ping_on_activity(c);
+  bool needs_server =
+      !(cmd.id == CLIENT_CMD_NONE || cmd.id == CLIENT_CMD_HELP ||
+        cmd.id == CLIENT_CMD_SCAN || cmd.id == CLIENT_CMD_QUIT ||
+        cmd.id == CLIENT_CMD_CLOSE);
+  if (needs_server && !client_ready(c)) {
+    char st[200];
+    snprintf(err, errlen, "not connected (%s)",
+             client_state_text(c, st, sizeof st));
+    return CLIENT_ENOTCONN;
+  }
+  proto_msg m = {0};
+  char name[CLIENT_ROOM_SZ + 1];
+  switch (cmd.id) {
+  case CLIENT_CMD_NONE:
+    return 0;
+  case CLIENT_CMD_TEXT:
+    return client_exec_say(c, w, cmd.rest, 0, err, errlen);
+  case CLIENT_CMD_ME:
+    return client_exec_say(c, w, cmd.rest, PROTO_MSGF_ACTION, err, errlen);
+  case CLIENT_CMD_JOIN: {
+    if (cmd.word[0] == '#')
+      client_exec_word_copy(name, sizeof name, &cmd);
+    else { /* "/join x" means #x */
+      name[0] = '#';
+      client_exec_word_copy(name + 1, sizeof name - 1, &cmd);
+    }
+    if (proto_check_room(name, strlen(name)) < 0) {
+      snprintf(err, errlen, "'%s': %s", name, proto_strerror(PERR_BAD_ROOM));
+      return -PERR_BAD_ROOM;
+    }
+    client_window *rw = client_window_find(c, name);
+    if (rw && rw->kind == CLIENT_WIN_ROOM && !rw->parting) {
+      client_window_switch(c, rw); /* joined, or the join is on its way */
+      return 0;
+    }
+    m.type = PROTO_JOIN;
+    m.u.join.room = proto_str_c(name);
+    int r = client_exec_send(c, &m, err, errlen);
+    if (r < 0)
+      return r;
+    if (rw) /* our PART is still in flight: keep the window past PARTED */
+      rw->rejoin = true;
+    /* Open the window now so text typed next goes there; the server
+     * handles JOIN before that SAY, and a refusal drops the window. */
+    rw = client_window_get(c, CLIENT_WIN_ROOM, name, strlen(name));
+    if (rw)
+      client_window_switch(c, rw);
+    return 0;
+  }
+  case CLIENT_CMD_PART:
+    if (cmd.word_n)
+      client_exec_word_copy(name, sizeof name, &cmd);
+    else if (w && w->kind == CLIENT_WIN_ROOM)
+      snprintf(name, sizeof name, "%s", w->name);
+    else {
+      snprintf(err, errlen, "not in a room window: /part #room");
+      return CLIENT_EUSAGE;
+    }
+    m.type = PROTO_PART;
+    m.u.part.room = proto_str_c(name);
+    m.u.part.reason = proto_str_c(cmd.rest);
+    {
+      int r = client_exec_send(c, &m, err, errlen);
+      client_window *pw = client_window_find(c, name);
+      if (r == 0 && pw && pw->kind == CLIENT_WIN_ROOM) {
+        pw->parting = true;
+        pw->rejoin = false;
+      }
+      return r;
+    }
+  case CLIENT_CMD_MSG:
+  case CLIENT_CMD_QUERY: {
+    int r = client_exec_check_user(cmd.word, cmd.word_n, err, errlen);
+    if (r < 0)
+      return r;
+    client_exec_word_copy(name, sizeof name, &cmd);
+    if (cmd.id == CLIENT_CMD_QUERY) {
+      m.type = PROTO_QUERY_OPEN;
+      m.u.query_open.user = proto_str_c(name);
+      r = client_exec_send(c, &m, err, errlen);
+      if (r < 0)
+        return r;
+      client_window *qw = client_window_query(c, name, true);
+      if (!qw) {
+        snprintf(err, errlen, "too many windows open; /close some");
+        return CLIENT_EUSAGE;
+      }
+      qw->opened = true;
+      if (!cmd.rest[0])
+        return 0;
+    }
+    m = (proto_msg){.type = PROTO_SAY};
+    m.u.say.kind = PROTO_TO_USER;
+    m.u.say.target = proto_str_c(name);
+    m.u.say.text = proto_str_c(cmd.rest);
+    return client_exec_send(c, &m, err, errlen);
+  }
+  case CLIENT_CMD_AWAY:
+  case CLIENT_CMD_BACK:
+  case CLIENT_CMD_BUSY:
+    m.type = PROTO_SET_STATUS;
+    m.u.set_status.status = cmd.id == CLIENT_CMD_AWAY   ? PROTO_AWAY
+                            : cmd.id == CLIENT_CMD_BUSY ? PROTO_BUSY
+                                                        : PROTO_ONLINE;
+    m.u.set_status.text = proto_str_c(cmd.rest);
+    return client_exec_send(c, &m, err, errlen);
+  case CLIENT_CMD_WHO: {
+    m.type = PROTO_WHO_REQ;
+    int r = client_exec_send(c, &m, err, errlen);
+    if (r == 0)
+      c->who_requested = true;
+    return r;
+  }
+  case CLIENT_CMD_ROOMS:
+    m.type = PROTO_ROOMS_REQ;
+    return client_exec_send(c, &m, err, errlen);
+  case CLIENT_CMD_KICK:
+  case CLIENT_CMD_BAN: {
+    int r = client_exec_check_user(cmd.word, cmd.word_n, err, errlen);
+    if (r < 0)
+      return r;
+    client_exec_word_copy(name, sizeof name, &cmd);
+    if (cmd.id == CLIENT_CMD_KICK) {
+      m.type = PROTO_KICK;
+      m.u.kick.user = proto_str_c(name);
+      m.u.kick.reason = proto_str_c(cmd.rest);
+    } else {
+      m.type = PROTO_BAN;
+      m.u.ban.user = proto_str_c(name);
+      m.u.ban.duration_s = cmd.num;
+      m.u.ban.reason = proto_str_c(cmd.rest);
+    }
+    return client_exec_send(c, &m, err, errlen);
+  }
+  case CLIENT_CMD_TOPIC:
+    if (!w || w->kind != CLIENT_WIN_ROOM) {
+      snprintf(err, errlen, "not in a room window");
+      return CLIENT_EUSAGE;
+    }
+    m.type = PROTO_TOPIC;
+    m.u.topic.room = proto_str_c(w->name);
+    m.u.topic.topic = proto_str_c(cmd.rest);
+    return client_exec_send(c, &m, err, errlen);
+  case CLIENT_CMD_SCAN: {
+    int r = client_scan(c);
+    if (r < 0) {
+      snprintf(err, errlen, "cannot scan: %s",
+               r == UV_EALREADY ? "a scan is already running" : uv_strerror(r));
+      return CLIENT_EQUEUE;
+    }
+    return 0;
+  }
+  case CLIENT_CMD_HELP:
+    client_exec_help(c);
+    return 0;
+  case CLIENT_CMD_QUIT:
+    client_quit(c, cmd.rest);
+    return 0;
+  case CLIENT_CMD_CLOSE: {
+    int r = client_window_close(c, w);
+    if (r == CLIENT_EUSAGE)
+      snprintf(err, errlen, "the server window cannot be closed");
+    return r == CLIENT_EUSAGE || r == 0 ? r
+                                        : client_exec_send_err(r, err, errlen);
+  }
+  }
+  return 0;
+}

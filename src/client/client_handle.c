@@ -1,0 +1,585 @@
+/* client_handle.c: the handlers for frames from the server: handshake and
+ * login answers, messages, rooms, presence, notices and errors, each
+ * keeping the model current and telling the face. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "client_int.h"
+
+/* Picks the fatal class for a login-phase server error. */
+static client_fatal client_handle_error_class(uint16_t code) {
+  switch (code) {
+  case PERR_BANNED:
+    return CLIENT_FATAL_KICKED;
+  case PERR_SERVER_FULL:
+  case PERR_SHUTTING_DOWN:
+  case PERR_INTERNAL:
+  case PERR_TIMEOUT:
+    return CLIENT_FATAL_NONE; /* transient: retry if we may */
+  default:
+    return CLIENT_FATAL_AUTH;
+  }
+}
+
+/* Sends the credentials: token if we have one, else REGISTER or LOGIN. */
+static void client_handle_login(client *c, client_conn *k) {
+  proto_msg m = {0};
+  if (c->have_token && !k->tried_password) {
+    m.type = PROTO_LOGIN_TOKEN;
+    m.u.login_token.name = proto_str_c(c->opts.user);
+    m.u.login_token.token.p = c->token;
+    m.u.login_token.token.n = PROTO_TOKEN_LEN;
+  } else if (!c->opts.password) {
+    client_conn_lost(c,
+                     "no password: set PARLEY_PASSWORD or use --password-file",
+                     CLIENT_FATAL_AUTH);
+    return;
+  } else {
+    m.type = c->opts.do_register ? PROTO_REGISTER : PROTO_LOGIN;
+    m.u.login.name = proto_str_c(c->opts.user);
+    m.u.login.password = proto_str_c(c->opts.password);
+  }
+  k->phase = CONN_LOGIN;
+  int r = client_send(c, &m);
+  if (r == UV_ENOTCONN || r == UV_ENOBUFS || r == UV_ENOMEM)
+    client_conn_lost(c, uv_strerror(r), CLIENT_FATAL_NONE);
+  else if (r < 0) /* the encoder refused our name or password */
+    client_conn_lost(c, proto_strerror(r), CLIENT_FATAL_AUTH);
+}
+
+/* Window for a message or history target; NULL falls back to the server
+ * window. For direct messages, peer is the other party. */
+static client_window *client_handle_target_window(client *c, uint8_t kind,
+                                                  proto_str target,
+                                                  proto_str from,
+                                                  bool from_valid) {
+  client_window *w;
+  if (kind == PROTO_TO_ROOM) {
+    w = client_window_get(c, CLIENT_WIN_ROOM, target.p, target.n);
+  } else {
+    proto_str peer = target;
+    if (from_valid && !client_str_eq(from, c->m.self))
+      peer = from;
+    w = client_window_get(c, CLIENT_WIN_QUERY, peer.p, peer.n);
+  }
+  return w ? w : c->m.windows[0];
+}
+
+/* True when w still holds a line with message id (newest first: replayed
+ * backlog usually matches recent lines). Only backlog pays for this scan,
+ * at most history_len times per join. */
+static bool client_handle_has_id(const client_window *w, uint64_t id) {
+  for (size_t i = w->count; i-- > 0;)
+    if (client_window_line(w, i)->id == id)
+      return true;
+  return false;
+}
+
+/* Handles MSG: adds the line (deduplicating replayed backlog), counts
+ * unread and mentions, fires MESSAGE. */
+static void client_handle_msg(client *c, const proto_chat *ch) {
+  client_window *w =
+      client_handle_target_window(c, ch->kind, ch->target, ch->from, true);
+  bool backlog = ch->flags & PROTO_MSGF_BACKLOG;
+  if (backlog && ch->id != 0 && ch->id <= w->last_id &&
+      client_handle_has_id(w, ch->id))
+    return; /* already shown: a rejoin after reconnect replays history */
+  bool self = client_str_eq(ch->from, c->m.self);
+  uint8_t flags = 0;
+  if (ch->flags & PROTO_MSGF_ACTION)
+    flags |= CLIENT_LINE_ACTION;
+  if (backlog)
+    flags |= CLIENT_LINE_BACKLOG;
+  if (self)
+    flags |= CLIENT_LINE_SELF;
+  client_line *l = client_window_add(w, ch->id, ch->ts_ms, ch->from.p,
+                                     ch->from.n, ch->text.p, ch->text.n, flags);
+  if (!l)
+    return;
+  if (!self && client_window_mentions(l->text, c->m.self))
+    l->flags = (flags |= CLIENT_LINE_HIGHLIGHT);
+  if (!backlog && !self && w != c->m.current) {
+    w->unread++;
+    w->activity = ++c->m.seq;
+    if (flags & CLIENT_LINE_HIGHLIGHT)
+      w->highlight = true;
+  }
+  c->m.seq++;
+  client_event ev = {.type = CLIENT_EV_MESSAGE, .win = w, .line = l};
+  /* Named from the frame, not the window: at the window limit a
+   * conversation lands in the server window but keeps its peer. */
+  char who[CLIENT_ROOM_SZ];
+  if (ch->kind == PROTO_TO_ROOM) {
+    client_str_copy(who, sizeof who, ch->target);
+    ev.room = who;
+  } else {
+    client_str_copy(who, sizeof who, self ? ch->target : ch->from);
+    ev.peer = who;
+  }
+  client_emit(c, &ev);
+}
+
+/* Handles JOINED: the room window exists and is joined; focus it when the
+ * user is still looking at the server window (the auto-joined #lobby). */
+static void client_handle_joined(client *c, const proto_room_info *ri) {
+  client_window *w =
+      client_window_get(c, CLIENT_WIN_ROOM, ri->room.p, ri->room.n);
+  if (!w)
+    return;
+  w->joined = true;
+  w->parting = w->rejoin = false;
+  w->members = ri->members;
+  client_str_copy(w->topic, sizeof w->topic, ri->topic);
+  c->m.seq++;
+  if (c->m.current && c->m.current->kind == CLIENT_WIN_SERVER)
+    client_window_switch(c, w);
+  client_event ev = {.type = CLIENT_EV_JOINED, .win = w};
+  client_emit(c, &ev);
+}
+
+/* Removes window w, firing WINDOW_CLOSED; returns nothing. */
+static void client_handle_drop_window(client *c, client_window *w) {
+  char name[CLIENT_ROOM_SZ];
+  snprintf(name, sizeof name, "%s", w->name);
+  client_window_detach(c, w);
+  client_event ev = {.type = CLIENT_EV_WINDOW_CLOSED, .name = name};
+  client_emit(c, &ev);
+  client_window_free(w);
+  client_event ev2 = {.type = CLIENT_EV_WINDOW, .win = c->m.current};
+  client_emit(c, &ev2);
+}
+
+/* Handles PARTED: the room's window goes away. */
+static void client_handle_parted(client *c, proto_str room) {
+  char name[CLIENT_ROOM_SZ];
+  client_str_copy(name, sizeof name, room);
+  client_window *w = client_window_find(c, name);
+  if (w && w->kind == CLIENT_WIN_ROOM && w->rejoin) {
+    /* "/part #x" then "/join #x" before the answers: the JOIN follows. */
+    w->joined = w->parting = w->rejoin = false;
+    c->m.seq++;
+  } else if (w && w->kind == CLIENT_WIN_ROOM) {
+    client_handle_drop_window(c, w);
+  }
+  client_event ev = {.type = CLIENT_EV_PARTED, .name = name};
+  client_emit(c, &ev);
+}
+
+/* Copies a wire presence into a model user. */
+static void client_handle_user_from_wire(client *c, client_user *u,
+                                         const proto_presence *p) {
+  memset(u, 0, sizeof *u);
+  client_str_copy(u->name, sizeof u->name, p->user);
+  u->status = p->status;
+  client_str_copy(u->text, sizeof u->text, p->text);
+  client_str_copy(u->talking_with, sizeof u->talking_with, p->talking_with);
+  u->idle_s = p->idle_s;
+  u->idle_at = uv_now(c->loop);
+  u->admin = p->flags & PROTO_PRESF_ADMIN;
+  u->self = (p->flags & PROTO_PRESF_SELF) || client_str_eq(p->user, c->m.self);
+}
+
+/* Display name of a presence status. */
+static const char *client_handle_status_name(uint8_t s) {
+  static const char *names[] = {"online", "away", "busy", "offline"};
+  return s <= PROTO_STATUS_LAST ? names[s] : "?";
+}
+
+/* Handles PRESENCE: a WHO list entry is collected, a change applied. */
+static void client_handle_presence(client *c, const proto_presence *p) {
+  client_user u;
+  client_handle_user_from_wire(c, &u, p);
+  if (p->flags & PROTO_PRESF_LIST) {
+    if (c->nwho >= CLIENT_MAX_USERS)
+      return;
+    if (c->nwho == c->who_cap) {
+      size_t cap = c->who_cap ? c->who_cap * 2 : 64;
+      client_user *n = realloc(c->who, cap * sizeof *n);
+      if (!n)
+        return;
+      c->who = n;
+      c->who_cap = cap;
+    }
+    c->who[c->nwho++] = u;
+    return;
+  }
+  const client_user *shown = &u;
+  if (p->status == PROTO_OFFLINE)
+    client_user_remove(c, u.name, NULL);
+  else
+    shown = client_user_upsert(c, &u);
+  if (!shown)
+    shown = &u;
+  if (u.self)
+    c->m.admin = u.admin;
+  client_event ev = {.type = CLIENT_EV_PRESENCE, .user = shown};
+  client_emit(c, &ev);
+}
+
+/* Handles WHO_END: the collected list replaces the model's. */
+static void client_handle_who_end(client *c) {
+  client_user *list = c->who;
+  size_t n = c->nwho;
+  c->who = NULL;
+  c->nwho = c->who_cap = 0;
+  client_user_replace(c, list, n);
+  if (c->who_requested) {
+    c->who_requested = false;
+    client_info(c, NULL, CLIENT_LINE_INFO, "%zu user%s online", n,
+                n == 1 ? "" : "s");
+    for (size_t i = 0; i < c->m.nusers; i++) {
+      const client_user *u = &c->m.users[i];
+      client_info(c, NULL, CLIENT_LINE_INFO, "  %s%s  %s%s%s%s%s", u->name,
+                  u->admin ? " (op)" : "", client_handle_status_name(u->status),
+                  u->text[0] ? ": " : "", u->text,
+                  u->talking_with[0] ? ", talking with " : "", u->talking_with);
+    }
+  }
+  client_event ev = {.type = CLIENT_EV_USERS};
+  client_emit(c, &ev);
+}
+
+/* Handles NOTICE: a sentence in the right window; our own kick or ban
+ * stops reconnection. */
+static void client_handle_notice(client *c, const proto_notice *nt) {
+  char room[CLIENT_ROOM_SZ], user[CLIENT_NAME_SZ], actor[CLIENT_NAME_SZ];
+  char text[PROTO_MAX_REASON * 4 + 1];
+  client_str_copy(room, sizeof room, nt->room);
+  client_str_copy(user, sizeof user, nt->user);
+  client_str_copy(actor, sizeof actor, nt->actor);
+  client_str_copy(text, sizeof text, nt->text);
+  char buf[1200];
+  const char *sep = text[0] ? ": " : "";
+  switch (nt->kind) {
+  case PROTO_NOTICE_JOINED:
+    snprintf(buf, sizeof buf, "%s joined %s", user, room);
+    break;
+  case PROTO_NOTICE_LEFT:
+    snprintf(buf, sizeof buf, "%s left %s%s%s", user, room, sep, text);
+    break;
+  case PROTO_NOTICE_QUIT:
+    snprintf(buf, sizeof buf, "%s quit%s%s", user, sep, text);
+    break;
+  case PROTO_NOTICE_KICKED:
+    snprintf(buf, sizeof buf, "%s was kicked by %s%s%s", user,
+             actor[0] ? actor : "the server", sep, text);
+    break;
+  case PROTO_NOTICE_BANNED:
+    snprintf(buf, sizeof buf, "%s was banned by %s%s%s", user,
+             actor[0] ? actor : "the server", sep, text);
+    break;
+  case PROTO_NOTICE_TOPIC:
+    snprintf(buf, sizeof buf, "%s set the topic of %s to: %s",
+             actor[0] ? actor : (user[0] ? user : "the server"), room, text);
+    break;
+  default:
+    snprintf(buf, sizeof buf, "server notice: %s", text);
+    break;
+  }
+  bool about_me = strcasecmp(user, c->m.self) == 0;
+  if (about_me &&
+      (nt->kind == PROTO_NOTICE_KICKED || nt->kind == PROTO_NOTICE_BANNED))
+    c->kicked = true;
+  client_window *w = NULL;
+  if (room[0])
+    w = client_window_find(c, room);
+  if (!w && nt->kind == PROTO_NOTICE_SERVER)
+    w = c->m.current;
+  if (!w && user[0])
+    w = client_window_find(c, user);
+  if (!w)
+    w = c->m.windows[0];
+  if (nt->kind == PROTO_NOTICE_TOPIC && w->kind == CLIENT_WIN_ROOM)
+    snprintf(w->topic, sizeof w->topic, "%s", text);
+  if (w->kind == CLIENT_WIN_ROOM && !about_me) {
+    if (nt->kind == PROTO_NOTICE_JOINED)
+      w->members++;
+    else if (nt->kind == PROTO_NOTICE_LEFT && w->members > 0)
+      w->members--;
+  }
+  client_line *l =
+      client_window_add(w, 0, nt->ts_ms ? nt->ts_ms : client_now_ms(), user,
+                        strlen(user), buf, strlen(buf), CLIENT_LINE_NOTICE);
+  c->m.seq++;
+  client_event ev = {.type = CLIENT_EV_NOTICE,
+                     .win = w,
+                     .line = l,
+                     .notice_kind = nt->kind,
+                     .room = room,
+                     .about = user,
+                     .actor = actor,
+                     .text = text};
+  client_emit(c, &ev);
+}
+
+/* Reports an ERROR frame in the current window (or the one it is about). */
+static void client_handle_report_error(client *c, const proto_error_msg *e) {
+  char subject[256], text[PROTO_MAX_ERRTEXT * 4 + 1];
+  client_str_copy(subject, sizeof subject, e->subject);
+  client_str_copy(text, sizeof text, e->text);
+  if (!text[0])
+    snprintf(text, sizeof text, "%s", proto_strerror(e->code));
+  client_window *w = c->m.current ? c->m.current : c->m.windows[0];
+  client_line *l =
+      client_window_add(w, 0, client_now_ms(), subject, strlen(subject), text,
+                        strlen(text), CLIENT_LINE_ERROR);
+  c->m.seq++;
+  client_event ev = {.type = CLIENT_EV_ERROR,
+                     .win = w,
+                     .line = l,
+                     .code = e->code,
+                     .name = proto_errname(e->code),
+                     .subject = subject,
+                     .text = text};
+  client_emit(c, &ev);
+  /* A refused join or query leaves no window behind. */
+  if (subject[0] &&
+      (e->ref_type == PROTO_JOIN || e->ref_type == PROTO_QUERY_OPEN)) {
+    client_window *fw = client_window_find(c, subject);
+    if (fw && (e->ref_type == PROTO_QUERY_OPEN || !fw->joined))
+      client_handle_drop_window(c, fw);
+  }
+}
+
+/* Handles ERROR in any phase. */
+static void client_handle_error(client *c, client_conn *k,
+                                const proto_error_msg *e) {
+  char text[PROTO_MAX_ERRTEXT * 4 + 64];
+  client_str_copy(text, sizeof text, e->text);
+  if (!text[0])
+    snprintf(text, sizeof text, "%s", proto_strerror(e->code));
+  if (e->code == PERR_VERSION) {
+    char sub[64], buf[sizeof text + 200];
+    client_str_copy(sub, sizeof sub, e->subject);
+    snprintf(buf, sizeof buf,
+             "protocol version mismatch: the server speaks version %s, this "
+             "client speaks %d (%s); upgrade the older side",
+             sub[0] ? sub : "?", PROTO_VERSION, text);
+    client_handle_report_error(c, e);
+    client_conn_lost(c, buf, CLIENT_FATAL_CONNECT);
+    return;
+  }
+  if (k->phase == CONN_LOGIN || k->phase == CONN_HELLO) {
+    if (e->code == PERR_TOKEN_INVALID && k->phase == CONN_LOGIN) {
+      c->have_token = false;
+      k->tried_password = true;
+      client_handle_login(c, k);
+      return;
+    }
+    client_handle_report_error(c, e);
+    client_fatal f = client_handle_error_class(e->code);
+    char buf[sizeof text + 80];
+    snprintf(buf, sizeof buf, "%s failed: %s",
+             k->phase == CONN_HELLO ? "handshake"
+             : c->opts.do_register  ? "registration"
+                                    : "login",
+             text);
+    client_conn_lost(c, buf, f);
+    return;
+  }
+  if (e->code == PERR_BANNED)
+    c->kicked = true;
+  client_handle_report_error(c, e);
+  if (e->code == PERR_SESSION_REPLACED)
+    client_conn_lost(c, text, CLIENT_FATAL_OTHER);
+}
+
+/* Handles LOGIN_OK: keeps the token, reports CONNECTED, rejoins rooms. */
+static void client_handle_login_ok(client *c, client_conn *k,
+                                   const proto_login_ok *ok) {
+  k->phase = CONN_READY;
+  client_str_copy(c->m.self, sizeof c->m.self, ok->name);
+  snprintf(c->opts.user, sizeof c->opts.user, "%s", c->m.self);
+  c->m.admin = ok->role == PROTO_ROLE_ADMIN;
+  if (ok->token.n == PROTO_TOKEN_LEN) {
+    memcpy(c->token, ok->token.p, PROTO_TOKEN_LEN);
+    c->have_token = true;
+  }
+  c->opts.do_register = false; /* the account exists now */
+  c->ever_ready = true;
+  c->attempt = 0;
+  c->kicked = false;
+  c->pings_missed = 0;
+  c->ping_outstanding = false;
+  client_set_state(c, CLIENT_CONNECTED, "connected");
+  /* The server auto-joins #lobby: its window is current from now on, so
+   * text sent before JOINED arrives already has a place to go (the server
+   * handles our SAY after its own join). */
+  client_window *lobby =
+      client_window_get(c, CLIENT_WIN_ROOM, "#lobby", strlen("#lobby"));
+  if (lobby && c->m.current && c->m.current->kind == CLIENT_WIN_SERVER)
+    client_window_switch(c, lobby);
+  /* Rooms we were in before a reconnect (the server re-adds #lobby). */
+  for (size_t i = 0; i < c->m.nwindows; i++) {
+    client_window *w = c->m.windows[i];
+    w->opened = false; /* a new session: conversations open on next use */
+    if (w->kind != CLIENT_WIN_ROOM || strcasecmp(w->name, "#lobby") == 0)
+      continue;
+    proto_msg m = {.type = PROTO_JOIN};
+    m.u.join.room = proto_str_c(w->name);
+    (void)client_send(c, &m);
+  }
+  /* First probe at once so the status bar shows lag early. */
+  client_ping_start(c);
+  /* Last: the face may run commands (even /quit) from this event. */
+  client_event ev = {.type = CLIENT_EV_CONNECTED};
+  client_emit(c, &ev);
+}
+
+/* Handles ROOM / ROOMS_END. */
+static void client_handle_room(client *c, const proto_room_info *ri) {
+  if (c->nrooms >= CLIENT_MAX_LIST)
+    return;
+  if (c->nrooms == c->rooms_cap) {
+    size_t cap = c->rooms_cap ? c->rooms_cap * 2 : 16;
+    client_room_entry *n = realloc(c->rooms, cap * sizeof *n);
+    if (!n)
+      return;
+    c->rooms = n;
+    c->rooms_cap = cap;
+  }
+  client_room_entry *e = &c->rooms[c->nrooms++];
+  client_str_copy(e->room, sizeof e->room, ri->room);
+  e->members = ri->members;
+  client_str_copy(e->topic, sizeof e->topic, ri->topic);
+}
+
+/* Handles ROOMS_END: lists the collected rooms and fires ROOMS. */
+static void client_handle_rooms_end(client *c) {
+  client_info(c, NULL, CLIENT_LINE_INFO, "%zu room%s", c->nrooms,
+              c->nrooms == 1 ? "" : "s");
+  for (size_t i = 0; i < c->nrooms; i++)
+    client_info(c, NULL, CLIENT_LINE_INFO, "  %s  %u member%s%s%s",
+                c->rooms[i].room, c->rooms[i].members,
+                c->rooms[i].members == 1 ? "" : "s",
+                c->rooms[i].topic[0] ? "  " : "", c->rooms[i].topic);
+  client_event ev = {
+      .type = CLIENT_EV_ROOMS, .rooms = c->rooms, .n = c->nrooms};
+  client_emit(c, &ev);
+  c->nrooms = 0;
+}
+
+/* Dispatches one decoded frame. */
+void client_handle_frame(client *c, client_conn *k, const proto_msg *m) {
+  if (k->phase == CONN_HELLO && m->type != PROTO_WELCOME &&
+      m->type != PROTO_ERROR && m->type != PROTO_BYE) {
+    client_conn_lost(c, "server did not answer HELLO with WELCOME",
+                     CLIENT_FATAL_NONE);
+    return;
+  }
+  switch (m->type) {
+  case PROTO_WELCOME: {
+    const proto_welcome *w = &m->u.welcome;
+    if (k->phase != CONN_HELLO)
+      return;
+    if (w->version < PROTO_VERSION_MIN || w->version > PROTO_VERSION) {
+      char buf[200];
+      snprintf(buf, sizeof buf,
+               "protocol version mismatch: server speaks %u, this client %d",
+               w->version, PROTO_VERSION);
+      client_conn_lost(c, buf, CLIENT_FATAL_CONNECT);
+      return;
+    }
+    c->m.limits = (client_limits){
+        .version = w->version,
+        .max_msg_chars = w->max_msg_chars,
+        .max_frame = w->max_frame,
+        .max_file_size = w->max_file_size,
+        .max_rooms = w->max_rooms,
+        .history_len = w->history_len,
+        .flags = w->flags,
+    };
+    client_str_copy(c->m.server_name, sizeof c->m.server_name, w->server_name);
+    client_str_copy(c->m.server_agent, sizeof c->m.server_agent, w->agent);
+    client_str_copy(c->m.windows[0]->name, sizeof c->m.windows[0]->name,
+                    w->server_name);
+    client_handle_login(c, k);
+    return;
+  }
+  case PROTO_ERROR:
+    client_handle_error(c, k, &m->u.error);
+    return;
+  case PROTO_BYE: {
+    char buf[PROTO_MAX_REASON * 4 + 40];
+    char r[PROTO_MAX_REASON * 4 + 1];
+    client_str_copy(r, sizeof r, m->u.bye.reason);
+    snprintf(buf, sizeof buf, "server closed the session%s%s", r[0] ? ": " : "",
+             r);
+    client_conn_lost(c, buf, CLIENT_FATAL_NONE);
+    return;
+  }
+  case PROTO_PING: {
+    proto_msg p = {.type = PROTO_PONG};
+    p.u.pong.token = m->u.ping.token;
+    (void)client_send(c, &p);
+    return;
+  }
+  case PROTO_PONG:
+    if (c->ping_outstanding && m->u.pong.token == c->ping_token) {
+      c->ping_outstanding = false;
+      c->pings_missed = 0;
+      c->m.lag_ms = (int64_t)(uv_now(c->loop) - c->ping_sent);
+      c->m.seq++;
+      client_event ev = {.type = CLIENT_EV_LAG};
+      client_emit(c, &ev);
+    }
+    return;
+  default:
+    break;
+  }
+  if (k->phase == CONN_LOGIN) {
+    if (m->type == PROTO_LOGIN_OK)
+      client_handle_login_ok(c, k, &m->u.login_ok);
+    return; /* nothing else is meaningful before LOGIN_OK */
+  }
+  if (k->phase != CONN_READY)
+    return;
+  switch (m->type) {
+  case PROTO_JOINED:
+    client_handle_joined(c, &m->u.joined);
+    break;
+  case PROTO_PARTED:
+    client_handle_parted(c, m->u.parted.room);
+    break;
+  case PROTO_MSG:
+    client_handle_msg(c, &m->u.msg);
+    break;
+  case PROTO_HISTORY_END: {
+    const proto_history_end *h = &m->u.history_end;
+    proto_str none = {0};
+    client_window *w =
+        client_handle_target_window(c, h->kind, h->target, none, false);
+    client_event ev = {
+        .type = CLIENT_EV_HISTORY_END, .win = w, .count = h->count};
+    if (w->kind == CLIENT_WIN_ROOM)
+      ev.room = w->name;
+    else if (w->kind == CLIENT_WIN_QUERY)
+      ev.peer = w->name;
+    client_emit(c, &ev);
+    break;
+  }
+  case PROTO_PRESENCE:
+    client_handle_presence(c, &m->u.presence);
+    break;
+  case PROTO_WHO_END:
+    client_handle_who_end(c);
+    break;
+  case PROTO_NOTICE:
+    client_handle_notice(c, &m->u.notice);
+    break;
+  case PROTO_ROOM:
+    client_handle_room(c, &m->u.room);
+    break;
+  case PROTO_ROOMS_END:
+    client_handle_rooms_end(c);
+    break;
+  case PROTO_LOGIN_OK:
+    break; /* a second one would be a server bug; ignore */
+  default:
+    if (c->frame_cb)
+      c->frame_cb(c, m, c->frame_ud);
+    break;
+  }
+}
