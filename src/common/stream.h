@@ -155,8 +155,9 @@ struct stream_pipe {
   bool done;  /* on_done ran */
 };
 
-/* Forwards a <-> b through p, taking over both streams' ops and data. Bytes
- * already read from one side can be queued in the legs' q beforehand.
+/* Forwards a <-> b through p (zeroed by the caller), taking over both
+ * streams' ops and data. Bytes already read from one side (after a relay's
+ * handshake frame) may be pushed to a leg's q first: they go out first.
  * Returns 0 or a uv error from starting the reads. */
 int stream_pipe_start(stream_pipe *p, stream *a, stream *b, size_t high,
                       size_t low, stream_pipe_done_cb on_done,
