@@ -15,47 +15,25 @@
 static void client_conn_connect(client *c);
 static void client_conn_reconnect_due(uv_timer_t *t);
 
-/* A write request travelling with its bytes. */
-typedef struct write_req {
-  uv_write_t req;
-  uv_buf_t buf;
-  uint8_t data[];
-} write_req;
-
-/* Frees the request whatever the status; a failed write also shows up as a
- * read error, which is where the connection is dropped. */
-static void client_conn_write_done(uv_write_t *req, int status) {
-  (void)status;
-  free(req);
-}
-
-/* Encodes m and queues it on the live connection; 0, UV_ENOTCONN,
- * UV_ENOBUFS (queue over CLIENT_OUTQ_MAX), UV_ENOMEM or the encoder's
- * -PERR_*. */
+/* Encodes m into the live connection's queue and writes what the socket
+ * takes; 0, UV_ENOTCONN, UV_ENOBUFS (queue over CLIENT_OUTQ_MAX),
+ * UV_ENOMEM or the encoder's -PERR_*. */
 int client_conn_send(client *c, const proto_msg *m) {
   client_conn *k = c->conn;
   if (!k || k->closing || k->phase == CONN_CONNECTING)
     return UV_ENOTCONN;
-  if (uv_stream_get_write_queue_size((uv_stream_t *)&k->tcp) > CLIENT_OUTQ_MAX)
+  if (k->out.bytes > CLIENT_OUTQ_MAX)
     return UV_ENOBUFS;
-  size_t sz = proto_size(m);
-  if (sz == 0)
+  if (proto_size(m) == 0)
     return -PERR_UNKNOWN_TYPE;
-  write_req *w = malloc(sizeof *w + sz);
-  if (!w)
+  int r = outq_push_msg(&k->out, m);
+  if (r == -PERR_INTERNAL)
     return UV_ENOMEM;
-  ssize_t n = proto_encode(m, w->data, sz);
-  if (n < 0) {
-    free(w);
-    return (int)n;
-  }
-  w->buf = uv_buf_init((char *)w->data, (unsigned)n);
-  int r = uv_write(&w->req, (uv_stream_t *)&k->tcp, &w->buf, 1,
-                   client_conn_write_done);
-  if (r < 0) { /* the socket is broken; the read side will report it */
-    free(w);
+  if (r < 0)
+    return r;
+  r = stream_flush(&k->s, &k->out);
+  if (r < 0) /* the socket is broken; the read side will report it */
     return UV_ENOTCONN;
-  }
   return 0;
 }
 
@@ -63,15 +41,22 @@ int client_conn_send(client *c, const proto_msg *m) {
 size_t client_conn_pending(const client *c) {
   if (!c->conn || c->conn->phase == CONN_CONNECTING)
     return 0;
-  return uv_stream_get_write_queue_size((uv_stream_t *)&c->conn->tcp);
+  return c->conn->out.bytes;
 }
 
-/* Last step of a connection: frees it and maybe reports STOPPED. */
-static void client_conn_closed(uv_handle_t *h) {
-  client_conn *k = h->data;
+/* Last step of a connection: frees it and maybe reports STOPPED. A BYE
+ * whose shutdown never completed (the connection was lost first) still
+ * ends with client_stop. */
+static void client_conn_closed(stream *s) {
+  client_conn *k = stream_data(s);
   client *c = k->c;
+  bool bye = k->bye;
+  outq_clear(&k->out);
+  framer_reset(&k->in);
   free(k);
   c->live--;
+  if (bye)
+    client_stop(c);
   client_maybe_stopped(c);
 }
 
@@ -82,7 +67,7 @@ static void client_conn_close(client_conn *k) {
   k->closing = true;
   if (k->c->conn == k)
     k->c->conn = NULL;
-  uv_close((uv_handle_t *)&k->tcp, client_conn_closed);
+  stream_close(&k->s);
 }
 
 /* Ends the current session: closes the connection, then reconnects with
@@ -146,43 +131,26 @@ static void client_conn_reconnect_due(uv_timer_t *t) {
     client_conn_lost(c, uv_strerror(r), CLIENT_FATAL_NONE);
 }
 
-/* Gives libuv the free tail of the connection's frame buffer. */
-static void client_conn_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
-  (void)hint;
-  client_conn *k = h->data;
-  buf->base = (char *)k->rbuf + k->rlen;
-  buf->len = sizeof k->rbuf - k->rlen;
-}
-
-/* Decodes every whole frame in the buffer; keeps a partial one. */
-static void client_conn_read(uv_stream_t *s, ssize_t nread,
-                             const uv_buf_t *buf) {
-  (void)buf;
-  client_conn *k = s->data;
+/* Decodes every whole frame the framer cuts from the bytes; a frame split
+ * across reads waits in the framer. Unknown types (a newer server) are
+ * skipped. */
+static void client_conn_read(stream *s, const uint8_t *p, size_t n) {
+  client_conn *k = stream_data(s);
   client *c = k->c;
-  if (k->closing)
-    return;
-  if (nread < 0) {
-    char reason[200];
-    snprintf(reason, sizeof reason, "%s",
-             nread == UV_EOF ? "server closed the connection"
-                             : uv_strerror((int)nread));
-    client_conn_lost(c, reason, CLIENT_FATAL_NONE);
-    return;
-  }
-  k->rlen += (size_t)nread;
-  size_t off = 0;
-  while (!k->closing && off < k->rlen) {
-    proto_msg m;
-    ssize_t r = proto_decode(k->rbuf + off, k->rlen - off, &m);
+  while (!k->closing) {
+    const uint8_t *frame;
+    ssize_t r = framer_next(&k->in, &p, &n, PROTO_MAX_FRAME, &frame);
     if (r == 0)
-      break;
-    if (r == -PERR_UNKNOWN_TYPE) { /* newer server: skip what we don't know */
-      if (m.frame_len > k->rlen - off)
-        break;
-      off += m.frame_len;
-      continue;
+      return;
+    if (r == -PERR_INTERNAL) {
+      client_conn_lost(c, "out of memory for a frame", CLIENT_FATAL_NONE);
+      return;
     }
+    proto_msg m;
+    if (r > 0)
+      r = proto_decode(frame, (size_t)r, &m);
+    if (r == -PERR_UNKNOWN_TYPE)
+      continue;
     if (r < 0) {
       char reason[200];
       snprintf(reason, sizeof reason, "malformed frame from the server: %s",
@@ -191,21 +159,50 @@ static void client_conn_read(uv_stream_t *s, ssize_t nread,
       return;
     }
     client_handle_frame(c, k, &m);
-    off += (size_t)r;
   }
-  if (k->closing)
-    return; /* the buffer dies with the connection */
-  if (off > 0) {
-    memmove(k->rbuf, k->rbuf + off, k->rlen - off);
-    k->rlen -= off;
-  }
-  if (k->rlen == sizeof k->rbuf) /* cannot happen: one frame always fits */
-    client_conn_lost(c, "frame larger than the buffer", CLIENT_FATAL_NONE);
 }
 
+/* The server closed the connection or the socket failed. */
+static void client_conn_error(stream *s, int err) {
+  client_conn *k = stream_data(s);
+  char reason[200];
+  snprintf(reason, sizeof reason, "%s",
+           err == UV_EOF ? "server closed the connection" : uv_strerror(err));
+  client_conn_lost(k->c, reason, CLIENT_FATAL_NONE);
+}
+
+/* A write finished: write what queued up meanwhile; once a BYE is out,
+ * shut the sending side down. */
+static void client_conn_drain(stream *s) {
+  client_conn *k = stream_data(s);
+  int r = stream_flush(s, &k->out);
+  if (r == 0 && k->bye && k->out.bytes == 0)
+    r = stream_shutdown(s);
+  if (r < 0)
+    client_conn_lost(k->c, uv_strerror(r), CLIENT_FATAL_NONE);
+}
+
+/* After BYE is flushed: close the connection. */
+static void client_conn_bye_done(stream *s, int status) {
+  (void)status;
+  client_conn *k = stream_data(s);
+  client *c = k->c;
+  k->bye = false; /* done: client_stop runs here, not from the close */
+  client_conn_close(k);
+  client_stop(c);
+}
+
+static const stream_ops client_conn_ops = {
+    .on_read = client_conn_read,
+    .on_drain = client_conn_drain,
+    .on_error = client_conn_error,
+    .on_shutdown = client_conn_bye_done,
+    .on_close = client_conn_closed,
+};
+
 /* TCP connected (or not): start the handshake, or try the next address. */
-static void client_conn_connected(uv_connect_t *req, int status) {
-  client_conn *k = req->data;
+static void client_conn_connected(stream *s, int status) {
+  client_conn *k = stream_data(s);
   client *c = k->c;
   if (k->closing)
     return;
@@ -221,14 +218,13 @@ static void client_conn_connected(uv_connect_t *req, int status) {
     client_conn_lost(c, reason, CLIENT_FATAL_NONE);
     return;
   }
-  int r = uv_tcp_nodelay(&k->tcp, 1);
+  int r = uv_tcp_nodelay(&k->s.tcp, 1);
   (void)r; /* latency tweak only: no failure to report */
   /* The kernel probes an idle link, so a dead server is noticed without a
    * timer waking this process (the TUI runs with ping_ms = 0). */
-  r = uv_tcp_keepalive(&k->tcp, 1, 60);
+  r = uv_tcp_keepalive(&k->s.tcp, 1, 60);
   (void)r;
-  r = uv_read_start((uv_stream_t *)&k->tcp, client_conn_alloc,
-                    client_conn_read);
+  r = stream_read_start(&k->s);
   if (r < 0) {
     client_conn_lost(c, uv_strerror(r), CLIENT_FATAL_NONE);
     return;
@@ -250,19 +246,17 @@ static void client_conn_connect(client *c) {
     return;
   }
   k->c = c;
-  int r = uv_tcp_init(c->loop, &k->tcp);
+  int r = stream_init(&k->s, c->loop, &client_conn_ops, k);
   if (r < 0) {
     free(k);
     client_conn_lost(c, uv_strerror(r), CLIENT_FATAL_NONE);
     return;
   }
-  k->tcp.data = k;
-  k->connect_req.data = k;
   c->live++;
   c->conn = k;
   const struct sockaddr *sa =
       (const struct sockaddr *)&c->addrs[c->addr_next++];
-  r = uv_tcp_connect(&k->connect_req, &k->tcp, sa, client_conn_connected);
+  r = stream_connect(&k->s, sa, client_conn_connected);
   if (r < 0) {
     char reason[300];
     snprintf(reason, sizeof reason, "cannot connect to %s port %u: %s",
@@ -336,15 +330,6 @@ void client_conn_stop(client *c) {
     client_conn_close(c->conn);
 }
 
-/* After BYE is flushed: close the connection. */
-static void client_conn_bye_done(uv_shutdown_t *req, int status) {
-  (void)status;
-  client_conn *k = req->data;
-  client *c = k->c;
-  client_conn_close(k);
-  client_stop(c);
-}
-
 /* Says BYE and shuts the connection down; true when that is under way
  * (client_stop() follows once it is flushed), false when there is no
  * session to leave. */
@@ -357,10 +342,12 @@ bool client_conn_bye(client *c, const char *reason) {
       m.u.bye.reason = proto_str_c("");
       (void)client_send(c, &m);
     }
-    k->shutdown_req.data = k;
-    if (uv_shutdown(&k->shutdown_req, (uv_stream_t *)&k->tcp,
-                    client_conn_bye_done) == 0)
+    /* FIN must follow the BYE: shut down now if it is all written, else
+     * once the queue drains (client_conn_drain). */
+    k->bye = true;
+    if (k->out.bytes > 0 || stream_shutdown(&k->s) == 0)
       return true;
+    k->bye = false;
   }
   return false;
 }

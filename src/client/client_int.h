@@ -6,6 +6,9 @@
 #include <sys/socket.h>
 
 #include "client.h"
+#include "framer.h"
+#include "outq.h"
+#include "stream.h"
 
 #define CLIENT_MAX_ADDRS 8 /* resolved addresses tried in turn */
 
@@ -17,17 +20,16 @@ typedef enum conn_phase {
   CONN_READY,          /* logged in */
 } conn_phase;
 
-/* One TCP connection attempt; freed in its close callback. */
+/* One connection attempt; freed in its stream's on_close. */
 typedef struct client_conn {
-  uv_tcp_t tcp;
-  uv_connect_t connect_req;
-  uv_shutdown_t shutdown_req;
+  stream s;  /* the socket, through the stream layer */
+  outq out;  /* frames for the server, not yet written */
+  framer in; /* a frame from the server split across reads */
   client *c;
   conn_phase phase;
   bool closing;        /* every callback checks this first */
   bool tried_password; /* token refused once: fell back to LOGIN */
-  size_t rlen;
-  uint8_t rbuf[PROTO_HEADER + PROTO_MAX_FRAME]; /* holds one whole frame */
+  bool bye;            /* BYE queued: shut down once it is written */
 } client_conn;
 
 typedef struct client_scan_state client_scan_state;

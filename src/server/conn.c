@@ -9,31 +9,16 @@
 
 #include "log.h"
 #include "server.h"
-#include "session.h"
 #include "slab.h"
 #include "store.h"
 
 #define CONN_HELLO_TIMEOUT_MS 10000 /* HELLO must come this fast */
 #define CONN_LOGIN_TIMEOUT_MS 60000 /* and a login within this */
 #define CONN_CLOSE_GRACE_MS 2000    /* final frames get this long */
-#define CONN_WRITE_IOV 64           /* buffers per uv_write call */
-#define CONN_GATHER (64 * 1024)     /* bytes per try_write */
 
-/* One read scratch buffer for the whole server: libuv calls alloc and read
- * back to back for one stream at a time, so idle clients hold nothing. */
-static uint8_t conn_scratch[PROTO_MAX_FRAME + PROTO_HEADER];
-
-/* One gather buffer for the flush pass: queued frames are copied into it
- * so each try_write is a single contiguous buffer. It is only used within
- * conn_flush, so one buffer serves every connection. */
-static uint8_t conn_gather[CONN_GATHER];
-
-typedef struct conn_write { /* a uv_write and its buffers, one allocation */
-  uv_write_t req;
-  conn *c;
-  size_t bytes;
-  uv_buf_t bufs[];
-} conn_write;
+/* The layer above, registered at start (conn_set_handlers). */
+static conn_frame_fn conn_on_frame;
+static conn_close_fn conn_on_gone;
 
 /* Reasons for a teardown deferred by conn_close_later (conn.close_why). */
 enum { CONN_WHY_NONE, CONN_WHY_OUTQ, CONN_WHY_OOM };
@@ -52,7 +37,13 @@ static unsigned conn_text_next;
 /* Connections come from their own pool (see slab.h). */
 static slab conn_slab = SLAB_INIT(sizeof(conn));
 
-static void conn_on_close(uv_handle_t *h);
+static const stream_ops conn_stream_ops;
+
+/* Registers the upward calls. */
+void conn_set_handlers(conn_frame_fn on_frame, conn_close_fn on_close) {
+  conn_on_frame = on_frame;
+  conn_on_gone = on_close;
+}
 
 /* Formats the peer address into buf (cap bytes); "?" when unknown. */
 static void conn_ip_into(const conn *c, char *buf, size_t cap) {
@@ -92,7 +83,7 @@ void conn_unref(conn *c) {
   assert(c->refs > 0);
   if (--c->refs == 0) {
     outq_clear(&c->out);
-    free(c->rbuf);
+    framer_reset(&c->in);
     slab_free(&conn_slab, c);
   }
 }
@@ -108,132 +99,102 @@ static void conn_mark_dirty(conn *c) {
   server_wake();
 }
 
-/* Hands out the partial-frame buffer's free space, or the shared scratch
- * buffer when nothing is pending. */
-static void conn_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
-  (void)suggested;
-  conn *c = h->data;
-  if (c->rbuf != NULL)
-    *buf = uv_buf_init((char *)c->rbuf->data + c->rbuf->len,
-                       c->rbuf->cap - c->rbuf->len);
-  else
-    *buf = uv_buf_init((char *)conn_scratch, sizeof conn_scratch);
+/* Reports a frame the decoder refused and closes after the ERROR. */
+static void conn_malformed(conn *c, int err) {
+  log_info(conn_peer(c), "malformed frame: %s", proto_strerror(err));
+  conn_error(c, PERR_MALFORMED, 0, "",
+             "malformed frame (%s); connection closed", proto_strerror(err));
+  conn_close(c, true, "malformed frame");
 }
 
-/* Decodes and dispatches every whole frame in p[0..n). Returns bytes used,
- * or -1 when the connection was closed. */
-static ssize_t conn_decode(conn *c, const uint8_t *p, size_t n) {
-  size_t used = 0;
-  while (used < n && !c->closing) {
-    proto_msg m;
-    ssize_t r = proto_decode(p + used, n - used, &m);
+/* Stream read: the framer cuts the bytes into whole frames (in place, or
+ * from its partial buffer when a frame spanned reads), each is decoded and
+ * handed up until the connection starts closing. A frame of an unknown
+ * type is answered and skipped; anything else malformed ends the
+ * connection. */
+static void conn_on_read(stream *s, const uint8_t *p, size_t n) {
+  conn *c = stream_data(s);
+  while (!c->closing) {
+    const uint8_t *frame;
+    ssize_t r = framer_next(&c->in, &p, &n, PROTO_MAX_FRAME, &frame);
     if (r == 0)
-      break;
-    if (r == -PERR_UNKNOWN_TYPE) {
-      if (m.frame_len > n - used)
-        break; /* skip it once it is all here */
-      conn_error(c, PERR_UNKNOWN_TYPE, m.type, "",
-                 "unknown message type 0x%04x; ignored", m.type);
-      used += m.frame_len;
-      continue;
+      return;
+    if (r == -PERR_INTERNAL) {
+      conn_error(c, PERR_INTERNAL, 0, "", "out of memory");
+      conn_close(c, true, "out of memory for the read buffer");
+      return;
     }
     if (r < 0) {
-      log_info(conn_peer(c), "malformed frame: %s", proto_strerror((int)r));
-      conn_error(c, PERR_MALFORMED, 0, "",
-                 "malformed frame (%s); connection closed",
-                 proto_strerror((int)r));
-      conn_close(c, true, "malformed frame");
-      return -1;
+      conn_malformed(c, (int)r);
+      return;
     }
-    used += (size_t)r;
-    session_on_msg(c, &m);
+    proto_msg m;
+    ssize_t d = proto_decode(frame, (size_t)r, &m);
+    if (d == -PERR_UNKNOWN_TYPE) {
+      conn_error(c, PERR_UNKNOWN_TYPE, m.type, "",
+                 "unknown message type 0x%04x; ignored", m.type);
+      continue;
+    }
+    if (d < 0) {
+      conn_malformed(c, (int)d);
+      return;
+    }
+    conn_on_frame(c, &m);
   }
-  return c->closing ? -1 : (ssize_t)used;
 }
 
-/* Keeps a partial frame: the buffer is sized to the frame when its header
- * is known, else to a small guess, and grows as needed. */
-static int conn_keep(conn *c, const uint8_t *p, size_t n) {
-  size_t want = 256;
-  if (n >= PROTO_HEADER) {
-    uint32_t len = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-                   (uint32_t)p[2] << 8 | p[3];
-    want = (size_t)len + PROTO_HEADER; /* decoder already capped len */
+/* The peer finished or the socket failed. A write failing while the final
+ * frames go out ends the wait for them. */
+static void conn_on_error(stream *s, int err) {
+  conn *c = stream_data(s);
+  if (c->closing) {
+    c->close_flush = false;
+    conn_reap(c);
+    return;
   }
-  if (want < n)
-    want = n;
-  if (want > sizeof conn_scratch)
-    want = sizeof conn_scratch;
-  conn_rbuf *rb = c->rbuf;
-  bool inside = rb != NULL && p >= rb->data && p < rb->data + rb->cap;
-  if (inside && p != rb->data) {
-    memmove(rb->data, p, n); /* before realloc can move the block */
-    p = rb->data;
-  }
-  if (rb == NULL || rb->cap < want) {
-    conn_rbuf *b = realloc(rb, sizeof *b + want);
-    if (b == NULL)
-      return -1;
-    if (rb == NULL)
-      b->len = 0;
-    c->rbuf = rb = b;
-    rb->cap = (uint32_t)want;
-  }
-  if (!inside)
-    memcpy(rb->data, p, n);
-  rb->len = (uint32_t)n;
-  return 0;
+  conn_close(c, false, err == UV_EOF ? "peer closed" : uv_strerror(err));
 }
 
-/* Read callback: decode from wherever the bytes landed. */
-static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
-  conn *c = s->data;
-  (void)buf;
-  if (c->closing)
-    return;
-  if (nread < 0) {
-    conn_close(c, false,
-               nread == UV_EOF ? "peer closed" : uv_strerror((int)nread));
-    return;
-  }
-  if (nread == 0)
-    return;
-  const uint8_t *p;
-  size_t n;
-  if (c->rbuf != NULL) {
-    c->rbuf->len += (uint32_t)nread;
-    p = c->rbuf->data;
-    n = c->rbuf->len;
-  } else {
-    p = conn_scratch;
-    n = (size_t)nread;
-  }
-  ssize_t used = conn_decode(c, p, n);
-  if (used < 0)
-    return;
-  size_t left = n - (size_t)used;
-  if (left == 0) {
-    free(c->rbuf); /* idle clients hold no read buffer */
-    c->rbuf = NULL;
-    return;
-  }
-  if (conn_keep(c, p + used, left) < 0) {
-    conn_error(c, PERR_INTERNAL, 0, "", "out of memory");
-    conn_close(c, true, "out of memory for the read buffer");
-  }
+/* A write finished: the rest goes in the next flush pass, and a closing
+ * conn is reaped there once its queue is out. */
+static void conn_on_drain(stream *s) {
+  conn *c = stream_data(s);
+  if (c->out.count > 0 || c->closing)
+    conn_mark_dirty(c);
 }
+
+/* Close callback: unlink and drop the open reference. */
+static void conn_on_close(stream *s) {
+  conn *c = stream_data(s);
+  if (c->prev != NULL)
+    c->prev->next = c->next;
+  else
+    srv.conns = c->next;
+  if (c->next != NULL)
+    c->next->prev = c->prev;
+  srv.nconns--;
+  log_debug(conn_peer(c), "closed");
+  conn_unref(c);
+  server_conn_gone();
+}
+
+static const stream_ops conn_stream_ops = {
+    .on_read = conn_on_read,
+    .on_drain = conn_on_drain,
+    .on_error = conn_on_error,
+    .on_close = conn_on_close,
+};
 
 /* Accept callback body. */
 int conn_accept(uv_stream_t *listener) {
   conn *c = slab_alloc(&conn_slab);
   if (c == NULL)
     return UV_ENOMEM;
-  int r = uv_tcp_init(srv.loop, &c->tcp);
+  int r = stream_init(&c->s, srv.loop, &conn_stream_ops, c);
   if (r < 0) {
     slab_free(&conn_slab, c);
     return r;
   }
-  c->tcp.data = c;
   c->refs = 1; /* dropped in the close callback */
   c->when_ms = server_now_ms();
   c->next = srv.conns;
@@ -241,16 +202,15 @@ int conn_accept(uv_stream_t *listener) {
     srv.conns->prev = c;
   srv.conns = c;
   srv.nconns++;
-  r = uv_accept(listener, (uv_stream_t *)&c->tcp);
+  r = stream_accept(&c->s, listener);
   if (r < 0) {
     c->closing = true;
-    c->handle_closing = true;
-    uv_close((uv_handle_t *)&c->tcp, conn_on_close);
+    stream_close(&c->s);
     return r;
   }
   struct sockaddr_storage ss;
   int len = sizeof ss;
-  if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
+  if (uv_tcp_getpeername(&c->s.tcp, (struct sockaddr *)&ss, &len) == 0) {
     if (ss.ss_family == AF_INET6) {
       struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
       c->family = AF_INET6;
@@ -263,7 +223,7 @@ int conn_accept(uv_stream_t *listener) {
       c->port = ntohs(a->sin_port);
     }
   }
-  r = uv_tcp_nodelay(&c->tcp, 1);
+  r = uv_tcp_nodelay(&c->s.tcp, 1);
   if (r < 0)
     log_warn(conn_peer(c), "TCP_NODELAY: %s", uv_strerror(r));
   log_info(conn_peer(c), "connected");
@@ -285,13 +245,21 @@ int conn_accept(uv_stream_t *listener) {
     conn_close(c, true, "server full");
     return 0;
   }
-  r = uv_read_start((uv_stream_t *)&c->tcp, conn_on_alloc, conn_on_read);
+  r = stream_read_start(&c->s);
   if (r < 0)
     conn_close(c, false, uv_strerror(r));
   return 0;
 }
 
-/* Flags c closing without touching the session now: the caller may be
+/* Stops input; a failure here only means more bytes may arrive, which the
+ * closing flag already ignores. */
+static void conn_read_stop(conn *c) {
+  int r = stream_read_stop(&c->s);
+  if (r < 0)
+    log_warn(conn_peer(c), "read stop: %s", uv_strerror(r));
+}
+
+/* Flags c closing without calling the close handler now: the caller may be
  * walking a room's member list or the user map. The loop runs the
  * teardown (quit notices, offline presence) and closes the handle. */
 static void conn_close_later(conn *c, uint8_t why) {
@@ -302,8 +270,7 @@ static void conn_close_later(conn *c, uint8_t why) {
   c->teardown_pending = true;
   c->close_why = why;
   c->when_ms = server_now_ms();
-  if (!c->handle_closing)
-    uv_read_stop((uv_stream_t *)&c->tcp);
+  conn_read_stop(c);
   log_info(conn_peer(c), "closing: %s", conn_whys[why]);
   if (!c->on_close_list) {
     c->on_close_list = true;
@@ -319,7 +286,7 @@ void conn_teardown(conn *c) {
   if (!c->teardown_pending)
     return;
   c->teardown_pending = false;
-  session_on_close(c, conn_whys[c->close_why]);
+  conn_on_gone(c, conn_whys[c->close_why]);
 }
 
 /* After a push: enforces the hard limit at once and the soft limit here
@@ -390,7 +357,7 @@ void conn_error(conn *c, int code, uint16_t ref_type, const char *subject,
   conn_send_msg(c, &m);
 }
 
-/* Flags the conn, tears the session down now (so others see the quit at
+/* Flags the conn, runs the close handler now (so others see the quit at
  * once) and lets the loop close the handle. */
 void conn_close(conn *c, bool flush, const char *why) {
   if (c->closing)
@@ -398,10 +365,9 @@ void conn_close(conn *c, bool flush, const char *why) {
   c->closing = true;
   c->close_flush = flush;
   c->when_ms = server_now_ms() + CONN_CLOSE_GRACE_MS;
-  if (!c->handle_closing)
-    uv_read_stop((uv_stream_t *)&c->tcp); /* no more input */
+  conn_read_stop(c); /* no more input */
   log_info(conn_peer(c), "closing: %s", why);
-  session_on_close(c, why);
+  conn_on_gone(c, why);
   if (!c->on_close_list) {
     c->on_close_list = true;
     conn_ref(c); /* dropped when the flush pass takes it off the list */
@@ -411,102 +377,41 @@ void conn_close(conn *c, bool flush, const char *why) {
   server_wake();
 }
 
-/* Write callback: the first bytes of the queue are out. */
-static void conn_on_write(uv_write_t *req, int status) {
-  conn_write *w = (conn_write *)req;
-  conn *c = w->c;
-  c->writing = false;
-  if (status == 0) {
-    outq_consume(&c->out, w->bytes);
-  } else if (!c->closing) {
-    conn_close(c, false, uv_strerror(status));
-  }
-  free(w);
-  if (c->handle_closing)
-    return;
-  if (c->out.count > 0 || c->closing)
-    conn_mark_dirty(c);
-}
-
-/* try_write what the socket takes now, then uv_write the rest. */
+/* Hands the queue to the stream once per loop pass: what the socket
+ * takes now goes at once, the rest in one write by reference to the
+ * queued frames (see stream_flush). */
 void conn_flush(conn *c) {
-  if (c->handle_closing || c->writing)
+  if (stream_closing(&c->s) || stream_writing(&c->s))
     return;
   if (c->closing && !c->close_flush)
     return;
-  while (c->out.count > 0) {
-    size_t n = outq_gather(&c->out, conn_gather, sizeof conn_gather);
-    uv_buf_t one = uv_buf_init((char *)conn_gather, (unsigned)n);
-    int r = uv_try_write((uv_stream_t *)&c->tcp, &one, 1);
-    if (r == UV_EAGAIN || r == UV_ENOSYS)
-      break;
-    if (r < 0) {
-      conn_close(c, false, uv_strerror(r));
-      return;
-    }
-    outq_consume(&c->out, (size_t)r);
-    if ((size_t)r < n)
-      break; /* the socket is full */
+  int r = stream_flush(&c->s, &c->out);
+  if (r < 0) {
+    conn_close(c, false,
+               r == UV_ENOMEM ? "out of memory for a write" : uv_strerror(r));
+    return;
   }
   if (c->out.count == 0) {
     c->out.soft_since_ms = 0;
     if (c->closing)
       conn_reap(c);
-    return;
   }
-  uv_buf_t iov[CONN_WRITE_IOV];
-  size_t n = outq_iov(&c->out, iov, CONN_WRITE_IOV);
-  conn_write *w = malloc(sizeof *w + n * sizeof(uv_buf_t));
-  if (w == NULL) {
-    conn_close(c, false, "out of memory for a write");
-    return;
-  }
-  w->c = c;
-  w->bytes = 0;
-  for (size_t i = 0; i < n; i++) {
-    w->bufs[i] = iov[i];
-    w->bytes += iov[i].len;
-  }
-  int r = uv_write(&w->req, (uv_stream_t *)&c->tcp, w->bufs, (unsigned)n,
-                   conn_on_write);
-  if (r < 0) {
-    free(w);
-    conn_close(c, false, uv_strerror(r));
-    return;
-  }
-  c->writing = true;
-}
-
-/* Close callback: unlink and drop the open reference. */
-static void conn_on_close(uv_handle_t *h) {
-  conn *c = h->data;
-  if (c->prev != NULL)
-    c->prev->next = c->next;
-  else
-    srv.conns = c->next;
-  if (c->next != NULL)
-    c->next->prev = c->prev;
-  srv.nconns--;
-  log_debug(conn_peer(c), "closed");
-  conn_unref(c);
-  server_conn_gone();
 }
 
 /* Closes the handle once the final frames are out (or not wanted). */
 void conn_reap(conn *c) {
-  if (c->handle_closing)
+  if (stream_closing(&c->s))
     return;
   conn_teardown(c); /* never leave a user pointing at a closed conn */
-  if (c->close_flush && (c->out.count > 0 || c->writing) &&
+  if (c->close_flush && (c->out.count > 0 || stream_writing(&c->s)) &&
       server_now_ms() < c->when_ms)
     return; /* conn_flush or the tick will come back */
-  c->handle_closing = true;
-  uv_close((uv_handle_t *)&c->tcp, conn_on_close);
+  stream_close(&c->s);
 }
 
 /* Timeouts and the soft limit for a connection that is not writing to. */
 void conn_tick(conn *c, uint64_t now_ms) {
-  if (c->handle_closing)
+  if (stream_closing(&c->s))
     return;
   if (c->closing) {
     if (now_ms >= c->when_ms)
@@ -525,7 +430,7 @@ void conn_tick(conn *c, uint64_t now_ms) {
     conn_close(c, true, "login timeout");
     return;
   }
-  if (!c->writing)
+  if (!stream_writing(&c->s))
     outq_trim(&c->out); /* idle for a tick: give the ring back */
   const config *cfg = srv.cfg;
   if (c->out.bytes > 0 &&

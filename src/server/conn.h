@@ -1,9 +1,11 @@
-/* conn.h: one client TCP connection: the read side (a buffer holding at
- * most one partial frame, allocated only while a frame is incomplete), the
- * decode loop, the output queue of shared frames with its limits, and the
- * close-later protocol. An idle connection is one small allocation: the
- * peer address is kept in binary and formatted only when a log line or
- * the login log needs it. */
+/* conn.h: one client connection: a stream (src/common/stream.h) whose
+ * bytes go through the shared framer (a partial frame is held only while
+ * it is incomplete), the decode loop, the output queue of shared frames
+ * with its limits, and the close-later protocol. conn knows nothing of
+ * sessions: decoded frames and the end of a connection go up through the
+ * handlers registered with conn_set_handlers. An idle connection is one
+ * small allocation: the peer address is kept in binary and formatted only
+ * when a log line or the login log needs it. */
 #ifndef PARLEY_CONN_H
 #define PARLEY_CONN_H
 
@@ -12,8 +14,10 @@
 #include <uv.h>
 
 #include "fbuf.h"
+#include "framer.h"
 #include "outq.h"
 #include "proto.h"
+#include "stream.h"
 
 struct user;
 
@@ -24,12 +28,6 @@ enum conn_state {
   CONN_READY,   /* logged in */
 };
 
-/* A partial frame being read, allocated only while one is incomplete. */
-typedef struct conn_rbuf {
-  uint32_t len, cap; /* bytes held / allocated in data */
-  uint8_t data[];
-} conn_rbuf;
-
 typedef struct conn {
   /* Hot: what a broadcast touches per recipient, kept together first. */
   outq out;                  /* frames waiting to be written */
@@ -37,25 +35,31 @@ typedef struct conn {
   uint32_t refs;             /* async jobs holding the conn, +1 while open */
   bool dirty;                /* on srv.dirty */
   bool closing;              /* no more input or output; closing soon */
-  bool writing;              /* a uv_write is in flight */
-  bool handle_closing;       /* uv_close called */
-  uv_tcp_t tcp;              /* embedded; the conn is freed in its close cb */
+  stream s;                  /* the socket; the conn is freed in its on_close */
   struct conn *next, *prev;  /* srv.conns */
   struct conn *closing_next; /* srv.closing */
   struct user *user;         /* set while logged in */
-  conn_rbuf *rbuf;           /* partial frame; NULL when none */
+  framer in;                 /* partial frame; empty when none */
   /* Until closing: when the connection was accepted (handshake and login
    * timeouts). Once closing: when a graceful close gives up. */
   uint64_t when_ms;
   uint8_t state;    /* enum conn_state */
   bool close_flush; /* write what is queued before closing */
   bool on_close_list;
-  bool teardown_pending; /* session_on_close still to run (loop) */
+  bool teardown_pending; /* the close handler still to run (loop) */
   uint8_t close_why;     /* reason for a deferred teardown (conn.c table) */
   uint8_t family;        /* peer address: AF_INET, AF_INET6 or 0 unknown */
   uint16_t port;         /* peer port */
   uint8_t addr[16];      /* peer address, binary (4 or 16 bytes used) */
 } conn;
+
+/* What conn calls upward: a decoded frame (strings point into the read
+ * buffer), and the end of a connection (why is for the log). */
+typedef void (*conn_frame_fn)(conn *c, const proto_msg *m);
+typedef void (*conn_close_fn)(conn *c, const char *why);
+
+/* Registers the handlers; call once before accepting. */
+void conn_set_handlers(conn_frame_fn on_frame, conn_close_fn on_close);
 
 /* The peer's address as text ("?" when unknown). The string lives in one
  * of a few static buffers, reused in turn: use it at once (a log line, a
@@ -71,7 +75,7 @@ int conn_accept(uv_stream_t *listener);
 
 /* Queues a shared frame (takes its own reference). Drops it when the conn
  * is closing; flags a close when the hard limit is crossed. It never tears
- * a session down itself (the caller may be iterating a room or the user
+ * a connection down itself (the caller may be iterating a room or the user
  * map): the loop does that (conn_teardown). */
 void conn_send(conn *c, fbuf *b);
 
@@ -83,9 +87,9 @@ void conn_send_msg(conn *c, const proto_msg *m);
 void conn_error(conn *c, int code, uint16_t ref_type, const char *subject,
                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-/* Starts closing: stop reading, tear the session down, then close from the
- * loop after writing what is queued (flush) or at once. why goes to the
- * log. */
+/* Starts closing: stop reading, call the close handler (the layer above
+ * ends its state now), then close from the loop after writing what is
+ * queued (flush) or at once. why goes to the log. */
 void conn_close(conn *c, bool flush, const char *why);
 
 /* Runs a teardown deferred by conn_send (from the loop's flush pass). */

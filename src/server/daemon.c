@@ -15,6 +15,7 @@
 #include "discovery.h"
 #include "log.h"
 #include "room.h"
+#include "session.h"
 #include "server.h"
 #include "store.h"
 
@@ -40,7 +41,7 @@ static void daemon_flush(void) {
       srv.closing = c->closing_next;
       c->on_close_list = false;
       conn_teardown(c);
-      if (!c->close_flush || (c->out.count == 0 && !c->writing))
+      if (!c->close_flush || (c->out.count == 0 && !stream_writing(&c->s)))
         conn_reap(c);
       /* else conn_flush reaps after the last write, or the tick does */
       conn_unref(c);
@@ -290,6 +291,7 @@ int daemon_start(uv_loop_t *loop, config *cfg) {
   srv.cfg = cfg;
   srv.on_idle = daemon_on_idle;
   srv.on_conn_gone = daemon_conn_gone;
+  conn_set_handlers(session_on_msg, session_on_close);
   char host[128];
   int port;
   if (config_split_listen(cfg, host, sizeof host, &port) < 0)

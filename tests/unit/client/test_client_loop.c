@@ -30,47 +30,35 @@ typedef struct fake {
   char last_say[512];
 } fake;
 
+/* One accepted connection: the same stream layer and framer as parleyd
+ * and the client. */
 typedef struct fconn {
-  uv_tcp_t tcp;
+  stream s;
+  outq out;
+  framer in;
   fake *f;
   bool closing;
-  size_t rlen;
-  uint8_t rbuf[PROTO_HEADER + PROTO_MAX_FRAME];
 } fconn;
-
-typedef struct fwrite {
-  uv_write_t req;
-  uv_buf_t buf;
-  uint8_t data[];
-} fwrite_t;
-
-static void fw_done(uv_write_t *req, int status) {
-  (void)status;
-  free(req);
-}
 
 static void fsend(fconn *k, const proto_msg *m) {
   if (k->closing)
     return;
-  size_t sz = proto_size(m);
-  fwrite_t *w = malloc(sizeof *w + sz);
-  assert_non_null(w);
-  ssize_t n = proto_encode(m, w->data, sz);
-  assert_true(n > 0);
-  w->buf = uv_buf_init((char *)w->data, (unsigned)n);
-  assert_int_equal(
-      uv_write(&w->req, (uv_stream_t *)&k->tcp, &w->buf, 1, fw_done), 0);
+  assert_int_equal(outq_push_msg(&k->out, m), 0);
+  assert_int_equal(stream_flush(&k->s, &k->out), 0);
 }
 
-static void fconn_closed(uv_handle_t *h) {
-  free(h->data);
+static void fconn_closed(stream *s) {
+  fconn *k = stream_data(s);
+  outq_clear(&k->out);
+  framer_reset(&k->in);
+  free(k);
 }
 
 static void fclose_conn(fconn *k) {
   if (k->closing)
     return;
   k->closing = true;
-  uv_close((uv_handle_t *)&k->tcp, fconn_closed);
+  stream_close(&k->s);
 }
 
 static void ferror_msg(fconn *k, uint16_t code, uint16_t ref, const char *sub,
@@ -250,38 +238,37 @@ static void fhandle(fconn *k, const proto_msg *m) {
   }
 }
 
-static void falloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
-  (void)hint;
-  fconn *k = h->data;
-  buf->base = (char *)k->rbuf + k->rlen;
-  buf->len = sizeof k->rbuf - k->rlen;
+/* Whole frames only: the client must send nothing malformed. */
+static void fread_cb(stream *s, const uint8_t *p, size_t n) {
+  fconn *k = stream_data(s);
+  while (!k->closing) {
+    const uint8_t *frame;
+    ssize_t r = framer_next(&k->in, &p, &n, PROTO_MAX_FRAME, &frame);
+    if (r == 0)
+      return;
+    assert_true(r > 0);
+    proto_msg m;
+    assert_int_equal(proto_decode(frame, (size_t)r, &m), r);
+    fhandle(k, &m);
+  }
 }
 
-static void fread_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
-  (void)buf;
-  fconn *k = s->data;
-  if (k->closing)
-    return;
-  if (n < 0) {
-    fclose_conn(k);
-    return;
-  }
-  k->rlen += (size_t)n;
-  size_t off = 0;
-  while (!k->closing) {
-    proto_msg m;
-    ssize_t r = proto_decode(k->rbuf + off, k->rlen - off, &m);
-    if (r == 0)
-      break;
-    assert_true(r > 0); /* the client must only send valid frames */
-    fhandle(k, &m);
-    off += (size_t)r;
-  }
-  if (!k->closing) {
-    memmove(k->rbuf, k->rbuf + off, k->rlen - off);
-    k->rlen -= off;
-  }
+static void fdrain(stream *s) {
+  fconn *k = stream_data(s);
+  assert_int_equal(stream_flush(s, &k->out), 0);
 }
+
+static void ferror_cb(stream *s, int err) {
+  (void)err; /* EOF or a reset: the client went away */
+  fclose_conn(stream_data(s));
+}
+
+static const stream_ops fconn_ops = {
+    .on_read = fread_cb,
+    .on_drain = fdrain,
+    .on_error = ferror_cb,
+    .on_close = fconn_closed,
+};
 
 static void faccept(uv_stream_t *l, int status) {
   assert_int_equal(status, 0);
@@ -289,10 +276,9 @@ static void faccept(uv_stream_t *l, int status) {
   fconn *k = calloc(1, sizeof *k);
   assert_non_null(k);
   k->f = f;
-  assert_int_equal(uv_tcp_init(f->loop, &k->tcp), 0);
-  k->tcp.data = k;
-  assert_int_equal(uv_accept(l, (uv_stream_t *)&k->tcp), 0);
-  assert_int_equal(uv_read_start((uv_stream_t *)&k->tcp, falloc, fread_cb), 0);
+  assert_int_equal(stream_init(&k->s, f->loop, &fconn_ops, k), 0);
+  assert_int_equal(stream_accept(&k->s, l), 0);
+  assert_int_equal(stream_read_start(&k->s), 0);
 }
 
 static void fake_start(fake *f, uv_loop_t *loop) {

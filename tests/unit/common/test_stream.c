@@ -1,0 +1,260 @@
+/* test_stream.c: the stream layer in a loop: a fast writer forwarded
+ * through a stream_pipe to a slow reader. Every byte arrives intact, the
+ * relay's source is paused and resumed, the bytes it holds never exceed the
+ * high watermark plus one read, EOF travels both ways, and the loop closes
+ * with no handle left. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "fbuf.h"
+#include "stream.h"
+
+#define TOTAL (8u << 20)  /* bytes the writer sends */
+#define CHUNK (64u << 10) /* writer's frame size */
+#define HIGH (256u << 10) /* relay watermarks */
+#define LOW (64u << 10)
+#define SOCKBUF (16 << 10) /* small kernel buffers: the relay must pause */
+
+/* The byte at offset i of the stream. */
+static uint8_t pattern(uint64_t i) {
+  return (uint8_t)(i * 7 + (i >> 12));
+}
+
+typedef struct world {
+  uv_loop_t loop;
+  uv_tcp_t listener;
+  struct sockaddr_in addr;
+  /* the relay */
+  stream relay[2]; /* [0] from the writer, [1] to the reader */
+  int accepted, relay_closed, pipe_err, pipe_done;
+  stream_pipe pipe;
+  /* the writer */
+  stream w;
+  outq wq;
+  uint64_t w_queued;
+  bool w_eof, w_closed;
+  /* the reader */
+  stream r;
+  uv_timer_t r_timer;
+  uint64_t r_got;
+  int r_reads, r_bad;
+  bool r_eof, r_closed;
+} world;
+
+static world *W;
+
+/* ---- writer: queues everything at once and shuts down when written ---- */
+
+static void w_fill(void) {
+  while (W->w_queued < TOTAL) {
+    fbuf *b = fbuf_new(CHUNK);
+    assert_non_null(b);
+    for (uint32_t i = 0; i < CHUNK; i++)
+      b->data[i] = pattern(W->w_queued + i);
+    assert_int_equal(outq_push(&W->wq, b), 0);
+    fbuf_unref(b);
+    W->w_queued += CHUNK;
+  }
+}
+
+static void w_pump(stream *s) {
+  assert_int_equal(stream_flush(s, &W->wq), 0);
+  if (W->wq.bytes == 0)
+    assert_int_equal(stream_shutdown(s), 0);
+}
+
+static void w_on_read(stream *s, const uint8_t *p, size_t n) {
+  (void)s, (void)p, (void)n;
+  fail_msg("the reader sends nothing");
+}
+
+static void w_on_error(stream *s, int err) {
+  assert_int_equal(err, UV_EOF); /* the reader's shutdown, relayed */
+  W->w_eof = true;
+  stream_close(s);
+}
+
+static void w_on_close(stream *s) {
+  (void)s;
+  W->w_closed = true;
+}
+
+static void w_on_shutdown(stream *s, int status) {
+  (void)s;
+  assert_int_equal(status, 0);
+}
+
+static const stream_ops w_ops = {
+    .on_read = w_on_read,
+    .on_drain = w_pump,
+    .on_error = w_on_error,
+    .on_shutdown = w_on_shutdown,
+    .on_close = w_on_close,
+};
+
+static void w_connected(stream *s, int status) {
+  assert_int_equal(status, 0);
+  assert_int_equal(stream_read_start(s), 0);
+  w_fill();
+  w_pump(s);
+}
+
+/* ---- reader: checks every byte, naps 1 ms after each read ------------- */
+
+static void r_wake(uv_timer_t *t) {
+  (void)t;
+  if (!W->r_eof)
+    assert_int_equal(stream_read_start(&W->r), 0);
+}
+
+static void r_on_read(stream *s, const uint8_t *p, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (p[i] != pattern(W->r_got + i))
+      W->r_bad++;
+  W->r_got += n;
+  W->r_reads++;
+  assert_int_equal(stream_read_stop(s), 0);
+  assert_int_equal(uv_timer_start(&W->r_timer, r_wake, 1, 0), 0);
+}
+
+static void r_on_drain(stream *s) {
+  (void)s;
+}
+
+static void r_on_error(stream *s, int err) {
+  assert_int_equal(err, UV_EOF);
+  W->r_eof = true;
+  assert_int_equal(stream_shutdown(s), 0); /* EOF back toward the writer */
+}
+
+static void r_on_shutdown(stream *s, int status) {
+  assert_int_equal(status, 0);
+  stream_close(s);
+  uv_close((uv_handle_t *)&W->r_timer, NULL);
+}
+
+static void r_on_close(stream *s) {
+  (void)s;
+  W->r_closed = true;
+}
+
+static const stream_ops r_ops = {
+    .on_read = r_on_read,
+    .on_drain = r_on_drain,
+    .on_error = r_on_error,
+    .on_shutdown = r_on_shutdown,
+    .on_close = r_on_close,
+};
+
+static void r_connected(stream *s, int status) {
+  assert_int_equal(status, 0);
+  assert_int_equal(uv_recv_buffer_size((uv_handle_t *)&s->tcp, &(int){SOCKBUF}),
+                   0);
+  assert_int_equal(stream_read_start(s), 0);
+}
+
+/* ---- relay: accepts the writer, then the reader, and pipes them -------- */
+
+static void relay_done(stream_pipe *p, int err) {
+  W->pipe_done++;
+  W->pipe_err = err;
+  stream_close(p->leg[0].src);
+  stream_close(p->leg[0].dst);
+}
+
+static void relay_closed(stream_pipe *p, stream *s) {
+  (void)s;
+  if (++W->relay_closed == 2)
+    stream_pipe_free(p);
+}
+
+static void relay_unused_read(stream *s, const uint8_t *p, size_t n) {
+  (void)s, (void)p, (void)n;
+  fail_msg("the pipe owns reads");
+}
+static void relay_unused(stream *s) {
+  (void)s;
+}
+static void relay_unused_err(stream *s, int err) {
+  (void)s, (void)err;
+}
+
+static const stream_ops relay_ops = {
+    /* until the pipe takes over */
+    .on_read = relay_unused_read,
+    .on_drain = relay_unused,
+    .on_error = relay_unused_err,
+    .on_close = relay_unused,
+};
+
+static void relay_accept(uv_stream_t *l, int status) {
+  assert_int_equal(status, 0);
+  stream *s = &W->relay[W->accepted++];
+  assert_int_equal(stream_init(s, &W->loop, &relay_ops, NULL), 0);
+  assert_int_equal(stream_accept(s, l), 0);
+  if (W->accepted == 1) { /* the writer is in: now the reader connects */
+    assert_int_equal(stream_init(&W->r, &W->loop, &r_ops, NULL), 0);
+    assert_int_equal(
+        stream_connect(&W->r, (struct sockaddr *)&W->addr, r_connected), 0);
+    return;
+  }
+  uv_close((uv_handle_t *)&W->listener, NULL);
+  assert_int_equal(
+      uv_send_buffer_size((uv_handle_t *)&W->relay[1].tcp, &(int){SOCKBUF}), 0);
+  assert_int_equal(stream_pipe_start(&W->pipe, &W->relay[0], &W->relay[1], HIGH,
+                                     LOW, relay_done, relay_closed),
+                   0);
+}
+
+static void test_forward_slow_reader(void **state) {
+  (void)state;
+  world *w = calloc(1, sizeof *w);
+  assert_non_null(w);
+  W = w;
+  assert_int_equal(uv_loop_init(&w->loop), 0);
+  assert_int_equal(uv_timer_init(&w->loop, &w->r_timer), 0);
+  assert_int_equal(uv_ip4_addr("127.0.0.1", 0, &w->addr), 0);
+  assert_int_equal(uv_tcp_init(&w->loop, &w->listener), 0);
+  assert_int_equal(uv_tcp_bind(&w->listener, (struct sockaddr *)&w->addr, 0),
+                   0);
+  int len = sizeof w->addr;
+  assert_int_equal(
+      uv_tcp_getsockname(&w->listener, (struct sockaddr *)&w->addr, &len), 0);
+  assert_int_equal(uv_listen((uv_stream_t *)&w->listener, 8, relay_accept), 0);
+  assert_int_equal(stream_init(&w->w, &w->loop, &w_ops, NULL), 0);
+  assert_int_equal(
+      stream_connect(&w->w, (struct sockaddr *)&w->addr, w_connected), 0);
+
+  assert_int_equal(uv_run(&w->loop, UV_RUN_DEFAULT), 0);
+
+  assert_int_equal(w->r_got, TOTAL);
+  assert_int_equal(w->r_bad, 0);
+  stream_leg *l = &w->pipe.leg[0];
+  assert_int_equal(l->bytes, TOTAL);
+  assert_true(l->pauses > 0); /* the slow reader held the writer back */
+  assert_int_equal(l->resumes, l->pauses);
+  assert_true(l->peak > 0);
+  assert_true(l->peak <= HIGH + STREAM_READ_MAX);
+  assert_int_equal(w->pipe_done, 1);
+  assert_int_equal(w->pipe_err, 0);
+  assert_true(w->w_eof && w->w_closed && w->r_eof && w->r_closed);
+  assert_int_equal(w->relay_closed, 2);
+  assert_int_equal(w->wq.bytes, 0);
+  outq_clear(&w->wq);
+  assert_int_equal(uv_loop_close(&w->loop), 0);
+  free(w);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_forward_slow_reader),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
