@@ -492,6 +492,15 @@ const char *proto_type_name(uint16_t type);
  * longer than 65535 bytes are cut; the encoder then rejects them anyway. */
 proto_str proto_str_c(const char *s);
 
+/* Copies s into dst as a C string of at most cap - 1 bytes, cut at a
+ * UTF-8 sequence boundary when it does not fit; returns the bytes copied.
+ * The one copy helper for wire strings. */
+size_t proto_str_copy(char *dst, size_t cap, proto_str s);
+
+/* s as a new NUL-terminated string (malloc; the caller frees), or NULL
+ * when out of memory. */
+char *proto_str_dup(proto_str s);
+
 /* Validates UTF-8 (shortest forms, no surrogates, <= U+10FFFF, no NUL).
  * Returns the number of code points, or -PERR_BAD_UTF8. */
 ssize_t proto_utf8_count(const char *p, size_t n);

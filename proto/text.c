@@ -1,8 +1,30 @@
 /* text.c: the wire's text rules: UTF-8 validity, control characters, and
  * what user, room and file names may contain. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "proto.h"
+
+size_t proto_str_copy(char *dst, size_t cap, proto_str s) {
+  if (cap == 0)
+    return 0;
+  size_t n = s.n < cap - 1 ? s.n : cap - 1;
+  if (n < s.n) /* cut: never in the middle of a UTF-8 sequence */
+    while (n > 0 && ((unsigned char)s.p[n] & 0xC0) == 0x80)
+      n--;
+  memcpy(dst, s.p, n);
+  dst[n] = '\0';
+  return n;
+}
+
+char *proto_str_dup(proto_str s) {
+  char *d = malloc((size_t)s.n + 1);
+  if (d != NULL) {
+    memcpy(d, s.p, s.n);
+    d[s.n] = '\0';
+  }
+  return d;
+}
 
 proto_str proto_str_c(const char *s) {
   proto_str r = {"", 0};

@@ -23,12 +23,6 @@ bool client_str_eq(proto_str s, const char *c) {
   return n == s.n && strncasecmp(s.p, c, n) == 0;
 }
 
-void client_str_copy(char *dst, size_t dsz, proto_str s) {
-  size_t n = s.n < dsz - 1 ? s.n : dsz - 1;
-  memcpy(dst, s.p, n);
-  dst[n] = '\0';
-}
-
 void client_emit(client *c, client_event *ev) {
   if (c->cb)
     c->cb(c, ev, c->ud);

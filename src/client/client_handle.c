@@ -112,10 +112,10 @@ static void client_handle_msg(client *c, const proto_chat *ch) {
    * conversation lands in the server window but keeps its peer. */
   char who[CLIENT_ROOM_SZ];
   if (ch->kind == PROTO_TO_ROOM) {
-    client_str_copy(who, sizeof who, ch->target);
+    proto_str_copy(who, sizeof who, ch->target);
     ev.room = who;
   } else {
-    client_str_copy(who, sizeof who, self ? ch->target : ch->from);
+    proto_str_copy(who, sizeof who, self ? ch->target : ch->from);
     ev.peer = who;
   }
   client_emit(c, &ev);
@@ -131,7 +131,7 @@ static void client_handle_joined(client *c, const proto_room_info *ri) {
   w->joined = true;
   w->parting = w->rejoin = false;
   w->members = ri->members;
-  client_str_copy(w->topic, sizeof w->topic, ri->topic);
+  proto_str_copy(w->topic, sizeof w->topic, ri->topic);
   c->m.seq++;
   if (c->m.current && c->m.current->kind == CLIENT_WIN_SERVER)
     client_window_switch(c, w);
@@ -154,7 +154,7 @@ static void client_handle_drop_window(client *c, client_window *w) {
 /* Handles PARTED: the room's window goes away. */
 static void client_handle_parted(client *c, proto_str room) {
   char name[CLIENT_ROOM_SZ];
-  client_str_copy(name, sizeof name, room);
+  proto_str_copy(name, sizeof name, room);
   client_window *w = client_window_find(c, name);
   if (w && w->kind == CLIENT_WIN_ROOM && w->rejoin) {
     /* "/part #x" then "/join #x" before the answers: the JOIN follows. */
@@ -171,10 +171,10 @@ static void client_handle_parted(client *c, proto_str room) {
 static void client_handle_user_from_wire(client *c, client_user *u,
                                          const proto_presence *p) {
   memset(u, 0, sizeof *u);
-  client_str_copy(u->name, sizeof u->name, p->user);
+  proto_str_copy(u->name, sizeof u->name, p->user);
   u->status = p->status;
-  client_str_copy(u->text, sizeof u->text, p->text);
-  client_str_copy(u->talking_with, sizeof u->talking_with, p->talking_with);
+  proto_str_copy(u->text, sizeof u->text, p->text);
+  proto_str_copy(u->talking_with, sizeof u->talking_with, p->talking_with);
   u->idle_s = p->idle_s;
   u->idle_at = uv_now(c->loop);
   u->admin = p->flags & PROTO_PRESF_ADMIN;
@@ -245,10 +245,10 @@ static void client_handle_who_end(client *c) {
 static void client_handle_notice(client *c, const proto_notice *nt) {
   char room[CLIENT_ROOM_SZ], user[CLIENT_NAME_SZ], actor[CLIENT_NAME_SZ];
   char text[PROTO_MAX_REASON * 4 + 1];
-  client_str_copy(room, sizeof room, nt->room);
-  client_str_copy(user, sizeof user, nt->user);
-  client_str_copy(actor, sizeof actor, nt->actor);
-  client_str_copy(text, sizeof text, nt->text);
+  proto_str_copy(room, sizeof room, nt->room);
+  proto_str_copy(user, sizeof user, nt->user);
+  proto_str_copy(actor, sizeof actor, nt->actor);
+  proto_str_copy(text, sizeof text, nt->text);
   char buf[1200];
   const char *sep = text[0] ? ": " : "";
   switch (nt->kind) {
@@ -316,8 +316,8 @@ static void client_handle_notice(client *c, const proto_notice *nt) {
 /* Reports an ERROR frame in the current window (or the one it is about). */
 static void client_handle_report_error(client *c, const proto_error_msg *e) {
   char subject[256], text[PROTO_MAX_ERRTEXT * 4 + 1];
-  client_str_copy(subject, sizeof subject, e->subject);
-  client_str_copy(text, sizeof text, e->text);
+  proto_str_copy(subject, sizeof subject, e->subject);
+  proto_str_copy(text, sizeof text, e->text);
   if (!text[0])
     snprintf(text, sizeof text, "%s", proto_strerror(e->code));
   client_window *w = c->m.current ? c->m.current : c->m.windows[0];
@@ -346,12 +346,12 @@ static void client_handle_report_error(client *c, const proto_error_msg *e) {
 static void client_handle_error(client *c, client_conn *k,
                                 const proto_error_msg *e) {
   char text[PROTO_MAX_ERRTEXT * 4 + 64];
-  client_str_copy(text, sizeof text, e->text);
+  proto_str_copy(text, sizeof text, e->text);
   if (!text[0])
     snprintf(text, sizeof text, "%s", proto_strerror(e->code));
   if (e->code == PERR_VERSION) {
     char sub[64], buf[sizeof text + 200];
-    client_str_copy(sub, sizeof sub, e->subject);
+    proto_str_copy(sub, sizeof sub, e->subject);
     snprintf(buf, sizeof buf,
              "protocol version mismatch: the server speaks version %s, this "
              "client speaks %d (%s); upgrade the older side",
@@ -389,7 +389,7 @@ static void client_handle_error(client *c, client_conn *k,
 static void client_handle_login_ok(client *c, client_conn *k,
                                    const proto_login_ok *ok) {
   k->phase = CONN_READY;
-  client_str_copy(c->m.self, sizeof c->m.self, ok->name);
+  proto_str_copy(c->m.self, sizeof c->m.self, ok->name);
   snprintf(c->opts.user, sizeof c->opts.user, "%s", c->m.self);
   c->m.admin = ok->role == PROTO_ROLE_ADMIN;
   if (ok->token.n == PROTO_TOKEN_LEN) {
@@ -440,9 +440,9 @@ static void client_handle_room(client *c, const proto_room_info *ri) {
     c->rooms_cap = cap;
   }
   client_room_entry *e = &c->rooms[c->nrooms++];
-  client_str_copy(e->room, sizeof e->room, ri->room);
+  proto_str_copy(e->room, sizeof e->room, ri->room);
   e->members = ri->members;
-  client_str_copy(e->topic, sizeof e->topic, ri->topic);
+  proto_str_copy(e->topic, sizeof e->topic, ri->topic);
 }
 
 /* Handles ROOMS_END: lists the collected rooms and fires ROOMS. */
@@ -490,9 +490,9 @@ void client_handle_frame(client *c, client_conn *k, const proto_msg *m) {
         .history_len = w->history_len,
         .flags = w->flags,
     };
-    client_str_copy(c->m.server_name, sizeof c->m.server_name, w->server_name);
-    client_str_copy(c->m.server_agent, sizeof c->m.server_agent, w->agent);
-    client_str_copy(c->m.windows[0]->name, sizeof c->m.windows[0]->name,
+    proto_str_copy(c->m.server_name, sizeof c->m.server_name, w->server_name);
+    proto_str_copy(c->m.server_agent, sizeof c->m.server_agent, w->agent);
+    proto_str_copy(c->m.windows[0]->name, sizeof c->m.windows[0]->name,
                     w->server_name);
     client_handle_login(c, k);
     return;
@@ -503,7 +503,7 @@ void client_handle_frame(client *c, client_conn *k, const proto_msg *m) {
   case PROTO_BYE: {
     char buf[PROTO_MAX_REASON * 4 + 40];
     char r[PROTO_MAX_REASON * 4 + 1];
-    client_str_copy(r, sizeof r, m->u.bye.reason);
+    proto_str_copy(r, sizeof r, m->u.bye.reason);
     snprintf(buf, sizeof buf, "server closed the session%s%s", r[0] ? ": " : "",
              r);
     client_conn_lost(c, buf, CLIENT_FATAL_NONE);

@@ -112,8 +112,6 @@ void client_info(client *c, client_window *w, uint8_t flags, const char *fmt,
 uint64_t client_now_ms(void);
 /* Case-insensitive equality of a proto_str with a C string. */
 bool client_str_eq(proto_str s, const char *c);
-/* Copies a proto_str into a fixed buffer, cutting if needed. */
-void client_str_copy(char *dst, size_t dsz, proto_str s);
 
 /* Connection (client_conn.c). */
 int client_conn_resolve(client *c);                  /* 0 or a libuv error */

@@ -116,9 +116,7 @@ void admin_ban(struct conn *from, const char *actor, const char *name,
 static int admin_text(char *dst, size_t cap, proto_str s) {
   if (proto_has_control(s.p, s.n))
     return -PERR_CONTROL_CHARS;
-  size_t n = s.n < cap - 1 ? s.n : cap - 1;
-  memcpy(dst, s.p, n);
-  dst[n] = '\0';
+  proto_str_copy(dst, cap, s);
   return 0;
 }
 

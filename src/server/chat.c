@@ -16,13 +16,6 @@
 
 #define CHAT_CONV_KEY (2 * PROTO_MAX_NAME + 4)
 
-/* Copies a name-like field into a C string for subjects and logs. */
-static void chat_cstr(char *dst, size_t cap, proto_str s) {
-  size_t n = s.n < cap - 1 ? s.n : cap - 1;
-  memcpy(dst, s.p, n);
-  dst[n] = '\0';
-}
-
 /* The text rules of a SAY: not empty, valid UTF-8, at most max_chars
  * code points (not bytes: "é" counts one), no control characters (they
  * would reach other terminals). Returns 0 or the first broken rule as a
@@ -168,7 +161,7 @@ static void chat_say_user(struct conn *c, const proto_say *req,
 void chat_on_say(struct conn *c, const proto_say *req) {
   user *u = c->user;
   char subject[PROTO_MAX_ROOM + 1];
-  chat_cstr(subject, sizeof subject, req->target);
+  proto_str_copy(subject, sizeof subject, req->target);
   const config *cfg = srv.cfg;
   int rc = chat_check_text(req->text, cfg->max_msg_chars);
   if (rc == -PERR_MSG_TOO_LONG) {
@@ -258,7 +251,7 @@ void chat_backlog(struct conn *c, uint8_t kind, const char *target,
 /* HISTORY_REQ: rooms need membership; conversations are one's own. */
 void chat_on_history(struct conn *c, const proto_history_req *req) {
   char subject[PROTO_MAX_ROOM + 1];
-  chat_cstr(subject, sizeof subject, req->target);
+  proto_str_copy(subject, sizeof subject, req->target);
   if (req->kind == PROTO_TO_ROOM) {
     room *r = room_find(req->target.p, req->target.n);
     if (r == NULL || room_member(r, c->user) == NULL) {
@@ -295,7 +288,7 @@ static void chat_on_query_lookup(store_job *j) {
 /* QUERY_OPEN. */
 void chat_on_query_open(struct conn *c, const proto_user_ref *req) {
   char name[PROTO_MAX_NAME + 1];
-  chat_cstr(name, sizeof name, req->user);
+  proto_str_copy(name, sizeof name, req->user);
   if (proto_check_name(req->user.p, req->user.n) < 0) {
     conn_error(c, PERR_BAD_NAME, PROTO_QUERY_OPEN, name, NULL);
     return;

@@ -80,11 +80,7 @@ void presence_on_status(struct conn *c, const proto_set_status *req) {
   free(u->away);
   u->away = NULL;
   if (req->text.n > 0 && req->status != PROTO_ONLINE) {
-    u->away = malloc((size_t)req->text.n + 1);
-    if (u->away != NULL) {
-      memcpy(u->away, req->text.p, req->text.n);
-      u->away[req->text.n] = '\0';
-    }
+    u->away = proto_str_dup(req->text);
   }
   u->status = req->status;
   presence_changed(u);

@@ -13,8 +13,7 @@
 
 /* Copies a room name for an error's subject, cut to the longest name. */
 static void roomcmd_subject(char *dst, size_t cap, proto_str s) {
-  snprintf(dst, cap, "%.*s", (int)(s.n < PROTO_MAX_ROOM ? s.n : PROTO_MAX_ROOM),
-           s.p);
+  proto_str_copy(dst, cap < PROTO_MAX_ROOM + 1 ? cap : PROTO_MAX_ROOM + 1, s);
 }
 
 /* Encodes one NOTICE about r and shares it with the room (but except). */

@@ -36,13 +36,6 @@ static void session_log_login(struct conn *c, const char *name,
   log_info(conn_peer(c), "login %s: %s", name && *name ? name : "-", outcome);
 }
 
-/* Copies a proto_str into a C buffer, cut to fit. */
-static void session_cstr(char *dst, size_t cap, proto_str s) {
-  size_t n = s.n < cap - 1 ? s.n : cap - 1;
-  memcpy(dst, s.p, n);
-  dst[n] = '\0';
-}
-
 /* HELLO: version check, then WELCOME. */
 static void session_on_hello(struct conn *c, const proto_hello *h) {
   if (h->version < PROTO_VERSION_MIN || h->version > PROTO_VERSION) {
@@ -250,7 +243,7 @@ static char *session_pw_copy(proto_str pw) {
 /* REGISTER. */
 static void session_on_register(struct conn *c, const proto_cred *r) {
   char name[PROTO_MAX_NAME + 1];
-  session_cstr(name, sizeof name, r->name);
+  proto_str_copy(name, sizeof name, r->name);
   if (srv.cfg->no_register) {
     conn_error(c, PERR_REGISTRATION_CLOSED, PROTO_REGISTER, name, NULL);
     return;
@@ -342,7 +335,7 @@ static void session_on_login_lookup(store_job *j) {
 /* LOGIN. */
 static void session_on_login(struct conn *c, const proto_cred *r) {
   char name[PROTO_MAX_NAME + 1];
-  session_cstr(name, sizeof name, r->name);
+  proto_str_copy(name, sizeof name, r->name);
   if (proto_check_name(r->name.p, r->name.n) < 0) {
     conn_error(c, PERR_BAD_NAME, PROTO_LOGIN, name, NULL);
     return;
@@ -392,7 +385,7 @@ static void session_on_token_lookup(store_job *j) {
 /* LOGIN_TOKEN. */
 static void session_on_login_token(struct conn *c, const proto_login_token *r) {
   char name[PROTO_MAX_NAME + 1];
-  session_cstr(name, sizeof name, r->name);
+  proto_str_copy(name, sizeof name, r->name);
   if (proto_check_name(r->name.p, r->name.n) < 0) {
     conn_error(c, PERR_BAD_NAME, PROTO_LOGIN_TOKEN, name, NULL);
     return;

@@ -585,16 +585,6 @@ void store_submit(store_job *j) {
   store_enqueue(j);
 }
 
-/* Copies a proto_str into a new C string. */
-static char *store_strdup(proto_str s) {
-  char *d = malloc((size_t)s.n + 1);
-  if (d == NULL)
-    return NULL;
-  memcpy(d, s.p, s.n);
-  d[s.n] = '\0';
-  return d;
-}
-
 /* Queues one history row in the batch. */
 void store_history_add(uint64_t id, uint64_t ts_ms, uint8_t kind,
                        const char *conv, proto_str target, proto_str from,
@@ -620,9 +610,9 @@ void store_history_add(uint64_t id, uint64_t ts_ms, uint8_t kind,
   row->kind = kind;
   row->flags = flags & (uint8_t)~PROTO_MSGF_BACKLOG;
   row->conv = strdup(conv);
-  row->target = store_strdup(target);
-  row->from = store_strdup(from);
-  row->text = store_strdup(text);
+  row->target = proto_str_dup(target);
+  row->from = proto_str_dup(from);
+  row->text = proto_str_dup(text);
   st.batch->nrows++;
   if (row->conv == NULL || row->target == NULL || row->from == NULL ||
       row->text == NULL) {

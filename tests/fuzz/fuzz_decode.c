@@ -68,12 +68,52 @@ static long ref_utf8_count(const uint8_t *s, size_t n) {
   return chars;
 }
 
-/* Reference: does valid UTF-8 text hold C0 (but TAB), DEL or C1? */
-static int ref_has_control(const uint8_t *s, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    if (s[i] == 0x7F || (s[i] < 0x20 && s[i] != '\t'))
+/* Reference: the hidden formatting characters of PROTOCOL.md 4.2, as
+ * inclusive ranges of code points. */
+static const uint32_t ref_hidden[][2] = {
+    {0x061C, 0x061C}, {0x200B, 0x200B}, {0x200E, 0x200F}, {0x2028, 0x202E},
+    {0x2060, 0x2064}, {0x2066, 0x206F}, {0xFEFF, 0xFEFF}, {0xFFF9, 0xFFFB},
+};
+
+static int ref_is_hidden(uint32_t cp) {
+  for (size_t i = 0; i < sizeof ref_hidden / sizeof ref_hidden[0]; i++)
+    if (cp >= ref_hidden[i][0] && cp <= ref_hidden[i][1])
       return 1;
-    if (s[i] == 0xC2 && i + 1 < n && s[i + 1] <= 0x9F)
+  return 0;
+}
+
+/* Reference: may cp stand beside a ZWJ/ZWNJ? Beyond ASCII/Latin-1
+ * punctuation, not a space of the U+2000 block, not U+3000, not hidden. */
+static int ref_joinable(uint32_t cp) {
+  if (cp < 0xC0 || cp == 0x3000 || (cp >= 0x2000 && cp <= 0x200F))
+    return 0;
+  return !ref_is_hidden(cp);
+}
+
+/* Reference: does valid UTF-8 text hold C0 (but TAB), DEL, C1, a hidden
+ * formatting character, or a joiner outside a joining context? Decodes the
+ * whole text to code points first, then looks at neighbours. */
+static int ref_has_control(const uint8_t *s, size_t n) {
+  static uint32_t cps[PROTO_MAX_FRAME];
+  size_t k = 0;
+  for (size_t i = 0; i < n && k < sizeof cps / sizeof cps[0];) {
+    uint8_t b = s[i];
+    size_t len = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 1;
+    uint32_t cp = len == 1 ? b : (uint32_t)(b & (0x7F >> len));
+    for (size_t j = 1; j < len && i + j < n; j++)
+      cp = (cp << 6) | (s[i + j] & 0x3F);
+    cps[k++] = cp;
+    i += len;
+  }
+  for (size_t i = 0; i < k; i++) {
+    uint32_t cp = cps[i];
+    if (cp == 0x7F || (cp < 0x20 && cp != '\t') || (cp >= 0x80 && cp <= 0x9F))
+      return 1;
+    if (ref_is_hidden(cp))
+      return 1;
+    if ((cp == 0x200C || cp == 0x200D) &&
+        (i == 0 || i + 1 == k || !ref_joinable(cps[i - 1]) ||
+         !ref_joinable(cps[i + 1])))
       return 1;
   }
   return 0;
@@ -180,6 +220,9 @@ static void fuzz_check(const uint8_t *frame, size_t n, const proto_msg *m) {
       fuzz_fail("encode into n-1 bytes", m, r, -PERR_NO_SPACE);
   }
 }
+
+/* libFuzzer's entry point (no header declares it). */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size <= 300)

@@ -168,7 +168,7 @@ static void fhandle(fconn *k, const proto_msg *m) {
   case PROTO_LOGIN:
   case PROTO_REGISTER:
     f->logins++;
-    client_str_copy(name, sizeof name, m->u.login.name);
+    proto_str_copy(name, sizeof name, m->u.login.name);
     if (!client_str_eq(m->u.login.password, "password123")) {
       ferror_msg(k, PERR_AUTH_FAILED, m->type, name,
                  "wrong user name or password");
@@ -179,7 +179,7 @@ static void fhandle(fconn *k, const proto_msg *m) {
     return;
   case PROTO_LOGIN_TOKEN:
     f->token_logins++;
-    client_str_copy(name, sizeof name, m->u.login_token.name);
+    proto_str_copy(name, sizeof name, m->u.login_token.name);
     if (f->refuse_token) {
       ferror_msg(k, PERR_TOKEN_INVALID, m->type, name, "token refused");
       return;
@@ -188,7 +188,7 @@ static void fhandle(fconn *k, const proto_msg *m) {
     return;
   case PROTO_JOIN:
     f->joins++;
-    client_str_copy(name, sizeof name, m->u.join.room);
+    proto_str_copy(name, sizeof name, m->u.join.room);
     if (strcmp(name, "#nope") == 0) {
       ferror_msg(k, PERR_BAD_ROOM, PROTO_JOIN, name, "no");
       return;
@@ -197,9 +197,9 @@ static void fhandle(fconn *k, const proto_msg *m) {
     return;
   case PROTO_SAY: {
     f->says++;
-    client_str_copy(f->last_say, sizeof f->last_say, m->u.say.text);
+    proto_str_copy(f->last_say, sizeof f->last_say, m->u.say.text);
     char target[64];
-    client_str_copy(target, sizeof target, m->u.say.target);
+    proto_str_copy(target, sizeof target, m->u.say.target);
     if (strcmp(f->last_say, "dm-me") == 0) { /* bob writes to us */
       fmsg(k, 500, PROTO_TO_USER, "alice", "bob", 0, "psst alice");
       return;

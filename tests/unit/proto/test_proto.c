@@ -741,6 +741,27 @@ static void test_check_filename(void **state) {
   assert_int_equal(proto_check_filename(n, PROTO_MAX_FILENAME + 1), bad);
 }
 
+/* The one copy helper: cut to fit, never inside a UTF-8 sequence. */
+static void test_str_copy(void **state) {
+  (void)state;
+  char d[6];
+  assert_int_equal(proto_str_copy(d, sizeof d, proto_str_c("abc")), 3);
+  assert_string_equal(d, "abc");
+  assert_int_equal(proto_str_copy(d, sizeof d, proto_str_c("abcdefgh")), 5);
+  assert_string_equal(d, "abcde");
+  /* "abc" + U+20AC (3 bytes) needs 6 bytes: the euro sign does not fit
+   * whole in 5, so it is left out rather than cut. */
+  assert_int_equal(proto_str_copy(d, sizeof d, proto_str_c("abc\xe2\x82\xac")),
+                   3);
+  assert_string_equal(d, "abc");
+  assert_int_equal(proto_str_copy(d, 1, proto_str_c("x")), 0);
+  assert_string_equal(d, "");
+  char *dup = proto_str_dup((proto_str){"hi there", 2});
+  assert_non_null(dup);
+  assert_string_equal(dup, "hi");
+  free(dup);
+}
+
 /* Bidi controls, zero-width characters and separators are flagged wherever
  * they sit; ZWJ/ZWNJ only outside a joining context (emoji sequences and
  * Persian/Indic text keep working). */
@@ -845,6 +866,7 @@ int main(void) {
       cmocka_unit_test(test_check_filename),
       cmocka_unit_test(test_has_control),
       cmocka_unit_test(test_has_hidden),
+      cmocka_unit_test(test_str_copy),
       cmocka_unit_test(test_str_c),
       cmocka_unit_test(test_status_name),
   };
