@@ -17,6 +17,8 @@
 
 #define CHATVIEW_SEPARATOR "--- live ---" /* after the backlog */
 #define CHATVIEW_MORE "-- more below --"
+#define CHATVIEW_READ "-- read up to here --" /* the read marker */
+#define CHATVIEW_MAX_MARKS 256 /* windows with a read marker kept */
 
 /* Which part of a line a prefix segment is. */
 typedef struct chatview_prefix {
@@ -43,7 +45,22 @@ typedef struct chatview {
   int scrolled; /* rows the last draw scrolled the pane up at the live end
                  * (appending), 0 otherwise; the terminal may be scrolled
                  * to match before doupdate */
+  long today;        /* chatview_day() of now at the last draw */
+  uint64_t mark_abs; /* shown window: read marker after absolute line
+                        mark_abs - 1, 0 when none is drawn */
+  struct {
+    const client_window *w;
+    uint64_t abs; /* lines read when w was left (its total then) */
+  } marks[CHATVIEW_MAX_MARKS];
+  size_t nmarks;
 } chatview;
+
+/* The local calendar day of a unix-milliseconds time, as a number that
+ * differs between days. */
+long chatview_day(uint64_t ts_ms);
+
+/* Writes "-- Thursday 26 November 2026 --" for the day of ts_ms. */
+void chatview_format_day(uint64_t ts_ms, char *buf, size_t cap);
 
 /* Formats the prefix (time, marker, nick) of line l. Pure. */
 void chatview_format_prefix(const client_line *l, chatview_prefix *p);

@@ -54,6 +54,12 @@ static void test_user_entry(void **state) {
   u = mkuser("dave", PROTO_BUSY, false);
   assert_string_equal(userlist_format(&u, 0, 30, b, sizeof(b)), "! dave");
   assert_int_equal(userlist_mark(PROTO_ONLINE), '+');
+  /* A name with controls from a hostile server is drawn escaped and cut
+   * to the pane in that form: never wider than cols. */
+  u = mkuser("\x1b]0;X\x07" "evil-name-long", PROTO_ONLINE, false);
+  assert_string_equal(userlist_format(&u, 0, 30, b, sizeof(b)),
+                      "+ ?]0;X?evil-name-long");
+  assert_string_equal(userlist_format(&u, 0, 10, b, sizeof(b)), "+ ?]0;X?ev");
 }
 
 /* The status bar: [user@host], state, numbered windows with activity. */
