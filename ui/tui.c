@@ -497,7 +497,7 @@ static const client_help_entry tui_help[] = {
 /* The key summary /keys prints, one line each. */
 static const char *const tui_keys_help[] = {
     "keys:",
-    "  Alt-1..9, Alt-0      go to window 1..9, 10",
+    "  Alt-0..9             go to window 0..9",
     "  Ctrl-N / Ctrl-P      next / previous window",
     "  Alt-A                next window with activity (highlights first)",
     "  PgUp / PgDn          scroll the chat; Alt-< / Alt-> top / live",
