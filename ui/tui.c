@@ -39,6 +39,7 @@
 #define TUI_XFER_TICK_MS 250       /* progress refresh while transfers run */
 #define TUI_MAX_XFERS 64
 #define TUI_PANE_STEP 2
+#define TUI_FIRST_NOTICES 8 /* server notices carried to the first screen */
 #define TUI_SEARCH_PROMPT "(search) "
 #define TUI_SEARCH_FAILED "(search: not found) "
 
@@ -71,6 +72,11 @@ struct tui {
   editline sed;     /* the search text while searching */
   time_t down_since; /* wall clock of the last lost connection, 0 if up */
   bool was_up;       /* logged in at least once */
+  bool first_shown;  /* the first room's backlog is on screen */
+  char *first_notices[TUI_FIRST_NOTICES]; /* server notices (MOTD) that
+                                             landed in the server window
+                                             before that: shown there too */
+  size_t nfirst;
   layout lay;
   WINDOW *keywin; /* a pad we read keys from (no implicit refresh) */
   WINDOW *sep;
@@ -331,6 +337,21 @@ static void tui_outage_end(tui *t) {
       client_note(t->c, m->windows[i], CLIENT_LINE_NOTICE, msg);
 }
 
+/* The first room's backlog is complete: the server's notices from before
+ * it (the MOTD) go below it too, so the first screen shows them. */
+static void tui_first_screen(tui *t, client_window *w) {
+  if (t->first_shown || !w || w->kind != CLIENT_WIN_ROOM ||
+      w != client_model_get(t->c)->current)
+    return;
+  t->first_shown = true;
+  for (size_t i = 0; i < t->nfirst; i++) {
+    client_note(t->c, w, CLIENT_LINE_NOTICE, t->first_notices[i]);
+    free(t->first_notices[i]);
+    t->first_notices[i] = NULL;
+  }
+  t->nfirst = 0;
+}
+
 /* The core changed the model: mark what shows it. */
 static void tui_on_event(client *c, const client_event *ev, void *ud) {
   tui *t = ud;
@@ -356,12 +377,21 @@ static void tui_on_event(client *c, const client_event *ev, void *ud) {
            (ev->line->flags & CLIENT_LINE_HIGHLIGHT)))
         t->ring = true;
     }
-    if (ev->type == CLIENT_EV_NOTICE)
+    if (ev->type == CLIENT_EV_NOTICE) {
       t->bars.title_dirty = true; /* topics, member counts */
+      const client_model *mm = client_model_get(t->c);
+      if (!t->first_shown && ev->line && ev->line->text && mm->nwindows &&
+          ev->win == mm->windows[0] && t->nfirst < TUI_FIRST_NOTICES) {
+        t->first_notices[t->nfirst] = strdup(ev->line->text);
+        if (t->first_notices[t->nfirst])
+          t->nfirst++;
+      }
+    }
     break;
   case CLIENT_EV_HISTORY_END:
     if (ev->win)
       chatview_lines_added(&t->chat, ev->win);
+    tui_first_screen(t, ev->win);
     break;
   case CLIENT_EV_PRESENCE:
   case CLIENT_EV_USERS:
@@ -486,12 +516,10 @@ static void tui_pane_width(tui *t, int w) {
 
 /* The UI's own commands, for /help and completion. */
 static const client_help_entry tui_help[] = {
-    {"/search [TEXT]", "find TEXT in this window, older each time (no TEXT: "
-                       "clear); Ctrl-R searches as you type"},
+    {"/search [TEXT]", "find TEXT here, older each time; Ctrl-R as you type"},
     {"/panewidth N", "users pane width (0 hides it)"},
     {"/keys", "the key bindings"},
-    {"/set bell on|off", "ring the terminal bell on a direct message or "
-                         "mention in another window (default on)"},
+    {"/set bell on|off", "bell on a DM or mention elsewhere (default on)"},
 };
 
 /* The key summary /keys prints, one line each. */
@@ -1245,6 +1273,8 @@ int tui_main(int argc, char **argv, const tui_hooks *hooks) {
   editline_free(&t->sed);
   for (size_t i = 0; i < t->nxfers; i++)
     free(t->xfers[i]);
+  for (size_t i = 0; i < t->nfirst; i++)
+    free(t->first_notices[i]);
   if (uv_loop_close(&t->loop) != 0)
     fprintf(stderr, "parley: warning: handles left open at exit\n");
   int code = t->exit_code;

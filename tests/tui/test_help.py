@@ -1,6 +1,19 @@
 """First screen and help: /help lists every command including the UI's
-own, /help COMMAND shows one, /keys prints its summary in the chat."""
+own, /help COMMAND shows one, /keys prints its summary in the chat, and
+the server's MOTD is on the first screen."""
+import subprocess
+import unittest
+
 import tuiharness as h
+
+MOTD = "Welcome to the test server: /help lists the commands"
+
+
+def parleyd_has_motd():
+    """True when this parleyd takes --motd (the operator features)."""
+    p = subprocess.run([h.PARLEYD, "--help"], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=30 * h.SCALE)
+    return b"--motd" in p.stdout
 
 
 def chat(s):
@@ -45,6 +58,19 @@ class Help(h.TuiCase):
                    "the key summary in the chat pane")
         self.assertNotIn("Ctrl-R", s.rows[0], s.dump())
         self.assertIn("repaint", chat(s), s.dump())
+
+
+@unittest.skipUnless(parleyd_has_motd(), "parleyd without --motd")
+class Motd(h.TuiCase):
+    server_args = ("--motd", MOTD)
+
+    def test_motd_on_first_screen(self):
+        # The MOTD comes before #lobby is joined, into the server window;
+        # the first screen (#lobby) shows it too, below the backlog.
+        a = self.login("alice")
+        s = a.wait(lambda s: MOTD in "\n".join(s.chat_pane()),
+                   "the MOTD on the first screen")
+        self.assertTrue(s.rows[0].startswith("#lobby"), s.dump())
 
 
 if __name__ == "__main__":
