@@ -152,8 +152,34 @@ static void chatview_mark_set(chatview *v, const client_window *w,
   v->nmarks++;
 }
 
+/* Hides a line; see chatview.h. */
+void chatview_hide(chatview *v, const client_window *w, uint64_t abs) {
+  if (v->nhidden == CHATVIEW_MAX_HIDDEN)
+    memmove(v->hidden, v->hidden + 1, sizeof(v->hidden[0]) * --v->nhidden);
+  v->hidden[v->nhidden].w = w;
+  v->hidden[v->nhidden].abs = abs;
+  v->nhidden++;
+  if (w == v->shown)
+    chatview_invalidate(v);
+}
+
+/* True when line abs of w is hidden. */
+static bool chatview_is_hidden(const chatview *v, const client_window *w,
+                               uint64_t abs) {
+  for (size_t i = 0; i < v->nhidden; i++)
+    if (v->hidden[i].w == w && v->hidden[i].abs == abs)
+      return true;
+  return false;
+}
+
 /* Drops a window that is going away. */
 void chatview_forget(chatview *v, const client_window *w) {
+  for (size_t i = 0; i < v->nhidden;)
+    if (v->hidden[i].w == w)
+      memmove(v->hidden + i, v->hidden + i + 1,
+              sizeof(v->hidden[0]) * (--v->nhidden - i));
+    else
+      i++;
   for (size_t i = 0; i < v->nmarks; i++)
     if (v->marks[i].w == w) {
       memmove(v->marks + i, v->marks + i + 1,
@@ -206,6 +232,10 @@ static const chatview_line *chatview_layout(const chatview *v,
   L->mark = v->mark_abs && v->mark_abs - 1 == w->total - w->count + i &&
             i + 1 < w->count;
   L->nrows = (L->day ? 1 : 0) + L->nwrap + (L->mark ? 1 : 0) + (L->sep ? 1 : 0);
+  if (v->nhidden && chatview_is_hidden(v, w, w->total - w->count + i)) {
+    L->day = L->mark = L->sep = false;
+    L->nwrap = L->nrows = 0;
+  }
   return L;
 }
 

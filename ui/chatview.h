@@ -19,6 +19,7 @@
 #define CHATVIEW_MORE "-- more below --"
 #define CHATVIEW_READ "-- read up to here --" /* the read marker */
 #define CHATVIEW_MAX_MARKS 256 /* windows with a read marker kept */
+#define CHATVIEW_MAX_HIDDEN 256 /* lines hidden (oldest forgotten first) */
 
 /* Which part of a line a prefix segment is. */
 typedef struct chatview_prefix {
@@ -53,7 +54,17 @@ typedef struct chatview {
     uint64_t abs; /* lines read when w was left (its total then) */
   } marks[CHATVIEW_MAX_MARKS];
   size_t nmarks;
+  struct {
+    const client_window *w;
+    uint64_t abs; /* absolute index of a line not drawn */
+  } hidden[CHATVIEW_MAX_HIDDEN];
+  size_t nhidden;
 } chatview;
+
+/* Hides line abs (absolute index: w->total - 1 for the newest) of w: it
+ * takes no rows (a "joined" notice for someone who only came back after
+ * an outage). Bounded: past CHATVIEW_MAX_HIDDEN the oldest shows again. */
+void chatview_hide(chatview *v, const client_window *w, uint64_t abs);
 
 /* The local calendar day of a unix-milliseconds time, as a number that
  * differs between days. */

@@ -40,6 +40,9 @@
 #define TUI_MAX_XFERS 64
 #define TUI_PANE_STEP 2
 #define TUI_FIRST_NOTICES 8 /* server notices carried to the first screen */
+#define TUI_MAX_KNOWN 2000  /* names remembered to spot who comes back */
+#define TUI_RETURN_S 300    /* after a reconnect, joins of known names are
+                               returns (no "joined" line) for this long */
 #define TUI_SEARCH_PROMPT "(search) "
 #define TUI_SEARCH_FAILED "(search: not found) "
 
@@ -77,6 +80,11 @@ struct tui {
                                              landed in the server window
                                              before that: shown there too */
   size_t nfirst;
+  char (*known)[CLIENT_NAME_SZ]; /* who was online while connected; kept
+                                    as it was during an outage */
+  size_t nknown;
+  bool known_dirty;  /* presence changed: take the list again */
+  time_t returning;  /* reconnected at; joins of known names hidden */
   layout lay;
   WINDOW *keywin; /* a pad we read keys from (no implicit refresh) */
   WINDOW *sep;
@@ -329,8 +337,9 @@ static void tui_outage_end(tui *t) {
   if (localtime_r(&now, &b))
     strftime(tb, sizeof(tb), "%H:%M", &b);
   t->down_since = 0;
+  t->returning = now;
   char msg[64];
-  snprintf(msg, sizeof(msg), "-- disconnected %s, back %s --", ta, tb);
+  snprintf(msg, sizeof(msg), "disconnected %s, back %s", ta, tb);
   const client_model *m = client_model_get(t->c);
   for (size_t i = 0; i < m->nwindows; i++)
     if (m->windows[i]->kind == CLIENT_WIN_ROOM)
@@ -350,6 +359,46 @@ static void tui_first_screen(tui *t, client_window *w) {
     t->first_notices[i] = NULL;
   }
   t->nfirst = 0;
+}
+
+/* Remembers who is online (while connected and not just back from an
+ * outage), so that their joins after an outage are known as returns. At
+ * most TUI_MAX_KNOWN names; called from the redraw pass, so once per loop
+ * iteration at most. */
+static void tui_known_update(tui *t) {
+  const client_model *m = client_model_get(t->c);
+  if (t->returning && time(NULL) - t->returning > TUI_RETURN_S)
+    t->returning = 0;
+  if (!t->known_dirty || t->returning || m->state != CLIENT_CONNECTED)
+    return;
+  t->known_dirty = false;
+  if (!t->known) {
+    t->known = malloc(TUI_MAX_KNOWN * sizeof(*t->known));
+    if (!t->known)
+      return;
+  }
+  size_t n = m->nusers < TUI_MAX_KNOWN ? m->nusers : TUI_MAX_KNOWN;
+  for (size_t i = 0; i < n; i++)
+    memcpy(t->known[i], m->users[i].name, CLIENT_NAME_SZ);
+  t->nknown = n;
+}
+
+/* A join notice after an outage: true (and forgotten, so a later join
+ * shows) when name was online before it. */
+static bool tui_is_return(tui *t, const char *name) {
+  if (!t->returning || !name || !name[0])
+    return false;
+  if (time(NULL) - t->returning > TUI_RETURN_S || t->nknown == 0) {
+    t->returning = 0;
+    t->known_dirty = true;
+    return false;
+  }
+  for (size_t i = 0; i < t->nknown; i++)
+    if (strcasecmp(t->known[i], name) == 0) {
+      memcpy(t->known[i], t->known[--t->nknown], CLIENT_NAME_SZ);
+      return true;
+    }
+  return false;
 }
 
 /* The core changed the model: mark what shows it. */
@@ -379,6 +428,11 @@ static void tui_on_event(client *c, const client_event *ev, void *ud) {
     }
     if (ev->type == CLIENT_EV_NOTICE) {
       t->bars.title_dirty = true; /* topics, member counts */
+      /* Someone who was here before an outage and came back: the window
+       * already says "disconnected ..., back ...", no "joined" line. */
+      if (ev->notice_kind == PROTO_NOTICE_JOINED && ev->win &&
+          ev->win->total && tui_is_return(t, ev->about))
+        chatview_hide(&t->chat, ev->win, ev->win->total - 1);
       const client_model *mm = client_model_get(t->c);
       if (!t->first_shown && ev->line && ev->line->text && mm->nwindows &&
           ev->win == mm->windows[0] && t->nfirst < TUI_FIRST_NOTICES) {
@@ -395,6 +449,7 @@ static void tui_on_event(client *c, const client_event *ev, void *ud) {
     break;
   case CLIENT_EV_PRESENCE:
   case CLIENT_EV_USERS:
+    t->known_dirty = true;
     t->users.dirty = true;
     t->bars.title_dirty = true;
     break;
@@ -1070,6 +1125,7 @@ static void tui_redraw_cb(uv_prepare_t *h) {
     tui_dirty_all(t);
   }
   const client_model *m = client_model_get(t->c);
+  tui_known_update(t);
   bool any = false;
   if ((t->bars.title_dirty || t->bars.dirty) && t->bars.title) {
     /* Both bars in one go; an untouched window costs nothing to refresh. */
@@ -1275,6 +1331,7 @@ int tui_main(int argc, char **argv, const tui_hooks *hooks) {
     free(t->xfers[i]);
   for (size_t i = 0; i < t->nfirst; i++)
     free(t->first_notices[i]);
+  free(t->known);
   if (uv_loop_close(&t->loop) != 0)
     fprintf(stderr, "parley: warning: handles left open at exit\n");
   int code = t->exit_code;

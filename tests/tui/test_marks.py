@@ -50,8 +50,10 @@ class Marks(h.TuiCase):
     def test_outage_and_days(self):
         a = self.login("alice")
         b = self.login("bob")
+        d = self.login("dave")
         b.line("old news")
-        a.wait_text("<bob> old news")
+        for t in (a, d):
+            t.wait_text("<bob> old news")
         port = self.server.port
         self.assertEqual(self.server.stop(), 0)
         a.wait(lambda s: "reconnecting" in s.status_bar() or
@@ -66,15 +68,27 @@ class Marks(h.TuiCase):
         self.server = h.Server(self.tmp, port=port)
         s = a.wait(lambda s: s.status_bar().startswith(
             "[alice@127.0.0.1] connected |") and
-            re.search(r"-- disconnected \d\d:\d\d, back \d\d:\d\d --",
-                      s.text), "the outage line in #lobby",
-            timeout=45 * h.SCALE)
-        # One outage line, below what was read before.
-        rows = chat(s)
-        self.assertLess(row_of(rows, "<bob> old news"),
-                        row_of(rows, "-- disconnected "), s.dump())
-        self.assertEqual(sum("-- disconnected " in r for r in rows), 1,
-                         s.dump())
+            re.search(r"^\d\d:\d\d -- disconnected \d\d:\d\d, "
+                      r"back \d\d:\d\d$", "\n".join(chat(s)), re.M),
+            "the outage line in #lobby", timeout=45 * h.SCALE)
+        # One outage line, below what was read before; and whoever comes
+        # back after us is no news: no "joined" line below it for alice,
+        # bob or dave (each saw the others come back, in some order).
+        for t, n in ((b, "bob"), (d, "dave")):
+            t.wait(lambda s, n=n: s.status_bar().startswith(
+                "[%s@127.0.0.1] connected |" % n) and
+                len(s.users()) == 3, n + " back with everyone",
+                timeout=45 * h.SCALE)
+        a.wait(lambda s: len(s.users()) == 3, "everyone back for alice")
+        for t in (a, b, d):
+            s = t.screen()
+            rows = chat(s)
+            out = row_of(rows, "-- disconnected ")
+            self.assertGreater(out, row_of(rows, "<bob> old news"), s.dump())
+            self.assertEqual(sum("-- disconnected " in r for r in rows), 1,
+                             s.dump())
+            self.assertEqual([r for r in rows[out:] if "joined #lobby" in r],
+                             [], s.dump())
         # A new client gets the backlog from three days ago: a day line on
         # top, the date on each old line, and today's day line before the
         # first line of today.
@@ -94,9 +108,6 @@ class Marks(h.TuiCase):
         self.assertRegex(rows[row_of(rows, "<bob> old news")],
                          r"^%02d %s \d\d:\d\d <bob> old news" %
                          (old.tm_mday, time.strftime("%b", old)), s.dump())
-        b.wait(lambda s: s.status_bar().startswith(
-            "[bob@127.0.0.1] connected |"), "bob back",
-            timeout=45 * h.SCALE)
         b.line("new news")
         s = c.wait(lambda s: "<bob> new news" in s.text and tline in s.text,
                    "today's day line")
