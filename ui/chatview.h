@@ -18,7 +18,7 @@
 #define CHATVIEW_SEPARATOR "--- live ---" /* after the backlog */
 #define CHATVIEW_MORE "-- more below --"
 #define CHATVIEW_READ "-- read up to here --" /* the read marker */
-#define CHATVIEW_MAX_MARKS 256 /* windows with a read marker kept */
+#define CHATVIEW_MAX_MARKS 256  /* windows with a read marker kept */
 #define CHATVIEW_MAX_HIDDEN 256 /* lines hidden (oldest forgotten first) */
 
 /* Which part of a line a prefix segment is. */
@@ -43,9 +43,9 @@ typedef struct chatview {
   char self[CLIENT_NAME_SZ];  /* our nick, for the own-nick attribute */
   uint64_t search_abs;        /* absolute index of the search hit + 1 */
   char search[128];           /* text searched for, "" when none */
-  int scrolled; /* rows the last draw scrolled the pane up at the live end
-                 * (appending), 0 otherwise; the terminal may be scrolled
-                 * to match before doupdate */
+  int scrolled;      /* rows the last draw scrolled the pane up at the live end
+                      * (appending), 0 otherwise; the terminal may be scrolled
+                      * to match before doupdate */
   long today;        /* chatview_day() of now at the last draw */
   uint64_t mark_abs; /* shown window: read marker after absolute line
                         mark_abs - 1, 0 when none is drawn */

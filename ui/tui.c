@@ -41,8 +41,9 @@
 #define TUI_PANE_STEP 2
 #define TUI_FIRST_NOTICES 8 /* server notices carried to the first screen */
 #define TUI_MAX_KNOWN 2000  /* names remembered to spot who comes back */
-#define TUI_RETURN_S 300    /* after a reconnect, joins of known names are
-                               returns (no "joined" line) for this long */
+/* After a reconnect, joins of known names are returns (no "joined" line)
+ * for this long, in seconds. */
+#define TUI_RETURN_S 300
 #define TUI_SEARCH_PROMPT "(search) "
 #define TUI_SEARCH_FAILED "(search: not found) "
 
@@ -68,11 +69,11 @@ struct tui {
   bool all_dirty; /* everything must be redrawn */
   bool hw_scroll; /* the terminal can scroll for us: see hwscroll.h */
   int sep_dirty;
-  int users_w; /* users pane width the user asked for */
-  bool bell;   /* /set bell: ring on a DM or mention in another window */
-  bool ring;   /* ring the bell on the next redraw pass */
-  bool searching;   /* Ctrl-R incremental search is on */
-  editline sed;     /* the search text while searching */
+  int users_w;       /* users pane width the user asked for */
+  bool bell;         /* /set bell: ring on a DM or mention in another window */
+  bool ring;         /* ring the bell on the next redraw pass */
+  bool searching;    /* Ctrl-R incremental search is on */
+  editline sed;      /* the search text while searching */
   time_t down_since; /* wall clock of the last lost connection, 0 if up */
   bool was_up;       /* logged in at least once */
   bool first_shown;  /* the first room's backlog is on screen */
@@ -83,8 +84,8 @@ struct tui {
   char (*known)[CLIENT_NAME_SZ]; /* who was online while connected; kept
                                     as it was during an outage */
   size_t nknown;
-  bool known_dirty;  /* presence changed: take the list again */
-  time_t returning;  /* reconnected at; joins of known names hidden */
+  bool known_dirty; /* presence changed: take the list again */
+  time_t returning; /* reconnected at; joins of known names hidden */
   layout lay;
   WINDOW *keywin; /* a pad we read keys from (no implicit refresh) */
   WINDOW *sep;
@@ -430,8 +431,8 @@ static void tui_on_event(client *c, const client_event *ev, void *ud) {
       t->bars.title_dirty = true; /* topics, member counts */
       /* Someone who was here before an outage and came back: the window
        * already says "disconnected ..., back ...", no "joined" line. */
-      if (ev->notice_kind == PROTO_NOTICE_JOINED && ev->win &&
-          ev->win->total && tui_is_return(t, ev->about))
+      if (ev->notice_kind == PROTO_NOTICE_JOINED && ev->win && ev->win->total &&
+          tui_is_return(t, ev->about))
         chatview_hide(&t->chat, ev->win, ev->win->total - 1);
       const client_model *mm = client_model_get(t->c);
       if (!t->first_shown && ev->line && ev->line->text && mm->nwindows &&
@@ -548,10 +549,10 @@ static void tui_next_active(tui *t) {
   for (size_t k = 1; k < m->nwindows; k++) {
     size_t i = (cur + k) % m->nwindows;
     const client_window *w = m->windows[i];
-    int rank = w->highlight                                     ? 3
+    int rank = w->highlight                               ? 3
                : w->unread && w->kind == CLIENT_WIN_QUERY ? 2
-               : w->unread                                      ? 1
-                                                                : 0;
+               : w->unread                                ? 1
+                                                          : 0;
     if (rank > best_rank)
       best_rank = rank, best = i;
   }
@@ -634,8 +635,7 @@ static bool tui_local_command(tui *t, const char *line) {
     if (*q) {
       if (!tui_help_one(t, q)) {
         char msg[160];
-        snprintf(msg, sizeof(msg), "no command %.60s; /help lists them all",
-                 q);
+        snprintf(msg, sizeof(msg), "no command %.60s; /help lists them all", q);
         statusbar_notice(&t->bars, msg);
       }
       return true;

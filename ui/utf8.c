@@ -184,8 +184,8 @@ size_t utf8_display(const char *s, size_t n, char *out, size_t cap,
       i += l;
       continue;
     }
-    bool q = utf8_is_unprintable(cp) || cp == UTF8_REPLACEMENT ||
-             utf8_is_hidden(cp);
+    bool q =
+        utf8_is_unprintable(cp) || cp == UTF8_REPLACEMENT || utf8_is_hidden(cp);
     size_t need = q ? 1 : l;
     if (k + need + 1 > cap)
       break;
