@@ -20,8 +20,10 @@ typedef struct chatview_line {
   chatview_prefix p;
   int indent;
   int nwrap; /* text rows */
+  bool day;  /* a day line comes first (the date changed) */
+  bool mark; /* the read marker row follows the text */
   bool sep;  /* a backlog separator row follows */
-  int nrows; /* nwrap + sep */
+  int nrows; /* day + nwrap + mark + sep */
   wrap_row rows[CHATVIEW_MAX_ROWS];
 } chatview_line;
 
@@ -60,6 +62,46 @@ void chatview_format_prefix(const client_line *l, chatview_prefix *p) {
   p->cols = utf8_width(p->text, strlen(p->text));
 }
 
+/* The local calendar day of a timestamp, as one comparable number. */
+long chatview_day(uint64_t ts_ms) {
+  time_t t = (time_t)(ts_ms / 1000);
+  struct tm tm;
+  if (!localtime_r(&t, &tm))
+    return 0;
+  return (long)tm.tm_year * 400 + tm.tm_yday;
+}
+
+/* "-- Thursday 26 November 2026 --" for the day of ts_ms. */
+void chatview_format_day(uint64_t ts_ms, char *buf, size_t cap) {
+  time_t t = (time_t)(ts_ms / 1000);
+  struct tm tm;
+  char d[80] = "?";
+  if (localtime_r(&t, &tm))
+    strftime(d, sizeof(d), "%A %-d %B %Y", &tm);
+  snprintf(buf, cap, "-- %s --", d);
+}
+
+/* Puts the date before the time of a line from another day than today. */
+static void chatview_prefix_date(const client_line *l, chatview_prefix *p,
+                                 long today) {
+  if (!(l->flags & CLIENT_LINE_BACKLOG) || chatview_day(l->ts_ms) == today)
+    return;
+  time_t t = (time_t)(l->ts_ms / 1000);
+  struct tm tm;
+  char d[16];
+  if (!localtime_r(&t, &tm) || strftime(d, sizeof(d), "%d %b ", &tm) == 0)
+    return;
+  size_t dl = strlen(d), tl = strlen(p->text);
+  if (dl + tl >= sizeof(p->text))
+    return;
+  memmove(p->text + dl, p->text, tl + 1);
+  memcpy(p->text, d, dl);
+  p->time_len += dl;
+  if (p->nick_len)
+    p->nick_off += dl;
+  p->cols = utf8_width(p->text, strlen(p->text));
+}
+
 /* Sets up an empty view. */
 void chatview_init(chatview *v) {
   memset(v, 0, sizeof(*v));
@@ -87,8 +129,64 @@ void chatview_lines_added(chatview *v, const client_window *w) {
     v->dirty = true;
 }
 
+/* The read mark kept for w, 0 when none. */
+static uint64_t chatview_mark_get(const chatview *v, const client_window *w) {
+  for (size_t i = 0; i < v->nmarks; i++)
+    if (v->marks[i].w == w)
+      return v->marks[i].abs;
+  return 0;
+}
+
+/* Remembers that w was read up to line abs (exclusive). */
+static void chatview_mark_set(chatview *v, const client_window *w,
+                              uint64_t abs) {
+  for (size_t i = 0; i < v->nmarks; i++)
+    if (v->marks[i].w == w) {
+      v->marks[i].abs = abs;
+      return;
+    }
+  if (v->nmarks == CHATVIEW_MAX_MARKS) /* bounded: the oldest goes */
+    memmove(v->marks, v->marks + 1, sizeof(v->marks[0]) * --v->nmarks);
+  v->marks[v->nmarks].w = w;
+  v->marks[v->nmarks].abs = abs;
+  v->nmarks++;
+}
+
+/* Hides a line; see chatview.h. */
+void chatview_hide(chatview *v, const client_window *w, uint64_t abs) {
+  if (v->nhidden == CHATVIEW_MAX_HIDDEN)
+    memmove(v->hidden, v->hidden + 1, sizeof(v->hidden[0]) * --v->nhidden);
+  v->hidden[v->nhidden].w = w;
+  v->hidden[v->nhidden].abs = abs;
+  v->nhidden++;
+  if (w == v->shown)
+    chatview_invalidate(v);
+}
+
+/* True when line abs of w is hidden. */
+static bool chatview_is_hidden(const chatview *v, const client_window *w,
+                               uint64_t abs) {
+  for (size_t i = 0; i < v->nhidden; i++)
+    if (v->hidden[i].w == w && v->hidden[i].abs == abs)
+      return true;
+  return false;
+}
+
 /* Drops a window that is going away. */
 void chatview_forget(chatview *v, const client_window *w) {
+  for (size_t i = 0; i < v->nhidden;)
+    if (v->hidden[i].w == w)
+      memmove(v->hidden + i, v->hidden + i + 1,
+              sizeof(v->hidden[0]) * (--v->nhidden - i));
+    else
+      i++;
+  for (size_t i = 0; i < v->nmarks; i++)
+    if (v->marks[i].w == w) {
+      memmove(v->marks + i, v->marks + i + 1,
+              sizeof(v->marks[0]) * (v->nmarks - i - 1));
+      v->nmarks--;
+      break;
+    }
   if (v->shown == w) {
     v->shown = NULL;
     v->scroll = 0;
@@ -114,6 +212,7 @@ static const chatview_line *chatview_layout(const chatview *v,
   chatview_line *L = &chatview_tmp;
   L->l = client_window_line(w, i);
   chatview_format_prefix(L->l, &L->p);
+  chatview_prefix_date(L->l, &L->p, v->today);
   int width = v->w > 0 ? v->w : 1;
   L->indent = wrap_indent(L->p.cols, width);
   int w0 = width - L->p.cols, w1 = width - L->indent;
@@ -127,31 +226,32 @@ static const chatview_line *chatview_layout(const chatview *v,
     const client_line *next = client_window_line(w, i + 1);
     L->sep = next == NULL || !(next->flags & CLIENT_LINE_BACKLOG);
   }
-  L->nrows = L->nwrap + (L->sep ? 1 : 0);
+  long day = chatview_day(L->l->ts_ms);
+  const client_line *prev = i > 0 ? client_window_line(w, i - 1) : NULL;
+  L->day = prev ? chatview_day(prev->ts_ms) != day : day != v->today;
+  L->mark = v->mark_abs && v->mark_abs - 1 == w->total - w->count + i &&
+            i + 1 < w->count;
+  L->nrows = (L->day ? 1 : 0) + L->nwrap + (L->mark ? 1 : 0) + (L->sep ? 1 : 0);
+  if (v->nhidden && chatview_is_hidden(v, w, w->total - w->count + i)) {
+    L->day = L->mark = L->sep = false;
+    L->nwrap = L->nrows = 0;
+  }
   return L;
 }
 
-/* Writes s[0..n) at the cursor, drawing unprintable characters as '?'. */
+/* Writes s[0..n) at the cursor in its display form (utf8_display). */
 static void chatview_put(WINDOW *win, const char *s, size_t n) {
   char buf[512];
-  size_t k = 0, i = 0;
+  size_t i = 0;
   while (i < n) {
-    uint32_t cp;
-    size_t l = utf8_decode(s + i, n - i, &cp);
-    if (k + 4 >= sizeof(buf)) {
+    size_t used;
+    size_t k = utf8_display(s + i, n - i, buf, sizeof(buf), &used);
+    if (k)
       waddnstr(win, buf, (int)k);
-      k = 0;
-    }
-    if (utf8_is_unprintable(cp) || cp == UTF8_REPLACEMENT)
-      buf[k++] = '?';
-    else {
-      memcpy(buf + k, s + i, l);
-      k += l;
-    }
-    i += l;
+    if (used == 0)
+      break;
+    i += used;
   }
-  if (k)
-    waddnstr(win, buf, (int)k);
 }
 
 /* The attribute of a line's text. */
@@ -174,11 +274,29 @@ static void chatview_draw_row(chatview *v, const chatview_line *L, int r, int y,
   wmove(win, y, 0);
   wattrset(win, A_NORMAL);
   wclrtoeol(win);
-  if (r >= L->nwrap) { /* the backlog separator */
-    int sl = (int)strlen(CHATVIEW_SEPARATOR);
-    wattrset(win, theme_attr(THEME_SEP));
+  char day[128];
+  const char *banner = NULL; /* a row of its own: day, marker, separator */
+  attr_t ba = theme_attr(THEME_SEP);
+  if (L->day && r == 0) {
+    chatview_format_day(L->l->ts_ms, day, sizeof(day));
+    banner = day;
+    ba = theme_attr(THEME_NOTICE) | A_BOLD;
+  } else {
+    r -= L->day ? 1 : 0;
+    if (r >= L->nwrap) {
+      if (L->mark && r == L->nwrap) {
+        banner = CHATVIEW_READ;
+        ba = theme_attr(THEME_MARKER);
+      } else {
+        banner = CHATVIEW_SEPARATOR;
+      }
+    }
+  }
+  if (banner) {
+    int sl = (int)strlen(banner);
+    wattrset(win, ba);
     wmove(win, y, v->w > sl ? (v->w - sl) / 2 : 0);
-    waddnstr(win, CHATVIEW_SEPARATOR, v->w);
+    waddnstr(win, banner, v->w);
     wattrset(win, A_NORMAL);
     return;
   }
@@ -338,7 +456,18 @@ void chatview_draw(chatview *v, const client_window *w) {
   if (!v->win || !v->dirty)
     return;
   v->dirty = false;
+  long today = chatview_day((uint64_t)time(NULL) * 1000);
+  if (today != v->today) {
+    v->today = today;
+    v->full = true; /* day lines and dates depend on it */
+  }
   if (w != v->shown) {
+    /* The read marker: where the window we leave was read up to, and
+     * where the one we come back to was, if lines came since. */
+    if (v->shown)
+      chatview_mark_set(v, v->shown, v->drawn_total);
+    uint64_t m = w ? chatview_mark_get(v, w) : 0;
+    v->mark_abs = w && m && m < w->total ? m : 0;
     v->shown = w;
     v->scroll = 0;
     v->unseen = 0;

@@ -17,6 +17,9 @@
 
 #define CHATVIEW_SEPARATOR "--- live ---" /* after the backlog */
 #define CHATVIEW_MORE "-- more below --"
+#define CHATVIEW_READ "-- read up to here --" /* the read marker */
+#define CHATVIEW_MAX_MARKS 256  /* windows with a read marker kept */
+#define CHATVIEW_MAX_HIDDEN 256 /* lines hidden (oldest forgotten first) */
 
 /* Which part of a line a prefix segment is. */
 typedef struct chatview_prefix {
@@ -40,10 +43,35 @@ typedef struct chatview {
   char self[CLIENT_NAME_SZ];  /* our nick, for the own-nick attribute */
   uint64_t search_abs;        /* absolute index of the search hit + 1 */
   char search[128];           /* text searched for, "" when none */
-  int scrolled; /* rows the last draw scrolled the pane up at the live end
-                 * (appending), 0 otherwise; the terminal may be scrolled
-                 * to match before doupdate */
+  int scrolled;      /* rows the last draw scrolled the pane up at the live end
+                      * (appending), 0 otherwise; the terminal may be scrolled
+                      * to match before doupdate */
+  long today;        /* chatview_day() of now at the last draw */
+  uint64_t mark_abs; /* shown window: read marker after absolute line
+                        mark_abs - 1, 0 when none is drawn */
+  struct {
+    const client_window *w;
+    uint64_t abs; /* lines read when w was left (its total then) */
+  } marks[CHATVIEW_MAX_MARKS];
+  size_t nmarks;
+  struct {
+    const client_window *w;
+    uint64_t abs; /* absolute index of a line not drawn */
+  } hidden[CHATVIEW_MAX_HIDDEN];
+  size_t nhidden;
 } chatview;
+
+/* Hides line abs (absolute index: w->total - 1 for the newest) of w: it
+ * takes no rows (a "joined" notice for someone who only came back after
+ * an outage). Bounded: past CHATVIEW_MAX_HIDDEN the oldest shows again. */
+void chatview_hide(chatview *v, const client_window *w, uint64_t abs);
+
+/* The local calendar day of a unix-milliseconds time, as a number that
+ * differs between days. */
+long chatview_day(uint64_t ts_ms);
+
+/* Writes "-- Thursday 26 November 2026 --" for the day of ts_ms. */
+void chatview_format_day(uint64_t ts_ms, char *buf, size_t cap);
 
 /* Formats the prefix (time, marker, nick) of line l. Pure. */
 void chatview_format_prefix(const client_line *l, chatview_prefix *p);

@@ -68,7 +68,8 @@ void input_draw(input *v, editline *e, unsigned limit) {
     bool over =
         input_counter(input_message_chars(e->buf), limit, cnt, sizeof(cnt));
     int cw = cnt[0] ? (int)strlen(cnt) + 1 : 0;
-    int pw = (int)strlen(INPUT_PROMPT);
+    const char *prompt = v->prompt ? v->prompt : INPUT_PROMPT;
+    int pw = utf8_width(prompt, strlen(prompt));
     int tw = v->w - pw - cw;
     if (tw < 1)
       tw = 1;
@@ -77,10 +78,15 @@ void input_draw(input *v, editline *e, unsigned limit) {
     editline_view(e, tw, &off, &len, &ccol);
     werase(v->win);
     wattrset(v->win, A_BOLD);
-    mvwaddstr(v->win, 0, 0, INPUT_PROMPT);
+    mvwaddnstr(v->win, 0, 0, prompt, v->w);
     wattrset(v->win, A_NORMAL);
-    if (len)
-      waddnstr(v->win, e->buf + off, (int)len);
+    if (len) {
+      /* The display form: the editor measures hidden characters as '?'
+       * and joiners as nothing, so the cursor lands where it is drawn. */
+      char buf[EDITLINE_MAX_BYTES + 1];
+      size_t k = utf8_display(e->buf + off, len, buf, sizeof(buf), NULL);
+      waddnstr(v->win, buf, (int)k);
+    }
     if (cw) {
       wattrset(v->win, theme_attr(over ? THEME_OVER : THEME_COUNTER));
       mvwaddstr(v->win, 0, v->w - cw + 1, cnt);

@@ -15,6 +15,7 @@ typedef struct input {
   WINDOW *win;
   int w;
   bool dirty;
+  const char *prompt; /* NULL: INPUT_PROMPT; else e.g. the search prompt */
 } input;
 
 /* Characters of message text the line would send: the whole line for text,

@@ -51,6 +51,7 @@ static const keymap_bind keymap_table[] = {
     {false, false, KEYMAP_CTRL('L'), KEYMAP_REPAINT},
     {false, false, KEYMAP_CTRL('N'), KEYMAP_WINDOW_NEXT},
     {false, false, KEYMAP_CTRL('P'), KEYMAP_WINDOW_PREV},
+    {false, false, KEYMAP_CTRL('R'), KEYMAP_SEARCH},
     {false, false, KEYMAP_CTRL('U'), KEYMAP_KILL_START},
     {false, false, KEYMAP_CTRL('W'), KEYMAP_KILL_WORD},
     {false, false, KEYMAP_CTRL('Y'), KEYMAP_YANK},
@@ -61,9 +62,14 @@ static const keymap_bind keymap_table[] = {
     {true, false, 'F', KEYMAP_WORD_RIGHT},
     {true, false, 127, KEYMAP_KILL_WORD},
     {true, false, 8, KEYMAP_KILL_WORD},
+    {true, false, 'a', KEYMAP_NEXT_ACTIVE},
+    {true, false, 'A', KEYMAP_NEXT_ACTIVE},
     {true, false, '<', KEYMAP_SCROLL_TOP},
     {true, false, '>', KEYMAP_SCROLL_LIVE},
     /* Alt and a curses key code (terminals that send ESC first). */
+    /* Alt-Backspace where kbs is ^? (tmux, xterm): curses turns the DEL
+     * after the Escape into KEY_BACKSPACE. */
+    {true, true, KEY_BACKSPACE, KEYMAP_KILL_WORD},
     {true, true, KEY_LEFT, KEYMAP_PANE_WIDER},
     {true, true, KEY_RIGHT, KEYMAP_PANE_NARROWER},
     {true, true, KEY_UP, KEYMAP_USERS_UP},

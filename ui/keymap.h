@@ -49,6 +49,8 @@ typedef enum keymap_action {
   KEYMAP_WINDOW_NEXT,   /* next window, wrapping */
   KEYMAP_WINDOW_PREV,   /* previous window, wrapping */
   KEYMAP_REPAINT,       /* repaint the whole screen */
+  KEYMAP_NEXT_ACTIVE,   /* next window with activity, highlights first */
+  KEYMAP_SEARCH,        /* incremental search back (again: older match) */
 } keymap_action;
 
 /* Codes of modified keys as this terminal sends them, 0 when unknown; set

@@ -76,7 +76,13 @@ void progress_format(const xfer *x, int cols, progress_row *r) {
     r->text[pos++] = ']';
   }
   snprintf(r->text + pos, sizeof(r->text) - pos, "%s%s", fig, state);
-  /* Finally cut everything to the pane. */
+  /* The form it is drawn in (a peer's file name may hold controls or bidi
+   * overrides: '?', same columns, so bar_col stays right), then cut
+   * everything to the pane. */
+  char shown[sizeof(r->text)];
+  size_t sl =
+      utf8_display(r->text, strlen(r->text), shown, sizeof(shown), NULL);
+  memcpy(r->text, shown, sl + 1);
   size_t fit = utf8_fit(r->text, strlen(r->text), cols, NULL);
   r->text[fit] = '\0';
   if (r->bar_col >= cols)

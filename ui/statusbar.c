@@ -134,16 +134,7 @@ static int statusbar_put(WINDOW *win, const char *s, int col, int limit) {
     return 0;
   size_t n = utf8_fit(s, strlen(s), limit - col, &used);
   char buf[512];
-  size_t k = 0;
-  for (size_t i = 0; i < n && k + 4 < sizeof(buf);) {
-    uint32_t cp;
-    size_t l = utf8_decode(s + i, n - i, &cp);
-    if (utf8_is_unprintable(cp))
-      buf[k++] = '?';
-    else
-      memcpy(buf + k, s + i, l), k += l;
-    i += l;
-  }
+  size_t k = utf8_display(s, n, buf, sizeof(buf), NULL);
   waddnstr(win, buf, (int)k);
   return used;
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curses.h>
@@ -38,6 +39,13 @@
 #define TUI_XFER_TICK_MS 250       /* progress refresh while transfers run */
 #define TUI_MAX_XFERS 64
 #define TUI_PANE_STEP 2
+#define TUI_FIRST_NOTICES 8 /* server notices carried to the first screen */
+#define TUI_MAX_KNOWN 2000  /* names remembered to spot who comes back */
+/* After a reconnect, joins of known names are returns (no "joined" line)
+ * for this long, in seconds. */
+#define TUI_RETURN_S 300
+#define TUI_SEARCH_PROMPT "(search) "
+#define TUI_SEARCH_FAILED "(search: not found) "
 
 struct tui {
   uv_loop_t loop;
@@ -61,7 +69,23 @@ struct tui {
   bool all_dirty; /* everything must be redrawn */
   bool hw_scroll; /* the terminal can scroll for us: see hwscroll.h */
   int sep_dirty;
-  int users_w; /* users pane width the user asked for */
+  int users_w;       /* users pane width the user asked for */
+  bool bell;         /* /set bell: ring on a DM or mention in another window */
+  bool ring;         /* ring the bell on the next redraw pass */
+  bool searching;    /* Ctrl-R incremental search is on */
+  editline sed;      /* the search text while searching */
+  time_t down_since; /* wall clock of the last lost connection, 0 if up */
+  bool was_up;       /* logged in at least once */
+  bool first_shown;  /* the first room's backlog is on screen */
+  char *first_notices[TUI_FIRST_NOTICES]; /* server notices (MOTD) that
+                                             landed in the server window
+                                             before that: shown there too */
+  size_t nfirst;
+  char (*known)[CLIENT_NAME_SZ]; /* who was online while connected; kept
+                                    as it was during an outage */
+  size_t nknown;
+  bool known_dirty; /* presence changed: take the list again */
+  time_t returning; /* reconnected at; joins of known names hidden */
   layout lay;
   WINDOW *keywin; /* a pad we read keys from (no implicit refresh) */
   WINDOW *sep;
@@ -299,6 +323,85 @@ static void tui_dirty_all(tui *t) {
   t->sep_dirty = 1;
 }
 
+/* Logged in: after an outage, say in each room window when the link went
+ * down and came back, where the reader sees the gap. */
+static void tui_outage_end(tui *t) {
+  bool was = t->was_up;
+  t->was_up = true;
+  if (!was || !t->down_since)
+    return;
+  time_t now = time(NULL);
+  struct tm a, b;
+  char ta[16] = "?", tb[16] = "?";
+  if (localtime_r(&t->down_since, &a))
+    strftime(ta, sizeof(ta), "%H:%M", &a);
+  if (localtime_r(&now, &b))
+    strftime(tb, sizeof(tb), "%H:%M", &b);
+  t->down_since = 0;
+  t->returning = now;
+  char msg[64];
+  snprintf(msg, sizeof(msg), "disconnected %s, back %s", ta, tb);
+  const client_model *m = client_model_get(t->c);
+  for (size_t i = 0; i < m->nwindows; i++)
+    if (m->windows[i]->kind == CLIENT_WIN_ROOM)
+      client_note(t->c, m->windows[i], CLIENT_LINE_NOTICE, msg);
+}
+
+/* The first room's backlog is complete: the server's notices from before
+ * it (the MOTD) go below it too, so the first screen shows them. */
+static void tui_first_screen(tui *t, client_window *w) {
+  if (t->first_shown || !w || w->kind != CLIENT_WIN_ROOM ||
+      w != client_model_get(t->c)->current)
+    return;
+  t->first_shown = true;
+  for (size_t i = 0; i < t->nfirst; i++) {
+    client_note(t->c, w, CLIENT_LINE_NOTICE, t->first_notices[i]);
+    free(t->first_notices[i]);
+    t->first_notices[i] = NULL;
+  }
+  t->nfirst = 0;
+}
+
+/* Remembers who is online (while connected and not just back from an
+ * outage), so that their joins after an outage are known as returns. At
+ * most TUI_MAX_KNOWN names; called from the redraw pass, so once per loop
+ * iteration at most. */
+static void tui_known_update(tui *t) {
+  const client_model *m = client_model_get(t->c);
+  if (t->returning && time(NULL) - t->returning > TUI_RETURN_S)
+    t->returning = 0;
+  if (!t->known_dirty || t->returning || m->state != CLIENT_CONNECTED)
+    return;
+  t->known_dirty = false;
+  if (!t->known) {
+    t->known = malloc(TUI_MAX_KNOWN * sizeof(*t->known));
+    if (!t->known)
+      return;
+  }
+  size_t n = m->nusers < TUI_MAX_KNOWN ? m->nusers : TUI_MAX_KNOWN;
+  for (size_t i = 0; i < n; i++)
+    memcpy(t->known[i], m->users[i].name, CLIENT_NAME_SZ);
+  t->nknown = n;
+}
+
+/* A join notice after an outage: true (and forgotten, so a later join
+ * shows) when name was online before it. */
+static bool tui_is_return(tui *t, const char *name) {
+  if (!t->returning || !name || !name[0])
+    return false;
+  if (time(NULL) - t->returning > TUI_RETURN_S || t->nknown == 0) {
+    t->returning = 0;
+    t->known_dirty = true;
+    return false;
+  }
+  for (size_t i = 0; i < t->nknown; i++)
+    if (strcasecmp(t->known[i], name) == 0) {
+      memcpy(t->known[i], t->known[--t->nknown], CLIENT_NAME_SZ);
+      return true;
+    }
+  return false;
+}
+
 /* The core changed the model: mark what shows it. */
 static void tui_on_event(client *c, const client_event *ev, void *ud) {
   tui *t = ud;
@@ -316,23 +419,50 @@ static void tui_on_event(client *c, const client_event *ev, void *ud) {
       t->bars.dirty = true; /* activity */
       if (ev->win && ev->win->kind == CLIENT_WIN_QUERY)
         t->users.dirty = true; /* unread DM count */
+      /* The bell (and with it tmux's and screen's activity flag) for a
+       * live direct message or mention we do not see. */
+      if (ev->type == CLIENT_EV_MESSAGE && t->bell && ev->win && ev->line &&
+          !(ev->line->flags & (CLIENT_LINE_SELF | CLIENT_LINE_BACKLOG)) &&
+          (ev->win->kind == CLIENT_WIN_QUERY ||
+           (ev->line->flags & CLIENT_LINE_HIGHLIGHT)))
+        t->ring = true;
     }
-    if (ev->type == CLIENT_EV_NOTICE)
+    if (ev->type == CLIENT_EV_NOTICE) {
       t->bars.title_dirty = true; /* topics, member counts */
+      /* Someone who was here before an outage and came back: the window
+       * already says "disconnected ..., back ...", no "joined" line. */
+      if (ev->notice_kind == PROTO_NOTICE_JOINED && ev->win && ev->win->total &&
+          tui_is_return(t, ev->about))
+        chatview_hide(&t->chat, ev->win, ev->win->total - 1);
+      const client_model *mm = client_model_get(t->c);
+      if (!t->first_shown && ev->line && ev->line->text && mm->nwindows &&
+          ev->win == mm->windows[0] && t->nfirst < TUI_FIRST_NOTICES) {
+        t->first_notices[t->nfirst] = strdup(ev->line->text);
+        if (t->first_notices[t->nfirst])
+          t->nfirst++;
+      }
+    }
     break;
   case CLIENT_EV_HISTORY_END:
     if (ev->win)
       chatview_lines_added(&t->chat, ev->win);
+    tui_first_screen(t, ev->win);
     break;
   case CLIENT_EV_PRESENCE:
   case CLIENT_EV_USERS:
+    t->known_dirty = true;
     t->users.dirty = true;
     t->bars.title_dirty = true;
     break;
-  case CLIENT_EV_STATE:
   case CLIENT_EV_CONNECTED:
+    tui_outage_end(t);
+    /* fall through */
+  case CLIENT_EV_STATE:
   case CLIENT_EV_RECONNECTING:
   case CLIENT_EV_LAG:
+    if (ev->type != CLIENT_EV_CONNECTED && t->was_up && !t->down_since &&
+        client_model_get(t->c)->state != CLIENT_CONNECTED)
+      t->down_since = time(NULL);
     t->bars.dirty = true;
     t->bars.title_dirty = true;
     t->in.dirty = true; /* the limit comes with WELCOME */
@@ -340,6 +470,8 @@ static void tui_on_event(client *c, const client_event *ev, void *ud) {
     tui_tick_update(t);
     break;
   case CLIENT_EV_DISCONNECTED:
+    if (t->was_up && !t->down_since)
+      t->down_since = time(NULL);
     t->bars.dirty = t->bars.title_dirty = true;
     t->users.dirty = true;
     if (ev->fatal != CLIENT_FATAL_NONE) {
@@ -408,6 +540,28 @@ static void tui_cycle(tui *t, int dir) {
   tui_switch(t, i);
 }
 
+/* Alt-A: the next window with activity after the current one, a window
+ * with a highlight first, then a direct conversation, then any unread. */
+static void tui_next_active(tui *t) {
+  const client_model *m = client_model_get(t->c);
+  size_t cur = tui_current_index(t), best = m->nwindows;
+  int best_rank = 0;
+  for (size_t k = 1; k < m->nwindows; k++) {
+    size_t i = (cur + k) % m->nwindows;
+    const client_window *w = m->windows[i];
+    int rank = w->highlight                               ? 3
+               : w->unread && w->kind == CLIENT_WIN_QUERY ? 2
+               : w->unread                                ? 1
+                                                          : 0;
+    if (rank > best_rank)
+      best_rank = rank, best = i;
+  }
+  if (best == m->nwindows)
+    statusbar_notice(&t->bars, "no other window has new lines");
+  else
+    tui_switch(t, best);
+}
+
 /* Changes the users pane width. */
 static void tui_pane_width(tui *t, int w) {
   if (w < 0)
@@ -416,8 +570,108 @@ static void tui_pane_width(tui *t, int w) {
   t->resized = true; /* re-layout on the next pass */
 }
 
+/* The UI's own commands, for /help and completion. */
+static const client_help_entry tui_help[] = {
+    {"/search [TEXT]", "find TEXT here, older each time; Ctrl-R as you type"},
+    {"/panewidth N", "users pane width (0 hides it)"},
+    {"/keys", "the key bindings"},
+    {"/set bell on|off", "bell on a DM or mention elsewhere (default on)"},
+};
+
+/* The key summary /keys prints, one line each. */
+static const char *const tui_keys_help[] = {
+    "keys:",
+    "  Alt-0..9             go to window 0..9",
+    "  Ctrl-N / Ctrl-P      next / previous window",
+    "  Alt-A                next window with activity (highlights first)",
+    "  PgUp / PgDn          scroll the chat; Alt-< / Alt-> top / live",
+    "  Ctrl-R               search back as you type (again: older; "
+    "Enter or Esc leaves)",
+    "  Tab                  complete a nick, room or command",
+    "  Ctrl-A/E/K/U/W/Y     start, end, kill to end/start, kill word, yank",
+    "  Alt-B / Alt-F        word left / right; Alt-Backspace kill word",
+    "  Alt-Left / Alt-Right users pane wider / narrower; F11/F12 scroll it",
+    "  Ctrl-L               repaint the screen",
+};
+
+/* Prints lines into the current window. */
+static void tui_print(tui *t, const char *const *lines, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    client_note(t->c, NULL, CLIENT_LINE_INFO, lines[i]);
+}
+
+/* /help COMMAND: the core's entry or the UI's; true when one was found. */
+static bool tui_help_one(tui *t, const char *q) {
+  char want[32];
+  snprintf(want, sizeof(want), "%s%s", q[0] == '/' ? "" : "/", q);
+  size_t wl = strcspn(want, " ");
+  want[wl] = '\0';
+  size_t nh = 0;
+  const client_help_entry *h = client_cmd_help(&nh);
+  bool found = false;
+  char buf[512];
+  for (size_t k = 0; k < 2; k++) {
+    const client_help_entry *tab = k == 0 ? h : tui_help;
+    size_t n = k == 0 ? nh : sizeof(tui_help) / sizeof(tui_help[0]);
+    for (size_t i = 0; i < n; i++) {
+      size_t l = strcspn(tab[i].command, " ");
+      if (l == wl && strncasecmp(tab[i].command, want, l) == 0) {
+        snprintf(buf, sizeof(buf), "  %-30s %s", tab[i].command, tab[i].help);
+        client_note(t->c, NULL, CLIENT_LINE_INFO, buf);
+        found = true;
+      }
+    }
+  }
+  return found;
+}
+
 /* Runs the UI's own commands; returns true when line was one. */
 static bool tui_local_command(tui *t, const char *line) {
+  if (strncasecmp(line, "/help", 5) == 0 &&
+      (line[5] == ' ' || line[5] == '\0')) {
+    const char *q = line + 5;
+    while (*q == ' ')
+      q++;
+    if (*q) {
+      if (!tui_help_one(t, q)) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "no command %.60s; /help lists them all", q);
+        statusbar_notice(&t->bars, msg);
+      }
+      return true;
+    }
+    char err[256] = "";
+    client_command(t->c, NULL, "/help", err, sizeof(err));
+    for (size_t i = 0; i < sizeof(tui_help) / sizeof(tui_help[0]); i++) {
+      char buf[512];
+      snprintf(buf, sizeof(buf), "  %-30s %s", tui_help[i].command,
+               tui_help[i].help);
+      client_note(t->c, NULL, CLIENT_LINE_INFO, buf);
+    }
+    client_note(t->c, NULL, CLIENT_LINE_INFO,
+                "/help COMMAND for one; /keys for the keys");
+    return true;
+  }
+  if (strncasecmp(line, "/set", 4) == 0 && line[4] == ' ') {
+    const char *q = line + 4;
+    while (*q == ' ')
+      q++;
+    if (strncasecmp(q, "bell", 4) != 0 || (q[4] != ' ' && q[4] != '\0'))
+      return false; /* other settings belong to the core */
+    q += 4;
+    while (*q == ' ')
+      q++;
+    if (strcasecmp(q, "on") == 0)
+      t->bell = true;
+    else if (strcasecmp(q, "off") == 0)
+      t->bell = false;
+    else if (*q) {
+      statusbar_notice(&t->bars, "usage: /set bell on|off");
+      return true;
+    }
+    statusbar_notice(&t->bars, t->bell ? "bell: on" : "bell: off");
+    return true;
+  }
   if (strncasecmp(line, "/search", 7) == 0 &&
       (line[7] == ' ' || line[7] == '\0')) {
     const char *q = line + 7;
@@ -453,9 +707,8 @@ static bool tui_local_command(tui *t, const char *line) {
     return true;
   }
   if (strcasecmp(line, "/keys") == 0) {
-    statusbar_notice(&t->bars,
-                     "Alt-1..9 window, Ctrl-N/P next/prev, PgUp/PgDn scroll, "
-                     "Tab complete, Alt-Left/Right pane, /search TEXT");
+    tui_print(t, tui_keys_help,
+              sizeof(tui_keys_help) / sizeof(tui_keys_help[0]));
     return true;
   }
   return false;
@@ -488,9 +741,6 @@ static void tui_submit(tui *t) {
         tui_quit(t, NULL);
       else
         statusbar_notice(&t->bars, err[0] ? err : "command failed");
-    } else if (strncasecmp(line, "/help", 5) == 0) {
-      statusbar_notice(&t->bars, "keys: /keys; also /search TEXT, "
-                                 "/panewidth N");
     }
     if (t->chat.scroll > 0 && line[0] != '/')
       chatview_scroll(&t->chat, INT_MIN); /* back to the conversation */
@@ -528,12 +778,75 @@ static void tui_complete(tui *t) {
     cmds[nc][l] = '\0';
     cands[n++] = cmds[nc++];
   }
-  static const char *local[] = {"/search", "/panewidth", "/keys"};
+  static const char *local[] = {"/search", "/panewidth", "/keys", "/set"};
   for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++)
     cands[n++] = local[i];
   editline_complete(&t->ed, cands, (int)n);
   free(cands);
   free(cmds);
+}
+
+/* Ctrl-R: searches the current window for the search text, from the
+ * newest line (again: from the last hit back); says when nothing is found. */
+static void tui_search_run(tui *t, bool again) {
+  const client_model *m = client_model_get(t->c);
+  if (!again)
+    chatview_search(&t->chat, m->current, ""); /* from the newest line */
+  if (t->sed.len == 0) {
+    chatview_scroll(&t->chat, INT_MIN);
+    t->in.prompt = TUI_SEARCH_PROMPT;
+    return;
+  }
+  bool hit = chatview_search(&t->chat, m->current, t->sed.buf);
+  t->in.prompt = hit ? TUI_SEARCH_PROMPT : TUI_SEARCH_FAILED;
+}
+
+/* Starts the incremental search, or finds the next older match. */
+static void tui_search_key(tui *t) {
+  if (!t->searching) {
+    t->searching = true;
+    editline_clear(&t->sed);
+    tui_search_run(t, false);
+  } else {
+    tui_search_run(t, true);
+  }
+  t->in.dirty = true;
+}
+
+/* Leaves the search: Enter stays at the match, Esc goes back to live. */
+static void tui_search_end(tui *t, bool stay) {
+  t->searching = false;
+  t->in.prompt = NULL;
+  t->in.dirty = true;
+  if (!stay) {
+    chatview_search(&t->chat, client_model_get(t->c)->current, "");
+    chatview_scroll(&t->chat, INT_MIN);
+  }
+}
+
+/* A key while searching: text edits the search; Ctrl-R goes older; Enter
+ * and Esc leave; anything else leaves at the match and acts as usual.
+ * Returns true when the key was used. */
+static bool tui_search_act(tui *t, keymap_action a, wint_t ch) {
+  switch (a) {
+  case KEYMAP_INSERT:
+    editline_insert_cp(&t->sed, (uint32_t)ch);
+    tui_search_run(t, false);
+    return true;
+  case KEYMAP_BACKSPACE:
+    editline_backspace(&t->sed);
+    tui_search_run(t, false);
+    return true;
+  case KEYMAP_SEARCH:
+    tui_search_key(t);
+    return true;
+  case KEYMAP_SUBMIT:
+    tui_search_end(t, true);
+    return true;
+  default:
+    tui_search_end(t, true);
+    return false;
+  }
 }
 
 /* Scrolls the users pane a page up (dir < 0) or down. */
@@ -658,6 +971,12 @@ static void tui_act(tui *t, keymap_action a, int arg, wint_t ch) {
     clearok(curscr, TRUE);
     tui_dirty_all(t);
     return;
+  case KEYMAP_NEXT_ACTIVE:
+    tui_next_active(t);
+    return;
+  case KEYMAP_SEARCH:
+    tui_search_key(t);
+    return;
   }
 }
 
@@ -670,11 +989,19 @@ static void tui_key(tui *t, int r, wint_t ch) {
   if (a == KEYMAP_ALT) { /* an Alt-prefixed key, or Escape alone */
     wint_t c2;
     int r2 = wget_wch(t->keywin, &c2);
-    if (r2 == ERR)
+    if (r2 == ERR) { /* Escape alone */
+      if (t->searching)
+        tui_search_end(t, false);
       return;
+    }
     r = r2;
     ch = c2;
     a = keymap_lookup(&t->keys, r, ch, true, &arg);
+    if (t->searching)
+      tui_search_end(t, true);
+  } else if (t->searching) {
+    if (tui_search_act(t, a, ch))
+      return;
   } else if (t->paste && r != KEY_CODE_YES &&
              (a == KEYMAP_SUBMIT || a == KEYMAP_COMPLETE)) {
     /* Inside a paste, line breaks and tabs are text: the pasted lines
@@ -798,6 +1125,7 @@ static void tui_redraw_cb(uv_prepare_t *h) {
     tui_dirty_all(t);
   }
   const client_model *m = client_model_get(t->c);
+  tui_known_update(t);
   bool any = false;
   if ((t->bars.title_dirty || t->bars.dirty) && t->bars.title) {
     /* Both bars in one go; an untouched window costs nothing to refresh. */
@@ -834,7 +1162,12 @@ static void tui_redraw_cb(uv_prepare_t *h) {
     unsigned limit = m->state == CLIENT_CONNECTED || m->limits.max_msg_chars
                          ? m->limits.max_msg_chars
                          : 0;
-    input_draw(&t->in, &t->ed, limit);
+    input_draw(&t->in, t->searching ? &t->sed : &t->ed,
+               t->searching ? 0 : limit);
+    if (t->ring) {
+      t->ring = false;
+      beep(); /* terminfo's bel; tmux and screen flag the window */
+    }
     doupdate();
     t->redraws++;
   }
@@ -912,12 +1245,14 @@ int tui_main(int argc, char **argv, const tui_hooks *hooks) {
   }
   terminal_save();
   t->users_w = LAYOUT_USERS_DEFAULT;
+  t->bell = true;
   chatview_init(&t->chat);
   userlist_init(&t->users);
   statusbar_init(&t->bars);
   input_init(&t->in);
   progress_init(&t->prog);
   editline_init(&t->ed);
+  editline_init(&t->sed);
   int r = uv_loop_init(&t->loop);
   if (r < 0) {
     fprintf(stderr, "parley: %s\n", uv_strerror(r));
@@ -991,8 +1326,12 @@ int tui_main(int argc, char **argv, const tui_hooks *hooks) {
   if (t->keywin)
     delwin(t->keywin);
   editline_free(&t->ed);
+  editline_free(&t->sed);
   for (size_t i = 0; i < t->nxfers; i++)
     free(t->xfers[i]);
+  for (size_t i = 0; i < t->nfirst; i++)
+    free(t->first_notices[i]);
+  free(t->known);
   if (uv_loop_close(&t->loop) != 0)
     fprintf(stderr, "parley: warning: handles left open at exit\n");
   int code = t->exit_code;

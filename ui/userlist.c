@@ -77,10 +77,15 @@ const char *userlist_format(const client_user *u, unsigned unread, int cols,
     snprintf(extra + el, sizeof(extra) - el, " [%u]", unread);
   snprintf(tmp, sizeof(tmp), "%c%c%s%s", userlist_mark(u->status),
            u->admin ? '@' : ' ', u->name, extra);
-  size_t n = utf8_fit(tmp, strlen(tmp), cols, NULL);
+  /* Measured and cut in the form it is drawn in: a name from a hostile
+   * server with controls ("^[]0;X^G") is '?'s, one column each, and never
+   * spills onto the next row. */
+  char shown[sizeof(tmp)];
+  size_t sl = utf8_display(tmp, strlen(tmp), shown, sizeof(shown), NULL);
+  size_t n = utf8_fit(shown, sl, cols, NULL);
   if (n >= cap)
     n = cap - 1;
-  memcpy(buf, tmp, n);
+  memcpy(buf, shown, n);
   buf[n] = '\0';
   return buf;
 }

@@ -1,6 +1,9 @@
 /* utf8.c: UTF-8 stepping and display-width measurement for the views. */
+#include <stdbool.h>
+#include <string.h>
 #include <wchar.h>
 
+#include "proto.h"
 #include "utf8.h"
 
 /* Decodes one code point, rejecting overlong forms and surrogates. */
@@ -96,9 +99,25 @@ int utf8_is_unprintable(uint32_t cp) {
   return wcwidth((wchar_t)cp) < 0;
 }
 
+/* True for the bidi controls and invisible formatting characters of
+ * PROTOCOL.md 4.2: drawn as a visible '?', never sent to the terminal. */
+int utf8_is_hidden(uint32_t cp) {
+  return proto_cp_hidden(cp);
+}
+
+/* True for ZWJ and ZWNJ: never sent to the terminal (terminals disagree on
+ * whether 👩‍💻 is one cell pair or two), so they take no column. */
+int utf8_is_joiner(uint32_t cp) {
+  return cp == 0x200C || cp == 0x200D;
+}
+
 /* Width of one code point as the views draw it. */
 int utf8_cpwidth(uint32_t cp) {
   if (cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0))
+    return 1;
+  if (utf8_is_joiner(cp))
+    return 0;
+  if (utf8_is_hidden(cp))
     return 1;
   int w = wcwidth((wchar_t)cp);
   if (w < 0)
@@ -145,4 +164,40 @@ size_t utf8_fit(const char *s, size_t n, int cols, int *used) {
   if (used)
     *used = w;
   return i;
+}
+
+/* Copies s[0..n) as the views draw it: controls, unprintable, invalid and
+ * hidden formatting characters become '?', joiners are left out, the rest
+ * is copied. Stops before a character that does not fit with the NUL. */
+size_t utf8_display(const char *s, size_t n, char *out, size_t cap,
+                    size_t *consumed) {
+  size_t k = 0, i = 0;
+  if (cap == 0) {
+    if (consumed)
+      *consumed = 0;
+    return 0;
+  }
+  while (i < n) {
+    uint32_t cp;
+    size_t l = utf8_decode(s + i, n - i, &cp);
+    if (utf8_is_joiner(cp)) {
+      i += l;
+      continue;
+    }
+    bool q =
+        utf8_is_unprintable(cp) || cp == UTF8_REPLACEMENT || utf8_is_hidden(cp);
+    size_t need = q ? 1 : l;
+    if (k + need + 1 > cap)
+      break;
+    if (q)
+      out[k] = '?';
+    else
+      memcpy(out + k, s + i, l);
+    k += need;
+    i += l;
+  }
+  out[k] = '\0';
+  if (consumed)
+    *consumed = i;
+  return k;
 }

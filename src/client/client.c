@@ -60,6 +60,11 @@ void client_info(client *c, client_window *w, uint8_t flags, const char *fmt,
   client_emit(c, &ev);
 }
 
+void client_note(client *c, client_window *w, uint8_t flags,
+                 const char *text) {
+  client_info(c, w, flags, "%s", text);
+}
+
 client *client_new(uv_loop_t *loop, const client_opts *o, client_event_cb cb,
                    void *ud) {
   client *c = calloc(1, sizeof *c);

@@ -421,6 +421,11 @@ uint32_t client_user_idle(const client *c, const client_user *u);
 /* True when text mentions nick as a whole word, case-insensitively. */
 bool client_window_mentions(const char *text, const char *nick);
 
+/* Adds a local line (flags: CLIENT_LINE_INFO, _NOTICE or _ERROR) with text
+ * to w (NULL: the current window) and fires CLIENT_EV_INFO: the faces' own
+ * output (the TUI's /keys and /help entries, outage lines). */
+void client_note(client *c, client_window *w, uint8_t flags, const char *text);
+
 /* Human-readable connection state ("connected", "reconnecting in 3s"...)
  * into buf; returns buf. */
 const char *client_state_text(const client *c, char *buf, size_t n);

@@ -36,6 +36,13 @@ static void test_lookup(void **state) {
                    KEYMAP_PANE_WIDER);
   assert_int_equal(keymap_lookup(&km, KEY_CODE_YES, KEY_LEFT, false, &arg),
                    KEYMAP_LEFT);
+  /* Alt-Backspace where kbs is ^? (tmux, xterm): Escape, then the DEL that
+   * curses turned into KEY_BACKSPACE. */
+  assert_int_equal(keymap_lookup(&km, KEY_CODE_YES, KEY_BACKSPACE, true, &arg),
+                   KEYMAP_KILL_WORD);
+  assert_int_equal(keymap_lookup(&km, OK, 127, true, &arg), KEYMAP_KILL_WORD);
+  assert_int_equal(keymap_lookup(&km, OK, 'a', true, &arg), KEYMAP_NEXT_ACTIVE);
+  assert_int_equal(keymap_lookup(&km, OK, 18, false, &arg), KEYMAP_SEARCH);
 }
 
 int main(void) {

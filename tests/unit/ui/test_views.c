@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -54,6 +56,14 @@ static void test_user_entry(void **state) {
   u = mkuser("dave", PROTO_BUSY, false);
   assert_string_equal(userlist_format(&u, 0, 30, b, sizeof(b)), "! dave");
   assert_int_equal(userlist_mark(PROTO_ONLINE), '+');
+  /* A name with controls from a hostile server is drawn escaped and cut
+   * to the pane in that form: never wider than cols. */
+  u = mkuser("\x1b]0;X\x07"
+             "evil-name-long",
+             PROTO_ONLINE, false);
+  assert_string_equal(userlist_format(&u, 0, 30, b, sizeof(b)),
+                      "+ ?]0;X?evil-name-long");
+  assert_string_equal(userlist_format(&u, 0, 10, b, sizeof(b)), "+ ?]0;X?ev");
 }
 
 /* The status bar: [user@host], state, numbered windows with activity. */
@@ -159,12 +169,36 @@ static void test_nick_hash(void **state) {
   assert_int_not_equal(theme_nick_hash("bob"), theme_nick_hash("alice"));
 }
 
+/* Day lines: the date in words, and one number per local calendar day. */
+static void test_day(void **state) {
+  (void)state;
+  setenv("TZ", "UTC", 1);
+  tzset();
+  char b[128];
+  uint64_t thu = 1795694400000ull; /* Thursday 26 November 2026, 12:00 UTC */
+  chatview_format_day(thu, b, sizeof(b));
+  assert_string_equal(b, "-- Thursday 26 November 2026 --");
+  assert_int_equal(chatview_day(thu), chatview_day(thu + 11 * 3600000ull));
+  assert_true(chatview_day(thu) != chatview_day(thu + 12 * 3600000ull));
+  assert_true(chatview_day(thu) != chatview_day(thu - 86400000ull));
+  /* The same instant is another day where the clock is 10 hours ahead. */
+  setenv("TZ", "UTC-10", 1);
+  tzset();
+  chatview_format_day(thu, b, sizeof(b));
+  assert_string_equal(b, "-- Thursday 26 November 2026 --");
+  chatview_format_day(thu + 12 * 3600000ull, b, sizeof(b));
+  assert_string_equal(b, "-- Friday 27 November 2026 --");
+  unsetenv("TZ");
+  tzset();
+}
+
 int main(void) {
   setlocale(LC_ALL, "C.UTF-8");
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_user_order), cmocka_unit_test(test_user_entry),
       cmocka_unit_test(test_status),     cmocka_unit_test(test_counter),
       cmocka_unit_test(test_prefix),     cmocka_unit_test(test_nick_hash),
+      cmocka_unit_test(test_day),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

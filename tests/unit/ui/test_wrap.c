@@ -30,6 +30,36 @@ static void test_width(void **state) {
   assert_int_equal(utf8_width("\x1b", 1), 1);      /* shown as '?' */
   assert_int_equal(utf8_width("\xff", 1), 1);      /* invalid byte */
   assert_int_equal(utf8_count("h\xc3\xa9", 3), 2);
+  /* Hidden formatting (RLO, ZWSP) counts one column: drawn as '?'; a
+   * joiner counts none: left out, so 👩‍💻 is two emoji side by side. */
+  assert_int_equal(utf8_width("a\xe2\x80\xae"
+                              "b",
+                              5),
+                   3);
+  assert_int_equal(utf8_width("\xe2\x80\x8b", 3), 1);
+  assert_int_equal(
+      utf8_width("\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x92\xbb", 11), 4);
+}
+
+/* The display form has the width utf8_width() measures, and no control,
+ * hidden or joiner character reaches the terminal. */
+static void test_display(void **state) {
+  (void)state;
+  char out[64];
+  const char *s = "\x1b]0;X\x07 a\xe2\x80\xae"
+                  "b\xf0\x9f\x91\xa9\xe2\x80\x8d"
+                  "\xf0\x9f\x92\xbb\xff";
+  size_t used;
+  size_t k = utf8_display(s, strlen(s), out, sizeof(out), &used);
+  assert_int_equal(used, strlen(s));
+  assert_string_equal(out, "?]0;X? a?b\xf0\x9f\x91\xa9\xf0\x9f\x92\xbb?");
+  assert_int_equal(k, strlen(out));
+  assert_int_equal(utf8_width(out, k), utf8_width(s, strlen(s)));
+  /* A full buffer stops before a whole character. */
+  k = utf8_display("ab\xc3\xa9", 4, out, 4, &used);
+  assert_int_equal(k, 2);
+  assert_int_equal(used, 2);
+  assert_string_equal(out, "ab");
 }
 
 /* Words wrap at spaces; spaces at the break vanish. */
@@ -119,10 +149,11 @@ static void test_edge(void **state) {
 int main(void) {
   setlocale(LC_ALL, "C.UTF-8");
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_width),     cmocka_unit_test(test_words),
-      cmocka_unit_test(test_hanging),   cmocka_unit_test(test_long_word),
-      cmocka_unit_test(test_cjk),       cmocka_unit_test(test_emoji),
-      cmocka_unit_test(test_combining), cmocka_unit_test(test_edge),
+      cmocka_unit_test(test_width),     cmocka_unit_test(test_display),
+      cmocka_unit_test(test_words),     cmocka_unit_test(test_hanging),
+      cmocka_unit_test(test_long_word), cmocka_unit_test(test_cjk),
+      cmocka_unit_test(test_emoji),     cmocka_unit_test(test_combining),
+      cmocka_unit_test(test_edge),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -147,6 +147,13 @@ static void test_rows(void **state) {
   progress_format(&x, 80, &r);
   assert_non_null(strstr(r.text, "from carol"));
   assert_non_null(strstr(r.text, "waiting"));
+  /* A peer's file name with an escape sequence and a bidi override is
+   * drawn as '?'s, in the columns it was measured in. */
+  xfer_init(&x, 3, "a\x1b[2Jb\xe2\x80\xaegpj.exe", "dave", XFER_RECV, 10);
+  progress_format(&x, 80, &r);
+  assert_non_null(strstr(r.text, "a?[2Jb?gpj.exe"));
+  assert_null(strchr(r.text, '\x1b'));
+  assert_true(utf8_width(r.text, strlen(r.text)) <= 80);
 }
 
 int main(void) {

@@ -1,0 +1,77 @@
+"""First screen and help: /help lists every command including the UI's
+own, /help COMMAND shows one, /keys prints its summary in the chat, and
+the server's MOTD is on the first screen."""
+import subprocess
+import unittest
+
+import tuiharness as h
+
+MOTD = "Welcome to the test server: /help lists the commands"
+
+
+def parleyd_has_motd():
+    """True when this parleyd takes --motd (the operator features)."""
+    p = subprocess.run([h.PARLEYD, "--help"], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=30 * h.SCALE)
+    return b"--motd" in p.stdout
+
+
+def chat(s):
+    return "\n".join(s.chat_pane())
+
+
+class Help(h.TuiCase):
+    def test_help_lists_everything(self):
+        a = self.login("alice")
+        a.line("/help")
+        s = a.wait(lambda s: "/help COMMAND for one" in chat(s),
+                   "the end of the help listing")
+        # Scroll up to see the whole listing (it is longer than the pane).
+        a.keys("PageUp")
+        seen = chat(s)
+        s = a.wait(lambda s: "commands:" in chat(s) or
+                   "/join" in chat(s), "the start of the listing")
+        seen += "\n" + chat(s)
+        a.keys("PageUp")
+        s = a.screen()
+        seen += "\n" + chat(s)
+        for cmd in ("/join", "/msg", "/quit", "/search [TEXT]",
+                    "/panewidth N", "/keys", "/set bell on|off"):
+            self.assertIn(cmd, seen, "%s in /help\n%s" % (cmd, seen))
+
+    def test_help_one_command(self):
+        a = self.login("alice")
+        a.line("/help panewidth")
+        s = a.wait(lambda s: "/panewidth N" in chat(s), "/panewidth's entry")
+        self.assertNotIn("/join", chat(s), s.dump())
+        a.line("/help /join")
+        s = a.wait(lambda s: "/join" in chat(s), "/join's entry")
+        self.assertNotIn("commands:", chat(s), s.dump())
+        a.line("/help nosuchthing")
+        a.wait(lambda s: "no command nosuchthing" in s.text,
+               "a notice for an unknown command")
+
+    def test_keys_in_chat(self):
+        a = self.login("alice")
+        a.line("/keys")
+        s = a.wait(lambda s: "Ctrl-R" in chat(s) and "Alt-A" in chat(s),
+                   "the key summary in the chat pane")
+        self.assertNotIn("Ctrl-R", s.rows[0], s.dump())
+        self.assertIn("repaint", chat(s), s.dump())
+
+
+@unittest.skipUnless(parleyd_has_motd(), "parleyd without --motd")
+class Motd(h.TuiCase):
+    server_args = ("--motd", MOTD)
+
+    def test_motd_on_first_screen(self):
+        # The MOTD comes before #lobby is joined, into the server window;
+        # the first screen (#lobby) shows it too, below the backlog.
+        a = self.login("alice")
+        s = a.wait(lambda s: MOTD in "\n".join(s.chat_pane()),
+                   "the MOTD on the first screen")
+        self.assertTrue(s.rows[0].startswith("#lobby"), s.dump())
+
+
+if __name__ == "__main__":
+    h.main()
