@@ -391,7 +391,9 @@ int config_load(config *c, int argc, char **argv) {
   opterr = 0;
   optind = 0;
   int o;
-  while ((o = getopt_long(argc, argv, "+h", config_opts, NULL)) != -1) {
+  /* Permuting, as the second pass: "parleyd ctl --config F users" and
+   * "parleyd user list --config F" find the file too. */
+  while ((o = getopt_long(argc, argv, "h", config_opts, NULL)) != -1) {
     if (o == OPT_HELP || o == 'h') {
       config_usage(stdout);
       return 1;

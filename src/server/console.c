@@ -256,9 +256,14 @@ static int console_dispatch(char *line, bool *stop) {
       console_reply("%s: %s", ban ? "no such user" : "not banned", name);
       return CONSOLE_ERR;
     }
-    if (proto_has_control(rest, strlen(rest)) ||
-        proto_utf8_count(rest, strlen(rest)) < 0) {
+    ssize_t chars = proto_utf8_count(rest, strlen(rest));
+    if (chars < 0 || proto_has_control(rest, strlen(rest))) {
       console_reply("usage: the reason holds control characters");
+      return CONSOLE_ERR;
+    }
+    if (chars > PROTO_MAX_REASON) { /* it goes out in NOTICE and BAN_ENTRY */
+      console_reply("usage: the reason is longer than %d characters",
+                    PROTO_MAX_REASON);
       return CONSOLE_ERR;
     }
     if (ban)

@@ -1,7 +1,9 @@
 """Server features of protocol version 2: the MOTD, hiding "talking with"
 (per user and server-wide), topics kept across restarts; version 1
 clients still served."""
+import os
 import subprocess
+import tempfile
 import unittest
 
 from harness import PARLEYD, Server, T_EXIT, main
@@ -43,6 +45,31 @@ class Motd(unittest.TestCase):
             a.expect_none({"event": "notice", "kind": "motd"},
                           {"event": "users"})
             a.quit(0)
+            srv.stop()
+
+    def test_config_file_keys(self):
+        tmp = tempfile.mkdtemp(prefix="parley-e2e-")
+        conf = os.path.join(tmp, "parleyd.conf")
+        sock = os.path.join(tmp, "ops.sock")
+        with open(conf, "w") as f:
+            f.write("[server]\nmotd = from the file\nno-talking-with = yes\n"
+                    "control = %s\n" % sock)
+        with Server("--config", conf, tmp=tmp) as srv:
+            self.assertEqual(srv.control_ready(), sock)
+            _, out, _ = srv.ctl("users", extra=("--config", conf))
+            self.assertEqual(out, "no users online\n")
+            a = srv.client("alice", register=True)
+            a.expect({"event": "notice", "kind": "motd",
+                      "text": "from the file"})
+            b = srv.client("bob", register=True)
+            b.expect({"event": "joined", "room": "#lobby"})
+            m = b.mark()
+            a.send("/query bob")
+            a.send("/busy")
+            ev = b.expect(pres("alice", status="busy"), since=m)
+            self.assertEqual(ev["talking_with"], "")
+            a.quit(0)
+            b.quit(0)
             srv.stop()
 
     def test_bad_motd_refused(self):
