@@ -43,6 +43,7 @@
   X(BAD_PASSWORD, 47, "bad password: 8 to 256 characters")                    \
   X(PERMISSION, 48, "only an operator can do that")                           \
   X(SESSION_REPLACED, 49, "logged in from elsewhere")                         \
+  X(NOT_BANNED, 50, "that user is not banned")                                \
   /* chat */                                                                  \
   X(MSG_TOO_LONG, 60, "message longer than the server's limit")               \
   X(MSG_EMPTY, 61, "empty message")                                           \

@@ -139,6 +139,16 @@ static const pf proto_kick_fields[] = {
 static const pf proto_ban_fields[] = {
     F(STR, proto_ban, user, PROTO_MAX_NAME), F(U32, proto_ban, duration_s, 0),
     F(STR, proto_ban, reason, PROTO_MAX_REASON), END};
+static const pf proto_unban_fields[] = {
+    F(STR, proto_unban, user, PROTO_MAX_NAME), END};
+static const pf proto_ban_entry_fields[] = {
+    F(STR, proto_ban_entry, user, PROTO_MAX_NAME),
+    F(U64, proto_ban_entry, until_ms, 0),
+    F(U64, proto_ban_entry, since_ms, 0),
+    F(STR, proto_ban_entry, actor, PROTO_MAX_NAME),
+    F(STR, proto_ban_entry, reason, PROTO_MAX_REASON), END};
+static const pf proto_set_privacy_fields[] = {
+    F(U8, proto_set_privacy, flags, PROTO_PRIVF_LAST), END};
 static const pf proto_file_offer_fields[] = {
     F(U64, proto_file_offer, offer_id, 0),
     F(STR, proto_file_offer, peer, PROTO_MAX_NAME),

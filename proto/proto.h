@@ -23,7 +23,7 @@
 
 #include "errors.h"
 
-#define PROTO_VERSION 1     /* the version this code speaks */
+#define PROTO_VERSION 2     /* the version this code speaks */
 #define PROTO_VERSION_MIN 1 /* the oldest version it still accepts */
 
 /* Frame limits. */
@@ -92,8 +92,10 @@ enum proto_notice_kind {
   PROTO_NOTICE_KICKED = 4, /* user kicked (from the server) by actor */
   PROTO_NOTICE_BANNED = 5, /* user banned by actor */
   PROTO_NOTICE_TOPIC = 6,  /* actor set room topic to text */
+  PROTO_NOTICE_MOTD = 7,   /* v2: the server's message of the day (text) */
+  PROTO_NOTICE_UNBANNED = 8, /* v2: actor lifted user's ban */
 };
-#define PROTO_NOTICE_LAST PROTO_NOTICE_TOPIC
+#define PROTO_NOTICE_LAST PROTO_NOTICE_UNBANNED
 
 /* Flag bits. */
 #define PROTO_MSGF_ACTION 0x01       /* /me */
@@ -103,6 +105,9 @@ enum proto_notice_kind {
 #define PROTO_PRESF_ADMIN 0x01       /* user is an operator */
 #define PROTO_PRESF_LIST 0x02        /* part of a WHO reply, not a change */
 #define PROTO_PRESF_SELF 0x04        /* this entry is the receiver */
+#define PROTO_PRIVF_HIDE_TALKING 0x01 /* SET_PRIVACY: do not publish whom I
+                                         am talking with */
+#define PROTO_PRIVF_LAST 0x01
 #define PROTO_UPF_OVERWRITE 0x01     /* replace an existing file */
 #define PROTO_UPF_RESUME 0x02        /* continue a partial upload */
 #define PROTO_MSGF_LAST 0x03
@@ -269,6 +274,22 @@ typedef struct proto_ban {
   proto_str reason;
 } proto_ban;
 
+typedef struct proto_unban { /* v2 */
+  proto_str user;
+} proto_unban;
+
+typedef struct proto_ban_entry { /* v2: one line of a BANS_REQ reply */
+  proto_str user;
+  uint64_t until_ms; /* unix ms when it ends; 0: permanent */
+  uint64_t since_ms; /* unix ms when it was set */
+  proto_str actor;   /* who banned ("" for the operator console) */
+  proto_str reason;
+} proto_ban_entry;
+
+typedef struct proto_set_privacy { /* v2 */
+  uint8_t flags; /* PROTO_PRIVF_* */
+} proto_set_privacy;
+
 typedef struct proto_file_offer {
   uint64_t offer_id; /* chosen by the offering client */
   proto_str peer;    /* C->S: recipient; S->C: sender */
@@ -421,9 +442,14 @@ typedef struct proto_announce { /* UDP answer */
   X(PRESENCE, 0x0402, presence, proto_presence)                                \
   X(WHO_REQ, 0x0403, who_req, proto_empty)                                     \
   X(WHO_END, 0x0404, who_end, proto_count)                                     \
+  X(SET_PRIVACY, 0x0405, set_privacy, proto_set_privacy)                       \
   X(NOTICE, 0x0501, notice, proto_notice)                                      \
   X(KICK, 0x0601, kick, proto_kick)                                            \
   X(BAN, 0x0602, ban, proto_ban)                                               \
+  X(UNBAN, 0x0603, unban, proto_unban)                                         \
+  X(BANS_REQ, 0x0604, bans_req, proto_empty)                                   \
+  X(BAN_ENTRY, 0x0605, ban_entry, proto_ban_entry)                             \
+  X(BANS_END, 0x0606, bans_end, proto_count)                                   \
   X(FILE_OFFER, 0x0701, file_offer, proto_file_offer)                          \
   X(FILE_ACCEPT, 0x0702, file_accept, proto_file_accept)                       \
   X(FILE_REJECT, 0x0703, file_reject, proto_file_refuse)                       \

@@ -100,7 +100,10 @@ static const char *status_name(uint8_t s) {
 
 static const char *notice_kind(uint8_t k) {
   static const char *names[] = {"server", "joined", "left", "quit",
-                                "kicked", "banned", "topic"};
+                                "kicked", "banned", "topic", "motd",
+                                "unbanned"};
+  _Static_assert(sizeof names / sizeof *names == PROTO_NOTICE_LAST + 1,
+                 "a name for every notice kind");
   return k <= PROTO_NOTICE_LAST ? names[k] : "server";
 }
 
@@ -241,6 +244,23 @@ static void on_event(client *c, const client_event *ev, void *ud) {
     }
     o = ev_new("rooms");
     json_object_set_new(o, "rooms", arr);
+    emit(o);
+    break;
+  }
+  case CLIENT_EV_BANS: {
+    json_t *arr = json_array();
+    for (size_t i = 0; i < ev->n; i++) {
+      const client_ban_entry *be = &ev->bans[i];
+      json_t *e = json_object();
+      json_object_set_new(e, "user", jstr(be->user));
+      json_object_set_new(e, "until", json_integer((json_int_t)be->until_ms));
+      json_object_set_new(e, "since", json_integer((json_int_t)be->since_ms));
+      json_object_set_new(e, "by", jstr(be->actor));
+      json_object_set_new(e, "reason", jstr(be->reason));
+      json_array_append_new(arr, e);
+    }
+    o = ev_new("bans");
+    json_object_set_new(o, "bans", arr);
     emit(o);
     break;
   }

@@ -194,6 +194,7 @@ void client_free(client *c) {
   client_user_clear(c);
   free(c->who);
   free(c->rooms);
+  free(c->bans);
   client_opts_free(&c->opts);
   memset(c->token, 0, sizeof c->token);
   free(c);

@@ -229,6 +229,7 @@ typedef enum client_event_type {
   CLIENT_EV_INFO,          /* local info line added to win (text) */
   CLIENT_EV_QUIT,          /* /quit: connection closing, the face exits */
   CLIENT_EV_STOPPED,       /* client_stop() finished closing handles */
+  CLIENT_EV_BANS,          /* /bans answer in bans[] */
 } client_event_type;
 
 /* Why a session ended for good (sets the batch exit status). */
@@ -245,6 +246,14 @@ typedef struct client_room_entry {
   uint32_t members;
   char topic[CLIENT_TOPIC_SZ];
 } client_room_entry;
+
+typedef struct client_ban_entry { /* one line of a /bans answer */
+  char user[CLIENT_NAME_SZ];
+  uint64_t until_ms; /* 0: permanent */
+  uint64_t since_ms;
+  char actor[CLIENT_NAME_SZ]; /* "" for the operator console */
+  char reason[PROTO_MAX_REASON * 4 + 1];
+} client_ban_entry;
 
 typedef struct client_server_entry {
   char name[CLIENT_NAME_SZ * 2];
@@ -277,7 +286,8 @@ typedef struct client_event {
   client_fatal fatal;      /* DISCONNECTED: != NONE when it is final */
   const client_room_entry *rooms;     /* ROOMS */
   const client_server_entry *servers; /* SERVERS */
-  size_t n;                           /* entries in rooms/servers */
+  const client_ban_entry *bans;       /* BANS */
+  size_t n;                           /* entries in rooms/servers/bans */
 } client_event;
 
 typedef struct client client;

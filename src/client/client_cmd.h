@@ -26,6 +26,9 @@ typedef enum client_cmd_id {
   CLIENT_CMD_HELP,
   CLIENT_CMD_QUIT, /* rest = reason */
   CLIENT_CMD_CLOSE,
+  CLIENT_CMD_UNBAN, /* word = user */
+  CLIENT_CMD_BANS,
+  CLIENT_CMD_SET, /* word = setting, rest = value */
 } client_cmd_id;
 
 /* A parsed line. word and rest point into the parsed line. */

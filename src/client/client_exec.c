@@ -128,7 +128,7 @@ int client_exec_line(client *c, client_window *w, const char *line, char *err,
   bool needs_server =
       !(cmd.id == CLIENT_CMD_NONE || cmd.id == CLIENT_CMD_HELP ||
         cmd.id == CLIENT_CMD_SCAN || cmd.id == CLIENT_CMD_QUIT ||
-        cmd.id == CLIENT_CMD_CLOSE);
+        cmd.id == CLIENT_CMD_CLOSE || cmd.id == CLIENT_CMD_SET);
   if (needs_server && !client_ready(c)) {
     char st[200];
     snprintf(err, errlen, "not connected (%s)",
@@ -259,6 +259,20 @@ int client_exec_line(client *c, client_window *w, const char *line, char *err,
     }
     return client_exec_send(c, &m, err, errlen);
   }
+  case CLIENT_CMD_UNBAN: {
+    int r = client_exec_check_user(cmd.word, cmd.word_n, err, errlen);
+    if (r < 0)
+      return r;
+    client_exec_word_copy(name, sizeof name, &cmd);
+    m.type = PROTO_UNBAN;
+    m.u.unban.user = proto_str_c(name);
+    return client_exec_send(c, &m, err, errlen);
+  }
+  case CLIENT_CMD_BANS:
+    m.type = PROTO_BANS_REQ;
+    return client_exec_send(c, &m, err, errlen);
+  case CLIENT_CMD_SET:
+    return client_ops_set(c, cmd.word, cmd.word_n, cmd.rest, err, errlen);
   case CLIENT_CMD_TOPIC:
     if (!w || w->kind != CLIENT_WIN_ROOM) {
       snprintf(err, errlen, "not in a room window");

@@ -273,6 +273,13 @@ static void client_handle_notice(client *c, const proto_notice *nt) {
     snprintf(buf, sizeof buf, "%s set the topic of %s to: %s",
              actor[0] ? actor : (user[0] ? user : "the server"), room, text);
     break;
+  case PROTO_NOTICE_MOTD:
+    snprintf(buf, sizeof buf, "%s", text);
+    break;
+  case PROTO_NOTICE_UNBANNED:
+    snprintf(buf, sizeof buf, "%s was unbanned by %s", user,
+             actor[0] ? actor : "the server");
+    break;
   default:
     snprintf(buf, sizeof buf, "server notice: %s", text);
     break;
@@ -300,7 +307,9 @@ static void client_handle_notice(client *c, const proto_notice *nt) {
   }
   client_line *l =
       client_window_add(w, 0, nt->ts_ms ? nt->ts_ms : client_now_ms(), user,
-                        strlen(user), buf, strlen(buf), CLIENT_LINE_NOTICE);
+                        strlen(user), buf, strlen(buf),
+                        nt->kind == PROTO_NOTICE_MOTD ? CLIENT_LINE_INFO
+                                                      : CLIENT_LINE_NOTICE);
   c->m.seq++;
   client_event ev = {.type = CLIENT_EV_NOTICE,
                      .win = w,
@@ -420,6 +429,7 @@ static void client_handle_login_ok(client *c, client_conn *k,
     m.u.join.room = proto_str_c(w->name);
     (void)client_send(c, &m);
   }
+  client_ops_logged_in(c);
   /* First probe at once so the status bar shows lag early. */
   client_ping_start(c);
   /* Last: the face may run commands (even /quit) from this event. */
@@ -573,6 +583,12 @@ void client_handle_frame(client *c, client_conn *k, const proto_msg *m) {
     break;
   case PROTO_ROOMS_END:
     client_handle_rooms_end(c);
+    break;
+  case PROTO_BAN_ENTRY:
+    client_ops_ban_entry(c, &m->u.ban_entry);
+    break;
+  case PROTO_BANS_END:
+    client_ops_bans_end(c);
     break;
   case PROTO_LOGIN_OK:
     break; /* a second one would be a server bug; ignore */

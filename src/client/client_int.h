@@ -72,7 +72,17 @@ struct client {
   client_room_entry *rooms; /* ROOM entries until ROOMS_END */
   size_t nrooms, rooms_cap;
   client_scan_state *scan; /* a /scan in flight */
+  client_ban_entry *bans;  /* BAN_ENTRY list until BANS_END */
+  size_t nbans, bans_cap;
+  bool hide_talking; /* /set talking-visible off: sent at every login */
 };
+
+/* Operator and privacy extras (client_ops.c). */
+void client_ops_ban_entry(client *c, const proto_ban_entry *b);
+void client_ops_bans_end(client *c);
+void client_ops_logged_in(client *c);
+int client_ops_set(client *c, const char *key, size_t key_n,
+                   const char *value, char *err, size_t errlen);
 
 /* Model helpers (client_window.c). */
 client_window *client_window_new(client_window_kind kind, const char *name,

@@ -79,12 +79,10 @@ int admin_kick(const char *actor, const char *name, const char *reason) {
   return 0;
 }
 
-typedef void (*admin_ban_cb)(struct conn *, const char *, bool, uint32_t);
-
 /* Store answer for a ban: boot the user if online, then report. */
 static void admin_on_banned(store_job *j) {
   struct conn *from = j->ctx;
-  admin_ban_cb done = (admin_ban_cb)(uintptr_t)j->arg;
+  admin_done_cb done = (admin_done_cb)(uintptr_t)j->arg;
   if (j->found) {
     user *u = user_find(j->out_name, strlen(j->out_name));
     if (u != NULL)
@@ -93,22 +91,49 @@ static void admin_on_banned(store_job *j) {
              *j->text ? j->text : "the operator", j->num ? "a while" : "ever");
   }
   uint32_t secs = (uint32_t)j->num2;
-  done(from, j->found ? j->out_name : j->name, j->found, secs);
+  done(from, j->tag, j->found ? j->out_name : j->name, j->found, secs);
   if (from != NULL)
     conn_unref(from);
 }
 
-/* Stores the ban off the loop. */
-void admin_ban(struct conn *from, const char *actor, const char *name,
-               uint32_t seconds, const char *reason, admin_ban_cb done) {
+/* Stores the ban off the loop. The end is kept in milliseconds, so that
+ * a ban of N seconds lasts N seconds, not N minus a fraction. */
+void admin_ban(struct conn *from, uint64_t tag, const char *actor,
+               const char *name, uint32_t seconds, const char *reason,
+               admin_done_cb done) {
   store_job *j =
       store_job_new(STORE_BAN, admin_on_banned, from ? conn_ref(from) : NULL);
   snprintf(j->name, sizeof j->name, "%s", name);
   snprintf(j->text, sizeof j->text, "%s", actor);
   snprintf(j->text2, sizeof j->text2, "%s", reason ? reason : "");
-  j->num = seconds ? (uint64_t)time(NULL) + seconds : 0;
+  j->num = seconds ? server_wall_ms() + (uint64_t)seconds * 1000 : 0;
   j->num2 = seconds;
   j->arg = (uintptr_t)done;
+  j->tag = tag;
+  store_submit(j);
+}
+
+/* Store answer for an unban: log and report. */
+static void admin_on_unbanned(store_job *j) {
+  struct conn *from = j->ctx;
+  admin_done_cb done = (admin_done_cb)(uintptr_t)j->arg;
+  if (j->found)
+    log_info(NULL, "%s unbanned by %s", j->out_name,
+             *j->text ? j->text : "the operator");
+  done(from, j->tag, j->found ? j->out_name : j->name, j->found, 0);
+  if (from != NULL)
+    conn_unref(from);
+}
+
+/* Deletes the ban off the loop. */
+void admin_unban(struct conn *from, uint64_t tag, const char *actor,
+                 const char *name, admin_done_cb done) {
+  store_job *j = store_job_new(STORE_UNBAN, admin_on_unbanned,
+                               from ? conn_ref(from) : NULL);
+  snprintf(j->name, sizeof j->name, "%s", name);
+  snprintf(j->text, sizeof j->text, "%s", actor);
+  j->arg = (uintptr_t)done;
+  j->tag = tag;
   store_submit(j);
 }
 
@@ -144,9 +169,10 @@ void admin_on_kick(struct conn *c, const proto_kick *req) {
 }
 
 /* Reply to a client's BAN. */
-static void admin_ban_reply(struct conn *c, const char *name, bool found,
-                            uint32_t seconds) {
+static void admin_ban_reply(struct conn *c, uint64_t tag, const char *name,
+                            bool found, uint32_t seconds) {
   (void)seconds;
+  (void)tag;
   if (c == NULL || c->closing || c->user == NULL)
     return;
   if (!found) {
@@ -172,5 +198,67 @@ void admin_on_ban(struct conn *c, const proto_ban *req) {
     conn_error(c, PERR_CONTROL_CHARS, PROTO_BAN, name, NULL);
     return;
   }
-  admin_ban(c, c->user->name, name, req->duration_s, reason, admin_ban_reply);
+  admin_ban(c, 0, c->user->name, name, req->duration_s, reason,
+            admin_ban_reply);
+}
+
+/* Reply to a client's UNBAN: a NOTICE UNBANNED to the operator, or
+ * NOT_BANNED. */
+static void admin_unban_reply(struct conn *c, uint64_t tag, const char *name,
+                              bool found, uint32_t seconds) {
+  (void)seconds;
+  (void)tag;
+  if (c == NULL || c->closing || c->user == NULL)
+    return;
+  if (!found) {
+    conn_error(c, PERR_NOT_BANNED, PROTO_UNBAN, name, "%s is not banned",
+               name);
+    return;
+  }
+  admin_notice(c, PROTO_NOTICE_UNBANNED, name, c->user->name, "");
+}
+
+/* UNBAN from a client. */
+void admin_on_unban(struct conn *c, const proto_unban *req) {
+  char name[PROTO_MAX_NAME + 1];
+  admin_text(name, sizeof name, req->user);
+  if (c->user->role != PROTO_ROLE_ADMIN) {
+    conn_error(c, PERR_PERMISSION, PROTO_UNBAN, name, NULL);
+    return;
+  }
+  if (proto_check_name(req->user.p, req->user.n) < 0) {
+    conn_error(c, PERR_BAD_NAME, PROTO_UNBAN, name, NULL);
+    return;
+  }
+  admin_unban(c, 0, c->user->name, name, admin_unban_reply);
+}
+
+/* Store answer for BANS_REQ: one BAN_ENTRY per ban, then BANS_END. */
+static void admin_on_ban_list(store_job *j) {
+  struct conn *c = j->ctx;
+  if (!c->closing && c->user != NULL) {
+    for (size_t i = 0; i < j->nbans; i++) {
+      const store_ban *b = &j->bans[i];
+      proto_msg m = {.type = PROTO_BAN_ENTRY};
+      m.u.ban_entry.user = proto_str_c(b->name);
+      m.u.ban_entry.until_ms = b->until_ms;
+      m.u.ban_entry.since_ms = b->since_ms;
+      m.u.ban_entry.actor = proto_str_c(b->actor);
+      m.u.ban_entry.reason = proto_str_c(b->reason);
+      conn_send_msg(c, &m);
+    }
+    proto_msg end = {.type = PROTO_BANS_END};
+    end.u.bans_end.count = (uint32_t)j->nbans;
+    conn_send_msg(c, &end);
+  }
+  conn_unref(c);
+}
+
+/* BANS_REQ from a client. */
+void admin_on_bans(struct conn *c) {
+  if (c->user->role != PROTO_ROLE_ADMIN) {
+    conn_error(c, PERR_PERMISSION, PROTO_BANS_REQ, "", NULL);
+    return;
+  }
+  store_submit(store_job_new(STORE_BANS, admin_on_ban_list, conn_ref(c)));
 }

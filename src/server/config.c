@@ -39,6 +39,10 @@ enum {
   OPT_PWHASH,
   OPT_TOKEN_DAYS,
   OPT_LOGIN_FAILURES,
+  OPT_CONTROL,
+  OPT_NO_CONTROL,
+  OPT_NO_TALKING_WITH,
+  OPT_MOTD,
   OPT_ADMIN,
   OPT_HELP,
   OPT_VERSION,
@@ -68,6 +72,10 @@ static const struct option config_opts[] = {
     {"pwhash", required_argument, NULL, OPT_PWHASH},
     {"token-days", required_argument, NULL, OPT_TOKEN_DAYS},
     {"login-failures", required_argument, NULL, OPT_LOGIN_FAILURES},
+    {"control", required_argument, NULL, OPT_CONTROL},
+    {"no-control", no_argument, NULL, OPT_NO_CONTROL},
+    {"no-talking-with", no_argument, NULL, OPT_NO_TALKING_WITH},
+    {"motd", required_argument, NULL, OPT_MOTD},
     {"admin", no_argument, NULL, OPT_ADMIN},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -81,6 +89,10 @@ static void config_usage(FILE *f) {
          "       parleyd user add NAME [--admin]  create an account (password "
          "on stdin)\n"
          "       parleyd user del NAME | user list | user passwd NAME\n"
+         "       parleyd logins [N]               the last N login attempts "
+         "(default 20)\n"
+         "       parleyd ctl COMMAND...           run one operator command "
+         "on the running server\n"
          "\n"
          "options (each also a key in the [server] section of the config "
          "file):\n"
@@ -124,12 +136,22 @@ static void config_usage(FILE *f) {
          "30)\n"
          "  --login-failures N       failed logins allowed per IP address per "
          "minute (default 5; 0 = no limit)\n"
+         "  --control PATH           operator socket (default "
+         "$XDG_RUNTIME_DIR/parley/control,\n"
+         "                           or the database's path + .control)\n"
+         "  --no-control             no operator socket\n"
+         "  --no-talking-with        never publish whom users are talking "
+         "with\n"
+         "  --motd TEXT              message of the day after login (\"\" = "
+         "none)\n"
          "  --admin                  with 'user add': create an operator\n"
          "  --help, --version\n"
          "\n"
-         "On stdin parleyd reads operator commands: users, kick NAME [REASON], "
-         "ban NAME [SECONDS],\n"
-         "say TEXT, logins [N], shutdown, help.\n");
+         "Operator commands (on stdin, or through the socket with parleyd "
+         "ctl): users,\n"
+         "kick NAME [REASON], ban NAME [SECONDS], unban NAME, bans, say TEXT, "
+         "logins [N],\n"
+         "shutdown, help.\n");
 }
 
 /* Copies s into a fixed field; -1 when it does not fit. */
@@ -209,6 +231,27 @@ static int config_set(config *c, int id, const char *v) {
   case OPT_ADMIN:
     r = v ? config_bool(v, &c->admin) : (c->admin = true, 0);
     break;
+  case OPT_NO_CONTROL:
+    r = v ? config_bool(v, &c->no_control) : (c->no_control = true, 0);
+    break;
+  case OPT_NO_TALKING_WITH:
+    r = v ? config_bool(v, &c->no_talking_with)
+          : (c->no_talking_with = true, 0);
+    break;
+  case OPT_CONTROL:
+    r = *v == '\0' ? -1 : config_copy(c->control, sizeof c->control, v);
+    break;
+  case OPT_MOTD: {
+    /* Shown on every client's screen: one line, no escapes, a notice's
+     * text limit. */
+    size_t n = strlen(v);
+    ssize_t chars = proto_utf8_count(v, n);
+    r = config_copy(c->motd, sizeof c->motd, v);
+    if (r == 0 && (chars < 0 || chars > PROTO_MAX_REASON ||
+                   proto_has_control(v, n)))
+      r = -1;
+    break;
+  }
   case OPT_PWHASH:
     if (strcmp(v, "interactive") == 0)
       c->pwhash = CONFIG_PWHASH_INTERACTIVE;
@@ -337,6 +380,7 @@ static void config_defaults(config *c) {
   c->pwhash = CONFIG_PWHASH_INTERACTIVE;
   c->token_days = 30;
   c->login_failures = 5;
+  snprintf(c->motd, sizeof c->motd, "%s", CONFIG_DEFAULT_MOTD);
 }
 
 /* Two passes over argv: the first only finds --config/--help, then the
@@ -347,7 +391,9 @@ int config_load(config *c, int argc, char **argv) {
   opterr = 0;
   optind = 0;
   int o;
-  while ((o = getopt_long(argc, argv, "+h", config_opts, NULL)) != -1) {
+  /* Permuting, as the second pass: "parleyd ctl --config F users" and
+   * "parleyd user list --config F" find the file too. */
+  while ((o = getopt_long(argc, argv, "h", config_opts, NULL)) != -1) {
     if (o == OPT_HELP || o == 'h') {
       config_usage(stdout);
       return 1;
@@ -445,6 +491,25 @@ int config_split_listen(const config *c, char *host, size_t hostcap,
     return -1;
   *port = (int)p;
   return 0;
+}
+
+/* Default database path, control socket derivation. */
+int config_control_path(const config *c, char *buf, size_t cap) {
+  int n;
+  if (c->control[0] != '\0') {
+    n = snprintf(buf, cap, "%s", c->control);
+  } else {
+    char def[1024];
+    config_xdg(def, sizeof def, "XDG_DATA_HOME", ".local/share",
+               "parley/parley.db");
+    const char *run = getenv("XDG_RUNTIME_DIR");
+    if (run != NULL && *run == '/' && strcmp(def, c->db) == 0)
+      n = snprintf(buf, cap, "%s/parley/control", run);
+    else
+      n = snprintf(buf, cap, "%s.control", c->db);
+  }
+  /* sun_path holds 108 bytes with the terminating NUL. */
+  return n < 0 || (size_t)n >= cap || n >= 108 ? -1 : 0;
 }
 
 /* Maps the cost name to libsodium limits. */

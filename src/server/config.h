@@ -7,6 +7,8 @@
 #include <stdint.h>
 
 #define CONFIG_DEFAULT_PORT 7667
+#define CONFIG_DEFAULT_MOTD                                                    \
+  "Welcome to parley. /help lists the commands; Alt-0..9 switch windows."
 
 typedef struct config {
   char listen[128];       /* ADDR:PORT */
@@ -32,6 +34,10 @@ typedef struct config {
   int pwhash;              /* CONFIG_PWHASH_* */
   uint32_t token_days;     /* session token lifetime */
   uint32_t login_failures; /* failed logins per IP per minute, 0 = off */
+  char control[108];       /* operator socket, "" = the default path */
+  bool no_control;         /* no operator socket */
+  bool no_talking_with;    /* never publish "talking with" */
+  char motd[1024];         /* message of the day, "" = none */
   /* subcommand */
   bool admin; /* user add --admin */
   int argc;   /* positional words left after options */
@@ -47,6 +53,12 @@ int config_load(config *c, int argc, char **argv);
 
 /* Splits c->listen into host and port. Returns 0 or -1. */
 int config_split_listen(const config *c, char *host, size_t hostcap, int *port);
+
+/* The operator socket's path: --control, else $XDG_RUNTIME_DIR/parley/
+ * control when the database is the default one, else the database's path
+ * with ".control" appended. Returns 0, or -1 when it does not fit a UNIX
+ * socket address. */
+int config_control_path(const config *c, char *buf, size_t cap);
 
 /* argon2id cost for c->pwhash. */
 void config_pwhash_limits(const config *c, unsigned long long *ops,

@@ -50,6 +50,7 @@ typedef struct conn {
   uint8_t close_why;     /* reason for a deferred teardown (conn.c table) */
   uint8_t family;        /* peer address: AF_INET, AF_INET6 or 0 unknown */
   uint16_t port;         /* peer port */
+  uint16_t version;      /* protocol version from HELLO (0 before) */
   uint8_t addr[16];      /* peer address, binary (4 or 16 bytes used) */
 } conn;
 

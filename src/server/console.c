@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "admin.h"
 #include "bus.h"
@@ -34,16 +35,41 @@ static struct {
   void (*shutdown)(const char *why); /* the life cycle's, from console_start */
 } con;
 
-/* Prints one reply line and flushes it (tests read stdout). */
+/* Who is being answered: 0 = stdout, else an operator socket connection.
+ * Set around each command and each late (database) reply. */
+static uint64_t console_to;
+static void (*console_out_line)(uint64_t to, const char *text);
+static void (*console_out_end)(uint64_t to, bool ok);
+
+/* Sets the operator socket's reply sinks. */
+void console_set_out(void (*line)(uint64_t to, const char *text),
+                     void (*end)(uint64_t to, bool ok)) {
+  console_out_line = line;
+  console_out_end = end;
+}
+
+/* Prints one reply line to the caller (stdout flushed: tests read it). */
 static void console_reply(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 static void console_reply(const char *fmt, ...) {
+  char buf[CONSOLE_LINE * 2];
   va_list ap;
   va_start(ap, fmt);
-  vprintf(fmt, ap);
+  vsnprintf(buf, sizeof buf, fmt, ap);
   va_end(ap);
-  putchar('\n');
+  if (console_to != 0) {
+    if (console_out_line != NULL)
+      console_out_line(console_to, buf);
+    return;
+  }
+  printf("%s\n", buf);
   fflush(stdout);
+}
+
+/* Ends the reply to the current caller: ok or an error (ctl's status). */
+static void console_end(bool ok) {
+  if (console_to != 0 && console_out_end != NULL)
+    console_out_end(console_to, ok);
 }
 
 /* users: one line per online user. */
@@ -66,28 +92,78 @@ static void console_users(void) {
   }
 }
 
-/* Reply for a console ban. */
-static void console_banned(struct conn *c, const char *name, bool found,
-                           uint32_t seconds) {
+/* Reply for a console ban (late: the ban is stored first). */
+static void console_banned(struct conn *c, uint64_t tag, const char *name,
+                           bool found, uint32_t seconds) {
   (void)c;
+  console_to = tag;
   if (!found)
     console_reply("no such user: %s", name);
   else if (seconds == 0)
     console_reply("banned %s permanently", name);
   else
     console_reply("banned %s for %u seconds", name, seconds);
+  console_end(found);
+  console_to = 0;
+}
+
+/* Reply for a console unban. */
+static void console_unbanned(struct conn *c, uint64_t tag, const char *name,
+                             bool found, uint32_t seconds) {
+  (void)c;
+  (void)seconds;
+  console_to = tag;
+  if (found)
+    console_reply("unbanned %s", name);
+  else
+    console_reply("not banned: %s", name);
+  console_end(found);
+  console_to = 0;
+}
+
+/* Formats unix milliseconds as 2026-11-21T07:09:20.250Z. */
+static void console_time(char *buf, size_t cap, uint64_t ms) {
+  time_t t = (time_t)(ms / 1000);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  char day[32];
+  strftime(day, sizeof day, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(buf, cap, "%s.%03uZ", day, (unsigned)(ms % 1000));
+}
+
+/* Reply for bans: one line per active ban. */
+static void console_on_bans(store_job *j) {
+  console_to = j->tag;
+  if (j->nbans == 0)
+    console_reply("no bans");
+  for (size_t i = 0; i < j->nbans; i++) {
+    const store_ban *b = &j->bans[i];
+    char until[40] = "permanent", since[40];
+    if (b->until_ms != 0)
+      console_time(until, sizeof until, b->until_ms);
+    console_time(since, sizeof since, b->since_ms);
+    console_reply("%s until=%s by=%s since=%s reason=%s", b->name, until,
+                  b->actor[0] ? b->actor : "-", since,
+                  b->reason[0] ? b->reason : "-");
+  }
+  console_end(true);
+  console_to = 0;
 }
 
 /* Reply for logins. */
 static void console_on_logins(store_job *j) {
+  console_to = j->tag;
   if (j->nlines == 0)
     console_reply("no logins recorded");
   for (size_t i = 0; i < j->nlines; i++)
     console_reply("%s", j->lines[i]);
+  console_end(true);
+  console_to = 0;
 }
 
-/* say: a server notice to every logged-in user. */
-static void console_say(const char *text) {
+/* say: a server notice to every logged-in user. Returns false when the
+ * text cannot be sent. */
+static bool console_say(const char *text) {
   proto_msg m = {.type = PROTO_NOTICE};
   m.u.notice.kind = PROTO_NOTICE_SERVER;
   m.u.notice.ts_ms = server_wall_ms();
@@ -98,11 +174,12 @@ static void console_say(const char *text) {
   fbuf *b = fbuf_encode(&m, NULL);
   if (b == NULL) {
     console_reply("error: text too long or not valid UTF-8");
-    return;
+    return false;
   }
   uint32_t n = bus_all(b, NULL);
   fbuf_unref(b);
   console_reply("said to %u users", n);
+  return true;
 }
 
 /* Splits off the first word of *s. */
@@ -137,44 +214,72 @@ static bool console_uint(const char *s, uint32_t *out) {
   return true;
 }
 
-/* Dispatches one line. */
-void console_exec(char *line) {
+enum { CONSOLE_OK, CONSOLE_ERR, CONSOLE_LATER };
+
+/* Runs one command; returns CONSOLE_LATER when a callback will end the
+ * reply. *stop is set for shutdown (run after the reply ended). */
+static int console_dispatch(char *line, bool *stop) {
   char *rest = line;
   char *cmd = console_word(&rest);
   if (cmd == NULL)
-    return;
+    return CONSOLE_OK;
   if (strcmp(cmd, "help") == 0) {
     console_reply("commands: users | kick NAME [REASON] | ban NAME "
-                  "[SECONDS] | say TEXT | logins [N] | shutdown | help");
+                  "[SECONDS] [REASON] | unban NAME | bans | say TEXT | "
+                  "logins [N] | shutdown | help");
   } else if (strcmp(cmd, "users") == 0) {
     console_users();
   } else if (strcmp(cmd, "kick") == 0) {
     char *name = console_word(&rest);
     if (name == NULL) {
       console_reply("usage: kick NAME [REASON]");
-      return;
+      return CONSOLE_ERR;
     }
-    if (admin_kick("", name, rest) < 0)
+    if (admin_kick("", name, rest) < 0) {
       console_reply("not online: %s", name);
-    else
-      console_reply("kicked %s", name);
-  } else if (strcmp(cmd, "ban") == 0) {
+      return CONSOLE_ERR;
+    }
+    console_reply("kicked %s", name);
+  } else if (strcmp(cmd, "ban") == 0 || strcmp(cmd, "unban") == 0) {
+    bool ban = cmd[0] == 'b';
     char *name = console_word(&rest);
-    char *secs = console_word(&rest);
+    char *secs = ban ? console_word(&rest) : NULL;
     uint32_t s = 0;
-    if (name == NULL || (secs != NULL && !console_uint(secs, &s))) {
-      console_reply("usage: ban NAME [SECONDS] (0 or none: permanent)");
-      return;
+    if (name == NULL || (secs != NULL && !console_uint(secs, &s)) ||
+        (!ban && *rest != '\0')) {
+      console_reply(ban ? "usage: ban NAME [SECONDS] [REASON] (0 or none: "
+                          "permanent)"
+                        : "usage: unban NAME");
+      return CONSOLE_ERR;
     }
     if (proto_check_name(name, strlen(name)) < 0) {
-      console_reply("no such user: %s", name);
-      return;
+      console_reply("%s: %s", ban ? "no such user" : "not banned", name);
+      return CONSOLE_ERR;
     }
-    admin_ban(NULL, "", name, s, rest, console_banned);
+    ssize_t chars = proto_utf8_count(rest, strlen(rest));
+    if (chars < 0 || proto_has_control(rest, strlen(rest))) {
+      console_reply("usage: the reason holds control characters");
+      return CONSOLE_ERR;
+    }
+    if (chars > PROTO_MAX_REASON) { /* it goes out in NOTICE and BAN_ENTRY */
+      console_reply("usage: the reason is longer than %d characters",
+                    PROTO_MAX_REASON);
+      return CONSOLE_ERR;
+    }
+    if (ban)
+      admin_ban(NULL, console_to, "", name, s, rest, console_banned);
+    else
+      admin_unban(NULL, console_to, "", name, console_unbanned);
+    return CONSOLE_LATER;
+  } else if (strcmp(cmd, "bans") == 0) {
+    store_job *j = store_job_new(STORE_BANS, console_on_bans, NULL);
+    j->tag = console_to;
+    store_submit(j);
+    return CONSOLE_LATER;
   } else if (strcmp(cmd, "say") == 0) {
     if (*rest == '\0') {
       console_reply("usage: say TEXT");
-      return;
+      return CONSOLE_ERR;
     }
     size_t n = strlen(rest);
     ssize_t chars = proto_utf8_count(rest, n);
@@ -183,33 +288,53 @@ void console_exec(char *line) {
       console_reply("not sent: %s", chars < 0
                                         ? proto_strerror(PERR_BAD_UTF8)
                                         : proto_strerror(PERR_CONTROL_CHARS));
-      return;
+      return CONSOLE_ERR;
     }
     if (chars > PROTO_MAX_TEXT) {
       console_reply("not sent: longer than %d characters", PROTO_MAX_TEXT);
-      return;
+      return CONSOLE_ERR;
     }
-    console_say(rest);
+    return console_say(rest) ? CONSOLE_OK : CONSOLE_ERR;
   } else if (strcmp(cmd, "logins") == 0) {
     char *n = console_word(&rest);
     uint32_t count = 20;
     if (n != NULL && (!console_uint(n, &count) || count == 0)) {
       console_reply("usage: logins [N]");
-      return;
+      return CONSOLE_ERR;
     }
     if (count > 1000)
       count = 1000;
     store_job *j = store_job_new(STORE_LOGINS, console_on_logins, NULL);
     j->num = count;
+    j->tag = console_to;
     store_submit(j);
+    return CONSOLE_LATER;
   } else if (strcmp(cmd, "shutdown") == 0) {
     console_reply("shutting down");
-    if (con.shutdown != NULL)
-      con.shutdown("operator shutdown");
+    *stop = true;
   } else {
     console_reply("unknown command: %s (try help)", cmd);
+    return CONSOLE_ERR;
   }
+  return CONSOLE_OK;
 }
+
+/* Runs one line for a caller; ends the reply now unless it comes later.
+ * Shutdown runs after its reply ended, so that the socket's caller gets
+ * it before the connections close. */
+void console_run(uint64_t to, char *line) {
+  bool stop = false;
+  console_to = to;
+  int r = console_dispatch(line, &stop);
+  if (r != CONSOLE_LATER)
+    console_end(r == CONSOLE_OK);
+  console_to = 0;
+  if (stop && con.shutdown != NULL)
+    con.shutdown("operator shutdown");
+}
+
+/* Runs one line answering on stdout. */
+void console_exec(char *line) { console_run(0, line); }
 
 static void console_on_close(uv_handle_t *h) {
   (void)h;

@@ -12,6 +12,7 @@
 #include "auth.h"
 #include "conn.h"
 #include "console.h"
+#include "control.h"
 #include "discovery.h"
 #include "log.h"
 #include "room.h"
@@ -214,6 +215,7 @@ void daemon_shutdown(const char *why) {
   uv_close((uv_handle_t *)&srv.listener, NULL);
   discovery_stop();
   console_stop();
+  control_stop();
   uv_timer_stop(&srv.idle_exit);
   proto_msg bye = {.type = PROTO_BYE};
   bye.u.bye.reason = proto_str_c("server shutting down");
@@ -332,6 +334,17 @@ int daemon_start(uv_loop_t *loop, config *cfg) {
   r = console_start(loop, daemon_shutdown);
   if (r < 0)
     log_warn(NULL, "console off: %s", uv_strerror(r));
+  if (!cfg->no_control) {
+    char path[108];
+    if (config_control_path(cfg, path, sizeof path) < 0)
+      log_warn(NULL, "operator socket off: its path is longer than 107 "
+                     "bytes (choose one with --control)");
+    else if ((r = control_start(loop, path)) == -1)
+      log_warn(NULL, "operator socket off: another parleyd answers on %s",
+               path);
+    else if (r < 0)
+      log_warn(NULL, "operator socket off: %s: %s", path, uv_strerror(r));
+  }
   daemon_arm_idle_exit();
   return 0;
 }

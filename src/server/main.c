@@ -1,10 +1,15 @@
 /* main.c: parleyd entry point: the server, or an account subcommand. */
 #include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
 #include <uv.h>
@@ -16,6 +21,8 @@
 #include "room.h"
 #include "server.h"
 #include "store.h"
+
+#define MAIN_CTL_TIMEOUT_MS 10000 /* parleyd ctl waits this long for a reply */
 
 /* Reads one line from stdin without echo when it is a terminal. Returns
  * its length or -1. */
@@ -157,6 +164,118 @@ static int main_user(config *cfg) {
   return rc;
 }
 
+/* parleyd logins [N]: the login log, read from the database directly. */
+static int main_logins(config *cfg) {
+  uint64_t n = 20;
+  if (cfg->argc > 2 || (cfg->argc == 2 && (sscanf(cfg->argv[1], "%" SCNu64,
+                                                  &n) != 1 ||
+                                           n == 0 || n > 100000))) {
+    fprintf(stderr, "usage: parleyd logins [N] (1..100000, default 20)\n");
+    return 2;
+  }
+  sqlite3 *db;
+  if (store_open(cfg->db, &db) < 0)
+    return 1;
+  store_job *j = store_job_new(STORE_LOGINS, NULL, NULL);
+  j->num = n;
+  store_exec(db, j);
+  if (j->nlines == 0)
+    printf("no logins recorded\n");
+  for (size_t i = 0; i < j->nlines; i++)
+    printf("%s\n", j->lines[i]);
+  store_job_free(j);
+  store_close_db(db);
+  return 0;
+}
+
+/* parleyd ctl COMMAND...: sends one console command to the running
+ * server's operator socket and prints the reply. Exit status 0 when the
+ * server answered "ok", 1 on "error" or when it cannot be reached. */
+static int main_ctl(config *cfg) {
+  if (cfg->argc < 2) {
+    fprintf(stderr, "usage: parleyd ctl COMMAND [ARGS...] (try: parleyd "
+                    "ctl help)\n");
+    return 2;
+  }
+  char line[1024];
+  size_t off = 0;
+  for (int i = 1; i < cfg->argc; i++) {
+    int w = snprintf(line + off, sizeof line - off, "%s%s", i > 1 ? " " : "",
+                     cfg->argv[i]);
+    if (w < 0 || (size_t)w >= sizeof line - off - 1 ||
+        strchr(cfg->argv[i], '\n') != NULL) {
+      fprintf(stderr, "parleyd: the command is too long or holds a "
+                      "newline\n");
+      return 2;
+    }
+    off += (size_t)w;
+  }
+  line[off++] = '\n';
+  char path[108];
+  if (config_control_path(cfg, path, sizeof path) < 0) {
+    fprintf(stderr, "parleyd: the operator socket path is too long\n");
+    return 2;
+  }
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+  if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+    fprintf(stderr,
+            "parleyd: cannot reach the server's operator socket %s: %s "
+            "(is parleyd running? give its --control, --db or --config)\n",
+            path, strerror(errno));
+    if (fd >= 0)
+      close(fd);
+    return 1;
+  }
+  /* One request, then end of input: the server closes after the reply. */
+  if (write(fd, line, off) != (ssize_t)off) {
+    fprintf(stderr, "parleyd: cannot send to %s: %s\n", path,
+            strerror(errno));
+    close(fd);
+    return 1;
+  }
+  shutdown(fd, SHUT_WR);
+  int rc = -1;
+  char buf[4096], acc[2048];
+  size_t alen = 0;
+  for (;;) {
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    int pr = poll(&p, 1, MAIN_CTL_TIMEOUT_MS);
+    if (pr <= 0) {
+      fprintf(stderr, "parleyd: no answer from %s within %d s\n", path,
+              MAIN_CTL_TIMEOUT_MS / 1000);
+      break;
+    }
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n <= 0)
+      break;
+    for (ssize_t i = 0; i < n; i++) {
+      if (buf[i] != '\n') {
+        if (alen < sizeof acc - 1)
+          acc[alen++] = buf[i];
+        continue;
+      }
+      acc[alen] = '\0';
+      alen = 0;
+      if (strncmp(acc, "| ", 2) == 0)
+        printf("%s\n", acc + 2);
+      else if (strcmp(acc, "ok") == 0 || strcmp(acc, "error") == 0)
+        rc = acc[0] == 'o' ? 0 : 1;
+    }
+    if (rc >= 0)
+      break;
+  }
+  close(fd);
+  fflush(stdout);
+  if (rc < 0) {
+    fprintf(stderr, "parleyd: the server closed without finishing its "
+                    "reply\n");
+    return 1;
+  }
+  return rc;
+}
+
 /* Runs the server until it stops. */
 static int main_serve(config *cfg) {
   sqlite3 *db;
@@ -166,10 +285,13 @@ static int main_serve(config *cfg) {
   store_exec(db, j); /* before the loop runs: nothing waits on it */
   srv.next_msg_id = j->num;
   store_job_free(j);
+  store_job *topics = store_job_new(STORE_TOPICS_GET, NULL, NULL);
+  store_exec(db, topics); /* before the loop too: rooms get them at once */
   uv_loop_t loop;
   int r = uv_loop_init(&loop);
   if (r < 0) {
     fprintf(stderr, "parleyd: %s\n", uv_strerror(r));
+    store_job_free(topics);
     store_close_db(db);
     return 1;
   }
@@ -177,10 +299,15 @@ static int main_serve(config *cfg) {
   if (r < 0) {
     fprintf(stderr, "parleyd: cannot start the store thread: %s\n",
             uv_strerror(r));
+    store_job_free(topics);
     store_close_db(db);
     return 1;
   }
-  if (room_init(cfg->max_rooms) < 0 || daemon_start(&loop, cfg) < 0) {
+  int rr = room_init(cfg->max_rooms);
+  for (size_t i = 0; rr == 0 && i < topics->ntopics; i++)
+    room_topic_restore(topics->topics[i].room, topics->topics[i].topic);
+  store_job_free(topics);
+  if (rr < 0 || daemon_start(&loop, cfg) < 0) {
     if (!srv.finished) {
       srv.stopping = true;
       store_stop();
@@ -214,6 +341,10 @@ int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN); /* a dead peer is an error code, not a kill */
   log_set_level(cfg.log_level);
   if (cfg.argc > 0) {
+    if (strcmp(cfg.argv[0], "ctl") == 0)
+      return main_ctl(&cfg);
+    if (strcmp(cfg.argv[0], "logins") == 0)
+      return main_logins(&cfg);
     if (strcmp(cfg.argv[0], "user") != 0) {
       fprintf(stderr, "parleyd: unknown command '%s'; try --help\n",
               cfg.argv[0]);

@@ -17,8 +17,12 @@ static void presence_fill(proto_msg *m, const user *u, uint8_t status,
   m->u.presence.user = proto_str_c(u->name);
   m->u.presence.status = status;
   m->u.presence.text = proto_str_c(status == PROTO_OFFLINE ? "" : u->away);
+  /* "Talking with" is published unless the server turned it off or the
+   * user hid it (SET_PRIVACY); the user itself still sees its own. */
+  bool hidden = (srv.cfg != NULL && srv.cfg->no_talking_with) ||
+                (u->hide_talking && !(flags & PROTO_PRESF_SELF));
   m->u.presence.talking_with =
-      proto_str_c(status == PROTO_OFFLINE ? "" : u->talking);
+      proto_str_c(status == PROTO_OFFLINE || hidden ? "" : u->talking);
   m->u.presence.idle_s = user_idle_s(u, server_now_ms());
   m->u.presence.flags =
       (uint8_t)(flags | (u->role == PROTO_ROLE_ADMIN ? PROTO_PRESF_ADMIN : 0));
@@ -63,6 +67,17 @@ void presence_who(struct conn *c) {
   proto_msg e = {.type = PROTO_WHO_END};
   e.u.who_end.count = n;
   conn_send_msg(c, &e);
+}
+
+/* SET_PRIVACY: whether others see whom u is talking with; republished
+ * at once. */
+void presence_on_privacy(struct conn *c, const proto_set_privacy *req) {
+  user *u = c->user;
+  bool hide = (req->flags & PROTO_PRIVF_HIDE_TALKING) != 0;
+  if (u->hide_talking == hide)
+    return;
+  u->hide_talking = hide;
+  presence_changed(u);
 }
 
 /* SET_STATUS: online, away (with text) or busy. */

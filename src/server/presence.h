@@ -20,4 +20,7 @@ void presence_who(struct conn *c);
 /* SET_STATUS. */
 void presence_on_status(struct conn *c, const proto_set_status *req);
 
+/* SET_PRIVACY from a client. */
+void presence_on_privacy(struct conn *c, const proto_set_privacy *req);
+
 #endif

@@ -1,6 +1,7 @@
 /* room.c: rooms, memberships and their rules (see room.h). */
 #include "room.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,18 @@ static room *rooms;       /* uthash head */
 static uint32_t room_max; /* memberships one user may hold (max-rooms) */
 /* Memberships come from their own pool (see slab.h). */
 static slab member_slab = SLAB_INIT(sizeof(member));
+
+/* Topics of rooms that do not exist right now (stored topics loaded at
+ * start, and the topic of each room that emptied), so that a room made
+ * again gets its topic back. Bounded: past ROOM_SAVED_MAX the topics of
+ * emptied rooms are forgotten until the next start. */
+#define ROOM_SAVED_MAX 10000
+typedef struct room_saved {
+  char key[PROTO_MAX_ROOM + 1];
+  char *topic;
+  UT_hash_handle hh;
+} room_saved;
+static room_saved *saved;
 
 /* Lowercases a valid room name into dst; negative PERR when invalid. */
 static int room_key(char *dst, size_t cap, const char *p, size_t n) {
@@ -42,12 +55,61 @@ static room *room_create(const char *p, size_t n) {
   memcpy(r->name, p, n);
   r->name[n] = '\0';
   HASH_ADD_STR(rooms, key, r);
+  room_saved *s = NULL;
+  HASH_FIND_STR(saved, r->key, s);
+  if (s != NULL) { /* the topic moves back into the room */
+    HASH_DEL(saved, s);
+    r->topic = s->topic;
+    free(s);
+  }
   return r;
 }
 
-/* Unlinks and frees an empty room. */
+/* Keeps a topic for a room that does not exist (replacing any). */
+static void room_save_topic(const char *key, char *topic) {
+  room_saved *s = NULL;
+  HASH_FIND_STR(saved, key, s);
+  if (s != NULL) {
+    free(s->topic);
+    s->topic = topic;
+    return;
+  }
+  if (topic == NULL || HASH_COUNT(saved) >= ROOM_SAVED_MAX ||
+      (s = calloc(1, sizeof *s)) == NULL) {
+    free(topic);
+    return;
+  }
+  snprintf(s->key, sizeof s->key, "%s", key);
+  s->topic = topic;
+  HASH_ADD_STR(saved, key, s);
+}
+
+/* Restores a stored topic: to the room if it exists, else kept for it. */
+void room_topic_restore(const char *name, const char *topic) {
+  char key[PROTO_MAX_ROOM + 1];
+  size_t n = strlen(name);
+  if (room_key(key, sizeof key, name, n) < 0 || topic[0] == '\0')
+    return;
+  char *t = strdup(topic);
+  if (t == NULL)
+    return;
+  room *r = NULL;
+  HASH_FIND_STR(rooms, key, r);
+  if (r != NULL) {
+    free(r->topic);
+    r->topic = t;
+  } else {
+    room_save_topic(key, t);
+  }
+}
+
+/* Unlinks and frees an empty room; its topic is kept for its return. */
 static void room_destroy(room *r) {
   HASH_DEL(rooms, r);
+  if (r->topic != NULL) {
+    room_save_topic(r->key, r->topic);
+    r->topic = NULL;
+  }
   free(r->fan);
   free(r->topic);
   free(r);
@@ -73,6 +135,12 @@ void room_fini(void) {
       slab_free(&member_slab, m);
     }
     room_destroy(r);
+  }
+  room_saved *s, *stmp;
+  HASH_ITER(hh, saved, s, stmp) {
+    HASH_DEL(saved, s);
+    free(s->topic);
+    free(s);
   }
 }
 

@@ -62,6 +62,10 @@ int room_join(struct user *u, const char *p, size_t n, room **out);
 /* Removes a membership; returns its room, or NULL if that was destroyed. */
 room *room_leave(member *m);
 
+/* Gives the room name its stored topic (at start): now if the room
+ * exists, else when it is next made. Bounded; see room.c. */
+void room_topic_restore(const char *name, const char *topic);
+
 /* Sets r's topic as u (members only): 0 or -PERR_*. */
 int room_set_topic(room *r, const struct user *u, const char *p, size_t n);
 

@@ -9,6 +9,7 @@
 #include "conn.h"
 #include "log.h"
 #include "server.h"
+#include "store.h"
 #include "user.h"
 
 /* Copies a room name for an error's subject, cut to the longest name. */
@@ -141,6 +142,12 @@ void roomcmd_on_topic(conn *c, const proto_topic *req) {
   }
   roomcmd_notice(r, PROTO_NOTICE_TOPIC, "", u->name, r->topic ? r->topic : "",
                  NULL);
+  /* Kept across restarts (loaded by main before the loop starts). */
+  store_job *j = store_job_new(STORE_TOPIC_PUT, NULL, NULL);
+  snprintf(j->text2, sizeof j->text2, "%s", r->name);
+  snprintf(j->name, sizeof j->name, "%s", u->name);
+  snprintf(j->topic, sizeof j->topic, "%s", r->topic ? r->topic : "");
+  store_submit(j);
 }
 
 /* MEMBERS_REQ: the names in a room. */

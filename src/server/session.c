@@ -50,7 +50,10 @@ static void session_on_hello(struct conn *c, const proto_hello *h) {
   }
   const config *cfg = srv.cfg;
   proto_msg m = {.type = PROTO_WELCOME};
-  m.u.welcome.version = PROTO_VERSION;
+  /* Answer in the client's version: a version 1 client rejects a
+   * WELCOME of version 2, and gets nothing version 2 adds. */
+  c->version = h->version;
+  m.u.welcome.version = h->version;
   m.u.welcome.agent = proto_str_c(SESSION_AGENT);
   m.u.welcome.server_name = proto_str_c(cfg->name);
   m.u.welcome.max_msg_chars = (uint16_t)cfg->max_msg_chars;
@@ -100,6 +103,15 @@ static void session_login_ok(struct conn *c, const char *name, int role,
   m.u.login_ok.token = (proto_blob){token, PROTO_TOKEN_LEN};
   m.u.login_ok.token_expires = expires;
   conn_send_msg(c, &m);
+  if (c->version >= 2 && srv.cfg->motd[0] != '\0') {
+    /* The MOTD is a version 2 notice kind: version 1 decoders refuse it. */
+    proto_msg n = {.type = PROTO_NOTICE};
+    n.u.notice.kind = PROTO_NOTICE_MOTD;
+    n.u.notice.ts_ms = server_wall_ms();
+    n.u.notice.room = n.u.notice.user = n.u.notice.actor = proto_str_c("");
+    n.u.notice.text = proto_str_c(srv.cfg->motd);
+    conn_send_msg(c, &n);
+  }
   /* Everyone else learns that u is here; u gets the list after #lobby. */
   proto_msg p = {.type = PROTO_PRESENCE};
   p.u.presence.user = proto_str_c(u->name);
@@ -154,7 +166,10 @@ static void session_banned(struct conn *c, store_job *j) {
   else
     conn_error(c, PERR_BANNED, 0, j->out_name,
                "you are banned from this server for %llu more seconds%s%s",
-               (unsigned long long)(j->ban_until - (uint64_t)time(NULL)),
+               (unsigned long long)((j->ban_until > server_wall_ms()
+                                         ? j->ban_until - server_wall_ms() + 999
+                                         : 1000) /
+                                    1000),
                j->text2[0] ? ": " : "", j->text2);
   conn_close(c, true, "banned");
 }
@@ -504,6 +519,15 @@ static void session_logged_in(struct conn *c, const proto_msg *m) {
     break;
   case PROTO_BAN:
     admin_on_ban(c, &m->u.ban);
+    break;
+  case PROTO_UNBAN:
+    admin_on_unban(c, &m->u.unban);
+    break;
+  case PROTO_BANS_REQ:
+    admin_on_bans(c);
+    break;
+  case PROTO_SET_PRIVACY:
+    presence_on_privacy(c, &m->u.set_privacy);
     break;
   default:
     if (m->type >= 0x0700 && m->type < 0x0900)

@@ -39,7 +39,13 @@ static const char store_schema[] =
     "CREATE TABLE IF NOT EXISTS history(id INTEGER PRIMARY KEY,"
     " conv TEXT NOT NULL, ts INTEGER, kind INTEGER, target TEXT,"
     " sender TEXT, flags INTEGER, text TEXT);"
-    "CREATE INDEX IF NOT EXISTS history_conv ON history(conv, id);";
+    "CREATE INDEX IF NOT EXISTS history_conv ON history(conv, id);"
+    /* Bans were kept in unix seconds; they are milliseconds now. */
+    "UPDATE bans SET until=until*1000 WHERE until>0 AND until<100000000000;"
+    "UPDATE bans SET ts=ts*1000 WHERE ts<100000000000;"
+    /* Room topics, kept across restarts (loaded at start). */
+    "CREATE TABLE IF NOT EXISTS room_topics(room TEXT PRIMARY KEY COLLATE"
+    " NOCASE, topic TEXT NOT NULL, actor TEXT, ts INTEGER);";
 
 static struct {
   sqlite3 *db;
@@ -137,12 +143,21 @@ void store_job_free(store_job *j) {
   for (size_t i = 0; i < j->nlines; i++)
     free(j->lines[i]);
   free(j->lines);
+  free(j->bans);
+  free(j->topics);
   free(j);
 }
 
 /* Current unix seconds. */
 static uint64_t store_now(void) {
   return (uint64_t)time(NULL);
+}
+
+/* Unix time in milliseconds (ban ends). */
+static uint64_t store_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* Copies a column's text into a fixed field. */
@@ -186,11 +201,69 @@ static void store_ban_lookup(sqlite3 *db, store_job *j, const char *name) {
   if (s == NULL)
     return;
   sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(s, 2, (sqlite3_int64)store_now());
+  sqlite3_bind_int64(s, 2, (sqlite3_int64)store_now_ms());
   if (sqlite3_step(s) == SQLITE_ROW) {
     j->banned = true;
     j->ban_until = (uint64_t)sqlite3_column_int64(s, 0);
     store_col(s, 1, j->text2, sizeof j->text2);
+  }
+  sqlite3_finalize(s);
+}
+
+/* Canonical spelling of a banned name into out_name (from the ban row). */
+static void store_col_name(sqlite3 *db, store_job *j) {
+  sqlite3_stmt *s = store_prep(db, "SELECT name FROM bans WHERE name=?1");
+  if (s == NULL)
+    return;
+  sqlite3_bind_text(s, 1, j->name, -1, SQLITE_STATIC);
+  if (sqlite3_step(s) == SQLITE_ROW)
+    store_col(s, 0, j->out_name, sizeof j->out_name);
+  sqlite3_finalize(s);
+}
+
+/* The active bans, soonest end first, permanent ones last. */
+static void store_bans(sqlite3 *db, store_job *j) {
+  sqlite3_stmt *s = store_prep(
+      db, "SELECT name, actor, reason, until, ts FROM bans WHERE until=0 OR "
+          "until>?1 ORDER BY until=0, until, name LIMIT ?2");
+  if (s == NULL) {
+    j->result = -PERR_INTERNAL;
+    return;
+  }
+  sqlite3_bind_int64(s, 1, (sqlite3_int64)store_now_ms());
+  sqlite3_bind_int(s, 2, STORE_BANS_MAX);
+  while (sqlite3_step(s) == SQLITE_ROW) {
+    store_ban *b = realloc(j->bans, (j->nbans + 1) * sizeof *b);
+    if (b == NULL)
+      break;
+    j->bans = b;
+    b = &j->bans[j->nbans++];
+    store_col(s, 0, b->name, sizeof b->name);
+    store_col(s, 1, b->actor, sizeof b->actor);
+    store_col(s, 2, b->reason, sizeof b->reason);
+    b->until_ms = (uint64_t)sqlite3_column_int64(s, 3);
+    b->since_ms = (uint64_t)sqlite3_column_int64(s, 4);
+  }
+  sqlite3_finalize(s);
+}
+
+/* Every persisted room topic (bounded by the rooms a server may hold). */
+static void store_topics(sqlite3 *db, store_job *j) {
+  sqlite3_stmt *s =
+      store_prep(db, "SELECT room, topic FROM room_topics ORDER BY room "
+                     "LIMIT 100000");
+  if (s == NULL) {
+    j->result = -PERR_INTERNAL;
+    return;
+  }
+  while (sqlite3_step(s) == SQLITE_ROW) {
+    store_topic *t = realloc(j->topics, (j->ntopics + 1) * sizeof *t);
+    if (t == NULL)
+      break;
+    j->topics = t;
+    t = &j->topics[j->ntopics++];
+    store_col(s, 0, t->room, sizeof t->room);
+    store_col(s, 1, t->topic, sizeof t->topic);
   }
   sqlite3_finalize(s);
 }
@@ -451,8 +524,30 @@ void store_exec(sqlite3 *db, store_job *j) {
               "INSERT OR REPLACE INTO bans(name, reason, actor, until, ts) "
               "VALUES(?1, ?2, ?3, ?4, ?5)",
               "tttii", j->out_name, j->text2, j->text, (int64_t)j->num,
-              (int64_t)store_now());
+              (int64_t)store_now_ms());
     store_run(db, "DELETE FROM tokens WHERE name=?1", "t", j->name);
+    break;
+  case STORE_UNBAN:
+    store_ban_lookup(db, j, j->name);
+    j->found = j->banned;
+    if (j->found)
+      store_col_name(db, j);
+    store_run(db, "DELETE FROM bans WHERE name=?1", "t", j->name);
+    break;
+  case STORE_BANS:
+    store_bans(db, j);
+    break;
+  case STORE_TOPIC_PUT:
+    if (j->topic[0] == '\0')
+      store_run(db, "DELETE FROM room_topics WHERE room=?1", "t", j->text2);
+    else
+      store_run(db,
+                "INSERT OR REPLACE INTO room_topics(room, topic, actor, ts) "
+                "VALUES(?1, ?2, ?3, ?4)",
+                "ttti", j->text2, j->topic, j->name, (int64_t)store_now_ms());
+    break;
+  case STORE_TOPICS_GET:
+    store_topics(db, j);
     break;
   case STORE_MAX_ID: {
     sqlite3_stmt *s = store_prep(db, "SELECT max(id) FROM history");

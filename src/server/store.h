@@ -34,6 +34,12 @@ enum store_op {
   STORE_BAN,            /* name, num=until (0 forever), text2=reason,
                            text=actor -> found, out_name */
   STORE_MAX_ID,         /* -> num = largest history id */
+  STORE_UNBAN,          /* name, text=actor -> found (an active ban was
+                           lifted), out_name */
+  STORE_BANS,           /* -> bans (active, at most STORE_BANS_MAX) */
+  STORE_TOPIC_PUT,      /* text2=room, text=actor (name), room topic in
+                           topic ("" deletes) */
+  STORE_TOPICS_GET,     /* -> topics (every stored room topic) */
   STORE_QUIT,           /* stops the thread */
 };
 
@@ -48,6 +54,21 @@ typedef struct store_row { /* one history message */
   char *text;
 } store_row;
 
+#define STORE_BANS_MAX 1000 /* bans listed at most */
+
+typedef struct store_ban { /* one active ban (STORE_BANS) */
+  char name[PROTO_MAX_NAME + 1];
+  char actor[PROTO_MAX_NAME + 1]; /* "" for the console */
+  char reason[PROTO_MAX_REASON * 4 + 1];
+  uint64_t until_ms; /* unix ms; 0 = permanent */
+  uint64_t since_ms; /* when it was set */
+} store_ban;
+
+typedef struct store_topic { /* one persisted room topic */
+  char room[PROTO_MAX_ROOM + 1];
+  char topic[PROTO_MAX_TOPIC * 4 + 1];
+} store_topic;
+
 typedef struct store_job store_job;
 typedef void (*store_cb)(store_job *j);
 
@@ -57,6 +78,7 @@ struct store_job {
   store_cb cb;  /* run on the loop when done; NULL: just freed */
   void *ctx;    /* the submitter's data (e.g. a referenced conn) */
   uint64_t arg; /* the submitter's data */
+  uint64_t tag; /* the submitter's data (e.g. who asked) */
   /* inputs */
   char name[PROTO_MAX_NAME + 1];
   char text[crypto_pwhash_STRBYTES]; /* hash string, token hex, ip, conv */
@@ -71,11 +93,16 @@ struct store_job {
   char hash[crypto_pwhash_STRBYTES];
   int out_role;
   bool banned;
-  uint64_t ban_until; /* 0 = forever when banned */
+  uint64_t ban_until; /* unix ms; 0 = forever when banned */
   store_row *rows;    /* owned by the job */
   size_t nrows;
   char **lines; /* owned by the job */
   size_t nlines;
+  store_ban *bans; /* STORE_BANS, owned by the job */
+  size_t nbans;
+  store_topic *topics; /* STORE_TOPICS_GET, owned by the job */
+  size_t ntopics;
+  char topic[PROTO_MAX_TOPIC * 4 + 1]; /* STORE_TOPIC_PUT */
 };
 
 /* Opens (creating) the database at path, its directory too, in WAL mode

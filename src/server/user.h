@@ -21,6 +21,7 @@ typedef struct user {
   struct conn *conn;
   char *away;             /* status text, NULL when none */
   const char *talking;    /* open conversation; "" (static) if none */
+  bool hide_talking;      /* SET_PRIVACY: others do not see talking */
   union {                 /* memberships: see user_rooms */
     struct member *one;   /* caprooms <= 1: the only slot, inline */
     struct member **many; /* caprooms > 1: allocated array */

@@ -104,10 +104,17 @@ SCHEMA = {
                           ("flags", U8)]),
     "WHO_REQ": (0x0403, []),
     "WHO_END": (0x0404, [("count", U32)]),
+    "SET_PRIVACY": (0x0405, [("flags", U8)]),
     "NOTICE": (0x0501, [("kind", U8), ("ts_ms", U64), ("room", STR),
                         ("user", STR), ("actor", STR), ("text", STR)]),
     "KICK": (0x0601, [("user", STR), ("reason", STR)]),
     "BAN": (0x0602, [("user", STR), ("duration_s", U32), ("reason", STR)]),
+    "UNBAN": (0x0603, [("user", STR)]),
+    "BANS_REQ": (0x0604, []),
+    "BAN_ENTRY": (0x0605, [("user", STR), ("until_ms", U64),
+                           ("since_ms", U64), ("actor", STR),
+                           ("reason", STR)]),
+    "BANS_END": (0x0606, [("count", U32)]),
     "FILE_OFFER": (0x0701, [("offer_id", U64), ("peer", STR), ("name", STR),
                             ("size", U64), ("sha256", BLOB)]),
     "FILE_ACCEPT": (0x0702, [("offer_id", U64), ("peer", STR),
@@ -154,7 +161,7 @@ E = dict(TRUNCATED=1, FRAME_TOO_BIG=2, UNKNOWN_TYPE=3, BAD_UTF8=4,
          INTERNAL=28, MALFORMED=29,
          AUTH_FAILED=40, BAD_NAME=41, NAME_TAKEN=42, REGISTRATION_CLOSED=43,
          BANNED=44, RATE_LIMITED=45, TOKEN_INVALID=46, BAD_PASSWORD=47,
-         PERMISSION=48, SESSION_REPLACED=49,
+         PERMISSION=48, SESSION_REPLACED=49, NOT_BANNED=50,
          MSG_TOO_LONG=60, MSG_EMPTY=61, FLOOD=62, NO_SUCH_USER=63,
          NO_SUCH_ROOM=64, NOT_IN_ROOM=65, BAD_ROOM=66, TOO_MANY_ROOMS=67,
          CONTROL_CHARS=68, USER_OFFLINE=69,
@@ -418,6 +425,35 @@ class Server:
                                  (" ".join(argv), p.returncode, status, out,
                                   err))
         return p.returncode, out, err
+
+    def ctl(self, *args, status=0, extra=()):
+        """Runs `parleyd ctl ARGS --db DB` (the operator socket); returns
+        (status, stdout, stderr), asserting the status unless None."""
+        if self.proc.poll() is None and "--no-control" not in self.argv:
+            self.control_ready()
+        argv = [PARLEYD, "ctl", "--db", self.db] + [str(a) for a in extra] + \
+            [str(a) for a in args]
+        p = subprocess.run(argv, capture_output=True, timeout=T_EXIT,
+                           env=self.env, stdin=subprocess.DEVNULL)
+        out, err = p.stdout.decode(errors="replace"), \
+            p.stderr.decode(errors="replace")
+        rep = sanitizer_report(err.splitlines())
+        if rep:
+            raise AssertionError("%s reported:\n%s" % (" ".join(argv), rep))
+        if status is not None and p.returncode != status:
+            raise AssertionError("%s: status %d, expected %d\n%s%s" %
+                                 (" ".join(argv), p.returncode, status, out,
+                                  err))
+        return p.returncode, out, err
+
+    def control_ready(self):
+        """Waits for the operator socket ("control on PATH"); returns PATH."""
+        _, m = self.out.wait_for(r"^control on (.+)$")
+        return m.group(1)
+
+    @property
+    def control_path(self):
+        return self.db + ".control"
 
     @property
     def pid(self):

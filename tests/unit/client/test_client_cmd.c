@@ -133,6 +133,22 @@ static void test_kick_ban(void **s) {
   assert_string_equal(c.rest, "12345678901 x");
 }
 
+static void test_unban_bans_set(void **s) {
+  (void)s;
+  client_cmd c = parse_ok("/unban eve");
+  assert_int_equal(c.id, CLIENT_CMD_UNBAN);
+  word_is(&c, "eve");
+  parse_bad("/unban", "usage: /unban USER");
+  c = parse_ok("/bans");
+  assert_int_equal(c.id, CLIENT_CMD_BANS);
+  c = parse_ok("/set talking-visible off");
+  assert_int_equal(c.id, CLIENT_CMD_SET);
+  word_is(&c, "talking-visible");
+  assert_string_equal(c.rest, "off");
+  parse_bad("/set talking-visible", "usage: /set talking-visible on|off");
+  parse_bad("/set", "usage: /set");
+}
+
 static void test_unknown(void **s) {
   (void)s;
   parse_bad("/frobnicate now", "unknown command /frobnicate");
@@ -147,7 +163,8 @@ static void test_help_table(void **s) {
   const char *want[] = {"/join", "/part", "/msg",   "/query", "/me",
                         "/away", "/back", "/busy",  "/who",   "/rooms",
                         "/kick", "/ban",  "/topic", "/scan",  "/help",
-                        "/quit", "/bye",  "/close"};
+                        "/quit", "/bye",  "/close", "/unban", "/bans",
+                        "/set"};
   for (size_t w = 0; w < sizeof want / sizeof want[0]; w++) {
     bool found = false;
     for (size_t i = 0; i < n; i++) {
@@ -168,6 +185,7 @@ int main(void) {
       cmocka_unit_test(test_msg_query_me),
       cmocka_unit_test(test_status_and_lists),
       cmocka_unit_test(test_kick_ban),
+      cmocka_unit_test(test_unban_bans_set),
       cmocka_unit_test(test_unknown),
       cmocka_unit_test(test_help_table),
   };

@@ -1,4 +1,5 @@
-/* msgdesc.h: an independent description of every v1 message body, for the
+/* msgdesc.h: an independent description of every message body (v1, and what
+ * v2 adds), for the
  * tests, the fuzz target and the corpus generator.
  *
  * Written from proto.h and PROTOCOL.md, not from the codec, so that the
@@ -176,6 +177,9 @@ static const mdesc msgdesc_table[] = {
            PROTO_PRESF_ADMIN | PROTO_PRESF_LIST | PROTO_PRESF_SELF)}},
     {PROTO_WHO_REQ, "WHO_REQ", {NOTHING}},
     {PROTO_WHO_END, "WHO_END", {F_U32(who_end, count)}},
+    {PROTO_SET_PRIVACY,
+     "SET_PRIVACY",
+     {F_FL(set_privacy, flags, PROTO_PRIVF_HIDE_TALKING)}},
     {PROTO_NOTICE,
      "NOTICE",
      {F_EN(notice, kind, PROTO_NOTICE_LAST), F_U64(notice, ts_ms),
@@ -185,6 +189,14 @@ static const mdesc msgdesc_table[] = {
     {PROTO_BAN,
      "BAN",
      {NAME(ban, user), F_U32(ban, duration_s), REASON(ban, reason)}},
+    {PROTO_UNBAN, "UNBAN", {NAME(unban, user)}},
+    {PROTO_BANS_REQ, "BANS_REQ", {NOTHING}},
+    {PROTO_BAN_ENTRY,
+     "BAN_ENTRY",
+     {NAME(ban_entry, user), F_U64(ban_entry, until_ms),
+      F_U64(ban_entry, since_ms), NAME(ban_entry, actor),
+      REASON(ban_entry, reason)}},
+    {PROTO_BANS_END, "BANS_END", {F_U32(bans_end, count)}},
     {PROTO_FILE_OFFER,
      "FILE_OFFER",
      {F_U64(file_offer, offer_id), NAME(file_offer, peer),

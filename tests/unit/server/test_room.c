@@ -262,6 +262,29 @@ static void test_topic_rules(void **state) {
   assert_null(r->topic);
 }
 
+/* Stored topics: restored to a room that exists, kept for one that does
+ * not; a room that empties keeps its topic for its return; an empty
+ * topic clears it for good. */
+static void test_topic_kept(void **state) {
+  (void)state;
+  room_topic_restore(ROOM_LOBBY, "lobby topic");
+  room *lobby = room_find(ROOM_LOBBY, strlen(ROOM_LOBBY));
+  assert_string_equal(lobby->topic, "lobby topic");
+  room_topic_restore("#Later", "later topic");
+  room_topic_restore("bad name", "ignored");
+  room *r = join(0, "#later");
+  assert_string_equal(r->topic, "later topic");
+  assert_int_equal(room_set_topic(r, users[0], "changed", 7), 0);
+  assert_null(part(0, "#later")); /* gone, topic kept */
+  r = join(1, "#LATER");
+  assert_string_equal(r->topic, "changed");
+  assert_int_equal(room_set_topic(r, users[1], "", 0), 0);
+  assert_null(part(1, "#later"));
+  r = join(1, "#later");
+  assert_null(r->topic);
+  part(1, "#later");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_two_part_in_turn, setup, teardown),
@@ -269,6 +292,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_random_churn, setup, teardown),
       cmocka_unit_test_setup_teardown(test_join_rules, setup, teardown),
       cmocka_unit_test_setup_teardown(test_topic_rules, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_topic_kept, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
