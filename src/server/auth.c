@@ -197,11 +197,12 @@ static auth_ip *auth_ip_get(const struct conn *c, bool create) {
   if (a != NULL || !create)
     return a;
   uint64_t now = server_now_ms();
-  if (HASH_COUNT(auth_ips) >= AUTH_MAX_IPS && now - auth_swept_ms >= 250)
+  uint32_t cap = srv.cfg->limit_table;
+  if (HASH_COUNT(auth_ips) >= cap && now - auth_swept_ms >= 250)
     auth_sweep(now);
-  if (HASH_COUNT(auth_ips) >= AUTH_MAX_IPS) {
-    log_warn(key, "login limit table full (%d addresses owe failures or "
-             "registrations); refused", AUTH_MAX_IPS);
+  if (HASH_COUNT(auth_ips) >= cap) {
+    log_warn(key, "login limit table full (%u addresses owe failures or "
+             "registrations); refused", cap);
     return NULL;
   }
   a = calloc(1, sizeof *a);

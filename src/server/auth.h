@@ -19,7 +19,7 @@
  * takes one only for NAME_TAKEN) and takes one of its own bucket,
  * --register-rate per hour, successes included.
  *
- * The table holds at most AUTH_MAX_IPS address groups. Entries whose
+ * The table holds at most --limit-table address groups (16384). Entries whose
  * buckets are both full again are dropped on the tick or when room is
  * needed; an entry that still holds a debt is never dropped to make room:
  * when every entry has one, a new address is refused (RATE_LIMITED) until
@@ -45,7 +45,6 @@ typedef void (*auth_cb)(struct conn *c, bool ok, const char *hash,
                         uint64_t arg);
 
 #define AUTH_RUNNING 2        /* password checks in the pool at once */
-#define AUTH_MAX_IPS 16384    /* address groups in the limit table */
 #define AUTH_REG_WINDOW_MS 3600000 /* --register-rate is per hour */
 
 /* Hashes password with argon2id (registration queue). Returns 0,

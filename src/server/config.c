@@ -47,6 +47,7 @@ enum {
   OPT_AUTH_QUEUE,
   OPT_FANOUT_RATE,
   OPT_FANOUT_BURST,
+  OPT_LIMIT_TABLE,
   OPT_ADMIN,
   OPT_HELP,
   OPT_VERSION,
@@ -84,6 +85,7 @@ static const struct option config_opts[] = {
     {"auth-queue", required_argument, NULL, OPT_AUTH_QUEUE},
     {"fanout-rate", required_argument, NULL, OPT_FANOUT_RATE},
     {"fanout-burst", required_argument, NULL, OPT_FANOUT_BURST},
+    {"limit-table", required_argument, NULL, OPT_LIMIT_TABLE},
     {"admin", no_argument, NULL, OPT_ADMIN},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -155,6 +157,8 @@ static void config_usage(FILE *f) {
          "  --fanout-rate N          status/topic/join/part/query/kick/ban "
          "requests per user per second (default 2)\n"
          "  --fanout-burst N         such requests in a burst (default 30)\n"
+         "  --limit-table N          addresses the login and registration "
+         "limits remember (default 16384)\n"
          "  --admin                  with 'user add': create an operator\n"
          "  --help, --version\n"
          "\n"
@@ -321,6 +325,9 @@ static int config_set(config *c, int id, const char *v) {
     case OPT_FANOUT_BURST:
       dst = &c->fanout_burst, lo = 1, hi = 1000000;
       break;
+    case OPT_LIMIT_TABLE:
+      dst = &c->limit_table, lo = 1, hi = 10000000;
+      break;
     default:
       return -1;
     }
@@ -400,6 +407,7 @@ static void config_defaults(config *c) {
   c->auth_queue = 32;
   c->fanout_rate = 2;
   c->fanout_burst = 30;
+  c->limit_table = 16384;
 }
 
 /* Two passes over argv: the first only finds --config/--help, then the

@@ -40,6 +40,7 @@ typedef struct config {
   uint32_t auth_queue;     /* password checks waiting at once */
   uint32_t fanout_rate;    /* fan-out requests per user per second */
   uint32_t fanout_burst;   /* and in a burst */
+  uint32_t limit_table;    /* address groups the auth limits remember */
   /* subcommand */
   bool admin; /* user add --admin */
   int argc;   /* positional words left after options */

@@ -764,8 +764,13 @@ class ConnClosed(Exception):
 class RawConn:
     """A TCP connection that speaks raw frames to parleyd."""
 
-    def __init__(self, port, host="127.0.0.1", rcvbuf=None, timeout=T_EVENT):
+    def __init__(self, port, host="127.0.0.1", rcvbuf=None, timeout=T_EVENT,
+                 source=None):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if source:
+            # Another loopback address (127.0.0.0/8): a different client
+            # address for the server's per-address limits.
+            self.sock.bind((source, 0))
         if rcvbuf:
             # Must be set before connect for the window to stay small.
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
