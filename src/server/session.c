@@ -21,6 +21,8 @@
 
 #define SESSION_AGENT "parleyd/" PARLEY_VERSION
 
+static uint32_t session_fanout_burst(void);
+
 /* Set only while a BYE closes its connection: the reason the user gave,
  * for the quit notice (session_on_close runs synchronously inside). */
 static const char *session_bye_reason;
@@ -98,7 +100,7 @@ static void session_login_ok(struct conn *c, const char *name, int role,
   }
   auth_token_hash(token, PROTO_TOKEN_LEN, (char[AUTH_TOKEN_HEX]){0},
                   u->token_hash);
-  bucket_init(&u->fanout, srv.cfg->fanout_burst, server_now_ms());
+  bucket_init(&u->fanout, session_fanout_burst(), server_now_ms());
   c->user = u;
   conn_set_ready(c);
   srv.nusers++;
@@ -522,12 +524,22 @@ static bool session_fans_out(uint16_t type) {
   }
 }
 
+/* The fan-out burst: --fanout-burst, but never too small for a client
+ * that rejoins all its rooms (and reopens a conversation and its status)
+ * right after a reconnect. */
+static uint32_t session_fanout_burst(void) {
+  const config *cfg = srv.cfg;
+  uint32_t floor = cfg->max_rooms + 10;
+  return cfg->fanout_burst > floor ? cfg->fanout_burst : floor;
+}
+
 /* Takes one token of u's fan-out budget; when none is left, answers ERROR
  * FLOOD (what was refused and how long to wait) and returns false. */
 static bool session_fanout_take(struct conn *c, uint16_t type) {
   user *u = c->user;
   const config *cfg = srv.cfg;
-  if (bucket_take(&u->fanout, cfg->fanout_rate, 1000, cfg->fanout_burst,
+  uint32_t burst = session_fanout_burst();
+  if (bucket_take(&u->fanout, cfg->fanout_rate, 1000, burst,
                   server_now_ms()))
     return true;
   srv.flood_drops++;
@@ -536,7 +548,7 @@ static bool session_fanout_take(struct conn *c, uint16_t type) {
   conn_error(c, PERR_FLOOD, type, "",
              "%s refused: too many status, topic, join, part, query, kick "
              "or ban requests (%u a second, %u in a burst); wait %llu.%llu s",
-             proto_type_name(type), cfg->fanout_rate, cfg->fanout_burst,
+             proto_type_name(type), cfg->fanout_rate, burst,
              (unsigned long long)(tenths / 10),
              (unsigned long long)(tenths % 10));
   return false;
