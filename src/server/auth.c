@@ -34,9 +34,9 @@ typedef struct auth_queue { /* FIFO of waiting checks */
   uint32_t n;
 } auth_queue;
 
-static auth_queue auth_logins;   /* served first */
-static auth_queue auth_regs;     /* served when no login waits */
-static uint32_t auth_running;    /* checks in the pool */
+static auth_queue auth_logins; /* served first */
+static auth_queue auth_regs;   /* served when no login waits */
+static uint32_t auth_running;  /* checks in the pool */
 
 typedef struct auth_ip { /* the limits of one address group */
   char key[PROTO_MAX_ADDR];
@@ -201,8 +201,10 @@ static auth_ip *auth_ip_get(const struct conn *c, bool create) {
   if (HASH_COUNT(auth_ips) >= cap && now - auth_swept_ms >= 250)
     auth_sweep(now);
   if (HASH_COUNT(auth_ips) >= cap) {
-    log_warn(key, "login limit table full (%u addresses owe failures or "
-             "registrations); refused", cap);
+    log_warn(key,
+             "login limit table full (%u addresses owe failures or "
+             "registrations); refused",
+             cap);
     return NULL;
   }
   a = calloc(1, sizeof *a);
@@ -244,7 +246,8 @@ bool auth_allowed(const struct conn *c) {
   auth_ip *a = n > 0 ? auth_ip_get(c, false) : NULL;
   if (a == NULL)
     return true;
-  bucket_full(&a->fail, n, AUTH_FAIL_WINDOW_MS, n, server_now_ms()); /* refill */
+  bucket_full(&a->fail, n, AUTH_FAIL_WINDOW_MS, n,
+              server_now_ms()); /* refill */
   return a->fail.milli >= 1000;
 }
 

@@ -44,7 +44,7 @@ struct conn;
 typedef void (*auth_cb)(struct conn *c, bool ok, const char *hash,
                         uint64_t arg);
 
-#define AUTH_RUNNING 2        /* password checks in the pool at once */
+#define AUTH_RUNNING 2             /* password checks in the pool at once */
 #define AUTH_REG_WINDOW_MS 3600000 /* --register-rate is per hour */
 
 /* Hashes password with argon2id (registration queue). Returns 0,

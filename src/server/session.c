@@ -195,8 +195,7 @@ static void session_on_reg_added(store_job *j) {
       auth_failed(c);
       session_login_fail(c, j->name, PERR_NAME_TAKEN, "name taken",
                          PROTO_REGISTER);
-    }
-    else if (j->result < 0) {
+    } else if (j->result < 0) {
       c->state = CONN_AUTH;
       conn_error(c, PERR_INTERNAL, PROTO_REGISTER, j->name, NULL);
     } else {
@@ -539,12 +538,11 @@ static bool session_fanout_take(struct conn *c, uint16_t type) {
   user *u = c->user;
   const config *cfg = srv.cfg;
   uint32_t burst = session_fanout_burst();
-  if (bucket_take(&u->fanout, cfg->fanout_rate, 1000, burst,
-                  server_now_ms()))
+  if (bucket_take(&u->fanout, cfg->fanout_rate, 1000, burst, server_now_ms()))
     return true;
   srv.flood_drops++;
-  uint64_t tenths = (bucket_wait_ms(&u->fanout, cfg->fanout_rate, 1000) + 99) /
-                    100;
+  uint64_t tenths =
+      (bucket_wait_ms(&u->fanout, cfg->fanout_rate, 1000) + 99) / 100;
   conn_error(c, PERR_FLOOD, type, "",
              "%s refused: too many status, topic, join, part, query, kick "
              "or ban requests (%u a second, %u in a burst); wait %llu.%llu s",

@@ -112,10 +112,8 @@ static void test_addr_key(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_user_key),
-      cmocka_unit_test(test_conv_key),
-      cmocka_unit_test(test_listen),
-      cmocka_unit_test(test_config),
+      cmocka_unit_test(test_user_key), cmocka_unit_test(test_conv_key),
+      cmocka_unit_test(test_listen),   cmocka_unit_test(test_config),
       cmocka_unit_test(test_addr_key),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
