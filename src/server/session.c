@@ -528,8 +528,8 @@ static bool session_fans_out(uint16_t type) {
  * right after a reconnect. */
 static uint32_t session_fanout_burst(void) {
   const config *cfg = srv.cfg;
-  uint32_t floor = cfg->max_rooms + 10;
-  return cfg->fanout_burst > floor ? cfg->fanout_burst : floor;
+  uint32_t least = cfg->max_rooms + 10;
+  return cfg->fanout_burst > least ? cfg->fanout_burst : least;
 }
 
 /* Takes one token of u's fan-out budget; when none is left, answers ERROR
