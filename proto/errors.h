@@ -31,6 +31,7 @@
   X(SLOW_CONSUMER, 27, "client did not read fast enough; disconnected")       \
   X(INTERNAL, 28, "internal server error")                                    \
   X(MALFORMED, 29, "malformed frame; connection closed")                      \
+  X(SERVER_BUSY, 30, "server busy: too many password checks; try again soon") \
   /* accounts */                                                              \
   X(AUTH_FAILED, 40, "wrong user name or password")                           \
   X(BAD_NAME, 41,                                                             \

@@ -14,6 +14,7 @@ static client_fatal client_handle_error_class(uint16_t code) {
   case PERR_BANNED:
     return CLIENT_FATAL_KICKED;
   case PERR_SERVER_FULL:
+  case PERR_SERVER_BUSY: /* password checks queued up: try again later */
   case PERR_SHUTTING_DOWN:
   case PERR_INTERNAL:
   case PERR_TIMEOUT:

@@ -1,12 +1,29 @@
 /* auth.h: password hashing off the loop (argon2id in the libuv thread
- * pool), the per-IP failed-login limit, and session tokens.
+ * pool, fed from two bounded queues), the per-address login and
+ * registration limits, and session tokens.
  *
- * Failed-login policy: each IP address has a bucket of N failures
- * (--login-failures, default 5) that refills at N a minute. A failure (wrong
- * password, unknown user, bad token) takes one; while the bucket is empty,
- * logins from that address are refused with RATE_LIMITED before any password is
- * checked. The table holds at most 4096 addresses; full buckets are
- * dropped on the tick. */
+ * Password checks: at most AUTH_RUNNING run at once, so the pool keeps
+ * threads for the store. Waiting checks sit in two queues: logins (the
+ * verification of LOGIN, and the dummy hash an unknown name gets) go
+ * before registrations (the hash of REGISTER). Up to --auth-queue logins
+ * and a quarter of that (at least 1) registrations wait; beyond that the
+ * request is refused at once (UV_EBUSY; the session answers SERVER_BUSY).
+ * A check whose connection closed while it waited is dropped unrun.
+ *
+ * Failed-login policy: each address group (conn_addr_key: an IPv4
+ * address, or an IPv6 /64) has a bucket of N failures (--login-failures,
+ * default 5) that refills at N a minute. LOGIN and LOGIN_TOKEN take a
+ * token when they arrive, before anything is checked, and give it back
+ * when they succeed: checks in flight count. While the bucket is empty
+ * they are refused with RATE_LIMITED. REGISTER needs a token left (it
+ * takes one only for NAME_TAKEN) and takes one of its own bucket,
+ * --register-rate per hour, successes included.
+ *
+ * The table holds at most --limit-table address groups (16384). Entries whose
+ * buckets are both full again are dropped on the tick or when room is
+ * needed; an entry that still holds a debt is never dropped to make room:
+ * when every entry has one, a new address is refused (RATE_LIMITED) until
+ * entries refill. */
 #ifndef PARLEY_AUTH_H
 #define PARLEY_AUTH_H
 
@@ -27,21 +44,44 @@ struct conn;
 typedef void (*auth_cb)(struct conn *c, bool ok, const char *hash,
                         uint64_t arg);
 
-/* Hashes password with argon2id in the thread pool. Returns 0 or a
- * negative uv error (then cb is not called). */
+#define AUTH_RUNNING 2             /* password checks in the pool at once */
+#define AUTH_REG_WINDOW_MS 3600000 /* --register-rate is per hour */
+
+/* Hashes password with argon2id (registration queue). Returns 0,
+ * UV_EBUSY when the queue is full, or another negative uv error (then cb
+ * is not called). */
 int auth_hash(struct conn *c, proto_str password, auth_cb cb, uint64_t arg);
 
-/* Verifies password against hash in the thread pool. */
+/* Verifies password against hash (login queue); returns like auth_hash. */
 int auth_verify(struct conn *c, const char *hash, proto_str password,
                 auth_cb cb, uint64_t arg);
 
-/* True when ip may try a login now. */
-bool auth_allowed(const char *ip);
+/* Hashes password at the configured cost and reports failure (login
+ * queue): an unknown name costs what a known one does. Returns like
+ * auth_hash. */
+int auth_dummy(struct conn *c, proto_str password, auth_cb cb, uint64_t arg);
 
-/* Counts a failed login from ip. */
-void auth_failed(const char *ip);
+/* Charges one login attempt from c's address on arrival. Returns false
+ * (nothing charged) when its failure bucket is empty or the table is full
+ * of debts. */
+bool auth_charge(const struct conn *c);
 
-/* Drops full buckets (1 s tick) and, at shutdown (all = true), all. */
+/* Gives back the charge of an attempt that succeeded. */
+void auth_refund(const struct conn *c);
+
+/* True when c's address has a failure token left (not taken). */
+bool auth_allowed(const struct conn *c);
+
+/* Counts a failure that was not charged on arrival (NAME_TAKEN). */
+void auth_failed(const struct conn *c);
+
+/* Takes one registration from c's address. Returns false when none is
+ * left; *wait_s is then the seconds until one is. */
+bool auth_register_take(const struct conn *c, uint64_t *wait_s);
+
+/* Drops refilled entries (1 s tick); at shutdown (all = true) drops every
+ * entry and cancels the waiting checks (their callbacks run with ok
+ * false). */
 void auth_tick(bool all);
 
 /* Makes a new random token and its SHA-256 hex. */

@@ -51,6 +51,12 @@ bool bucket_full(bucket *b, uint32_t rate, uint64_t period_ms, uint32_t burst,
   return b->milli >= (uint64_t)burst * 1000;
 }
 
+/* A refund: one token back, capped at burst. */
+void bucket_put(bucket *b, uint32_t burst) {
+  uint64_t cap = (uint64_t)burst * 1000;
+  b->milli = b->milli + 1000 > cap ? cap : b->milli + 1000;
+}
+
 /* Time to the next whole token. */
 uint64_t bucket_wait_ms(const bucket *b, uint32_t rate, uint64_t period_ms) {
   if (b->milli >= 1000)

@@ -25,6 +25,9 @@ bool bucket_take(bucket *b, uint32_t rate, uint64_t period_ms, uint32_t burst,
 bool bucket_full(bucket *b, uint32_t rate, uint64_t period_ms, uint32_t burst,
                  uint64_t now_ms);
 
+/* Gives one token back (a refund), never beyond burst. */
+void bucket_put(bucket *b, uint32_t burst);
+
 /* Milliseconds until one token is available (0 if one is now). */
 uint64_t bucket_wait_ms(const bucket *b, uint32_t rate, uint64_t period_ms);
 

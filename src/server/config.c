@@ -43,6 +43,15 @@ enum {
   OPT_NO_CONTROL,
   OPT_NO_TALKING_WITH,
   OPT_MOTD,
+  OPT_MAX_PER_IP,
+  OPT_MAX_UNAUTHENTICATED,
+  OPT_HELLO_TIMEOUT,
+  OPT_LOGIN_TIMEOUT,
+  OPT_REGISTER_RATE,
+  OPT_AUTH_QUEUE,
+  OPT_FANOUT_RATE,
+  OPT_FANOUT_BURST,
+  OPT_LIMIT_TABLE,
   OPT_ADMIN,
   OPT_HELP,
   OPT_VERSION,
@@ -76,6 +85,15 @@ static const struct option config_opts[] = {
     {"no-control", no_argument, NULL, OPT_NO_CONTROL},
     {"no-talking-with", no_argument, NULL, OPT_NO_TALKING_WITH},
     {"motd", required_argument, NULL, OPT_MOTD},
+    {"max-per-ip", required_argument, NULL, OPT_MAX_PER_IP},
+    {"max-unauthenticated", required_argument, NULL, OPT_MAX_UNAUTHENTICATED},
+    {"hello-timeout", required_argument, NULL, OPT_HELLO_TIMEOUT},
+    {"login-timeout", required_argument, NULL, OPT_LOGIN_TIMEOUT},
+    {"register-rate", required_argument, NULL, OPT_REGISTER_RATE},
+    {"auth-queue", required_argument, NULL, OPT_AUTH_QUEUE},
+    {"fanout-rate", required_argument, NULL, OPT_FANOUT_RATE},
+    {"fanout-burst", required_argument, NULL, OPT_FANOUT_BURST},
+    {"limit-table", required_argument, NULL, OPT_LIMIT_TABLE},
     {"admin", no_argument, NULL, OPT_ADMIN},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -110,7 +128,15 @@ static void config_usage(FILE *f) {
          "  --log-level LEVEL        error|warn|info|debug (default info)\n"
          "  --no-register            disable self-registration (default: "
          "open)\n"
-         "  --max-clients N          connections at once (default 50)\n"
+         "  --max-clients N          users logged in at once (default 50)\n"
+         "  --max-unauthenticated N  connections not logged in yet, at once "
+         "(default 20)\n"
+         "  --max-per-ip N           connections per IP address (IPv6: per "
+         "/64) (default 10; 0 = no limit)\n"
+         "  --hello-timeout S        seconds to send HELLO after connecting "
+         "(default 5)\n"
+         "  --login-timeout S        seconds to log in after connecting "
+         "(default 15)\n"
          "  --max-msg-chars N        message length limit in characters "
          "(default 280, at most 4000)\n"
          "  --max-rooms N            rooms one user may be in (default 20)\n"
@@ -144,6 +170,16 @@ static void config_usage(FILE *f) {
          "with\n"
          "  --motd TEXT              message of the day after login (\"\" = "
          "none)\n"
+         "  --register-rate N        registrations allowed per IP address per "
+         "hour (default 5; 0 = no limit)\n"
+         "  --auth-queue N           password checks waiting at once (default "
+         "32; registrations get a quarter)\n"
+         "  --fanout-rate N          status/topic/join/part/query/kick/ban "
+         "requests per user per second (default 2)\n"
+         "  --fanout-burst N         such requests in a burst (default 30; at "
+         "least max-rooms + 10)\n"
+         "  --limit-table N          addresses the login and registration "
+         "limits remember (default 16384)\n"
          "  --admin                  with 'user add': create an operator\n"
          "  --help, --version\n"
          "\n"
@@ -309,6 +345,33 @@ static int config_set(config *c, int id, const char *v) {
     case OPT_TOKEN_DAYS:
       dst = &c->token_days, lo = 1, hi = 3650;
       break;
+    case OPT_MAX_PER_IP:
+      dst = &c->max_per_ip, hi = 1000000;
+      break;
+    case OPT_MAX_UNAUTHENTICATED:
+      dst = &c->max_unauth, lo = 1, hi = 1000000;
+      break;
+    case OPT_HELLO_TIMEOUT:
+      dst = &c->hello_timeout, lo = 1, hi = 3600;
+      break;
+    case OPT_LOGIN_TIMEOUT:
+      dst = &c->login_timeout, lo = 1, hi = 3600;
+      break;
+    case OPT_REGISTER_RATE:
+      dst = &c->register_rate, hi = 100000;
+      break;
+    case OPT_AUTH_QUEUE:
+      dst = &c->auth_queue, lo = 1, hi = 100000;
+      break;
+    case OPT_FANOUT_RATE:
+      dst = &c->fanout_rate, lo = 1, hi = 1000000;
+      break;
+    case OPT_FANOUT_BURST:
+      dst = &c->fanout_burst, lo = 1, hi = 1000000;
+      break;
+    case OPT_LIMIT_TABLE:
+      dst = &c->limit_table, lo = 1, hi = 10000000;
+      break;
     default:
       return -1;
     }
@@ -381,6 +444,15 @@ static void config_defaults(config *c) {
   c->token_days = 30;
   c->login_failures = 5;
   snprintf(c->motd, sizeof c->motd, "%s", CONFIG_DEFAULT_MOTD);
+  c->max_per_ip = 10;
+  c->max_unauth = 20;
+  c->hello_timeout = 5;
+  c->login_timeout = 15;
+  c->register_rate = 5;
+  c->auth_queue = 32;
+  c->fanout_rate = 2;
+  c->fanout_burst = 30;
+  c->limit_table = 16384;
 }
 
 /* Two passes over argv: the first only finds --config/--help, then the

@@ -19,7 +19,11 @@ typedef struct config {
   char log[1024];         /* log file, "" = stderr */
   int log_level;          /* LOGL_* */
   bool no_register;       /* self-registration off */
-  uint32_t max_clients;   /* connections at once */
+  uint32_t max_clients;   /* users logged in at once */
+  uint32_t max_unauth;    /* connections not logged in, at once */
+  uint32_t max_per_ip;    /* connections per address (IPv6 /64), 0 = off */
+  uint32_t hello_timeout; /* seconds from accept to HELLO */
+  uint32_t login_timeout; /* seconds from accept to LOGIN_OK */
   uint32_t max_msg_chars; /* message text limit */
   uint32_t max_rooms;     /* rooms per user */
   uint32_t history;       /* backlog per conversation */
@@ -38,6 +42,11 @@ typedef struct config {
   bool no_control;         /* no operator socket */
   bool no_talking_with;    /* never publish "talking with" */
   char motd[1024];         /* message of the day, "" = none */
+  uint32_t register_rate;  /* registrations per IP per hour, 0 = off */
+  uint32_t auth_queue;     /* password checks waiting at once */
+  uint32_t fanout_rate;    /* fan-out requests per user per second */
+  uint32_t fanout_burst;   /* and in a burst */
+  uint32_t limit_table;    /* address groups the auth limits remember */
   /* subcommand */
   bool admin; /* user add --admin */
   int argc;   /* positional words left after options */

@@ -6,15 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uthash.h>
 
 #include "log.h"
 #include "server.h"
 #include "slab.h"
 #include "store.h"
 
-#define CONN_HELLO_TIMEOUT_MS 10000 /* HELLO must come this fast */
-#define CONN_LOGIN_TIMEOUT_MS 60000 /* and a login within this */
-#define CONN_CLOSE_GRACE_MS 2000    /* final frames get this long */
+#define CONN_CLOSE_GRACE_MS 2000 /* final frames get this long */
 
 /* The layer above, registered at start (conn_set_handlers). */
 static conn_frame_fn conn_on_frame;
@@ -33,6 +32,16 @@ static const char *const conn_whys[] = {
 #define CONN_TEXT_BUFS 4
 static char conn_text[CONN_TEXT_BUFS][64];
 static unsigned conn_text_next;
+
+/* Open connections per address (IPv4, or IPv6 /64), for --max-per-ip. An
+ * entry lives while its count is above zero, so the table never holds
+ * more entries than there are connections. */
+typedef struct conn_ipcount {
+  uint8_t key[17]; /* family, then the address or the /64, zero-padded */
+  uint32_t n;
+  UT_hash_handle hh;
+} conn_ipcount;
+static conn_ipcount *conn_ipcounts;
 
 /* Connections come from their own pool (see slab.h). */
 static slab conn_slab = SLAB_INIT(sizeof(conn));
@@ -70,6 +79,98 @@ const char *conn_peer(const conn *c) {
   snprintf(s, sizeof conn_text[0], c->family == AF_INET6 ? "[%s]:%u" : "%s:%u",
            ip, c->port);
   return s;
+}
+
+/* The binary grouping key of c's address: family byte, then 4 bytes of
+ * IPv4 or the first 8 bytes of IPv6 (a /64), the rest zero. An
+ * IPv4-mapped IPv6 address is its IPv4 address. */
+static void conn_key(const conn *c, uint8_t key[17]) {
+  static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  memset(key, 0, 17);
+  if (c->family == AF_INET6 && memcmp(c->addr, mapped, 12) == 0) {
+    key[0] = AF_INET;
+    memcpy(key + 1, c->addr + 12, 4);
+  } else if (c->family == AF_INET6) {
+    key[0] = AF_INET6;
+    memcpy(key + 1, c->addr, 8);
+  } else if (c->family == AF_INET) {
+    key[0] = AF_INET;
+    memcpy(key + 1, c->addr, 4);
+  }
+}
+
+/* The grouping key as text (see conn.h). */
+const char *conn_addr_key(const conn *c) {
+  char *s = conn_text[conn_text_next++ % CONN_TEXT_BUFS];
+  uint8_t key[17];
+  conn_key(c, key);
+  char ip[48];
+  if (key[0] == AF_INET6 && uv_inet_ntop(AF_INET6, key + 1, ip, sizeof ip) == 0)
+    snprintf(s, sizeof conn_text[0], "%s/64", ip);
+  else if (key[0] == AF_INET &&
+           uv_inet_ntop(AF_INET, key + 1, ip, sizeof ip) == 0)
+    snprintf(s, sizeof conn_text[0], "%s", ip);
+  else
+    snprintf(s, sizeof conn_text[0], "?");
+  return s;
+}
+
+/* Connections open from c's address group now (0 when none). */
+static uint32_t conn_ip_count(const conn *c) {
+  uint8_t key[17];
+  conn_key(c, key);
+  conn_ipcount *e = NULL;
+  HASH_FIND(hh, conn_ipcounts, key, sizeof key, e);
+  return e != NULL ? e->n : 0;
+}
+
+/* Counts c in its address group; false when out of memory. */
+static bool conn_ip_add(conn *c) {
+  uint8_t key[17];
+  conn_key(c, key);
+  conn_ipcount *e = NULL;
+  HASH_FIND(hh, conn_ipcounts, key, sizeof key, e);
+  if (e == NULL) {
+    e = calloc(1, sizeof *e);
+    if (e == NULL)
+      return false;
+    memcpy(e->key, key, sizeof key);
+    HASH_ADD(hh, conn_ipcounts, key, sizeof e->key, e);
+  }
+  e->n++;
+  c->ip_counted = true;
+  return true;
+}
+
+/* Takes c out of its address group's count. */
+static void conn_ip_del(conn *c) {
+  if (!c->ip_counted)
+    return;
+  c->ip_counted = false;
+  uint8_t key[17];
+  conn_key(c, key);
+  conn_ipcount *e = NULL;
+  HASH_FIND(hh, conn_ipcounts, key, sizeof key, e);
+  assert(e != NULL && e->n > 0); /* every counted conn has its entry */
+  if (--e->n == 0) {
+    HASH_DEL(conn_ipcounts, e);
+    free(e);
+  }
+}
+
+/* Leaves the budget of connections not logged in. */
+static void conn_pending_end(conn *c) {
+  if (!c->pending)
+    return;
+  c->pending = false;
+  assert(srv.npending > 0);
+  srv.npending--;
+}
+
+/* Logged in: the user's slot is counted by srv.nusers from now on. */
+void conn_set_ready(conn *c) {
+  conn_pending_end(c);
+  c->state = CONN_READY;
 }
 
 /* Takes a reference. */
@@ -173,6 +274,8 @@ static void conn_on_close(stream *s) {
   if (c->next != NULL)
     c->next->prev = c->prev;
   srv.nconns--;
+  conn_pending_end(c);
+  conn_ip_del(c);
   log_debug(conn_peer(c), "closed");
   conn_unref(c);
   server_conn_gone();
@@ -232,8 +335,12 @@ int conn_accept(uv_stream_t *listener) {
     conn_close(c, true, "server shutting down");
     return 0;
   }
-  if (srv.nconns > srv.cfg->max_clients) {
-    log_warn(conn_peer(c), "server full (%u clients)", srv.cfg->max_clients);
+  const config *cfg = srv.cfg;
+  /* Logged-in users have their own budget (max-clients); a connection
+   * that has not logged in yet takes one of max-unauthenticated, and no
+   * address group holds more than max-per-ip of either. */
+  if (srv.nusers >= cfg->max_clients) {
+    log_warn(conn_peer(c), "server full (%u clients)", cfg->max_clients);
     store_job *j = store_job_new(STORE_LOGIN_LOG, NULL, NULL);
     snprintf(j->text, sizeof j->text, "%s", conn_ip(c));
     snprintf(j->text2, sizeof j->text2, "server full");
@@ -241,10 +348,37 @@ int conn_accept(uv_stream_t *listener) {
     store_submit(j);
     conn_error(c, PERR_SERVER_FULL, 0, "",
                "server full: %u clients connected, try again later",
-               srv.cfg->max_clients);
+               cfg->max_clients);
     conn_close(c, true, "server full");
     return 0;
   }
+  if (cfg->max_per_ip > 0 && conn_ip_count(c) >= cfg->max_per_ip) {
+    log_warn(conn_peer(c), "too many connections from %s (%u)",
+             conn_addr_key(c), cfg->max_per_ip);
+    conn_error(c, PERR_SERVER_FULL, 0, "",
+               "too many connections from your address (%u); close one and "
+               "try again",
+               cfg->max_per_ip);
+    conn_close(c, true, "too many connections from one address");
+    return 0;
+  }
+  if (srv.npending >= cfg->max_unauth) {
+    log_warn(conn_peer(c), "too many connections waiting to log in (%u)",
+             cfg->max_unauth);
+    conn_error(c, PERR_SERVER_FULL, 0, "",
+               "server busy: %u connections waiting to log in, try again "
+               "later",
+               cfg->max_unauth);
+    conn_close(c, true, "too many connections not logged in");
+    return 0;
+  }
+  if (!conn_ip_add(c)) {
+    conn_error(c, PERR_INTERNAL, 0, "", "out of memory");
+    conn_close(c, true, "out of memory for the address table");
+    return 0;
+  }
+  c->pending = true;
+  srv.npending++;
   r = stream_read_start(&c->s);
   if (r < 0)
     conn_close(c, false, uv_strerror(r));
@@ -418,21 +552,22 @@ void conn_tick(conn *c, uint64_t now_ms) {
       conn_reap(c);
     return;
   }
-  if (c->state == CONN_HELLO && now_ms - c->when_ms >= CONN_HELLO_TIMEOUT_MS) {
-    conn_error(c, PERR_TIMEOUT, 0, "", "no HELLO within %d seconds",
-               CONN_HELLO_TIMEOUT_MS / 1000);
+  const config *cfg = srv.cfg;
+  uint64_t age = now_ms - c->when_ms;
+  if (c->state == CONN_HELLO && age >= (uint64_t)cfg->hello_timeout * 1000) {
+    conn_error(c, PERR_TIMEOUT, 0, "", "no HELLO within %u seconds",
+               cfg->hello_timeout);
     conn_close(c, true, "handshake timeout");
     return;
   }
-  if (c->state == CONN_AUTH && now_ms - c->when_ms >= CONN_LOGIN_TIMEOUT_MS) {
-    conn_error(c, PERR_TIMEOUT, 0, "", "no login within %d seconds",
-               CONN_LOGIN_TIMEOUT_MS / 1000);
+  if (c->state == CONN_AUTH && age >= (uint64_t)cfg->login_timeout * 1000) {
+    conn_error(c, PERR_TIMEOUT, 0, "", "no login within %u seconds",
+               cfg->login_timeout);
     conn_close(c, true, "login timeout");
     return;
   }
   if (!stream_writing(&c->s))
     outq_trim(&c->out); /* idle for a tick: give the ring back */
-  const config *cfg = srv.cfg;
   if (c->out.bytes > 0 &&
       outq_check(&c->out, cfg->outbuf_soft, cfg->outbuf_hard,
                  (uint64_t)cfg->outbuf_soft_seconds * 1000,

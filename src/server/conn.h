@@ -48,6 +48,8 @@ typedef struct conn {
   bool on_close_list;
   bool teardown_pending; /* the close handler still to run (loop) */
   uint8_t close_why;     /* reason for a deferred teardown (conn.c table) */
+  bool pending;          /* counted in srv.npending (not logged in yet) */
+  bool ip_counted;       /* counted in its address's connection count */
   uint8_t family;        /* peer address: AF_INET, AF_INET6 or 0 unknown */
   uint16_t port;         /* peer port */
   uint16_t version;      /* protocol version from HELLO (0 before) */
@@ -69,6 +71,15 @@ const char *conn_ip(const conn *c);
 
 /* "ip:port" or "[ip6]:port" for logs, in a static buffer like conn_ip. */
 const char *conn_peer(const conn *c);
+
+/* The key the per-address limits group by, as text: the IPv4 address,
+ * or the /64 prefix of an IPv6 one ("2001:db8:1:2::/64"; an IPv4-mapped
+ * address counts as IPv4). Static rotating buffer like conn_ip. */
+const char *conn_addr_key(const conn *c);
+
+/* The login succeeded: the connection leaves the budget of connections
+ * not logged in (srv.npending) and becomes CONN_READY. */
+void conn_set_ready(conn *c);
 
 /* Accepts a pending connection from the listener; returns 0 or a uv
  * error. */

@@ -28,7 +28,8 @@ typedef struct server {
   uv_timer_t trim;       /* re-checks for the end of a burst (daemon_trim) */
   uv_signal_t sigint, sigterm;
   struct conn *conns;   /* every open connection */
-  uint32_t nconns;      /* connections counted against max-clients */
+  uint32_t nconns;      /* open connections (refused ones included) */
+  uint32_t npending;    /* accepted, not logged in (--max-unauthenticated) */
   struct conn *dirty;   /* connections with output to flush */
   struct conn *closing; /* connections to close from the loop */
   uint32_t nusers;      /* logged in */

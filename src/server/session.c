@@ -21,6 +21,8 @@
 
 #define SESSION_AGENT "parleyd/" PARLEY_VERSION
 
+static uint32_t session_fanout_burst(void);
+
 /* Set only while a BYE closes its connection: the reason the user gave,
  * for the quit notice (session_on_close runs synchronously inside). */
 static const char *session_bye_reason;
@@ -78,6 +80,14 @@ static void session_login_ok(struct conn *c, const char *name, int role,
     return;
   }
   user *old = user_find(name, strlen(name));
+  if (old == NULL && srv.nusers >= srv.cfg->max_clients) {
+    session_log_login(c, name, "server full");
+    conn_error(c, PERR_SERVER_FULL, 0, "",
+               "server full: %u clients connected, try again later",
+               srv.cfg->max_clients);
+    conn_close(c, true, "server full");
+    return;
+  }
   if (old != NULL) {
     struct conn *oc = old->conn;
     conn_error(oc, PERR_SESSION_REPLACED, 0, old->name,
@@ -93,8 +103,9 @@ static void session_login_ok(struct conn *c, const char *name, int role,
   }
   auth_token_hash(token, PROTO_TOKEN_LEN, (char[AUTH_TOKEN_HEX]){0},
                   u->token_hash);
+  bucket_init(&u->fanout, session_fanout_burst(), server_now_ms());
   c->user = u;
-  c->state = CONN_READY;
+  conn_set_ready(c);
   srv.nusers++;
   session_log_login(c, name, how);
   proto_msg m = {.type = PROTO_LOGIN_OK};
@@ -146,13 +157,28 @@ static void session_login_new_token(struct conn *c, const char *name, int role,
   sodium_memzero(token, sizeof token);
 }
 
-/* Login refused: error, log, rate-limit bookkeeping, back to AUTH. */
+/* Login refused: error, log, back to AUTH. The attempt was charged to the
+ * address when it arrived (auth_charge), except NAME_TAKEN (auth_failed). */
 static void session_login_fail(struct conn *c, const char *name, int code,
                                const char *outcome, uint16_t ref) {
   session_log_login(c, name, outcome);
-  auth_failed(conn_ip(c));
   c->state = CONN_AUTH;
   conn_error(c, code, ref, name, NULL);
+}
+
+/* A password check could not be queued: SERVER_BUSY when the queue is
+ * full (r == UV_EBUSY), else INTERNAL; back to AUTH either way. */
+static void session_auth_busy(struct conn *c, int r, uint16_t ref,
+                              const char *name) {
+  c->state = CONN_AUTH;
+  if (r == UV_EBUSY) {
+    session_log_login(c, name, "server busy");
+    conn_error(c, PERR_SERVER_BUSY, ref, name,
+               "server busy: too many password checks waiting; try again in "
+               "a few seconds");
+  } else {
+    conn_error(c, PERR_INTERNAL, ref, name, NULL);
+  }
 }
 
 /* Refuses a banned user and closes. */
@@ -180,10 +206,11 @@ static void session_banned(struct conn *c, store_job *j) {
 static void session_on_reg_added(store_job *j) {
   struct conn *c = j->ctx;
   if (!c->closing) {
-    if (j->result == -PERR_NAME_TAKEN)
+    if (j->result == -PERR_NAME_TAKEN) {
+      auth_failed(c);
       session_login_fail(c, j->name, PERR_NAME_TAKEN, "name taken",
                          PROTO_REGISTER);
-    else if (j->result < 0) {
+    } else if (j->result < 0) {
       c->state = CONN_AUTH;
       conn_error(c, PERR_INTERNAL, PROTO_REGISTER, j->name, NULL);
     } else {
@@ -220,6 +247,7 @@ static void session_on_reg_lookup(store_job *j) {
   char *pw = (char *)(uintptr_t)j->arg;
   if (!c->closing) {
     if (j->found) {
+      auth_failed(c);
       session_login_fail(c, j->name, PERR_NAME_TAKEN, "name taken",
                          PROTO_REGISTER);
     } else {
@@ -229,10 +257,10 @@ static void session_on_reg_lookup(store_job *j) {
       add->role = PROTO_ROLE_USER;
       proto_str p = {pw + sizeof(uint16_t), 0};
       memcpy(&p.n, pw, sizeof(uint16_t));
-      if (auth_hash(c, p, session_on_reg_hashed, (uintptr_t)add) < 0) {
+      int r = auth_hash(c, p, session_on_reg_hashed, (uintptr_t)add);
+      if (r < 0) {
         store_job_free(add);
-        c->state = CONN_AUTH;
-        conn_error(c, PERR_INTERNAL, PROTO_REGISTER, j->name, NULL);
+        session_auth_busy(c, r, PROTO_REGISTER, j->name);
       }
     }
   }
@@ -271,9 +299,17 @@ static void session_on_register(struct conn *c, const proto_cred *r) {
     conn_error(c, PERR_BAD_PASSWORD, PROTO_REGISTER, name, NULL);
     return;
   }
-  if (!auth_allowed(conn_ip(c))) {
+  if (!auth_allowed(c)) {
     session_log_login(c, name, "rate limited");
     conn_error(c, PERR_RATE_LIMITED, PROTO_REGISTER, name, NULL);
+    return;
+  }
+  uint64_t wait_s;
+  if (!auth_register_take(c, &wait_s)) {
+    session_log_login(c, name, "rate limited (registrations)");
+    conn_error(c, PERR_RATE_LIMITED, PROTO_REGISTER, name,
+               "too many registrations from %s; try again in %llu minutes",
+               conn_addr_key(c), (unsigned long long)(wait_s + 59) / 60);
     return;
   }
   char *pw = session_pw_copy(r->password);
@@ -298,13 +334,18 @@ static void session_on_verified(struct conn *c, bool ok, const char *hash,
   store_job *j = (store_job *)(uintptr_t)arg;
   if (c->closing)
     ;
-  else if (ok && j->banned)
+  else if (ok && j->found && j->banned) {
+    auth_refund(c);
     session_banned(c, j);
-  else if (ok)
+  } else if (ok && j->found) {
+    auth_refund(c);
     session_login_new_token(c, j->out_name, j->out_role, "ok");
-  else
-    session_login_fail(c, j->out_name, PERR_AUTH_FAILED, "bad password",
-                       PROTO_LOGIN);
+  } else {
+    /* The subject is the name as sent, for both: a canonical spelling
+     * would tell that the account exists. */
+    session_login_fail(c, j->name, PERR_AUTH_FAILED,
+                       j->found ? "bad password" : "unknown user", PROTO_LOGIN);
+  }
   store_job_free(j);
 }
 
@@ -314,28 +355,34 @@ static void session_on_login_lookup(store_job *j) {
   char *pw = (char *)(uintptr_t)j->arg;
   if (!c->closing) {
     if (j->result < 0) {
+      auth_refund(c); /* nothing was checked */
       c->state = CONN_AUTH;
       conn_error(c, PERR_INTERNAL, PROTO_LOGIN, j->name, NULL);
-    } else if (!j->found) {
-      session_login_fail(c, j->name, PERR_AUTH_FAILED, "unknown user",
-                         PROTO_LOGIN);
     } else {
       /* The job travels on to the verify callback with the account. A ban
        * is told only once the password is right: without it, nobody learns
-       * that the account exists, nor the ban's reason. */
+       * that the account exists, nor the ban's reason. An unknown name
+       * pays the same argon2 cost (auth_dummy) and gets the same answer,
+       * so neither time nor text tells the two apart. */
       store_job *keep = store_job_new(STORE_ACCOUNT_GET, NULL, NULL);
-      memcpy(keep->out_name, j->out_name, sizeof keep->out_name);
-      keep->out_role = j->out_role;
-      keep->banned = j->banned;
-      keep->ban_until = j->ban_until;
-      memcpy(keep->text2, j->text2, sizeof keep->text2);
+      memcpy(keep->name, j->name, sizeof keep->name);
+      keep->found = j->found;
+      if (j->found) {
+        memcpy(keep->out_name, j->out_name, sizeof keep->out_name);
+        keep->out_role = j->out_role;
+        keep->banned = j->banned;
+        keep->ban_until = j->ban_until;
+        memcpy(keep->text2, j->text2, sizeof keep->text2);
+      }
       proto_str p = {pw + sizeof(uint16_t), 0};
       memcpy(&p.n, pw, sizeof(uint16_t));
-      if (auth_verify(c, j->hash, p, session_on_verified, (uintptr_t)keep) <
-          0) {
+      int r = j->found ? auth_verify(c, j->hash, p, session_on_verified,
+                                     (uintptr_t)keep)
+                       : auth_dummy(c, p, session_on_verified, (uintptr_t)keep);
+      if (r < 0) {
         store_job_free(keep);
-        c->state = CONN_AUTH;
-        conn_error(c, PERR_INTERNAL, PROTO_LOGIN, j->name, NULL);
+        auth_refund(c); /* nothing was checked */
+        session_auth_busy(c, r, PROTO_LOGIN, j->name);
       }
     }
   }
@@ -355,11 +402,11 @@ static void session_on_login(struct conn *c, const proto_cred *r) {
     conn_error(c, PERR_BAD_NAME, PROTO_LOGIN, name, NULL);
     return;
   }
-  if (!auth_allowed(conn_ip(c))) {
+  if (!auth_charge(c)) {
     session_log_login(c, name, "rate limited");
     conn_error(c, PERR_RATE_LIMITED, PROTO_LOGIN, name,
                "too many failed logins from %s; wait a minute and try again",
-               conn_ip(c));
+               conn_addr_key(c));
     return;
   }
   char *pw = session_pw_copy(r->password);
@@ -386,8 +433,10 @@ static void session_on_token_lookup(store_job *j) {
       session_login_fail(c, j->name, PERR_TOKEN_INVALID, "bad token",
                          PROTO_LOGIN_TOKEN);
     } else if (j->banned) {
+      auth_refund(c);
       session_banned(c, j);
     } else {
+      auth_refund(c);
       session_login_ok(c, j->out_name, j->out_role, token, j->num,
                        "ok (token)");
     }
@@ -405,14 +454,14 @@ static void session_on_login_token(struct conn *c, const proto_login_token *r) {
     conn_error(c, PERR_BAD_NAME, PROTO_LOGIN_TOKEN, name, NULL);
     return;
   }
+  if (!auth_charge(c)) {
+    session_log_login(c, name, "rate limited");
+    conn_error(c, PERR_RATE_LIMITED, PROTO_LOGIN_TOKEN, name, NULL);
+    return;
+  }
   if (r->token.n != PROTO_TOKEN_LEN) {
     session_login_fail(c, name, PERR_TOKEN_INVALID, "bad token",
                        PROTO_LOGIN_TOKEN);
-    return;
-  }
-  if (!auth_allowed(conn_ip(c))) {
-    session_log_login(c, name, "rate limited");
-    conn_error(c, PERR_RATE_LIMITED, PROTO_LOGIN_TOKEN, name, NULL);
     return;
   }
   uint8_t *token = malloc(PROTO_TOKEN_LEN);
@@ -470,8 +519,58 @@ static void session_before_login(struct conn *c, const proto_msg *m) {
   }
 }
 
+/* True for the requests that make the server tell others (presence,
+ * topic, membership, conversation, operator actions): they share one
+ * budget per user (--fanout-rate, --fanout-burst); SAY has its own. */
+static bool session_fans_out(uint16_t type) {
+  switch (type) {
+  case PROTO_SET_STATUS:
+  case PROTO_TOPIC:
+  case PROTO_JOIN:
+  case PROTO_PART:
+  case PROTO_QUERY_OPEN:
+  case PROTO_QUERY_CLOSE:
+  case PROTO_KICK:
+  case PROTO_BAN:
+    return true;
+  default:
+    return false;
+  }
+}
+
+/* The fan-out burst: --fanout-burst, but never too small for a client
+ * that rejoins all its rooms (and reopens a conversation and its status)
+ * right after a reconnect. */
+static uint32_t session_fanout_burst(void) {
+  const config *cfg = srv.cfg;
+  uint32_t least = cfg->max_rooms + 10;
+  return cfg->fanout_burst > least ? cfg->fanout_burst : least;
+}
+
+/* Takes one token of u's fan-out budget; when none is left, answers ERROR
+ * FLOOD (what was refused and how long to wait) and returns false. */
+static bool session_fanout_take(struct conn *c, uint16_t type) {
+  user *u = c->user;
+  const config *cfg = srv.cfg;
+  uint32_t burst = session_fanout_burst();
+  if (bucket_take(&u->fanout, cfg->fanout_rate, 1000, burst, server_now_ms()))
+    return true;
+  srv.flood_drops++;
+  uint64_t tenths =
+      (bucket_wait_ms(&u->fanout, cfg->fanout_rate, 1000) + 99) / 100;
+  conn_error(c, PERR_FLOOD, type, "",
+             "%s refused: too many status, topic, join, part, query, kick "
+             "or ban requests (%u a second, %u in a burst); wait %llu.%llu s",
+             proto_type_name(type), cfg->fanout_rate, burst,
+             (unsigned long long)(tenths / 10),
+             (unsigned long long)(tenths % 10));
+  return false;
+}
+
 /* Messages of a logged-in session. */
 static void session_logged_in(struct conn *c, const proto_msg *m) {
+  if (session_fans_out(m->type) && !session_fanout_take(c, m->type))
+    return;
   switch (m->type) {
   case PROTO_REGISTER:
   case PROTO_LOGIN:

@@ -28,6 +28,7 @@ typedef struct user {
   } rooms;
   uint64_t last_say_ms; /* loop clock */
   bucket flood;
+  bucket fanout; /* requests that notify others (session.c) */
   uint8_t token_hash[PROTO_HASH_LEN]; /* this session's token, hashed */
   UT_hash_handle hh;
 } user;

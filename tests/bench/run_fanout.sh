@@ -9,10 +9,21 @@ set -eu
 build=$1
 shift
 dir=$(mktemp -d /tmp/parley-bench.XXXXXX)
-taskset -c 0 "${PARLEYD:-$build/src/server/parleyd}" --listen 127.0.0.1:0 \
+bin=${PARLEYD:-$build/src/server/parleyd}
+# Every bench client comes from 127.0.0.1 and registers, 256 at a time:
+# lift the per-address, pre-login and password-queue limits (only for a
+# parleyd that has them, so that an older "before" build still runs).
+limits=""
+if "$bin" --help | grep -q -- --max-per-ip; then
+  limits="--max-per-ip 0 --register-rate 0 --login-failures 0
+    --max-unauthenticated ${MAX_CLIENTS:-6000} --auth-queue 100000
+    --fanout-rate 1000000 --fanout-burst 1000000"
+fi
+# shellcheck disable=SC2086 # $limits is a list of words
+taskset -c 0 "$bin" --listen 127.0.0.1:0 \
   --db "$dir/db" --pwhash min --no-discovery \
   --max-clients "${MAX_CLIENTS:-6000}" \
-  --flood-rate 1000000 --flood-burst 1000000 --log-level warn \
+  --flood-rate 1000000 --flood-burst 1000000 --log-level warn $limits \
   </dev/null >"$dir/out" 2>"$dir/err" &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; cat "$dir/err" >&2; rm -rf "$dir"' EXIT

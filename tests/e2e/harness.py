@@ -158,7 +158,7 @@ E = dict(TRUNCATED=1, FRAME_TOO_BIG=2, UNKNOWN_TYPE=3, BAD_UTF8=4,
          FRAME_TOO_SHORT=9,
          VERSION=20, NOT_LOGGED_IN=21, ALREADY_LOGGED_IN=22, UNEXPECTED=23,
          SERVER_FULL=24, SHUTTING_DOWN=25, TIMEOUT=26, SLOW_CONSUMER=27,
-         INTERNAL=28, MALFORMED=29,
+         INTERNAL=28, MALFORMED=29, SERVER_BUSY=30,
          AUTH_FAILED=40, BAD_NAME=41, NAME_TAKEN=42, REGISTRATION_CLOSED=43,
          BANNED=44, RATE_LIMITED=45, TOKEN_INVALID=46, BAD_PASSWORD=47,
          PERMISSION=48, SESSION_REPLACED=49, NOT_BANNED=50,
@@ -374,6 +374,10 @@ class Server:
                      "--files", self.files, "--pwhash", "min", "--name", name]
         self.argv += ["--discovery-port", "0"] if discovery else \
             ["--no-discovery"]
+        # Every test connects from 127.0.0.1 and many register a crowd:
+        # the per-address limits are off unless a test sets them (its
+        # arguments come later and win).
+        self.argv += ["--max-per-ip", "0", "--register-rate", "0"]
         self.argv += [str(a) for a in args]
         self.env = dict(os.environ)
         if env:
@@ -796,8 +800,13 @@ class ConnClosed(Exception):
 class RawConn:
     """A TCP connection that speaks raw frames to parleyd."""
 
-    def __init__(self, port, host="127.0.0.1", rcvbuf=None, timeout=T_EVENT):
+    def __init__(self, port, host="127.0.0.1", rcvbuf=None, timeout=T_EVENT,
+                 source=None):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if source:
+            # Another loopback address (127.0.0.0/8): a different client
+            # address for the server's per-address limits.
+            self.sock.bind((source, 0))
         if rcvbuf:
             # Must be set before connect for the window to stay small.
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)

@@ -14,7 +14,9 @@ class LogFlood(unittest.TestCase):
     def test_server_full_flood_is_summarised(self):
         with Server("--max-clients", "1") as srv:
             with srv.raw() as hold:
-                hold.hello()
+                # The one slot of --max-clients is a logged-in user's: a
+                # connection that has not logged in holds none.
+                hold.login("hold", register=True)
                 refused = 400
                 for _ in range(refused):
                     s = socket.create_connection(("127.0.0.1", srv.port),

@@ -193,7 +193,8 @@ class SlowInFanout(unittest.TestCase):
         # its cut-off happens inside the presence fan-out, not a room's.
         with Server("--outbuf-hard", 32 * 1024, "--outbuf-soft", 16 * 1024,
                     "--outbuf-soft-seconds", 1, "--flood-rate", 100000,
-                    "--flood-burst", 100000) as srv:
+                    "--flood-burst", 100000, "--fanout-rate", 100000,
+                    "--fanout-burst", 100000) as srv:
             slow = srv.raw(rcvbuf=4096)
             slow.login("slowpoke", register=True)
             slow.send_frame("PART", room="#lobby", reason="")
@@ -233,7 +234,8 @@ class SlowInFanout(unittest.TestCase):
         # raw connection does the join/part churn (fast, strictly ordered).
         with Server("--outbuf-hard", 32 * 1024, "--outbuf-soft", 16 * 1024,
                     "--outbuf-soft-seconds", 1, "--flood-rate", 100000,
-                    "--flood-burst", 100000) as srv:
+                    "--flood-burst", 100000, "--fanout-rate", 100000,
+                    "--fanout-burst", 100000) as srv:
             slow = srv.raw(rcvbuf=4096)
             slow.login("slowpoke", register=True)
             slow.send_frame("JOIN", room="#busy")

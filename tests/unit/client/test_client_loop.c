@@ -22,6 +22,7 @@ typedef struct fake {
   uint16_t port;
   /* behaviour */
   bool refuse_token;     /* answer LOGIN_TOKEN with TOKEN_INVALID */
+  int busy_logins;       /* answer that many LOGINs with SERVER_BUSY */
   bool bad_version;      /* answer HELLO with ERROR VERSION */
   bool drop_after_login; /* close the first session right after login */
   bool kick_after_login; /* NOTICE KICKED about the user, then close */
@@ -169,6 +170,14 @@ static void fhandle(fconn *k, const proto_msg *m) {
   case PROTO_REGISTER:
     f->logins++;
     proto_str_copy(name, sizeof name, m->u.login.name);
+    if (f->busy_logins > 0) {
+      f->busy_logins--;
+      ferror_msg(k, PERR_SERVER_BUSY, m->type, name,
+                 "server busy: too many password checks waiting; try again "
+                 "in a few seconds");
+      fclose_conn(k);
+      return;
+    }
     if (!client_str_eq(m->u.login.password, "password123")) {
       ferror_msg(k, PERR_AUTH_FAILED, m->type, name,
                  "wrong user name or password");
@@ -448,6 +457,19 @@ static void test_wrong_password(void **s) {
   assert_int_equal(r.n[CLIENT_EV_RECONNECTING], 0);
 }
 
+/* SERVER_BUSY at login is transient like SERVER_FULL, not a refused
+ * login: on the first connection the client gives up as "cannot connect"
+ * (exit 1), later it would reconnect; never "login refused" (exit 3). */
+static void test_server_busy_transient(void **s) {
+  (void)s;
+  fake f = {.busy_logins = 1};
+  rec r = {0};
+  run_client(&f, &r, "password123", false, NULL);
+  assert_int_equal(f.logins, 1);
+  assert_int_equal(r.fatal, CLIENT_FATAL_CONNECT);
+  assert_non_null(strstr(r.reason, "server busy"));
+}
+
 static void test_no_password(void **s) {
   (void)s;
   fake f = {0};
@@ -624,6 +646,7 @@ int main(void) {
   signal(SIGPIPE, SIG_IGN); /* as parley's main() does */
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_login_chat_quit),
+      cmocka_unit_test(test_server_busy_transient),
       cmocka_unit_test(test_wrong_password),
       cmocka_unit_test(test_no_password),
       cmocka_unit_test(test_version_mismatch),

@@ -36,6 +36,25 @@ static void test_refill(void **state) {
   assert_false(bucket_take(&b, 5, 1000, 10, 1200));
 }
 
+/* A refund gives back the token taken, and never more than burst. */
+static void test_put(void **state) {
+  (void)state;
+  bucket b;
+  bucket_init(&b, 2, 0);
+  assert_true(bucket_take(&b, 1, 60000, 2, 0));
+  assert_true(bucket_take(&b, 1, 60000, 2, 0));
+  assert_false(bucket_take(&b, 1, 60000, 2, 0));
+  bucket_put(&b, 2);
+  assert_true(bucket_take(&b, 1, 60000, 2, 0));
+  bucket_put(&b, 2);
+  bucket_put(&b, 2);
+  bucket_put(&b, 2);
+  assert_true(bucket_full(&b, 1, 60000, 2, 0));
+  assert_true(bucket_take(&b, 1, 60000, 2, 0));
+  assert_true(bucket_take(&b, 1, 60000, 2, 0));
+  assert_false(bucket_take(&b, 1, 60000, 2, 0));
+}
+
 /* A long idle spell refills to burst, never beyond. */
 static void test_cap(void **state) {
   (void)state;
@@ -75,7 +94,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_burst),        cmocka_unit_test(test_refill),
       cmocka_unit_test(test_cap),          cmocka_unit_test(test_edges),
-      cmocka_unit_test(test_login_window),
+      cmocka_unit_test(test_login_window), cmocka_unit_test(test_put),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,7 +7,11 @@
 
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
 #include "config.h"
+#include "conn.h"
 #include "store.h"
 #include "user.h"
 
@@ -85,12 +89,32 @@ static void test_config(void **state) {
   assert_int_equal(config_load(&c, 3, bad2), -1);
 }
 
+/* The per-address limits group IPv4 by address, IPv6 by /64, and an
+ * IPv4-mapped IPv6 address as the IPv4 address it is. */
+static void test_addr_key(void **state) {
+  (void)state;
+  conn c;
+  memset(&c, 0, sizeof c);
+  assert_string_equal(conn_addr_key(&c), "?");
+  c.family = AF_INET;
+  assert_int_equal(inet_pton(AF_INET, "192.0.2.7", c.addr), 1);
+  assert_string_equal(conn_addr_key(&c), "192.0.2.7");
+  c.family = AF_INET6;
+  assert_int_equal(inet_pton(AF_INET6, "2001:db8:1:2:aaaa::1", c.addr), 1);
+  assert_string_equal(conn_addr_key(&c), "2001:db8:1:2::/64");
+  assert_int_equal(inet_pton(AF_INET6, "2001:db8:1:2:ffff:1:2:3", c.addr), 1);
+  assert_string_equal(conn_addr_key(&c), "2001:db8:1:2::/64");
+  assert_int_equal(inet_pton(AF_INET6, "2001:db8:1:3::1", c.addr), 1);
+  assert_string_equal(conn_addr_key(&c), "2001:db8:1:3::/64");
+  assert_int_equal(inet_pton(AF_INET6, "::ffff:192.0.2.7", c.addr), 1);
+  assert_string_equal(conn_addr_key(&c), "192.0.2.7");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_user_key),
-      cmocka_unit_test(test_conv_key),
-      cmocka_unit_test(test_listen),
-      cmocka_unit_test(test_config),
+      cmocka_unit_test(test_user_key), cmocka_unit_test(test_conv_key),
+      cmocka_unit_test(test_listen),   cmocka_unit_test(test_config),
+      cmocka_unit_test(test_addr_key),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
