@@ -73,6 +73,36 @@ static json_t *jstr(const char *s) {
   return j ? j : json_string("");
 }
 
+/* Writes the JSON text s to stdout with DEL, the C1 controls (U+0080 to
+ * U+009F, e.g. U+009B, a CSI on some terminals) and the invisible
+ * formatting characters (proto_cp_hidden: bidi controls, zero-width,
+ * U+2028/9) escaped as \u0080-style sequences: jansson escapes only C0,
+ * and these must never reach a terminal raw. Bytes >= 0x80 only occur
+ * inside JSON strings, so the escape is always valid JSON. */
+static void put_escaped(const char *s) {
+  const unsigned char *p = (const unsigned char *)s;
+  while (*p) {
+    unsigned c = *p;
+    size_t len = c < 0xC2 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    uint32_t cp = c;
+    bool whole = true;
+    if (len > 1) {
+      cp = c & (len == 2 ? 0x1F : len == 3 ? 0x0F : 0x07);
+      for (size_t k = 1; k < len && whole; k++) {
+        whole = (p[k] & 0xC0) == 0x80;
+        cp = cp << 6 | (p[k] & 0x3F);
+      }
+    }
+    if (!whole)
+      len = 1, cp = c; /* cannot happen: jansson dumps valid UTF-8 */
+    if (cp == 0x7F || (cp >= 0x80 && cp <= 0x9F) || proto_cp_hidden(cp))
+      printf("\\u%04x", (unsigned)cp);
+    else
+      fwrite(p, 1, len, stdout);
+    p += len;
+  }
+}
+
 /* Writes one event object as a line and flushes; takes the reference. */
 static void emit(json_t *o) {
   if (!o)
@@ -81,7 +111,7 @@ static void emit(json_t *o) {
   json_decref(o);
   if (!s)
     return;
-  fputs(s, stdout);
+  put_escaped(s);
   fputc('\n', stdout);
   fflush(stdout);
   free(s);

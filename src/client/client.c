@@ -60,6 +60,24 @@ void client_info(client *c, client_window *w, uint8_t flags, const char *fmt,
   client_emit(c, &ev);
 }
 
+void client_error(client *c, client_window *w, int code, const char *name,
+                  const char *subject, const char *text) {
+  if (!w)
+    w = c->m.current ? c->m.current : c->m.windows[0];
+  client_line *l = client_window_add(w, 0, client_now_ms(), subject,
+                                     strlen(subject), text, strlen(text),
+                                     CLIENT_LINE_ERROR);
+  c->m.seq++;
+  client_event ev = {.type = CLIENT_EV_ERROR,
+                     .win = w,
+                     .line = l,
+                     .code = code,
+                     .name = name,
+                     .subject = subject,
+                     .text = text};
+  client_emit(c, &ev);
+}
+
 client *client_new(uv_loop_t *loop, const client_opts *o, client_event_cb cb,
                    void *ud) {
   client *c = calloc(1, sizeof *c);

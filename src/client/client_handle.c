@@ -94,8 +94,12 @@ static void client_handle_msg(client *c, const proto_chat *ch) {
     flags |= CLIENT_LINE_BACKLOG;
   if (self)
     flags |= CLIENT_LINE_SELF;
+  /* PROTO_MAX_TEXT characters of at most 4 bytes each stay within 4
+   * bytes each once cleaned (a 1-byte control becomes 3). */
+  static char text[PROTO_MAX_TEXT * 4 + 1];
+  size_t tn = client_text_copy(text, sizeof text, ch->text);
   client_line *l = client_window_add(w, ch->id, ch->ts_ms, ch->from.p,
-                                     ch->from.n, ch->text.p, ch->text.n, flags);
+                                     ch->from.n, text, tn, flags);
   if (!l)
     return;
   if (!self && client_window_mentions(l->text, c->m.self))
@@ -131,7 +135,7 @@ static void client_handle_joined(client *c, const proto_room_info *ri) {
   w->joined = true;
   w->parting = w->rejoin = false;
   w->members = ri->members;
-  proto_str_copy(w->topic, sizeof w->topic, ri->topic);
+  client_text_copy(w->topic, sizeof w->topic, ri->topic);
   c->m.seq++;
   if (c->m.current && c->m.current->kind == CLIENT_WIN_SERVER)
     client_window_switch(c, w);
@@ -173,7 +177,7 @@ static void client_handle_user_from_wire(client *c, client_user *u,
   memset(u, 0, sizeof *u);
   proto_str_copy(u->name, sizeof u->name, p->user);
   u->status = p->status;
-  proto_str_copy(u->text, sizeof u->text, p->text);
+  client_text_copy(u->text, sizeof u->text, p->text);
   proto_str_copy(u->talking_with, sizeof u->talking_with, p->talking_with);
   u->idle_s = p->idle_s;
   u->idle_at = uv_now(c->loop);
@@ -248,7 +252,7 @@ static void client_handle_notice(client *c, const proto_notice *nt) {
   proto_str_copy(room, sizeof room, nt->room);
   proto_str_copy(user, sizeof user, nt->user);
   proto_str_copy(actor, sizeof actor, nt->actor);
-  proto_str_copy(text, sizeof text, nt->text);
+  client_text_copy(text, sizeof text, nt->text);
   char buf[1200];
   const char *sep = text[0] ? ": " : "";
   switch (nt->kind) {
@@ -316,8 +320,8 @@ static void client_handle_notice(client *c, const proto_notice *nt) {
 /* Reports an ERROR frame in the current window (or the one it is about). */
 static void client_handle_report_error(client *c, const proto_error_msg *e) {
   char subject[256], text[PROTO_MAX_ERRTEXT * 4 + 1];
-  proto_str_copy(subject, sizeof subject, e->subject);
-  proto_str_copy(text, sizeof text, e->text);
+  client_text_copy(subject, sizeof subject, e->subject);
+  client_text_copy(text, sizeof text, e->text);
   if (!text[0])
     snprintf(text, sizeof text, "%s", proto_strerror(e->code));
   client_window *w = c->m.current ? c->m.current : c->m.windows[0];
@@ -346,12 +350,12 @@ static void client_handle_report_error(client *c, const proto_error_msg *e) {
 static void client_handle_error(client *c, client_conn *k,
                                 const proto_error_msg *e) {
   char text[PROTO_MAX_ERRTEXT * 4 + 64];
-  proto_str_copy(text, sizeof text, e->text);
+  client_text_copy(text, sizeof text, e->text);
   if (!text[0])
     snprintf(text, sizeof text, "%s", proto_strerror(e->code));
   if (e->code == PERR_VERSION) {
     char sub[64], buf[sizeof text + 200];
-    proto_str_copy(sub, sizeof sub, e->subject);
+    client_text_copy(sub, sizeof sub, e->subject);
     snprintf(buf, sizeof buf,
              "protocol version mismatch: the server speaks version %s, this "
              "client speaks %d (%s); upgrade the older side",
@@ -442,7 +446,7 @@ static void client_handle_room(client *c, const proto_room_info *ri) {
   client_room_entry *e = &c->rooms[c->nrooms++];
   proto_str_copy(e->room, sizeof e->room, ri->room);
   e->members = ri->members;
-  proto_str_copy(e->topic, sizeof e->topic, ri->topic);
+  client_text_copy(e->topic, sizeof e->topic, ri->topic);
 }
 
 /* Handles ROOMS_END: lists the collected rooms and fires ROOMS. */
@@ -462,6 +466,21 @@ static void client_handle_rooms_end(client *c) {
 
 /* Dispatches one decoded frame. */
 void client_handle_frame(client *c, client_conn *k, const proto_msg *m) {
+  const char *bad = client_text_check_frame(m);
+  if (bad) {
+    char buf[200];
+    snprintf(buf, sizeof buf,
+             "server sent a %s with an invalid %s (control characters or "
+             "not a valid name); frame ignored",
+             proto_type_name(m->type), bad);
+    if (m->type == PROTO_WELCOME || m->type == PROTO_LOGIN_OK) {
+      /* No session can rest on a name we cannot show. */
+      client_conn_lost(c, buf, CLIENT_FATAL_CONNECT);
+      return;
+    }
+    client_error(c, c->m.windows[0], 0, "BAD_FRAME", "", buf);
+    return;
+  }
   if (k->phase == CONN_HELLO && m->type != PROTO_WELCOME &&
       m->type != PROTO_ERROR && m->type != PROTO_BYE) {
     client_conn_lost(c, "server did not answer HELLO with WELCOME",
@@ -491,7 +510,7 @@ void client_handle_frame(client *c, client_conn *k, const proto_msg *m) {
         .flags = w->flags,
     };
     proto_str_copy(c->m.server_name, sizeof c->m.server_name, w->server_name);
-    proto_str_copy(c->m.server_agent, sizeof c->m.server_agent, w->agent);
+    client_text_copy(c->m.server_agent, sizeof c->m.server_agent, w->agent);
     proto_str_copy(c->m.windows[0]->name, sizeof c->m.windows[0]->name,
                     w->server_name);
     client_handle_login(c, k);
@@ -503,7 +522,7 @@ void client_handle_frame(client *c, client_conn *k, const proto_msg *m) {
   case PROTO_BYE: {
     char buf[PROTO_MAX_REASON * 4 + 40];
     char r[PROTO_MAX_REASON * 4 + 1];
-    proto_str_copy(r, sizeof r, m->u.bye.reason);
+    client_text_copy(r, sizeof r, m->u.bye.reason);
     snprintf(buf, sizeof buf, "server closed the session%s%s", r[0] ? ": " : "",
              r);
     client_conn_lost(c, buf, CLIENT_FATAL_NONE);

@@ -109,6 +109,10 @@ void client_maybe_stopped(client *c);
 /* Adds a local info/error line to w and fires INFO. */
 void client_info(client *c, client_window *w, uint8_t flags, const char *fmt,
                  ...) __attribute__((format(printf, 4, 5)));
+/* Adds an error line to w (NULL: the current window) and fires ERROR with
+ * code (a positive PERR_*, 0 for a local failure) and its symbolic name. */
+void client_error(client *c, client_window *w, int code, const char *name,
+                  const char *subject, const char *text);
 uint64_t client_now_ms(void);
 /* Case-insensitive equality of a proto_str with a C string. */
 bool client_str_eq(proto_str s, const char *c);
@@ -121,6 +125,15 @@ size_t client_conn_pending(const client *c);         /* bytes not yet written */
 void client_conn_lost(client *c, const char *reason, client_fatal fatal);
 void client_conn_stop(client *c); /* cancels resolving, closes the link */
 bool client_conn_bye(client *c, const char *reason); /* true: shutting down */
+
+/* Text from the server (client_text.c): every text field is copied with
+ * client_text_clean/copy (controls, bidi and invisible characters become
+ * U+FFFD; dst needs 3 * n + 1 bytes to hold any n bytes, and 4 bytes per
+ * wire character always suffice); client_text_check_frame() names the
+ * first user, room or server name that breaks the wire rules, or NULL. */
+size_t client_text_clean(char *dst, size_t cap, const char *p, size_t n);
+size_t client_text_copy(char *dst, size_t cap, proto_str s);
+const char *client_text_check_frame(const proto_msg *m);
 
 /* Incoming frames (client_handle.c): dispatches one decoded frame. */
 void client_handle_frame(client *c, client_conn *k, const proto_msg *m);
