@@ -320,6 +320,16 @@ static void on_event(client *c, const client_event *ev, void *ud) {
     emit(o);
     break;
   }
+  case CLIENT_EV_NAMES: {
+    json_t *arr = json_array();
+    for (size_t i = 0; i < ev->n; i++)
+      json_array_append_new(arr, jstr(ev->names[i]));
+    o = ev_new("names");
+    json_object_set_new(o, "room", jstr(ev->room));
+    json_object_set_new(o, "names", arr);
+    emit(o);
+    break;
+  }
   case CLIENT_EV_QUIT:
     b->quitting = true;
     in_close(b);
@@ -545,6 +555,11 @@ int batch_main(int argc, char **argv) {
   if (pr == 1) {
     fprintf(stderr, "parley: no password: set PARLEY_PASSWORD or use "
                     "--password-file FILE\n");
+    client_opts_free(&b.opts);
+    return 2;
+  }
+  if (client_opts_check_password(&b.opts, err, sizeof err) < 0) {
+    fprintf(stderr, "parley: %s\n", err);
     client_opts_free(&b.opts);
     return 2;
   }

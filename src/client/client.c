@@ -207,6 +207,8 @@ void client_free(client *c) {
   client_user_clear(c);
   free(c->who);
   free(c->rooms);
+  free(c->names);
+  client_exec_free_held(c);
   client_opts_free(&c->opts);
   memset(c->token, 0, sizeof c->token);
   free(c);

@@ -39,6 +39,9 @@
 #define CLIENT_MAX_SCAN_TO 16   /* --scan-to / `/scan ADDR...` targets */
 #define CLIENT_MAX_SCAN_IFS 32  /* interface broadcast addresses probed */
 #define CLIENT_OUTQ_MAX (4u << 20) /* bytes queued to the server, hard cap */
+#define CLIENT_MAX_HELD 50 /* lines typed while disconnected, kept to send */
+#define CLIENT_MAX_NAMES 10000 /* /names entries kept per room */
+#define CLIENT_LOGIN_TRIES 3   /* password prompts before giving up (TUI) */
 
 /* Buffer sizes that hold any valid wire string plus a NUL (4 bytes per
  * code point at most). */
@@ -93,6 +96,12 @@ int client_opts_parse(client_opts *o, int argc, char **argv, char *err,
  * no source exists (the TUI then prompts), -1 with err filled on failure.
  * Runs before the loop starts, so a blocking read is fine here. */
 int client_opts_password(client_opts *o, char *err, size_t errlen);
+
+/* Checks the password against the wire rule before anything is sent:
+ * 8 to 256 characters when registering, at most 256 otherwise. Returns 0,
+ * or -1 with a one-line reason in err. */
+int client_opts_check_password(const client_opts *o, char *err,
+                               size_t errlen);
 
 /* Frees the owned strings (wiping the password). */
 void client_opts_free(client_opts *o);
@@ -157,6 +166,14 @@ typedef struct client_window {
   unsigned unread;   /* live messages since last viewed (not own, not
                         notices) */
   bool highlight;    /* an unread line mentions us */
+  uint64_t rewritten; /* bumped when a line was inserted before the newest
+                         (backlog older than live lines, e.g. a reopened
+                         conversation): re-layout the whole window */
+  char (*names)[CLIENT_NAME_SZ]; /* room: members from the last /names
+                                    (MEMBERS_END), kept current by
+                                    join/part/quit notices */
+  size_t nnames;
+  bool names_known; /* names holds a complete list */
   uint64_t activity; /* model sequence of the last unread line; sort
                         windows with activity by this, newest first */
 } client_window;
@@ -228,6 +245,9 @@ typedef enum client_event_type {
   CLIENT_EV_LAG,           /* model lag_ms updated */
   CLIENT_EV_INFO,          /* local info line added to win (text) */
   CLIENT_EV_QUIT,          /* /quit: connection closing, the face exits */
+  CLIENT_EV_NAMES,         /* /names answer: win's names (room), n */
+  CLIENT_EV_HELD,          /* a line typed while disconnected was kept
+                              (count in count); sent after the next login */
   CLIENT_EV_STOPPED,       /* client_stop() finished closing handles */
 } client_event_type;
 
@@ -275,8 +295,13 @@ typedef struct client_event {
   uint32_t count;          /* HISTORY_END */
   uint64_t in_ms;          /* RECONNECTING */
   client_fatal fatal;      /* DISCONNECTED: != NONE when it is final */
+  unsigned login_tries;    /* DISCONNECTED with fatal AUTH: passwords
+                              refused so far; when below CLIENT_LOGIN_TRIES
+                              and the refusal was a wrong password (code),
+                              a face may ask again: client_login_retry() */
   const client_room_entry *rooms;     /* ROOMS */
   const client_server_entry *servers; /* SERVERS */
+  const char (*names)[CLIENT_NAME_SZ]; /* NAMES: sorted member names */
   size_t n;                           /* entries in rooms/servers */
 } client_event;
 
@@ -305,6 +330,18 @@ void client_stop(client *c);
 /* Sends BYE (reason may be NULL), flushes what is queued, then closes the
  * connection and stops: for /quit and batch EOF. CLIENT_EV_QUIT fires. */
 void client_quit(client *c, const char *reason);
+
+/* /reconnect: drops the connection (if any) and connects again at once,
+ * forgetting the backoff and a final failure. Returns 0, UV_EALREADY while
+ * a connection attempt is already resolving, or another negative uv
+ * error. */
+int client_reconnect(client *c);
+
+/* After a login refused for a wrong password (CLIENT_EV_DISCONNECTED,
+ * fatal AUTH, login_tries < CLIENT_LOGIN_TRIES): tries again with password
+ * (copied). Returns 0, UV_EINVAL when there is nothing to retry or the
+ * tries are used up, or a negative uv error. */
+int client_login_retry(client *c, const char *password);
 
 /* Frees a stopped client (after CLIENT_EV_STOPPED or once uv_run returned). */
 void client_free(client *c);

@@ -26,6 +26,8 @@ typedef enum client_cmd_id {
   CLIENT_CMD_HELP,
   CLIENT_CMD_QUIT, /* rest = reason */
   CLIENT_CMD_CLOSE,
+  CLIENT_CMD_NAMES,     /* word = room or empty (this room) */
+  CLIENT_CMD_RECONNECT, /* connect again now */
 } client_cmd_id;
 
 /* A parsed line. word and rest point into the parsed line. */

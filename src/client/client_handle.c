@@ -244,6 +244,94 @@ static void client_handle_who_end(client *c) {
   client_emit(c, &ev);
 }
 
+/* Adds name to room window w's member list (when one is known). */
+static void client_handle_names_add(client_window *w, const char *name) {
+  if (!w->names_known || w->nnames >= CLIENT_MAX_NAMES)
+    return;
+  for (size_t i = 0; i < w->nnames; i++)
+    if (strcasecmp(w->names[i], name) == 0)
+      return;
+  char(*n)[CLIENT_NAME_SZ] = realloc(w->names, (w->nnames + 1) * sizeof *n);
+  if (!n)
+    return;
+  w->names = n;
+  snprintf(w->names[w->nnames++], CLIENT_NAME_SZ, "%s", name);
+}
+
+/* Removes name from room window w's member list. */
+static void client_handle_names_remove(client_window *w, const char *name) {
+  for (size_t i = 0; i < w->nnames; i++)
+    if (strcasecmp(w->names[i], name) == 0) {
+      memmove(&w->names[i], &w->names[i + 1],
+              (w->nnames - i - 1) * sizeof *w->names);
+      w->nnames--;
+      return;
+    }
+}
+
+/* Handles MEMBER: collects one name until MEMBERS_END. */
+static void client_handle_member(client *c, const proto_member *mb) {
+  if (c->nnames >= CLIENT_MAX_NAMES)
+    return;
+  if (c->nnames == c->names_cap) {
+    size_t cap = c->names_cap ? c->names_cap * 2 : 32;
+    char(*n)[CLIENT_NAME_SZ] = realloc(c->names, cap * sizeof *n);
+    if (!n)
+      return;
+    c->names = n;
+    c->names_cap = cap;
+  }
+  proto_str_copy(c->names[c->nnames++], CLIENT_NAME_SZ, mb->name);
+}
+
+/* Orders member names case-insensitively. */
+static int client_handle_name_cmp(const void *a, const void *b) {
+  return strcasecmp(a, b);
+}
+
+/* Handles MEMBERS_END: the room window (when we have one) keeps the list,
+ * the current window shows it, NAMES fires. */
+static void client_handle_members_end(client *c, const proto_members_end *me) {
+  char room[CLIENT_ROOM_SZ];
+  proto_str_copy(room, sizeof room, me->room);
+  qsort(c->names, c->nnames, sizeof *c->names, client_handle_name_cmp);
+  client_window *w = client_window_find(c, room);
+  if (w && w->kind == CLIENT_WIN_ROOM) {
+    free(w->names);
+    w->names = NULL;
+    w->nnames = 0;
+    if (c->nnames) {
+      w->names = malloc(c->nnames * sizeof *w->names);
+      if (w->names) {
+        memcpy(w->names, c->names, c->nnames * sizeof *w->names);
+        w->nnames = c->nnames;
+      }
+    }
+    w->names_known = w->names || c->nnames == 0;
+    w->members = (uint32_t)c->nnames;
+    c->m.seq++;
+  }
+  char line[1024];
+  size_t o = (size_t)snprintf(line, sizeof line, "%s: %zu member%s:", room,
+                              c->nnames, c->nnames == 1 ? "" : "s");
+  for (size_t i = 0; i < c->nnames; i++) {
+    size_t need = strlen(c->names[i]) + 1;
+    if (o + need + 1 >= sizeof line) { /* one info line per ~1 KiB */
+      client_info(c, NULL, CLIENT_LINE_INFO, "%s", line);
+      o = (size_t)snprintf(line, sizeof line, " ");
+    }
+    o += (size_t)snprintf(line + o, sizeof line - o, " %s", c->names[i]);
+  }
+  client_info(c, NULL, CLIENT_LINE_INFO, "%s", line);
+  client_event ev = {.type = CLIENT_EV_NAMES,
+                     .win = w,
+                     .room = room,
+                     .names = (const char(*)[CLIENT_NAME_SZ])c->names,
+                     .n = c->nnames};
+  client_emit(c, &ev);
+  c->nnames = 0;
+}
+
 /* Handles NOTICE: a sentence in the right window; our own kick or ban
  * stops reconnection. */
 static void client_handle_notice(client *c, const proto_notice *nt) {
@@ -296,11 +384,21 @@ static void client_handle_notice(client *c, const proto_notice *nt) {
     w = c->m.windows[0];
   if (nt->kind == PROTO_NOTICE_TOPIC && w->kind == CLIENT_WIN_ROOM)
     snprintf(w->topic, sizeof w->topic, "%s", text);
-  if (w->kind == CLIENT_WIN_ROOM && !about_me) {
-    if (nt->kind == PROTO_NOTICE_JOINED)
+  if (w->kind == CLIENT_WIN_ROOM && !about_me && room[0]) {
+    /* Whoever leaves a room (part, quit, kick, ban: one notice per room)
+     * leaves its count and its member list. */
+    bool gone = nt->kind == PROTO_NOTICE_LEFT ||
+                nt->kind == PROTO_NOTICE_QUIT ||
+                nt->kind == PROTO_NOTICE_KICKED ||
+                nt->kind == PROTO_NOTICE_BANNED;
+    if (nt->kind == PROTO_NOTICE_JOINED) {
       w->members++;
-    else if (nt->kind == PROTO_NOTICE_LEFT && w->members > 0)
-      w->members--;
+      client_handle_names_add(w, user);
+    } else if (gone) {
+      if (w->members > 0)
+        w->members--;
+      client_handle_names_remove(w, user);
+    }
   }
   client_line *l =
       client_window_add(w, 0, nt->ts_ms ? nt->ts_ms : client_now_ms(), user,
@@ -324,26 +422,16 @@ static void client_handle_report_error(client *c, const proto_error_msg *e) {
   client_text_copy(text, sizeof text, e->text);
   if (!text[0])
     snprintf(text, sizeof text, "%s", proto_strerror(e->code));
-  client_window *w = c->m.current ? c->m.current : c->m.windows[0];
-  client_line *l =
-      client_window_add(w, 0, client_now_ms(), subject, strlen(subject), text,
-                        strlen(text), CLIENT_LINE_ERROR);
-  c->m.seq++;
-  client_event ev = {.type = CLIENT_EV_ERROR,
-                     .win = w,
-                     .line = l,
-                     .code = e->code,
-                     .name = proto_errname(e->code),
-                     .subject = subject,
-                     .text = text};
-  client_emit(c, &ev);
-  /* A refused join or query leaves no window behind. */
+  /* A refused join or query leaves no window behind: drop it first, so
+   * the error lands in the window the user sees next (/query nosuchuser
+   * was reported into the window that then went away). */
   if (subject[0] &&
       (e->ref_type == PROTO_JOIN || e->ref_type == PROTO_QUERY_OPEN)) {
     client_window *fw = client_window_find(c, subject);
     if (fw && (e->ref_type == PROTO_QUERY_OPEN || !fw->joined))
       client_handle_drop_window(c, fw);
   }
+  client_error(c, NULL, e->code, proto_errname(e->code), subject, text);
 }
 
 /* Handles ERROR in any phase. */
@@ -373,6 +461,11 @@ static void client_handle_error(client *c, client_conn *k,
     }
     client_handle_report_error(c, e);
     client_fatal f = client_handle_error_class(e->code);
+    c->auth_retryable =
+        k->phase == CONN_LOGIN &&
+        (e->code == PERR_AUTH_FAILED || e->code == PERR_BAD_PASSWORD);
+    if (c->auth_retryable)
+      c->login_tries++;
     char buf[sizeof text + 80];
     snprintf(buf, sizeof buf, "%s failed: %s",
              k->phase == CONN_HELLO ? "handshake"
@@ -404,6 +497,8 @@ static void client_handle_login_ok(client *c, client_conn *k,
   c->ever_ready = true;
   c->attempt = 0;
   c->kicked = false;
+  c->login_tries = 0;
+  c->auth_retryable = false;
   c->pings_missed = 0;
   c->ping_outstanding = false;
   client_set_state(c, CLIENT_CONNECTED, "connected");
@@ -424,6 +519,15 @@ static void client_handle_login_ok(client *c, client_conn *k,
     m.u.join.room = proto_str_c(w->name);
     (void)client_send(c, &m);
   }
+  /* Our status survives a reconnect (the server starts us ONLINE). */
+  if (c->status != PROTO_ONLINE || c->status_text[0]) {
+    proto_msg m = {.type = PROTO_SET_STATUS};
+    m.u.set_status.status = c->status;
+    m.u.set_status.text = proto_str_c(c->status_text);
+    (void)client_send(c, &m);
+  }
+  /* Lines typed while we were away, after the rejoins above. */
+  client_exec_flush_held(c);
   /* First probe at once so the status bar shows lag early. */
   client_ping_start(c);
   /* Last: the face may run commands (even /quit) from this event. */
@@ -592,6 +696,12 @@ void client_handle_frame(client *c, client_conn *k, const proto_msg *m) {
     break;
   case PROTO_ROOMS_END:
     client_handle_rooms_end(c);
+    break;
+  case PROTO_MEMBER:
+    client_handle_member(c, &m->u.member);
+    break;
+  case PROTO_MEMBERS_END:
+    client_handle_members_end(c, &m->u.members_end);
     break;
   case PROTO_LOGIN_OK:
     break; /* a second one would be a server bug; ignore */

@@ -72,6 +72,15 @@ struct client {
   client_room_entry *rooms; /* ROOM entries until ROOMS_END */
   size_t nrooms, rooms_cap;
   client_scan_state *scan; /* a /scan in flight */
+
+  uint8_t status;                     /* our status as last set (/away) */
+  char status_text[CLIENT_STATUS_SZ]; /* its text: re-sent after login */
+  unsigned login_tries;               /* passwords refused in a row */
+  bool auth_retryable;                /* last refusal: a wrong password */
+  struct client_held *held, *held_tail; /* lines typed while disconnected */
+  unsigned nheld;
+  char (*names)[CLIENT_NAME_SZ]; /* MEMBER names until MEMBERS_END */
+  size_t nnames, names_cap;
 };
 
 /* Model helpers (client_window.c). */
@@ -143,7 +152,20 @@ void client_ping_start(client *c);       /* a new session: start probing */
 void client_ping_stop(client *c);        /* the session is gone */
 void client_ping_on_activity(client *c); /* the user acted: maybe probe */
 
-/* Commands (client_exec.c): see client_command(), client_command_errname(). */
+/* A line typed while disconnected, for the window named win. */
+typedef struct client_held {
+  struct client_held *next;
+  client_window_kind kind;
+  char win[CLIENT_ROOM_SZ];
+  uint8_t flags; /* PROTO_MSGF_ACTION */
+  char text[];
+} client_held;
+
+/* Commands (client_exec.c): see client_command(), client_command_errname().
+ * client_exec_flush_held() sends the lines kept while disconnected (after
+ * login); client_exec_free_held() drops them. */
+void client_exec_flush_held(client *c);
+void client_exec_free_held(client *c);
 int client_exec_line(client *c, client_window *w, const char *line, char *err,
                      size_t errlen);
 const char *client_exec_errname(int r);

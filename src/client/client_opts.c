@@ -220,7 +220,8 @@ int client_opts_parse(client_opts *o, int argc, char **argv, char *err,
       return -1;
     }
     if (proto_check_name(o->user, strlen(o->user)) < 0) {
-      snprintf(err, errlen, "bad user name '%s': %s", o->user,
+      /* The error text starts "bad name:" already. */
+      snprintf(err, errlen, "'%s': %s", o->user,
                proto_strerror(PERR_BAD_NAME));
       return -1;
     }
@@ -268,6 +269,20 @@ int client_opts_password(client_opts *o, char *err, size_t errlen) {
   }
   if (!o->password) {
     snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  return 0;
+}
+
+int client_opts_check_password(const client_opts *o, char *err,
+                               size_t errlen) {
+  if (!o->password)
+    return 0;
+  ssize_t n = proto_utf8_count(o->password, strlen(o->password));
+  if (n < 0 || n > PROTO_MAX_PASSWORD || (o->do_register && n < 8)) {
+    snprintf(err, errlen, "%s%s; nothing was sent",
+             n < 0 ? "the password is not valid UTF-8: " : "",
+             proto_strerror(PERR_BAD_PASSWORD));
     return -1;
   }
   return 0;

@@ -566,7 +566,8 @@ static void test_kicked_no_reconnect(void **s) {
 }
 
 /* DM flow: a live DM opens a window without focus, counts unread and
- * highlights; /query focuses it and its older backlog is still shown. */
+ * highlights; /query focuses it and its older backlog is shown above the
+ * live line. */
 static void on_ev_dm(client *c, const client_event *ev, void *ud) {
   rec *r = ud;
   on_ev(c, ev, ud);
@@ -592,7 +593,13 @@ static void on_ev_dm(client *c, const client_event *ev, void *ud) {
     assert_string_equal(ev->peer, "bob");
     assert_int_equal(ev->count, 2);
     assert_int_equal(q->count, 2); /* "old dm" added, id 500 not twice */
-    assert_string_equal(client_window_line(q, 1)->text, "old dm");
+    /* The older backlog goes above the live line that opened the window
+     * (issue 13: new lines sat above the old backlog after /close and a
+     * reopen), and the view is told to re-layout. */
+    assert_string_equal(client_window_line(q, 0)->text, "old dm");
+    assert_true(client_window_line(q, 0)->flags & CLIENT_LINE_BACKLOG);
+    assert_false(client_window_line(q, 1)->flags & CLIENT_LINE_BACKLOG);
+    assert_int_equal(q->rewritten, 1);
     client_quit(c, NULL);
   }
 }
