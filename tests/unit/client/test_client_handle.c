@@ -298,6 +298,38 @@ static void test_text_clean(void **s) {
   assert_string_equal(client_text_check_frame(&m), "talking_with");
 }
 
+/* A line typed while reconnecting is kept (not dropped), at most
+ * CLIENT_MAX_HELD of them; once a session is back they are sent, and one
+ * that cannot be sent is reported, never lost silently (issue 13). */
+static void test_held_lines(void **s) {
+  (void)s;
+  uv_loop_t loop;
+  rec r = {0};
+  client_conn k;
+  client *c = ready_client(&loop, &r, &k);
+  joined(c, &k, "#lobby", 1);
+  client_window *lobby = client_window_find(c, "#lobby");
+  c->ever_ready = true; /* a session existed ... */
+  c->m.state = CLIENT_RECONNECTING; /* ... and is being re-established */
+  char err[300];
+  for (int i = 0; i < CLIENT_MAX_HELD; i++)
+    assert_int_equal(client_command(c, lobby, "while away", err, sizeof err),
+                     0);
+  assert_int_equal(r.n[CLIENT_EV_HELD], CLIENT_MAX_HELD);
+  assert_int_equal(client_command(c, lobby, "one more", err, sizeof err),
+                   CLIENT_ENOTCONN);
+  assert_non_null(strstr(err, "waiting"));
+  /* Commands other than text still need the server. */
+  assert_int_equal(client_command(c, lobby, "/who", err, sizeof err),
+                   CLIENT_ENOTCONN);
+  /* Flushed with no connection (the unit test has none): each is
+   * reported as not sent. */
+  client_exec_flush_held(c);
+  assert_int_equal(r.n[CLIENT_EV_ERROR], CLIENT_MAX_HELD);
+  assert_null(c->held);
+  finish(&loop, c, &r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_own_messages_not_unread),
@@ -306,6 +338,7 @@ int main(void) {
       cmocka_unit_test(test_names),
       cmocka_unit_test(test_backlog_order),
       cmocka_unit_test(test_text_clean),
+      cmocka_unit_test(test_held_lines),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

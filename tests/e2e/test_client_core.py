@@ -1,0 +1,113 @@
+"""The client core through `parley --batch` against a real parleyd (issue 13):
+status kept across a reconnect, /names, /reconnect, '/join #bad room!' refused, the registration password
+checked before connecting, a wrong password exits 3."""
+import unittest
+
+from harness import Server, main
+
+
+class ClientCore(unittest.TestCase):
+    def restart(self, srv, clients):
+        """Stops srv with the clients left running; returns a new server on
+        the same port and database (a context manager)."""
+        port = srv.port
+        srv.stop_keep_clients()
+        for c in clients:
+            c.expect({"event": "reconnecting"})
+        srv2 = Server(listen="127.0.0.1:%d" % port, tmp=srv.tmp)
+        srv2.clients.extend(clients)
+        return srv2
+
+    def test_status_survives_reconnect(self):
+        srv = Server()
+        with srv:
+            srv.client("bob", register=True).quit(0)
+            srv.client("carol", register=True).quit(0)
+            b = srv.client("bob", reconnect=True)
+            b.send("/away coffee")
+            b.expect({"event": "presence", "user": "bob", "status": "away",
+                      "text": "coffee"})
+            m = b.mark()
+            with self.restart(srv, [b]) as srv2:
+                b.expect({"event": "connected"}, since=m, timeout=30)
+                # bob sees himself away again ...
+                b.expect({"event": "presence", "user": "bob",
+                          "status": "away", "text": "coffee"}, since=m)
+                # ... and so does everyone else.
+                c = srv2.client("carol")
+                c.send("/who")
+                ev = c.expect({"event": "users"})
+                mine = [u for u in ev["users"] if u["user"] == "bob"]
+                self.assertEqual(mine[0]["status"], "away", ev)
+                self.assertEqual(mine[0]["text"], "coffee", ev)
+                c.quit(0)
+                b.quit(0)
+                srv2.stop()
+
+    def test_names_and_bad_join(self):
+        with Server() as srv:
+            a = srv.client("alice", register=True)
+            b = srv.client("bob", register=True)
+            a.send("/join #dev")
+            a.expect({"event": "joined", "room": "#dev"})
+            b.send("/join #dev")
+            b.expect({"event": "joined", "room": "#dev"})
+            a.expect({"event": "notice", "kind": "joined", "user": "bob"})
+            a.send("/names")
+            ev = a.expect({"event": "names", "room": "#dev"})
+            self.assertEqual(ev["names"], ["alice", "bob"])
+            a.send("/names #nosuch")
+            a.expect({"event": "error", "name": "NO_SUCH_ROOM"})
+            # "/join #bad room!" is not a join of #bad.
+            m = a.mark()
+            a.send("/join #bad room!")
+            e = a.expect({"event": "error", "name": "BAD_ROOM"}, since=m)
+            self.assertIn("#bad room!", e["text"])
+            self.assertEqual(e["text"].count("bad room name"), 1)
+            a.send("/rooms")
+            rooms = a.expect({"event": "rooms"}, since=m)["rooms"]
+            self.assertNotIn("#bad", [r["room"] for r in rooms])
+            self.assertEqual(a.count({"event": "joined", "room": "#bad"}), 0)
+            a.quit(0)
+            b.quit(0)
+            srv.stop()
+
+    def test_reconnect_command(self):
+        with Server() as srv:
+            srv.client("alice", register=True).quit(0)
+            a = srv.client("alice", reconnect=True)
+            a.send("/join #dev")
+            a.expect({"event": "joined", "room": "#dev"})
+            m = a.mark()
+            a.send("/reconnect")
+            a.expect({"event": "reconnecting", "in_ms": 0}, since=m)
+            a.expect({"event": "connected"}, since=m)
+            a.expect({"event": "joined", "room": "#dev"}, since=m)
+            srv.console_expect("logins", r"alice.*token")
+            a.quit(0)
+            srv.stop()
+
+    def test_short_registration_password_refused_before_connecting(self):
+        with Server() as srv:
+            c = srv.client("alice", register=True, password="short",
+                           wait_connected=False)
+            c.close_stdin()
+            c.wait(2)
+            self.assertTrue(any("8 to 256" in l for l in c.err.lines),
+                            c.err.lines)
+            # Exit 2 (refused locally), not 3 (the server's BAD_PASSWORD).
+            srv.stop()
+
+    def test_wrong_password_exits_3(self):
+        with Server() as srv:
+            srv.client("alice", register=True).quit(0)
+            c = srv.client("alice", password="wrong-password",
+                           wait_connected=False)
+            c.expect({"event": "error", "name": "AUTH_FAILED"})
+            c.close_stdin()
+            c.wait(3)
+            srv.stop()
+
+
+if __name__ == "__main__":
+    main()
