@@ -225,6 +225,8 @@ static void on_event(client *c, const client_event *ev, void *ud) {
     json_object_set_new(o, "action",
                         json_boolean(ev->line->flags & CLIENT_LINE_ACTION));
     json_object_set_new(o, "id", json_integer((json_int_t)ev->line->id));
+    json_object_set_new(o, "highlight",
+                        json_boolean(ev->line->flags & CLIENT_LINE_HIGHLIGHT));
     emit(o);
     break;
   case CLIENT_EV_HISTORY_END:
@@ -559,6 +561,8 @@ int batch_main(int argc, char **argv) {
     return 2;
   }
   if (client_opts_check_password(&b.opts, err, sizeof err) < 0) {
+    /* Refused here, before connecting: said as the server would. */
+    emit_error(PERR_BAD_PASSWORD, proto_errname(PERR_BAD_PASSWORD), err);
     fprintf(stderr, "parley: %s\n", err);
     client_opts_free(&b.opts);
     return 2;

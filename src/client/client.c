@@ -78,6 +78,27 @@ void client_error(client *c, client_window *w, int code, const char *name,
   client_emit(c, &ev);
 }
 
+/* Opens a room window (not joined yet) for room, once. */
+static void client_start_room(client *c, const char *room) {
+  if (!client_window_find(c, room))
+    (void)client_window_get(c, CLIENT_WIN_ROOM, room, strlen(room));
+}
+
+/* Windows for the rooms joined at start (LOGIN_OK sends their JOINs):
+ * #lobby first (the server's automatic join), then the configuration's
+ * rooms, then the remembered ones when rejoin is on. */
+static void client_start_rooms(client *c) {
+  const client_config *cfg = &c->opts.config;
+  unsigned nstate = cfg->rejoin ? c->opts.nstate_rooms : 0;
+  if (cfg->nrooms == 0 && nstate == 0)
+    return;
+  client_start_room(c, "#lobby");
+  for (unsigned i = 0; i < cfg->nrooms; i++)
+    client_start_room(c, cfg->rooms[i]);
+  for (unsigned i = 0; i < nstate; i++)
+    client_start_room(c, c->opts.state_rooms[i]);
+}
+
 client *client_new(uv_loop_t *loop, const client_opts *o, client_event_cb cb,
                    void *ud) {
   client *c = calloc(1, sizeof *c);
@@ -117,6 +138,14 @@ client *client_new(uv_loop_t *loop, const client_opts *o, client_event_cb cb,
   c->reconnect_timer.data = c;
   c->ping_timer.data = c;
   c->live = 2;
+  if (o->have_token) { /* a kept session: try it before the password */
+    memcpy(c->token, o->token, PROTO_TOKEN_LEN);
+    c->have_token = true;
+  }
+  memset(c->opts.token, 0, sizeof c->opts.token);
+  /* Rooms to join at start: the configuration's, then the ones we were
+   * in last time. Their windows exist now; the login joins them. */
+  client_start_rooms(c);
   return c;
 }
 

@@ -62,8 +62,49 @@ typedef enum client_mode {
   CLIENT_MODE_VERSION, /* --version */
 } client_mode;
 
+/* ---- client configuration file (parley.conf) ---------------------------- */
+
+#define CLIENT_CONFIG_MAX_ROOMS 32   /* rooms = ... entries */
+#define CLIENT_CONFIG_MAX_WORDS 16   /* highlight = ... words */
+#define CLIENT_CONFIG_WORD_SZ 64
+#define CLIENT_CONFIG_MAX_ALIASES 32 /* [aliases] entries */
+#define CLIENT_CONFIG_PATH_SZ 1024
+#define CLIENT_STATE_MAX_ROOMS 64 /* rooms remembered in the state file */
+
+/* One user-defined command alias: "/NAME args" runs "EXPANSION args". */
+typedef struct client_alias {
+  char name[24];       /* without the '/' */
+  char expansion[128]; /* starts with '/' */
+} client_alias;
+
+/* $XDG_CONFIG_HOME/parley/parley.conf (or --config FILE), read once at
+ * start by client_opts_parse(). The core uses rooms, rejoin, highlight,
+ * aliases and keep_session; faces read the rest (pane, bell, timestamps). */
+typedef struct client_config {
+  char path[CLIENT_CONFIG_PATH_SZ]; /* the file read, "" when none */
+  char rooms[CLIENT_CONFIG_MAX_ROOMS][CLIENT_ROOM_SZ]; /* joined at start */
+  unsigned nrooms;
+  bool rejoin; /* rooms = the ones we were in last time too (default yes) */
+  char highlight[CLIENT_CONFIG_MAX_WORDS][CLIENT_CONFIG_WORD_SZ];
+  unsigned nhighlight; /* words that highlight like our own name */
+  unsigned pane_width; /* users pane columns; 0 = the UI's default */
+  bool pane_room;      /* pane = room: the current room's members */
+  bool bell;           /* bell on a DM or a mention elsewhere (default yes) */
+  char timestamp[32];  /* strftime format of line times (default "%H:%M") */
+  client_alias aliases[CLIENT_CONFIG_MAX_ALIASES];
+  unsigned naliases;
+  bool keep_session; /* keep the token and rooms in the state dir (TUI
+                        default yes; --batch only with --keep-session) */
+} client_config;
+
 typedef struct client_opts {
   client_mode mode;
+  client_config config; /* the configuration file's settings */
+  bool keep_session;    /* use/keep the state file (token, rooms) */
+  uint8_t token[PROTO_TOKEN_LEN]; /* from the state file */
+  bool have_token;
+  char state_rooms[CLIENT_STATE_MAX_ROOMS][CLIENT_ROOM_SZ]; /* ditto */
+  unsigned nstate_rooms;
   char user[CLIENT_NAME_SZ]; /* default $USER */
   char host[CLIENT_HOST_SZ]; /* without brackets for IPv6 */
   uint16_t port;             /* default CLIENT_DEFAULT_PORT */
@@ -91,10 +132,12 @@ typedef struct client_opts {
 int client_opts_parse(client_opts *o, int argc, char **argv, char *err,
                       size_t errlen);
 
-/* Loads the password from --password-file, else $PARLEY_PASSWORD (a
- * trailing newline is dropped). Returns 0 when o->password is set, 1 when
- * no source exists (the TUI then prompts), -1 with err filled on failure.
- * Runs before the loop starts, so a blocking read is fine here. */
+/* Loads the kept session (client_state_load), then the password from
+ * --password-file, else $PARLEY_PASSWORD (a trailing newline is dropped).
+ * Returns 0 when o->password is set or a kept session token will be tried
+ * first (password NULL), 1 when no source exists (the TUI then prompts),
+ * -1 with err filled on failure. Runs before the loop starts, so a
+ * blocking read is fine here. */
 int client_opts_password(client_opts *o, char *err, size_t errlen);
 
 /* Checks the password against the wire rule before anything is sent:
@@ -102,6 +145,29 @@ int client_opts_password(client_opts *o, char *err, size_t errlen);
  * or -1 with a one-line reason in err. */
 int client_opts_check_password(const client_opts *o, char *err,
                                size_t errlen);
+
+/* Reads the configuration file path (must_exist: a missing file is an
+ * error; else a missing file leaves the defaults) into cfg, after setting
+ * the defaults. user/host/port/scan targets named in the file go to o
+ * (which the command line then overrides). Returns 0, or -1 with
+ * "FILE:LINE: reason" in err. Blocking: call before the loop runs. */
+int client_config_load(client_config *cfg, client_opts *o, const char *path,
+                       bool must_exist, char *err, size_t errlen);
+
+/* The default configuration file: $XDG_CONFIG_HOME/parley/parley.conf, or
+ * ~/.config/parley/parley.conf. Returns buf, "" when neither is known. */
+const char *client_config_default_path(char *buf, size_t n);
+
+/* The state file of o's account on o's server:
+ * $XDG_STATE_HOME/parley/USER@HOST_PORT (or ~/.local/state/parley/...).
+ * Returns buf, "" when no state directory is known. */
+const char *client_state_path(const client_opts *o, char *buf, size_t n);
+
+/* Loads the session token and the remembered rooms of o's account from
+ * its state file into o (nothing when o->keep_session is off or there is
+ * no file). Blocking: call before the loop runs. Returns 0 or -1 with err
+ * (a state file that is not ours: wrong mode or owner). */
+int client_state_load(client_opts *o, char *err, size_t errlen);
 
 /* Frees the owned strings (wiping the password). */
 void client_opts_free(client_opts *o);

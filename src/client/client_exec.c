@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "client_cmd.h"
 #include "client_int.h"
@@ -211,10 +212,54 @@ static int client_exec_names(client *c, client_window *w, const client_cmd *cmd,
   return client_exec_send(c, &m, err, errlen);
 }
 
-/* Parses and executes one line typed in window w (NULL: the current one);
- * see client_command(). */
+/* The configuration's alias for "/NAME ..." when NAME is not a built-in
+ * command: a new string "EXPANSION ..." (the caller frees), else NULL. One
+ * level only: an expansion is not expanded again. */
+static char *client_exec_alias(const client *c, const char *line) {
+  if (line[0] != '/' || line[1] == '/' || c->opts.config.naliases == 0)
+    return NULL;
+  const char *name = line + 1;
+  size_t n = strcspn(name, " \t");
+  client_cmd probe;
+  char perr[8];
+  char word[40];
+  if (n == 0 || n >= sizeof word)
+    return NULL;
+  memcpy(word, line, n + 1);
+  word[n + 1] = '\0';
+  if (client_cmd_parse(word, &probe, perr, sizeof perr) == 0 ||
+      strncmp(perr, "usage", 5) == 0)
+    return NULL; /* a built-in command keeps its meaning */
+  for (unsigned i = 0; i < c->opts.config.naliases; i++) {
+    const client_alias *a = &c->opts.config.aliases[i];
+    if (strlen(a->name) != n || strncasecmp(a->name, name, n) != 0)
+      continue;
+    const char *rest = name + n;
+    size_t len = strlen(a->expansion) + strlen(rest) + 1;
+    char *out = malloc(len);
+    if (out)
+      snprintf(out, len, "%s%s", a->expansion, rest);
+    return out;
+  }
+  return NULL;
+}
+
+/* Runs a line after alias expansion; see client_command(). */
+static int client_exec_run(client *c, client_window *w, const char *line,
+                           char *err, size_t errlen);
+
 int client_exec_line(client *c, client_window *w, const char *line, char *err,
                      size_t errlen) {
+  char *exp = client_exec_alias(c, line);
+  int r = client_exec_run(c, w, exp ? exp : line, err, errlen);
+  free(exp);
+  return r;
+}
+
+/* Parses and executes one line typed in window w (NULL: the current one);
+ * see client_command(). */
+static int client_exec_run(client *c, client_window *w, const char *line,
+                           char *err, size_t errlen) {
   client_cmd cmd;
   if (!w)
     w = c->m.current;

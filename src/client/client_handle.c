@@ -32,6 +32,7 @@ static void client_handle_login(client *c, client_conn *k) {
     m.u.login_token.token.p = c->token;
     m.u.login_token.token.n = PROTO_TOKEN_LEN;
   } else if (!c->opts.password) {
+    c->auth_retryable = true; /* a kept token was refused: ask for it */
     client_conn_lost(c,
                      "no password: set PARLEY_PASSWORD or use --password-file",
                      CLIENT_FATAL_AUTH);
@@ -77,6 +78,16 @@ static bool client_handle_has_id(const client_window *w, uint64_t id) {
   return false;
 }
 
+/* True when text mentions our name or a highlight word of the config. */
+static bool client_handle_mentions(const client *c, const char *text) {
+  if (client_window_mentions(text, c->m.self))
+    return true;
+  for (unsigned i = 0; i < c->opts.config.nhighlight; i++)
+    if (client_window_mentions(text, c->opts.config.highlight[i]))
+      return true;
+  return false;
+}
+
 /* Handles MSG: adds the line (deduplicating replayed backlog), counts
  * unread and mentions, fires MESSAGE. */
 static void client_handle_msg(client *c, const proto_chat *ch) {
@@ -102,7 +113,7 @@ static void client_handle_msg(client *c, const proto_chat *ch) {
                                      ch->from.n, text, tn, flags);
   if (!l)
     return;
-  if (!self && client_window_mentions(l->text, c->m.self))
+  if (!self && client_handle_mentions(c, l->text))
     l->flags = (flags |= CLIENT_LINE_HIGHLIGHT);
   if (!backlog && !self && w != c->m.current) {
     w->unread++;
@@ -139,6 +150,7 @@ static void client_handle_joined(client *c, const proto_room_info *ri) {
   c->m.seq++;
   if (c->m.current && c->m.current->kind == CLIENT_WIN_SERVER)
     client_window_switch(c, w);
+  client_state_save(c); /* rooms to rejoin after a restart */
   client_event ev = {.type = CLIENT_EV_JOINED, .win = w};
   client_emit(c, &ev);
 }
@@ -166,6 +178,7 @@ static void client_handle_parted(client *c, proto_str room) {
     c->m.seq++;
   } else if (w && w->kind == CLIENT_WIN_ROOM) {
     client_handle_drop_window(c, w);
+    client_state_save(c);
   }
   client_event ev = {.type = CLIENT_EV_PARTED, .name = name};
   client_emit(c, &ev);
@@ -494,6 +507,7 @@ static void client_handle_login_ok(client *c, client_conn *k,
     c->have_token = true;
   }
   c->opts.do_register = false; /* the account exists now */
+  client_state_save(c);         /* the new token */
   c->ever_ready = true;
   c->attempt = 0;
   c->kicked = false;

@@ -79,6 +79,7 @@ struct client {
   bool auth_retryable;                /* last refusal: a wrong password */
   struct client_held *held, *held_tail; /* lines typed while disconnected */
   unsigned nheld;
+  bool state_saving, state_dirty, state_warned; /* client_state.c */
   char (*names)[CLIENT_NAME_SZ]; /* MEMBER names until MEMBERS_END */
   size_t nnames, names_cap;
 };
@@ -143,6 +144,9 @@ bool client_conn_bye(client *c, const char *reason); /* true: shutting down */
 size_t client_text_clean(char *dst, size_t cap, const char *p, size_t n);
 size_t client_text_copy(char *dst, size_t cap, proto_str s);
 const char *client_text_check_frame(const proto_msg *m);
+
+/* Kept session (client_state.c): saves the token and rooms off the loop. */
+void client_state_save(client *c);
 
 /* Incoming frames (client_handle.c): dispatches one decoded frame. */
 void client_handle_frame(client *c, client_conn *k, const proto_msg *m);

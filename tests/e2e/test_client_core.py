@@ -1,6 +1,9 @@
 """The client core through `parley --batch` against a real parleyd (issue 13):
 status kept across a reconnect, /names, /reconnect, '/join #bad room!' refused, the registration password
 checked before connecting, a wrong password exits 3."""
+import os
+import stat
+import tempfile
 import unittest
 
 from harness import Server, main
@@ -106,6 +109,87 @@ class ClientCore(unittest.TestCase):
             c.expect({"event": "error", "name": "AUTH_FAILED"})
             c.close_stdin()
             c.wait(3)
+            srv.stop()
+
+    def test_config_file(self):
+        with Server() as srv:
+            srv.client("bob", register=True).quit(0)
+            tmp = tempfile.mkdtemp(prefix="parley-conf-")
+            conf = os.path.join(tmp, "parley.conf")
+            with open(conf, "w") as f:
+                f.write("[client]\n"
+                        "rooms = #dev, #ops\n"
+                        "highlight = pizza\n"
+                        "bell = no\n"
+                        "pane = room\n"
+                        "timestamp = %H:%M:%S\n"
+                        "[aliases]\n"
+                        "j = /join\n"
+                        "w = /who\n")
+            a = srv.client("alice", register=True, args=["--config", conf])
+            a.expect({"event": "joined", "room": "#dev"})
+            a.expect({"event": "joined", "room": "#ops"})
+            a.send("/j #x")
+            a.expect({"event": "joined", "room": "#x"})
+            b = srv.client("bob")
+            b.send("who wants pizza")
+            ev = a.expect({"event": "message", "text": "who wants pizza"})
+            self.assertTrue(ev["highlight"], ev)
+            b.send("nothing here")
+            ev = a.expect({"event": "message", "text": "nothing here"})
+            self.assertFalse(ev["highlight"], ev)
+            a.quit(0)
+            b.quit(0)
+            # A bad file is refused with its line number; exit 2.
+            with open(conf, "w") as f:
+                f.write("[client]\nrooms = #ok\npane = sideways\n")
+            c = srv.client("alice", args=["--config", conf],
+                           wait_connected=False)
+            c.close_stdin()
+            c.wait(2)
+            self.assertTrue(any("parley.conf:3" in l and "pane" in l
+                                for l in c.err.lines), c.err.lines)
+            c = srv.client("alice", args=["--config", conf + ".missing"],
+                           wait_connected=False)
+            c.close_stdin()
+            c.wait(2)
+            srv.stop()
+
+    def test_session_kept_between_runs(self):
+        with Server() as srv:
+            state = tempfile.mkdtemp(prefix="parley-state-")
+            env = {"XDG_STATE_HOME": state}
+            a = srv.client("alice", register=True, env=env,
+                           args=["--keep-session"])
+            a.send("/join #dev")
+            a.expect({"event": "joined", "room": "#dev"})
+            a.send("/join #ops")
+            a.expect({"event": "joined", "room": "#ops"})
+            a.send("/part #ops")
+            a.expect({"event": "parted", "room": "#ops"})
+            a.send("/rooms")  # a round trip: the saves have been queued
+            a.expect({"event": "rooms"})
+            a.quit(0)
+            path = os.path.join(state, "parley",
+                                "alice@127.0.0.1_%d" % srv.port)
+            st = os.stat(path)
+            self.assertEqual(stat.S_IMODE(st.st_mode), 0o600)
+            with open(path) as f:
+                text = f.read()
+            self.assertRegex(text, r"(?m)^token [0-9a-f]{64}$")
+            self.assertIn("room #dev\n", text)
+            self.assertNotIn("room #ops", text)
+            # No password this time: the kept token logs in, #dev is back.
+            a = srv.client("alice", env=env, password=None,
+                           args=["--keep-session"])
+            a.expect({"event": "joined", "room": "#dev"})
+            srv.console_expect("logins", r"alice.*token")
+            a.quit(0)
+            # Without --keep-session a script still needs its password.
+            c = srv.client("alice", env=env, password=None,
+                           wait_connected=False)
+            c.close_stdin()
+            c.wait(2)
             srv.stop()
 
 
