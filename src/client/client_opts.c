@@ -234,6 +234,7 @@ int client_opts_parse(client_opts *o, int argc, char **argv, char *err,
 #undef NEED_VAL
   }
   if (target) {
+    o->port = CLIENT_DEFAULT_PORT; /* not the configuration's server port */
     if (client_opts_target(target, o->user, sizeof o->user, o->host,
                            sizeof o->host, &o->port) < 0) {
       snprintf(err, errlen,
