@@ -332,6 +332,12 @@ static void on_event(client *c, const client_event *ev, void *ud) {
     emit(o);
     break;
   }
+  case CLIENT_EV_UNREAD:
+    o = ev_new("unread");
+    json_object_set_new(o, "peer", jstr(ev->peer));
+    json_object_set_new(o, "count", json_integer(ev->count));
+    emit(o);
+    break;
   case CLIENT_EV_QUIT:
     b->quitting = true;
     in_close(b);

@@ -143,6 +143,8 @@ client *client_new(uv_loop_t *loop, const client_opts *o, client_event_cb cb,
     c->have_token = true;
   }
   memset(c->opts.token, 0, sizeof c->opts.token);
+  c->ndms = o->nstate_dms;
+  memcpy(c->dms, o->state_dms, c->ndms * sizeof *c->dms);
   /* Rooms to join at start: the configuration's, then the ones we were
    * in last time. Their windows exist now; the login joins them. */
   client_start_rooms(c);

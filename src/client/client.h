@@ -70,6 +70,16 @@ typedef enum client_mode {
 #define CLIENT_CONFIG_MAX_ALIASES 32 /* [aliases] entries */
 #define CLIENT_CONFIG_PATH_SZ 1024
 #define CLIENT_STATE_MAX_ROOMS 64 /* rooms remembered in the state file */
+#define CLIENT_STATE_MAX_DMS 64   /* conversations remembered likewise */
+
+/* A direct conversation remembered between runs: the newest message id
+ * seen in it, so the next login can count what arrived meanwhile. */
+typedef struct client_dm_seen {
+  char peer[CLIENT_NAME_SZ];
+  uint64_t last_id;
+  bool pending;    /* its HISTORY_REQ (login summary) is in flight */
+  uint32_t unread; /* new messages from peer counted by that request */
+} client_dm_seen;
 
 /* One user-defined command alias: "/NAME args" runs "EXPANSION args". */
 typedef struct client_alias {
@@ -105,6 +115,8 @@ typedef struct client_opts {
   bool have_token;
   char state_rooms[CLIENT_STATE_MAX_ROOMS][CLIENT_ROOM_SZ]; /* ditto */
   unsigned nstate_rooms;
+  client_dm_seen state_dms[CLIENT_STATE_MAX_DMS]; /* ditto */
+  unsigned nstate_dms;
   char user[CLIENT_NAME_SZ]; /* default $USER */
   char host[CLIENT_HOST_SZ]; /* without brackets for IPv6 */
   uint16_t port;             /* default CLIENT_DEFAULT_PORT */
@@ -312,6 +324,9 @@ typedef enum client_event_type {
   CLIENT_EV_INFO,          /* local info line added to win (text) */
   CLIENT_EV_QUIT,          /* /quit: connection closing, the face exits */
   CLIENT_EV_NAMES,         /* /names answer: win's names (room), n */
+  CLIENT_EV_UNREAD,        /* at login: count direct messages from peer
+                              arrived while we were away; win is the
+                              conversation (in the window list) */
   CLIENT_EV_HELD,          /* a line typed while disconnected was kept
                               (count in count); sent after the next login */
   CLIENT_EV_STOPPED,       /* client_stop() finished closing handles */

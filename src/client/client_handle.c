@@ -88,15 +88,65 @@ static bool client_handle_mentions(const client *c, const char *text) {
   return false;
 }
 
+/* Handles the HISTORY_END of a login summary request (a remembered
+ * conversation): "3 unread direct messages from root" when some came
+ * while we were away, nothing otherwise. Returns true when it was one. */
+static bool client_handle_dm_summary(client *c, const proto_history_end *h) {
+  if (h->kind != PROTO_TO_USER)
+    return false;
+  char peer[CLIENT_NAME_SZ];
+  proto_str_copy(peer, sizeof peer, h->target);
+  client_dm_seen *d = client_state_dm(c, peer);
+  if (!d || !d->pending)
+    return false;
+  d->pending = false;
+  client_window *w = client_window_find(c, peer);
+  if (d->unread == 0 || !w)
+    return true;
+  if (w != c->m.current) {
+    w->unread = d->unread;
+    w->activity = ++c->m.seq;
+  }
+  client_info(c, c->m.current, CLIENT_LINE_INFO,
+              "%u unread direct message%s from %s", d->unread,
+              d->unread == 1 ? "" : "s", peer);
+  client_event ev = {
+      .type = CLIENT_EV_UNREAD, .win = w, .peer = peer, .count = d->unread};
+  client_emit(c, &ev);
+  d->unread = 0;
+  return true;
+}
+
 /* Handles MSG: adds the line (deduplicating replayed backlog), counts
  * unread and mentions, fires MESSAGE. */
 static void client_handle_msg(client *c, const proto_chat *ch) {
+  bool backlog = ch->flags & PROTO_MSGF_BACKLOG;
+  client_dm_seen *d = NULL;
+  if (ch->kind == PROTO_TO_USER) {
+    char peer[CLIENT_NAME_SZ];
+    proto_str_copy(peer, sizeof peer,
+                   client_str_eq(ch->from, c->m.self) ? ch->target : ch->from);
+    d = client_state_dm(c, peer);
+    /* A login summary's old messages open no window (QUERY_OPEN shows
+     * them when the user asks). */
+    if (d && d->pending && backlog && ch->id <= d->last_id &&
+        !client_window_find(c, peer))
+      return;
+  }
   client_window *w =
       client_handle_target_window(c, ch->kind, ch->target, ch->from, true);
-  bool backlog = ch->flags & PROTO_MSGF_BACKLOG;
   if (backlog && ch->id != 0 && ch->id <= w->last_id &&
       client_handle_has_id(w, ch->id))
     return; /* already shown: a rejoin after reconnect replays history */
+  if (ch->kind == PROTO_TO_USER) {
+    char peer[CLIENT_NAME_SZ];
+    bool self_from = client_str_eq(ch->from, c->m.self);
+    proto_str_copy(peer, sizeof peer, self_from ? ch->target : ch->from);
+    if (d && d->pending && backlog && !self_from && ch->id > d->last_id)
+      d->unread++; /* arrived while we were away: counted at HISTORY_END */
+    client_state_dm_seen(c, peer, ch->id); /* may move entries: */
+    d = NULL;                              /* not used past here */
+  }
   bool self = client_str_eq(ch->from, c->m.self);
   uint8_t flags = 0;
   if (ch->flags & PROTO_MSGF_ACTION)
@@ -540,6 +590,8 @@ static void client_handle_login_ok(client *c, client_conn *k,
     m.u.set_status.text = proto_str_c(c->status_text);
     (void)client_send(c, &m);
   }
+  /* Conversations we know: what came while we were away. */
+  client_state_dm_summary(c);
   /* Lines typed while we were away, after the rejoins above. */
   client_exec_flush_held(c);
   /* First probe at once so the status bar shows lag early. */
@@ -684,6 +736,8 @@ void client_handle_frame(client *c, client_conn *k, const proto_msg *m) {
     break;
   case PROTO_HISTORY_END: {
     const proto_history_end *h = &m->u.history_end;
+    if (client_handle_dm_summary(c, h))
+      break;
     proto_str none = {0};
     client_window *w =
         client_handle_target_window(c, h->kind, h->target, none, false);

@@ -80,6 +80,8 @@ struct client {
   struct client_held *held, *held_tail; /* lines typed while disconnected */
   unsigned nheld;
   bool state_saving, state_dirty, state_warned; /* client_state.c */
+  client_dm_seen dms[CLIENT_STATE_MAX_DMS]; /* conversations seen */
+  unsigned ndms;
   char (*names)[CLIENT_NAME_SZ]; /* MEMBER names until MEMBERS_END */
   size_t nnames, names_cap;
 };
@@ -147,6 +149,13 @@ const char *client_text_check_frame(const proto_msg *m);
 
 /* Kept session (client_state.c): saves the token and rooms off the loop. */
 void client_state_save(client *c);
+/* Records that a direct message id from/to peer was seen (kept state). */
+void client_state_dm_seen(client *c, const char *peer, uint64_t id);
+/* The remembered conversation with peer, or NULL. */
+client_dm_seen *client_state_dm(client *c, const char *peer);
+/* At login: asks for the newest messages of every remembered
+ * conversation, to count those that arrived while we were away. */
+void client_state_dm_summary(client *c);
 
 /* Incoming frames (client_handle.c): dispatches one decoded frame. */
 void client_handle_frame(client *c, client_conn *k, const proto_msg *m);

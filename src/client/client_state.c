@@ -111,7 +111,17 @@ int client_state_load(client_opts *o, char *err, size_t errlen) {
   for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
     if (!strncmp(line, "token ", 6))
       o->have_token = client_state_hex(line + 6, o->token) == 0;
-    else if (!strncmp(line, "room ", 5) &&
+    else if (!strncmp(line, "dm ", 3) && o->nstate_dms < CLIENT_STATE_MAX_DMS) {
+      char peer[CLIENT_NAME_SZ];
+      unsigned long long id;
+      if (sscanf(line + 3, "%32s %llu", peer, &id) == 2 &&
+          proto_check_name(peer, strlen(peer)) == 0) {
+        client_dm_seen *d = &o->state_dms[o->nstate_dms++];
+        memset(d, 0, sizeof *d);
+        snprintf(d->peer, sizeof d->peer, "%s", peer);
+        d->last_id = id;
+      }
+    } else if (!strncmp(line, "room ", 5) &&
              o->nstate_rooms < CLIENT_STATE_MAX_ROOMS &&
              proto_check_room(line + 5, strlen(line + 5)) == 0)
       snprintf(o->state_rooms[o->nstate_rooms++], CLIENT_ROOM_SZ, "%s",
@@ -204,7 +214,8 @@ void client_state_save(client *c) {
     return;
   client_state_path(&c->opts, q->path, sizeof q->path);
   size_t cap = 128 + 2 * PROTO_TOKEN_LEN +
-               CLIENT_STATE_MAX_ROOMS * (CLIENT_ROOM_SZ + 8);
+               CLIENT_STATE_MAX_ROOMS * (CLIENT_ROOM_SZ + 8) +
+               CLIENT_STATE_MAX_DMS * (CLIENT_NAME_SZ + 32);
   q->data = malloc(cap);
   if (!q->path[0] || !q->data) {
     free(q->data);
@@ -228,6 +239,9 @@ void client_state_save(client *c) {
       rooms++;
     }
   }
+  for (unsigned i = 0; i < c->ndms; i++)
+    n += (size_t)snprintf(q->data + n, cap - n, "dm %s %llu\n", c->dms[i].peer,
+                          (unsigned long long)c->dms[i].last_id);
   q->n = n;
   q->c = c;
   q->work.data = q;
@@ -239,4 +253,47 @@ void client_state_save(client *c) {
   }
   c->state_saving = true;
   c->live++;
+}
+
+client_dm_seen *client_state_dm(client *c, const char *peer) {
+  for (unsigned i = 0; i < c->ndms; i++)
+    if (strcasecmp(c->dms[i].peer, peer) == 0)
+      return &c->dms[i];
+  return NULL;
+}
+
+/* Records the newest message id seen in the conversation with peer; when
+ * the table is full the conversation quiet the longest (smallest id)
+ * makes room. Saved with the rest of the state. */
+void client_state_dm_seen(client *c, const char *peer, uint64_t id) {
+  if (!c->opts.keep_session)
+    return;
+  client_dm_seen *d = client_state_dm(c, peer);
+  if (!d) {
+    if (c->ndms < CLIENT_STATE_MAX_DMS) {
+      d = &c->dms[c->ndms++];
+    } else {
+      d = &c->dms[0];
+      for (unsigned i = 1; i < c->ndms; i++)
+        if (c->dms[i].last_id < d->last_id)
+          d = &c->dms[i];
+    }
+    memset(d, 0, sizeof *d);
+    snprintf(d->peer, sizeof d->peer, "%s", peer);
+  }
+  if (id > d->last_id) {
+    d->last_id = id;
+    client_state_save(c);
+  }
+}
+
+void client_state_dm_summary(client *c) {
+  for (unsigned i = 0; i < c->ndms; i++) {
+    client_dm_seen *d = &c->dms[i];
+    proto_msg m = {.type = PROTO_HISTORY_REQ};
+    m.u.history_req.kind = PROTO_TO_USER;
+    m.u.history_req.target = proto_str_c(d->peer);
+    d->unread = 0;
+    d->pending = client_send(c, &m) == 0;
+  }
 }

@@ -192,6 +192,44 @@ class ClientCore(unittest.TestCase):
             c.wait(2)
             srv.stop()
 
+    def test_unread_direct_messages_at_login(self):
+        with Server() as srv:
+            state = tempfile.mkdtemp(prefix="parley-state-")
+            env = {"XDG_STATE_HOME": state}
+            b = srv.client("bob", register=True)
+            a = srv.client("alice", register=True, env=env,
+                           args=["--keep-session"])
+            b.send("/msg alice before")
+            a.expect({"event": "message", "peer": "bob", "text": "before"})
+            a.send("/msg bob seen it")
+            b.expect({"event": "message", "text": "seen it"})
+            a.send("/rooms")  # a round trip: the state save is queued
+            a.expect({"event": "rooms"})
+            a.quit(0)
+            b.expect({"event": "presence", "user": "alice",
+                      "status": "offline"})
+            for i in range(3):
+                b.send("/msg alice while away %d" % i)
+                b.expect({"event": "message", "text": "while away %d" % i})
+            a = srv.client("alice", env=env, args=["--keep-session"])
+            ev = a.expect({"event": "unread", "peer": "bob"})
+            self.assertEqual(ev["count"], 3)
+            # The three are in the conversation's window; the old lines
+            # are not repeated as new.
+            for i in range(3):
+                a.expect({"event": "message", "peer": "bob",
+                          "text": "while away %d" % i})
+            self.assertEqual(a.count({"event": "message", "text": "before"}),
+                             0)
+            # Nothing new: no summary at the next login.
+            a.quit(0)
+            a = srv.client("alice", env=env, args=["--keep-session"])
+            a.send("/rooms")
+            a.expect_none({"event": "unread"}, {"event": "rooms"})
+            a.quit(0)
+            b.quit(0)
+            srv.stop()
+
 
 if __name__ == "__main__":
     main()
