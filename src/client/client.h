@@ -146,8 +146,10 @@ int client_opts_parse(client_opts *o, int argc, char **argv, char *err,
 
 /* Loads the kept session (client_state_load), then the password from
  * --password-file, else $PARLEY_PASSWORD (a trailing newline is dropped).
- * Returns 0 when o->password is set or a kept session token will be tried
- * first (password NULL), 1 when no source exists (the TUI then prompts),
+ * A password given this way wins over a kept token (which is then not
+ * used for the first login). Returns 0 when o->password is set or a kept
+ * token will log in instead (password NULL), 1 when no source exists (the
+ * TUI then prompts),
  * -1 with err filled on failure. Runs before the loop starts, so a
  * blocking read is fine here. */
 int client_opts_password(client_opts *o, char *err, size_t errlen);

@@ -108,6 +108,9 @@ int client_opts_target(const char *s, char *user, size_t usz, char *host,
   return 0;
 }
 
+static int client_opts_password_read(client_opts *o, char *err,
+                                     size_t errlen);
+
 int client_opts_parse(client_opts *o, int argc, char **argv, char *err,
                       size_t errlen) {
   memset(o, 0, sizeof *o);
@@ -272,6 +275,15 @@ int client_opts_parse(client_opts *o, int argc, char **argv, char *err,
 int client_opts_password(client_opts *o, char *err, size_t errlen) {
   if (client_state_load(o, err, errlen) < 0)
     return -1;
+  int r = client_opts_password_read(o, err, errlen);
+  if (r == 0 && o->password)
+    o->have_token = false; /* a password given is what the user means */
+  return r;
+}
+
+/* client_opts_password() without the kept session. */
+static int client_opts_password_read(client_opts *o, char *err,
+                                     size_t errlen) {
   if (o->password)
     return 0;
   if (o->password_file) {
