@@ -64,9 +64,9 @@ void client_error(client *c, client_window *w, int code, const char *name,
                   const char *subject, const char *text) {
   if (!w)
     w = c->m.current ? c->m.current : c->m.windows[0];
-  client_line *l = client_window_add(w, 0, client_now_ms(), subject,
-                                     strlen(subject), text, strlen(text),
-                                     CLIENT_LINE_ERROR);
+  client_line *l =
+      client_window_add(w, 0, client_now_ms(), subject, strlen(subject), text,
+                        strlen(text), CLIENT_LINE_ERROR);
   c->m.seq++;
   client_event ev = {.type = CLIENT_EV_ERROR,
                      .win = w,

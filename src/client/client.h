@@ -64,8 +64,8 @@ typedef enum client_mode {
 
 /* ---- client configuration file (parley.conf) ---------------------------- */
 
-#define CLIENT_CONFIG_MAX_ROOMS 32   /* rooms = ... entries */
-#define CLIENT_CONFIG_MAX_WORDS 16   /* highlight = ... words */
+#define CLIENT_CONFIG_MAX_ROOMS 32 /* rooms = ... entries */
+#define CLIENT_CONFIG_MAX_WORDS 16 /* highlight = ... words */
 #define CLIENT_CONFIG_WORD_SZ 64
 #define CLIENT_CONFIG_MAX_ALIASES 32 /* [aliases] entries */
 #define CLIENT_CONFIG_PATH_SZ 1024
@@ -109,8 +109,8 @@ typedef struct client_config {
 
 typedef struct client_opts {
   client_mode mode;
-  client_config config; /* the configuration file's settings */
-  bool keep_session;    /* use/keep the state file (token, rooms) */
+  client_config config;           /* the configuration file's settings */
+  bool keep_session;              /* use/keep the state file (token, rooms) */
   uint8_t token[PROTO_TOKEN_LEN]; /* from the state file */
   bool have_token;
   char state_rooms[CLIENT_STATE_MAX_ROOMS][CLIENT_ROOM_SZ]; /* ditto */
@@ -157,8 +157,7 @@ int client_opts_password(client_opts *o, char *err, size_t errlen);
 /* Checks the password against the wire rule before anything is sent:
  * 8 to 256 characters when registering, at most 256 otherwise. Returns 0,
  * or -1 with a one-line reason in err. */
-int client_opts_check_password(const client_opts *o, char *err,
-                               size_t errlen);
+int client_opts_check_password(const client_opts *o, char *err, size_t errlen);
 
 /* Reads the configuration file path (must_exist: a missing file is an
  * error; else a missing file leaves the defaults) into cfg, after setting
@@ -253,7 +252,7 @@ typedef struct client_window {
                                     (MEMBERS_END), kept current by
                                     join/part/quit notices */
   size_t nnames;
-  bool names_known; /* names holds a complete list */
+  bool names_known;  /* names holds a complete list */
   uint64_t activity; /* model sequence of the last unread line; sort
                         windows with activity by this, newest first */
 } client_window;

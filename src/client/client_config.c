@@ -75,7 +75,8 @@ static int client_config_room(client_config_ctx *x, const char *p, size_t n) {
 /* One word of highlight = ... */
 static int client_config_word(client_config_ctx *x, const char *p, size_t n) {
   client_config *cfg = x->cfg;
-  if (n >= CLIENT_CONFIG_WORD_SZ || cfg->nhighlight >= CLIENT_CONFIG_MAX_WORDS ||
+  if (n >= CLIENT_CONFIG_WORD_SZ ||
+      cfg->nhighlight >= CLIENT_CONFIG_MAX_WORDS ||
       proto_utf8_count(p, n) < 0 || proto_has_control(p, n)) {
     snprintf(x->err, sizeof x->err,
              "highlight: at most %d words of up to %d bytes of plain text",
@@ -146,8 +147,8 @@ static int client_config_ini_cb(void *ud, const char *section, const char *key,
   }
   char *end;
   if (!strcmp(key, "server")) {
-    if (client_opts_target(v, o->user, sizeof o->user, o->host,
-                           sizeof o->host, &o->port) < 0) {
+    if (client_opts_target(v, o->user, sizeof o->user, o->host, sizeof o->host,
+                           &o->port) < 0) {
       snprintf(x->err, sizeof x->err,
                "server: expected [USER@]HOST[:PORT], not '%.60s'", v);
       return 0;

@@ -99,9 +99,10 @@ void client_conn_lost(client *c, const char *reason, client_fatal fatal) {
     client_event ev = {.type = CLIENT_EV_DISCONNECTED,
                        .text = c->m.reason,
                        .fatal = fatal,
-                       .login_tries = c->auth_retryable && fatal == CLIENT_FATAL_AUTH
-                                          ? c->login_tries
-                                          : 0};
+                       .login_tries =
+                           c->auth_retryable && fatal == CLIENT_FATAL_AUTH
+                               ? c->login_tries
+                               : 0};
     client_emit(c, &ev);
     return;
   }

@@ -181,8 +181,8 @@ void client_exec_flush_held(client *c) {
       snprintf(err, sizeof err, "window %s is gone", h->win);
     if (r < 0) {
       char msg[400];
-      snprintf(msg, sizeof msg, "a line kept while disconnected was not sent: %s",
-               err);
+      snprintf(msg, sizeof msg,
+               "a line kept while disconnected was not sent: %s", err);
       client_error(c, w, 0, client_exec_errname(r), h->win, msg);
     }
     free(h);

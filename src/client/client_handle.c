@@ -450,10 +450,9 @@ static void client_handle_notice(client *c, const proto_notice *nt) {
   if (w->kind == CLIENT_WIN_ROOM && !about_me && room[0]) {
     /* Whoever leaves a room (part, quit, kick, ban: one notice per room)
      * leaves its count and its member list. */
-    bool gone = nt->kind == PROTO_NOTICE_LEFT ||
-                nt->kind == PROTO_NOTICE_QUIT ||
-                nt->kind == PROTO_NOTICE_KICKED ||
-                nt->kind == PROTO_NOTICE_BANNED;
+    bool gone =
+        nt->kind == PROTO_NOTICE_LEFT || nt->kind == PROTO_NOTICE_QUIT ||
+        nt->kind == PROTO_NOTICE_KICKED || nt->kind == PROTO_NOTICE_BANNED;
     if (nt->kind == PROTO_NOTICE_JOINED) {
       w->members++;
       client_handle_names_add(w, user);
@@ -557,7 +556,7 @@ static void client_handle_login_ok(client *c, client_conn *k,
     c->have_token = true;
   }
   c->opts.do_register = false; /* the account exists now */
-  client_state_save(c);         /* the new token */
+  client_state_save(c);        /* the new token */
   c->ever_ready = true;
   c->attempt = 0;
   c->kicked = false;

@@ -73,14 +73,14 @@ struct client {
   size_t nrooms, rooms_cap;
   client_scan_state *scan; /* a /scan in flight */
 
-  uint8_t status;                     /* our status as last set (/away) */
-  char status_text[CLIENT_STATUS_SZ]; /* its text: re-sent after login */
-  unsigned login_tries;               /* passwords refused in a row */
-  bool auth_retryable;                /* last refusal: a wrong password */
+  uint8_t status;                       /* our status as last set (/away) */
+  char status_text[CLIENT_STATUS_SZ];   /* its text: re-sent after login */
+  unsigned login_tries;                 /* passwords refused in a row */
+  bool auth_retryable;                  /* last refusal: a wrong password */
   struct client_held *held, *held_tail; /* lines typed while disconnected */
   unsigned nheld;
   bool state_saving, state_dirty, state_warned; /* client_state.c */
-  client_dm_seen dms[CLIENT_STATE_MAX_DMS]; /* conversations seen */
+  client_dm_seen dms[CLIENT_STATE_MAX_DMS];     /* conversations seen */
   unsigned ndms;
   char (*names)[CLIENT_NAME_SZ]; /* MEMBER names until MEMBERS_END */
   size_t nnames, names_cap;

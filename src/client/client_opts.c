@@ -108,8 +108,7 @@ int client_opts_target(const char *s, char *user, size_t usz, char *host,
   return 0;
 }
 
-static int client_opts_password_read(client_opts *o, char *err,
-                                     size_t errlen);
+static int client_opts_password_read(client_opts *o, char *err, size_t errlen);
 
 int client_opts_parse(client_opts *o, int argc, char **argv, char *err,
                       size_t errlen) {
@@ -137,11 +136,11 @@ int client_opts_parse(client_opts *o, int argc, char **argv, char *err,
     }
   }
   char defpath[CLIENT_CONFIG_PATH_SZ];
-  if (client_config_load(&o->config, o,
-                         cfg_path ? cfg_path
-                                  : client_config_default_path(
-                                        defpath, sizeof defpath),
-                         cfg_path != NULL, err, errlen) < 0)
+  if (client_config_load(
+          &o->config, o,
+          cfg_path ? cfg_path
+                   : client_config_default_path(defpath, sizeof defpath),
+          cfg_path != NULL, err, errlen) < 0)
     return -1;
   bool cli_scan_to = false, cli_keep = false;
   const char *target = NULL;
@@ -252,8 +251,8 @@ int client_opts_parse(client_opts *o, int argc, char **argv, char *err,
   }
   /* The token and rooms are kept for the TUI (unless the file says no);
    * scripts opt in with --keep-session. */
-  o->keep_session = cli_keep || (o->mode == CLIENT_MODE_TUI &&
-                                 o->config.keep_session);
+  o->keep_session =
+      cli_keep || (o->mode == CLIENT_MODE_TUI && o->config.keep_session);
   for (unsigned i = 0; i < o->n_scan_to; i++) /* no :PORT given */
     if (o->scan_to[i].sin_port == 0)
       o->scan_to[i].sin_port = htons(o->scan_port);
@@ -264,8 +263,7 @@ int client_opts_parse(client_opts *o, int argc, char **argv, char *err,
     }
     if (proto_check_name(o->user, strlen(o->user)) < 0) {
       /* The error text starts "bad name:" already. */
-      snprintf(err, errlen, "'%s': %s", o->user,
-               proto_strerror(PERR_BAD_NAME));
+      snprintf(err, errlen, "'%s': %s", o->user, proto_strerror(PERR_BAD_NAME));
       return -1;
     }
   }
@@ -282,8 +280,7 @@ int client_opts_password(client_opts *o, char *err, size_t errlen) {
 }
 
 /* client_opts_password() without the kept session. */
-static int client_opts_password_read(client_opts *o, char *err,
-                                     size_t errlen) {
+static int client_opts_password_read(client_opts *o, char *err, size_t errlen) {
   if (o->password)
     return 0;
   if (o->password_file) {
@@ -328,8 +325,7 @@ static int client_opts_password_read(client_opts *o, char *err,
   return 0;
 }
 
-int client_opts_check_password(const client_opts *o, char *err,
-                               size_t errlen) {
+int client_opts_check_password(const client_opts *o, char *err, size_t errlen) {
   if (!o->password)
     return 0;
   ssize_t n = proto_utf8_count(o->password, strlen(o->password));

@@ -122,8 +122,8 @@ int client_state_load(client_opts *o, char *err, size_t errlen) {
         d->last_id = id;
       }
     } else if (!strncmp(line, "room ", 5) &&
-             o->nstate_rooms < CLIENT_STATE_MAX_ROOMS &&
-             proto_check_room(line + 5, strlen(line + 5)) == 0)
+               o->nstate_rooms < CLIENT_STATE_MAX_ROOMS &&
+               proto_check_room(line + 5, strlen(line + 5)) == 0)
       snprintf(o->state_rooms[o->nstate_rooms++], CLIENT_ROOM_SZ, "%s",
                line + 5);
   }
@@ -150,8 +150,8 @@ static void client_state_save_work(uv_work_t *w) {
   snprintf(tmp, sizeof tmp, "%s.tmp", q->path);
   client_state_mkdirs(q->path);
   (void)unlink(tmp);
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-                0600);
+  int fd =
+      open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) {
     q->result = -errno;
     return;

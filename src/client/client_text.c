@@ -114,8 +114,7 @@ const char *client_text_check_frame(const proto_msg *m) {
       return "target";
     return client_text_name_ok(m->u.msg.from, false) ? NULL : "from";
   case PROTO_HISTORY_END:
-    return client_text_target_ok(m->u.history_end.kind,
-                                 m->u.history_end.target)
+    return client_text_target_ok(m->u.history_end.kind, m->u.history_end.target)
                ? NULL
                : "target";
   case PROTO_JOINED:

@@ -67,7 +67,7 @@ client_line *client_window_add(client_window *w, uint64_t id, uint64_t ts_ms,
     }
   if (pos < w->count) {
     if (w->count == w->cap) { /* full: the oldest line goes */
-      if (pos == 0) { /* older than all we keep */
+      if (pos == 0) {         /* older than all we keep */
         free(l);
         return NULL;
       }

@@ -113,7 +113,6 @@ static void test_own_messages_not_unread(void **s) {
   finish(&loop, c, &r);
 }
 
-
 /* Hands the client a NOTICE frame. */
 static void notice(client *c, client_conn *k, uint8_t kind, const char *room,
                    const char *user) {
@@ -277,8 +276,12 @@ static void test_text_clean(void **s) {
   char out[64];
   client_text_clean(out, sizeof out, "a\x1b[2Jb", 6);
   assert_string_equal(out, "a\xEF\xBF\xBD[2Jb");
-  client_text_clean(out, sizeof out, "x\xC2\x9B" "1m\x7F\tz", 8);
-  assert_string_equal(out, "x\xEF\xBF\xBD" "1m\xEF\xBF\xBD\tz");
+  client_text_clean(out, sizeof out,
+                    "x\xC2\x9B"
+                    "1m\x7F\tz",
+                    8);
+  assert_string_equal(out, "x\xEF\xBF\xBD"
+                           "1m\xEF\xBF\xBD\tz");
   client_text_clean(out, sizeof out, "evil\xE2\x80\xAEgpj.exe", 14);
   assert_string_equal(out, "evil\xEF\xBF\xBDgpj.exe");
   const char *emoji = "\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x92\xBB";
@@ -309,7 +312,7 @@ static void test_held_lines(void **s) {
   client *c = ready_client(&loop, &r, &k);
   joined(c, &k, "#lobby", 1);
   client_window *lobby = client_window_find(c, "#lobby");
-  c->ever_ready = true; /* a session existed ... */
+  c->ever_ready = true;             /* a session existed ... */
   c->m.state = CLIENT_RECONNECTING; /* ... and is being re-established */
   char err[300];
   for (int i = 0; i < CLIENT_MAX_HELD; i++)

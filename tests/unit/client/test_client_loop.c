@@ -312,7 +312,7 @@ typedef struct rec {
   const char **retries; /* passwords for client_login_retry(), NULL-ended */
   unsigned tries[8];    /* login_tries of each AUTH disconnect */
   unsigned ntries;
-  int retry_refused;    /* client_login_retry()'s answer once used up */
+  int retry_refused; /* client_login_retry()'s answer once used up */
 } rec;
 
 static void on_ev(client *c, const client_event *ev, void *ud) {
