@@ -253,6 +253,7 @@ typedef struct client_window {
                                     join/part/quit notices */
   size_t nnames;
   bool names_known;  /* names holds a complete list */
+  bool names_quiet;  /* a client_names(show = false) answer is due */
   uint64_t activity; /* model sequence of the last unread line; sort
                         windows with activity by this, newest first */
 } client_window;
@@ -424,6 +425,12 @@ int client_reconnect(client *c);
  * (copied). Returns 0, UV_EINVAL when there is nothing to retry or the
  * tries are used up, or a negative uv error. */
 int client_login_retry(client *c, const char *password);
+
+/* Asks the server for room's members (what /names does): the answer fills
+ * the room window's names (and fires CLIENT_EV_NAMES); with show false no
+ * info lines are added (a users pane in "room" mode refreshing itself).
+ * Returns 0, CLIENT_EUSAGE for a bad room name, or a client_send() error. */
+int client_names(client *c, const char *room, bool show);
 
 /* Frees a stopped client (after CLIENT_EV_STOPPED or once uv_run returned). */
 void client_free(client *c);

@@ -212,6 +212,18 @@ static int client_exec_names(client *c, client_window *w, const client_cmd *cmd,
   return client_exec_send(c, &m, err, errlen);
 }
 
+int client_names(client *c, const char *room, bool show) {
+  if (!room || proto_check_room(room, strlen(room)) < 0)
+    return CLIENT_EUSAGE;
+  proto_msg m = {.type = PROTO_MEMBERS_REQ};
+  m.u.members_req.room = proto_str_c(room);
+  int r = client_send(c, &m);
+  client_window *w = client_window_find(c, room);
+  if (r == 0 && w && w->kind == CLIENT_WIN_ROOM)
+    w->names_quiet = !show;
+  return r;
+}
+
 /* The configuration's alias for "/NAME ..." when NAME is not a built-in
  * command: a new string "EXPANSION ..." (the caller frees), else NULL. One
  * level only: an expansion is not expanded again. */

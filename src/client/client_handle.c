@@ -352,6 +352,23 @@ static int client_handle_name_cmp(const void *a, const void *b) {
   return strcasecmp(a, b);
 }
 
+/* Shows the collected member names of room as info lines (about 1 KiB
+ * each) in the current window. */
+static void client_handle_names_show(client *c, const char *room) {
+  char line[1024];
+  size_t o = (size_t)snprintf(line, sizeof line, "%s: %zu member%s:", room,
+                              c->nnames, c->nnames == 1 ? "" : "s");
+  for (size_t i = 0; i < c->nnames; i++) {
+    size_t need = strlen(c->names[i]) + 1;
+    if (o + need + 1 >= sizeof line) { /* one info line per ~1 KiB */
+      client_info(c, NULL, CLIENT_LINE_INFO, "%s", line);
+      o = (size_t)snprintf(line, sizeof line, " ");
+    }
+    o += (size_t)snprintf(line + o, sizeof line - o, " %s", c->names[i]);
+  }
+  client_info(c, NULL, CLIENT_LINE_INFO, "%s", line);
+}
+
 /* Handles MEMBERS_END: the room window (when we have one) keeps the list,
  * the current window shows it, NAMES fires. */
 static void client_handle_members_end(client *c, const proto_members_end *me) {
@@ -374,18 +391,11 @@ static void client_handle_members_end(client *c, const proto_members_end *me) {
     w->members = (uint32_t)c->nnames;
     c->m.seq++;
   }
-  char line[1024];
-  size_t o = (size_t)snprintf(line, sizeof line, "%s: %zu member%s:", room,
-                              c->nnames, c->nnames == 1 ? "" : "s");
-  for (size_t i = 0; i < c->nnames; i++) {
-    size_t need = strlen(c->names[i]) + 1;
-    if (o + need + 1 >= sizeof line) { /* one info line per ~1 KiB */
-      client_info(c, NULL, CLIENT_LINE_INFO, "%s", line);
-      o = (size_t)snprintf(line, sizeof line, " ");
-    }
-    o += (size_t)snprintf(line + o, sizeof line - o, " %s", c->names[i]);
-  }
-  client_info(c, NULL, CLIENT_LINE_INFO, "%s", line);
+  bool quiet = w && w->kind == CLIENT_WIN_ROOM && w->names_quiet;
+  if (quiet) /* a view refreshing its list: no lines */
+    w->names_quiet = false;
+  else
+    client_handle_names_show(c, room);
   client_event ev = {.type = CLIENT_EV_NAMES,
                      .win = w,
                      .room = room,

@@ -227,6 +227,20 @@ static void test_names(void **s) {
   assert_string_equal(w->names[1], "me");
   assert_string_equal(w->names[2], "dave");
   assert_int_equal(w->members, 3);
+  /* A quiet refresh (client_names(show = false), for a users pane) updates
+   * the list and fires NAMES without adding lines. */
+  size_t lines = client_window_current(c)->count;
+  w->names_quiet = true;
+  proto_msg one = {.type = PROTO_MEMBER};
+  one.u.member.room = proto_str_c("#dev");
+  one.u.member.name = proto_str_c("zed");
+  client_handle_frame(c, &k, &one);
+  e.u.members_end.count = 1;
+  client_handle_frame(c, &k, &e);
+  assert_int_equal(r.n[CLIENT_EV_NAMES], 2);
+  assert_int_equal(w->nnames, 1);
+  assert_false(w->names_quiet);
+  assert_int_equal(client_window_current(c)->count, lines);
   finish(&loop, c, &r);
 }
 
