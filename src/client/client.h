@@ -379,9 +379,11 @@ typedef struct client_event {
   uint64_t in_ms;          /* RECONNECTING */
   client_fatal fatal;      /* DISCONNECTED: != NONE when it is final */
   unsigned login_tries;    /* DISCONNECTED with fatal AUTH: passwords
-                              refused so far; when below CLIENT_LOGIN_TRIES
-                              and the refusal was a wrong password (code),
-                              a face may ask again: client_login_retry() */
+                              refused in a row so far */
+  bool can_retry;          /* DISCONNECTED: a wrong password (or a kept
+                              token refused with no password at hand) and
+                              login_tries < CLIENT_LOGIN_TRIES: a face may
+                              ask for the password, client_login_retry() */
   const client_room_entry *rooms;     /* ROOMS */
   const client_server_entry *servers; /* SERVERS */
   const char (*names)[CLIENT_NAME_SZ]; /* NAMES: sorted member names */

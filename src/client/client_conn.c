@@ -96,13 +96,15 @@ void client_conn_lost(client *c, const char *reason, client_fatal fatal) {
     client_set_state(c, CLIENT_DISCONNECTED, reason);
     client_info(c, c->m.windows[0], CLIENT_LINE_ERROR, "disconnected: %s",
                 reason);
-    client_event ev = {.type = CLIENT_EV_DISCONNECTED,
-                       .text = c->m.reason,
-                       .fatal = fatal,
-                       .login_tries =
-                           c->auth_retryable && fatal == CLIENT_FATAL_AUTH
-                               ? c->login_tries
-                               : 0};
+    client_event ev = {
+        .type = CLIENT_EV_DISCONNECTED,
+        .text = c->m.reason,
+        .fatal = fatal,
+        .can_retry = c->auth_retryable && fatal == CLIENT_FATAL_AUTH &&
+                     c->login_tries < CLIENT_LOGIN_TRIES,
+        .login_tries = c->auth_retryable && fatal == CLIENT_FATAL_AUTH
+                           ? c->login_tries
+                           : 0};
     client_emit(c, &ev);
     return;
   }

@@ -369,6 +369,8 @@ static void on_ev(client *c, const client_event *ev, void *ud) {
     snprintf(r->reason, sizeof r->reason, "%s", ev->text);
     if (ev->fatal == CLIENT_FATAL_AUTH && r->retries && r->ntries < 8)
       r->tries[r->ntries++] = ev->login_tries;
+    if (ev->fatal == CLIENT_FATAL_AUTH && r->retries)
+      assert_int_equal(ev->can_retry, ev->login_tries < CLIENT_LOGIN_TRIES);
     if (ev->fatal == CLIENT_FATAL_AUTH && r->retries && *r->retries) {
       /* What a face does: ask again, like ssh. */
       assert_int_equal(client_login_retry(c, *r->retries++), 0);
