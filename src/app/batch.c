@@ -73,6 +73,36 @@ static json_t *jstr(const char *s) {
   return j ? j : json_string("");
 }
 
+/* Writes the JSON text s to stdout with DEL, the C1 controls (U+0080 to
+ * U+009F, e.g. U+009B, a CSI on some terminals) and the invisible
+ * formatting characters (proto_cp_hidden: bidi controls, zero-width,
+ * U+2028/9) escaped as \u0080-style sequences: jansson escapes only C0,
+ * and these must never reach a terminal raw. Bytes >= 0x80 only occur
+ * inside JSON strings, so the escape is always valid JSON. */
+static void put_escaped(const char *s) {
+  const unsigned char *p = (const unsigned char *)s;
+  while (*p) {
+    unsigned c = *p;
+    size_t len = c < 0xC2 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    uint32_t cp = c;
+    bool whole = true;
+    if (len > 1) {
+      cp = c & (len == 2 ? 0x1F : len == 3 ? 0x0F : 0x07);
+      for (size_t k = 1; k < len && whole; k++) {
+        whole = (p[k] & 0xC0) == 0x80;
+        cp = cp << 6 | (p[k] & 0x3F);
+      }
+    }
+    if (!whole)
+      len = 1, cp = c; /* cannot happen: jansson dumps valid UTF-8 */
+    if (cp == 0x7F || (cp >= 0x80 && cp <= 0x9F) || proto_cp_hidden(cp))
+      printf("\\u%04x", (unsigned)cp);
+    else
+      fwrite(p, 1, len, stdout);
+    p += len;
+  }
+}
+
 /* Writes one event object as a line and flushes; takes the reference. */
 static void emit(json_t *o) {
   if (!o)
@@ -81,7 +111,7 @@ static void emit(json_t *o) {
   json_decref(o);
   if (!s)
     return;
-  fputs(s, stdout);
+  put_escaped(s);
   fputc('\n', stdout);
   fflush(stdout);
   free(s);
@@ -198,6 +228,8 @@ static void on_event(client *c, const client_event *ev, void *ud) {
     json_object_set_new(o, "action",
                         json_boolean(ev->line->flags & CLIENT_LINE_ACTION));
     json_object_set_new(o, "id", json_integer((json_int_t)ev->line->id));
+    json_object_set_new(o, "highlight",
+                        json_boolean(ev->line->flags & CLIENT_LINE_HIGHLIGHT));
     emit(o);
     break;
   case CLIENT_EV_HISTORY_END:
@@ -310,6 +342,22 @@ static void on_event(client *c, const client_event *ev, void *ud) {
     emit(o);
     break;
   }
+  case CLIENT_EV_NAMES: {
+    json_t *arr = json_array();
+    for (size_t i = 0; i < ev->n; i++)
+      json_array_append_new(arr, jstr(ev->names[i]));
+    o = ev_new("names");
+    json_object_set_new(o, "room", jstr(ev->room));
+    json_object_set_new(o, "names", arr);
+    emit(o);
+    break;
+  }
+  case CLIENT_EV_UNREAD:
+    o = ev_new("unread");
+    json_object_set_new(o, "peer", jstr(ev->peer));
+    json_object_set_new(o, "count", json_integer(ev->count));
+    emit(o);
+    break;
   case CLIENT_EV_QUIT:
     b->quitting = true;
     in_close(b);
@@ -535,6 +583,13 @@ int batch_main(int argc, char **argv) {
   if (pr == 1) {
     fprintf(stderr, "parley: no password: set PARLEY_PASSWORD or use "
                     "--password-file FILE\n");
+    client_opts_free(&b.opts);
+    return 2;
+  }
+  if (client_opts_check_password(&b.opts, err, sizeof err) < 0) {
+    /* Refused here, before connecting: said as the server would. */
+    emit_error(PERR_BAD_PASSWORD, proto_errname(PERR_BAD_PASSWORD), err);
+    fprintf(stderr, "parley: %s\n", err);
     client_opts_free(&b.opts);
     return 2;
   }

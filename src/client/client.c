@@ -65,6 +65,45 @@ void client_note(client *c, client_window *w, uint8_t flags,
   client_info(c, w, flags, "%s", text);
 }
 
+void client_error(client *c, client_window *w, int code, const char *name,
+                  const char *subject, const char *text) {
+  if (!w)
+    w = c->m.current ? c->m.current : c->m.windows[0];
+  client_line *l =
+      client_window_add(w, 0, client_now_ms(), subject, strlen(subject), text,
+                        strlen(text), CLIENT_LINE_ERROR);
+  c->m.seq++;
+  client_event ev = {.type = CLIENT_EV_ERROR,
+                     .win = w,
+                     .line = l,
+                     .code = code,
+                     .name = name,
+                     .subject = subject,
+                     .text = text};
+  client_emit(c, &ev);
+}
+
+/* Opens a room window (not joined yet) for room, once. */
+static void client_start_room(client *c, const char *room) {
+  if (!client_window_find(c, room))
+    (void)client_window_get(c, CLIENT_WIN_ROOM, room, strlen(room));
+}
+
+/* Windows for the rooms joined at start (LOGIN_OK sends their JOINs):
+ * #lobby first (the server's automatic join), then the configuration's
+ * rooms, then the remembered ones when rejoin is on. */
+static void client_start_rooms(client *c) {
+  const client_config *cfg = &c->opts.config;
+  unsigned nstate = cfg->rejoin ? c->opts.nstate_rooms : 0;
+  if (cfg->nrooms == 0 && nstate == 0)
+    return;
+  client_start_room(c, "#lobby");
+  for (unsigned i = 0; i < cfg->nrooms; i++)
+    client_start_room(c, cfg->rooms[i]);
+  for (unsigned i = 0; i < nstate; i++)
+    client_start_room(c, c->opts.state_rooms[i]);
+}
+
 client *client_new(uv_loop_t *loop, const client_opts *o, client_event_cb cb,
                    void *ud) {
   client *c = calloc(1, sizeof *c);
@@ -104,6 +143,16 @@ client *client_new(uv_loop_t *loop, const client_opts *o, client_event_cb cb,
   c->reconnect_timer.data = c;
   c->ping_timer.data = c;
   c->live = 2;
+  if (o->have_token) { /* a kept session: try it before the password */
+    memcpy(c->token, o->token, PROTO_TOKEN_LEN);
+    c->have_token = true;
+  }
+  memset(c->opts.token, 0, sizeof c->opts.token);
+  c->ndms = o->nstate_dms;
+  memcpy(c->dms, o->state_dms, c->ndms * sizeof *c->dms);
+  /* Rooms to join at start: the configuration's, then the ones we were
+   * in last time. Their windows exist now; the login joins them. */
+  client_start_rooms(c);
   return c;
 }
 
@@ -195,6 +244,8 @@ void client_free(client *c) {
   free(c->who);
   free(c->rooms);
   free(c->bans);
+  free(c->names);
+  client_exec_free_held(c);
   client_opts_free(&c->opts);
   memset(c->token, 0, sizeof c->token);
   free(c);

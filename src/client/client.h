@@ -39,6 +39,9 @@
 #define CLIENT_MAX_SCAN_TO 16   /* --scan-to / `/scan ADDR...` targets */
 #define CLIENT_MAX_SCAN_IFS 32  /* interface broadcast addresses probed */
 #define CLIENT_OUTQ_MAX (4u << 20) /* bytes queued to the server, hard cap */
+#define CLIENT_MAX_HELD 50 /* lines typed while disconnected, kept to send */
+#define CLIENT_MAX_NAMES 10000 /* /names entries kept per room */
+#define CLIENT_LOGIN_TRIES 3   /* password prompts before giving up (TUI) */
 
 /* Buffer sizes that hold any valid wire string plus a NUL (4 bytes per
  * code point at most). */
@@ -59,8 +62,61 @@ typedef enum client_mode {
   CLIENT_MODE_VERSION, /* --version */
 } client_mode;
 
+/* ---- client configuration file (parley.conf) ---------------------------- */
+
+#define CLIENT_CONFIG_MAX_ROOMS 32 /* rooms = ... entries */
+#define CLIENT_CONFIG_MAX_WORDS 16 /* highlight = ... words */
+#define CLIENT_CONFIG_WORD_SZ 64
+#define CLIENT_CONFIG_MAX_ALIASES 32 /* [aliases] entries */
+#define CLIENT_CONFIG_PATH_SZ 1024
+#define CLIENT_STATE_MAX_ROOMS 64 /* rooms remembered in the state file */
+#define CLIENT_STATE_MAX_DMS 64   /* conversations remembered likewise */
+
+/* A direct conversation remembered between runs: the newest message id
+ * seen in it, so the next login can count what arrived meanwhile. */
+typedef struct client_dm_seen {
+  char peer[CLIENT_NAME_SZ];
+  uint64_t last_id;
+  bool pending;    /* its HISTORY_REQ (login summary) is in flight */
+  uint32_t unread; /* new messages from peer counted by that request */
+} client_dm_seen;
+
+/* One user-defined command alias: "/NAME args" runs "EXPANSION args". */
+typedef struct client_alias {
+  char name[24];       /* without the '/' */
+  char expansion[128]; /* starts with '/' */
+} client_alias;
+
+/* $XDG_CONFIG_HOME/parley/parley.conf (or --config FILE), read once at
+ * start by client_opts_parse(). The core uses rooms, rejoin, highlight,
+ * aliases and keep_session; faces read the rest (pane, bell, timestamps). */
+typedef struct client_config {
+  char path[CLIENT_CONFIG_PATH_SZ]; /* the file read, "" when none */
+  char rooms[CLIENT_CONFIG_MAX_ROOMS][CLIENT_ROOM_SZ]; /* joined at start */
+  unsigned nrooms;
+  bool rejoin; /* rooms = the ones we were in last time too (default yes) */
+  char highlight[CLIENT_CONFIG_MAX_WORDS][CLIENT_CONFIG_WORD_SZ];
+  unsigned nhighlight; /* words that highlight like our own name */
+  unsigned pane_width; /* users pane columns; 0 = the UI's default */
+  bool pane_room;      /* pane = room: the current room's members */
+  bool bell;           /* bell on a DM or a mention elsewhere (default yes) */
+  char timestamp[32];  /* strftime format of line times (default "%H:%M") */
+  client_alias aliases[CLIENT_CONFIG_MAX_ALIASES];
+  unsigned naliases;
+  bool keep_session; /* keep the token and rooms in the state dir (TUI
+                        default yes; --batch only with --keep-session) */
+} client_config;
+
 typedef struct client_opts {
   client_mode mode;
+  client_config config;           /* the configuration file's settings */
+  bool keep_session;              /* use/keep the state file (token, rooms) */
+  uint8_t token[PROTO_TOKEN_LEN]; /* from the state file */
+  bool have_token;
+  char state_rooms[CLIENT_STATE_MAX_ROOMS][CLIENT_ROOM_SZ]; /* ditto */
+  unsigned nstate_rooms;
+  client_dm_seen state_dms[CLIENT_STATE_MAX_DMS]; /* ditto */
+  unsigned nstate_dms;
   char user[CLIENT_NAME_SZ]; /* default $USER */
   char host[CLIENT_HOST_SZ]; /* without brackets for IPv6 */
   uint16_t port;             /* default CLIENT_DEFAULT_PORT */
@@ -88,11 +144,43 @@ typedef struct client_opts {
 int client_opts_parse(client_opts *o, int argc, char **argv, char *err,
                       size_t errlen);
 
-/* Loads the password from --password-file, else $PARLEY_PASSWORD (a
- * trailing newline is dropped). Returns 0 when o->password is set, 1 when
- * no source exists (the TUI then prompts), -1 with err filled on failure.
- * Runs before the loop starts, so a blocking read is fine here. */
+/* Loads the kept session (client_state_load), then the password from
+ * --password-file, else $PARLEY_PASSWORD (a trailing newline is dropped).
+ * A password given this way wins over a kept token (which is then not
+ * used for the first login). Returns 0 when o->password is set or a kept
+ * token will log in instead (password NULL), 1 when no source exists (the
+ * TUI then prompts),
+ * -1 with err filled on failure. Runs before the loop starts, so a
+ * blocking read is fine here. */
 int client_opts_password(client_opts *o, char *err, size_t errlen);
+
+/* Checks the password against the wire rule before anything is sent:
+ * 8 to 256 characters when registering, at most 256 otherwise. Returns 0,
+ * or -1 with a one-line reason in err. */
+int client_opts_check_password(const client_opts *o, char *err, size_t errlen);
+
+/* Reads the configuration file path (must_exist: a missing file is an
+ * error; else a missing file leaves the defaults) into cfg, after setting
+ * the defaults. user/host/port/scan targets named in the file go to o
+ * (which the command line then overrides). Returns 0, or -1 with
+ * "FILE:LINE: reason" in err. Blocking: call before the loop runs. */
+int client_config_load(client_config *cfg, client_opts *o, const char *path,
+                       bool must_exist, char *err, size_t errlen);
+
+/* The default configuration file: $XDG_CONFIG_HOME/parley/parley.conf, or
+ * ~/.config/parley/parley.conf. Returns buf, "" when neither is known. */
+const char *client_config_default_path(char *buf, size_t n);
+
+/* The state file of o's account on o's server:
+ * $XDG_STATE_HOME/parley/USER@HOST_PORT (or ~/.local/state/parley/...).
+ * Returns buf, "" when no state directory is known. */
+const char *client_state_path(const client_opts *o, char *buf, size_t n);
+
+/* Loads the session token and the remembered rooms of o's account from
+ * its state file into o (nothing when o->keep_session is off or there is
+ * no file). Blocking: call before the loop runs. Returns 0 or -1 with err
+ * (a state file that is not ours: wrong mode or owner). */
+int client_state_load(client_opts *o, char *err, size_t errlen);
 
 /* Frees the owned strings (wiping the password). */
 void client_opts_free(client_opts *o);
@@ -157,6 +245,15 @@ typedef struct client_window {
   unsigned unread;   /* live messages since last viewed (not own, not
                         notices) */
   bool highlight;    /* an unread line mentions us */
+  uint64_t rewritten; /* bumped when a line was inserted before the newest
+                         (backlog older than live lines, e.g. a reopened
+                         conversation): re-layout the whole window */
+  char (*names)[CLIENT_NAME_SZ]; /* room: members from the last /names
+                                    (MEMBERS_END), kept current by
+                                    join/part/quit notices */
+  size_t nnames;
+  bool names_known;  /* names holds a complete list */
+  bool names_quiet;  /* a client_names(show = false) answer is due */
   uint64_t activity; /* model sequence of the last unread line; sort
                         windows with activity by this, newest first */
 } client_window;
@@ -228,6 +325,12 @@ typedef enum client_event_type {
   CLIENT_EV_LAG,           /* model lag_ms updated */
   CLIENT_EV_INFO,          /* local info line added to win (text) */
   CLIENT_EV_QUIT,          /* /quit: connection closing, the face exits */
+  CLIENT_EV_NAMES,         /* /names answer: win's names (room), n */
+  CLIENT_EV_UNREAD,        /* at login: count direct messages from peer
+                              arrived while we were away; win is the
+                              conversation (in the window list) */
+  CLIENT_EV_HELD,          /* a line typed while disconnected was kept
+                              (count in count); sent after the next login */
   CLIENT_EV_STOPPED,       /* client_stop() finished closing handles */
   CLIENT_EV_BANS,          /* /bans answer in bans[] */
 } client_event_type;
@@ -284,10 +387,17 @@ typedef struct client_event {
   uint32_t count;          /* HISTORY_END */
   uint64_t in_ms;          /* RECONNECTING */
   client_fatal fatal;      /* DISCONNECTED: != NONE when it is final */
+  unsigned login_tries;    /* DISCONNECTED with fatal AUTH: passwords
+                              refused in a row so far */
+  bool can_retry;          /* DISCONNECTED: a wrong password (or a kept
+                              token refused with no password at hand) and
+                              login_tries < CLIENT_LOGIN_TRIES: a face may
+                              ask for the password, client_login_retry() */
   const client_room_entry *rooms;     /* ROOMS */
   const client_server_entry *servers; /* SERVERS */
   const client_ban_entry *bans;       /* BANS */
-  size_t n;                           /* entries in rooms/servers/bans */
+  const char (*names)[CLIENT_NAME_SZ]; /* NAMES: sorted member names */
+  size_t n;                           /* entries in rooms/servers/bans/names */
 } client_event;
 
 typedef struct client client;
@@ -315,6 +425,24 @@ void client_stop(client *c);
 /* Sends BYE (reason may be NULL), flushes what is queued, then closes the
  * connection and stops: for /quit and batch EOF. CLIENT_EV_QUIT fires. */
 void client_quit(client *c, const char *reason);
+
+/* /reconnect: drops the connection (if any) and connects again at once,
+ * forgetting the backoff and a final failure. Returns 0, UV_EALREADY while
+ * a connection attempt is already resolving, or another negative uv
+ * error. */
+int client_reconnect(client *c);
+
+/* After a login refused for a wrong password (CLIENT_EV_DISCONNECTED,
+ * fatal AUTH, login_tries < CLIENT_LOGIN_TRIES): tries again with password
+ * (copied). Returns 0, UV_EINVAL when there is nothing to retry or the
+ * tries are used up, or a negative uv error. */
+int client_login_retry(client *c, const char *password);
+
+/* Asks the server for room's members (what /names does): the answer fills
+ * the room window's names (and fires CLIENT_EV_NAMES); with show false no
+ * info lines are added (a users pane in "room" mode refreshing itself).
+ * Returns 0, CLIENT_EUSAGE for a bad room name, or a client_send() error. */
+int client_names(client *c, const char *room, bool show);
 
 /* Frees a stopped client (after CLIENT_EV_STOPPED or once uv_run returned). */
 void client_free(client *c);

@@ -63,6 +63,10 @@ static const cmd_def defs[] = {
     {"bye", CLIENT_CMD_QUIT, ARGS_REST, "/bye [REASON]", "same as /quit"},
     {"close", CLIENT_CMD_CLOSE, ARGS_NONE, "/close",
      "close this window (parts a room)"},
+    {"names", CLIENT_CMD_NAMES, ARGS_PART, "/names [#room]",
+     "list a room's members (default: this one)"},
+    {"reconnect", CLIENT_CMD_RECONNECT, ARGS_NONE, "/reconnect",
+     "drop the connection and connect again now"},
 };
 #define NDEFS (sizeof defs / sizeof defs[0])
 

@@ -29,6 +29,8 @@ typedef enum client_cmd_id {
   CLIENT_CMD_UNBAN, /* word = user */
   CLIENT_CMD_BANS,
   CLIENT_CMD_SET, /* word = setting, rest = value */
+  CLIENT_CMD_NAMES,     /* word = room or empty (this room) */
+  CLIENT_CMD_RECONNECT, /* connect again now */
 } client_cmd_id;
 
 /* A parsed line. word and rest point into the parsed line. */

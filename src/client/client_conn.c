@@ -14,6 +14,7 @@
 
 static void client_conn_connect(client *c);
 static void client_conn_reconnect_due(uv_timer_t *t);
+static void client_conn_forget(client *c);
 
 /* Encodes m into the live connection's queue and writes what the socket
  * takes; 0, UV_ENOTCONN, UV_ENOBUFS (queue over CLIENT_OUTQ_MAX),
@@ -75,12 +76,7 @@ static void client_conn_close(client_conn *k) {
 void client_conn_lost(client *c, const char *reason, client_fatal fatal) {
   if (c->conn)
     client_conn_close(c->conn);
-  client_ping_stop(c);
-  c->nwho = 0; /* half-received lists die with the session */
-  c->nrooms = 0;
-  c->who_requested = false;
-  if (c->m.nusers) /* nobody is known online while we are away */
-    client_user_clear(c);
+  client_conn_forget(c);
   if (c->stopping)
     return;
   if (c->quitting) { /* we asked for it: client_stop() follows */
@@ -101,7 +97,14 @@ void client_conn_lost(client *c, const char *reason, client_fatal fatal) {
     client_info(c, c->m.windows[0], CLIENT_LINE_ERROR, "disconnected: %s",
                 reason);
     client_event ev = {
-        .type = CLIENT_EV_DISCONNECTED, .text = c->m.reason, .fatal = fatal};
+        .type = CLIENT_EV_DISCONNECTED,
+        .text = c->m.reason,
+        .fatal = fatal,
+        .can_retry = c->auth_retryable && fatal == CLIENT_FATAL_AUTH &&
+                     c->login_tries < CLIENT_LOGIN_TRIES,
+        .login_tries = c->auth_retryable && fatal == CLIENT_FATAL_AUTH
+                           ? c->login_tries
+                           : 0};
     client_emit(c, &ev);
     return;
   }
@@ -320,6 +323,56 @@ int client_conn_resolve(client *c) {
   c->resolving = true;
   c->live++;
   return 0;
+}
+
+/* Forgets what dies with a session: half-received lists, the user list,
+ * the lag probe. */
+static void client_conn_forget(client *c) {
+  client_ping_stop(c);
+  c->nwho = 0;
+  c->nrooms = 0;
+  c->nnames = 0;
+  c->who_requested = false;
+  if (c->m.nusers) /* nobody is known online while we are away */
+    client_user_clear(c);
+}
+
+int client_reconnect(client *c) {
+  if (c->stopping || c->quitting)
+    return UV_EINVAL;
+  if (c->resolving)
+    return UV_EALREADY;
+  int r = uv_timer_stop(&c->reconnect_timer);
+  assert(r == 0); /* stopping an initialised timer cannot fail */
+  (void)r;
+  if (c->conn) {
+    client_conn_close(c->conn);
+    client_conn_forget(c);
+  }
+  c->fatal = CLIENT_FATAL_NONE;
+  c->attempt = 0;
+  c->kicked = false;
+  client_info(c, c->m.windows[0], CLIENT_LINE_INFO, "reconnecting now");
+  client_event ev = {
+      .type = CLIENT_EV_RECONNECTING, .in_ms = 0, .text = "reconnecting now"};
+  client_emit(c, &ev);
+  return client_start(c);
+}
+
+int client_login_retry(client *c, const char *password) {
+  if (c->stopping || c->fatal != CLIENT_FATAL_AUTH || !c->auth_retryable ||
+      c->login_tries >= CLIENT_LOGIN_TRIES || !password)
+    return UV_EINVAL;
+  char *p = strdup(password);
+  if (!p)
+    return UV_ENOMEM;
+  if (c->opts.password) {
+    memset(c->opts.password, 0, strlen(c->opts.password));
+    free(c->opts.password);
+  }
+  c->opts.password = p;
+  c->have_token = false;
+  return client_reconnect(c);
 }
 
 /* Cancels a name lookup in flight and closes the connection (client_stop). */

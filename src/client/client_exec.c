@@ -1,7 +1,9 @@
 /* client_exec.c: the command executor. Runs what client_cmd.c parsed:
  * sends the frame, opens or switches windows, or reports a usage error. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "client_cmd.h"
 #include "client_int.h"
@@ -114,10 +116,162 @@ static void client_exec_help(client *c) {
   client_emit(c, &ev);
 }
 
-/* Parses and executes one line typed in window w (NULL: the current one);
- * see client_command(). */
+/* Keeps a line typed in w while the connection is down, to send after
+ * the next login (at most CLIENT_MAX_HELD lines). Returns 0 or
+ * CLIENT_ENOTCONN with err filled when it cannot be kept. */
+static int client_exec_hold(client *c, client_window *w, const char *text,
+                            uint8_t flags, char *err, size_t errlen) {
+  char st[200];
+  if (c->nheld >= CLIENT_MAX_HELD) {
+    snprintf(err, errlen, "not connected (%s); %u lines already waiting",
+             client_state_text(c, st, sizeof st), c->nheld);
+    return CLIENT_ENOTCONN;
+  }
+  size_t n = strlen(text);
+  client_held *h = malloc(sizeof *h + n + 1);
+  if (!h) {
+    snprintf(err, errlen, "out of memory");
+    return CLIENT_EQUEUE;
+  }
+  h->next = NULL;
+  h->kind = w->kind;
+  snprintf(h->win, sizeof h->win, "%s", w->name);
+  h->flags = flags;
+  memcpy(h->text, text, n + 1);
+  if (c->held_tail)
+    c->held_tail->next = h;
+  else
+    c->held = h;
+  c->held_tail = h;
+  c->nheld++;
+  client_info(c, w, CLIENT_LINE_INFO,
+              "not connected (%s): kept, sent when the connection is back "
+              "(%u waiting)",
+              client_state_text(c, st, sizeof st), c->nheld);
+  client_event ev = {.type = CLIENT_EV_HELD, .win = w, .count = c->nheld};
+  client_emit(c, &ev);
+  return 0;
+}
+
+void client_exec_free_held(client *c) {
+  while (c->held) {
+    client_held *h = c->held;
+    c->held = h->next;
+    free(h);
+  }
+  c->held_tail = NULL;
+  c->nheld = 0;
+}
+
+/* Sends the lines kept while disconnected, in order, to their windows
+ * (after the rejoins, so the server handles JOIN first); a line whose
+ * window is gone is reported and dropped. */
+void client_exec_flush_held(client *c) {
+  client_held *h = c->held;
+  c->held = c->held_tail = NULL;
+  c->nheld = 0;
+  while (h) {
+    client_held *next = h->next;
+    char err[300];
+    client_window *w = client_window_find(c, h->win);
+    int r = CLIENT_ENOTARGET;
+    if (w && w->kind == h->kind)
+      r = client_exec_say(c, w, h->text, h->flags, err, sizeof err);
+    else
+      snprintf(err, sizeof err, "window %s is gone", h->win);
+    if (r < 0) {
+      char msg[400];
+      snprintf(msg, sizeof msg,
+               "a line kept while disconnected was not sent: %s", err);
+      client_error(c, w, 0, client_exec_errname(r), h->win, msg);
+    }
+    free(h);
+    h = next;
+  }
+}
+
+/* Asks for a room's member list (/names); the answer comes as MEMBER
+ * frames, shown when MEMBERS_END arrives. */
+static int client_exec_names(client *c, client_window *w, const client_cmd *cmd,
+                             char *err, size_t errlen) {
+  char name[CLIENT_ROOM_SZ + 1];
+  if (cmd->word_n)
+    client_exec_word_copy(name, sizeof name, cmd);
+  else if (w && w->kind == CLIENT_WIN_ROOM)
+    snprintf(name, sizeof name, "%s", w->name);
+  else {
+    snprintf(err, errlen, "not in a room window: /names #room");
+    return CLIENT_EUSAGE;
+  }
+  if (proto_check_room(name, strlen(name)) < 0) {
+    snprintf(err, errlen, "'%s': %s", name, proto_strerror(PERR_BAD_ROOM));
+    return -PERR_BAD_ROOM;
+  }
+  proto_msg m = {.type = PROTO_MEMBERS_REQ};
+  m.u.members_req.room = proto_str_c(name);
+  return client_exec_send(c, &m, err, errlen);
+}
+
+int client_names(client *c, const char *room, bool show) {
+  if (!room || proto_check_room(room, strlen(room)) < 0)
+    return CLIENT_EUSAGE;
+  proto_msg m = {.type = PROTO_MEMBERS_REQ};
+  m.u.members_req.room = proto_str_c(room);
+  int r = client_send(c, &m);
+  client_window *w = client_window_find(c, room);
+  if (r == 0 && w && w->kind == CLIENT_WIN_ROOM)
+    w->names_quiet = !show;
+  return r;
+}
+
+/* The configuration's alias for "/NAME ..." when NAME is not a built-in
+ * command: a new string "EXPANSION ..." (the caller frees), else NULL. One
+ * level only: an expansion is not expanded again. */
+static char *client_exec_alias(const client *c, const char *line) {
+  if (line[0] != '/' || line[1] == '/' || c->opts.config.naliases == 0)
+    return NULL;
+  const char *name = line + 1;
+  size_t n = strcspn(name, " \t");
+  client_cmd probe;
+  char perr[8];
+  char word[40];
+  if (n == 0 || n >= sizeof word)
+    return NULL;
+  memcpy(word, line, n + 1);
+  word[n + 1] = '\0';
+  if (client_cmd_parse(word, &probe, perr, sizeof perr) == 0 ||
+      strncmp(perr, "usage", 5) == 0)
+    return NULL; /* a built-in command keeps its meaning */
+  for (unsigned i = 0; i < c->opts.config.naliases; i++) {
+    const client_alias *a = &c->opts.config.aliases[i];
+    if (strlen(a->name) != n || strncasecmp(a->name, name, n) != 0)
+      continue;
+    const char *rest = name + n;
+    size_t len = strlen(a->expansion) + strlen(rest) + 1;
+    char *out = malloc(len);
+    if (out)
+      snprintf(out, len, "%s%s", a->expansion, rest);
+    return out;
+  }
+  return NULL;
+}
+
+/* Runs a line after alias expansion; see client_command(). */
+static int client_exec_run(client *c, client_window *w, const char *line,
+                           char *err, size_t errlen);
+
 int client_exec_line(client *c, client_window *w, const char *line, char *err,
                      size_t errlen) {
+  char *exp = client_exec_alias(c, line);
+  int r = client_exec_run(c, w, exp ? exp : line, err, errlen);
+  free(exp);
+  return r;
+}
+
+/* Parses and executes one line typed in window w (NULL: the current one);
+ * see client_command(). */
+static int client_exec_run(client *c, client_window *w, const char *line,
+                           char *err, size_t errlen) {
   client_cmd cmd;
   if (!w)
     w = c->m.current;
@@ -128,7 +282,17 @@ int client_exec_line(client *c, client_window *w, const char *line, char *err,
   bool needs_server =
       !(cmd.id == CLIENT_CMD_NONE || cmd.id == CLIENT_CMD_HELP ||
         cmd.id == CLIENT_CMD_SCAN || cmd.id == CLIENT_CMD_QUIT ||
-        cmd.id == CLIENT_CMD_CLOSE || cmd.id == CLIENT_CMD_SET);
+        cmd.id == CLIENT_CMD_CLOSE || cmd.id == CLIENT_CMD_SET ||
+        cmd.id == CLIENT_CMD_RECONNECT);
+  if (needs_server && !client_ready(c) &&
+      (cmd.id == CLIENT_CMD_TEXT || cmd.id == CLIENT_CMD_ME) && w &&
+      w->kind != CLIENT_WIN_SERVER && c->ever_ready && !c->stopping &&
+      !c->quitting && c->fatal == CLIENT_FATAL_NONE &&
+      (c->m.state == CLIENT_RECONNECTING || c->m.state == CLIENT_CONNECTING))
+    /* Reconnecting: the line is kept and sent once logged in again. */
+    return client_exec_hold(c, w, cmd.rest,
+                            cmd.id == CLIENT_CMD_ME ? PROTO_MSGF_ACTION : 0,
+                            err, errlen);
   if (needs_server && !client_ready(c)) {
     char st[200];
     snprintf(err, errlen, "not connected (%s)",
@@ -145,6 +309,11 @@ int client_exec_line(client *c, client_window *w, const char *line, char *err,
   case CLIENT_CMD_ME:
     return client_exec_say(c, w, cmd.rest, PROTO_MSGF_ACTION, err, errlen);
   case CLIENT_CMD_JOIN: {
+    if (cmd.rest[0]) { /* "/join #bad room!": not a room called #bad */
+      snprintf(err, errlen, "'%.64s': %s", cmd.word,
+               proto_strerror(PERR_BAD_ROOM));
+      return -PERR_BAD_ROOM;
+    }
     if (cmd.word[0] == '#')
       client_exec_word_copy(name, sizeof name, &cmd);
     else { /* "/join x" means #x */
@@ -230,7 +399,14 @@ int client_exec_line(client *c, client_window *w, const char *line, char *err,
                             : cmd.id == CLIENT_CMD_BUSY ? PROTO_BUSY
                                                         : PROTO_ONLINE;
     m.u.set_status.text = proto_str_c(cmd.rest);
-    return client_exec_send(c, &m, err, errlen);
+    {
+      int r = client_exec_send(c, &m, err, errlen);
+      if (r == 0) { /* remembered: re-sent after a reconnect */
+        c->status = m.u.set_status.status;
+        snprintf(c->status_text, sizeof c->status_text, "%s", cmd.rest);
+      }
+      return r;
+    }
   case CLIENT_CMD_WHO: {
     m.type = PROTO_WHO_REQ;
     int r = client_exec_send(c, &m, err, errlen);
@@ -303,6 +479,18 @@ int client_exec_line(client *c, client_window *w, const char *line, char *err,
   case CLIENT_CMD_QUIT:
     client_quit(c, cmd.rest);
     return 0;
+  case CLIENT_CMD_NAMES:
+    return client_exec_names(c, w, &cmd, err, errlen);
+  case CLIENT_CMD_RECONNECT: {
+    int r = client_reconnect(c);
+    if (r == UV_EALREADY)
+      return 0; /* already trying: nothing to do */
+    if (r < 0) {
+      snprintf(err, errlen, "cannot reconnect: %s", uv_strerror(r));
+      return CLIENT_EQUEUE;
+    }
+    return 0;
+  }
   case CLIENT_CMD_CLOSE: {
     int r = client_window_close(c, w);
     if (r == CLIENT_EUSAGE)

@@ -33,6 +33,7 @@ static void client_handle_login(client *c, client_conn *k) {
     m.u.login_token.token.p = c->token;
     m.u.login_token.token.n = PROTO_TOKEN_LEN;
   } else if (!c->opts.password) {
+    c->auth_retryable = true; /* a kept token was refused: ask for it */
     client_conn_lost(c,
                      "no password: set PARLEY_PASSWORD or use --password-file",
                      CLIENT_FATAL_AUTH);
@@ -78,15 +79,75 @@ static bool client_handle_has_id(const client_window *w, uint64_t id) {
   return false;
 }
 
+/* True when text mentions our name or a highlight word of the config. */
+static bool client_handle_mentions(const client *c, const char *text) {
+  if (client_window_mentions(text, c->m.self))
+    return true;
+  for (unsigned i = 0; i < c->opts.config.nhighlight; i++)
+    if (client_window_mentions(text, c->opts.config.highlight[i]))
+      return true;
+  return false;
+}
+
+/* Handles the HISTORY_END of a login summary request (a remembered
+ * conversation): "3 unread direct messages from root" when some came
+ * while we were away, nothing otherwise. Returns true when it was one. */
+static bool client_handle_dm_summary(client *c, const proto_history_end *h) {
+  if (h->kind != PROTO_TO_USER)
+    return false;
+  char peer[CLIENT_NAME_SZ];
+  proto_str_copy(peer, sizeof peer, h->target);
+  client_dm_seen *d = client_state_dm(c, peer);
+  if (!d || !d->pending)
+    return false;
+  d->pending = false;
+  client_window *w = client_window_find(c, peer);
+  if (d->unread == 0 || !w)
+    return true;
+  if (w != c->m.current) {
+    w->unread = d->unread;
+    w->activity = ++c->m.seq;
+  }
+  client_info(c, c->m.current, CLIENT_LINE_INFO,
+              "%u unread direct message%s from %s", d->unread,
+              d->unread == 1 ? "" : "s", peer);
+  client_event ev = {
+      .type = CLIENT_EV_UNREAD, .win = w, .peer = peer, .count = d->unread};
+  client_emit(c, &ev);
+  d->unread = 0;
+  return true;
+}
+
 /* Handles MSG: adds the line (deduplicating replayed backlog), counts
  * unread and mentions, fires MESSAGE. */
 static void client_handle_msg(client *c, const proto_chat *ch) {
+  bool backlog = ch->flags & PROTO_MSGF_BACKLOG;
+  client_dm_seen *d = NULL;
+  if (ch->kind == PROTO_TO_USER) {
+    char peer[CLIENT_NAME_SZ];
+    proto_str_copy(peer, sizeof peer,
+                   client_str_eq(ch->from, c->m.self) ? ch->target : ch->from);
+    d = client_state_dm(c, peer);
+    /* A login summary's old messages open no window (QUERY_OPEN shows
+     * them when the user asks). */
+    if (d && d->pending && backlog && ch->id <= d->last_id &&
+        !client_window_find(c, peer))
+      return;
+  }
   client_window *w =
       client_handle_target_window(c, ch->kind, ch->target, ch->from, true);
-  bool backlog = ch->flags & PROTO_MSGF_BACKLOG;
   if (backlog && ch->id != 0 && ch->id <= w->last_id &&
       client_handle_has_id(w, ch->id))
     return; /* already shown: a rejoin after reconnect replays history */
+  if (ch->kind == PROTO_TO_USER) {
+    char peer[CLIENT_NAME_SZ];
+    bool self_from = client_str_eq(ch->from, c->m.self);
+    proto_str_copy(peer, sizeof peer, self_from ? ch->target : ch->from);
+    if (d && d->pending && backlog && !self_from && ch->id > d->last_id)
+      d->unread++; /* arrived while we were away: counted at HISTORY_END */
+    client_state_dm_seen(c, peer, ch->id); /* may move entries: */
+    d = NULL;                              /* not used past here */
+  }
   bool self = client_str_eq(ch->from, c->m.self);
   uint8_t flags = 0;
   if (ch->flags & PROTO_MSGF_ACTION)
@@ -95,11 +156,15 @@ static void client_handle_msg(client *c, const proto_chat *ch) {
     flags |= CLIENT_LINE_BACKLOG;
   if (self)
     flags |= CLIENT_LINE_SELF;
+  /* PROTO_MAX_TEXT characters of at most 4 bytes each stay within 4
+   * bytes each once cleaned (a 1-byte control becomes 3). */
+  static char text[PROTO_MAX_TEXT * 4 + 1];
+  size_t tn = client_text_copy(text, sizeof text, ch->text);
   client_line *l = client_window_add(w, ch->id, ch->ts_ms, ch->from.p,
-                                     ch->from.n, ch->text.p, ch->text.n, flags);
+                                     ch->from.n, text, tn, flags);
   if (!l)
     return;
-  if (!self && client_window_mentions(l->text, c->m.self))
+  if (!self && client_handle_mentions(c, l->text))
     l->flags = (flags |= CLIENT_LINE_HIGHLIGHT);
   if (!backlog && !self && w != c->m.current) {
     w->unread++;
@@ -132,10 +197,11 @@ static void client_handle_joined(client *c, const proto_room_info *ri) {
   w->joined = true;
   w->parting = w->rejoin = false;
   w->members = ri->members;
-  proto_str_copy(w->topic, sizeof w->topic, ri->topic);
+  client_text_copy(w->topic, sizeof w->topic, ri->topic);
   c->m.seq++;
   if (c->m.current && c->m.current->kind == CLIENT_WIN_SERVER)
     client_window_switch(c, w);
+  client_state_save(c); /* rooms to rejoin after a restart */
   client_event ev = {.type = CLIENT_EV_JOINED, .win = w};
   client_emit(c, &ev);
 }
@@ -163,6 +229,7 @@ static void client_handle_parted(client *c, proto_str room) {
     c->m.seq++;
   } else if (w && w->kind == CLIENT_WIN_ROOM) {
     client_handle_drop_window(c, w);
+    client_state_save(c);
   }
   client_event ev = {.type = CLIENT_EV_PARTED, .name = name};
   client_emit(c, &ev);
@@ -174,7 +241,7 @@ static void client_handle_user_from_wire(client *c, client_user *u,
   memset(u, 0, sizeof *u);
   proto_str_copy(u->name, sizeof u->name, p->user);
   u->status = p->status;
-  proto_str_copy(u->text, sizeof u->text, p->text);
+  client_text_copy(u->text, sizeof u->text, p->text);
   proto_str_copy(u->talking_with, sizeof u->talking_with, p->talking_with);
   u->idle_s = p->idle_s;
   u->idle_at = uv_now(c->loop);
@@ -241,6 +308,104 @@ static void client_handle_who_end(client *c) {
   client_emit(c, &ev);
 }
 
+/* Adds name to room window w's member list (when one is known). */
+static void client_handle_names_add(client_window *w, const char *name) {
+  if (!w->names_known || w->nnames >= CLIENT_MAX_NAMES)
+    return;
+  for (size_t i = 0; i < w->nnames; i++)
+    if (strcasecmp(w->names[i], name) == 0)
+      return;
+  char(*n)[CLIENT_NAME_SZ] = realloc(w->names, (w->nnames + 1) * sizeof *n);
+  if (!n)
+    return;
+  w->names = n;
+  snprintf(w->names[w->nnames++], CLIENT_NAME_SZ, "%s", name);
+}
+
+/* Removes name from room window w's member list. */
+static void client_handle_names_remove(client_window *w, const char *name) {
+  for (size_t i = 0; i < w->nnames; i++)
+    if (strcasecmp(w->names[i], name) == 0) {
+      memmove(&w->names[i], &w->names[i + 1],
+              (w->nnames - i - 1) * sizeof *w->names);
+      w->nnames--;
+      return;
+    }
+}
+
+/* Handles MEMBER: collects one name until MEMBERS_END. */
+static void client_handle_member(client *c, const proto_member *mb) {
+  if (c->nnames >= CLIENT_MAX_NAMES)
+    return;
+  if (c->nnames == c->names_cap) {
+    size_t cap = c->names_cap ? c->names_cap * 2 : 32;
+    char(*n)[CLIENT_NAME_SZ] = realloc(c->names, cap * sizeof *n);
+    if (!n)
+      return;
+    c->names = n;
+    c->names_cap = cap;
+  }
+  proto_str_copy(c->names[c->nnames++], CLIENT_NAME_SZ, mb->name);
+}
+
+/* Orders member names case-insensitively. */
+static int client_handle_name_cmp(const void *a, const void *b) {
+  return strcasecmp(a, b);
+}
+
+/* Shows the collected member names of room as info lines (about 1 KiB
+ * each) in the current window. */
+static void client_handle_names_show(client *c, const char *room) {
+  char line[1024];
+  size_t o = (size_t)snprintf(line, sizeof line, "%s: %zu member%s:", room,
+                              c->nnames, c->nnames == 1 ? "" : "s");
+  for (size_t i = 0; i < c->nnames; i++) {
+    size_t need = strlen(c->names[i]) + 1;
+    if (o + need + 1 >= sizeof line) { /* one info line per ~1 KiB */
+      client_info(c, NULL, CLIENT_LINE_INFO, "%s", line);
+      o = (size_t)snprintf(line, sizeof line, " ");
+    }
+    o += (size_t)snprintf(line + o, sizeof line - o, " %s", c->names[i]);
+  }
+  client_info(c, NULL, CLIENT_LINE_INFO, "%s", line);
+}
+
+/* Handles MEMBERS_END: the room window (when we have one) keeps the list,
+ * the current window shows it, NAMES fires. */
+static void client_handle_members_end(client *c, const proto_members_end *me) {
+  char room[CLIENT_ROOM_SZ];
+  proto_str_copy(room, sizeof room, me->room);
+  qsort(c->names, c->nnames, sizeof *c->names, client_handle_name_cmp);
+  client_window *w = client_window_find(c, room);
+  if (w && w->kind == CLIENT_WIN_ROOM) {
+    free(w->names);
+    w->names = NULL;
+    w->nnames = 0;
+    if (c->nnames) {
+      w->names = malloc(c->nnames * sizeof *w->names);
+      if (w->names) {
+        memcpy(w->names, c->names, c->nnames * sizeof *w->names);
+        w->nnames = c->nnames;
+      }
+    }
+    w->names_known = w->names || c->nnames == 0;
+    w->members = (uint32_t)c->nnames;
+    c->m.seq++;
+  }
+  bool quiet = w && w->kind == CLIENT_WIN_ROOM && w->names_quiet;
+  if (quiet) /* a view refreshing its list: no lines */
+    w->names_quiet = false;
+  else
+    client_handle_names_show(c, room);
+  client_event ev = {.type = CLIENT_EV_NAMES,
+                     .win = w,
+                     .room = room,
+                     .names = (const char(*)[CLIENT_NAME_SZ])c->names,
+                     .n = c->nnames};
+  client_emit(c, &ev);
+  c->nnames = 0;
+}
+
 /* Handles NOTICE: a sentence in the right window; our own kick or ban
  * stops reconnection. */
 static void client_handle_notice(client *c, const proto_notice *nt) {
@@ -249,7 +414,7 @@ static void client_handle_notice(client *c, const proto_notice *nt) {
   proto_str_copy(room, sizeof room, nt->room);
   proto_str_copy(user, sizeof user, nt->user);
   proto_str_copy(actor, sizeof actor, nt->actor);
-  proto_str_copy(text, sizeof text, nt->text);
+  client_text_copy(text, sizeof text, nt->text);
   char buf[1200];
   const char *sep = text[0] ? ": " : "";
   switch (nt->kind) {
@@ -300,11 +465,20 @@ static void client_handle_notice(client *c, const proto_notice *nt) {
     w = c->m.windows[0];
   if (nt->kind == PROTO_NOTICE_TOPIC && w->kind == CLIENT_WIN_ROOM)
     snprintf(w->topic, sizeof w->topic, "%s", text);
-  if (w->kind == CLIENT_WIN_ROOM && !about_me) {
-    if (nt->kind == PROTO_NOTICE_JOINED)
+  if (w->kind == CLIENT_WIN_ROOM && !about_me && room[0]) {
+    /* Whoever leaves a room (part, quit, kick, ban: one notice per room)
+     * leaves its count and its member list. */
+    bool gone =
+        nt->kind == PROTO_NOTICE_LEFT || nt->kind == PROTO_NOTICE_QUIT ||
+        nt->kind == PROTO_NOTICE_KICKED || nt->kind == PROTO_NOTICE_BANNED;
+    if (nt->kind == PROTO_NOTICE_JOINED) {
       w->members++;
-    else if (nt->kind == PROTO_NOTICE_LEFT && w->members > 0)
-      w->members--;
+      client_handle_names_add(w, user);
+    } else if (gone) {
+      if (w->members > 0)
+        w->members--;
+      client_handle_names_remove(w, user);
+    }
   }
   client_line *l =
       client_window_add(w, 0, nt->ts_ms ? nt->ts_ms : client_now_ms(), user,
@@ -326,42 +500,32 @@ static void client_handle_notice(client *c, const proto_notice *nt) {
 /* Reports an ERROR frame in the current window (or the one it is about). */
 static void client_handle_report_error(client *c, const proto_error_msg *e) {
   char subject[256], text[PROTO_MAX_ERRTEXT * 4 + 1];
-  proto_str_copy(subject, sizeof subject, e->subject);
-  proto_str_copy(text, sizeof text, e->text);
+  client_text_copy(subject, sizeof subject, e->subject);
+  client_text_copy(text, sizeof text, e->text);
   if (!text[0])
     snprintf(text, sizeof text, "%s", proto_strerror(e->code));
-  client_window *w = c->m.current ? c->m.current : c->m.windows[0];
-  client_line *l =
-      client_window_add(w, 0, client_now_ms(), subject, strlen(subject), text,
-                        strlen(text), CLIENT_LINE_ERROR);
-  c->m.seq++;
-  client_event ev = {.type = CLIENT_EV_ERROR,
-                     .win = w,
-                     .line = l,
-                     .code = e->code,
-                     .name = proto_errname(e->code),
-                     .subject = subject,
-                     .text = text};
-  client_emit(c, &ev);
-  /* A refused join or query leaves no window behind. */
+  /* A refused join or query leaves no window behind: drop it first, so
+   * the error lands in the window the user sees next (/query nosuchuser
+   * was reported into the window that then went away). */
   if (subject[0] &&
       (e->ref_type == PROTO_JOIN || e->ref_type == PROTO_QUERY_OPEN)) {
     client_window *fw = client_window_find(c, subject);
     if (fw && (e->ref_type == PROTO_QUERY_OPEN || !fw->joined))
       client_handle_drop_window(c, fw);
   }
+  client_error(c, NULL, e->code, proto_errname(e->code), subject, text);
 }
 
 /* Handles ERROR in any phase. */
 static void client_handle_error(client *c, client_conn *k,
                                 const proto_error_msg *e) {
   char text[PROTO_MAX_ERRTEXT * 4 + 64];
-  proto_str_copy(text, sizeof text, e->text);
+  client_text_copy(text, sizeof text, e->text);
   if (!text[0])
     snprintf(text, sizeof text, "%s", proto_strerror(e->code));
   if (e->code == PERR_VERSION) {
     char sub[64], buf[sizeof text + 200];
-    proto_str_copy(sub, sizeof sub, e->subject);
+    client_text_copy(sub, sizeof sub, e->subject);
     snprintf(buf, sizeof buf,
              "protocol version mismatch: the server speaks version %s, this "
              "client speaks %d (%s); upgrade the older side",
@@ -379,6 +543,11 @@ static void client_handle_error(client *c, client_conn *k,
     }
     client_handle_report_error(c, e);
     client_fatal f = client_handle_error_class(e->code);
+    c->auth_retryable =
+        k->phase == CONN_LOGIN &&
+        (e->code == PERR_AUTH_FAILED || e->code == PERR_BAD_PASSWORD);
+    if (c->auth_retryable)
+      c->login_tries++;
     char buf[sizeof text + 80];
     snprintf(buf, sizeof buf, "%s failed: %s",
              k->phase == CONN_HELLO ? "handshake"
@@ -407,9 +576,12 @@ static void client_handle_login_ok(client *c, client_conn *k,
     c->have_token = true;
   }
   c->opts.do_register = false; /* the account exists now */
+  client_state_save(c);        /* the new token */
   c->ever_ready = true;
   c->attempt = 0;
   c->kicked = false;
+  c->login_tries = 0;
+  c->auth_retryable = false;
   c->pings_missed = 0;
   c->ping_outstanding = false;
   client_set_state(c, CLIENT_CONNECTED, "connected");
@@ -431,6 +603,17 @@ static void client_handle_login_ok(client *c, client_conn *k,
     (void)client_send(c, &m);
   }
   client_ops_logged_in(c);
+  /* Our status survives a reconnect (the server starts us ONLINE). */
+  if (c->status != PROTO_ONLINE || c->status_text[0]) {
+    proto_msg m = {.type = PROTO_SET_STATUS};
+    m.u.set_status.status = c->status;
+    m.u.set_status.text = proto_str_c(c->status_text);
+    (void)client_send(c, &m);
+  }
+  /* Conversations we know: what came while we were away. */
+  client_state_dm_summary(c);
+  /* Lines typed while we were away, after the rejoins above. */
+  client_exec_flush_held(c);
   /* First probe at once so the status bar shows lag early. */
   client_ping_start(c);
   /* Last: the face may run commands (even /quit) from this event. */
@@ -453,7 +636,7 @@ static void client_handle_room(client *c, const proto_room_info *ri) {
   client_room_entry *e = &c->rooms[c->nrooms++];
   proto_str_copy(e->room, sizeof e->room, ri->room);
   e->members = ri->members;
-  proto_str_copy(e->topic, sizeof e->topic, ri->topic);
+  client_text_copy(e->topic, sizeof e->topic, ri->topic);
 }
 
 /* Handles ROOMS_END: lists the collected rooms and fires ROOMS. */
@@ -473,6 +656,21 @@ static void client_handle_rooms_end(client *c) {
 
 /* Dispatches one decoded frame. */
 void client_handle_frame(client *c, client_conn *k, const proto_msg *m) {
+  const char *bad = client_text_check_frame(m);
+  if (bad) {
+    char buf[200];
+    snprintf(buf, sizeof buf,
+             "server sent a %s with an invalid %s (control characters or "
+             "not a valid name); frame ignored",
+             proto_type_name(m->type), bad);
+    if (m->type == PROTO_WELCOME || m->type == PROTO_LOGIN_OK) {
+      /* No session can rest on a name we cannot show. */
+      client_conn_lost(c, buf, CLIENT_FATAL_CONNECT);
+      return;
+    }
+    client_error(c, c->m.windows[0], 0, "BAD_FRAME", "", buf);
+    return;
+  }
   if (k->phase == CONN_HELLO && m->type != PROTO_WELCOME &&
       m->type != PROTO_ERROR && m->type != PROTO_BYE) {
     client_conn_lost(c, "server did not answer HELLO with WELCOME",
@@ -502,7 +700,7 @@ void client_handle_frame(client *c, client_conn *k, const proto_msg *m) {
         .flags = w->flags,
     };
     proto_str_copy(c->m.server_name, sizeof c->m.server_name, w->server_name);
-    proto_str_copy(c->m.server_agent, sizeof c->m.server_agent, w->agent);
+    client_text_copy(c->m.server_agent, sizeof c->m.server_agent, w->agent);
     proto_str_copy(c->m.windows[0]->name, sizeof c->m.windows[0]->name,
                     w->server_name);
     client_handle_login(c, k);
@@ -514,7 +712,7 @@ void client_handle_frame(client *c, client_conn *k, const proto_msg *m) {
   case PROTO_BYE: {
     char buf[PROTO_MAX_REASON * 4 + 40];
     char r[PROTO_MAX_REASON * 4 + 1];
-    proto_str_copy(r, sizeof r, m->u.bye.reason);
+    client_text_copy(r, sizeof r, m->u.bye.reason);
     snprintf(buf, sizeof buf, "server closed the session%s%s", r[0] ? ": " : "",
              r);
     client_conn_lost(c, buf, CLIENT_FATAL_NONE);
@@ -558,6 +756,8 @@ void client_handle_frame(client *c, client_conn *k, const proto_msg *m) {
     break;
   case PROTO_HISTORY_END: {
     const proto_history_end *h = &m->u.history_end;
+    if (client_handle_dm_summary(c, h))
+      break;
     proto_str none = {0};
     client_window *w =
         client_handle_target_window(c, h->kind, h->target, none, false);
@@ -590,6 +790,12 @@ void client_handle_frame(client *c, client_conn *k, const proto_msg *m) {
     break;
   case PROTO_BANS_END:
     client_ops_bans_end(c);
+    break;
+  case PROTO_MEMBER:
+    client_handle_member(c, &m->u.member);
+    break;
+  case PROTO_MEMBERS_END:
+    client_handle_members_end(c, &m->u.members_end);
     break;
   case PROTO_LOGIN_OK:
     break; /* a second one would be a server bug; ignore */

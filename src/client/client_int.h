@@ -75,6 +75,18 @@ struct client {
   client_ban_entry *bans;  /* BAN_ENTRY list until BANS_END */
   size_t nbans, bans_cap;
   bool hide_talking; /* /set talking-visible off: sent at every login */
+
+  uint8_t status;                       /* our status as last set (/away) */
+  char status_text[CLIENT_STATUS_SZ];   /* its text: re-sent after login */
+  unsigned login_tries;                 /* passwords refused in a row */
+  bool auth_retryable;                  /* last refusal: a wrong password */
+  struct client_held *held, *held_tail; /* lines typed while disconnected */
+  unsigned nheld;
+  bool state_saving, state_dirty, state_warned; /* client_state.c */
+  client_dm_seen dms[CLIENT_STATE_MAX_DMS];     /* conversations seen */
+  unsigned ndms;
+  char (*names)[CLIENT_NAME_SZ]; /* MEMBER names until MEMBERS_END */
+  size_t nnames, names_cap;
 };
 
 /* Operator and privacy extras (client_ops.c). */
@@ -119,6 +131,10 @@ void client_maybe_stopped(client *c);
 /* Adds a local info/error line to w and fires INFO. */
 void client_info(client *c, client_window *w, uint8_t flags, const char *fmt,
                  ...) __attribute__((format(printf, 4, 5)));
+/* Adds an error line to w (NULL: the current window) and fires ERROR with
+ * code (a positive PERR_*, 0 for a local failure) and its symbolic name. */
+void client_error(client *c, client_window *w, int code, const char *name,
+                  const char *subject, const char *text);
 uint64_t client_now_ms(void);
 /* Case-insensitive equality of a proto_str with a C string. */
 bool client_str_eq(proto_str s, const char *c);
@@ -132,6 +148,25 @@ void client_conn_lost(client *c, const char *reason, client_fatal fatal);
 void client_conn_stop(client *c); /* cancels resolving, closes the link */
 bool client_conn_bye(client *c, const char *reason); /* true: shutting down */
 
+/* Text from the server (client_text.c): every text field is copied with
+ * client_text_clean/copy (controls, bidi and invisible characters become
+ * U+FFFD; dst needs 3 * n + 1 bytes to hold any n bytes, and 4 bytes per
+ * wire character always suffice); client_text_check_frame() names the
+ * first user, room or server name that breaks the wire rules, or NULL. */
+size_t client_text_clean(char *dst, size_t cap, const char *p, size_t n);
+size_t client_text_copy(char *dst, size_t cap, proto_str s);
+const char *client_text_check_frame(const proto_msg *m);
+
+/* Kept session (client_state.c): saves the token and rooms off the loop. */
+void client_state_save(client *c);
+/* Records that a direct message id from/to peer was seen (kept state). */
+void client_state_dm_seen(client *c, const char *peer, uint64_t id);
+/* The remembered conversation with peer, or NULL. */
+client_dm_seen *client_state_dm(client *c, const char *peer);
+/* At login: asks for the newest messages of every remembered
+ * conversation, to count those that arrived while we were away. */
+void client_state_dm_summary(client *c);
+
 /* Incoming frames (client_handle.c): dispatches one decoded frame. */
 void client_handle_frame(client *c, client_conn *k, const proto_msg *m);
 
@@ -140,7 +175,20 @@ void client_ping_start(client *c);       /* a new session: start probing */
 void client_ping_stop(client *c);        /* the session is gone */
 void client_ping_on_activity(client *c); /* the user acted: maybe probe */
 
-/* Commands (client_exec.c): see client_command(), client_command_errname(). */
+/* A line typed while disconnected, for the window named win. */
+typedef struct client_held {
+  struct client_held *next;
+  client_window_kind kind;
+  char win[CLIENT_ROOM_SZ];
+  uint8_t flags; /* PROTO_MSGF_ACTION */
+  char text[];
+} client_held;
+
+/* Commands (client_exec.c): see client_command(), client_command_errname().
+ * client_exec_flush_held() sends the lines kept while disconnected (after
+ * login); client_exec_free_held() drops them. */
+void client_exec_flush_held(client *c);
+void client_exec_free_held(client *c);
 int client_exec_line(client *c, client_window *w, const char *line, char *err,
                      size_t errlen);
 const char *client_exec_errname(int r);

@@ -36,6 +36,12 @@ const char *client_opts_usage(void) {
          "                        127.0.0.1; never to 255.255.255.255\n"
          "  --timeout MS          how long --scan waits (default 1000)\n"
          "  --scrollback N        lines kept per window (default 2000)\n"
+         "  --config FILE         read settings from FILE (default\n"
+         "                        $XDG_CONFIG_HOME/parley/parley.conf)\n"
+         "  --keep-session        --batch: keep and use the session token "
+         "and rooms\n"
+         "                        in $XDG_STATE_HOME/parley (the TUI does "
+         "by default)\n"
          "  --help, --version\n"
          "HOST defaults to 127.0.0.1 in --batch, USER to $USER, PORT to "
          "7667;\n"
@@ -102,6 +108,8 @@ int client_opts_target(const char *s, char *user, size_t usz, char *host,
   return 0;
 }
 
+static int client_opts_password_read(client_opts *o, char *err, size_t errlen);
+
 int client_opts_parse(client_opts *o, int argc, char **argv, char *err,
                       size_t errlen) {
   memset(o, 0, sizeof *o);
@@ -113,6 +121,28 @@ int client_opts_parse(client_opts *o, int argc, char **argv, char *err,
   const char *env_user = getenv("USER");
   if (env_user && strlen(env_user) < sizeof o->user)
     strcpy(o->user, env_user);
+  /* The configuration file first: the command line overrides it. */
+  const char *cfg_path = NULL;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0 ||
+        strcmp(argv[i], "--version") == 0)
+      break;
+    if (strcmp(argv[i], "--config") == 0) {
+      if (i + 1 >= argc) {
+        snprintf(err, errlen, "option --config needs a value");
+        return -1;
+      }
+      cfg_path = argv[++i];
+    }
+  }
+  char defpath[CLIENT_CONFIG_PATH_SZ];
+  if (client_config_load(
+          &o->config, o,
+          cfg_path ? cfg_path
+                   : client_config_default_path(defpath, sizeof defpath),
+          cfg_path != NULL, err, errlen) < 0)
+    return -1;
+  bool cli_scan_to = false, cli_keep = false;
   const char *target = NULL;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -138,6 +168,10 @@ int client_opts_parse(client_opts *o, int argc, char **argv, char *err,
       return 0;
     } else if (strcmp(a, "--register") == 0) {
       o->do_register = true;
+    } else if (strcmp(a, "--config") == 0) {
+      NEED_VAL; /* read above */
+    } else if (strcmp(a, "--keep-session") == 0) {
+      cli_keep = true;
     } else if (strcmp(a, "--no-reconnect") == 0) {
       o->no_reconnect = true;
     } else if (strcmp(a, "--password-file") == 0) {
@@ -158,6 +192,9 @@ int client_opts_parse(client_opts *o, int argc, char **argv, char *err,
       o->scan_port = (uint16_t)v;
     } else if (strcmp(a, "--scan-to") == 0) {
       NEED_VAL;
+      if (!cli_scan_to) /* the command line replaces the file's targets */
+        o->n_scan_to = 0;
+      cli_scan_to = true;
       if (o->n_scan_to >= CLIENT_MAX_SCAN_TO) {
         snprintf(err, errlen, "--scan-to: at most %d targets",
                  CLIENT_MAX_SCAN_TO);
@@ -199,6 +236,7 @@ int client_opts_parse(client_opts *o, int argc, char **argv, char *err,
 #undef NEED_VAL
   }
   if (target) {
+    o->port = CLIENT_DEFAULT_PORT; /* not the configuration's server port */
     if (client_opts_target(target, o->user, sizeof o->user, o->host,
                            sizeof o->host, &o->port) < 0) {
       snprintf(err, errlen,
@@ -208,9 +246,13 @@ int client_opts_parse(client_opts *o, int argc, char **argv, char *err,
       return -1;
     }
     o->host_given = true;
-  } else {
+  } else if (!o->host[0]) { /* nor in the configuration file */
     strcpy(o->host, "127.0.0.1");
   }
+  /* The token and rooms are kept for the TUI (unless the file says no);
+   * scripts opt in with --keep-session. */
+  o->keep_session =
+      cli_keep || (o->mode == CLIENT_MODE_TUI && o->config.keep_session);
   for (unsigned i = 0; i < o->n_scan_to; i++) /* no :PORT given */
     if (o->scan_to[i].sin_port == 0)
       o->scan_to[i].sin_port = htons(o->scan_port);
@@ -220,8 +262,8 @@ int client_opts_parse(client_opts *o, int argc, char **argv, char *err,
       return -1;
     }
     if (proto_check_name(o->user, strlen(o->user)) < 0) {
-      snprintf(err, errlen, "bad user name '%s': %s", o->user,
-               proto_strerror(PERR_BAD_NAME));
+      /* The error text starts "bad name:" already. */
+      snprintf(err, errlen, "'%s': %s", o->user, proto_strerror(PERR_BAD_NAME));
       return -1;
     }
   }
@@ -229,6 +271,16 @@ int client_opts_parse(client_opts *o, int argc, char **argv, char *err,
 }
 
 int client_opts_password(client_opts *o, char *err, size_t errlen) {
+  if (client_state_load(o, err, errlen) < 0)
+    return -1;
+  int r = client_opts_password_read(o, err, errlen);
+  if (r == 0 && o->password)
+    o->have_token = false; /* a password given is what the user means */
+  return r;
+}
+
+/* client_opts_password() without the kept session. */
+static int client_opts_password_read(client_opts *o, char *err, size_t errlen) {
   if (o->password)
     return 0;
   if (o->password_file) {
@@ -261,13 +313,26 @@ int client_opts_password(client_opts *o, char *err, size_t errlen) {
   } else {
     const char *env = getenv("PARLEY_PASSWORD");
     if (!env)
-      return 1;
+      return o->have_token ? 0 : 1; /* a kept session needs no password */
     o->password = strdup(env);
     if (o->password)
       o->password[strcspn(o->password, "\r\n")] = '\0';
   }
   if (!o->password) {
     snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  return 0;
+}
+
+int client_opts_check_password(const client_opts *o, char *err, size_t errlen) {
+  if (!o->password)
+    return 0;
+  ssize_t n = proto_utf8_count(o->password, strlen(o->password));
+  if (n < 0 || n > PROTO_MAX_PASSWORD || (o->do_register && n < 8)) {
+    snprintf(err, errlen, "%s%s; nothing was sent",
+             n < 0 ? "the password is not valid UTF-8: " : "",
+             proto_strerror(PERR_BAD_PASSWORD));
     return -1;
   }
   return 0;

@@ -75,12 +75,12 @@ static void scan_recv(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf,
     return;
   const proto_announce *a = &m.u.announce;
   client_server_entry e = {0};
-  proto_str_copy(e.name, sizeof e.name, a->server_name);
+  client_text_copy(e.name, sizeof e.name, a->server_name);
   /* A wildcard (or empty) address means: where the answer came from. */
   bool wildcard = (a->addr.n == 7 && memcmp(a->addr.p, "0.0.0.0", 7) == 0) ||
                   (a->addr.n == 2 && memcmp(a->addr.p, "::", 2) == 0);
   if (a->addr.n && !wildcard)
-    proto_str_copy(e.host, sizeof e.host, a->addr);
+    client_text_copy(e.host, sizeof e.host, a->addr);
   else if (from->sa_family == AF_INET)
     uv_ip4_name((const struct sockaddr_in *)from, e.host, sizeof e.host);
   else

@@ -31,6 +31,7 @@ void client_window_free(client_window *w) {
   for (size_t i = 0; i < w->count; i++)
     free(w->ring[(w->head + i) % w->cap]);
   free(w->ring);
+  free(w->names);
   free(w);
 }
 
@@ -51,6 +52,40 @@ client_line *client_window_add(client_window *w, uint64_t id, uint64_t ts_ms,
   l->from = p;
   l->text = p + from_n + 1;
   l->flags = flags;
+  /* Backlog older than the live lines at the end (a conversation reopened
+   * after the peer wrote to its closed window, a rejoin replaying older
+   * history) goes before them, so the window reads in time order and the
+   * backlog stays one block above the live lines. */
+  size_t pos = w->count;
+  if (flags & CLIENT_LINE_BACKLOG)
+    while (pos > 0) {
+      const client_line *q = w->ring[(w->head + pos - 1) % w->cap];
+      if ((q->flags & CLIENT_LINE_BACKLOG) ||
+          !(q->ts_ms > ts_ms || (q->id && id && q->id > id)))
+        break;
+      pos--;
+    }
+  if (pos < w->count) {
+    if (w->count == w->cap) { /* full: the oldest line goes */
+      if (pos == 0) {         /* older than all we keep */
+        free(l);
+        return NULL;
+      }
+      free(w->ring[w->head]);
+      w->head = (w->head + 1) % w->cap;
+      w->count--;
+      pos--;
+    }
+    for (size_t i = w->count; i > pos; i--)
+      w->ring[(w->head + i) % w->cap] = w->ring[(w->head + i - 1) % w->cap];
+    w->ring[(w->head + pos) % w->cap] = l;
+    w->count++;
+    w->total++;
+    w->rewritten++;
+    if (id > w->last_id)
+      w->last_id = id;
+    return l;
+  }
   if (w->count == w->cap) { /* full: the oldest line goes */
     free(w->ring[w->head]);
     w->ring[w->head] = l;

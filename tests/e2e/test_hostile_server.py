@@ -156,13 +156,21 @@ class Hostile(unittest.TestCase):
 
     def test_escape_and_json_hostile_text(self):
         # Terminal escapes never reach the output raw; JSON stays valid.
-        texts = ['"quoted" back\\slash /', "line\u2028sep\u2029para",
-                 "bidi \u202e txet", "\ufeffbom", "emoji 😀 ok"]
+        # Bidi controls, zero-width characters and line separators are
+        # neutralised in the client's model (U+FFFD), so every face shows
+        # them visibly; a ZWJ inside an emoji sequence stays.
+        texts = [('"quoted" back\\slash /', '"quoted" back\\slash /'),
+                 ("line\u2028sep\u2029para", "line\ufffdsep\ufffdpara"),
+                 ("bidi \u202e txet", "bidi \ufffd txet"),
+                 ("\ufeffbom", "\ufffdbom"),
+                 ("zw\u200bsp \u200dx", "zw\ufffdsp \ufffdx"),
+                 ("emoji \U0001F469\u200d\U0001F4BB ok",
+                  "emoji \U0001F469\u200d\U0001F4BB ok")]
 
         def script(c):
             handshake(c)
             data = b""
-            for i, t in enumerate(texts):
+            for i, (t, _) in enumerate(texts):
                 data += encode("MSG", id=10 + i, ts_ms=1, kind=0,
                                target="#lobby", **{"from": "bob"}, flags=0,
                                text=t)
@@ -173,10 +181,87 @@ class Hostile(unittest.TestCase):
             c.send(data)
         c = self.run_client(script, status=(0, 1),
                             expect=[{"event": "message", "text": t}
-                                    for t in texts])
+                                    for _, t in texts] +
+                            [{"event": "message", "text": "esc \ufffd[2J x"}])
         # No raw ESC byte on stdout (inside JSON it must be \u001b).
         for l in c.out.lines:
             self.assertNotIn("\x1b", l)
+
+    def test_c1_escaped_in_batch_output(self):
+        # U+009B is a CSI on terminals that take C1: it must never reach
+        # stdout raw, in a message, a topic, an away text or a notice;
+        # the JSON carries it as an escape (here: its U+FFFD stand-in, and
+        # anything C1 that would slip through as \u009b).
+        c1 = "\u009b31mred \u0085nel \u009dosc"
+
+        def script(c):
+            handshake(c)
+            c.send(encode("MSG", id=1, ts_ms=1, kind=0, target="#lobby",
+                          **{"from": "bob"}, flags=0, text=c1) +
+                   encode("PRESENCE", user="bob", status=1, text=c1,
+                          talking_with="", idle_s=0, flags=0) +
+                   encode("NOTICE", kind=6, room="#lobby", user="",
+                          actor="bob", text=c1, ts_ms=1) +
+                   encode("MSG", id=2, ts_ms=1, kind=0, target="#lobby",
+                          **{"from": "bob"}, flags=0, text="the end"))
+        clean = "\ufffd31mred \ufffdnel \ufffdosc"
+        c = self.run_client(script, status=(0, 1),
+                            expect=[{"event": "message", "text": clean},
+                                    {"event": "presence", "user": "bob",
+                                     "text": clean},
+                                    {"event": "notice", "kind": "topic",
+                                     "text": clean},
+                                    {"event": "message", "text": "the end"}])
+        for l in c.out.lines:
+            for ch in l:
+                self.assertFalse(0x7F <= ord(ch) <= 0x9F,
+                                 "raw C1/DEL on stdout: %r" % l)
+                self.assertFalse(0x202A <= ord(ch) <= 0x202E or
+                                 0x2066 <= ord(ch) <= 0x2069 or
+                                 ord(ch) in (0x200B, 0x2028, 0x2029),
+                                 "raw bidi/invisible on stdout: %r" % l)
+
+    def test_bad_names_from_server_refused(self):
+        # Names must follow the wire's rules: a user, room or talking-with
+        # name with control characters (or any other invalid name) drops
+        # the frame with a local BAD_FRAME error; nothing of it is shown.
+        evil = "x\x1b]0;X\x07"
+
+        def script(c):
+            handshake(c)
+            c.send(encode("PRESENCE", user=evil, status=0, text="",
+                          talking_with="", idle_s=0, flags=0) +
+                   encode("PRESENCE", user="carol", status=0, text="",
+                          talking_with=evil, idle_s=0, flags=0) +
+                   encode("MSG", id=1, ts_ms=1, kind=0, target="#lobby",
+                          **{"from": evil}, flags=0, text="from evil") +
+                   encode("MSG", id=2, ts_ms=1, kind=0, target="#l\u009bx",
+                          **{"from": "bob"}, flags=0, text="evil room") +
+                   encode("NOTICE", kind=1, room="#lobby", user="bad name",
+                          actor="", text="", ts_ms=1) +
+                   encode("JOINED", room="#lob by", members=1, topic="") +
+                   encode("MSG", id=3, ts_ms=1, kind=0, target="#lobby",
+                          **{"from": "bob"}, flags=0, text="the end"))
+        c = self.run_client(script, status=(0, 1),
+                            expect=[{"event": "error", "name": "BAD_FRAME"}
+                                    for _ in range(6)] +
+                            [{"event": "message", "text": "the end"}])
+        self.assertEqual(c.count({"event": "message"}), 1)
+        self.assertEqual(c.count({"event": "presence"}), 0)
+        self.assertEqual(c.count({"event": "joined"}), 1)  # the handshake's
+        self.assertEqual(c.count({"event": "notice"}), 0)
+
+    def test_bad_login_name_from_server_ends_session(self):
+        def script(c):
+            c.read_frame()
+            c.send(welcome())
+            c.read_frame()
+            c.send(encode("LOGIN_OK", name="al\x1bice", role=0,
+                          token=b"t" * 32, token_expires=2000000000))
+        c = self.run_client(script, status=1)
+        self.assertTrue(any("invalid name" in l for l in c.err.lines),
+                        c.err.lines)
+        self.assertEqual(c.count({"event": "connected"}), 0)
 
     def test_many_users_come_online(self):
         # 20000 users come online one by one (presence changes, in random

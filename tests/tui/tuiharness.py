@@ -284,6 +284,10 @@ class Tmux:
         self.env.pop("LC_ALL", None)
         self.env.pop("TMUX", None)
         self.env["TMUX_TMPDIR"] = tmp  # the socket lives in our temp dir
+        # parley reads $XDG_CONFIG_HOME/parley/parley.conf and keeps its
+        # session in $XDG_STATE_HOME/parley: never the tester's own.
+        self.env["XDG_CONFIG_HOME"] = os.path.join(tmp, "config")
+        self.env["XDG_STATE_HOME"] = os.path.join(tmp, "state")
         atexit.register(self.kill)
         # A keeper session holds the server while options are set, so every
         # later pane starts with them.

@@ -113,9 +113,249 @@ static void test_own_messages_not_unread(void **s) {
   finish(&loop, c, &r);
 }
 
+/* Hands the client a NOTICE frame. */
+static void notice(client *c, client_conn *k, uint8_t kind, const char *room,
+                   const char *user) {
+  proto_msg m = {.type = PROTO_NOTICE};
+  m.u.notice.kind = kind;
+  m.u.notice.ts_ms = 5;
+  m.u.notice.room = proto_str_c(room);
+  m.u.notice.user = proto_str_c(user);
+  m.u.notice.actor = proto_str_c(kind == PROTO_NOTICE_KICKED ? "op" : "");
+  m.u.notice.text = proto_str_c("");
+  client_handle_frame(c, k, &m);
+}
+
+/* Hands the client JOINED for room with members. */
+static void joined(client *c, client_conn *k, const char *room,
+                   uint32_t members) {
+  proto_msg m = {.type = PROTO_JOINED};
+  m.u.joined.room = proto_str_c(room);
+  m.u.joined.members = members;
+  m.u.joined.topic = proto_str_c("");
+  client_handle_frame(c, k, &m);
+}
+
+/* The title's member count follows joins, parts, quits, kicks and bans
+ * (issue 13: quits and kicks never decremented it). */
+static void test_member_count(void **s) {
+  (void)s;
+  uv_loop_t loop;
+  rec r = {0};
+  client_conn k;
+  client *c = ready_client(&loop, &r, &k);
+  joined(c, &k, "#lobby", 2);
+  client_window *w = client_window_find(c, "#lobby");
+  assert_non_null(w);
+  assert_int_equal(w->members, 2);
+  notice(c, &k, PROTO_NOTICE_JOINED, "#lobby", "bob");
+  notice(c, &k, PROTO_NOTICE_JOINED, "#lobby", "carol");
+  notice(c, &k, PROTO_NOTICE_JOINED, "#lobby", "dave");
+  notice(c, &k, PROTO_NOTICE_JOINED, "#lobby", "erin");
+  assert_int_equal(w->members, 6);
+  notice(c, &k, PROTO_NOTICE_QUIT, "#lobby", "bob");
+  assert_int_equal(w->members, 5);
+  notice(c, &k, PROTO_NOTICE_KICKED, "#lobby", "carol");
+  assert_int_equal(w->members, 4);
+  notice(c, &k, PROTO_NOTICE_BANNED, "#lobby", "dave");
+  assert_int_equal(w->members, 3);
+  notice(c, &k, PROTO_NOTICE_LEFT, "#lobby", "erin");
+  assert_int_equal(w->members, 2);
+  finish(&loop, c, &r);
+}
+
+/* A refused /query: the error goes to the window that stays current, not
+ * to the query window that is dropped (issue 13). */
+static void test_query_error_visible(void **s) {
+  (void)s;
+  uv_loop_t loop;
+  rec r = {0};
+  client_conn k;
+  client *c = ready_client(&loop, &r, &k);
+  joined(c, &k, "#lobby", 1);
+  client_window *lobby = client_window_find(c, "#lobby");
+  assert_ptr_equal(client_window_current(c), lobby);
+  client_window *q = client_window_query(c, "nosuch", true);
+  assert_ptr_equal(client_window_current(c), q);
+  size_t before = lobby->count;
+  proto_msg m = {.type = PROTO_ERROR};
+  m.u.error.code = PERR_NO_SUCH_USER;
+  m.u.error.ref_type = PROTO_QUERY_OPEN;
+  m.u.error.subject = proto_str_c("nosuch");
+  m.u.error.text = proto_str_c("no such user: nosuch");
+  client_handle_frame(c, &k, &m);
+  assert_null(client_window_find(c, "nosuch"));
+  assert_ptr_equal(client_window_current(c), lobby);
+  assert_int_equal(lobby->count, before + 1);
+  const client_line *l = client_window_line(lobby, lobby->count - 1);
+  assert_true(l->flags & CLIENT_LINE_ERROR);
+  assert_string_equal(l->text, "no such user: nosuch");
+  assert_int_equal(r.n[CLIENT_EV_ERROR], 1);
+  finish(&loop, c, &r);
+}
+
+/* /names: MEMBER frames are collected, sorted and kept on the room's
+ * window; later notices keep the list current. */
+static void test_names(void **s) {
+  (void)s;
+  uv_loop_t loop;
+  rec r = {0};
+  client_conn k;
+  client *c = ready_client(&loop, &r, &k);
+  joined(c, &k, "#dev", 3);
+  const char *names[] = {"me", "carol", "Bob"};
+  for (size_t i = 0; i < 3; i++) {
+    proto_msg m = {.type = PROTO_MEMBER};
+    m.u.member.room = proto_str_c("#dev");
+    m.u.member.name = proto_str_c(names[i]);
+    client_handle_frame(c, &k, &m);
+  }
+  proto_msg e = {.type = PROTO_MEMBERS_END};
+  e.u.members_end.room = proto_str_c("#dev");
+  e.u.members_end.count = 3;
+  client_handle_frame(c, &k, &e);
+  assert_int_equal(r.n[CLIENT_EV_NAMES], 1);
+  client_window *w = client_window_find(c, "#dev");
+  assert_true(w->names_known);
+  assert_int_equal(w->nnames, 3);
+  assert_string_equal(w->names[0], "Bob");
+  assert_string_equal(w->names[1], "carol");
+  assert_string_equal(w->names[2], "me");
+  notice(c, &k, PROTO_NOTICE_QUIT, "#dev", "carol");
+  notice(c, &k, PROTO_NOTICE_JOINED, "#dev", "dave");
+  assert_int_equal(w->nnames, 3);
+  assert_string_equal(w->names[1], "me");
+  assert_string_equal(w->names[2], "dave");
+  assert_int_equal(w->members, 3);
+  /* A quiet refresh (client_names(show = false), for a users pane) updates
+   * the list and fires NAMES without adding lines. */
+  size_t lines = client_window_current(c)->count;
+  w->names_quiet = true;
+  proto_msg one = {.type = PROTO_MEMBER};
+  one.u.member.room = proto_str_c("#dev");
+  one.u.member.name = proto_str_c("zed");
+  client_handle_frame(c, &k, &one);
+  e.u.members_end.count = 1;
+  client_handle_frame(c, &k, &e);
+  assert_int_equal(r.n[CLIENT_EV_NAMES], 2);
+  assert_int_equal(w->nnames, 1);
+  assert_false(w->names_quiet);
+  assert_int_equal(client_window_current(c)->count, lines);
+  finish(&loop, c, &r);
+}
+
+/* Backlog lines older than the live lines already in a window are placed
+ * above them, in order, and the window's rewritten count tells the views;
+ * backlog newer than everything is appended. */
+static void test_backlog_order(void **s) {
+  (void)s;
+  uv_loop_t loop;
+  rec r = {0};
+  client_conn k;
+  client *c = ready_client(&loop, &r, &k);
+  msg(c, &k, 50, PROTO_TO_USER, "me", "bob", "live one");
+  msg(c, &k, 51, PROTO_TO_USER, "bob", "me", "my answer");
+  proto_msg m = {.type = PROTO_MSG};
+  const char *old[] = {"old 1", "old 2", "old 3"};
+  for (int i = 0; i < 3; i++) {
+    m.u.msg.id = 10 + (uint64_t)i;
+    m.u.msg.ts_ms = 100 + (uint64_t)i;
+    m.u.msg.kind = PROTO_TO_USER;
+    m.u.msg.target = proto_str_c("me");
+    m.u.msg.from = proto_str_c("bob");
+    m.u.msg.flags = PROTO_MSGF_BACKLOG;
+    m.u.msg.text = proto_str_c(old[i]);
+    client_handle_frame(c, &k, &m);
+  }
+  /* The live line replayed as backlog is not shown twice. */
+  m.u.msg.id = 50;
+  m.u.msg.ts_ms = 1050;
+  m.u.msg.text = proto_str_c("live one");
+  client_handle_frame(c, &k, &m);
+  client_window *q = client_window_find(c, "bob");
+  assert_int_equal(q->count, 5);
+  const char *want[] = {"old 1", "old 2", "old 3", "live one", "my answer"};
+  for (size_t i = 0; i < 5; i++)
+    assert_string_equal(client_window_line(q, i)->text, want[i]);
+  assert_int_equal(q->rewritten, 3);
+  assert_int_equal(q->total, 5);
+  finish(&loop, c, &r);
+}
+
+/* Text from the server is neutralised: C0/C1 controls, DEL, bidi controls
+ * and invisible characters become U+FFFD; tab and a ZWJ inside an emoji
+ * sequence stay; the copy never overflows. */
+static void test_text_clean(void **s) {
+  (void)s;
+  char out[64];
+  client_text_clean(out, sizeof out, "a\x1b[2Jb", 6);
+  assert_string_equal(out, "a\xEF\xBF\xBD[2Jb");
+  client_text_clean(out, sizeof out,
+                    "x\xC2\x9B"
+                    "1m\x7F\tz",
+                    8);
+  assert_string_equal(out, "x\xEF\xBF\xBD"
+                           "1m\xEF\xBF\xBD\tz");
+  client_text_clean(out, sizeof out, "evil\xE2\x80\xAEgpj.exe", 14);
+  assert_string_equal(out, "evil\xEF\xBF\xBDgpj.exe");
+  const char *emoji = "\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x92\xBB";
+  client_text_clean(out, sizeof out, emoji, strlen(emoji));
+  assert_string_equal(out, emoji);
+  client_text_clean(out, sizeof out, "a\xE2\x80\x8D", 4); /* lone ZWJ */
+  assert_string_equal(out, "a\xEF\xBF\xBD");
+  client_text_clean(out, 5, "\x01\x02", 2); /* room for one replacement */
+  assert_string_equal(out, "\xEF\xBF\xBD");
+  /* Names from the server must follow the wire rules. */
+  proto_msg m = {.type = PROTO_PRESENCE};
+  m.u.presence.user = proto_str_c("bob\x1b]0;x\x07");
+  assert_non_null(client_text_check_frame(&m));
+  m.u.presence.user = proto_str_c("bob");
+  assert_null(client_text_check_frame(&m));
+  m.u.presence.talking_with = proto_str_c("a b");
+  assert_string_equal(client_text_check_frame(&m), "talking_with");
+}
+
+/* A line typed while reconnecting is kept (not dropped), at most
+ * CLIENT_MAX_HELD of them; once a session is back they are sent, and one
+ * that cannot be sent is reported, never lost silently (issue 13). */
+static void test_held_lines(void **s) {
+  (void)s;
+  uv_loop_t loop;
+  rec r = {0};
+  client_conn k;
+  client *c = ready_client(&loop, &r, &k);
+  joined(c, &k, "#lobby", 1);
+  client_window *lobby = client_window_find(c, "#lobby");
+  c->ever_ready = true;             /* a session existed ... */
+  c->m.state = CLIENT_RECONNECTING; /* ... and is being re-established */
+  char err[300];
+  for (int i = 0; i < CLIENT_MAX_HELD; i++)
+    assert_int_equal(client_command(c, lobby, "while away", err, sizeof err),
+                     0);
+  assert_int_equal(r.n[CLIENT_EV_HELD], CLIENT_MAX_HELD);
+  assert_int_equal(client_command(c, lobby, "one more", err, sizeof err),
+                   CLIENT_ENOTCONN);
+  assert_non_null(strstr(err, "waiting"));
+  /* Commands other than text still need the server. */
+  assert_int_equal(client_command(c, lobby, "/who", err, sizeof err),
+                   CLIENT_ENOTCONN);
+  /* Flushed with no connection (the unit test has none): each is
+   * reported as not sent. */
+  client_exec_flush_held(c);
+  assert_int_equal(r.n[CLIENT_EV_ERROR], CLIENT_MAX_HELD);
+  assert_null(c->held);
+  finish(&loop, c, &r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_own_messages_not_unread),
+      cmocka_unit_test(test_member_count),
+      cmocka_unit_test(test_query_error_visible),
+      cmocka_unit_test(test_names),
+      cmocka_unit_test(test_backlog_order),
+      cmocka_unit_test(test_text_clean),
+      cmocka_unit_test(test_held_lines),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

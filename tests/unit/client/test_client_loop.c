@@ -318,6 +318,10 @@ typedef struct rec {
   size_t norder;
   bool quit_on_users; /* after the first WHO list: say things, then quit */
   int users_seen;
+  const char **retries; /* passwords for client_login_retry(), NULL-ended */
+  unsigned tries[8];    /* login_tries of each AUTH disconnect */
+  unsigned ntries;
+  int retry_refused; /* client_login_retry()'s answer once used up */
 } rec;
 
 static void on_ev(client *c, const client_event *ev, void *ud) {
@@ -327,6 +331,8 @@ static void on_ev(client *c, const client_event *ev, void *ud) {
   switch (ev->type) {
   case CLIENT_EV_CONNECTED:
     tag = 'C';
+    if (r->retries) /* the retry test: logged in at last */
+      client_quit(c, NULL);
     break;
   case CLIENT_EV_JOINED:
     tag = 'J';
@@ -370,6 +376,17 @@ static void on_ev(client *c, const client_event *ev, void *ud) {
     tag = 'D';
     r->fatal = ev->fatal;
     snprintf(r->reason, sizeof r->reason, "%s", ev->text);
+    if (ev->fatal == CLIENT_FATAL_AUTH && r->retries && r->ntries < 8)
+      r->tries[r->ntries++] = ev->login_tries;
+    if (ev->fatal == CLIENT_FATAL_AUTH && r->retries)
+      assert_int_equal(ev->can_retry, ev->login_tries < CLIENT_LOGIN_TRIES);
+    if (ev->fatal == CLIENT_FATAL_AUTH && r->retries && *r->retries) {
+      /* What a face does: ask again, like ssh. */
+      assert_int_equal(client_login_retry(c, *r->retries++), 0);
+      break;
+    }
+    if (ev->fatal == CLIENT_FATAL_AUTH && r->retries)
+      r->retry_refused = client_login_retry(c, "password123");
     if (ev->fatal != CLIENT_FATAL_NONE)
       client_stop(c);
     break;
@@ -468,6 +485,32 @@ static void test_server_busy_transient(void **s) {
   assert_int_equal(f.logins, 1);
   assert_int_equal(r.fatal, CLIENT_FATAL_CONNECT);
   assert_non_null(strstr(r.reason, "server busy"));
+}
+
+/* A wrong password can be asked again (client_login_retry): the third try
+ * may succeed; after CLIENT_LOGIN_TRIES refusals the core says no. */
+static void test_login_retry(void **s) {
+  (void)s;
+  fake f = {0};
+  rec r = {0};
+  const char *ok[] = {"still-wrong", "password123", NULL};
+  r.retries = ok;
+  run_client(&f, &r, "wrong-password", false, NULL);
+  assert_int_equal(r.n[CLIENT_EV_CONNECTED], 1);
+  assert_int_equal(r.ntries, 2);
+  assert_int_equal(r.tries[0], 1);
+  assert_int_equal(r.tries[1], 2);
+
+  fake f2 = {0};
+  rec r2 = {0};
+  const char *bad[] = {"wrong-2", "wrong-3", NULL};
+  r2.retries = bad;
+  run_client(&f2, &r2, "wrong-1", false, NULL);
+  assert_int_equal(r2.n[CLIENT_EV_CONNECTED], 0);
+  assert_int_equal(r2.ntries, 3);
+  assert_int_equal(r2.tries[2], CLIENT_LOGIN_TRIES);
+  assert_int_equal(r2.retry_refused, UV_EINVAL);
+  assert_int_equal(r2.fatal, CLIENT_FATAL_AUTH);
 }
 
 static void test_no_password(void **s) {
@@ -588,7 +631,8 @@ static void test_kicked_no_reconnect(void **s) {
 }
 
 /* DM flow: a live DM opens a window without focus, counts unread and
- * highlights; /query focuses it and its older backlog is still shown. */
+ * highlights; /query focuses it and its older backlog is shown above the
+ * live line. */
 static void on_ev_dm(client *c, const client_event *ev, void *ud) {
   rec *r = ud;
   on_ev(c, ev, ud);
@@ -614,7 +658,13 @@ static void on_ev_dm(client *c, const client_event *ev, void *ud) {
     assert_string_equal(ev->peer, "bob");
     assert_int_equal(ev->count, 2);
     assert_int_equal(q->count, 2); /* "old dm" added, id 500 not twice */
-    assert_string_equal(client_window_line(q, 1)->text, "old dm");
+    /* The older backlog goes above the live line that opened the window
+     * (issue 13: new lines sat above the old backlog after /close and a
+     * reopen), and the view is told to re-layout. */
+    assert_string_equal(client_window_line(q, 0)->text, "old dm");
+    assert_true(client_window_line(q, 0)->flags & CLIENT_LINE_BACKLOG);
+    assert_false(client_window_line(q, 1)->flags & CLIENT_LINE_BACKLOG);
+    assert_int_equal(q->rewritten, 1);
     client_quit(c, NULL);
   }
 }
@@ -648,6 +698,7 @@ int main(void) {
       cmocka_unit_test(test_login_chat_quit),
       cmocka_unit_test(test_server_busy_transient),
       cmocka_unit_test(test_wrong_password),
+      cmocka_unit_test(test_login_retry),
       cmocka_unit_test(test_no_password),
       cmocka_unit_test(test_version_mismatch),
       cmocka_unit_test(test_refused),
