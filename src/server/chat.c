@@ -69,6 +69,10 @@ static void chat_on_kept(void *ctx, int result) {
   chat_out *o = ctx;
   struct conn *c = o->c;
   bool alive = !c->closing && c->user != NULL;
+  if (srv.finished) { /* the last commits of a shutdown: nobody to tell */
+    alive = false;
+    result = -PERR_SHUTTING_DOWN;
+  }
   if (result == 0 && o->kind == PROTO_TO_ROOM) {
     room *r = room_find(o->to, strlen(o->to));
     if (r != NULL)

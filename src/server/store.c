@@ -213,13 +213,15 @@ static int store_migrate(sqlite3 *db, const char *path) {
   if (store_sql(db, "BEGIN IMMEDIATE") < 0)
     return -1;
   int64_t v = store_int(db, "PRAGMA user_version", 0); /* under the lock */
+  bool used = store_int(db, "SELECT count(*) FROM accounts", 0) > 0 ||
+              store_int(db, "SELECT count(*) FROM history", 0) > 0;
   int r = 0;
   if (v < 1)
     r = store_migrate_v1(db);
   if (r == 0)
     r = store_sql(db, "PRAGMA user_version=1");
   if (r == 0 && store_sql(db, "COMMIT") == 0) {
-    if (v < 1)
+    if (used) /* a new database has nothing to tell */
       fprintf(stderr, "parleyd: database %s upgraded to version %d\n", path,
               STORE_SCHEMA_VERSION);
     return 0;
