@@ -386,8 +386,8 @@ static void client_handle_error(client *c, client_conn *k,
   if (e->code == PERR_BANNED)
     c->kicked = true;
   client_handle_report_error(c, e);
-  if (e->code == PERR_SESSION_REPLACED)
-    client_conn_lost(c, text, CLIENT_FATAL_OTHER);
+  if (e->code == PERR_SESSION_REPLACED || e->code == PERR_REVOKED)
+    client_conn_lost(c, text, CLIENT_FATAL_OTHER); /* no reconnect */
 }
 
 /* Handles LOGIN_OK: keeps the token, reports CONNECTED, rejoins rooms. */
