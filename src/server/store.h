@@ -25,8 +25,10 @@ typedef struct sqlite3 sqlite3;
 enum store_op {
   STORE_ACCOUNT_GET,    /* name -> found, out_name, hash, role, ban */
   STORE_ACCOUNT_ADD,    /* name, hash, role -> 0 or -PERR_NAME_TAKEN */
-  STORE_ACCOUNT_DEL,    /* name -> found */
-  STORE_ACCOUNT_PASSWD, /* name, hash -> found (revokes tokens) */
+  STORE_ACCOUNT_DEL,    /* name -> found (its tokens and direct
+                           conversations go too; sessions revoked) */
+  STORE_ACCOUNT_PASSWD, /* name, hash -> found (revokes tokens and
+                           sessions) */
   STORE_ACCOUNT_LIST,   /* -> lines */
   STORE_LOGIN_LOG,      /* name, text=ip, num=port, text2=outcome */
   STORE_LOGINS,         /* num=N -> lines, newest last */
