@@ -566,12 +566,20 @@ void session_on_msg(struct conn *c, const proto_msg *m) {
 
 /* Another process revoked name's sessions (`parleyd user del` or `user
  * passwd`, noticed by store_watch_revoked): the live session ends with an
- * ERROR REVOKED saying why, then the connection closes. */
-void session_on_revoked(const char *name, const char *why) {
+ * ERROR REVOKED saying why, then the connection closes. A session whose
+ * connection was accepted after the revocation logged in after it (with
+ * the new password) and is kept. */
+void session_on_revoked(const char *name, const char *why, uint64_t at_ms) {
   user *u = user_find(name, strlen(name));
-  if (u == NULL || u->conn == NULL)
+  if (u == NULL || u->conn == NULL || u->conn->closing)
     return;
   struct conn *c = u->conn;
+  uint64_t age = server_now_ms() - c->when_ms; /* when_ms: loop clock */
+  if (server_wall_ms() - age > at_ms) {
+    log_info(conn_peer(c), "%s: session kept: logged in after the %s", u->name,
+             strcmp(why, "deleted") == 0 ? "deletion" : "password change");
+    return;
+  }
   bool del = strcmp(why, "deleted") == 0;
   log_info(conn_peer(c), "%s: session ended: %s by the operator", u->name,
            del ? "account deleted" : "password changed");

@@ -179,7 +179,7 @@ static int store_migrate_v1(sqlite3 *db) {
                 " coalesce(max(id), 0) FROM history;"
                 "CREATE TABLE IF NOT EXISTS revoked(id INTEGER PRIMARY KEY"
                 " AUTOINCREMENT, name TEXT NOT NULL, why TEXT NOT NULL,"
-                " ts INTEGER NOT NULL);") < 0)
+                " ts INTEGER NOT NULL);" /* ts: unix milliseconds */) < 0)
     return -1;
   sqlite3_stmt *s = NULL;
   if (sqlite3_prepare_v2(db,
@@ -580,10 +580,13 @@ static void store_logins(sqlite3 *db, store_job *j) {
  * forces the next poll to look. */
 int store_revoke_note(sqlite3 *db, const char *name, const char *why) {
   st.data_version = -1; /* run by this server's own thread: poll anyway */
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  int64_t ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
   store_run(db, "DELETE FROM revoked WHERE ts < ?1", "i",
-            (int64_t)store_now() - STORE_REVOKED_KEEP);
+            ms - (int64_t)STORE_REVOKED_KEEP * 1000);
   return store_run(db, "INSERT INTO revoked(name, why, ts) VALUES(?1,?2,?3)",
-                   "tti", name, why, (int64_t)store_now()) > 0
+                   "tti", name, why, ms) > 0
              ? 0
              : -1;
 }
@@ -619,13 +622,13 @@ static void store_account_del(sqlite3 *db, store_job *j) {
 
 /* Looks for revocations committed by other processes: cheap when nothing
  * changed (PRAGMA data_version moves only on other connections' commits).
- * Returns at most STORE_REVOKED_MAX as lines "name\twhy". */
+ * Returns at most STORE_REVOKED_MAX as lines "name\twhy\tts_ms". */
 static void store_revoked_poll(sqlite3 *db, store_job *j) {
   int64_t v = store_int(db, "PRAGMA data_version", 0);
   if (v == st.data_version)
     return;
   sqlite3_stmt *s = store_prep(
-      db, "SELECT id, name, why FROM revoked WHERE id > ?1 ORDER BY id "
+      db, "SELECT id, name, why, ts FROM revoked WHERE id > ?1 ORDER BY id "
           "LIMIT ?2");
   if (s == NULL)
     return;
@@ -633,10 +636,11 @@ static void store_revoked_poll(sqlite3 *db, store_job *j) {
   sqlite3_bind_int(s, 2, STORE_REVOKED_MAX);
   size_t n = 0;
   while (sqlite3_step(s) == SQLITE_ROW) {
-    char line[PROTO_MAX_NAME + 16];
+    char line[PROTO_MAX_NAME + 48];
     st.revoked_seen = sqlite3_column_int64(s, 0);
-    snprintf(line, sizeof line, "%s\t%s", sqlite3_column_text(s, 1),
-             sqlite3_column_text(s, 2));
+    snprintf(line, sizeof line, "%s\t%s\t%lld", sqlite3_column_text(s, 1),
+             sqlite3_column_text(s, 2),
+             (long long)sqlite3_column_int64(s, 3));
     store_add_line(j, line);
     n++;
   }
@@ -920,15 +924,17 @@ static void store_on_check(uv_check_t *h) {
   store_flush_batch();
 }
 
-/* Revocation poll answer: each line is "name\twhy". */
+/* Revocation poll answer: each line is "name\twhy\tts_ms". */
 static void store_on_revoked(store_job *j) {
   st.polling = false;
   for (size_t i = 0; i < j->nlines && st.revoked != NULL; i++) {
-    char *tab = strchr(j->lines[i], '\t');
-    if (tab == NULL)
+    char *why = strchr(j->lines[i], '\t');
+    char *ts = why ? strchr(why + 1, '\t') : NULL;
+    if (ts == NULL)
       continue;
-    *tab = '\0';
-    st.revoked(j->lines[i], tab + 1);
+    *why++ = '\0';
+    *ts++ = '\0';
+    st.revoked(j->lines[i], why, strtoull(ts, NULL, 10));
   }
 }
 

@@ -51,8 +51,10 @@ enum store_op {
 typedef void (*store_done_fn)(void *ctx, int result);
 
 /* Called on the loop for each account whose sessions another process
- * revoked (`parleyd user del|passwd`); why is "deleted" or "passwd". */
-typedef void (*store_revoked_fn)(const char *name, const char *why);
+ * revoked (`parleyd user del|passwd`); why is "deleted" or "passwd", at_ms
+ * the wall clock time of the revocation (unix milliseconds). */
+typedef void (*store_revoked_fn)(const char *name, const char *why,
+                                 uint64_t at_ms);
 
 typedef struct store_row { /* one history message */
   uint64_t id;

@@ -114,6 +114,27 @@ class Revocation(unittest.TestCase):
             srv.stop()
 
 
+    def test_new_login_after_passwd_is_kept(self):
+        # The operator resets a password and the user logs in again with
+        # the new one at once, often before the server's next poll (once
+        # a second) sees the reset: the old session ends (replaced or
+        # revoked), the new one must not.
+        with Server() as srv:
+            old = srv.client("carol", register=True)
+            srv.user_cmd("passwd", "carol", stdin="brand-new-pw\n")
+            new = srv.client("carol", password="brand-new-pw")
+            ev = old.expect({"event": "error"})
+            self.assertIn(ev["code"], (REVOKED, harness.E["SESSION_REPLACED"]))
+            # The poll has dealt with the reset once either line is logged.
+            srv.err.wait_for(r"carol: session (ended|kept)")
+            m = new.mark()
+            new.send("still in")
+            new.expect({"event": "message", "text": "still in"}, since=m)
+            self.assertEqual(new.count({"event": "error"}), 0, new.recent())
+            new.quit(0)
+            srv.stop()
+
+
 class Privacy(unittest.TestCase):
     def test_reused_name_starts_empty(self):
         with Server() as srv:
