@@ -188,7 +188,9 @@ class DiskFull(unittest.TestCase):
 
         def limited():
             orig()
-            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+            # Soft limit only: the test raises it again later.
+            resource.setrlimit(resource.RLIMIT_FSIZE,
+                               (limit, resource.RLIM_INFINITY))
 
         srv = Server("--history", 2000, "--flood-rate", 100000,
                      "--flood-burst", 100000, start=False)
@@ -219,6 +221,14 @@ class DiskFull(unittest.TestCase):
             self.assertEqual(sum("STORAGE FAILING" in x
                                  for x in srv.err.lines), 1,
                              "one log line per episode")
+            # The disk has room again: messages go through, and the log
+            # says the episode is over and what it cost.
+            inf = resource.RLIM_INFINITY
+            resource.prlimit(srv.pid, resource.RLIMIT_FSIZE, (inf, inf))
+            a.send("room again")
+            a.expect({"event": "message", "text": "room again"})
+            stored.append("room again")
+            srv.err.wait_for(r"storage works again: 5 messages were refused")
             a.quit(0)
             srv.stop()
             # Without the limit: every echoed message is there, and none
