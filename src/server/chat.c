@@ -55,10 +55,10 @@ static void chat_make(proto_msg *m, uint8_t kind, proto_str target,
   m->u.msg.text = text;
 }
 
-typedef struct chat_out { /* a message waiting for its commit */
-  fbuf *b;          /* the encoded MSG, shared by every recipient */
-  struct conn *c;   /* the sender (referenced) */
-  uint8_t kind;     /* enum proto_target */
+typedef struct chat_out {      /* a message waiting for its commit */
+  fbuf *b;                     /* the encoded MSG, shared by every recipient */
+  struct conn *c;              /* the sender (referenced) */
+  uint8_t kind;                /* enum proto_target */
   char to[PROTO_MAX_ROOM + 1]; /* the room, or the recipient's name */
 } chat_out;
 
@@ -111,8 +111,8 @@ static void chat_keep(struct conn *c, const proto_msg *m, fbuf *b,
   char conv[CHAT_CONV_KEY];
   const proto_chat *x = &m->u.msg;
   store_conv_key(conv, sizeof conv, x->kind, x->target, x->from);
-  int r = store_history_add(x->id, x->ts_ms, x->kind, conv, x->target,
-                            x->from, x->flags, x->text, chat_on_kept, o);
+  int r = store_history_add(x->id, x->ts_ms, x->kind, conv, x->target, x->from,
+                            x->flags, x->text, chat_on_kept, o);
   if (r <= 0)
     chat_on_kept(o, r);
 }

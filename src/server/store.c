@@ -14,14 +14,13 @@
 
 #include "log.h"
 
-#define STORE_BATCH_ROWS 128    /* history rows per job, at most */
-#define STORE_GROUP_JOBS 64     /* history jobs per transaction, at most */
-#define STORE_MAX_QUEUED 4096   /* jobs waiting; history refused beyond it */
-#define STORE_LOGIN_KEEP 100000 /* login log rows kept */
-#define STORE_SCHEMA_VERSION 1  /* PRAGMA user_version; see store_migrate */
-#define STORE_REVOKED_MS 1000   /* how often other processes' revocations
-                                   are looked for */
-#define STORE_REVOKED_MAX 64    /* revocations handled per poll */
+#define STORE_BATCH_ROWS 128     /* history rows per job, at most */
+#define STORE_GROUP_JOBS 64      /* history jobs per transaction, at most */
+#define STORE_MAX_QUEUED 4096    /* jobs waiting; history refused beyond it */
+#define STORE_LOGIN_KEEP 100000  /* login log rows kept */
+#define STORE_SCHEMA_VERSION 1   /* PRAGMA user_version; see store_migrate */
+#define STORE_REVOKED_MS 1000    /* revocation poll period */
+#define STORE_REVOKED_MAX 64     /* revocations handled per poll */
 #define STORE_REVOKED_KEEP 86400 /* seconds a revocation note is kept */
 
 static const char store_schema[] =
@@ -108,8 +107,7 @@ static int64_t store_int(sqlite3 *db, const char *sql, int64_t dflt) {
   sqlite3_stmt *s = NULL;
   int64_t v = dflt;
   if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK &&
-      sqlite3_step(s) == SQLITE_ROW &&
-      sqlite3_column_type(s, 0) != SQLITE_NULL)
+      sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
     v = sqlite3_column_int64(s, 0);
   sqlite3_finalize(s);
   return v;
@@ -163,23 +161,22 @@ static int store_conv_resolve(sqlite3 *db, const char *conv, char *out,
  * ended by another process. One transaction, so a crash leaves version 0
  * intact; two processes opening at once migrate once. */
 static int store_migrate_v1(sqlite3 *db) {
-  if (store_sql(db,
-                "CREATE TABLE accounts_v1(id INTEGER PRIMARY KEY "
-                "AUTOINCREMENT, name TEXT NOT NULL UNIQUE COLLATE NOCASE,"
-                " hash TEXT NOT NULL, created INTEGER NOT NULL,"
-                " role INTEGER NOT NULL DEFAULT 0);"
-                "INSERT INTO accounts_v1(name, hash, created, role)"
-                " SELECT name, hash, created, role FROM accounts"
-                " ORDER BY created, rowid;"
-                "DROP TABLE accounts;"
-                "ALTER TABLE accounts_v1 RENAME TO accounts;"
-                "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY,"
-                " value INTEGER);"
-                "INSERT OR REPLACE INTO meta(key, value) SELECT 'msg_id',"
-                " coalesce(max(id), 0) FROM history;"
-                "CREATE TABLE IF NOT EXISTS revoked(id INTEGER PRIMARY KEY"
-                " AUTOINCREMENT, name TEXT NOT NULL, why TEXT NOT NULL,"
-                " ts INTEGER NOT NULL);" /* ts: unix milliseconds */) < 0)
+  if (store_sql(db, "CREATE TABLE accounts_v1(id INTEGER PRIMARY KEY "
+                    "AUTOINCREMENT, name TEXT NOT NULL UNIQUE COLLATE NOCASE,"
+                    " hash TEXT NOT NULL, created INTEGER NOT NULL,"
+                    " role INTEGER NOT NULL DEFAULT 0);"
+                    "INSERT INTO accounts_v1(name, hash, created, role)"
+                    " SELECT name, hash, created, role FROM accounts"
+                    " ORDER BY created, rowid;"
+                    "DROP TABLE accounts;"
+                    "ALTER TABLE accounts_v1 RENAME TO accounts;"
+                    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY,"
+                    " value INTEGER);"
+                    "INSERT OR REPLACE INTO meta(key, value) SELECT 'msg_id',"
+                    " coalesce(max(id), 0) FROM history;"
+                    "CREATE TABLE IF NOT EXISTS revoked(id INTEGER PRIMARY KEY"
+                    " AUTOINCREMENT, name TEXT NOT NULL, why TEXT NOT NULL,"
+                    " ts INTEGER NOT NULL);" /* ts: unix milliseconds */) < 0)
     return -1;
   sqlite3_stmt *s = NULL;
   if (sqlite3_prepare_v2(db,
@@ -197,8 +194,8 @@ static int store_migrate_v1(sqlite3 *db) {
     else if (r < 0) /* an account is gone: so is the conversation */
       rc = store_run(db, "DELETE FROM history WHERE conv=?1", "t", old) < 0;
     else
-      rc = store_run(db, "UPDATE history SET conv=?2 WHERE conv=?1", "tt",
-                     old, key) < 0;
+      rc = store_run(db, "UPDATE history SET conv=?2 WHERE conv=?1", "tt", old,
+                     key) < 0;
   }
   sqlite3_finalize(s);
   return rc == 0 ? 0 : -1;
@@ -227,8 +224,8 @@ static int store_migrate(sqlite3 *db, const char *path) {
     return 0;
   }
   sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-  fprintf(stderr, "parleyd: database %s: cannot upgrade to version %d\n",
-          path, STORE_SCHEMA_VERSION);
+  fprintf(stderr, "parleyd: database %s: cannot upgrade to version %d\n", path,
+          STORE_SCHEMA_VERSION);
   return -1;
 }
 
@@ -496,8 +493,7 @@ static void store_history_put_n(sqlite3 *db, store_job **jobs, size_t n) {
   sqlite3_exec(db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
   if (rc == 0)
     return;
-  snprintf(jobs[0]->text2, sizeof jobs[0]->text2, "%s",
-           err[0] ? err : "?");
+  snprintf(jobs[0]->text2, sizeof jobs[0]->text2, "%s", err[0] ? err : "?");
   for (size_t k = 0; k < n; k++) {
     jobs[k]->result = -PERR_STORAGE;
     for (size_t i = 0; i < jobs[k]->nrows; i++)
@@ -639,8 +635,7 @@ static void store_revoked_poll(sqlite3 *db, store_job *j) {
     char line[PROTO_MAX_NAME + 48];
     st.revoked_seen = sqlite3_column_int64(s, 0);
     snprintf(line, sizeof line, "%s\t%s\t%lld", sqlite3_column_text(s, 1),
-             sqlite3_column_text(s, 2),
-             (long long)sqlite3_column_int64(s, 3));
+             sqlite3_column_text(s, 2), (long long)sqlite3_column_int64(s, 3));
     store_add_line(j, line);
     n++;
   }
