@@ -884,12 +884,15 @@ static void store_on_async(uv_async_t *a) {
 static void store_enqueue(store_job *j) {
   pthread_mutex_lock(&st.mu);
   if (j->op == STORE_HISTORY_PUT && st.queued >= STORE_MAX_QUEUED) {
-    pthread_mutex_unlock(&st.mu);
-    j->result = -PERR_STORAGE; /* the disk is far behind: refuse, loudly */
+    /* The disk is far behind: refuse, loudly. Answered from the loop's
+     * next pass like a failed commit, never from inside the submitter. */
+    j->result = -PERR_STORAGE;
     for (size_t i = 0; i < j->nrows; i++)
       j->rows[i].result = -PERR_STORAGE;
-    store_history_done(j);
-    store_job_free(j);
+    j->next = st.done;
+    st.done = j;
+    pthread_mutex_unlock(&st.mu);
+    uv_async_send(&st.async);
     return;
   }
   j->next = NULL;
