@@ -32,6 +32,11 @@
   X(INTERNAL, 28, "internal server error")                                    \
   X(MALFORMED, 29, "malformed frame; connection closed")                      \
   X(SERVER_BUSY, 30, "server busy: too many password checks; try again soon") \
+  X(STORAGE, 35,                                                              \
+    "the server could not store the message (its disk is full or failing); "  \
+    "not delivered, try again later")                                          \
+  X(REVOKED, 36,                                                              \
+    "session ended: the account was deleted or its password changed")         \
   /* accounts */                                                              \
   X(AUTH_FAILED, 40, "wrong user name or password")                           \
   X(BAD_NAME, 41,                                                             \

@@ -69,13 +69,18 @@ static client_window *client_handle_target_window(client *c, uint8_t kind,
   return w ? w : c->m.windows[0];
 }
 
-/* True when w still holds a line with message id (newest first: replayed
- * backlog usually matches recent lines). Only backlog pays for this scan,
- * at most history_len times per join. */
-static bool client_handle_has_id(const client_window *w, uint64_t id) {
-  for (size_t i = w->count; i-- > 0;)
-    if (client_window_line(w, i)->id == id)
+/* True when w still holds the line of message id sent at ts_ms (newest
+ * first: replayed backlog usually matches recent lines). Both must match:
+ * a server that lost its newest messages in a crash may hand out an id
+ * again, and the new message must not pass for the old one. Only backlog
+ * pays for this scan, at most history_len times per join. */
+static bool client_handle_has_msg(const client_window *w, uint64_t id,
+                                  uint64_t ts_ms) {
+  for (size_t i = w->count; i-- > 0;) {
+    const client_line *l = client_window_line(w, i);
+    if (l->id == id && l->ts_ms == ts_ms)
       return true;
+  }
   return false;
 }
 
@@ -137,7 +142,7 @@ static void client_handle_msg(client *c, const proto_chat *ch) {
   client_window *w =
       client_handle_target_window(c, ch->kind, ch->target, ch->from, true);
   if (backlog && ch->id != 0 && ch->id <= w->last_id &&
-      client_handle_has_id(w, ch->id))
+      client_handle_has_msg(w, ch->id, ch->ts_ms))
     return; /* already shown: a rejoin after reconnect replays history */
   if (ch->kind == PROTO_TO_USER) {
     char peer[CLIENT_NAME_SZ];
@@ -560,8 +565,8 @@ static void client_handle_error(client *c, client_conn *k,
   if (e->code == PERR_BANNED)
     c->kicked = true;
   client_handle_report_error(c, e);
-  if (e->code == PERR_SESSION_REPLACED)
-    client_conn_lost(c, text, CLIENT_FATAL_OTHER);
+  if (e->code == PERR_SESSION_REPLACED || e->code == PERR_REVOKED)
+    client_conn_lost(c, text, CLIENT_FATAL_OTHER); /* no reconnect */
 }
 
 /* Handles LOGIN_OK: keeps the token, reports CONNECTED, rejoins rooms. */

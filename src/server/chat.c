@@ -55,13 +55,66 @@ static void chat_make(proto_msg *m, uint8_t kind, proto_str target,
   m->u.msg.text = text;
 }
 
-/* Saves a delivered message in the history batch. */
-static void chat_keep(const proto_msg *m) {
+typedef struct chat_out {      /* a message waiting for its commit */
+  fbuf *b;                     /* the encoded MSG, shared by every recipient */
+  struct conn *c;              /* the sender (referenced) */
+  uint8_t kind;                /* enum proto_target */
+  char to[PROTO_MAX_ROOM + 1]; /* the room, or the recipient's name */
+} chat_out;
+
+/* Delivers a message whose commit is done (result 0) to the room's
+ * members, or to the recipient and the sender's own connection; or tells
+ * the sender it was not stored and so not delivered. */
+static void chat_on_kept(void *ctx, int result) {
+  chat_out *o = ctx;
+  struct conn *c = o->c;
+  bool alive = !c->closing && c->user != NULL;
+  if (srv.finished) { /* the last commits of a shutdown: nobody to tell */
+    alive = false;
+    result = -PERR_SHUTTING_DOWN;
+  }
+  if (result == 0 && o->kind == PROTO_TO_ROOM) {
+    room *r = room_find(o->to, strlen(o->to));
+    if (r != NULL)
+      bus_room(r, o->b, NULL);
+  } else if (result == 0) {
+    user *peer = user_find(o->to, strlen(o->to));
+    if (peer != NULL && (!alive || peer != c->user))
+      bus_user(peer, o->b);
+    if (alive) /* the sender's echo: a reply on its own connection */
+      conn_send(c, o->b);
+  } else if (alive && result == -PERR_NO_SUCH_USER) {
+    conn_error(c, PERR_NO_SUCH_USER, PROTO_SAY, o->to, "no such user: %s",
+               o->to);
+  } else if (alive) {
+    conn_error(c, PERR_STORAGE, PROTO_SAY, o->to, NULL);
+  }
+  fbuf_unref(o->b);
+  conn_unref(c);
+  free(o);
+}
+
+/* Keeps a message, then delivers it once it is on disk (chat_on_kept):
+ * nobody, the sender included, sees a message a crash could lose. With
+ * history off it goes out at once. b is referenced, not taken. */
+static void chat_keep(struct conn *c, const proto_msg *m, fbuf *b,
+                      const char *to) {
+  chat_out *o = malloc(sizeof *o);
+  if (o == NULL) {
+    conn_error(c, PERR_INTERNAL, PROTO_SAY, to, NULL);
+    return;
+  }
+  o->b = fbuf_ref(b);
+  o->c = conn_ref(c);
+  o->kind = m->u.msg.kind;
+  snprintf(o->to, sizeof o->to, "%s", to);
   char conv[CHAT_CONV_KEY];
   const proto_chat *x = &m->u.msg;
   store_conv_key(conv, sizeof conv, x->kind, x->target, x->from);
-  store_history_add(x->id, x->ts_ms, x->kind, conv, x->target, x->from,
-                    x->flags, x->text);
+  int r = store_history_add(x->id, x->ts_ms, x->kind, conv, x->target, x->from,
+                            x->flags, x->text, chat_on_kept, o);
+  if (r <= 0)
+    chat_on_kept(o, r);
 }
 
 /* Room message: encoded once, shared by every member (sender included). */
@@ -82,13 +135,12 @@ static void chat_say_room(struct conn *c, const proto_say *req,
     conn_error(c, PERR_INTERNAL, PROTO_SAY, subject, NULL);
     return;
   }
-  bus_room(r, b, NULL);
+  chat_keep(c, &m, b, r->name);
   fbuf_unref(b);
-  chat_keep(&m);
 }
 
 /* Delivers a direct message to the recipient (if online) and the sender,
- * and keeps it. to is the canonical recipient name. */
+ * once kept. to is the canonical recipient name. */
 static void chat_deliver_dm(struct conn *c, const char *to, uint8_t flags,
                             proto_str text) {
   user *u = c->user;
@@ -99,12 +151,8 @@ static void chat_deliver_dm(struct conn *c, const char *to, uint8_t flags,
     conn_error(c, PERR_INTERNAL, PROTO_SAY, to, NULL);
     return;
   }
-  user *peer = user_find(to, strlen(to));
-  if (peer != NULL && peer != u)
-    bus_user(peer, b);
-  conn_send(c, b); /* the sender's echo: a reply on its own connection */
+  chat_keep(c, &m, b, to);
   fbuf_unref(b);
-  chat_keep(&m);
 }
 
 typedef struct chat_pending { /* a DM to an offline user, being checked */

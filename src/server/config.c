@@ -237,6 +237,13 @@ static int config_set(config *c, int id, const char *v) {
     r = config_copy(c->listen, sizeof c->listen, v);
     break;
   case OPT_DB:
+    /* SQLite opens "" as a private temporary database that vanishes at
+     * exit with every account in it: never what an operator meant. */
+    if (*v == '\0') {
+      fprintf(stderr, "parleyd: --db needs a file name (an empty path would "
+                      "be a temporary database, lost at exit)\n");
+      return -1;
+    }
     r = config_copy(c->db, sizeof c->db, v);
     break;
   case OPT_FILES:

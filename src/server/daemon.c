@@ -294,6 +294,7 @@ int daemon_start(uv_loop_t *loop, config *cfg) {
   srv.on_idle = daemon_on_idle;
   srv.on_conn_gone = daemon_conn_gone;
   conn_set_handlers(session_on_msg, session_on_close);
+  store_watch_revoked(session_on_revoked);
   char host[128];
   int port;
   if (config_split_listen(cfg, host, sizeof host, &port) < 0)

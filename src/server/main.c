@@ -135,7 +135,9 @@ static int main_user(config *cfg) {
       fprintf(stderr, "parleyd: no such user: %s\n", name);
       rc = 1;
     } else {
-      printf("deleted user %s\n", name);
+      printf("deleted user %s (and their direct conversations; a running "
+             "server ends their session within seconds)\n",
+             name);
     }
   } else if (strcmp(cmd, "passwd") == 0) {
     j->op = STORE_ACCOUNT_PASSWD;
@@ -147,7 +149,9 @@ static int main_user(config *cfg) {
         fprintf(stderr, "parleyd: no such user: %s\n", name);
         rc = 1;
       } else {
-        printf("password changed for %s (sessions revoked)\n", name);
+        printf("password changed for %s (sessions revoked; a running "
+               "server ends them within seconds)\n",
+               name);
       }
     }
   } else if (list) {
@@ -339,6 +343,9 @@ int main(int argc, char **argv) {
     return 1;
   }
   signal(SIGPIPE, SIG_IGN); /* a dead peer is an error code, not a kill */
+  /* A file size limit (ulimit -f) is a full disk: writes fail with EFBIG
+   * and the store reports it, instead of the process being killed. */
+  signal(SIGXFSZ, SIG_IGN);
   log_set_level(cfg.log_level);
   if (cfg.argc > 0) {
     if (strcmp(cfg.argv[0], "ctl") == 0)

@@ -687,6 +687,32 @@ void session_on_msg(struct conn *c, const proto_msg *m) {
     session_logged_in(c, m);
 }
 
+/* Another process revoked name's sessions (`parleyd user del` or `user
+ * passwd`, noticed by store_watch_revoked): the live session ends with an
+ * ERROR REVOKED saying why, then the connection closes. A session whose
+ * connection was accepted after the revocation logged in after it (with
+ * the new password) and is kept. */
+void session_on_revoked(const char *name, const char *why, uint64_t at_ms) {
+  user *u = user_find(name, strlen(name));
+  if (u == NULL || u->conn == NULL || u->conn->closing)
+    return;
+  struct conn *c = u->conn;
+  uint64_t age = server_now_ms() - c->when_ms; /* when_ms: loop clock */
+  if (server_wall_ms() - age > at_ms) {
+    log_info(conn_peer(c), "%s: session kept: logged in after the %s", u->name,
+             strcmp(why, "deleted") == 0 ? "deletion" : "password change");
+    return;
+  }
+  bool del = strcmp(why, "deleted") == 0;
+  log_info(conn_peer(c), "%s: session ended: %s by the operator", u->name,
+           del ? "account deleted" : "password changed");
+  conn_error(c, PERR_REVOKED, 0, u->name, "%s",
+             del ? "session ended: your account was deleted on this server"
+                 : "session ended: your password was changed on this "
+                   "server; log in with the new one");
+  conn_close(c, true, del ? "account deleted" : "password changed");
+}
+
 /* Teardown: quit notices in each room, offline presence, gone. */
 void session_on_close(struct conn *c, const char *why) {
   user *u = c->user;

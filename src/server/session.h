@@ -15,4 +15,8 @@ void session_on_msg(struct conn *c, const proto_msg *m);
  * presence, the user leaves the map. */
 void session_on_close(struct conn *c, const char *why);
 
+/* Ends the live session of name, revoked by another process (why:
+ * "deleted" or "passwd"); a store_revoked_fn. */
+void session_on_revoked(const char *name, const char *why, uint64_t at_ms);
+
 #endif

@@ -14,13 +14,19 @@
 
 #include "log.h"
 
-#define STORE_BATCH_ROWS 128    /* history rows per transaction, at most */
-#define STORE_BATCH_MS 50       /* how long a row may wait for its batch */
-#define STORE_MAX_QUEUED 4096   /* jobs waiting; history dropped beyond it */
-#define STORE_LOGIN_KEEP 100000 /* login log rows kept */
+#define STORE_BATCH_ROWS 128     /* history rows per job, at most */
+#define STORE_GROUP_JOBS 64      /* history jobs per transaction, at most */
+#define STORE_MAX_QUEUED 4096    /* jobs waiting; history refused beyond it */
+#define STORE_LOGIN_KEEP 100000  /* login log rows kept */
+#define STORE_SCHEMA_VERSION 1   /* PRAGMA user_version; see store_migrate */
+#define STORE_REVOKED_MS 1000    /* revocation poll period */
+#define STORE_REVOKED_MAX 64     /* revocations handled per poll */
+#define STORE_REVOKED_KEEP 86400 /* seconds a revocation note is kept */
 
 static const char store_schema[] =
     "PRAGMA journal_mode=WAL;"
+    /* NORMAL: a commit survives a crash of the process; history commits
+     * switch to FULL (store_history_put_n) to survive the machine's. */
     "PRAGMA synchronous=NORMAL;"
     /* 512 KiB of page cache instead of SQLite's 2 MiB: the hot pages
      * (account index, history tail) fit, the OS page cache holds the rest,
@@ -57,11 +63,20 @@ static struct {
   size_t queued;          /* jobs in head..tail (mu) */
   store_job *done;        /* finished jobs, newest first (mu) */
   uv_async_t async;       /* wakes the loop for done jobs */
-  uv_timer_t timer;       /* flushes the history batch */
+  uv_check_t check;       /* hands the batch over at the end of a pass */
+  uv_timer_t poll;        /* looks for revocations (store_watch_revoked) */
   store_job *batch;       /* pending STORE_HISTORY_PUT, loop side */
   uint32_t history_len;
   bool running;
+  bool failing;             /* storage failing: logged once per episode */
+  uint64_t lost;            /* messages not stored in this episode */
+  store_revoked_fn revoked; /* loop side */
+  bool polling;             /* a STORE_REVOKED job is out */
+  int64_t data_version;     /* thread side: PRAGMA data_version seen */
+  int64_t revoked_seen;     /* thread side: last revoked.id handled */
 } st;
+
+static int store_run(sqlite3 *db, const char *sql, const char *fmt, ...);
 
 /* Creates every missing directory above path (like mkdir -p dirname). */
 static int store_mkdirs(const char *path) {
@@ -79,6 +94,145 @@ static int store_mkdirs(const char *path) {
     *p = '/';
   }
   return 0;
+}
+
+/* Runs sql (no binds) and steps it to the end. Returns 0 or -1. */
+static int store_sql(sqlite3 *db, const char *sql) {
+  char *err = NULL;
+  if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
+    fprintf(stderr, "parleyd: database: %s\n", err ? err : "?");
+    sqlite3_free(err);
+    return -1;
+  }
+  return 0;
+}
+
+/* Reads one integer from sql (first column of the first row); dflt when
+ * there is no row or the value is NULL. */
+static int64_t store_int(sqlite3 *db, const char *sql, int64_t dflt) {
+  sqlite3_stmt *s = NULL;
+  int64_t v = dflt;
+  if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK &&
+      sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
+    v = sqlite3_column_int64(s, 0);
+  sqlite3_finalize(s);
+  return v;
+}
+
+/* The account id of name, 0 when there is no such account, -1 on error. */
+static int64_t store_account_id(sqlite3 *db, const char *name, size_t n) {
+  sqlite3_stmt *s = NULL;
+  if (sqlite3_prepare_v2(db, "SELECT id FROM accounts WHERE name=?1", -1, &s,
+                         NULL) != SQLITE_OK)
+    return -1;
+  sqlite3_bind_text(s, 1, name, (int)n, SQLITE_STATIC);
+  int r = sqlite3_step(s);
+  int64_t id = r == SQLITE_ROW ? sqlite3_column_int64(s, 0)
+                               : (r == SQLITE_DONE ? 0 : -1);
+  sqlite3_finalize(s);
+  return id;
+}
+
+/* Turns a conversation key from store_conv_key into the key kept in the
+ * table: a room's as it is, a direct conversation's "@a@b" of names into
+ * "@<id>@<id>" of account ids (smaller first). Ids are never reused, so a
+ * conversation dies with either account. Returns 0, -PERR_NO_SUCH_USER
+ * when an account is gone, or -PERR_STORAGE on a database error. */
+static int store_conv_resolve(sqlite3 *db, const char *conv, char *out,
+                              size_t cap) {
+  if (conv[0] != '@') {
+    snprintf(out, cap, "%s", conv);
+    return 0;
+  }
+  const char *a = conv + 1;
+  const char *at = strchr(a, '@');
+  if (at == NULL)
+    return -PERR_NO_SUCH_USER;
+  int64_t ia = store_account_id(db, a, (size_t)(at - a));
+  int64_t ib = store_account_id(db, at + 1, strlen(at + 1));
+  if (ia < 0 || ib < 0)
+    return -PERR_STORAGE;
+  if (ia == 0 || ib == 0)
+    return -PERR_NO_SUCH_USER;
+  snprintf(out, cap, "@%lld@%lld", (long long)(ia < ib ? ia : ib),
+           (long long)(ia < ib ? ib : ia));
+  return 0;
+}
+
+/* Schema version 1 (from 0, the first release): accounts get ids that are
+ * never reused (AUTOINCREMENT); direct conversations are keyed by those
+ * ids instead of names (rows whose account is gone are dropped); the
+ * highest message id handed out is kept in meta so ids never go back even
+ * when the newest rows are trimmed or deleted; and revoked notes sessions
+ * ended by another process. One transaction, so a crash leaves version 0
+ * intact; two processes opening at once migrate once. */
+static int store_migrate_v1(sqlite3 *db) {
+  if (store_sql(db, "CREATE TABLE accounts_v1(id INTEGER PRIMARY KEY "
+                    "AUTOINCREMENT, name TEXT NOT NULL UNIQUE COLLATE NOCASE,"
+                    " hash TEXT NOT NULL, created INTEGER NOT NULL,"
+                    " role INTEGER NOT NULL DEFAULT 0);"
+                    "INSERT INTO accounts_v1(name, hash, created, role)"
+                    " SELECT name, hash, created, role FROM accounts"
+                    " ORDER BY created, rowid;"
+                    "DROP TABLE accounts;"
+                    "ALTER TABLE accounts_v1 RENAME TO accounts;"
+                    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY,"
+                    " value INTEGER);"
+                    "INSERT OR REPLACE INTO meta(key, value) SELECT 'msg_id',"
+                    " coalesce(max(id), 0) FROM history;"
+                    "CREATE TABLE IF NOT EXISTS revoked(id INTEGER PRIMARY KEY"
+                    " AUTOINCREMENT, name TEXT NOT NULL, why TEXT NOT NULL,"
+                    " ts INTEGER NOT NULL);" /* ts: unix milliseconds */) < 0)
+    return -1;
+  sqlite3_stmt *s = NULL;
+  if (sqlite3_prepare_v2(db,
+                         "SELECT DISTINCT conv FROM history WHERE conv "
+                         "LIKE '@%' AND conv NOT GLOB '@[0-9]*'",
+                         -1, &s, NULL) != SQLITE_OK)
+    return -1;
+  int rc = 0;
+  while (rc == 0 && sqlite3_step(s) == SQLITE_ROW) {
+    const char *old = (const char *)sqlite3_column_text(s, 0);
+    char key[64];
+    int r = store_conv_resolve(db, old ? old : "", key, sizeof key);
+    if (r == -PERR_STORAGE)
+      rc = -1;
+    else if (r < 0) /* an account is gone: so is the conversation */
+      rc = store_run(db, "DELETE FROM history WHERE conv=?1", "t", old) < 0;
+    else
+      rc = store_run(db, "UPDATE history SET conv=?2 WHERE conv=?1", "tt", old,
+                     key) < 0;
+  }
+  sqlite3_finalize(s);
+  return rc == 0 ? 0 : -1;
+}
+
+/* Brings an opened database to STORE_SCHEMA_VERSION (PRAGMA user_version).
+ * Kept apart from store_schema: each version is one function. Returns 0,
+ * or -1 with a message on stderr (nothing changed). */
+static int store_migrate(sqlite3 *db, const char *path) {
+  if (store_int(db, "PRAGMA user_version", 0) >= STORE_SCHEMA_VERSION)
+    return 0;
+  if (store_sql(db, "BEGIN IMMEDIATE") < 0)
+    return -1;
+  int64_t v = store_int(db, "PRAGMA user_version", 0); /* under the lock */
+  bool used = store_int(db, "SELECT count(*) FROM accounts", 0) > 0 ||
+              store_int(db, "SELECT count(*) FROM history", 0) > 0;
+  int r = 0;
+  if (v < 1)
+    r = store_migrate_v1(db);
+  if (r == 0)
+    r = store_sql(db, "PRAGMA user_version=1");
+  if (r == 0 && store_sql(db, "COMMIT") == 0) {
+    if (used) /* a new database has nothing to tell */
+      fprintf(stderr, "parleyd: database %s upgraded to version %d\n", path,
+              STORE_SCHEMA_VERSION);
+    return 0;
+  }
+  sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+  fprintf(stderr, "parleyd: database %s: cannot upgrade to version %d\n", path,
+          STORE_SCHEMA_VERSION);
+  return -1;
 }
 
 /* Opens and prepares the schema. */
@@ -103,6 +257,11 @@ int store_open(const char *path, sqlite3 **db) {
   if (sqlite3_exec(*db, store_schema, NULL, NULL, &err) != SQLITE_OK) {
     fprintf(stderr, "parleyd: database %s: %s\n", path, err ? err : "?");
     sqlite3_free(err);
+    sqlite3_close(*db);
+    *db = NULL;
+    return -1;
+  }
+  if (store_migrate(*db, path) < 0) {
     sqlite3_close(*db);
     *db = NULL;
     return -1;
@@ -315,46 +474,109 @@ static int store_run(sqlite3 *db, const char *sql, const char *fmt, ...) {
   return sqlite3_changes(db);
 }
 
-/* Inserts a batch of history rows in one transaction and trims every
- * touched conversation to the configured length. */
-static void store_history_put(sqlite3 *db, store_job *j) {
-  sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+/* Inserts the rows of n history jobs and trims every touched
+ * conversation to the configured length, inside the caller's transaction.
+ * A direct message whose account is gone gets -PERR_NO_SUCH_USER and is
+ * not kept. Returns 0, or -1 when the database failed (the caller rolls
+ * back). */
+static int store_history_rows(sqlite3 *db, store_job **jobs, size_t n) {
   sqlite3_stmt *s = store_prep(
       db, "INSERT OR REPLACE INTO history(id, conv, ts, kind, target, "
           "sender, flags, text) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)");
   sqlite3_stmt *t = store_prep(
       db, "DELETE FROM history WHERE conv=?1 AND id < (SELECT id FROM "
           "history WHERE conv=?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)");
-  for (size_t i = 0; s != NULL && i < j->nrows; i++) {
-    store_row *r = &j->rows[i];
-    sqlite3_bind_int64(s, 1, (sqlite3_int64)r->id);
-    sqlite3_bind_text(s, 2, r->conv, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, (sqlite3_int64)r->ts_ms);
-    sqlite3_bind_int(s, 4, r->kind);
-    sqlite3_bind_text(s, 5, r->target, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 6, r->from, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 7, r->flags);
-    sqlite3_bind_text(s, 8, r->text, -1, SQLITE_STATIC);
-    if (sqlite3_step(s) != SQLITE_DONE)
-      log_error(NULL, "history insert: %s", sqlite3_errmsg(db));
-    sqlite3_reset(s);
-  }
-  for (size_t i = 0; t != NULL && i < j->nrows; i++) {
-    bool seen = false; /* trim each conversation once */
-    for (size_t k = 0; k < i && !seen; k++)
-      seen = strcmp(j->rows[k].conv, j->rows[i].conv) == 0;
-    if (seen)
-      continue;
-    sqlite3_bind_text(t, 1, j->rows[i].conv, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(t, 2, j->num > 0 ? (sqlite3_int64)j->num - 1 : 0);
-    if (sqlite3_step(t) != SQLITE_DONE)
-      log_error(NULL, "history trim: %s", sqlite3_errmsg(db));
-    sqlite3_reset(t);
+  int rc = s != NULL && t != NULL ? 0 : -1;
+  uint64_t top = 0;
+  for (size_t k = 0; rc == 0 && k < n; k++) {
+    store_job *j = jobs[k];
+    for (size_t i = 0; rc == 0 && i < j->nrows; i++) {
+      store_row *r = &j->rows[i];
+      char conv[64 + 2 * PROTO_MAX_NAME];
+      if (r->conv == NULL || r->target == NULL || r->from == NULL ||
+          r->text == NULL) {
+        r->result = -PERR_STORAGE; /* out of memory when it was queued */
+        continue;
+      }
+      r->result = store_conv_resolve(db, r->conv, conv, sizeof conv);
+      if (r->result == -PERR_STORAGE)
+        rc = -1;
+      if (r->result < 0)
+        continue;
+      sqlite3_bind_int64(s, 1, (sqlite3_int64)r->id);
+      sqlite3_bind_text(s, 2, conv, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_int64(s, 3, (sqlite3_int64)r->ts_ms);
+      sqlite3_bind_int(s, 4, r->kind);
+      sqlite3_bind_text(s, 5, r->target, -1, SQLITE_STATIC);
+      sqlite3_bind_text(s, 6, r->from, -1, SQLITE_STATIC);
+      sqlite3_bind_int(s, 7, r->flags);
+      sqlite3_bind_text(s, 8, r->text, -1, SQLITE_STATIC);
+      if (sqlite3_step(s) != SQLITE_DONE)
+        rc = -1;
+      sqlite3_reset(s);
+      if (r->id > top)
+        top = r->id;
+      /* Trim once per conversation and job (the newest row's turn). */
+      bool later = false;
+      for (size_t m = i + 1; m < j->nrows && !later; m++)
+        later = j->rows[m].conv && strcmp(j->rows[m].conv, r->conv) == 0;
+      if (later || rc < 0)
+        continue;
+      sqlite3_bind_text(t, 1, conv, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_int64(t, 2, j->num > 0 ? (sqlite3_int64)j->num - 1 : 0);
+      if (sqlite3_step(t) != SQLITE_DONE)
+        rc = -1;
+      sqlite3_reset(t);
+    }
   }
   sqlite3_finalize(s);
   sqlite3_finalize(t);
-  if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-    log_error(NULL, "history commit: %s", sqlite3_errmsg(db));
+  /* The high-water mark: ids stay above it after a restart even when the
+   * newest rows were trimmed or deleted with an account. */
+  if (rc == 0 && top > 0 &&
+      store_run(db,
+                "INSERT INTO meta(key, value) VALUES('msg_id', ?1) ON "
+                "CONFLICT(key) DO UPDATE SET value=max(value, ?1)",
+                "i", (int64_t)top) < 0)
+    rc = -1;
+  return rc;
+}
+
+/* Commits n history jobs in one transaction (group commit: one fsync for
+ * all). On failure every row of every job gets -PERR_STORAGE, and the
+ * database's message goes to text2 of the first job for the log. */
+static void store_history_put_n(sqlite3 *db, store_job **jobs, size_t n) {
+  /* FULL for this commit only: the WAL is synced before COMMIT returns,
+   * so a message echoed after it survives a power cut (PROTOCOL.md 6.4).
+   * Logins, tokens and the login log stay NORMAL (no fsync each): a
+   * login must not wait for the disk. */
+  sqlite3_exec(db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
+  int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK
+               ? 0
+               : -1;
+  if (rc == 0)
+    rc = store_history_rows(db, jobs, n);
+  if (rc == 0 && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+    rc = -1;
+  char err[sizeof jobs[0]->text2] = "";
+  if (rc != 0) /* before ROLLBACK replaces the message */
+    snprintf(err, sizeof err, "%s", sqlite3_errmsg(db));
+  if (rc != 0 && !sqlite3_get_autocommit(db))
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+  sqlite3_exec(db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
+  if (rc == 0)
+    return;
+  snprintf(jobs[0]->text2, sizeof jobs[0]->text2, "%s", err[0] ? err : "?");
+  for (size_t k = 0; k < n; k++) {
+    jobs[k]->result = -PERR_STORAGE;
+    for (size_t i = 0; i < jobs[k]->nrows; i++)
+      jobs[k]->rows[i].result = -PERR_STORAGE;
+  }
+}
+
+/* One history job on its own (store_exec). */
+static void store_history_put(sqlite3 *db, store_job *j) {
+  store_history_put_n(db, &j, 1);
 }
 
 /* Loads up to num2 rows of conv older than num, oldest first. */
@@ -366,7 +588,14 @@ static void store_history_get(sqlite3 *db, store_job *j) {
     j->result = -PERR_INTERNAL;
     return;
   }
-  sqlite3_bind_text(s, 1, j->text, -1, SQLITE_STATIC);
+  char conv[64 + 2 * PROTO_MAX_NAME];
+  int rc = store_conv_resolve(db, j->text, conv, sizeof conv);
+  if (rc < 0) { /* an account that is gone has no conversations */
+    sqlite3_finalize(s);
+    j->result = rc == -PERR_STORAGE ? -PERR_INTERNAL : 0;
+    return;
+  }
+  sqlite3_bind_text(s, 1, conv, -1, SQLITE_STATIC);
   sqlite3_bind_int64(s, 2, (sqlite3_int64)(j->num ? j->num : INT64_MAX));
   sqlite3_bind_int64(s, 3, (sqlite3_int64)j->num2);
   j->rows = calloc(j->num2 ? j->num2 : 1, sizeof *j->rows);
@@ -414,6 +643,80 @@ static void store_logins(sqlite3 *db, store_job *j) {
   sqlite3_finalize(s);
 }
 
+/* Records a revocation for running servers (store_watch_revoked), and
+ * forgets notes older than a day: a server polls every second. Its own
+ * commits do not move its data_version, so a note written by this process
+ * forces the next poll to look. */
+int store_revoke_note(sqlite3 *db, const char *name, const char *why) {
+  st.data_version = -1; /* run by this server's own thread: poll anyway */
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  int64_t ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+  store_run(db, "DELETE FROM revoked WHERE ts < ?1", "i",
+            ms - (int64_t)STORE_REVOKED_KEEP * 1000);
+  return store_run(db, "INSERT INTO revoked(name, why, ts) VALUES(?1,?2,?3)",
+                   "tti", name, why, ms) > 0
+             ? 0
+             : -1;
+}
+
+/* Deletes an account, its tokens and its direct conversations (keyed by
+ * its id, which is never handed out again), and notes the revocation for
+ * a running server, in one transaction: found tells whether it existed. */
+static void store_account_del(sqlite3 *db, store_job *j) {
+  if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+    j->result = -PERR_INTERNAL;
+    return;
+  }
+  int64_t id = store_account_id(db, j->name, strlen(j->name));
+  int rc = id < 0 ? -1 : 0;
+  if (id > 0) {
+    char mine[32], theirs[32];
+    snprintf(mine, sizeof mine, "@%lld@%%", (long long)id);
+    snprintf(theirs, sizeof theirs, "@%%@%lld", (long long)id);
+    if (store_run(db, "DELETE FROM history WHERE conv LIKE ?1 OR conv LIKE ?2",
+                  "tt", mine, theirs) < 0 ||
+        store_run(db, "DELETE FROM accounts WHERE id=?1", "i", id) < 0 ||
+        store_run(db, "DELETE FROM tokens WHERE name=?1", "t", j->name) < 0 ||
+        store_revoke_note(db, j->name, "deleted") < 0)
+      rc = -1;
+  }
+  if (rc == 0 && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) {
+    j->found = id > 0;
+    return;
+  }
+  sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+  j->result = -PERR_INTERNAL;
+}
+
+/* Looks for revocations committed by other processes: cheap when nothing
+ * changed (PRAGMA data_version moves only on other connections' commits).
+ * Returns at most STORE_REVOKED_MAX as lines "name\twhy\tts_ms". */
+static void store_revoked_poll(sqlite3 *db, store_job *j) {
+  int64_t v = store_int(db, "PRAGMA data_version", 0);
+  if (v == st.data_version)
+    return;
+  sqlite3_stmt *s = store_prep(
+      db, "SELECT id, name, why, ts FROM revoked WHERE id > ?1 ORDER BY id "
+          "LIMIT ?2");
+  if (s == NULL)
+    return;
+  sqlite3_bind_int64(s, 1, st.revoked_seen);
+  sqlite3_bind_int(s, 2, STORE_REVOKED_MAX);
+  size_t n = 0;
+  while (sqlite3_step(s) == SQLITE_ROW) {
+    char line[PROTO_MAX_NAME + 48];
+    st.revoked_seen = sqlite3_column_int64(s, 0);
+    snprintf(line, sizeof line, "%s\t%s\t%lld", sqlite3_column_text(s, 1),
+             sqlite3_column_text(s, 2), (long long)sqlite3_column_int64(s, 3));
+    store_add_line(j, line);
+    n++;
+  }
+  sqlite3_finalize(s);
+  if (n < STORE_REVOKED_MAX) /* else look again next time: more waiting */
+    st.data_version = v;
+}
+
 /* Runs one job. */
 void store_exec(sqlite3 *db, store_job *j) {
   switch (j->op) {
@@ -438,14 +741,20 @@ void store_exec(sqlite3 *db, store_job *j) {
     break;
   }
   case STORE_ACCOUNT_DEL:
-    j->found =
-        store_run(db, "DELETE FROM accounts WHERE name=?1", "t", j->name) > 0;
-    store_run(db, "DELETE FROM tokens WHERE name=?1", "t", j->name);
+    store_account_del(db, j);
     break;
   case STORE_ACCOUNT_PASSWD:
+    sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     j->found = store_run(db, "UPDATE accounts SET hash=?2 WHERE name=?1", "tt",
                          j->name, j->text) > 0;
     store_run(db, "DELETE FROM tokens WHERE name=?1", "t", j->name);
+    if (j->found && store_revoke_note(db, j->name, "passwd") < 0)
+      j->result = -PERR_INTERNAL;
+    if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+      sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+      j->found = false;
+      j->result = -PERR_INTERNAL;
+    }
     break;
   case STORE_ACCOUNT_LIST: {
     sqlite3_stmt *s = store_prep(
@@ -549,13 +858,16 @@ void store_exec(sqlite3 *db, store_job *j) {
   case STORE_TOPICS_GET:
     store_topics(db, j);
     break;
-  case STORE_MAX_ID: {
-    sqlite3_stmt *s = store_prep(db, "SELECT max(id) FROM history");
-    if (s != NULL && sqlite3_step(s) == SQLITE_ROW)
-      j->num = (uint64_t)sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
+  case STORE_MAX_ID:
+    j->num = (uint64_t)store_int(
+        db,
+        "SELECT max(coalesce((SELECT max(id) FROM history), 0),"
+        " coalesce((SELECT value FROM meta WHERE key='msg_id'), 0))",
+        0);
     break;
-  }
+  case STORE_REVOKED:
+    store_revoked_poll(db, j);
+    break;
   default:
     break;
   }
@@ -573,17 +885,63 @@ static void *store_main(void *arg) {
     if (st.head == NULL)
       st.tail = NULL;
     st.queued--;
+    /* Group commit: the history jobs waiting right behind this one go in
+     * the same transaction, so one fsync covers many loop passes. */
+    store_job *group[STORE_GROUP_JOBS];
+    size_t n = 1;
+    group[0] = j;
+    while (j->op == STORE_HISTORY_PUT && n < STORE_GROUP_JOBS &&
+           st.head != NULL && st.head->op == STORE_HISTORY_PUT) {
+      group[n++] = st.head;
+      st.head = st.head->next;
+      if (st.head == NULL)
+        st.tail = NULL;
+      st.queued--;
+    }
     pthread_mutex_unlock(&st.mu);
     bool quit = j->op == STORE_QUIT;
-    if (!quit)
+    if (j->op == STORE_HISTORY_PUT)
+      store_history_put_n(st.db, group, n);
+    else if (!quit)
       store_exec(st.db, j);
     pthread_mutex_lock(&st.mu);
-    j->next = st.done;
-    st.done = j;
+    for (size_t k = 0; k < n; k++) { /* done is newest first */
+      group[k]->next = st.done;
+      st.done = group[k];
+    }
     pthread_mutex_unlock(&st.mu);
     if (quit)
       return NULL;
     uv_async_send(&st.async); /* cannot fail on a live handle */
+  }
+}
+
+/* Tells the waiting senders how their rows went, and the operator once
+ * per episode when storage fails (and when it recovers). */
+static void store_history_done(store_job *j) {
+  uint64_t lost = 0;
+  for (size_t i = 0; i < j->nrows; i++)
+    if (j->rows[i].result == -PERR_STORAGE)
+      lost++;
+  if (lost > 0 && !st.failing) {
+    st.failing = true;
+    log_error(NULL,
+              "STORAGE FAILING: cannot write the database (%s); messages "
+              "are refused with an error to their senders until it works "
+              "again (disk full? check the disk and the database file)",
+              j->text2[0] ? j->text2 : "queue full");
+  } else if (lost == 0 && j->result == 0 && st.failing && j->nrows > 0) {
+    log_info(NULL, "storage works again: %llu messages were refused",
+             (unsigned long long)st.lost);
+    st.failing = false;
+    st.lost = 0;
+  }
+  st.lost += lost;
+  for (size_t i = 0; i < j->nrows; i++) {
+    store_row *r = &j->rows[i];
+    if (r->done != NULL)
+      r->done(r->done_ctx, r->result);
+    r->done = NULL;
   }
 }
 
@@ -602,6 +960,8 @@ static void store_drain(void) {
   }
   while (rev != NULL) {
     store_job *n = rev->next;
+    if (rev->op == STORE_HISTORY_PUT)
+      store_history_done(rev);
     if (rev->cb != NULL)
       rev->cb(rev);
     store_job_free(rev);
@@ -619,9 +979,15 @@ static void store_on_async(uv_async_t *a) {
 static void store_enqueue(store_job *j) {
   pthread_mutex_lock(&st.mu);
   if (j->op == STORE_HISTORY_PUT && st.queued >= STORE_MAX_QUEUED) {
+    /* The disk is far behind: refuse, loudly. Answered from the loop's
+     * next pass like a failed commit, never from inside the submitter. */
+    j->result = -PERR_STORAGE;
+    for (size_t i = 0; i < j->nrows; i++)
+      j->rows[i].result = -PERR_STORAGE;
+    j->next = st.done;
+    st.done = j;
     pthread_mutex_unlock(&st.mu);
-    log_warn(NULL, "store queue full: %zu history rows not saved", j->nrows);
-    store_job_free(j);
+    uv_async_send(&st.async);
     return;
   }
   j->next = NULL;
@@ -641,14 +1007,46 @@ static void store_flush_batch(void) {
     return;
   store_job *b = st.batch;
   st.batch = NULL;
-  uv_timer_stop(&st.timer);
+  uv_check_stop(&st.check);
   store_enqueue(b);
 }
 
-/* Batch timer. */
-static void store_on_timer(uv_timer_t *t) {
-  (void)t;
+/* End of a loop pass: what this pass said goes to the disk now. */
+static void store_on_check(uv_check_t *h) {
+  (void)h;
   store_flush_batch();
+}
+
+/* Revocation poll answer: each line is "name\twhy\tts_ms". */
+static void store_on_revoked(store_job *j) {
+  st.polling = false;
+  for (size_t i = 0; i < j->nlines && st.revoked != NULL; i++) {
+    char *why = strchr(j->lines[i], '\t');
+    char *ts = why ? strchr(why + 1, '\t') : NULL;
+    if (ts == NULL)
+      continue;
+    *why++ = '\0';
+    *ts++ = '\0';
+    st.revoked(j->lines[i], why, strtoull(ts, NULL, 10));
+  }
+}
+
+/* Poll timer: one STORE_REVOKED job at a time, never a queue of them. */
+static void store_on_poll(uv_timer_t *t) {
+  (void)t;
+  if (st.polling || !st.running)
+    return;
+  st.polling = true;
+  store_submit(store_job_new(STORE_REVOKED, store_on_revoked, NULL));
+}
+
+/* Starts the revocation poll. */
+void store_watch_revoked(store_revoked_fn fn) {
+  st.revoked = fn;
+  int r = uv_timer_start(&st.poll, store_on_poll, STORE_REVOKED_MS,
+                         STORE_REVOKED_MS);
+  if (r < 0)
+    log_error(NULL, "revocation poll: %s", uv_strerror(r));
 }
 
 /* Starts the thread. */
@@ -659,9 +1057,16 @@ int store_start(uv_loop_t *loop, sqlite3 *db, uint32_t history_len) {
   int r = uv_async_init(loop, &st.async, store_on_async);
   if (r < 0)
     return r;
-  r = uv_timer_init(loop, &st.timer);
+  r = uv_check_init(loop, &st.check);
   if (r < 0)
     return r;
+  r = uv_timer_init(loop, &st.poll);
+  if (r < 0)
+    return r;
+  uv_unref((uv_handle_t *)&st.poll); /* the poll keeps no loop alive */
+  /* Revocations from before this start are old news: tokens are gone. */
+  st.data_version = store_int(db, "PRAGMA data_version", 0);
+  st.revoked_seen = store_int(db, "SELECT max(id) FROM revoked", 0);
   pthread_mutex_init(&st.mu, NULL);
   pthread_cond_init(&st.cv, NULL);
   if (pthread_create(&st.thread, NULL, store_main, NULL) != 0)
@@ -681,11 +1086,12 @@ void store_submit(store_job *j) {
 }
 
 /* Queues one history row in the batch. */
-void store_history_add(uint64_t id, uint64_t ts_ms, uint8_t kind,
-                       const char *conv, proto_str target, proto_str from,
-                       uint8_t flags, proto_str text) {
+int store_history_add(uint64_t id, uint64_t ts_ms, uint8_t kind,
+                      const char *conv, proto_str target, proto_str from,
+                      uint8_t flags, proto_str text, store_done_fn done,
+                      void *ctx) {
   if (!st.running || st.history_len == 0)
-    return;
+    return 0;
   if (st.batch == NULL) {
     st.batch = store_job_new(STORE_HISTORY_PUT, NULL, NULL);
     st.batch->rows = calloc(STORE_BATCH_ROWS, sizeof(store_row));
@@ -693,11 +1099,12 @@ void store_history_add(uint64_t id, uint64_t ts_ms, uint8_t kind,
     if (st.batch->rows == NULL) {
       store_job_free(st.batch);
       st.batch = NULL;
-      return;
+      log_error(NULL, "out of memory for history");
+      return -PERR_STORAGE;
     }
-    int r = uv_timer_start(&st.timer, store_on_timer, STORE_BATCH_MS, 0);
+    int r = uv_check_start(&st.check, store_on_check);
     if (r < 0)
-      log_error(NULL, "history timer: %s", uv_strerror(r));
+      log_error(NULL, "history check: %s", uv_strerror(r));
   }
   store_row *row = &st.batch->rows[st.batch->nrows];
   row->id = id;
@@ -708,6 +1115,8 @@ void store_history_add(uint64_t id, uint64_t ts_ms, uint8_t kind,
   row->target = proto_str_dup(target);
   row->from = proto_str_dup(from);
   row->text = proto_str_dup(text);
+  row->done = done;
+  row->done_ctx = ctx;
   st.batch->nrows++;
   if (row->conv == NULL || row->target == NULL || row->from == NULL ||
       row->text == NULL) {
@@ -715,6 +1124,7 @@ void store_history_add(uint64_t id, uint64_t ts_ms, uint8_t kind,
   }
   if (st.batch->nrows == STORE_BATCH_ROWS)
     store_flush_batch();
+  return 1;
 }
 
 /* Stops the thread after all queued work and closes everything. */
@@ -731,7 +1141,8 @@ void store_stop(void) {
   store_close_db(st.db);
   st.db = NULL;
   uv_close((uv_handle_t *)&st.async, NULL);
-  uv_close((uv_handle_t *)&st.timer, NULL);
+  uv_close((uv_handle_t *)&st.check, NULL);
+  uv_close((uv_handle_t *)&st.poll, NULL);
 }
 
 /* Builds the conversation key. */

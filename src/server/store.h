@@ -3,7 +3,11 @@
  * One connection, owned by one dedicated store thread: the loop submits
  * jobs (FIFO) and gets each finished job back through a uv_async_t, so the
  * loop never waits on the disk. History inserts are collected on the loop
- * and written in one transaction per batch (every 50 ms or 128 rows).
+ * during one loop pass and handed to the thread at its end; the thread
+ * commits every batch waiting in one transaction (group commit, one fsync)
+ * and only then are the messages delivered: a message echoed to its
+ * sender is on disk. Direct messages are kept under the account ids of
+ * the pair, not their names, so a name registered again starts empty.
  * The account subcommands use the same jobs synchronously (store_exec). */
 #ifndef PARLEY_STORE_H
 #define PARLEY_STORE_H
@@ -21,8 +25,10 @@ typedef struct sqlite3 sqlite3;
 enum store_op {
   STORE_ACCOUNT_GET,    /* name -> found, out_name, hash, role, ban */
   STORE_ACCOUNT_ADD,    /* name, hash, role -> 0 or -PERR_NAME_TAKEN */
-  STORE_ACCOUNT_DEL,    /* name -> found */
-  STORE_ACCOUNT_PASSWD, /* name, hash -> found (revokes tokens) */
+  STORE_ACCOUNT_DEL,    /* name -> found (its tokens and direct
+                           conversations go too; sessions revoked) */
+  STORE_ACCOUNT_PASSWD, /* name, hash -> found (revokes tokens and
+                           sessions) */
   STORE_ACCOUNT_LIST,   /* -> lines */
   STORE_LOGIN_LOG,      /* name, text=ip, num=port, text2=outcome */
   STORE_LOGINS,         /* num=N -> lines, newest last */
@@ -33,7 +39,7 @@ enum store_op {
   STORE_HISTORY_GET,    /* text=conv, num=before_id, num2=limit -> rows */
   STORE_BAN,            /* name, num=until (0 forever), text2=reason,
                            text=actor -> found, out_name */
-  STORE_MAX_ID,         /* -> num = largest history id */
+  STORE_MAX_ID,         /* -> num = largest message id ever handed out */
   STORE_UNBAN,          /* name, text=actor -> found (an active ban was
                            lifted), out_name */
   STORE_BANS,           /* -> bans (active, at most STORE_BANS_MAX) */
@@ -41,7 +47,20 @@ enum store_op {
                            topic ("" deletes) */
   STORE_TOPICS_GET,     /* -> topics (every stored room topic) */
   STORE_QUIT,           /* stops the thread */
+  STORE_REVOKED,        /* -> lines "name\twhy" revoked by other processes
+                           since the last poll (see store_watch_revoked) */
 };
+
+/* Called on the loop once a history row is committed (result 0), or when
+ * it could not be stored (-PERR_STORAGE; -PERR_NO_SUCH_USER for a direct
+ * message whose account is gone). */
+typedef void (*store_done_fn)(void *ctx, int result);
+
+/* Called on the loop for each account whose sessions another process
+ * revoked (`parleyd user del|passwd`); why is "deleted" or "passwd", at_ms
+ * the wall clock time of the revocation (unix milliseconds). */
+typedef void (*store_revoked_fn)(const char *name, const char *why,
+                                 uint64_t at_ms);
 
 typedef struct store_row { /* one history message */
   uint64_t id;
@@ -52,6 +71,9 @@ typedef struct store_row { /* one history message */
   char *target;
   char *from;
   char *text;
+  store_done_fn done; /* NULL: nobody waits for this row */
+  void *done_ctx;
+  int result; /* 0 or a negative PERR_*, set by the store thread */
 } store_row;
 
 #define STORE_BANS_MAX 1000 /* bans listed at most */
@@ -128,10 +150,22 @@ int store_start(uv_loop_t *loop, sqlite3 *db, uint32_t history_len);
 /* Queues a job (after any pending history batch, keeping order). */
 void store_submit(store_job *j);
 
-/* Adds a message to the pending history batch; the strings are copied. */
-void store_history_add(uint64_t id, uint64_t ts_ms, uint8_t kind,
-                       const char *conv, proto_str target, proto_str from,
-                       uint8_t flags, proto_str text);
+/* Adds a message to the pending history batch; the strings are copied.
+ * Returns 1 when done(ctx, result) will be called on the loop after the
+ * batch's commit, 0 when history is off (nothing kept, done not called),
+ * or -PERR_STORAGE when the row cannot even be queued (done not called). */
+int store_history_add(uint64_t id, uint64_t ts_ms, uint8_t kind,
+                      const char *conv, proto_str target, proto_str from,
+                      uint8_t flags, proto_str text, store_done_fn done,
+                      void *ctx);
+
+/* Polls the database once a second, on the store thread, for sessions
+ * revoked by another process, and calls fn on the loop for each. */
+void store_watch_revoked(store_revoked_fn fn);
+
+/* Records in db that name's sessions are revoked (why: "deleted" or
+ * "passwd"), for a running server to notice. Returns 0 or -1. */
+int store_revoke_note(sqlite3 *db, const char *name, const char *why);
 
 /* Writes the pending batch, runs every queued job, joins the thread,
  * calls the remaining callbacks, closes the database and the handles. */

@@ -1,6 +1,7 @@
 """Config file, --help, option errors, and what the log must not hold."""
 import os
 import subprocess
+import tempfile
 import unittest
 
 from harness import PARLEY, PARLEYD, T_EXIT, Server, main, sanitizer_report
@@ -46,6 +47,25 @@ class Config(unittest.TestCase):
                                                   "--no-discovery"])
             self.assertNotEqual(rc, 0, bad)
             self.assertTrue(err.strip(), "a message for %r" % bad)
+
+    def test_empty_db_refused(self):
+        # SQLite would open "" as a temporary database: every account
+        # lost at exit. A usage error instead, for the server and the
+        # account commands alike, on the command line and in a file.
+        for argv in (["--db", ""], ["--db=", "user", "list"]):
+            rc, out, err = run([PARLEYD, "--no-discovery",
+                                "--listen", "127.0.0.1:0"] + argv)
+            self.assertEqual(rc, 2, "%r: %s" % (argv, err))
+            self.assertIn("--db needs a file name", err)
+            self.assertNotIn("listening", out)
+        with tempfile.TemporaryDirectory(prefix="parley-e2e-") as tmp:
+            cfg = os.path.join(tmp, "parleyd.conf")
+            with open(cfg, "w") as f:
+                f.write("[server]\ndb =\n")
+            rc, out, err = run([PARLEYD, "--config", cfg, "--no-discovery",
+                                "--listen", "127.0.0.1:0"])
+            self.assertEqual(rc, 2, err)
+            self.assertIn("--db needs a file name", err)
 
     def test_config_file_and_override(self):
         srv = Server(start=False)

@@ -347,8 +347,50 @@ static void test_held_lines(void **s) {
   finish(&loop, c, &r);
 }
 
+/* Hands the client a MSG with an explicit timestamp and flags. */
+static void msg_at(client *c, client_conn *k, uint64_t id, uint64_t ts_ms,
+                   uint8_t flags, const char *text) {
+  proto_msg m = {.type = PROTO_MSG};
+  m.u.msg.id = id;
+  m.u.msg.ts_ms = ts_ms;
+  m.u.msg.kind = PROTO_TO_ROOM;
+  m.u.msg.target = proto_str_c("#a");
+  m.u.msg.from = proto_str_c("bob");
+  m.u.msg.flags = flags;
+  m.u.msg.text = proto_str_c(text);
+  client_handle_frame(c, k, &m);
+}
+
+/* Replayed backlog is skipped only when both the id and the timestamp
+ * match a line already shown: a server that lost messages in a crash and
+ * handed their ids out again must not have the new messages dropped as
+ * "already printed". */
+static void test_backlog_matches_id_and_ts(void **s) {
+  (void)s;
+  uv_loop_t loop;
+  rec r = {0};
+  client_conn k;
+  client *c = ready_client(&loop, &r, &k);
+
+  msg_at(c, &k, 7, 5000, 0, "old seven");
+  msg_at(c, &k, 8, 5001, 0, "old eight");
+  client_window *a = client_window_find(c, "#a");
+  assert_non_null(a);
+  assert_int_equal(a->count, 2);
+  /* The same message replayed as backlog: skipped. */
+  msg_at(c, &k, 8, 5001, PROTO_MSGF_BACKLOG, "old eight");
+  assert_int_equal(a->count, 2);
+  /* Same id, another time: a different message, shown. */
+  msg_at(c, &k, 7, 9000, PROTO_MSGF_BACKLOG, "new seven");
+  assert_int_equal(a->count, 3);
+  assert_string_equal(client_window_line(a, 2)->text, "new seven");
+  assert_int_equal(r.n[CLIENT_EV_MESSAGE], 3);
+  finish(&loop, c, &r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_backlog_matches_id_and_ts),
       cmocka_unit_test(test_own_messages_not_unread),
       cmocka_unit_test(test_member_count),
       cmocka_unit_test(test_query_error_visible),

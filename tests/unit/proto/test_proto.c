@@ -633,6 +633,8 @@ static void test_strerror(void **state) {
   assert_int_equal(PERR_VERSION, 20);
   assert_int_equal(PERR_MALFORMED, 29);
   assert_int_equal(PERR_SERVER_BUSY, 30);
+  assert_int_equal(PERR_STORAGE, 35);
+  assert_int_equal(PERR_REVOKED, 36);
   assert_int_equal(PERR_MSG_TOO_LONG, 60);
   assert_int_equal(PERR_FILE_EXISTS, 81);
 }

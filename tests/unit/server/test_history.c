@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "store.h"
 
@@ -129,8 +130,90 @@ static void test_paging_back(void **state) {
     assert_int_equal(all[i], 3 + i);
 }
 
+/* Runs sql on a database of its own (as an older parleyd would have). */
+static void raw_sql(const char *file, const char *sql) {
+  sqlite3 *r = NULL;
+  assert_int_equal(sqlite3_open(file, &r), SQLITE_OK);
+  char *err = NULL;
+  int rc = sqlite3_exec(r, sql, NULL, NULL, &err);
+  if (rc != SQLITE_OK)
+    fail_msg("%s", err ? err : "?");
+  sqlite3_close(r);
+}
+
+/* Counts the rows of a direct conversation between two names. */
+static size_t dm_count(const char *a, const char *b) {
+  store_job *j = store_job_new(STORE_HISTORY_GET, NULL, NULL);
+  store_conv_key(j->text, sizeof j->text, PROTO_TO_USER, proto_str_c(a),
+                 proto_str_c(b));
+  j->num2 = 100;
+  store_exec(db, j);
+  assert_int_equal(j->result, 0);
+  size_t n = j->nrows;
+  store_job_free(j);
+  return n;
+}
+
+/* Runs an account job by name; returns found. */
+static bool account(int op, const char *name) {
+  store_job *j = store_job_new(op, NULL, NULL);
+  snprintf(j->name, sizeof j->name, "%s", name);
+  snprintf(j->text, sizeof j->text, "hash");
+  store_exec(db, j);
+  assert_int_equal(j->result, 0);
+  bool found = j->found;
+  store_job_free(j);
+  return found;
+}
+
+/* A database from before schema version 1 (names as conversation keys)
+ * is upgraded on open: conversations of existing accounts are kept under
+ * their ids, one with a deleted account is dropped, the id high-water
+ * mark starts at the newest message; and from then on deleting an
+ * account takes its conversations along, so its name comes back empty. */
+static void test_migrate_and_reuse(void **state) {
+  (void)state;
+  store_close_db(db); /* setup's fresh database: start over with an old one */
+  db = NULL;
+  char old[sizeof path + 8];
+  snprintf(old, sizeof old, "%s.old", path);
+  raw_sql(old,
+          "CREATE TABLE accounts(name TEXT PRIMARY KEY COLLATE NOCASE,"
+          " hash TEXT NOT NULL, created INTEGER NOT NULL,"
+          " role INTEGER NOT NULL DEFAULT 0);"
+          "CREATE TABLE history(id INTEGER PRIMARY KEY, conv TEXT NOT NULL,"
+          " ts INTEGER, kind INTEGER, target TEXT, sender TEXT,"
+          " flags INTEGER, text TEXT);"
+          "INSERT INTO accounts VALUES('Alice','h',1,0),('bob','h',2,0);"
+          "INSERT INTO history VALUES"
+          "(1,'#lobby',1,0,'#lobby','alice',0,'m1'),"
+          "(2,'@alice@bob',2,1,'bob','alice',0,'m2'),"
+          "(3,'@alice@bob',3,1,'alice','bob',0,'m3'),"
+          "(9,'@alice@ghost',9,1,'ghost','alice',0,'m9');");
+  assert_int_equal(store_open(old, &db), 0);
+  assert_int_equal(dm_count("bob", "alice"), 2);
+  assert_int_equal(dm_count("alice", "ghost"), 0);
+  store_job *j = store_job_new(STORE_MAX_ID, NULL, NULL);
+  store_exec(db, j);
+  assert_int_equal(j->num, 9); /* the dropped row's id is not handed out */
+  store_job_free(j);
+  /* Opening again changes nothing. */
+  store_close_db(db);
+  assert_int_equal(store_open(old, &db), 0);
+  assert_int_equal(dm_count("alice", "bob"), 2);
+
+  assert_true(account(STORE_ACCOUNT_DEL, "BOB"));
+  assert_false(account(STORE_ACCOUNT_DEL, "bob"));
+  assert_int_equal(dm_count("alice", "bob"), 0); /* no account: nothing */
+  assert_true(account(STORE_ACCOUNT_ADD, "bob"));
+  assert_int_equal(dm_count("alice", "bob"), 0); /* a new bob: empty */
+  uint64_t ids[4];
+  assert_int_equal(get("#lobby", 0, 4, ids), 1); /* rooms untouched */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_migrate_and_reuse, setup, teardown),
       cmocka_unit_test_setup_teardown(test_trim_exact, setup, teardown),
       cmocka_unit_test_setup_teardown(test_paging_back, setup, teardown),
   };
