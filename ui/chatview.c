@@ -28,15 +28,22 @@ typedef struct chatview_line {
 } chatview_line;
 
 static chatview_line chatview_tmp; /* one at a time; the UI is one thread */
+static char chatview_tsfmt[32] = "%H:%M"; /* the config's timestamp key */
+
+/* Sets the strftime format of line times ("" or NULL: "%H:%M"). */
+void chatview_set_time_format(const char *fmt) {
+  snprintf(chatview_tsfmt, sizeof chatview_tsfmt, "%s",
+           fmt && *fmt ? fmt : "%H:%M");
+}
 
 /* Builds "HH:MM " and the kind's marker around the nick. */
 void chatview_format_prefix(const client_line *l, chatview_prefix *p) {
   memset(p, 0, sizeof(*p));
   time_t t = (time_t)(l->ts_ms / 1000);
   struct tm tm;
-  char ts[8] = "--:--";
-  if (localtime_r(&t, &tm))
-    strftime(ts, sizeof(ts), "%H:%M", &tm);
+  char ts[32] = "--:--";
+  if (localtime_r(&t, &tm) && strftime(ts, sizeof(ts), chatview_tsfmt, &tm) == 0)
+    snprintf(ts, sizeof ts, "--:--"); /* the format gave nothing that fits */
   const char *from = l->from ? l->from : "";
   int n;
   if (l->flags & CLIENT_LINE_ERROR)
@@ -479,6 +486,12 @@ void chatview_draw(chatview *v, const client_window *w) {
     werase(v->win);
     v->full = false;
     return;
+  }
+  if (w->rewritten != v->drawn_rewritten) {
+    /* Backlog was inserted above live lines (client_window_add): what is
+     * on screen no longer matches the line order, appending would lie. */
+    v->drawn_rewritten = w->rewritten;
+    v->full = true;
   }
   if (!v->full && v->scroll > 0) {
     /* Keep the view still: what arrived pushes the scroll offset. */

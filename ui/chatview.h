@@ -37,6 +37,8 @@ typedef struct chatview {
   bool full;                  /* everything must be drawn (else: append only) */
   const client_window *shown; /* window drawn last, NULL after a reset */
   uint64_t drawn_total;       /* shown->total when last drawn */
+  uint64_t drawn_rewritten;   /* shown->rewritten when last drawn: a line
+                                 inserted above others needs a full draw */
   int filled;                 /* rows used from the top, while not full */
   int scroll;                 /* rows scrolled up from the bottom */
   uint64_t unseen;            /* lines that arrived while scrolled up */
@@ -78,6 +80,10 @@ void chatview_format_prefix(const client_line *l, chatview_prefix *p);
 
 /* Sets up an empty view (no window yet). */
 void chatview_init(chatview *v);
+
+/* Sets the strftime format of line times (config key timestamp; "" or
+ * NULL: "%H:%M"). */
+void chatview_set_time_format(const char *fmt);
 
 /* Gives the view a new curses window (after a layout change); takes
  * ownership and frees the old one. win may be NULL (pane hidden). */

@@ -1244,8 +1244,11 @@ int tui_main(int argc, char **argv, const tui_hooks *hooks) {
     return rc;
   }
   terminal_save();
-  t->users_w = LAYOUT_USERS_DEFAULT;
-  t->bell = true;
+  /* The configuration file's view settings (parley.conf). */
+  t->users_w = t->opts.config.pane_width ? (int)t->opts.config.pane_width
+                                         : LAYOUT_USERS_DEFAULT;
+  t->bell = t->opts.config.bell;
+  chatview_set_time_format(t->opts.config.timestamp);
   chatview_init(&t->chat);
   userlist_init(&t->users);
   statusbar_init(&t->bars);

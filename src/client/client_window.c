@@ -60,8 +60,11 @@ client_line *client_window_add(client_window *w, uint64_t id, uint64_t ts_ms,
   if (flags & CLIENT_LINE_BACKLOG)
     while (pos > 0) {
       const client_line *q = w->ring[(w->head + pos - 1) % w->cap];
+      /* Time decides; the id only breaks ties (ids of an old server may
+       * have been handed out again after a crash). */
       if ((q->flags & CLIENT_LINE_BACKLOG) ||
-          !(q->ts_ms > ts_ms || (q->id && id && q->id > id)))
+          !(q->ts_ms > ts_ms ||
+            (q->ts_ms == ts_ms && q->id && id && q->id > id)))
         break;
       pos--;
     }
