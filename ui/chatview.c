@@ -42,8 +42,12 @@ void chatview_format_prefix(const client_line *l, chatview_prefix *p) {
   time_t t = (time_t)(l->ts_ms / 1000);
   struct tm tm;
   char ts[32] = "--:--";
+  /* The format is the user's own (parley.conf), checked there. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
   if (localtime_r(&t, &tm) && strftime(ts, sizeof(ts), chatview_tsfmt, &tm) == 0)
     snprintf(ts, sizeof ts, "--:--"); /* the format gave nothing that fits */
+#pragma GCC diagnostic pop
   const char *from = l->from ? l->from : "";
   int n;
   if (l->flags & CLIENT_LINE_ERROR)
