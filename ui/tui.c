@@ -323,6 +323,8 @@ static void tui_dirty_all(tui *t) {
   t->sep_dirty = 1;
 }
 
+static void tui_pane_names(tui *t);
+
 /* Logged in: after an outage, say in each room window when the link went
  * down and came back, where the reader sees the gap. */
 static void tui_outage_end(tui *t) {
@@ -429,6 +431,8 @@ static void tui_on_event(client *c, const client_event *ev, void *ud) {
     }
     if (ev->type == CLIENT_EV_NOTICE) {
       t->bars.title_dirty = true; /* topics, member counts */
+      if (t->users.room_mode)
+        t->users.dirty = true; /* joins, parts and quits change the pane */
       /* Someone who was here before an outage and came back: the window
        * already says "disconnected ..., back ...", no "joined" line. */
       if (ev->notice_kind == PROTO_NOTICE_JOINED && ev->win && ev->win->total &&
@@ -490,6 +494,10 @@ static void tui_on_event(client *c, const client_event *ev, void *ud) {
   case CLIENT_EV_WINDOW:
     t->chat.dirty = true;
     t->bars.dirty = t->bars.title_dirty = true;
+    t->users.dirty = true;
+    tui_pane_names(t);
+    break;
+  case CLIENT_EV_NAMES:
     t->users.dirty = true;
     break;
   case CLIENT_EV_WINDOW_CLOSED:
@@ -562,6 +570,15 @@ static void tui_next_active(tui *t) {
     tui_switch(t, best);
 }
 
+/* /pane room: make sure the current room's member list is known (a quiet
+ * NAMES request, answered into the window's names). */
+static void tui_pane_names(tui *t) {
+  const client_window *w = client_model_get(t->c)->current;
+  if (t->users.room_mode && w && w->kind == CLIENT_WIN_ROOM &&
+      !w->names_known && !w->names_quiet)
+    (void)client_names(t->c, w->name, false);
+}
+
 /* Changes the users pane width. */
 static void tui_pane_width(tui *t, int w) {
   if (w < 0)
@@ -574,6 +591,7 @@ static void tui_pane_width(tui *t, int w) {
 static const client_help_entry tui_help[] = {
     {"/search [TEXT]", "find TEXT here, older each time; Ctrl-R as you type"},
     {"/panewidth N", "users pane width (0 hides it)"},
+    {"/pane room|all", "users pane: this room's members, or everyone"},
     {"/keys", "the key bindings"},
     {"/set bell on|off", "bell on a DM or mention elsewhere (default on)"},
 };
@@ -670,6 +688,26 @@ static bool tui_local_command(tui *t, const char *line) {
       return true;
     }
     statusbar_notice(&t->bars, t->bell ? "bell: on" : "bell: off");
+    return true;
+  }
+  if (strncasecmp(line, "/pane", 5) == 0 &&
+      (line[5] == ' ' || line[5] == '\0')) {
+    const char *q = line + 5;
+    while (*q == ' ')
+      q++;
+    if (strcasecmp(q, "room") == 0)
+      t->users.room_mode = true;
+    else if (strcasecmp(q, "all") == 0)
+      t->users.room_mode = false;
+    else if (*q) {
+      statusbar_notice(&t->bars, "usage: /pane room|all");
+      return true;
+    }
+    tui_pane_names(t);
+    t->users.dirty = true;
+    statusbar_notice(&t->bars, t->users.room_mode
+                                   ? "users pane: this room's members"
+                                   : "users pane: everyone online");
     return true;
   }
   if (strncasecmp(line, "/search", 7) == 0 &&
@@ -778,7 +816,8 @@ static void tui_complete(tui *t) {
     cmds[nc][l] = '\0';
     cands[n++] = cmds[nc++];
   }
-  static const char *local[] = {"/search", "/panewidth", "/keys", "/set"};
+  static const char *local[] = {"/search", "/panewidth", "/pane", "/keys",
+                                "/set"};
   for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++)
     cands[n++] = local[i];
   editline_complete(&t->ed, cands, (int)n);
@@ -1251,6 +1290,7 @@ int tui_main(int argc, char **argv, const tui_hooks *hooks) {
   chatview_set_time_format(t->opts.config.timestamp);
   chatview_init(&t->chat);
   userlist_init(&t->users);
+  t->users.room_mode = t->opts.config.pane_room; /* pane = room|all */
   statusbar_init(&t->bars);
   input_init(&t->in);
   progress_init(&t->prog);

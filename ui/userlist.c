@@ -132,9 +132,29 @@ void userlist_draw(userlist *v, const client *c) {
   }
   if (n)
     userlist_sort(m->users, n, v->order);
+  /* /pane room: keep the members of the current room (their list comes
+   * with the room's NAMES answer and follows joins, parts and quits). */
+  const client_window *cw = m->current;
+  bool room = v->room_mode && cw && cw->kind == CLIENT_WIN_ROOM &&
+              cw->names_known;
+  if (room) {
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+      const char *name = m->users[v->order[i]].name;
+      for (size_t j = 0; j < cw->nnames; j++)
+        if (strcasecmp(cw->names[j], name) == 0) {
+          v->order[k++] = v->order[i];
+          break;
+        }
+    }
+    n = k;
+  }
   werase(v->win);
   char hdr[64];
-  snprintf(hdr, sizeof(hdr), "Users %zu", m->nusers);
+  if (room)
+    snprintf(hdr, sizeof(hdr), "%.40s %zu", cw->name, n);
+  else
+    snprintf(hdr, sizeof(hdr), "Users %zu", m->nusers);
   wattrset(v->win, A_BOLD);
   mvwaddnstr(v->win, 0, 0, hdr, v->w);
   int rows = v->h - 1;

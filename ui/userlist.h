@@ -29,6 +29,7 @@ typedef struct userlist {
   int top;       /* first entry shown (scrolling) */
   size_t *order; /* sorted indexes into the model's users */
   size_t order_cap;
+  bool room_mode; /* /pane room: only the current room's members */
 } userlist;
 
 /* Status mark character for enum proto_status. Pure. */
