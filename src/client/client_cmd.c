@@ -57,6 +57,16 @@ static const cmd_def defs[] = {
     {"bye", CLIENT_CMD_QUIT, ARGS_REST, "/bye [REASON]", "same as /quit"},
     {"close", CLIENT_CMD_CLOSE, ARGS_NONE, "/close",
      "close this window (parts a room)"},
+    {"send", CLIENT_CMD_SEND, ARGS_REST_REQ, "/send [USER|#room] PATH...",
+     "offer files (in a conversation: to its peer)"},
+    {"accept", CLIENT_CMD_ACCEPT, ARGS_REST, "/accept [ID] [DIR]",
+     "accept a file offer (default: the newest)"},
+    {"reject", CLIENT_CMD_REJECT, ARGS_REST, "/reject [ID]",
+     "decline a file offer (default: the newest)"},
+    {"cancel", CLIENT_CMD_CANCEL, ARGS_REST_REQ, "/cancel ID",
+     "stop a file transfer"},
+    {"transfers", CLIENT_CMD_TRANSFERS, ARGS_NONE, "/transfers",
+     "list this session's file transfers"},
 };
 #define NDEFS (sizeof defs / sizeof defs[0])
 

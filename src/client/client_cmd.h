@@ -26,6 +26,11 @@ typedef enum client_cmd_id {
   CLIENT_CMD_HELP,
   CLIENT_CMD_QUIT, /* rest = reason */
   CLIENT_CMD_CLOSE,
+  CLIENT_CMD_SEND,      /* rest = [USER|#room] PATH... */
+  CLIENT_CMD_ACCEPT,    /* rest = [ID] [DIR] */
+  CLIENT_CMD_REJECT,    /* rest = [ID] */
+  CLIENT_CMD_CANCEL,    /* rest = ID */
+  CLIENT_CMD_TRANSFERS, /* list this session's transfers */
 } client_cmd_id;
 
 /* A parsed line. word and rest point into the parsed line. */

@@ -9,6 +9,7 @@
 
 #include "client_backoff.h"
 #include "client_int.h"
+#include "client_xfer.h"
 
 #define CLIENT_AGENT "parley/" PARLEY_VERSION
 
@@ -76,6 +77,7 @@ void client_conn_lost(client *c, const char *reason, client_fatal fatal) {
   if (c->conn)
     client_conn_close(c->conn);
   client_ping_stop(c);
+  client_xfer_session_lost(c);
   c->nwho = 0; /* half-received lists die with the session */
   c->nrooms = 0;
   c->who_requested = false;

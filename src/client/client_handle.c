@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "client_int.h"
+#include "client_xfer.h"
 
 /* Picks the fatal class for a login-phase server error. */
 static client_fatal client_handle_error_class(uint16_t code) {
@@ -577,7 +578,9 @@ void client_handle_frame(client *c, client_conn *k, const proto_msg *m) {
   case PROTO_LOGIN_OK:
     break; /* a second one would be a server bug; ignore */
   default:
-    if (c->frame_cb)
+    if (m->type >= PROTO_FILE_OFFER && m->type <= PROTO_FILE_LIMITS)
+      client_xfer_on_frame(c, m);
+    else if (c->frame_cb)
       c->frame_cb(c, m, c->frame_ud);
     break;
   }

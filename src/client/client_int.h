@@ -72,6 +72,7 @@ struct client {
   client_room_entry *rooms; /* ROOM entries until ROOMS_END */
   size_t nrooms, rooms_cap;
   client_scan_state *scan; /* a /scan in flight */
+  struct cxf_state *xf;    /* file transfers (client_xfer.c), lazily */
 };
 
 /* Model helpers (client_window.c). */
