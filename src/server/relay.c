@@ -101,19 +101,23 @@ static void relay_pipe_done(stream_pipe *p, int err) {
   relay_slot *s = p->data;
   if (err != 0 && err != UV_EOF)
     log_info(NULL, "relay %016" PRIx64 ": %s", s->offer_id, uv_strerror(err));
+  if (s->open < 2)
+    return; /* one side is gone already and took the other with it */
   for (int i = 0; i < 2; i++)
     if (!stream_closing(p->leg[i].src))
       stream_close(p->leg[i].src);
 }
 
-/* One of the pipe's streams closed: its conn goes; the slot when both. */
+/* One of the pipe's streams closed: its conn goes, the far side is closed
+ * too (when it is still open), and the slot when both are gone. */
 static void relay_pipe_close(stream_pipe *p, stream *st) {
   relay_slot *s = p->data;
   struct conn *c = (struct conn *)((char *)st - offsetof(struct conn, s));
-  conn_stream_closed(c);
-  for (int i = 0; i < 2; i++) /* the far side goes too */
-    if (!stream_closing(p->leg[i].src))
-      stream_close(p->leg[i].src);
+  if (s->open == 2)
+    for (int i = 0; i < 2; i++)
+      if (p->leg[i].src != st && !stream_closing(p->leg[i].src))
+        stream_close(p->leg[i].src);
+  conn_stream_closed(c); /* may free c: touch neither again */
   if (--s->open == 0)
     relay_slot_end(s);
 }

@@ -75,8 +75,13 @@ class Files(unittest.TestCase):
 
     def test_relay_only(self):
         with Server() as srv:
-            self.send_and_check(srv, 48 * MB + 7, b_args=("--relay-only",),
+            size = 48 * MB + 7
+            self.send_and_check(srv, size, b_args=("--relay-only",),
                                 want_path="relay")
+            # parleyd logs what it relayed for each transfer.
+            _, m = srv.err.wait_for(
+                r"relay [0-9a-f]+ alice -> bob: (\d+) bytes to the receiver")
+            self.assertGreater(int(m.group(1)), size)
 
     def test_direct_refused_falls_back_to_relay(self):
         with Server() as srv:
