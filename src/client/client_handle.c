@@ -382,6 +382,8 @@ static void client_handle_error(client *c, client_conn *k,
   if (e->code == PERR_BANNED)
     c->kicked = true;
   client_handle_report_error(c, e);
+  if (e->ref_type >= PROTO_FILE_OFFER && e->ref_type <= PROTO_FILE_LIMITS)
+    client_xfer_on_error(c, e->ref_type, e->subject, text);
   if (e->code == PERR_SESSION_REPLACED)
     client_conn_lost(c, text, CLIENT_FATAL_OTHER);
 }

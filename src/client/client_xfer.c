@@ -1344,6 +1344,30 @@ void client_xfer_list(client *c) {
   }
 }
 
+void client_xfer_on_error(client *c, uint16_t ref_type, proto_str subject,
+                          const char *text) {
+  cxf_state *st = cxf_get(c);
+  for (size_t i = st ? st->n : 0; i > 0; i--) {
+    cxf *x = st->x[i - 1];
+    if (x->ended || !client_str_eq(subject, x->peer))
+      continue;
+    bool match = ref_type == PROTO_FILE_OFFER
+                     ? x->t.m.dir == XFER_SEND && !x->t.accepted
+                     : ref_type == PROTO_FILE_RELAY ? x->win == NULL : false;
+    if (!match)
+      continue;
+    cxf_end(x, XFER_FAILED, XFER_ERR_SERVER, "%s", text);
+    if (ref_type == PROTO_FILE_RELAY) { /* the other side must hear of it */
+      proto_msg m = {.type = PROTO_FILE_CANCEL};
+      m.u.file_cancel.offer_id = x->t.offer_id;
+      m.u.file_cancel.peer = proto_str_c(x->peer);
+      m.u.file_cancel.reason = proto_str_c(text);
+      (void)client_conn_send(c, &m);
+    }
+    return;
+  }
+}
+
 void client_xfer_session_lost(client *c) {
   cxf_state *st = cxf_get(c);
   for (size_t i = 0; st != NULL && i < st->n; i++) {

@@ -35,6 +35,11 @@ void client_xfer_sanitize(char *dst, size_t cap, proto_str in);
 /* A file frame (0x0701..0x070B) from the server. */
 void client_xfer_on_frame(client *c, const proto_msg *m);
 
+/* The server refused a file frame of type ref_type about subject (the
+ * peer): the newest matching transfer fails with text. */
+void client_xfer_on_error(client *c, uint16_t ref_type, proto_str subject,
+                          const char *text);
+
 /* The chat session ended: transfers waiting on it fail. */
 void client_xfer_session_lost(client *c);
 

@@ -157,7 +157,9 @@ static void offer_on_offer(struct conn *c, const proto_file_offer *o) {
                cfg->max_file_size);
     return;
   }
-  if (o->name.n == 0 || proto_has_control(o->name.p, o->name.n)) {
+  /* The name is the sender's; each receiver makes it safe to store and
+   * show (PROTOCOL.md 7.6), so only an empty one is refused here. */
+  if (o->name.n == 0) {
     conn_error(c, PERR_BAD_FILENAME, PROTO_FILE_OFFER, subj, NULL);
     return;
   }

@@ -3,9 +3,10 @@ limits and safe receiving (issue 10). Real parleyd and parley --batch
 clients on 127.0.0.1; files live in the test's temp dir."""
 import hashlib
 import os
+import socket
 import unittest
 
-from harness import E, Server
+from harness import E, RawConn, Server
 
 MB = 1 << 20
 T_BIG = 120  # generous bound for a transfer under ASan on a busy machine
@@ -33,6 +34,64 @@ def sha256(path):
             if not b:
                 return h.hexdigest()
             h.update(b)
+
+
+def wrap(sock):
+    """A RawConn around an accepted socket (a data connection)."""
+    r = RawConn.__new__(RawConn)
+    r.sock = sock
+    r.buf = b""
+    r.frames = []
+    return r
+
+
+class RawSender:
+    """An offering peer made of raw frames: it offers, listens for the
+    receiver's direct connection and serves data at the pace the test
+    chooses, so that a transfer can be caught in the middle."""
+
+    TOKEN = bytes(range(32))
+
+    def __init__(self, srv, name="mallory"):
+        self.chat = srv.raw()
+        self.chat.login(name, register=True)
+        self.lsock = socket.socket()
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(4)
+        self.data = None
+
+    def offer(self, to, name, size, offer_id=77):
+        self.offer_id = offer_id
+        self.chat.send_frame("FILE_OFFER", offer_id=offer_id, peer=to,
+                             name=name, size=size, sha256=bytes(32))
+
+    def serve(self, to):
+        """After the receiver's FILE_ACCEPT: hint, accept, handshake, and
+        return the offset its first FILE_ACK asks for."""
+        self.chat.expect("FILE_ACCEPT", offer_id=self.offer_id)
+        self.chat.send_frame("FILE_HINT", offer_id=self.offer_id, peer=to,
+                             addr="127.0.0.1",
+                             port=self.lsock.getsockname()[1],
+                             token=self.TOKEN)
+        self.lsock.settimeout(30)
+        s, _ = self.lsock.accept()
+        self.data = wrap(s)
+        f = self.data.read_frame()
+        assert f["type"] == "FILE_CONNECT" and f["side"] == 1, f
+        assert f["token"] == self.TOKEN, f
+        self.data.send_frame("FILE_CONNECT", offer_id=self.offer_id, side=0,
+                             token=self.TOKEN)
+        f = self.data.read_frame()
+        assert f["type"] == "FILE_ACK", f
+        return f["offset"]
+
+    def chunk(self, offset, data):
+        self.data.send_frame("FILE_DATA", xfer_id=self.offer_id,
+                             offset=offset, data=data)
+
+    def done(self, digest):
+        self.data.send_frame("FILE_DONE", xfer_id=self.offer_id,
+                             sha256=digest)
 
 
 class Files(unittest.TestCase):
@@ -140,6 +199,131 @@ class Files(unittest.TestCase):
             with open(old, "rb") as f:
                 self.assertEqual(f.read(), b"precious")
             self.assertEqual(sha256(bd["file"]), digest)
+
+
+    def test_hostile_names_sanitised(self):
+        hostile = ["../../etc/passwd", "/etc/shadow", "a\x1b[31mred\x07.txt",
+                   ".bashrc", "x" * 250 + ".txt"]
+        with Server() as srv:
+            down = os.path.join(srv.tmp, "down")
+            b = srv.client("bob", register=True,
+                           args=("--download-dir", down))
+            m = RawSender(srv)
+            payload = b"hello, hostile world\n"
+            got = []
+            for i, name in enumerate(hostile):
+                m.offer("bob", name, len(payload), offer_id=100 + i)
+                off = b.expect({"event": "offer", "from": "mallory"})
+                b.send("/accept %d" % off["id"])
+                self.assertEqual(m.serve("bob"), 0)
+                m.chunk(0, payload)
+                m.done(hashlib.sha256(payload).digest())
+                d = b.expect({"event": "transfer", "state": "done",
+                              "id": off["id"]})
+                got.append(d["file"])
+                m.data.close()
+            for path in got:
+                # Every file landed in the download directory itself, under
+                # a visible name without control characters.
+                self.assertEqual(os.path.dirname(path), down)
+                base = os.path.basename(path)
+                self.assertFalse(base.startswith("."), base)
+                self.assertFalse(any(ord(ch) < 32 or ord(ch) == 127
+                                     for ch in base), repr(base))
+                self.assertLessEqual(len(base.encode()), 210)
+                with open(path, "rb") as f:
+                    self.assertEqual(f.read(), payload)
+            self.assertEqual(os.path.basename(got[0]), "passwd")
+            self.assertEqual(os.path.basename(got[1]), "shadow")
+            self.assertEqual(os.path.basename(got[3]), "bashrc")
+            self.assertEqual(sorted(os.listdir(down)), sorted(
+                os.path.basename(p) for p in got))
+
+    def test_sender_cancels_mid_way(self):
+        with Server() as srv:
+            down = os.path.join(srv.tmp, "down")
+            b = srv.client("bob", register=True,
+                           args=("--download-dir", down))
+            m = RawSender(srv)
+            m.offer("bob", "half.bin", 10 * MB)
+            off = b.expect({"event": "offer"})
+            b.send("/accept %d" % off["id"])
+            m.serve("bob")
+            for i in range(40):
+                m.chunk(i * 32768, b"x" * 32768)
+            b.expect({"event": "transfer", "state": "active"})
+            m.chat.send_frame("FILE_CANCEL", offer_id=m.offer_id, peer="bob",
+                              reason="changed my mind")
+            e = b.expect({"event": "transfer", "state": "cancelled"})
+            self.assertIn("changed my mind", e["reason"])
+            # Nothing half-written stays behind.
+            self.assertEqual(os.listdir(down), [])
+
+    def test_receiver_cancels_mid_way(self):
+        with Server() as srv:
+            down = os.path.join(srv.tmp, "down")
+            b = srv.client("bob", register=True,
+                           args=("--download-dir", down))
+            m = RawSender(srv)
+            m.offer("bob", "half.bin", 10 * MB)
+            off = b.expect({"event": "offer"})
+            b.send("/accept %d" % off["id"])
+            m.serve("bob")
+            m.chunk(0, b"x" * 32768)
+            b.expect({"event": "transfer", "state": "active"})
+            b.send("/cancel %d" % off["id"])
+            b.expect({"event": "transfer", "state": "cancelled"})
+            f = m.chat.expect("FILE_CANCEL", offer_id=m.offer_id)
+            self.assertEqual(f["peer"], "bob")
+            self.assertEqual(os.listdir(down), [])
+
+    def test_real_sender_cancels_mid_way(self):
+        with Server() as srv:
+            a = srv.client("alice", register=True)
+            src = os.path.join(srv.tmp, "big.bin")
+            make_file(src, 64 * MB)
+            # A receiver that reads nothing after the handshake: the
+            # sender is stuck mid-way, as behind a slow link.
+            r = srv.raw()
+            r.login("bob", register=True)
+            a.send("/send bob " + src)
+            o = r.expect("FILE_OFFER")
+            r.send_frame("FILE_ACCEPT", offer_id=o["offer_id"], peer="alice",
+                         offset=0)
+            h = r.expect("FILE_HINT")
+            d = RawConn(h["port"], rcvbuf=4096)
+            d.send_frame("FILE_CONNECT", offer_id=o["offer_id"], side=1,
+                         token=h["token"])
+            self.assertEqual(d.read_frame()["type"], "FILE_CONNECT")
+            d.send_frame("FILE_ACK", xfer_id=o["offer_id"], offset=0)
+            ev = a.expect({"event": "transfer", "state": "active"})
+            a.send("/cancel %d" % ev["id"])
+            a.expect({"event": "transfer", "state": "cancelled"})
+            f = r.expect("FILE_CANCEL", offer_id=o["offer_id"])
+            self.assertEqual(f["peer"], "alice")
+
+    def test_receiver_killed_sender_fails_cleanly(self):
+        with Server() as srv:
+            a = srv.client("alice", register=True)
+            src = os.path.join(srv.tmp, "big.bin")
+            make_file(src, 32 * MB)
+            r = srv.raw()
+            r.login("bob", register=True)
+            a.send("/send bob " + src)
+            o = r.expect("FILE_OFFER")
+            r.send_frame("FILE_ACCEPT", offer_id=o["offer_id"], peer="alice",
+                         offset=0)
+            h = r.expect("FILE_HINT")
+            d = RawConn(h["port"], rcvbuf=4096)
+            d.send_frame("FILE_CONNECT", offer_id=o["offer_id"], side=1,
+                         token=h["token"])
+            d.read_frame()
+            d.send_frame("FILE_ACK", xfer_id=o["offer_id"], offset=0)
+            a.expect({"event": "transfer", "state": "active"})
+            d.close()
+            r.close()
+            e = a.expect({"event": "transfer", "state": "failed"})
+            self.assertTrue(e["reason"])
 
 
 if __name__ == "__main__":
