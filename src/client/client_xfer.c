@@ -544,12 +544,8 @@ static void cxf_after(uv_work_t *w, int status) {
       m.u.file_done.xfer_id = x->t.offer_id;
       m.u.file_done.sha256 = (proto_blob){x->sha, PROTO_HASH_LEN};
       (void)client_conn_send(c, &m);
-      if (x->win != NULL && !x->win->closing) {
-        proto_msg a = {.type = PROTO_FILE_ACK};
-        a.u.file_ack.xfer_id = x->t.offer_id;
-        a.u.file_ack.offset = x->t.m.size;
-        cxf_send_frame(x->win, &a);
-      }
+      if (x->win != NULL && !x->win->closing) /* and to the sender */
+        cxf_send_frame(x->win, &m);
     }
     close(x->fd);
     x->fd = -1;
@@ -720,6 +716,13 @@ static void cxf_dconn_frame(cxf_dconn *d, const proto_msg *m) {
     return;
   }
   case PROTO_FILE_DONE:
+    if (sender && d == x->win && x->done_sent) { /* the receiver verified */
+      if (CRYPTO_memcmp(m->u.file_done.sha256.p, x->sha, PROTO_HASH_LEN) == 0)
+        cxf_end(x, XFER_DONE, XFER_ERR_NONE, NULL);
+      else
+        cxf_end(x, XFER_FAILED, XFER_ERR_HASH, "checksum mismatch");
+      return;
+    }
     if (sender || d != x->win)
       return;
     memcpy(x->peer_sha, m->u.file_done.sha256.p, PROTO_HASH_LEN);
@@ -1108,6 +1111,29 @@ static void cxf_on_offer(client *c, const proto_file_offer *o) {
   cxf_event(x, true);
 }
 
+/* A room offer accepted by one member becomes that member's own transfer
+ * (same offer_id, same file); the room's row stays for the others. */
+static cxf *cxf_room_member(client *c, uint64_t offer_id, proto_str peer) {
+  cxf_state *st = cxf_get(c);
+  cxf *room = NULL;
+  for (size_t i = 0; st != NULL && i < st->n; i++)
+    if (st->x[i]->t.offer_id == offer_id && st->x[i]->peer[0] == '#' &&
+        st->x[i]->t.m.dir == XFER_SEND && !st->x[i]->ended)
+      room = st->x[i];
+  if (room == NULL)
+    return NULL;
+  cxf *x = cxf_new(c);
+  if (x == NULL)
+    return NULL;
+  proto_str_copy(x->peer, sizeof x->peer, peer);
+  memcpy(x->name, room->name, sizeof x->name);
+  memcpy(x->t.file, room->t.file, sizeof x->t.file);
+  memcpy(x->token, room->token, sizeof x->token);
+  x->t.offer_id = offer_id;
+  xfer_init(&x->t.m, offer_id, x->name, x->peer, XFER_SEND, room->t.m.size);
+  return x;
+}
+
 void client_xfer_on_frame(client *c, const proto_msg *m) {
   cxf *x;
   switch (m->type) {
@@ -1116,6 +1142,8 @@ void client_xfer_on_frame(client *c, const proto_msg *m) {
     return;
   case PROTO_FILE_ACCEPT:
     x = cxf_find(c, m->u.file_accept.offer_id, m->u.file_accept.peer);
+    if (x == NULL) /* a member of a room we offered to */
+      x = cxf_room_member(c, m->u.file_accept.offer_id, m->u.file_accept.peer);
     if (x != NULL && x->t.m.dir == XFER_SEND && !x->ended)
       cxf_on_accept(x, &m->u.file_accept);
     return;
@@ -1152,7 +1180,9 @@ void client_xfer_on_frame(client *c, const proto_msg *m) {
     for (size_t i = 0; st != NULL && i < st->n; i++) {
       x = st->x[i];
       if (x->t.offer_id == m->u.file_done.xfer_id &&
-          x->t.m.dir == XFER_SEND && !x->ended && x->done_sent && !x->busy)
+          x->t.m.dir == XFER_SEND && !x->ended && x->done_sent && !x->busy &&
+          x->win == NULL && x->t.m.acked == x->t.m.size &&
+          CRYPTO_memcmp(m->u.file_done.sha256.p, x->sha, PROTO_HASH_LEN) == 0)
         cxf_end(x, XFER_DONE, XFER_ERR_NONE, NULL);
     }
     return;

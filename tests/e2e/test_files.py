@@ -4,6 +4,7 @@ clients on 127.0.0.1; files live in the test's temp dir."""
 import hashlib
 import os
 import socket
+import sys
 import unittest
 
 from harness import E, RawConn, Server
@@ -324,6 +325,70 @@ class Files(unittest.TestCase):
             r.close()
             e = a.expect({"event": "transfer", "state": "failed"})
             self.assertTrue(e["reason"])
+
+
+    def test_room_offer_two_accept_third_ignores(self):
+        with Server() as srv:
+            a = srv.client("alice", register=True)
+            downs = {}
+            rs = {}
+            for n in ("bob", "carol", "dave"):
+                downs[n] = os.path.join(srv.tmp, "down-" + n)
+                rs[n] = srv.client(n, register=True,
+                                   args=("--download-dir", downs[n]))
+            src = os.path.join(srv.tmp, "shared.bin")
+            digest = make_file(src, 5 * MB + 3)
+            a.send("/send #lobby " + src)
+            offs = {n: rs[n].expect({"event": "offer", "from": "alice"})
+                    for n in rs}
+            for n in ("bob", "carol"):
+                rs[n].send("/accept %d" % offs[n]["id"])
+            for n in ("bob", "carol"):
+                d = rs[n].expect({"event": "transfer", "state": "done"},
+                                 timeout=T_BIG)
+                self.assertEqual(sha256(d["file"]), digest)
+            a.expect_all([{"event": "transfer", "state": "done",
+                           "peer": "bob"},
+                          {"event": "transfer", "state": "done",
+                           "peer": "carol"}], timeout=T_BIG)
+            # dave ignored it: nothing was created for him.
+            self.assertFalse(os.path.exists(downs["dave"]))
+            self.assertFalse([e for e in rs["dave"].events
+                              if e["event"] == "transfer" and
+                              e["state"] not in ("offered",)])
+
+    def test_disk_full_fails_cleanly(self):
+        import harness
+        with Server() as srv:
+            wrapper = os.path.join(srv.tmp, "parley-fsize")
+            with open(wrapper, "w") as f:
+                f.write("#!%s\nimport os, resource, sys\n"
+                        "resource.setrlimit(resource.RLIMIT_FSIZE, "
+                        "(%d, %d))\nos.execv(%r, [%r] + sys.argv[1:])\n" %
+                        (sys.executable, 2 * MB, 2 * MB, harness.PARLEY,
+                         harness.PARLEY))
+            os.chmod(wrapper, 0o755)
+            real, harness.PARLEY = harness.PARLEY, wrapper
+            try:
+                a, b = self.pair(srv)
+            finally:
+                harness.PARLEY = real
+            src = os.path.join(srv.tmp, "big.bin")
+            make_file(src, 8 * MB)
+            a.send("/send bob " + src)
+            off = b.expect({"event": "offer"})
+            b.send("/accept %d" % off["id"])
+            e = b.expect({"event": "transfer", "state": "failed"},
+                         timeout=T_BIG)
+            self.assertIn("disk full", e["reason"])
+            ae = a.expect({"event": "transfer", "state": "cancelled"},
+                          timeout=T_BIG)
+            self.assertIn("disk full", ae["reason"])
+            # Nothing half-written keeps a name.
+            self.assertEqual(os.listdir(self.down), [])
+            # The client is still fine: chat works.
+            a.send("/msg bob still here")
+            b.expect({"event": "message", "text": "still here"})
 
 
 if __name__ == "__main__":
