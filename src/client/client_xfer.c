@@ -1101,8 +1101,7 @@ static void cxf_on_offer(client *c, const proto_file_offer *o) {
   x->t.expires_ms = uv_now(c->loop) + (uint64_t)600 * 1000;
   char sz[32];
   cxf_size_text(sz, sizeof sz, o->size);
-  client_window *w = client_window_get(c, CLIENT_WIN_QUERY, x->peer,
-                                       strlen(x->peer));
+  client_window *w = c->m.current; /* seen at once, wherever the user is */
   client_info(c, w, 0, "%s offers %s (%s): /accept %u or /reject %u",
               x->peer, x->name, sz, x->t.id, x->t.id);
   c->m.seq++;
