@@ -311,6 +311,8 @@ static void on_event(client *c, const client_event *ev, void *ud) {
     json_object_set_new(o, "id", json_integer(t->id));
     json_object_set_new(o, "state", jstr(client_transfer_state(t)));
     json_object_set_new(o, "bytes", json_integer((json_int_t)t->m.pos));
+    json_object_set_new(o, "resumed_from",
+                        json_integer((json_int_t)t->m.start_pos));
     json_object_set_new(o, "size", json_integer((json_int_t)t->m.size));
     json_object_set_new(o, "rate",
                         json_integer((json_int_t)t->m.bytes_per_sec));

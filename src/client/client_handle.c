@@ -206,10 +206,13 @@ static void client_handle_presence(client *c, const proto_presence *p) {
     return;
   }
   const client_user *shown = &u;
+  bool was_online = client_user_find(c, u.name) != NULL;
   if (p->status == PROTO_OFFLINE)
     client_user_remove(c, u.name, NULL);
   else
     shown = client_user_upsert(c, &u);
+  if (p->status != PROTO_OFFLINE && !was_online && !u.self)
+    client_xfer_peer_online(c, u.name); /* interrupted sends resume */
   if (!shown)
     shown = &u;
   if (u.self)
@@ -425,6 +428,7 @@ static void client_handle_login_ok(client *c, client_conn *k,
   }
   /* First probe at once so the status bar shows lag early. */
   client_ping_start(c);
+  client_xfer_logged_in(c); /* transfers left unfinished resume */
   /* Last: the face may run commands (even /quit) from this event. */
   client_event ev = {.type = CLIENT_EV_CONNECTED};
   client_emit(c, &ev);

@@ -24,6 +24,8 @@
 #include <unistd.h>
 
 #include <arpa/inet.h>
+#include <dirent.h>
+#include <strings.h>
 #include <openssl/evp.h>
 
 #include "client_int.h"
@@ -31,6 +33,7 @@
 #include "outq.h"
 #include "stream.h"
 
+#define CXF_LOST_MS 1500         /* grace after a data connection broke */
 #define CXF_CONNS 6              /* data connections per transfer at once */
 #define CXF_IO (256 * 1024)      /* bytes per disk job */
 #define CXF_SEND_HIGH (1u << 20) /* sender: stop reading disk above this */
@@ -84,14 +87,33 @@ struct cxf {
   int io_err;      /* errno of the last job, 0 when fine */
   uint64_t last_ev_ms;
   unsigned handles; /* listener, timer, data connections still open */
+  /* resume */
+  bool keep;        /* interrupted: the .part file and the state stay */
+  bool resume;      /* receiver: continue the .part file from its size */
+  bool placeholder; /* receiver: loaded from disk, waiting for a re-offer */
+  bool reoffered;   /* sender: an offer again after an interruption */
+  bool superseded;  /* a newer entry took over this one's resume */
+  uint64_t hashed;  /* sender: bytes of the file hashed so far */
+  uint64_t mtime;   /* sender: the source's mtime when offered */
+  uv_timer_t pace;  /* tests: PARLEY_TEST_XFER_DELAY_MS between reads */
+  bool pace_on;
 };
 
 enum cxf_job { CXF_JOB_PREPARE, CXF_JOB_READ, CXF_JOB_WRITE, CXF_JOB_FINISH };
+
+typedef struct cxf_held { /* an offer that came while state was loading */
+  uint64_t id, size;
+  char peer[PROTO_MAX_NAME + 1];
+  char name[PROTO_MAX_FILENAME + 1];
+} cxf_held;
 
 typedef struct cxf_state {
   cxf *x[CLIENT_XFER_MAX];
   size_t n;
   unsigned next_id;
+  bool loading; /* saved transfers are being read */
+  cxf_held held[8];
+  size_t nheld;
 } cxf_state;
 
 static cxf_state *cxf_get(client *c) {
@@ -200,9 +222,104 @@ static void cxf_close_path(cxf *x, bool keep_win) {
     x->timer_on = false;
     uv_close((uv_handle_t *)&x->timer, cxf_handle_closed);
   }
+  if (x->pace_on && !keep_win) {
+    x->pace_on = false;
+    uv_close((uv_handle_t *)&x->pace, cxf_handle_closed);
+  }
   for (int i = 0; i < CXF_CONNS; i++)
     if (x->dc[i] != NULL && !(keep_win && x->dc[i] == x->win))
       cxf_dconn_close(x->dc[i]);
+}
+
+/* ---- transfer state on disk (resume) ------------------------------------ */
+
+static int cxf_mkdirs(const char *dir);
+
+/* $XDG_STATE_HOME/parley/transfers, else ~/.local/state/parley/transfers. */
+static void cxf_state_dir(char *dst, size_t cap) {
+  const char *e = getenv("XDG_STATE_HOME");
+  if (e != NULL && *e == '/')
+    snprintf(dst, cap, "%s/parley/transfers", e);
+  else
+    snprintf(dst, cap, "%s/.local/state/parley/transfers",
+             getenv("HOME") ? getenv("HOME") : ".");
+}
+
+static void cxf_state_path(const cxf *x, char *dst, size_t cap) {
+  char dir[PATH_MAX - 64];
+  cxf_state_dir(dir, sizeof dir);
+  snprintf(dst, cap, "%s/%016" PRIx64 "-%s.%s", dir, x->t.offer_id, x->peer,
+           x->t.m.dir == XFER_SEND ? "send" : "recv");
+}
+
+typedef struct cxf_save_job {
+  uv_work_t w;
+  client *c;
+  bool del;
+  char path[PATH_MAX];
+  char text[PATH_MAX * 3];
+} cxf_save_job;
+
+static void cxf_save_work(uv_work_t *w) {
+  cxf_save_job *j = w->data;
+  if (j->del) {
+    (void)unlink(j->path);
+    return;
+  }
+  char dir[PATH_MAX];
+  snprintf(dir, sizeof dir, "%s", j->path);
+  char *slash = strrchr(dir, '/');
+  if (slash != NULL)
+    *slash = '\0';
+  (void)cxf_mkdirs(dir);
+  char tmp[PATH_MAX + 8];
+  snprintf(tmp, sizeof tmp, "%s.tmp", j->path);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return;
+  size_t n = strlen(j->text);
+  bool ok = write(fd, j->text, n) == (ssize_t)n;
+  ok = close(fd) == 0 && ok;
+  if (ok)
+    (void)rename(tmp, j->path);
+  else
+    (void)unlink(tmp);
+}
+
+static void cxf_save_after(uv_work_t *w, int status) {
+  cxf_save_job *j = w->data;
+  client *c = j->c;
+  (void)status;
+  free(j);
+  c->live--;
+  client_maybe_stopped(c);
+}
+
+/* Writes (or, del, removes) x's state file off the loop. */
+static void cxf_save(cxf *x, bool del) {
+  cxf_save_job *j = calloc(1, sizeof *j);
+  if (j == NULL)
+    return;
+  j->c = x->c;
+  j->del = del;
+  j->w.data = j;
+  cxf_state_path(x, j->path, sizeof j->path);
+  if (x->t.m.dir == XFER_SEND)
+    snprintf(j->text, sizeof j->text,
+             "dir=send\nid=%016" PRIx64 "\npeer=%s\nname=%s\nsize=%" PRIu64
+             "\nmtime=%" PRIu64 "\nfile=%s\n",
+             x->t.offer_id, x->peer, x->name, x->t.m.size, x->mtime,
+             x->t.file);
+  else
+    snprintf(j->text, sizeof j->text,
+             "dir=recv\nid=%016" PRIx64 "\npeer=%s\nname=%s\nsize=%" PRIu64
+             "\npart=%s\ndest=%s\n",
+             x->t.offer_id, x->peer, x->name, x->t.m.size, x->part, x->dir);
+  if (uv_queue_work(x->c->loop, &j->w, cxf_save_work, cxf_save_after) < 0) {
+    free(j);
+    return;
+  }
+  x->c->live++;
 }
 
 /* Ends x: DONE, FAILED (err) or CANCELLED (XFER_ERR_NONE), with reason. */
@@ -228,9 +345,11 @@ static void cxf_end(cxf *x, int status, enum xfer_error err,
   }
   x->t.verifying = false;
   cxf_close_path(x, false);
-  if (status != XFER_DONE && x->t.m.dir == XFER_RECV && x->part[0] != '\0' &&
-      x->fd >= 0)
+  if (status != XFER_DONE && !x->keep && x->t.m.dir == XFER_RECV &&
+      x->part[0] != '\0' && x->fd >= 0)
     (void)unlink(x->part); /* nothing half-written stays behind */
+  if (!x->keep)
+    cxf_save(x, true); /* nothing left to resume */
   cxf_maybe_release(x);
   cxf_event(x, true);
 }
@@ -241,8 +360,8 @@ static cxf *cxf_find(client *c, uint64_t offer_id, proto_str peer) {
   cxf_state *st = cxf_get(c);
   if (st == NULL)
     return NULL;
-  for (size_t i = 0; i < st->n; i++) {
-    cxf *x = st->x[i];
+  for (size_t i = st->n; i > 0; i--) { /* the newest run of an offer */
+    cxf *x = st->x[i - 1];
     if (x->t.offer_id == offer_id && client_str_eq(peer, x->peer))
       return x;
   }
@@ -346,6 +465,36 @@ static void cxf_work(uv_work_t *w) {
   cxf *x = w->data;
   switch (x->job) {
   case CXF_JOB_PREPARE: { /* receiver: directory and a fresh .part file */
+    if (x->resume) { /* continue the .part file: hash what it holds */
+      x->fd = open(x->part, O_RDWR | O_CLOEXEC);
+      struct stat st;
+      if (x->fd < 0 || fstat(x->fd, &st) < 0) {
+        x->io_err = errno;
+        return;
+      }
+      uint64_t have = (uint64_t)st.st_size;
+      if (have > x->t.m.size)
+        have = 0; /* not this file: start over */
+      if (ftruncate(x->fd, (off_t)have) < 0) {
+        x->io_err = errno;
+        return;
+      }
+      uint64_t at = 0;
+      while (at < have) {
+        size_t want = have - at < CXF_IO ? (size_t)(have - at) : CXF_IO;
+        ssize_t n = pread(x->fd, x->buf, want, (off_t)at);
+        if (n < 0 && errno == EINTR)
+          continue;
+        if (n <= 0) {
+          x->io_err = n == 0 ? EIO : errno;
+          return;
+        }
+        EVP_DigestUpdate(x->md, x->buf, (size_t)n);
+        at += (uint64_t)n;
+      }
+      x->io_pos = have;
+      return;
+    }
     int r = cxf_mkdirs(x->dir);
     if (r < 0) {
       x->io_err = -r;
@@ -369,6 +518,19 @@ static void cxf_work(uv_work_t *w) {
     return;
   }
   case CXF_JOB_READ: { /* sender: the next piece, hashed as it goes */
+    while (x->hashed < x->io_pos) { /* resumed: the prefix counts too */
+      uint64_t left = x->io_pos - x->hashed;
+      size_t want = left < CXF_IO ? (size_t)left : CXF_IO;
+      ssize_t n = pread(x->fd, x->buf, want, (off_t)x->hashed);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0) {
+        x->io_err = n == 0 ? ESTALE : errno;
+        return;
+      }
+      EVP_DigestUpdate(x->md, x->buf, (size_t)n);
+      x->hashed += (uint64_t)n;
+    }
     size_t want = CXF_IO;
     if (x->t.m.size - x->io_pos < want)
       want = (size_t)(x->t.m.size - x->io_pos);
@@ -386,6 +548,7 @@ static void cxf_work(uv_work_t *w) {
     }
     x->buf_n = got;
     EVP_DigestUpdate(x->md, x->buf, got);
+    x->hashed += got;
     if (x->io_pos + got == x->t.m.size)
       EVP_DigestFinal_ex(x->md, x->sha, NULL);
     return;
@@ -436,6 +599,32 @@ static void cxf_work(uv_work_t *w) {
 static void cxf_pump(cxf *x);
 static void cxf_recv_flush(cxf *x);
 
+static void cxf_on_pace(uv_timer_t *t) {
+  cxf_pump(t->data);
+}
+
+/* Pumps now, or after PARLEY_TEST_XFER_DELAY_MS (tests slow a sender down
+ * with it to catch a transfer in the middle). */
+static void cxf_pump_later(cxf *x) {
+  const char *e = getenv("PARLEY_TEST_XFER_DELAY_MS");
+  unsigned ms = e ? (unsigned)atoi(e) : 0;
+  if (ms == 0) {
+    cxf_pump(x);
+    return;
+  }
+  if (!x->pace_on) {
+    if (uv_timer_init(x->c->loop, &x->pace) < 0) {
+      cxf_pump(x);
+      return;
+    }
+    x->pace.data = x;
+    x->pace_on = true;
+    x->handles++;
+    x->c->live++;
+  }
+  (void)uv_timer_start(&x->pace, cxf_on_pace, ms, 0);
+}
+
 /* The error of a failed job as the user reads it. */
 static void cxf_io_fail(cxf *x, const char *what) {
   int e = x->io_err;
@@ -457,6 +646,7 @@ static void cxf_io_fail(cxf *x, const char *what) {
 
 static void cxf_send_frame(cxf_dconn *d, const proto_msg *m);
 static void cxf_accept_sent(cxf *x);
+static void cxf_lost_later(cxf *x, int err);
 
 static void cxf_after(uv_work_t *w, int status) {
   cxf *x = w->data;
@@ -506,11 +696,12 @@ static void cxf_after(uv_work_t *w, int status) {
       x->done_sent = true;
     }
     if (stream_flush(&d->s, &d->out) < 0) {
-      cxf_end(x, XFER_FAILED, XFER_ERR_NETWORK, "connection lost");
+      cxf_dconn_close(d);
+      cxf_lost_later(x, UV_ECONNRESET); /* the reason may be on its way */
       return;
     }
     cxf_event(x, false);
-    cxf_pump(x);
+    cxf_pump_later(x);
     return;
   }
   case CXF_JOB_WRITE:
@@ -650,7 +841,8 @@ static void cxf_receiver_shaken(cxf *x, cxf_dconn *d) {
   x->t.relay = d->relay;
   x->t.path_known = true;
   cxf_close_path(x, true);
-  (void)xfer_start(&x->t.m, 0, uv_now(x->c->loop));
+  x->t.m.status = XFER_CONNECTING;
+  (void)xfer_start(&x->t.m, x->io_pos, uv_now(x->c->loop));
   proto_msg m = {.type = PROTO_FILE_ACK};
   m.u.file_ack.xfer_id = x->t.offer_id;
   m.u.file_ack.offset = x->io_pos;
@@ -734,9 +926,13 @@ static void cxf_dconn_frame(cxf_dconn *d, const proto_msg *m) {
     }
     cxf_recv_flush(x);
     return;
-  case PROTO_FILE_CANCEL:
-    cxf_end(x, XFER_CANCELLED, XFER_ERR_NONE, "cancelled by %s", x->peer);
+  case PROTO_FILE_CANCEL: {
+    char why[PROTO_MAX_REASON * 4 + 1];
+    proto_str_copy(why, sizeof why, m->u.file_cancel.reason);
+    cxf_end(x, XFER_CANCELLED, XFER_ERR_NONE, "cancelled by %s%s%s", x->peer,
+            why[0] ? ": " : "", why);
     return;
+  }
   default:
     cxf_dconn_close(d);
   }
@@ -770,6 +966,27 @@ static void cxf_dconn_drain(stream *s) {
     cxf_pump(d->x);
 }
 
+static void cxf_on_lost(uv_timer_t *t);
+
+/* The winning data connection broke: the other side's reason may still be
+ * on its way through the server, so wait CXF_LOST_MS before calling it an
+ * interruption. */
+static void cxf_lost_later(cxf *x, int err) {
+  x->io_err = err;
+  if (!x->pace_on) {
+    if (uv_timer_init(x->c->loop, &x->pace) < 0) {
+      cxf_on_lost(&x->pace);
+      return;
+    }
+    x->pace.data = x;
+    x->pace_on = true;
+    x->handles++;
+    x->c->live++;
+  }
+  x->pace.data = x;
+  (void)uv_timer_start(&x->pace, cxf_on_lost, CXF_LOST_MS, 0);
+}
+
 static void cxf_dconn_error(stream *s, int err) {
   cxf_dconn *d = stream_data(s);
   (void)err;
@@ -781,10 +998,20 @@ static void cxf_dconn_error(stream *s, int err) {
         (x->t.m.dir == XFER_RECV && x->done_recv))
       ; /* all bytes moved; the verdict goes through the server */
     else
-      cxf_end(x, XFER_FAILED, XFER_ERR_NETWORK,
-              "data connection lost (%s)", uv_strerror(err));
+      cxf_lost_later(x, err);
   }
   cxf_dconn_close(d);
+}
+
+/* The grace period after a data connection broke is over: nothing came
+ * through the server (FILE_CANCEL with a reason), so it was the network. */
+static void cxf_on_lost(uv_timer_t *t) {
+  cxf *x = t->data;
+  if (x->ended)
+    return;
+  x->keep = true; /* resumes when both sides are back */
+  cxf_end(x, XFER_FAILED, XFER_ERR_NETWORK,
+          "interrupted: data connection lost (%s)", uv_strerror(x->io_err));
 }
 
 static const stream_ops cxf_dconn_ops = {
@@ -894,23 +1121,27 @@ static void cxf_on_timer(uv_timer_t *t) {
     cxf_send_relay_req(x); /* direct did not make it in time */
 }
 
-/* Receiver: the .part file exists: tell the sender, start the clock. */
-static void cxf_accept_sent(cxf *x) {
-  client *c = x->c;
+/* Receiver: buffers and the hash before the .part file is prepared. */
+static int cxf_recv_alloc(cxf *x) {
   x->md = EVP_MD_CTX_new();
   x->buf = malloc(CXF_ACC_CAP);
   x->acc = malloc(CXF_ACC_CAP);
   if (x->md == NULL || x->buf == NULL || x->acc == NULL ||
-      EVP_DigestInit_ex(x->md, EVP_sha256(), NULL) != 1) {
-    x->io_err = ENOMEM;
-    cxf_io_fail(x, "out of memory");
-    return;
-  }
+      EVP_DigestInit_ex(x->md, EVP_sha256(), NULL) != 1)
+    return -1;
+  return 0;
+}
+
+/* Receiver: the .part file exists: tell the sender, start the clock. */
+static void cxf_accept_sent(cxf *x) {
+  client *c = x->c;
   cxf_copy(x->t.file, sizeof x->t.file, x->part);
+  x->t.m.start_pos = x->t.m.pos = x->io_pos;
+  cxf_save(x, false);
   proto_msg m = {.type = PROTO_FILE_ACCEPT};
   m.u.file_accept.offer_id = x->t.offer_id;
   m.u.file_accept.peer = proto_str_c(x->peer);
-  m.u.file_accept.offset = 0;
+  m.u.file_accept.offset = x->io_pos; /* resume from what the .part holds */
   if (client_conn_send(c, &m) < 0) {
     cxf_end(x, XFER_FAILED, XFER_ERR_NETWORK, "not connected to the server");
     return;
@@ -946,7 +1177,8 @@ static void cxf_on_accept(cxf *x, const proto_file_accept *a) {
     return;
   }
   struct stat st;
-  if (fstat(x->fd, &st) < 0 || (uint64_t)st.st_size != x->t.m.size) {
+  if (fstat(x->fd, &st) < 0 || (uint64_t)st.st_size != x->t.m.size ||
+      (x->mtime != 0 && (uint64_t)st.st_mtim.tv_sec != x->mtime)) {
     x->io_err = ESTALE;
     cxf_io_fail(x, "the file changed since it was offered");
     return;
@@ -1081,7 +1313,56 @@ void client_xfer_sanitize(char *dst, size_t cap, proto_str in) {
     snprintf(dst, cap, "file");
 }
 
+/* Receiver: a re-offer of a transfer we hold a .part file for: accept it
+ * from where that file ends (its prefix is hashed again off the loop). */
+static bool cxf_resume_recv(client *c, const proto_file_offer *o) {
+  cxf_state *st = cxf_get(c);
+  cxf *old = NULL;
+  for (size_t i = 0; st != NULL && i < st->n; i++) {
+    cxf *y = st->x[i];
+    if (y->t.offer_id == o->offer_id && client_str_eq(o->peer, y->peer) &&
+        y->t.m.dir == XFER_RECV && (y->placeholder || (y->ended && y->keep)) &&
+        !y->superseded && y->t.m.size == o->size && !y->busy)
+      old = y;
+  }
+  if (old == NULL)
+    return false;
+  cxf *x = old;
+  if (!old->placeholder) { /* a fresh row for the new run */
+    x = cxf_new(c);
+    if (x == NULL)
+      return false;
+    old->superseded = true;
+    memcpy(x->peer, old->peer, sizeof x->peer);
+    memcpy(x->name, old->name, sizeof x->name);
+    memcpy(x->part, old->part, sizeof x->part);
+    memcpy(x->dir, old->dir, sizeof x->dir);
+    x->t.offer_id = old->t.offer_id;
+    xfer_init(&x->t.m, x->t.offer_id, x->name, x->peer, XFER_RECV, o->size);
+  }
+  x->placeholder = false;
+  x->resume = true;
+  x->t.accepted = true;
+  if (cxf_recv_alloc(x) < 0 || !cxf_start_job(x, CXF_JOB_PREPARE))
+    return true;
+  client_info(c, c->m.current, 0, "%s offers %s again: resuming", x->peer,
+              x->name);
+  cxf_event(x, true);
+  return true;
+}
+
 static void cxf_on_offer(client *c, const proto_file_offer *o) {
+  cxf_state *st = cxf_get(c);
+  if (st != NULL && st->loading && st->nheld < 8) {
+    cxf_held *h = &st->held[st->nheld++]; /* it may resume: wait for it */
+    h->id = o->offer_id;
+    h->size = o->size;
+    proto_str_copy(h->peer, sizeof h->peer, o->peer);
+    proto_str_copy(h->name, sizeof h->name, o->name);
+    return;
+  }
+  if (cxf_resume_recv(c, o))
+    return;
   cxf *x = cxf_find(c, o->offer_id, o->peer);
   if (x != NULL && !x->ended)
     return; /* a repeat */
@@ -1158,6 +1439,9 @@ void client_xfer_on_frame(client *c, const proto_msg *m) {
       x->t.rejected = true;
       cxf_end(x, XFER_FAILED, XFER_ERR_REFUSED, "rejected by %s%s%s", x->peer,
               why[0] ? ": " : "", why);
+    } else if (strstr(why, "went offline") != NULL && x->t.accepted) {
+      x->keep = true; /* the server saw the other side leave: resumable */
+      cxf_end(x, XFER_FAILED, XFER_ERR_NETWORK, "interrupted: %s", why);
     } else {
       cxf_end(x, XFER_CANCELLED, XFER_ERR_NONE, "cancelled by %s%s%s",
               x->peer, why[0] ? ": " : "", why);
@@ -1234,7 +1518,10 @@ static void cxf_stat_done(uv_fs_t *req) {
       uv_random(NULL, NULL, x->token, sizeof x->token, 0, NULL) < 0)
     id = ((uint64_t)random() << 32) ^ (uint64_t)random() ^ client_now_ms();
   x->t.offer_id = id;
+  x->mtime = (uint64_t)st.st_mtim.tv_sec;
   xfer_init(&x->t.m, id, x->name, x->peer, XFER_SEND, st.st_size);
+  if (x->peer[0] != '#')
+    cxf_save(x, false); /* resumable until it ends */
   uint8_t zero[PROTO_HASH_LEN] = {0};
   proto_msg m = {.type = PROTO_FILE_OFFER};
   m.u.file_offer.offer_id = id;
@@ -1314,6 +1601,12 @@ int client_xfer_accept(client *c, unsigned id, const char *dir, char *err,
   }
   x->t.accepted = true;
   cxf_download_dir(c, dir, x->dir, sizeof x->dir);
+  if (cxf_recv_alloc(x) < 0) {
+    x->io_err = ENOMEM;
+    cxf_io_fail(x, "out of memory");
+    snprintf(err, errlen, "out of memory");
+    return UV_ENOMEM;
+  }
   if (!cxf_start_job(x, CXF_JOB_PREPARE)) {
     snprintf(err, errlen, "cannot start the transfer");
     return UV_EIO;
@@ -1385,6 +1678,12 @@ void client_xfer_on_error(client *c, uint16_t ref_type, proto_str subject,
                      : ref_type == PROTO_FILE_RELAY ? x->win == NULL : false;
     if (!match)
       continue;
+    if (x->reoffered && ref_type == PROTO_FILE_OFFER) {
+      snprintf(x->t.reason, sizeof x->t.reason,
+               "waiting for %s to come online to resume", x->peer);
+      cxf_event(x, true);
+      return; /* offered again when the peer is back */
+    }
     cxf_end(x, XFER_FAILED, XFER_ERR_SERVER, "%s", text);
     if (ref_type == PROTO_FILE_RELAY) { /* the other side must hear of it */
       proto_msg m = {.type = PROTO_FILE_CANCEL};
@@ -1397,12 +1696,205 @@ void client_xfer_on_error(client *c, uint16_t ref_type, proto_str subject,
   }
 }
 
+/* Sender: offers an interrupted transfer again with the same identity. */
+static void cxf_reoffer(cxf *old) {
+  client *c = old->c;
+  cxf *x = old;
+  if (old->ended) {
+    x = cxf_new(c);
+    if (x == NULL)
+      return;
+    old->superseded = true;
+    memcpy(x->peer, old->peer, sizeof x->peer);
+    memcpy(x->name, old->name, sizeof x->name);
+    memcpy(x->t.file, old->t.file, sizeof x->t.file);
+    memcpy(x->token, old->token, sizeof x->token);
+    x->mtime = old->mtime;
+    x->t.offer_id = old->t.offer_id;
+    xfer_init(&x->t.m, x->t.offer_id, x->name, x->peer, XFER_SEND,
+              old->t.m.size);
+  }
+  x->reoffered = true;
+  uint8_t zero[PROTO_HASH_LEN] = {0};
+  proto_msg m = {.type = PROTO_FILE_OFFER};
+  m.u.file_offer.offer_id = x->t.offer_id;
+  m.u.file_offer.peer = proto_str_c(x->peer);
+  m.u.file_offer.name = proto_str_c(x->name);
+  m.u.file_offer.size = x->t.m.size;
+  m.u.file_offer.sha256 = (proto_blob){zero, PROTO_HASH_LEN};
+  (void)client_conn_send(c, &m);
+  cxf_event(x, true);
+}
+
+void client_xfer_peer_online(client *c, const char *name) {
+  cxf_state *st = cxf_get(c);
+  size_t n = st ? st->n : 0;
+  for (size_t i = 0; i < n; i++) {
+    cxf *x = st->x[i];
+    if (x->t.m.dir == XFER_SEND && strcasecmp(x->peer, name) == 0 &&
+        !x->superseded && ((x->ended && x->keep) ||
+                           (x->reoffered && !x->ended && !x->t.accepted)))
+      cxf_reoffer(x);
+  }
+}
+
+/* One saved transfer read at login. */
+typedef struct cxf_saved {
+  bool send, changed;
+  uint64_t id, size, mtime;
+  char peer[PROTO_MAX_NAME + 1];
+  char name[PROTO_MAX_FILENAME + 1];
+  char file[1024]; /* send: source; recv: .part */
+  char dest[1024]; /* recv: download directory */
+} cxf_saved;
+
+typedef struct cxf_load_job {
+  uv_work_t w;
+  client *c;
+  cxf_saved saved[CLIENT_XFER_MAX];
+  size_t n;
+} cxf_load_job;
+
+static void cxf_load_work(uv_work_t *w) {
+  cxf_load_job *j = w->data;
+  char dir[PATH_MAX - 300];
+  cxf_state_dir(dir, sizeof dir);
+  DIR *d = opendir(dir);
+  if (d == NULL)
+    return;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL && j->n < CLIENT_XFER_MAX) {
+    size_t len = strlen(e->d_name);
+    if (len < 6 || (strcmp(e->d_name + len - 5, ".send") != 0 &&
+                    strcmp(e->d_name + len - 5, ".recv") != 0))
+      continue;
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+      continue;
+    cxf_saved *s = &j->saved[j->n];
+    memset(s, 0, sizeof *s);
+    char line[1200];
+    while (fgets(line, sizeof line, f) != NULL) {
+      line[strcspn(line, "\n")] = '\0';
+      char *v = strchr(line, '=');
+      if (v == NULL)
+        continue;
+      *v++ = '\0';
+      if (strcmp(line, "dir") == 0)
+        s->send = strcmp(v, "send") == 0;
+      else if (strcmp(line, "id") == 0)
+        s->id = strtoull(v, NULL, 16);
+      else if (strcmp(line, "size") == 0)
+        s->size = strtoull(v, NULL, 10);
+      else if (strcmp(line, "mtime") == 0)
+        s->mtime = strtoull(v, NULL, 10);
+      else if (strcmp(line, "peer") == 0)
+        cxf_copy(s->peer, sizeof s->peer, v);
+      else if (strcmp(line, "name") == 0)
+        cxf_copy(s->name, sizeof s->name, v);
+      else if (strcmp(line, "file") == 0 || strcmp(line, "part") == 0)
+        cxf_copy(s->file, sizeof s->file, v);
+      else if (strcmp(line, "dest") == 0)
+        cxf_copy(s->dest, sizeof s->dest, v);
+    }
+    fclose(f);
+    if (s->id == 0 || s->peer[0] == '\0' || s->name[0] == '\0')
+      continue;
+    if (s->send) { /* a changed source cannot resume */
+      struct stat st;
+      s->changed = stat(s->file, &st) < 0 || (uint64_t)st.st_size != s->size ||
+                   (uint64_t)st.st_mtim.tv_sec != s->mtime;
+    }
+    j->n++;
+  }
+  closedir(d);
+}
+
+static void cxf_load_after(uv_work_t *w, int status) {
+  cxf_load_job *j = w->data;
+  client *c = j->c;
+  c->live--;
+  for (size_t i = 0; status == 0 && !c->stopping && i < j->n; i++) {
+    cxf_saved *s = &j->saved[i];
+    proto_str peer = proto_str_c(s->peer);
+    if (cxf_find(c, s->id, peer) != NULL)
+      continue; /* this process knows it already */
+    cxf *x = cxf_new(c);
+    if (x == NULL)
+      break;
+    memcpy(x->peer, s->peer, sizeof x->peer);
+    memcpy(x->name, s->name, sizeof x->name);
+    x->t.offer_id = s->id;
+    xfer_init(&x->t.m, s->id, x->name, x->peer,
+              s->send ? XFER_SEND : XFER_RECV, s->size);
+    if (s->send) {
+      cxf_copy(x->t.file, sizeof x->t.file, s->file);
+      x->mtime = s->mtime;
+      if (s->changed) {
+        cxf_end(x, XFER_FAILED, XFER_ERR_IO,
+                "cannot resume: %s changed since it was offered", s->file);
+        continue;
+      }
+      cxf_reoffer(x);
+    } else {
+      cxf_copy(x->part, sizeof x->part, s->file);
+      cxf_copy(x->dir, sizeof x->dir, s->dest);
+      cxf_copy(x->t.file, sizeof x->t.file, s->file);
+      x->placeholder = true;
+      x->t.accepted = true;
+      cxf_event(x, true);
+    }
+  }
+  free(j);
+  cxf_state *st = cxf_get(c);
+  if (st != NULL) {
+    st->loading = false;
+    for (size_t i = 0; i < st->nheld && !c->stopping; i++) {
+      uint8_t zero[PROTO_HASH_LEN] = {0};
+      proto_file_offer o = {.offer_id = st->held[i].id,
+                            .peer = proto_str_c(st->held[i].peer),
+                            .name = proto_str_c(st->held[i].name),
+                            .size = st->held[i].size,
+                            .sha256 = {zero, PROTO_HASH_LEN}};
+      cxf_on_offer(c, &o);
+    }
+    st->nheld = 0;
+  }
+  client_maybe_stopped(c);
+}
+
+void client_xfer_logged_in(client *c) {
+  cxf_state *st = cxf_get(c);
+  for (size_t i = 0; st != NULL && i < st->n; i++) {
+    cxf *x = st->x[i];
+    if (x->t.m.dir == XFER_SEND && x->ended && x->keep && !x->superseded)
+      cxf_reoffer(x); /* this process was interrupted: offer again */
+  }
+  cxf_load_job *j = calloc(1, sizeof *j);
+  if (j == NULL)
+    return;
+  j->c = c;
+  j->w.data = j;
+  if (uv_queue_work(c->loop, &j->w, cxf_load_work, cxf_load_after) < 0) {
+    free(j);
+    return;
+  }
+  if (st != NULL)
+    st->loading = true;
+  c->live++;
+}
+
 void client_xfer_session_lost(client *c) {
   cxf_state *st = cxf_get(c);
   for (size_t i = 0; st != NULL && i < st->n; i++) {
     cxf *x = st->x[i];
-    if (!x->ended && x->win == NULL)
-      cxf_end(x, XFER_FAILED, XFER_ERR_NETWORK, "connection to the server lost");
+    if (!x->ended && x->win == NULL) {
+      x->keep = x->t.accepted;
+      cxf_end(x, XFER_FAILED, XFER_ERR_NETWORK,
+              "interrupted: connection to the server lost");
+    }
   }
 }
 
@@ -1410,8 +1902,10 @@ void client_xfer_stop(client *c) {
   cxf_state *st = c->xf;
   for (size_t i = 0; st != NULL && i < st->n; i++) {
     cxf *x = st->x[i];
-    if (!x->ended)
+    if (!x->ended) {
+      x->keep = x->t.accepted; /* resumes at the next start */
       cxf_end(x, XFER_CANCELLED, XFER_ERR_NONE, "client stopped");
+    }
     cxf_close_path(x, false);
   }
 }

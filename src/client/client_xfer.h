@@ -40,6 +40,13 @@ void client_xfer_on_frame(client *c, const proto_msg *m);
 void client_xfer_on_error(client *c, uint16_t ref_type, proto_str subject,
                           const char *text);
 
+/* Logged in: transfers this process or an earlier one left unfinished
+ * (state in $XDG_STATE_HOME/parley/transfers) are offered again. */
+void client_xfer_logged_in(client *c);
+
+/* name came online: interrupted sends to it are offered again. */
+void client_xfer_peer_online(client *c, const char *name);
+
 /* The chat session ended: transfers waiting on it fail. */
 void client_xfer_session_lost(client *c);
 

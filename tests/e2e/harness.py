@@ -577,6 +577,8 @@ class Client:
         self.argv.append("%s@127.0.0.1:%d" % (user, port))
         e = dict(os.environ)
         e.pop("PARLEY_PASSWORD", None)
+        # Transfer state (resume) per user and per test, never in $HOME.
+        e["XDG_STATE_HOME"] = os.path.join(server.tmp, "state-" + user.lower())
         if password_env and password is not None:
             e["PARLEY_PASSWORD"] = password
         if env:

@@ -391,5 +391,40 @@ class Files(unittest.TestCase):
             b.expect({"event": "message", "text": "still here"})
 
 
+    def test_receiver_killed_and_restarted_resumes(self):
+        with Server() as srv:
+            size = 24 * MB + 5
+            # The sender is slowed down so that the kill lands mid-way.
+            a, b = self.pair(srv, a_env={"PARLEY_TEST_XFER_DELAY_MS": "40"})
+            src = os.path.join(srv.tmp, "big.bin")
+            digest = make_file(src, size)
+            a.send("/send bob " + src)
+            off = b.expect({"event": "offer"})
+            b.send("/accept %d" % off["id"])
+            ev = b.expect({"event": "transfer", "state": "active",
+                           "bytes": lambda n: n >= 4 * MB}, timeout=T_BIG)
+            b.proc.kill()
+            b.proc.wait()
+            part = os.path.join(self.down, "big.bin.part")
+            have = os.path.getsize(part)
+            self.assertGreater(have, 0)
+            self.assertLess(have, size)
+            a.expect({"event": "transfer", "state": "failed",
+                      "reason": lambda r: "interrupted" in r}, timeout=T_BIG)
+            # bob comes back; alice offers again and bob continues his .part.
+            b2 = srv.client("bob", args=("--download-dir", self.down))
+            bd = b2.expect({"event": "transfer", "state": "done"},
+                           timeout=T_BIG)
+            ad = a.expect({"event": "transfer", "state": "done"},
+                          timeout=T_BIG)
+            self.assertEqual(sha256(bd["file"]), digest)
+            self.assertEqual(bd["file"], os.path.join(self.down, "big.bin"))
+            # Neither side moved the bytes bob already had again.
+            self.assertGreaterEqual(bd["resumed_from"], have - 2 * MB)
+            self.assertGreater(bd["resumed_from"], 0)
+            self.assertEqual(ad["resumed_from"], bd["resumed_from"])
+            self.assertEqual(sorted(os.listdir(self.down)), ["big.bin"])
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -17,7 +17,8 @@ MB = 1 << 20
 
 class Files(h.TuiCase):
     def test_offer_line_and_bar_moving(self):
-        a = self.login("alice")
+        a = self.login("alice", cmd_env="XDG_STATE_HOME=" + os.path.join(
+            self.tmp, "state-alice"))
         raw = RawConn(self.server.port)
         raw.login("bob", register=True)
         # bob offers alice a file: the line says how to answer.
