@@ -205,10 +205,16 @@ static void tui_tick_update(tui *t) {
 }
 
 /* Countdown and progress refresh. */
+static void tui_xfer_update(tui *t, const client_transfer *ct);
+
 static void tui_tick_cb(uv_timer_t *h) {
   tui *t = h->data;
   if (t->closing)
     return;
+  /* Progress events are rate-limited: take the core's latest figures. */
+  const client_model *cm = client_model_get(t->c);
+  for (size_t i = 0; i < cm->nxfers; i++)
+    tui_xfer_update(t, cm->xfers[i]);
   if (t->hooks && t->hooks->tick)
     t->hooks->tick(t);
   t->bars.dirty = true;

@@ -59,26 +59,26 @@ static const cmd_def defs[] = {
      "close this window (parts a room)"},
     {"send", CLIENT_CMD_SEND, ARGS_REST_REQ, "/send [USER|#room] PATH...",
      "offer files (in a conversation: to its peer)"},
-    {"accept", CLIENT_CMD_ACCEPT, ARGS_REST, "/accept [ID] [DIR]",
-     "accept a file offer (default: the newest)"},
-    {"reject", CLIENT_CMD_REJECT, ARGS_REST, "/reject [ID]",
-     "decline a file offer (default: the newest)"},
-    {"cancel", CLIENT_CMD_CANCEL, ARGS_REST_REQ, "/cancel ID",
-     "stop a file transfer"},
-    {"transfers", CLIENT_CMD_TRANSFERS, ARGS_NONE, "/transfers",
-     "list this session's file transfers"},
+    {"accept", CLIENT_CMD_ACCEPT, ARGS_REST,
+     "/accept|/reject [ID], /cancel ID, /transfers",
+     "answer the newest (or ID) file offer; stop or list transfers"},
+    {"reject", CLIENT_CMD_REJECT, ARGS_REST, "/reject [ID]", NULL},
+    {"cancel", CLIENT_CMD_CANCEL, ARGS_REST_REQ, "/cancel ID", NULL},
+    {"transfers", CLIENT_CMD_TRANSFERS, ARGS_NONE, "/transfers", NULL},
 };
 #define NDEFS (sizeof defs / sizeof defs[0])
 
 /* Returns the help table (built once from defs). */
 const client_help_entry *client_cmd_help(size_t *n) {
   static client_help_entry table[NDEFS];
+  static size_t used;
   if (table[0].command == NULL)
-    for (size_t i = 0; i < NDEFS; i++) {
-      table[i].command = defs[i].usage;
-      table[i].help = defs[i].help;
-    }
-  *n = NDEFS;
+    for (size_t i = 0; i < NDEFS; i++)
+      if (defs[i].help != NULL) { /* NULL: listed with another entry */
+        table[used].command = defs[i].usage;
+        table[used++].help = defs[i].help;
+      }
+  *n = used;
   return table;
 }
 

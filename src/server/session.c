@@ -102,7 +102,6 @@ static void session_login_ok(struct conn *c, const char *name, int role,
   m.u.login_ok.token = (proto_blob){token, PROTO_TOKEN_LEN};
   m.u.login_ok.token_expires = expires;
   conn_send_msg(c, &m);
-  offer_send_limits(c);
   /* Everyone else learns that u is here; u gets the list after #lobby. */
   proto_msg p = {.type = PROTO_PRESENCE};
   p.u.presence.user = proto_str_c(u->name);
@@ -119,6 +118,7 @@ static void session_login_ok(struct conn *c, const char *name, int role,
     chat_backlog(c, PROTO_TO_ROOM, ROOM_LOBBY, 0, 0, true);
   else
     presence_who(c);
+  offer_send_limits(c); /* after JOINED #lobby, the login flow's first */
 }
 
 /* Issues a fresh token, stores its hash and completes the login. */

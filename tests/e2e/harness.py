@@ -578,7 +578,9 @@ class Client:
         e = dict(os.environ)
         e.pop("PARLEY_PASSWORD", None)
         # Transfer state (resume) per user and per test, never in $HOME.
-        e["XDG_STATE_HOME"] = os.path.join(server.tmp, "state-" + user.lower())
+        tmp = getattr(server, "tmp", None) or tempfile.mkdtemp(
+            prefix="parley-state-")
+        e["XDG_STATE_HOME"] = os.path.join(tmp, "state-" + user.lower())
         if password_env and password is not None:
             e["PARLEY_PASSWORD"] = password
         if env:
