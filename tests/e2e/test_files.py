@@ -240,6 +240,25 @@ class Files(unittest.TestCase):
             self.assertEqual(sorted(os.listdir(down)), sorted(
                 os.path.basename(p) for p in got))
 
+    def test_checksum_mismatch_discards(self):
+        with Server() as srv:
+            down = os.path.join(srv.tmp, "down")
+            b = srv.client("bob", register=True,
+                           args=("--download-dir", down))
+            m = RawSender(srv)
+            payload = b"the real bytes\n"
+            m.offer("bob", "doc.txt", len(payload))
+            off = b.expect({"event": "offer"})
+            b.send("/accept %d" % off["id"])
+            m.serve("bob")
+            m.chunk(0, payload)
+            m.done(hashlib.sha256(b"other bytes").digest())
+            e = b.expect({"event": "transfer", "state": "failed"})
+            self.assertIn("checksum mismatch", e["reason"])
+            f = m.chat.expect("FILE_CANCEL", offer_id=m.offer_id)
+            self.assertIn("checksum", f["reason"])
+            self.assertEqual(os.listdir(down), [])
+
     def test_sender_cancels_mid_way(self):
         with Server() as srv:
             down = os.path.join(srv.tmp, "down")
