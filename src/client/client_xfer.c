@@ -967,6 +967,7 @@ static void cxf_dconn_drain(stream *s) {
 }
 
 static void cxf_on_lost(uv_timer_t *t);
+static void cxf_reoffer(cxf *old);
 
 /* The winning data connection broke: the other side's reason may still be
  * on its way through the server, so wait CXF_LOST_MS before calling it an
@@ -1012,6 +1013,11 @@ static void cxf_on_lost(uv_timer_t *t) {
   x->keep = true; /* resumes when both sides are back */
   cxf_end(x, XFER_FAILED, XFER_ERR_NETWORK,
           "interrupted: data connection lost (%s)", uv_strerror(x->io_err));
+  /* Both may be back already (a server restart is over before this grace
+   * period): then no login or presence change will prompt the re-offer. */
+  if (x->t.m.dir == XFER_SEND && client_ready(x->c) &&
+      client_user_find(x->c, x->peer) != NULL)
+    cxf_reoffer(x);
 }
 
 static const stream_ops cxf_dconn_ops = {

@@ -445,5 +445,43 @@ class Files(unittest.TestCase):
             self.assertEqual(sorted(os.listdir(self.down)), ["big.bin"])
 
 
+    def test_parleyd_restarted_mid_relay_resumes(self):
+        srv = Server()
+        port, tmp = srv.port, srv.tmp
+        try:
+            self.down = os.path.join(tmp, "down")
+            a = srv.client("alice", register=True, reconnect=True,
+                           env={"PARLEY_TEST_XFER_DELAY_MS": "40"})
+            b = srv.client("bob", register=True, reconnect=True,
+                           args=("--relay-only", "--download-dir",
+                                 self.down))
+            size = 24 * MB + 1
+            src = os.path.join(tmp, "big.bin")
+            digest = make_file(src, size)
+            a.send("/send bob " + src)
+            off = b.expect({"event": "offer"})
+            b.send("/accept %d" % off["id"])
+            b.expect({"event": "transfer", "state": "active", "path": "relay",
+                      "bytes": lambda n: n >= 4 * MB}, timeout=T_BIG)
+            srv.proc.kill()  # a crash, mid-relay
+            srv.proc.wait()
+            b.expect({"event": "transfer", "state": "failed",
+                      "reason": lambda r: "interrupted" in r}, timeout=T_BIG)
+            srv2 = Server(listen="127.0.0.1:%d" % port, tmp=tmp)
+            srv2.clients += [a, b]
+            with srv2:
+                bd = b.expect({"event": "transfer", "state": "done"},
+                              timeout=T_BIG)
+                self.assertEqual(bd["path"], "relay")
+                self.assertGreater(bd["resumed_from"], 0)
+                self.assertEqual(sha256(bd["file"]), digest)
+                a.expect({"event": "transfer", "state": "done",
+                          "resumed_from": bd["resumed_from"]}, timeout=T_BIG)
+        finally:
+            for c in srv.clients:
+                c.kill()
+            srv.kill()
+
+
 if __name__ == "__main__":
     unittest.main()
