@@ -73,7 +73,9 @@
   X(NO_SUCH_OFFER, 85, "no such file offer or transfer")                      \
   X(HASH_MISMATCH, 86, "file checksum does not match; transfer discarded")    \
   X(IO, 87, "file input/output error on the server")                          \
-  X(TRANSFER_LIMIT, 88, "too many transfers at once")
+  X(TRANSFER_LIMIT, 88, "too many transfers at once")                        \
+  X(RELAY_TOKEN, 89, "relay token unknown, already used or expired")         \
+  X(OFFER_FLOOD, 90, "too many file offers; wait a minute")
 
 enum proto_error {
 #define PROTO_ERR_ENUM(name, num, text) PERR_##name = (num),

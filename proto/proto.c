@@ -1,4 +1,4 @@
-/* proto.c: table-driven encoder and decoder for parley wire protocol v1.
+/* proto.c: table-driven encoder and decoder for parley wire protocol v2.
  *
  * Each body struct has a field table (kind, offset, limit) listing its
  * fields in declaration order; encode, decode and size walk the table, so a
@@ -174,7 +174,17 @@ static const pf proto_file_hint_fields[] = {
 static const pf proto_file_relay_fields[] = {
     F(U64, proto_file_relay, offer_id, 0),
     F(STR, proto_file_relay, peer, PROTO_MAX_NAME),
-    F(U64, proto_file_relay, xfer_id, 0), END};
+    FB(proto_file_relay, token, PROTO_TOKEN_LEN, PROTO_TOKEN_LEN), END};
+static const pf proto_file_connect_fields[] = {
+    F(U64, proto_file_connect, offer_id, 0),
+    F(U8, proto_file_connect, side, PROTO_SIDE_LAST),
+    FB(proto_file_connect, token, PROTO_TOKEN_LEN, PROTO_TOKEN_LEN), END};
+static const pf proto_file_limits_fields[] = {
+    F(U64, proto_file_limits, max_file_size, 0),
+    F(U16, proto_file_limits, max_transfers, 0),
+    F(U16, proto_file_limits, offers_per_min, 0),
+    F(U32, proto_file_limits, offer_ttl_s, 0),
+    F(U16, proto_file_limits, max_relayed, 0), END};
 static const pf proto_file_data_fields[] = {
     F(U64, proto_file_data, xfer_id, 0), F(U64, proto_file_data, offset, 0),
     FB(proto_file_data, data, 1, PROTO_MAX_CHUNK), END};

@@ -1,4 +1,4 @@
-/* proto.h: parley wire protocol v1, the one header for the format.
+/* proto.h: parley wire protocol v2, the one header for the format.
  *
  * Pure codec: bytes in, bytes out. Nothing here touches a socket, a file or
  * the event loop, so every function can be unit-tested and fuzzed directly.
@@ -321,8 +321,28 @@ typedef struct proto_file_hint {
 typedef struct proto_file_relay {
   uint64_t offer_id;
   proto_str peer;
-  uint64_t xfer_id; /* S->C: the transfer id to use in FILE_DATA */
+  proto_blob token; /* C->S: zeros; S->C: the single-use relay token */
 } proto_file_relay;
+
+enum proto_side { /* which end of a data connection (FILE_CONNECT) */
+                  PROTO_SIDE_SENDER = 0,
+                  PROTO_SIDE_RECEIVER = 1,
+};
+#define PROTO_SIDE_LAST PROTO_SIDE_RECEIVER
+
+typedef struct proto_file_connect { /* first frame of a data connection */
+  uint64_t offer_id;
+  uint8_t side;     /* enum proto_side: who sends this frame */
+  proto_blob token; /* the hint's token (direct) or the relay token */
+} proto_file_connect;
+
+typedef struct proto_file_limits { /* S->C after LOGIN_OK (v2) */
+  uint64_t max_file_size;  /* bytes per offered file; 0: no transfers */
+  uint16_t max_transfers;  /* open offers and transfers per user */
+  uint16_t offers_per_min; /* FILE_OFFERs per user per minute */
+  uint32_t offer_ttl_s;    /* an offer not accepted within this expires */
+  uint16_t max_relayed;    /* relayed transfers per user at once; 0: none */
+} proto_file_limits;
 
 typedef struct proto_file_data {
   uint64_t xfer_id;
@@ -459,6 +479,8 @@ typedef struct proto_announce { /* UDP answer */
   X(FILE_DATA, 0x0707, file_data, proto_file_data)                             \
   X(FILE_ACK, 0x0708, file_ack, proto_file_ack)                                \
   X(FILE_DONE, 0x0709, file_done, proto_file_done)                             \
+  X(FILE_CONNECT, 0x070A, file_connect, proto_file_connect)                    \
+  X(FILE_LIMITS, 0x070B, file_limits, proto_file_limits)                       \
   X(FOLDER_LIST_REQ, 0x0801, folder_list_req, proto_empty)                     \
   X(FOLDER_ENTRY, 0x0802, folder_entry, proto_folder_entry)                    \
   X(FOLDER_END, 0x0803, folder_end, proto_count)                               \

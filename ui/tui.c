@@ -229,10 +229,16 @@ static void tui_tick_update(tui *t) {
 }
 
 /* Countdown and progress refresh. */
+static void tui_xfer_update(tui *t, const client_transfer *ct);
+
 static void tui_tick_cb(uv_timer_t *h) {
   tui *t = h->data;
   if (t->closing)
     return;
+  /* Progress events are rate-limited: take the core's latest figures. */
+  const client_model *cm = client_model_get(t->c);
+  for (size_t i = 0; i < cm->nxfers; i++)
+    tui_xfer_update(t, cm->xfers[i]);
   if (t->hooks && t->hooks->tick)
     t->hooks->tick(t);
   t->bars.dirty = true;
@@ -404,6 +410,27 @@ static bool tui_is_return(tui *t, const char *name) {
   return false;
 }
 
+/* A real transfer changed: the pane shows a copy of its model, found by
+ * offer id, peer and direction, added on first sight. */
+static void tui_xfer_update(tui *t, const client_transfer *ct) {
+  for (size_t i = 0; i < t->nxfers; i++) {
+    xfer *x = t->xfers[i];
+    if (x->id == ct->m.id && x->dir == ct->m.dir &&
+        strcmp(x->peer, ct->m.peer) == 0) {
+      *x = ct->m;
+      t->prog.dirty = true;
+      tui_tick_update(t);
+      return;
+    }
+  }
+  xfer *x = malloc(sizeof *x);
+  if (x == NULL)
+    return;
+  *x = ct->m;
+  if (!tui_xfer_add(t, x))
+    free(x);
+}
+
 /* The core changed the model: mark what shows it. */
 static void tui_on_event(client *c, const client_event *ev, void *ud) {
   tui *t = ud;
@@ -512,6 +539,10 @@ static void tui_on_event(client *c, const client_event *ev, void *ud) {
   case CLIENT_EV_STOPPED:
     t->stopped = true;
     tui_close_all(t);
+    break;
+  case CLIENT_EV_OFFER:
+  case CLIENT_EV_TRANSFER:
+    tui_xfer_update(t, ev->xfer);
     break;
   default:
     t->bars.dirty = true;

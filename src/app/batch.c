@@ -362,6 +362,41 @@ static void on_event(client *c, const client_event *ev, void *ud) {
     b->quitting = true;
     in_close(b);
     break;
+  case CLIENT_EV_OFFER: {
+    const client_transfer *t = ev->xfer;
+    o = ev_new("offer");
+    json_object_set_new(o, "id", json_integer(t->id));
+    json_object_set_new(o, "from", jstr(t->m.peer));
+    json_object_set_new(o, "name", jstr(t->m.name));
+    json_object_set_new(o, "size", json_integer((json_int_t)t->m.size));
+    json_object_set_new(o, "files", json_integer(1));
+    emit(o);
+    break;
+  }
+  case CLIENT_EV_TRANSFER: {
+    const client_transfer *t = ev->xfer;
+    o = ev_new("transfer");
+    json_object_set_new(o, "id", json_integer(t->id));
+    json_object_set_new(o, "state", jstr(client_transfer_state(t)));
+    json_object_set_new(o, "bytes", json_integer((json_int_t)t->m.pos));
+    json_object_set_new(o, "resumed_from",
+                        json_integer((json_int_t)t->m.start_pos));
+    json_object_set_new(o, "size", json_integer((json_int_t)t->m.size));
+    json_object_set_new(o, "rate",
+                        json_integer((json_int_t)t->m.bytes_per_sec));
+    json_object_set_new(o, "path", jstr(t->path_known
+                                            ? (t->relay ? "relay" : "direct")
+                                            : ""));
+    json_object_set_new(o, "file", jstr(t->file));
+    json_object_set_new(o, "name", jstr(t->m.name));
+    json_object_set_new(o, "peer", jstr(t->m.peer));
+    json_object_set_new(o, "direction",
+                        jstr(t->m.dir == XFER_SEND ? "send" : "receive"));
+    if (t->reason[0])
+      json_object_set_new(o, "reason", jstr(t->reason));
+    emit(o);
+    break;
+  }
   case CLIENT_EV_STOPPED:
     b->stopped = true;
     in_close(b);

@@ -44,6 +44,7 @@ static int scan_main(const client_opts *o) {
 int main(int argc, char **argv) {
   /* A server that vanishes must give a write error, not kill us. */
   signal(SIGPIPE, SIG_IGN);
+  signal(SIGXFSZ, SIG_IGN); /* a file size limit fails a write (EFBIG) */
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
       fputs(client_opts_usage(), stdout);

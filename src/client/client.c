@@ -11,6 +11,7 @@
 #include <sys/time.h>
 
 #include "client_int.h"
+#include "client_xfer.h"
 
 uint64_t client_now_ms(void) {
   struct timeval tv;
@@ -113,6 +114,7 @@ client *client_new(uv_loop_t *loop, const client_opts *o, client_event_cb cb,
   c->opts = *o;
   c->opts.password = o->password ? strdup(o->password) : NULL;
   c->opts.password_file = NULL; /* not needed past option parsing */
+  c->opts.download_dir = o->download_dir ? strdup(o->download_dir) : NULL;
   if (o->password && !c->opts.password) {
     free(c);
     return NULL;
@@ -215,6 +217,7 @@ void client_stop(client *c) {
     return;
   c->stopping = true;
   client_scan_cancel(c);
+  client_xfer_stop(c);
   client_conn_stop(c);
   uv_close((uv_handle_t *)&c->reconnect_timer, client_timer_closed);
   uv_close((uv_handle_t *)&c->ping_timer, client_timer_closed);
@@ -241,6 +244,7 @@ void client_free(client *c) {
     client_window_free(c->m.windows[i]);
   free(c->m.windows);
   client_user_clear(c);
+  client_xfer_free(c);
   free(c->who);
   free(c->rooms);
   free(c->bans);

@@ -24,6 +24,7 @@
 #include <uv.h>
 
 #include "proto.h"
+#include "xfer.h"
 
 #define CLIENT_DEFAULT_PORT 7667
 #define CLIENT_DEFAULT_SCROLLBACK 2000 /* lines kept per window */
@@ -131,6 +132,8 @@ typedef struct client_opts {
   unsigned n_scan_to; /* 0: interface broadcasts + 127.0.0.1 */
   unsigned timeout_ms;       /* --timeout MS for --scan, default 1000 */
   unsigned scrollback;       /* --scrollback N lines per window */
+  bool relay_only;           /* --relay-only: no direct file connections */
+  char *download_dir;        /* --download-dir DIR (owned), NULL: default */
   unsigned ping_ms;          /* lag probe period while connected (default
                                 CLIENT_PING_MS); 0 = no timer at all: lag is then
                                 probed only when the user sends something (at most
@@ -299,8 +302,29 @@ typedef struct client_model {
   client_window *current;
   client_user *users; /* in no particular order: views sort */
   size_t nusers;
+  struct client_transfer **xfers; /* this session's transfers, oldest first */
+  size_t nxfers;
   uint64_t seq; /* bumped on every model change */
 } client_model;
+
+/* One file transfer as the faces see it (client_xfer.c drives it). */
+typedef struct client_transfer {
+  unsigned id;         /* local number for /accept, /reject, /cancel */
+  uint64_t offer_id;   /* the offer's identity on the wire */
+  xfer m;              /* state machine: name, peer, dir, status, bytes, rate */
+  bool accepted;       /* receiver: /accept ran; sender: the peer accepted */
+  bool verifying;      /* all bytes in, checksum being compared */
+  bool rejected;       /* the recipient said no */
+  bool relay;          /* the data path is parleyd's relay (else direct) */
+  bool path_known;     /* a data connection won */
+  char file[1024];     /* local path: the source, or where it is stored */
+  char reason[200];    /* why it failed or was cancelled */
+  uint64_t expires_ms; /* receiver: when the offer lapses (uv_now) */
+} client_transfer;
+
+/* "offered", "waiting", "connecting", "active", "verifying", "done",
+ * "failed", "cancelled" or "rejected". */
+const char *client_transfer_state(const client_transfer *t);
 
 /* ---- events ------------------------------------------------------------ */
 
@@ -333,6 +357,8 @@ typedef enum client_event_type {
                               (count in count); sent after the next login */
   CLIENT_EV_STOPPED,       /* client_stop() finished closing handles */
   CLIENT_EV_BANS,          /* /bans answer in bans[] */
+  CLIENT_EV_OFFER,         /* a file was offered to us (xfer) */
+  CLIENT_EV_TRANSFER,      /* a transfer changed state or progressed */
 } client_event_type;
 
 /* Why a session ended for good (sets the batch exit status). */
@@ -398,6 +424,7 @@ typedef struct client_event {
   const client_ban_entry *bans;       /* BANS */
   const char (*names)[CLIENT_NAME_SZ]; /* NAMES: sorted member names */
   size_t n;                           /* entries in rooms/servers/bans/names */
+  const client_transfer *xfer;        /* OFFER, TRANSFER */
 } client_event;
 
 typedef struct client client;

@@ -67,18 +67,28 @@ static const cmd_def defs[] = {
      "list a room's members (default: this one)"},
     {"reconnect", CLIENT_CMD_RECONNECT, ARGS_NONE, "/reconnect",
      "drop the connection and connect again now"},
+    {"send", CLIENT_CMD_SEND, ARGS_REST_REQ, "/send [USER|#room] PATH...",
+     "offer files (in a conversation: to its peer)"},
+    {"accept", CLIENT_CMD_ACCEPT, ARGS_REST,
+     "/accept|/reject [ID], /cancel ID, /transfers",
+     "answer the newest (or ID) file offer; stop or list transfers"},
+    {"reject", CLIENT_CMD_REJECT, ARGS_REST, "/reject [ID]", NULL},
+    {"cancel", CLIENT_CMD_CANCEL, ARGS_REST_REQ, "/cancel ID", NULL},
+    {"transfers", CLIENT_CMD_TRANSFERS, ARGS_NONE, "/transfers", NULL},
 };
 #define NDEFS (sizeof defs / sizeof defs[0])
 
 /* Returns the help table (built once from defs). */
 const client_help_entry *client_cmd_help(size_t *n) {
   static client_help_entry table[NDEFS];
+  static size_t used;
   if (table[0].command == NULL)
-    for (size_t i = 0; i < NDEFS; i++) {
-      table[i].command = defs[i].usage;
-      table[i].help = defs[i].help;
-    }
-  *n = NDEFS;
+    for (size_t i = 0; i < NDEFS; i++)
+      if (defs[i].help != NULL) { /* NULL: listed with another entry */
+        table[used].command = defs[i].usage;
+        table[used++].help = defs[i].help;
+      }
+  *n = used;
   return table;
 }
 

@@ -31,6 +31,11 @@ typedef enum client_cmd_id {
   CLIENT_CMD_SET, /* word = setting, rest = value */
   CLIENT_CMD_NAMES,     /* word = room or empty (this room) */
   CLIENT_CMD_RECONNECT, /* connect again now */
+  CLIENT_CMD_SEND,      /* rest = [USER|#room] PATH... */
+  CLIENT_CMD_ACCEPT,    /* rest = [ID] [DIR] */
+  CLIENT_CMD_REJECT,    /* rest = [ID] */
+  CLIENT_CMD_CANCEL,    /* rest = ID */
+  CLIENT_CMD_TRANSFERS, /* list this session's transfers */
 } client_cmd_id;
 
 /* A parsed line. word and rest point into the parsed line. */

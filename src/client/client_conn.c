@@ -9,6 +9,7 @@
 
 #include "client_backoff.h"
 #include "client_int.h"
+#include "client_xfer.h"
 
 #define CLIENT_AGENT "parley/" PARLEY_VERSION
 
@@ -329,6 +330,7 @@ int client_conn_resolve(client *c) {
  * the lag probe. */
 static void client_conn_forget(client *c) {
   client_ping_stop(c);
+  client_xfer_session_lost(c);
   c->nwho = 0;
   c->nrooms = 0;
   c->nnames = 0;

@@ -7,6 +7,7 @@
 
 #include "client_cmd.h"
 #include "client_int.h"
+#include "client_xfer.h"
 
 /* Formats a send failure into err; returns the client_command() code. */
 static int client_exec_send_err(int r, char *err, size_t errlen) {
@@ -260,6 +261,87 @@ static char *client_exec_alias(const client *c, const char *line) {
 static int client_exec_run(client *c, client_window *w, const char *line,
                            char *err, size_t errlen);
 
+/* The file commands: /send, /accept, /reject, /cancel, /transfers. */
+static int client_exec_xfer(client *c, client_window *w, const client_cmd *cmd,
+                            char *err, size_t errlen) {
+  char words[3][1024] = {{0}};
+  const char *rest = cmd->rest ? cmd->rest : "";
+  const char *p = rest;
+  int n = 0;
+  while (n < 3 && *p) {
+    while (*p == ' ')
+      p++;
+    size_t k = strcspn(p, " ");
+    if (k == 0)
+      break;
+    snprintf(words[n++], sizeof words[0], "%.*s", (int)k, p);
+    p += k;
+  }
+  unsigned long id = 0;
+  if (cmd->id != CLIENT_CMD_SEND && cmd->id != CLIENT_CMD_TRANSFERS &&
+      n > 0) {
+    char *end;
+    id = strtoul(words[0], &end, 10);
+    if (*end != '\0' || id == 0 || id > 1000000) {
+      if (cmd->id == CLIENT_CMD_ACCEPT && n == 1 && words[0][0] == '/') {
+        id = 0; /* /accept DIR */
+        memmove(words[1], words[0], sizeof words[0]);
+      } else {
+        snprintf(err, errlen, "bad transfer number '%s'", words[0]);
+        return CLIENT_EUSAGE;
+      }
+    }
+  }
+  switch (cmd->id) {
+  case CLIENT_CMD_SEND: {
+    /* /send USER PATH..., /send #room PATH..., or in a conversation
+     * /send PATH... */
+    const char *target = NULL;
+    const char *paths = rest;
+    size_t k = strcspn(rest, " ");
+    bool named = k > 0 && rest[k] == ' ' &&
+                 (rest[0] == '#' || proto_check_name(rest, k) == 0);
+    char who[CLIENT_ROOM_SZ + 1];
+    if (named) {
+      snprintf(who, sizeof who, "%.*s", (int)k, rest);
+      target = who;
+      paths = rest + k;
+    } else if (w != NULL && w->kind == CLIENT_WIN_QUERY) {
+      target = w->name;
+    } else {
+      snprintf(err, errlen, "usage: /send USER PATH... (or /send PATH in a "
+                            "conversation)");
+      return CLIENT_EUSAGE;
+    }
+    int r = 0;
+    for (;;) {
+      while (*paths == ' ')
+        paths++;
+      size_t m = strcspn(paths, " ");
+      if (m == 0)
+        break;
+      char path[1024];
+      snprintf(path, sizeof path, "%.*s", (int)m, paths);
+      r = client_xfer_send(c, target, path, err, errlen);
+      if (r < 0)
+        return r;
+      paths += m;
+    }
+    return r;
+  }
+  case CLIENT_CMD_ACCEPT:
+    return client_xfer_accept(c, (unsigned)id, n > 1 ? words[1] : NULL, err,
+                              errlen);
+  case CLIENT_CMD_REJECT:
+    return client_xfer_reject(c, (unsigned)id, err, errlen);
+  case CLIENT_CMD_CANCEL:
+    return client_xfer_cancel(c, (unsigned)id, err, errlen);
+  default:
+    client_xfer_list(c);
+    return 0;
+  }
+}
+
 int client_exec_line(client *c, client_window *w, const char *line, char *err,
                      size_t errlen) {
   char *exp = client_exec_alias(c, line);
@@ -491,6 +573,12 @@ static int client_exec_run(client *c, client_window *w, const char *line,
     }
     return 0;
   }
+  case CLIENT_CMD_SEND:
+  case CLIENT_CMD_ACCEPT:
+  case CLIENT_CMD_REJECT:
+  case CLIENT_CMD_CANCEL:
+  case CLIENT_CMD_TRANSFERS:
+    return client_exec_xfer(c, w, &cmd, err, errlen);
   case CLIENT_CMD_CLOSE: {
     int r = client_window_close(c, w);
     if (r == CLIENT_EUSAGE)

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "client_int.h"
+#include "client_xfer.h"
 
 /* Picks the fatal class for a login-phase server error. */
 static client_fatal client_handle_error_class(uint16_t code) {
@@ -278,10 +279,13 @@ static void client_handle_presence(client *c, const proto_presence *p) {
     return;
   }
   const client_user *shown = &u;
+  bool was_online = client_user_find(c, u.name) != NULL;
   if (p->status == PROTO_OFFLINE)
     client_user_remove(c, u.name, NULL);
   else
     shown = client_user_upsert(c, &u);
+  if (p->status != PROTO_OFFLINE && !was_online && !u.self)
+    client_xfer_peer_online(c, u.name); /* interrupted sends resume */
   if (!shown)
     shown = &u;
   if (u.self)
@@ -565,6 +569,8 @@ static void client_handle_error(client *c, client_conn *k,
   if (e->code == PERR_BANNED)
     c->kicked = true;
   client_handle_report_error(c, e);
+  if (e->ref_type >= PROTO_FILE_OFFER && e->ref_type <= PROTO_FILE_LIMITS)
+    client_xfer_on_error(c, e->ref_type, e->subject, text);
   if (e->code == PERR_SESSION_REPLACED || e->code == PERR_REVOKED)
     client_conn_lost(c, text, CLIENT_FATAL_OTHER); /* no reconnect */
 }
@@ -621,6 +627,7 @@ static void client_handle_login_ok(client *c, client_conn *k,
   client_exec_flush_held(c);
   /* First probe at once so the status bar shows lag early. */
   client_ping_start(c);
+  client_xfer_logged_in(c); /* transfers left unfinished resume */
   /* Last: the face may run commands (even /quit) from this event. */
   client_event ev = {.type = CLIENT_EV_CONNECTED};
   client_emit(c, &ev);
@@ -805,7 +812,9 @@ void client_handle_frame(client *c, client_conn *k, const proto_msg *m) {
   case PROTO_LOGIN_OK:
     break; /* a second one would be a server bug; ignore */
   default:
-    if (c->frame_cb)
+    if (m->type >= PROTO_FILE_OFFER && m->type <= PROTO_FILE_LIMITS)
+      client_xfer_on_frame(c, m);
+    else if (c->frame_cb)
       c->frame_cb(c, m, c->frame_ud);
     break;
   }

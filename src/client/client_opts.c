@@ -24,6 +24,11 @@ const char *client_opts_usage(void) {
          "                        else the TUI asks; batch fails)\n"
          "  --no-reconnect        do not reconnect after the connection "
          "drops\n"
+         "  --relay-only          send and receive files only through the "
+         "server's relay\n"
+         "  --download-dir DIR    where received files go (default "
+         "$XDG_DOWNLOAD_DIR,\n"
+         "                        else ~/Downloads)\n"
          "  --scan-port PORT      UDP discovery port (default 7667; alias "
          "--discovery-port)\n"
          "  --scan-to ADDR[:PORT] send the scan's UDP probe only to this IPv4\n"
@@ -174,6 +179,16 @@ int client_opts_parse(client_opts *o, int argc, char **argv, char *err,
       cli_keep = true;
     } else if (strcmp(a, "--no-reconnect") == 0) {
       o->no_reconnect = true;
+    } else if (strcmp(a, "--relay-only") == 0) {
+      o->relay_only = true;
+    } else if (strcmp(a, "--download-dir") == 0) {
+      NEED_VAL;
+      free(o->download_dir);
+      o->download_dir = strdup(val);
+      if (!o->download_dir) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+      }
     } else if (strcmp(a, "--password-file") == 0) {
       NEED_VAL;
       free(o->password_file);
@@ -344,6 +359,8 @@ void client_opts_free(client_opts *o) {
     free(o->password);
   }
   free(o->password_file);
+  free(o->download_dir);
   o->password = NULL;
   o->password_file = NULL;
+  o->download_dir = NULL;
 }

@@ -52,6 +52,12 @@ enum {
   OPT_FANOUT_RATE,
   OPT_FANOUT_BURST,
   OPT_LIMIT_TABLE,
+  OPT_MAX_FILE_SIZE,
+  OPT_MAX_TRANSFERS,
+  OPT_OFFERS_PER_MINUTE,
+  OPT_OFFER_TTL,
+  OPT_MAX_RELAYED,
+  OPT_MAX_RELAYED_TOTAL,
   OPT_ADMIN,
   OPT_HELP,
   OPT_VERSION,
@@ -94,6 +100,12 @@ static const struct option config_opts[] = {
     {"fanout-rate", required_argument, NULL, OPT_FANOUT_RATE},
     {"fanout-burst", required_argument, NULL, OPT_FANOUT_BURST},
     {"limit-table", required_argument, NULL, OPT_LIMIT_TABLE},
+    {"max-file-size", required_argument, NULL, OPT_MAX_FILE_SIZE},
+    {"max-transfers", required_argument, NULL, OPT_MAX_TRANSFERS},
+    {"offers-per-minute", required_argument, NULL, OPT_OFFERS_PER_MINUTE},
+    {"offer-ttl", required_argument, NULL, OPT_OFFER_TTL},
+    {"max-relayed", required_argument, NULL, OPT_MAX_RELAYED},
+    {"max-relayed-total", required_argument, NULL, OPT_MAX_RELAYED_TOTAL},
     {"admin", no_argument, NULL, OPT_ADMIN},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -180,6 +192,18 @@ static void config_usage(FILE *f) {
          "least max-rooms + 10)\n"
          "  --limit-table N          addresses the login and registration "
          "limits remember (default 16384)\n"
+         "  --max-file-size BYTES    largest file a user may offer (default "
+         "1099511627776 = 1 TiB; 0 = no file transfers)\n"
+         "  --max-transfers N        open file offers and transfers per user "
+         "(default 8)\n"
+         "  --offers-per-minute N    file offers per user per minute (default "
+         "30)\n"
+         "  --offer-ttl SECONDS      an offer not accepted within this "
+         "expires (default 600)\n"
+         "  --max-relayed N          relayed transfers per user at once "
+         "(default 4; 0 = no relay)\n"
+         "  --max-relayed-total N    relayed transfers at once in all "
+         "(default 32)\n"
          "  --admin                  with 'user add': create an operator\n"
          "  --help, --version\n"
          "\n"
@@ -305,6 +329,11 @@ static int config_set(config *c, int id, const char *v) {
     else
       r = -1;
     break;
+  case OPT_MAX_FILE_SIZE:
+    r = config_uint(v, 0, UINT64_MAX >> 1, &u);
+    if (r == 0)
+      c->max_file_size = u;
+    break;
   case OPT_OUTBUF_HARD:
   case OPT_OUTBUF_SOFT:
     r = config_uint(v, 0, (uint64_t)1 << 40, &u);
@@ -378,6 +407,21 @@ static int config_set(config *c, int id, const char *v) {
       break;
     case OPT_LIMIT_TABLE:
       dst = &c->limit_table, lo = 1, hi = 10000000;
+      break;
+    case OPT_MAX_TRANSFERS:
+      dst = &c->max_transfers, lo = 1, hi = 1000;
+      break;
+    case OPT_OFFERS_PER_MINUTE:
+      dst = &c->offers_per_min, lo = 1, hi = 60000;
+      break;
+    case OPT_OFFER_TTL:
+      dst = &c->offer_ttl, lo = 1, hi = 86400;
+      break;
+    case OPT_MAX_RELAYED:
+      dst = &c->max_relayed, hi = 1000;
+      break;
+    case OPT_MAX_RELAYED_TOTAL:
+      dst = &c->max_relayed_total, hi = 100000;
       break;
     default:
       return -1;
@@ -460,6 +504,12 @@ static void config_defaults(config *c) {
   c->fanout_rate = 2;
   c->fanout_burst = 30;
   c->limit_table = 16384;
+  c->max_file_size = (uint64_t)1 << 40;
+  c->max_transfers = 8;
+  c->offers_per_min = 30;
+  c->offer_ttl = 600;
+  c->max_relayed = 4;
+  c->max_relayed_total = 32;
 }
 
 /* Two passes over argv: the first only finds --config/--help, then the

@@ -47,6 +47,12 @@ typedef struct config {
   uint32_t fanout_rate;    /* fan-out requests per user per second */
   uint32_t fanout_burst;   /* and in a burst */
   uint32_t limit_table;    /* address groups the auth limits remember */
+  uint64_t max_file_size;     /* bytes per offered file, 0 = no transfers */
+  uint32_t max_transfers;     /* open offers and transfers per user */
+  uint32_t offers_per_min;    /* FILE_OFFERs per user per minute */
+  uint32_t offer_ttl;         /* seconds an offer waits for an answer */
+  uint32_t max_relayed;       /* relayed transfers per user, 0 = no relay */
+  uint32_t max_relayed_total; /* relayed transfers at once in all */
   /* subcommand */
   bool admin; /* user add --admin */
   int argc;   /* positional words left after options */

@@ -266,7 +266,12 @@ static void conn_on_drain(stream *s) {
 
 /* Close callback: unlink and drop the open reference. */
 static void conn_on_close(stream *s) {
-  conn *c = stream_data(s);
+  conn_stream_closed(stream_data(s));
+}
+
+/* Unlinks c from srv.conns and drops the open reference (the close
+ * callback's work, also for a stream the relay took over). */
+void conn_stream_closed(conn *c) {
   if (c->prev != NULL)
     c->prev->next = c->next;
   else

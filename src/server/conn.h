@@ -26,6 +26,7 @@ enum conn_state {
   CONN_AUTH,    /* waiting for REGISTER / LOGIN / LOGIN_TOKEN */
   CONN_AUTHING, /* a login is being checked off the loop */
   CONN_READY,   /* logged in */
+  CONN_RELAY,   /* a file data connection (FILE_CONNECT), see relay.h */
 };
 
 typedef struct conn {
@@ -115,6 +116,10 @@ void conn_reap(conn *c);
 
 /* 1 s housekeeping: handshake timeout, soft limit, stuck graceful close. */
 void conn_tick(conn *c, uint64_t now_ms);
+
+/* The close callback's work for a stream that another owner (the relay's
+ * stream_pipe) took over: unlinks c and drops its open reference. */
+void conn_stream_closed(conn *c);
 
 /* Reference counting for async work that outlives a callback. */
 conn *conn_ref(conn *c);

@@ -16,6 +16,8 @@
 #include "discovery.h"
 #include "log.h"
 #include "room.h"
+#include "offer.h"
+#include "relay.h"
 #include "session.h"
 #include "server.h"
 #include "store.h"
@@ -162,6 +164,8 @@ static void daemon_on_tick(uv_timer_t *t) {
     queued += c->out.bytes;
   }
   auth_tick(false);
+  offer_tick(now);
+  relay_tick(now);
   daemon_trim(queued);
 }
 

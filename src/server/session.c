@@ -12,7 +12,9 @@
 #include "chat.h"
 #include "conn.h"
 #include "log.h"
+#include "offer.h"
 #include "presence.h"
+#include "relay.h"
 #include "room.h"
 #include "roomcmd.h"
 #include "server.h"
@@ -60,7 +62,7 @@ static void session_on_hello(struct conn *c, const proto_hello *h) {
   m.u.welcome.server_name = proto_str_c(cfg->name);
   m.u.welcome.max_msg_chars = (uint16_t)cfg->max_msg_chars;
   m.u.welcome.max_frame = PROTO_MAX_FRAME;
-  m.u.welcome.max_file_size = 0;
+  m.u.welcome.max_file_size = cfg->max_file_size;
   m.u.welcome.max_rooms = (uint16_t)cfg->max_rooms;
   m.u.welcome.history_len = (uint16_t)cfg->history;
   m.u.welcome.flags = cfg->no_register ? 0 : PROTO_WELCOMEF_REGISTER;
@@ -139,6 +141,7 @@ static void session_login_ok(struct conn *c, const char *name, int role,
     chat_backlog(c, PROTO_TO_ROOM, ROOM_LOBBY, 0, 0, true);
   else
     presence_who(c);
+  offer_send_limits(c); /* after JOINED #lobby, the login flow's first */
 }
 
 /* Issues a fresh token, stores its hash and completes the login. */
@@ -629,9 +632,11 @@ static void session_logged_in(struct conn *c, const proto_msg *m) {
     presence_on_privacy(c, &m->u.set_privacy);
     break;
   default:
-    if (m->type >= 0x0700 && m->type < 0x0900)
+    if (m->type >= 0x0700 && m->type < 0x0800)
+      offer_on_frame(c, m);
+    else if (m->type >= 0x0800 && m->type < 0x0900)
       conn_error(c, PERR_UNEXPECTED, m->type, "",
-                 "file transfers are not available on this server yet");
+                 "the shared folder is not available on this server yet");
     else
       conn_error(c, PERR_UNEXPECTED, m->type, "",
                  "%s is not something a client sends",
@@ -666,6 +671,14 @@ void session_on_msg(struct conn *c, const proto_msg *m) {
   }
   default:
     break;
+  }
+  if (c->state == CONN_RELAY) {
+    conn_close(c, false, "data before the relay paired the connection");
+    return;
+  }
+  if (c->state == CONN_HELLO && m->type == PROTO_FILE_CONNECT) {
+    relay_on_connect(c, &m->u.file_connect); /* a data connection */
+    return;
   }
   if (c->state == CONN_HELLO) {
     if (m->type != PROTO_HELLO) {
@@ -725,6 +738,7 @@ void session_on_close(struct conn *c, const char *why) {
   int kind = srv.stopping ? -1 : PROTO_NOTICE_QUIT;
   while (u->nrooms > 0)
     roomcmd_leave(user_rooms(u)[u->nrooms - 1], kind, "", notice);
+  offer_user_gone(u);
   if (!srv.stopping)
     presence_offline(u);
   /* Conversations with u are over for whoever was talking with u. */

@@ -124,11 +124,16 @@ SCHEMA = {
     "FILE_HINT": (0x0705, [("offer_id", U64), ("peer", STR), ("addr", STR),
                            ("port", U16), ("token", BLOB)]),
     "FILE_RELAY": (0x0706, [("offer_id", U64), ("peer", STR),
-                            ("xfer_id", U64)]),
+                            ("token", BLOB)]),
     "FILE_DATA": (0x0707, [("xfer_id", U64), ("offset", U64),
                            ("data", BLOB)]),
     "FILE_ACK": (0x0708, [("xfer_id", U64), ("offset", U64)]),
     "FILE_DONE": (0x0709, [("xfer_id", U64), ("sha256", BLOB)]),
+    "FILE_CONNECT": (0x070A, [("offer_id", U64), ("side", U8),
+                              ("token", BLOB)]),
+    "FILE_LIMITS": (0x070B, [("max_file_size", U64), ("max_transfers", U16),
+                             ("offers_per_min", U16), ("offer_ttl_s", U32),
+                             ("max_relayed", U16)]),
     "FOLDER_LIST_REQ": (0x0801, []),
     "FOLDER_ENTRY": (0x0802, [("name", STR), ("size", U64), ("mtime", U64),
                               ("owner", STR), ("sha256", BLOB)]),
@@ -167,7 +172,7 @@ E = dict(TRUNCATED=1, FRAME_TOO_BIG=2, UNKNOWN_TYPE=3, BAD_UTF8=4,
          CONTROL_CHARS=68, USER_OFFLINE=69,
          NO_SUCH_FILE=80, FILE_EXISTS=81, BAD_FILENAME=82, FILE_TOO_BIG=83,
          DISK_FULL=84, NO_SUCH_OFFER=85, HASH_MISMATCH=86, IO=87,
-         TRANSFER_LIMIT=88)
+         TRANSFER_LIMIT=88, RELAY_TOKEN=89, OFFER_FLOOD=90)
 
 PROTO_TO_ROOM, PROTO_TO_USER = 0, 1
 
@@ -612,6 +617,10 @@ class Client:
         self.argv.append("%s@127.0.0.1:%d" % (user, port))
         e = dict(os.environ)
         e.pop("PARLEY_PASSWORD", None)
+        # Transfer state (resume) per user and per test, never in $HOME.
+        tmp = getattr(server, "tmp", None) or tempfile.mkdtemp(
+            prefix="parley-state-")
+        e["XDG_STATE_HOME"] = os.path.join(tmp, "state-" + user.lower())
         if password_env and password is not None:
             e["PARLEY_PASSWORD"] = password
         # The client reads $XDG_CONFIG_HOME/parley/parley.conf and may keep

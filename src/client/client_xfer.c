@@ -1,0 +1,1932 @@
+/* client_xfer.c: peer-to-peer file transfers (client_xfer.h).
+ *
+ * Flow (PROTOCOL.md 7.6): the sender offers; the receiver accepts (its
+ * .part file is created first, off the loop); the sender listens on an
+ * ephemeral port and sends a hint; the receiver connects and both sides
+ * exchange FILE_CONNECT; if that has not happened within
+ * CLIENT_XFER_DIRECT_MS the receiver asks for the relay and both also
+ * connect there. The receiver picks the first connection whose handshake
+ * completed and says FILE_ACK { offset } on it; the sender streams
+ * FILE_DATA on that one, then FILE_DONE with the SHA-256; the receiver
+ * compares, links the .part file to a free final name and reports
+ * FILE_DONE to the server. */
+#include "client_xfer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <strings.h>
+#include <openssl/evp.h>
+
+#include "client_int.h"
+#include "framer.h"
+#include "outq.h"
+#include "stream.h"
+
+#define CXF_LOST_MS 1500         /* grace after a data connection broke */
+#define CXF_CONNS 6              /* data connections per transfer at once */
+#define CXF_IO (256 * 1024)      /* bytes per disk job */
+#define CXF_SEND_HIGH (1u << 20) /* sender: stop reading disk above this */
+#define CXF_RECV_MAX (2 * CXF_IO) /* receiver: stop reading the socket */
+#define CXF_ACC_CAP (CXF_RECV_MAX + 2 * STREAM_READ_MAX) /* + one read */
+
+typedef struct cxf cxf;
+
+/* One data connection (direct, accepted, or to the relay). */
+typedef struct cxf_dconn {
+  stream s;
+  outq out;
+  framer in;
+  client *c;
+  cxf *x;       /* NULL once the transfer let go of it */
+  bool closing; /* every callback checks it first */
+  bool shaken;  /* the other side's FILE_CONNECT arrived */
+  bool relay;   /* goes through parleyd */
+  bool inbound; /* accepted on our listener (sender) */
+} cxf_dconn;
+
+struct cxf {
+  client_transfer t; /* what the faces see; first member */
+  client *c;
+  char peer[PROTO_MAX_NAME + 1];
+  char name[PROTO_MAX_FILENAME + 1]; /* as offered (sender: basename) */
+  char part[PATH_MAX];               /* receiver: the .part file */
+  char dir[PATH_MAX];                /* receiver: download directory */
+  uint8_t token[PROTO_TOKEN_LEN];    /* sender: proves a direct connection */
+  uint8_t sha[PROTO_HASH_LEN];       /* ours, when final */
+  uint8_t peer_sha[PROTO_HASH_LEN];  /* receiver: from FILE_DONE */
+  bool done_recv;                    /* receiver: FILE_DONE came */
+  bool done_sent;                    /* sender: FILE_DONE queued */
+  int fd;                            /* -1 when closed */
+  EVP_MD_CTX *md;
+  uv_tcp_t listener;
+  bool listening;
+  uv_timer_t timer;
+  bool timer_on;
+  cxf_dconn *dc[CXF_CONNS];
+  cxf_dconn *win; /* the data connection that won */
+  bool relay_asked;
+  bool ended; /* final state reached; handles closing */
+  /* disk and hash, one job at a time */
+  uv_work_t work;
+  bool busy;
+  int job; /* enum cxf_job */
+  uint8_t *buf, *acc; /* job buffer; receiver: bytes arriving meanwhile */
+  size_t buf_n, acc_n;
+  uint64_t io_pos; /* sender: read so far; receiver: written so far */
+  int io_err;      /* errno of the last job, 0 when fine */
+  uint64_t last_ev_ms;
+  unsigned handles; /* listener, timer, data connections still open */
+  /* resume */
+  bool keep;        /* interrupted: the .part file and the state stay */
+  bool resume;      /* receiver: continue the .part file from its size */
+  bool placeholder; /* receiver: loaded from disk, waiting for a re-offer */
+  bool reoffered;   /* sender: an offer again after an interruption */
+  bool superseded;  /* a newer entry took over this one's resume */
+  uint64_t hashed;  /* sender: bytes of the file hashed so far */
+  uint64_t mtime;   /* sender: the source's mtime when offered */
+  uv_timer_t pace;  /* tests: PARLEY_TEST_XFER_DELAY_MS between reads */
+  bool pace_on;
+};
+
+enum cxf_job { CXF_JOB_PREPARE, CXF_JOB_READ, CXF_JOB_WRITE, CXF_JOB_FINISH };
+
+typedef struct cxf_held { /* an offer that came while state was loading */
+  uint64_t id, size;
+  char peer[PROTO_MAX_NAME + 1];
+  char name[PROTO_MAX_FILENAME + 1];
+} cxf_held;
+
+typedef struct cxf_state {
+  cxf *x[CLIENT_XFER_MAX];
+  size_t n;
+  unsigned next_id;
+  bool loading; /* saved transfers are being read */
+  cxf_held held[8];
+  size_t nheld;
+} cxf_state;
+
+static cxf_state *cxf_get(client *c) {
+  if (c->xf == NULL)
+    c->xf = calloc(1, sizeof(cxf_state));
+  return c->xf;
+}
+
+const char *client_transfer_state(const client_transfer *t) {
+  switch (t->m.status) {
+  case XFER_WAITING:
+    if (t->rejected)
+      return "rejected";
+    return t->m.dir == XFER_RECV && !t->accepted ? "offered" : "waiting";
+  case XFER_CONNECTING:
+    return "connecting";
+  case XFER_ACTIVE:
+    return t->verifying ? "verifying" : "active";
+  case XFER_DONE:
+    return "done";
+  case XFER_FAILED:
+    return t->rejected ? "rejected" : "failed";
+  case XFER_CANCELLED:
+    return "cancelled";
+  }
+  return "?";
+}
+
+/* Fires TRANSFER (always when force, else at most every EVENT_MS). */
+static void cxf_event(cxf *x, bool force) {
+  client *c = x->c;
+  uint64_t now = uv_now(c->loop);
+  if (!force && now - x->last_ev_ms < CLIENT_XFER_EVENT_MS)
+    return;
+  x->last_ev_ms = now;
+  c->m.seq++;
+  client_event ev = {.type = CLIENT_EV_TRANSFER, .xfer = &x->t};
+  client_emit(c, &ev);
+}
+
+/* ---- handles ------------------------------------------------------------ */
+
+static void cxf_maybe_release(cxf *x);
+
+static void cxf_handle_closed(uv_handle_t *h) {
+  cxf *x = h->data;
+  client *c = x->c;
+  x->handles--;
+  c->live--;
+  cxf_maybe_release(x);
+  client_maybe_stopped(c);
+}
+
+static void cxf_dconn_closed(stream *s) {
+  cxf_dconn *d = stream_data(s);
+  client *c = d->c;
+  outq_clear(&d->out);
+  framer_reset(&d->in);
+  cxf *x = d->x;
+  if (x != NULL) {
+    for (int i = 0; i < CXF_CONNS; i++)
+      if (x->dc[i] == d)
+        x->dc[i] = NULL;
+    if (x->win == d)
+      x->win = NULL;
+    x->handles--;
+  }
+  free(d);
+  c->live--;
+  if (x != NULL)
+    cxf_maybe_release(x);
+  client_maybe_stopped(c);
+}
+
+static void cxf_dconn_close(cxf_dconn *d) {
+  if (d->closing)
+    return;
+  d->closing = true;
+  stream_close(&d->s);
+}
+
+/* Frees the job resources of a transfer that ended, once nothing runs. */
+static void cxf_maybe_release(cxf *x) {
+  if (!x->ended || x->busy)
+    return;
+  if (x->fd >= 0) {
+    close(x->fd); /* a close of a regular file does not block for long */
+    x->fd = -1;
+  }
+  free(x->buf);
+  free(x->acc);
+  x->buf = x->acc = NULL;
+  if (x->md != NULL) {
+    EVP_MD_CTX_free(x->md);
+    x->md = NULL;
+  }
+}
+
+/* Closes everything of x's data path (listener, timer, connections). */
+static void cxf_close_path(cxf *x, bool keep_win) {
+  if (x->listening) {
+    x->listening = false;
+    uv_close((uv_handle_t *)&x->listener, cxf_handle_closed);
+  }
+  if (x->timer_on) {
+    x->timer_on = false;
+    uv_close((uv_handle_t *)&x->timer, cxf_handle_closed);
+  }
+  if (x->pace_on && !keep_win) {
+    x->pace_on = false;
+    uv_close((uv_handle_t *)&x->pace, cxf_handle_closed);
+  }
+  for (int i = 0; i < CXF_CONNS; i++)
+    if (x->dc[i] != NULL && !(keep_win && x->dc[i] == x->win))
+      cxf_dconn_close(x->dc[i]);
+}
+
+/* ---- transfer state on disk (resume) ------------------------------------ */
+
+static int cxf_mkdirs(const char *dir);
+
+/* $XDG_STATE_HOME/parley/transfers, else ~/.local/state/parley/transfers. */
+static void cxf_state_dir(char *dst, size_t cap) {
+  const char *e = getenv("XDG_STATE_HOME");
+  if (e != NULL && *e == '/')
+    snprintf(dst, cap, "%s/parley/transfers", e);
+  else
+    snprintf(dst, cap, "%s/.local/state/parley/transfers",
+             getenv("HOME") ? getenv("HOME") : ".");
+}
+
+static void cxf_state_path(const cxf *x, char *dst, size_t cap) {
+  char dir[PATH_MAX - 64];
+  cxf_state_dir(dir, sizeof dir);
+  snprintf(dst, cap, "%s/%016" PRIx64 "-%s.%s", dir, x->t.offer_id, x->peer,
+           x->t.m.dir == XFER_SEND ? "send" : "recv");
+}
+
+typedef struct cxf_save_job {
+  uv_work_t w;
+  client *c;
+  bool del;
+  char path[PATH_MAX];
+  char text[PATH_MAX * 3];
+} cxf_save_job;
+
+static void cxf_save_work(uv_work_t *w) {
+  cxf_save_job *j = w->data;
+  if (j->del) {
+    (void)unlink(j->path);
+    return;
+  }
+  char dir[PATH_MAX];
+  snprintf(dir, sizeof dir, "%s", j->path);
+  char *slash = strrchr(dir, '/');
+  if (slash != NULL)
+    *slash = '\0';
+  (void)cxf_mkdirs(dir);
+  char tmp[PATH_MAX + 8];
+  snprintf(tmp, sizeof tmp, "%s.tmp", j->path);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return;
+  size_t n = strlen(j->text);
+  bool ok = write(fd, j->text, n) == (ssize_t)n;
+  ok = close(fd) == 0 && ok;
+  if (ok)
+    (void)rename(tmp, j->path);
+  else
+    (void)unlink(tmp);
+}
+
+static void cxf_save_after(uv_work_t *w, int status) {
+  cxf_save_job *j = w->data;
+  client *c = j->c;
+  (void)status;
+  free(j);
+  c->live--;
+  client_maybe_stopped(c);
+}
+
+/* Writes (or, del, removes) x's state file off the loop. */
+static void cxf_save(cxf *x, bool del) {
+  cxf_save_job *j = calloc(1, sizeof *j);
+  if (j == NULL)
+    return;
+  j->c = x->c;
+  j->del = del;
+  j->w.data = j;
+  cxf_state_path(x, j->path, sizeof j->path);
+  if (x->t.m.dir == XFER_SEND)
+    snprintf(j->text, sizeof j->text,
+             "dir=send\nid=%016" PRIx64 "\npeer=%s\nname=%s\nsize=%" PRIu64
+             "\nmtime=%" PRIu64 "\nfile=%s\n",
+             x->t.offer_id, x->peer, x->name, x->t.m.size, x->mtime,
+             x->t.file);
+  else
+    snprintf(j->text, sizeof j->text,
+             "dir=recv\nid=%016" PRIx64 "\npeer=%s\nname=%s\nsize=%" PRIu64
+             "\npart=%s\ndest=%s\n",
+             x->t.offer_id, x->peer, x->name, x->t.m.size, x->part, x->dir);
+  if (uv_queue_work(x->c->loop, &j->w, cxf_save_work, cxf_save_after) < 0) {
+    free(j);
+    return;
+  }
+  x->c->live++;
+}
+
+/* Ends x: DONE, FAILED (err) or CANCELLED (XFER_ERR_NONE), with reason. */
+static void cxf_end(cxf *x, int status, enum xfer_error err,
+                    const char *fmt, ...) {
+  if (x->ended)
+    return;
+  x->ended = true;
+  uint64_t now = uv_now(x->c->loop);
+  if (fmt != NULL) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(x->t.reason, sizeof x->t.reason, fmt, ap);
+    va_end(ap);
+  }
+  if (status == XFER_DONE) {
+    if (x->t.m.status != XFER_ACTIVE)
+      (void)xfer_start(&x->t.m, x->t.m.size, now);
+    (void)xfer_progress(&x->t.m, x->t.m.size, now);
+    (void)xfer_finish(&x->t.m, now);
+  } else {
+    (void)xfer_fail(&x->t.m, err, now);
+  }
+  x->t.verifying = false;
+  cxf_close_path(x, false);
+  if (status != XFER_DONE && !x->keep && x->t.m.dir == XFER_RECV &&
+      x->part[0] != '\0' && x->fd >= 0)
+    (void)unlink(x->part); /* nothing half-written stays behind */
+  if (!x->keep)
+    cxf_save(x, true); /* nothing left to resume */
+  cxf_maybe_release(x);
+  cxf_event(x, true);
+}
+
+/* ---- lookup ------------------------------------------------------------- */
+
+static cxf *cxf_find(client *c, uint64_t offer_id, proto_str peer) {
+  cxf_state *st = cxf_get(c);
+  if (st == NULL)
+    return NULL;
+  for (size_t i = st->n; i > 0; i--) { /* the newest run of an offer */
+    cxf *x = st->x[i - 1];
+    if (x->t.offer_id == offer_id && client_str_eq(peer, x->peer))
+      return x;
+  }
+  return NULL;
+}
+
+static cxf *cxf_by_id(client *c, unsigned id) {
+  cxf_state *st = cxf_get(c);
+  if (st == NULL)
+    return NULL;
+  for (size_t i = 0; i < st->n; i++)
+    if (st->x[i]->t.id == id)
+      return st->x[i];
+  return NULL;
+}
+
+/* A new transfer slot (reusing an ended one whose handles are gone). */
+static cxf *cxf_new(client *c) {
+  cxf_state *st = cxf_get(c);
+  if (st == NULL)
+    return NULL;
+  cxf *x = NULL;
+  if (st->n < CLIENT_XFER_MAX) {
+    x = calloc(1, sizeof *x);
+    if (x == NULL)
+      return NULL;
+    st->x[st->n++] = x;
+  } else {
+    size_t i;
+    for (i = 0; i < st->n; i++)
+      if (st->x[i]->ended && st->x[i]->handles == 0 && !st->x[i]->busy)
+        break;
+    if (i == st->n)
+      return NULL;
+    x = st->x[i];
+    memmove(&st->x[i], &st->x[i + 1], (st->n - i - 1) * sizeof *st->x);
+    st->x[st->n - 1] = x;
+    memset(x, 0, sizeof *x);
+  }
+  x->c = c;
+  x->fd = -1;
+  x->t.id = ++st->next_id;
+  c->m.xfers = (client_transfer **)st->x; /* cxf starts with its t */
+  c->m.nxfers = st->n;
+  return x;
+}
+
+/* ---- jobs in the thread pool -------------------------------------------- */
+
+static void cxf_after(uv_work_t *w, int status);
+static void cxf_work(uv_work_t *w);
+
+/* Copies a C string into dst of cap bytes, cut when too long. */
+static void cxf_copy(char *dst, size_t cap, const char *src) {
+  size_t n = strlen(src);
+  if (n >= cap)
+    n = cap - 1;
+  memcpy(dst, src, n);
+  dst[n] = '\0';
+}
+
+static int cxf_queue(cxf *x, int job) {
+  x->job = job;
+  x->work.data = x;
+  x->io_err = 0;
+  int r = uv_queue_work(x->c->loop, &x->work, cxf_work, cxf_after);
+  return r;
+}
+
+/* The receiver's .part name for candidate k: "NAME.part", "NAME (k).part". */
+static void cxf_candidate(char *dst, size_t cap, const char *dir,
+                          const char *name, unsigned k, const char *suffix) {
+  if (k == 0) {
+    snprintf(dst, cap, "%s/%s%s", dir, name, suffix);
+    return;
+  }
+  const char *dot = strrchr(name, '.');
+  if (dot == NULL || dot == name)
+    dot = name + strlen(name);
+  snprintf(dst, cap, "%s/%.*s (%u)%s%s", dir, (int)(dot - name), name, k, dot,
+           suffix);
+}
+
+/* Creates the directories of path (mkdir -p of its parent). */
+static int cxf_mkdirs(const char *dir) {
+  char tmp[PATH_MAX];
+  snprintf(tmp, sizeof tmp, "%s", dir);
+  for (char *p = tmp + 1; *p; p++)
+    if (*p == '/') {
+      *p = '\0';
+      if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
+        return -errno;
+      *p = '/';
+    }
+  if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
+    return -errno;
+  return 0;
+}
+
+static void cxf_work(uv_work_t *w) {
+  cxf *x = w->data;
+  switch (x->job) {
+  case CXF_JOB_PREPARE: { /* receiver: directory and a fresh .part file */
+    if (x->resume) { /* continue the .part file: hash what it holds */
+      x->fd = open(x->part, O_RDWR | O_CLOEXEC);
+      struct stat st;
+      if (x->fd < 0 || fstat(x->fd, &st) < 0) {
+        x->io_err = errno;
+        return;
+      }
+      uint64_t have = (uint64_t)st.st_size;
+      if (have > x->t.m.size)
+        have = 0; /* not this file: start over */
+      if (ftruncate(x->fd, (off_t)have) < 0) {
+        x->io_err = errno;
+        return;
+      }
+      uint64_t at = 0;
+      while (at < have) {
+        size_t want = have - at < CXF_IO ? (size_t)(have - at) : CXF_IO;
+        ssize_t n = pread(x->fd, x->buf, want, (off_t)at);
+        if (n < 0 && errno == EINTR)
+          continue;
+        if (n <= 0) {
+          x->io_err = n == 0 ? EIO : errno;
+          return;
+        }
+        EVP_DigestUpdate(x->md, x->buf, (size_t)n);
+        at += (uint64_t)n;
+      }
+      x->io_pos = have;
+      return;
+    }
+    int r = cxf_mkdirs(x->dir);
+    if (r < 0) {
+      x->io_err = -r;
+      return;
+    }
+    for (unsigned k = 0; k < 1000; k++) {
+      char final[PATH_MAX];
+      cxf_candidate(final, sizeof final, x->dir, x->name, k, "");
+      cxf_candidate(x->part, sizeof x->part, x->dir, x->name, k, ".part");
+      if (access(final, F_OK) == 0)
+        continue;
+      x->fd = open(x->part, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+      if (x->fd >= 0)
+        return;
+      if (errno != EEXIST) {
+        x->io_err = errno;
+        return;
+      }
+    }
+    x->io_err = EEXIST;
+    return;
+  }
+  case CXF_JOB_READ: { /* sender: the next piece, hashed as it goes */
+    while (x->hashed < x->io_pos) { /* resumed: the prefix counts too */
+      uint64_t left = x->io_pos - x->hashed;
+      size_t want = left < CXF_IO ? (size_t)left : CXF_IO;
+      ssize_t n = pread(x->fd, x->buf, want, (off_t)x->hashed);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0) {
+        x->io_err = n == 0 ? ESTALE : errno;
+        return;
+      }
+      EVP_DigestUpdate(x->md, x->buf, (size_t)n);
+      x->hashed += (uint64_t)n;
+    }
+    size_t want = CXF_IO;
+    if (x->t.m.size - x->io_pos < want)
+      want = (size_t)(x->t.m.size - x->io_pos);
+    size_t got = 0;
+    while (got < want) {
+      ssize_t n = pread(x->fd, x->buf + got, want - got,
+                        (off_t)(x->io_pos + got));
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0) {
+        x->io_err = n == 0 ? ESTALE : errno; /* shrank: changed */
+        return;
+      }
+      got += (size_t)n;
+    }
+    x->buf_n = got;
+    EVP_DigestUpdate(x->md, x->buf, got);
+    x->hashed += got;
+    if (x->io_pos + got == x->t.m.size)
+      EVP_DigestFinal_ex(x->md, x->sha, NULL);
+    return;
+  }
+  case CXF_JOB_WRITE: { /* receiver: append, hashed as it goes */
+    size_t put = 0;
+    while (put < x->buf_n) {
+      ssize_t n = pwrite(x->fd, x->buf + put, x->buf_n - put,
+                         (off_t)(x->io_pos + put));
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0) {
+        x->io_err = n == 0 ? ENOSPC : errno;
+        return;
+      }
+      put += (size_t)n;
+    }
+    EVP_DigestUpdate(x->md, x->buf, x->buf_n);
+    return;
+  }
+  case CXF_JOB_FINISH: { /* receiver: compare, then a free final name */
+    EVP_DigestFinal_ex(x->md, x->sha, NULL);
+    if (memcmp(x->sha, x->peer_sha, PROTO_HASH_LEN) != 0) {
+      x->io_err = EBADMSG;
+      return;
+    }
+    if (fsync(x->fd) < 0) {
+      x->io_err = errno;
+      return;
+    }
+    for (unsigned k = 0; k < 1000; k++) {
+      cxf_candidate(x->t.file, sizeof x->t.file, x->dir, x->name, k, "");
+      if (link(x->part, x->t.file) == 0) {
+        (void)unlink(x->part);
+        return;
+      }
+      if (errno != EEXIST) {
+        x->io_err = errno;
+        return;
+      }
+    }
+    x->io_err = EEXIST;
+    return;
+  }
+  }
+}
+
+static void cxf_pump(cxf *x);
+static void cxf_recv_flush(cxf *x);
+
+static void cxf_on_pace(uv_timer_t *t) {
+  cxf_pump(t->data);
+}
+
+/* Pumps now, or after PARLEY_TEST_XFER_DELAY_MS (tests slow a sender down
+ * with it to catch a transfer in the middle). */
+static void cxf_pump_later(cxf *x) {
+  const char *e = getenv("PARLEY_TEST_XFER_DELAY_MS");
+  unsigned ms = e ? (unsigned)atoi(e) : 0;
+  if (ms == 0) {
+    cxf_pump(x);
+    return;
+  }
+  if (!x->pace_on) {
+    if (uv_timer_init(x->c->loop, &x->pace) < 0) {
+      cxf_pump(x);
+      return;
+    }
+    x->pace.data = x;
+    x->pace_on = true;
+    x->handles++;
+    x->c->live++;
+  }
+  (void)uv_timer_start(&x->pace, cxf_on_pace, ms, 0);
+}
+
+/* The error of a failed job as the user reads it. */
+static void cxf_io_fail(cxf *x, const char *what) {
+  int e = x->io_err;
+  enum xfer_error err = e == ENOSPC || e == EFBIG || e == EDQUOT
+                            ? XFER_ERR_DISK_FULL
+                            : XFER_ERR_IO;
+  const char *why = e == EFBIG ? "disk full (file size limit reached)"
+                    : e == ENOSPC || e == EDQUOT ? "disk full"
+                                                 : strerror(e);
+  char reason[160];
+  snprintf(reason, sizeof reason, "%s: %s", what, why);
+  proto_msg m = {.type = PROTO_FILE_CANCEL};
+  m.u.file_cancel.offer_id = x->t.offer_id;
+  m.u.file_cancel.peer = proto_str_c(x->peer);
+  m.u.file_cancel.reason = proto_str_c(reason);
+  (void)client_conn_send(x->c, &m);
+  cxf_end(x, XFER_FAILED, err, "%s", reason);
+}
+
+static void cxf_send_frame(cxf_dconn *d, const proto_msg *m);
+static void cxf_accept_sent(cxf *x);
+static void cxf_lost_later(cxf *x, int err);
+
+static void cxf_after(uv_work_t *w, int status) {
+  cxf *x = w->data;
+  client *c = x->c;
+  x->busy = false;
+  c->live--;
+  if (status == UV_ECANCELED || x->ended) {
+    cxf_maybe_release(x);
+    client_maybe_stopped(c);
+    return;
+  }
+  uint64_t now = uv_now(c->loop);
+  switch (x->job) {
+  case CXF_JOB_PREPARE:
+    if (x->io_err != 0) {
+      cxf_io_fail(x, "cannot create the file");
+      return;
+    }
+    cxf_accept_sent(x);
+    return;
+  case CXF_JOB_READ: {
+    if (x->io_err != 0) {
+      cxf_io_fail(x, x->io_err == ESTALE ? "the file changed while sending"
+                                         : "cannot read the file");
+      return;
+    }
+    cxf_dconn *d = x->win;
+    if (d == NULL || d->closing)
+      return;
+    for (size_t off = 0; off < x->buf_n; off += PROTO_MAX_CHUNK) {
+      size_t n = x->buf_n - off;
+      if (n > PROTO_MAX_CHUNK)
+        n = PROTO_MAX_CHUNK;
+      proto_msg m = {.type = PROTO_FILE_DATA};
+      m.u.file_data.xfer_id = x->t.offer_id;
+      m.u.file_data.offset = x->io_pos + off;
+      m.u.file_data.data = (proto_blob){x->buf + off, (uint16_t)n};
+      (void)outq_push_msg(&d->out, &m);
+    }
+    x->io_pos += x->buf_n;
+    (void)xfer_progress(&x->t.m, x->io_pos, now);
+    if (x->io_pos == x->t.m.size) {
+      proto_msg m = {.type = PROTO_FILE_DONE};
+      m.u.file_done.xfer_id = x->t.offer_id;
+      m.u.file_done.sha256 = (proto_blob){x->sha, PROTO_HASH_LEN};
+      (void)outq_push_msg(&d->out, &m);
+      x->done_sent = true;
+    }
+    if (stream_flush(&d->s, &d->out) < 0) {
+      cxf_dconn_close(d);
+      cxf_lost_later(x, UV_ECONNRESET); /* the reason may be on its way */
+      return;
+    }
+    cxf_event(x, false);
+    cxf_pump_later(x);
+    return;
+  }
+  case CXF_JOB_WRITE:
+    if (x->io_err != 0) {
+      cxf_io_fail(x, "cannot write the file");
+      return;
+    }
+    x->io_pos += x->buf_n;
+    x->buf_n = 0;
+    (void)xfer_progress(&x->t.m, x->io_pos, now);
+    if (x->win != NULL && !x->win->closing) {
+      proto_msg m = {.type = PROTO_FILE_ACK};
+      m.u.file_ack.xfer_id = x->t.offer_id;
+      m.u.file_ack.offset = x->io_pos;
+      cxf_send_frame(x->win, &m);
+      if (x->acc_n < CXF_RECV_MAX)
+        (void)stream_read_start(&x->win->s);
+    }
+    cxf_event(x, false);
+    cxf_recv_flush(x);
+    return;
+  case CXF_JOB_FINISH:
+    if (x->io_err != 0) {
+      cxf_io_fail(x, x->io_err == EBADMSG
+                         ? "checksum mismatch; the file was discarded"
+                         : "cannot store the file");
+      return;
+    }
+    {
+      proto_msg m = {.type = PROTO_FILE_DONE}; /* tells the server it ended */
+      m.u.file_done.xfer_id = x->t.offer_id;
+      m.u.file_done.sha256 = (proto_blob){x->sha, PROTO_HASH_LEN};
+      (void)client_conn_send(c, &m);
+      if (x->win != NULL && !x->win->closing) /* and to the sender */
+        cxf_send_frame(x->win, &m);
+    }
+    close(x->fd);
+    x->fd = -1;
+    cxf_end(x, XFER_DONE, XFER_ERR_NONE, NULL);
+    return;
+  }
+}
+
+/* Starts a job; the client stays alive until it returns. */
+static bool cxf_start_job(cxf *x, int job) {
+  if (x->busy)
+    return false;
+  if (cxf_queue(x, job) < 0) {
+    x->io_err = EIO;
+    cxf_io_fail(x, "cannot start disk work");
+    return false;
+  }
+  x->busy = true;
+  x->c->live++;
+  return true;
+}
+
+/* Sender: reads the next piece while the connection's queue is short. */
+static void cxf_pump(cxf *x) {
+  cxf_dconn *d = x->win;
+  if (x->ended || x->busy || d == NULL || d->closing || x->done_sent)
+    return;
+  if (d->out.bytes > CXF_SEND_HIGH)
+    return; /* on_drain comes back */
+  if (x->t.m.size == 0) {
+    EVP_DigestFinal_ex(x->md, x->sha, NULL);
+    proto_msg m = {.type = PROTO_FILE_DONE};
+    m.u.file_done.xfer_id = x->t.offer_id;
+    m.u.file_done.sha256 = (proto_blob){x->sha, PROTO_HASH_LEN};
+    cxf_send_frame(d, &m);
+    x->done_sent = true;
+    return;
+  }
+  (void)cxf_start_job(x, CXF_JOB_READ);
+}
+
+/* Receiver: hands what arrived to the disk, or finishes. */
+static void cxf_recv_flush(cxf *x) {
+  if (x->ended || x->busy)
+    return;
+  if (x->acc_n > 0) {
+    uint8_t *t = x->buf;
+    x->buf = x->acc;
+    x->buf_n = x->acc_n;
+    x->acc = t;
+    x->acc_n = 0;
+    (void)cxf_start_job(x, CXF_JOB_WRITE);
+    return;
+  }
+  if (x->done_recv && x->io_pos == x->t.m.size) {
+    x->t.verifying = true;
+    cxf_event(x, true);
+    (void)cxf_start_job(x, CXF_JOB_FINISH);
+  }
+}
+
+/* ---- data connections --------------------------------------------------- */
+
+static void cxf_send_frame(cxf_dconn *d, const proto_msg *m) {
+  if (d->closing)
+    return;
+  if (outq_push_msg(&d->out, m) < 0 || stream_flush(&d->s, &d->out) < 0)
+    cxf_dconn_close(d);
+}
+
+/* Sender: the connection d says FILE_ACK { offset }: the first one wins. */
+static void cxf_sender_ack(cxf *x, cxf_dconn *d, uint64_t off) {
+  uint64_t now = uv_now(x->c->loop);
+  if (x->win == NULL) {
+    if (off > x->t.m.size) {
+      cxf_dconn_close(d);
+      return;
+    }
+    x->win = d;
+    x->t.relay = d->relay;
+    x->t.path_known = true;
+    cxf_close_path(x, true);
+    x->io_pos = off; /* the receiver starts from 0 (no resume yet) */
+    (void)xfer_start(&x->t.m, off, now);
+    cxf_event(x, true);
+    cxf_pump(x);
+    return;
+  }
+  if (d != x->win)
+    return;
+  (void)xfer_ack(&x->t.m, off); /* done only when the receiver verified */
+  cxf_event(x, false);
+}
+
+/* Receiver: d completed its handshake; the first one wins. */
+static void cxf_receiver_shaken(cxf *x, cxf_dconn *d) {
+  if (x->win != NULL) {
+    cxf_dconn_close(d);
+    return;
+  }
+  x->win = d;
+  x->t.relay = d->relay;
+  x->t.path_known = true;
+  cxf_close_path(x, true);
+  x->t.m.status = XFER_CONNECTING;
+  (void)xfer_start(&x->t.m, x->io_pos, uv_now(x->c->loop));
+  proto_msg m = {.type = PROTO_FILE_ACK};
+  m.u.file_ack.xfer_id = x->t.offer_id;
+  m.u.file_ack.offset = x->io_pos;
+  cxf_send_frame(d, &m);
+  cxf_event(x, true);
+}
+
+/* One frame on a data connection. */
+static void cxf_dconn_frame(cxf_dconn *d, const proto_msg *m) {
+  cxf *x = d->x;
+  if (x == NULL || x->ended) {
+    cxf_dconn_close(d);
+    return;
+  }
+  bool sender = x->t.m.dir == XFER_SEND;
+  if (!d->shaken) {
+    if (m->type != PROTO_FILE_CONNECT ||
+        m->u.file_connect.offer_id != x->t.offer_id ||
+        m->u.file_connect.side != (sender ? PROTO_SIDE_RECEIVER
+                                          : PROTO_SIDE_SENDER)) {
+      cxf_dconn_close(d);
+      return;
+    }
+    if (d->inbound) { /* our listener: the token proves the offer */
+      if (CRYPTO_memcmp(m->u.file_connect.token.p, x->token,
+                        PROTO_TOKEN_LEN) != 0) {
+        cxf_dconn_close(d);
+        return;
+      }
+      proto_msg r = {.type = PROTO_FILE_CONNECT};
+      r.u.file_connect.offer_id = x->t.offer_id;
+      r.u.file_connect.side = PROTO_SIDE_SENDER;
+      r.u.file_connect.token = (proto_blob){x->token, PROTO_TOKEN_LEN};
+      cxf_send_frame(d, &r);
+    }
+    d->shaken = true;
+    if (!sender)
+      cxf_receiver_shaken(x, d);
+    return;
+  }
+  switch (m->type) {
+  case PROTO_FILE_ACK:
+    if (sender)
+      cxf_sender_ack(x, d, m->u.file_ack.offset);
+    return;
+  case PROTO_FILE_DATA: {
+    const proto_file_data *fd = &m->u.file_data;
+    uint64_t at = x->io_pos + x->buf_n + x->acc_n;
+    if (sender || d != x->win || fd->offset != at ||
+        fd->offset + fd->data.n > x->t.m.size ||
+        x->acc_n + fd->data.n > CXF_ACC_CAP) {
+      x->io_err = EPROTO;
+      cxf_io_fail(x, "the sender broke the protocol");
+      return;
+    }
+    memcpy(x->acc + x->acc_n, fd->data.p, fd->data.n);
+    x->acc_n += fd->data.n;
+    if (x->acc_n >= CXF_IO) {
+      cxf_recv_flush(x);
+      if (x->acc_n >= CXF_RECV_MAX)
+        (void)stream_read_stop(&d->s); /* the disk is behind: push back */
+    }
+    return;
+  }
+  case PROTO_FILE_DONE:
+    if (sender && d == x->win && x->done_sent) { /* the receiver verified */
+      if (CRYPTO_memcmp(m->u.file_done.sha256.p, x->sha, PROTO_HASH_LEN) == 0)
+        cxf_end(x, XFER_DONE, XFER_ERR_NONE, NULL);
+      else
+        cxf_end(x, XFER_FAILED, XFER_ERR_HASH, "checksum mismatch");
+      return;
+    }
+    if (sender || d != x->win)
+      return;
+    memcpy(x->peer_sha, m->u.file_done.sha256.p, PROTO_HASH_LEN);
+    x->done_recv = true;
+    if (x->io_pos + x->buf_n + x->acc_n != x->t.m.size) {
+      x->io_err = EPROTO;
+      cxf_io_fail(x, "the sender ended early");
+      return;
+    }
+    cxf_recv_flush(x);
+    return;
+  case PROTO_FILE_CANCEL: {
+    char why[PROTO_MAX_REASON * 4 + 1];
+    proto_str_copy(why, sizeof why, m->u.file_cancel.reason);
+    cxf_end(x, XFER_CANCELLED, XFER_ERR_NONE, "cancelled by %s%s%s", x->peer,
+            why[0] ? ": " : "", why);
+    return;
+  }
+  default:
+    cxf_dconn_close(d);
+  }
+}
+
+static void cxf_dconn_read(stream *s, const uint8_t *p, size_t n) {
+  cxf_dconn *d = stream_data(s);
+  while (!d->closing) {
+    const uint8_t *frame;
+    ssize_t r = framer_next(&d->in, &p, &n, PROTO_MAX_FRAME, &frame);
+    if (r == 0)
+      return;
+    proto_msg m;
+    if (r < 0 || proto_decode(frame, (size_t)r, &m) <= 0) {
+      cxf_dconn_close(d);
+      return;
+    }
+    cxf_dconn_frame(d, &m);
+  }
+}
+
+static void cxf_dconn_drain(stream *s) {
+  cxf_dconn *d = stream_data(s);
+  if (d->closing)
+    return;
+  if (d->out.count > 0 && stream_flush(&d->s, &d->out) < 0) {
+    cxf_dconn_close(d);
+    return;
+  }
+  if (d->x != NULL && d->x->win == d && d->x->t.m.dir == XFER_SEND)
+    cxf_pump(d->x);
+}
+
+static void cxf_on_lost(uv_timer_t *t);
+static void cxf_reoffer(cxf *old);
+
+/* The winning data connection broke: the other side's reason may still be
+ * on its way through the server, so wait CXF_LOST_MS before calling it an
+ * interruption. */
+static void cxf_lost_later(cxf *x, int err) {
+  x->io_err = err;
+  if (!x->pace_on) {
+    if (uv_timer_init(x->c->loop, &x->pace) < 0) {
+      cxf_on_lost(&x->pace);
+      return;
+    }
+    x->pace.data = x;
+    x->pace_on = true;
+    x->handles++;
+    x->c->live++;
+  }
+  x->pace.data = x;
+  (void)uv_timer_start(&x->pace, cxf_on_lost, CXF_LOST_MS, 0);
+}
+
+static void cxf_dconn_error(stream *s, int err) {
+  cxf_dconn *d = stream_data(s);
+  (void)err;
+  if (d->closing)
+    return;
+  cxf *x = d->x;
+  if (x != NULL && x->win == d && !x->ended) {
+    if ((x->t.m.dir == XFER_SEND && x->done_sent) ||
+        (x->t.m.dir == XFER_RECV && x->done_recv))
+      ; /* all bytes moved; the verdict goes through the server */
+    else
+      cxf_lost_later(x, err);
+  }
+  cxf_dconn_close(d);
+}
+
+/* The grace period after a data connection broke is over: nothing came
+ * through the server (FILE_CANCEL with a reason), so it was the network. */
+static void cxf_on_lost(uv_timer_t *t) {
+  cxf *x = t->data;
+  if (x->ended)
+    return;
+  x->keep = true; /* resumes when both sides are back */
+  cxf_end(x, XFER_FAILED, XFER_ERR_NETWORK,
+          "interrupted: data connection lost (%s)", uv_strerror(x->io_err));
+  /* Both may be back already (a server restart is over before this grace
+   * period): then no login or presence change will prompt the re-offer. */
+  if (x->t.m.dir == XFER_SEND && client_ready(x->c) &&
+      client_user_find(x->c, x->peer) != NULL)
+    cxf_reoffer(x);
+}
+
+static const stream_ops cxf_dconn_ops = {
+    .on_read = cxf_dconn_read,
+    .on_drain = cxf_dconn_drain,
+    .on_error = cxf_dconn_error,
+    .on_close = cxf_dconn_closed,
+};
+
+/* A new data connection for x in a free slot (NULL when none). */
+static cxf_dconn *cxf_dconn_new(cxf *x) {
+  int slot = -1;
+  for (int i = 0; i < CXF_CONNS && slot < 0; i++)
+    if (x->dc[i] == NULL)
+      slot = i;
+  if (slot < 0)
+    return NULL;
+  cxf_dconn *d = calloc(1, sizeof *d);
+  if (d == NULL)
+    return NULL;
+  if (stream_init(&d->s, x->c->loop, &cxf_dconn_ops, d) < 0) {
+    free(d);
+    return NULL;
+  }
+  d->c = x->c;
+  d->x = x;
+  x->dc[slot] = d;
+  x->handles++;
+  x->c->live++;
+  return d;
+}
+
+static void cxf_dconn_connected(stream *s, int status) {
+  cxf_dconn *d = stream_data(s);
+  if (d->closing)
+    return;
+  if (status < 0 || d->x == NULL || d->x->ended) {
+    cxf_dconn_close(d);
+    return;
+  }
+  (void)uv_tcp_nodelay(&d->s.tcp, 1);
+  if (stream_read_start(&d->s) < 0)
+    cxf_dconn_close(d);
+}
+
+/* Connects a data connection to addr and queues our FILE_CONNECT. */
+static void cxf_dial(cxf *x, const struct sockaddr *addr, const uint8_t *token,
+                     bool relay) {
+  cxf_dconn *d = cxf_dconn_new(x);
+  if (d == NULL)
+    return;
+  d->relay = relay;
+  proto_msg m = {.type = PROTO_FILE_CONNECT};
+  m.u.file_connect.offer_id = x->t.offer_id;
+  m.u.file_connect.side =
+      x->t.m.dir == XFER_SEND ? PROTO_SIDE_SENDER : PROTO_SIDE_RECEIVER;
+  m.u.file_connect.token = (proto_blob){token, PROTO_TOKEN_LEN};
+  if (outq_push_msg(&d->out, &m) < 0 ||
+      stream_connect(&d->s, addr, cxf_dconn_connected) < 0) {
+    cxf_dconn_close(d);
+    return;
+  }
+  (void)stream_flush(&d->s, &d->out); /* goes out once connected */
+}
+
+/* Sender's listener: a receiver dials in. */
+static void cxf_on_listen(uv_stream_t *l, int status) {
+  cxf *x = l->data;
+  if (status < 0 || x->ended)
+    return;
+  cxf_dconn *d = cxf_dconn_new(x);
+  if (d == NULL)
+    return; /* no slot: the pending connection waits in the backlog */
+  d->inbound = true;
+  if (stream_accept(&d->s, l) < 0 || stream_read_start(&d->s) < 0) {
+    cxf_dconn_close(d);
+    return;
+  }
+  (void)uv_tcp_nodelay(&d->s.tcp, 1);
+}
+
+/* ---- the chat side ------------------------------------------------------ */
+
+/* The address of parleyd as the chat connection reached it, port included. */
+static int cxf_server_addr(client *c, struct sockaddr_storage *ss) {
+  if (c->conn == NULL)
+    return UV_ENOTCONN;
+  int len = sizeof *ss;
+  return uv_tcp_getpeername(&c->conn->s.tcp, (struct sockaddr *)ss, &len);
+}
+
+static void cxf_send_relay_req(cxf *x) {
+  if (x->relay_asked || x->ended || x->win != NULL)
+    return;
+  x->relay_asked = true;
+  uint8_t zero[PROTO_TOKEN_LEN] = {0};
+  proto_msg m = {.type = PROTO_FILE_RELAY};
+  m.u.file_relay.offer_id = x->t.offer_id;
+  m.u.file_relay.peer = proto_str_c(x->peer);
+  m.u.file_relay.token = (proto_blob){zero, PROTO_TOKEN_LEN};
+  (void)client_conn_send(x->c, &m);
+}
+
+static void cxf_on_timer(uv_timer_t *t) {
+  cxf *x = t->data;
+  if (!x->ended && x->win == NULL)
+    cxf_send_relay_req(x); /* direct did not make it in time */
+}
+
+/* Receiver: buffers and the hash before the .part file is prepared. */
+static int cxf_recv_alloc(cxf *x) {
+  x->md = EVP_MD_CTX_new();
+  x->buf = malloc(CXF_ACC_CAP);
+  x->acc = malloc(CXF_ACC_CAP);
+  if (x->md == NULL || x->buf == NULL || x->acc == NULL ||
+      EVP_DigestInit_ex(x->md, EVP_sha256(), NULL) != 1)
+    return -1;
+  return 0;
+}
+
+/* Receiver: the .part file exists: tell the sender, start the clock. */
+static void cxf_accept_sent(cxf *x) {
+  client *c = x->c;
+  cxf_copy(x->t.file, sizeof x->t.file, x->part);
+  x->t.m.start_pos = x->t.m.pos = x->io_pos;
+  cxf_save(x, false);
+  proto_msg m = {.type = PROTO_FILE_ACCEPT};
+  m.u.file_accept.offer_id = x->t.offer_id;
+  m.u.file_accept.peer = proto_str_c(x->peer);
+  m.u.file_accept.offset = x->io_pos; /* resume from what the .part holds */
+  if (client_conn_send(c, &m) < 0) {
+    cxf_end(x, XFER_FAILED, XFER_ERR_NETWORK, "not connected to the server");
+    return;
+  }
+  (void)xfer_connect(&x->t.m);
+  if (c->opts.relay_only) {
+    cxf_send_relay_req(x);
+  } else if (uv_timer_init(c->loop, &x->timer) == 0) {
+    x->timer.data = x;
+    x->timer_on = true;
+    x->handles++;
+    c->live++;
+    (void)uv_timer_start(&x->timer, cxf_on_timer, CLIENT_XFER_DIRECT_MS, 0);
+  }
+  cxf_event(x, true);
+}
+
+/* Sender: the recipient accepted: listen, hint, open the file. */
+static void cxf_on_accept(cxf *x, const proto_file_accept *a) {
+  client *c = x->c;
+  if (x->t.m.status != XFER_WAITING) {
+    return;
+  }
+  x->t.accepted = true;
+  (void)xfer_connect(&x->t.m);
+  x->fd = open(x->t.file, O_RDONLY | O_CLOEXEC);
+  x->md = EVP_MD_CTX_new();
+  x->buf = malloc(CXF_IO);
+  if (x->fd < 0 || x->md == NULL || x->buf == NULL ||
+      EVP_DigestInit_ex(x->md, EVP_sha256(), NULL) != 1) {
+    x->io_err = x->fd < 0 ? errno : ENOMEM;
+    cxf_io_fail(x, "cannot open the file");
+    return;
+  }
+  struct stat st;
+  if (fstat(x->fd, &st) < 0 || (uint64_t)st.st_size != x->t.m.size ||
+      (x->mtime != 0 && (uint64_t)st.st_mtim.tv_sec != x->mtime)) {
+    x->io_err = ESTALE;
+    cxf_io_fail(x, "the file changed since it was offered");
+    return;
+  }
+  (void)a;
+  if (!c->opts.relay_only && c->conn != NULL) {
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    if (uv_tcp_getsockname(&c->conn->s.tcp, (struct sockaddr *)&ss, &len) ==
+            0 &&
+        uv_tcp_init(c->loop, &x->listener) == 0) {
+      x->listener.data = x;
+      x->listening = true;
+      x->handles++;
+      c->live++;
+      if (ss.ss_family == AF_INET)
+        ((struct sockaddr_in *)&ss)->sin_port = 0;
+      else
+        ((struct sockaddr_in6 *)&ss)->sin6_port = 0;
+      len = sizeof ss;
+      if (uv_tcp_bind(&x->listener, (struct sockaddr *)&ss, 0) == 0 &&
+          uv_listen((uv_stream_t *)&x->listener, 4, cxf_on_listen) == 0 &&
+          uv_tcp_getsockname(&x->listener, (struct sockaddr *)&ss, &len) ==
+              0) {
+        char host[PROTO_MAX_ADDR + 1];
+        uint16_t port;
+        if (ss.ss_family == AF_INET) {
+          uv_ip4_name((struct sockaddr_in *)&ss, host, sizeof host);
+          port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        } else {
+          uv_ip6_name((struct sockaddr_in6 *)&ss, host, sizeof host);
+          port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+        }
+        const char *fake = getenv("PARLEY_TEST_HINT_PORT");
+        if (fake != NULL) /* tests: a hint to a closed port forces relay */
+          port = (uint16_t)atoi(fake);
+        proto_msg m = {.type = PROTO_FILE_HINT};
+        m.u.file_hint.offer_id = x->t.offer_id;
+        m.u.file_hint.peer = proto_str_c(x->peer);
+        m.u.file_hint.addr = proto_str_c(host);
+        m.u.file_hint.port = port;
+        m.u.file_hint.token = (proto_blob){x->token, PROTO_TOKEN_LEN};
+        (void)client_conn_send(c, &m);
+      }
+    }
+  }
+  cxf_event(x, true);
+}
+
+/* Receiver: a hint: dial it (unless relay-only). */
+static void cxf_on_hint(cxf *x, const proto_file_hint *h) {
+  if (x->c->opts.relay_only || x->win != NULL || x->t.m.dir != XFER_RECV ||
+      !x->t.accepted)
+    return;
+  char host[PROTO_MAX_ADDR + 1];
+  proto_str_copy(host, sizeof host, h->addr);
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof ss);
+  if (uv_ip4_addr(host, h->port, (struct sockaddr_in *)&ss) != 0 &&
+      uv_ip6_addr(host, h->port, (struct sockaddr_in6 *)&ss) != 0)
+    return;
+  cxf_dial(x, (struct sockaddr *)&ss, h->token.p, false);
+}
+
+/* Either side: the relay token: dial parleyd. */
+static void cxf_on_relay(cxf *x, const proto_file_relay *r) {
+  if (x->win != NULL || x->ended || !x->t.accepted)
+    return;
+  struct sockaddr_storage ss;
+  if (cxf_server_addr(x->c, &ss) < 0)
+    return;
+  cxf_dial(x, (struct sockaddr *)&ss, r->token.p, true);
+}
+
+/* "12.3 MiB" */
+static void cxf_size_text(char *dst, size_t cap, uint64_t n) {
+  static const char *const u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = (double)n;
+  int i = 0;
+  while (v >= 1024 && i < 4)
+    v /= 1024, i++;
+  if (i == 0)
+    snprintf(dst, cap, "%" PRIu64 " B", n);
+  else
+    snprintf(dst, cap, "%.1f %s", v, u[i]);
+}
+
+/* Makes a received name safe to store: one path component, no control
+ * characters, no leading dot, at most 200 bytes, never empty. */
+void client_xfer_sanitize(char *dst, size_t cap, proto_str in) {
+  size_t o = 0;
+  const char *p = in.p;
+  size_t n = in.n;
+  /* keep the last path component only */
+  for (size_t i = n; i > 0; i--)
+    if (p[i - 1] == '/' || p[i - 1] == '\\') {
+      p += i;
+      n -= i;
+      break;
+    }
+  size_t lim = cap - 1 < 200 ? cap - 1 : 200;
+  for (size_t i = 0; i < n && o < lim; i++) {
+    unsigned char ch = (unsigned char)p[i];
+    if (ch < 0x20 || ch == 0x7f)
+      continue; /* control characters and escapes go */
+    if (ch == 0xc2 && i + 1 < n && (unsigned char)p[i + 1] >= 0x80 &&
+        (unsigned char)p[i + 1] < 0xa0) {
+      i++; /* C1 controls */
+      continue;
+    }
+    if (o == 0 && (ch == '.' || ch == ' ' || ch == '-'))
+      continue; /* no hidden files, no option-looking names */
+    dst[o++] = (char)ch;
+  }
+  /* do not cut inside a UTF-8 sequence */
+  while (o > 0 && ((unsigned char)dst[o - 1] & 0xc0) == 0x80) {
+    size_t k = o;
+    while (k > 0 && ((unsigned char)dst[k - 1] & 0xc0) == 0x80)
+      k--;
+    if (k == 0)
+      break;
+    unsigned char lead = (unsigned char)dst[k - 1];
+    size_t want = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
+    if (o - (k - 1) >= want)
+      break;
+    o = k - 1;
+  }
+  if (o > 0 && ((unsigned char)dst[o - 1] & 0xc0) == 0xc0)
+    o--;
+  dst[o] = '\0';
+  if (o == 0 || strcmp(dst, ".") == 0 || strcmp(dst, "..") == 0)
+    snprintf(dst, cap, "file");
+}
+
+/* Receiver: a re-offer of a transfer we hold a .part file for: accept it
+ * from where that file ends (its prefix is hashed again off the loop). */
+static bool cxf_resume_recv(client *c, const proto_file_offer *o) {
+  cxf_state *st = cxf_get(c);
+  cxf *old = NULL;
+  for (size_t i = 0; st != NULL && i < st->n; i++) {
+    cxf *y = st->x[i];
+    if (y->t.offer_id == o->offer_id && client_str_eq(o->peer, y->peer) &&
+        y->t.m.dir == XFER_RECV && (y->placeholder || (y->ended && y->keep)) &&
+        !y->superseded && y->t.m.size == o->size && !y->busy)
+      old = y;
+  }
+  if (old == NULL)
+    return false;
+  cxf *x = old;
+  if (!old->placeholder) { /* a fresh row for the new run */
+    x = cxf_new(c);
+    if (x == NULL)
+      return false;
+    old->superseded = true;
+    memcpy(x->peer, old->peer, sizeof x->peer);
+    memcpy(x->name, old->name, sizeof x->name);
+    memcpy(x->part, old->part, sizeof x->part);
+    memcpy(x->dir, old->dir, sizeof x->dir);
+    x->t.offer_id = old->t.offer_id;
+    xfer_init(&x->t.m, x->t.offer_id, x->name, x->peer, XFER_RECV, o->size);
+  }
+  x->placeholder = false;
+  x->resume = true;
+  x->t.accepted = true;
+  if (cxf_recv_alloc(x) < 0 || !cxf_start_job(x, CXF_JOB_PREPARE))
+    return true;
+  client_info(c, c->m.current, 0, "%s offers %s again: resuming", x->peer,
+              x->name);
+  cxf_event(x, true);
+  return true;
+}
+
+static void cxf_on_offer(client *c, const proto_file_offer *o) {
+  cxf_state *st = cxf_get(c);
+  if (st != NULL && st->loading && st->nheld < 8) {
+    cxf_held *h = &st->held[st->nheld++]; /* it may resume: wait for it */
+    h->id = o->offer_id;
+    h->size = o->size;
+    proto_str_copy(h->peer, sizeof h->peer, o->peer);
+    proto_str_copy(h->name, sizeof h->name, o->name);
+    return;
+  }
+  if (cxf_resume_recv(c, o))
+    return;
+  cxf *x = cxf_find(c, o->offer_id, o->peer);
+  if (x != NULL && !x->ended)
+    return; /* a repeat */
+  x = cxf_new(c);
+  if (x == NULL) {
+    proto_msg m = {.type = PROTO_FILE_REJECT};
+    m.u.file_reject.offer_id = o->offer_id;
+    m.u.file_reject.peer = o->peer;
+    m.u.file_reject.reason = proto_str_c("too many transfers");
+    (void)client_conn_send(c, &m);
+    return;
+  }
+  proto_str_copy(x->peer, sizeof x->peer, o->peer);
+  client_xfer_sanitize(x->name, sizeof x->name, o->name);
+  x->t.offer_id = o->offer_id;
+  xfer_init(&x->t.m, o->offer_id, x->name, x->peer, XFER_RECV, o->size);
+  x->t.expires_ms = uv_now(c->loop) + (uint64_t)600 * 1000;
+  char sz[32];
+  cxf_size_text(sz, sizeof sz, o->size);
+  client_window *w = c->m.current; /* seen at once, wherever the user is */
+  client_info(c, w, 0, "%s offers %s (%s): /accept %u or /reject %u",
+              x->peer, x->name, sz, x->t.id, x->t.id);
+  c->m.seq++;
+  client_event ev = {.type = CLIENT_EV_OFFER, .xfer = &x->t, .win = w};
+  client_emit(c, &ev);
+  cxf_event(x, true);
+}
+
+/* A room offer accepted by one member becomes that member's own transfer
+ * (same offer_id, same file); the room's row stays for the others. */
+static cxf *cxf_room_member(client *c, uint64_t offer_id, proto_str peer) {
+  cxf_state *st = cxf_get(c);
+  cxf *room = NULL;
+  for (size_t i = 0; st != NULL && i < st->n; i++)
+    if (st->x[i]->t.offer_id == offer_id && st->x[i]->peer[0] == '#' &&
+        st->x[i]->t.m.dir == XFER_SEND && !st->x[i]->ended)
+      room = st->x[i];
+  if (room == NULL)
+    return NULL;
+  cxf *x = cxf_new(c);
+  if (x == NULL)
+    return NULL;
+  proto_str_copy(x->peer, sizeof x->peer, peer);
+  memcpy(x->name, room->name, sizeof x->name);
+  memcpy(x->t.file, room->t.file, sizeof x->t.file);
+  memcpy(x->token, room->token, sizeof x->token);
+  x->t.offer_id = offer_id;
+  xfer_init(&x->t.m, offer_id, x->name, x->peer, XFER_SEND, room->t.m.size);
+  return x;
+}
+
+void client_xfer_on_frame(client *c, const proto_msg *m) {
+  cxf *x;
+  switch (m->type) {
+  case PROTO_FILE_OFFER:
+    cxf_on_offer(c, &m->u.file_offer);
+    return;
+  case PROTO_FILE_ACCEPT:
+    x = cxf_find(c, m->u.file_accept.offer_id, m->u.file_accept.peer);
+    if (x == NULL) /* a member of a room we offered to */
+      x = cxf_room_member(c, m->u.file_accept.offer_id, m->u.file_accept.peer);
+    if (x != NULL && x->t.m.dir == XFER_SEND && !x->ended)
+      cxf_on_accept(x, &m->u.file_accept);
+    return;
+  case PROTO_FILE_REJECT:
+  case PROTO_FILE_CANCEL: {
+    const proto_file_refuse *r = &m->u.file_reject;
+    x = cxf_find(c, r->offer_id, r->peer);
+    if (x == NULL || x->ended)
+      return;
+    char why[PROTO_MAX_REASON * 4 + 1];
+    proto_str_copy(why, sizeof why, r->reason);
+    if (m->type == PROTO_FILE_REJECT) {
+      x->t.rejected = true;
+      cxf_end(x, XFER_FAILED, XFER_ERR_REFUSED, "rejected by %s%s%s", x->peer,
+              why[0] ? ": " : "", why);
+    } else if (strstr(why, "went offline") != NULL && x->t.accepted) {
+      x->keep = true; /* the server saw the other side leave: resumable */
+      cxf_end(x, XFER_FAILED, XFER_ERR_NETWORK, "interrupted: %s", why);
+    } else {
+      cxf_end(x, XFER_CANCELLED, XFER_ERR_NONE, "cancelled by %s%s%s",
+              x->peer, why[0] ? ": " : "", why);
+    }
+    return;
+  }
+  case PROTO_FILE_HINT:
+    x = cxf_find(c, m->u.file_hint.offer_id, m->u.file_hint.peer);
+    if (x != NULL && !x->ended)
+      cxf_on_hint(x, &m->u.file_hint);
+    return;
+  case PROTO_FILE_RELAY:
+    x = cxf_find(c, m->u.file_relay.offer_id, m->u.file_relay.peer);
+    if (x != NULL && !x->ended)
+      cxf_on_relay(x, &m->u.file_relay);
+    return;
+  case PROTO_FILE_DONE: { /* the receiver verified our file */
+    cxf_state *st = cxf_get(c);
+    for (size_t i = 0; st != NULL && i < st->n; i++) {
+      x = st->x[i];
+      if (x->t.offer_id == m->u.file_done.xfer_id &&
+          x->t.m.dir == XFER_SEND && !x->ended && x->done_sent && !x->busy &&
+          x->win == NULL && x->t.m.acked == x->t.m.size &&
+          CRYPTO_memcmp(m->u.file_done.sha256.p, x->sha, PROTO_HASH_LEN) == 0)
+        cxf_end(x, XFER_DONE, XFER_ERR_NONE, NULL);
+    }
+    return;
+  }
+  default:
+    return; /* FILE_LIMITS is kept by client_handle */
+  }
+}
+
+/* ---- commands ----------------------------------------------------------- */
+
+typedef struct cxf_stat_req {
+  uv_fs_t req;
+  client *c;
+  char target[PROTO_MAX_ROOM * 4 + 1];
+  char path[PATH_MAX];
+} cxf_stat_req;
+
+static void cxf_stat_done(uv_fs_t *req) {
+  cxf_stat_req *s = req->data;
+  client *c = s->c;
+  c->live--;
+  ssize_t r = req->result;
+  uv_stat_t st = req->statbuf;
+  uv_fs_req_cleanup(req);
+  if (c->stopping) {
+    free(s);
+    client_maybe_stopped(c);
+    return;
+  }
+  if (r < 0 || !S_ISREG(st.st_mode)) {
+    client_info(c, NULL, CLIENT_LINE_ERROR, "/send: %s: %s", s->path,
+                r < 0 ? uv_strerror((int)r) : "not a regular file");
+    free(s);
+    return;
+  }
+  cxf *x = cxf_new(c);
+  if (x == NULL) {
+    client_info(c, NULL, CLIENT_LINE_ERROR, "/send: too many transfers");
+    free(s);
+    return;
+  }
+  const char *base = strrchr(s->path, '/');
+  base = base ? base + 1 : s->path;
+  cxf_copy(x->name, sizeof x->name, base);
+  cxf_copy(x->peer, sizeof x->peer, s->target);
+  cxf_copy(x->t.file, sizeof x->t.file, s->path);
+  uint64_t id;
+  if (uv_random(NULL, NULL, &id, sizeof id, 0, NULL) < 0 ||
+      uv_random(NULL, NULL, x->token, sizeof x->token, 0, NULL) < 0)
+    id = ((uint64_t)random() << 32) ^ (uint64_t)random() ^ client_now_ms();
+  x->t.offer_id = id;
+  x->mtime = (uint64_t)st.st_mtim.tv_sec;
+  xfer_init(&x->t.m, id, x->name, x->peer, XFER_SEND, st.st_size);
+  if (x->peer[0] != '#')
+    cxf_save(x, false); /* resumable until it ends */
+  uint8_t zero[PROTO_HASH_LEN] = {0};
+  proto_msg m = {.type = PROTO_FILE_OFFER};
+  m.u.file_offer.offer_id = id;
+  m.u.file_offer.peer = proto_str_c(s->target);
+  m.u.file_offer.name = proto_str_c(x->name);
+  m.u.file_offer.size = st.st_size;
+  m.u.file_offer.sha256 = (proto_blob){zero, PROTO_HASH_LEN};
+  int e = client_conn_send(c, &m);
+  free(s);
+  if (e < 0) {
+    cxf_end(x, XFER_FAILED, XFER_ERR_NETWORK, "not connected to the server");
+    return;
+  }
+  cxf_event(x, true);
+}
+
+int client_xfer_send(client *c, const char *target, const char *path,
+                     char *err, size_t errlen) {
+  if (c->m.limits.max_file_size == 0) {
+    snprintf(err, errlen, "this server does not allow file transfers");
+    return -PERR_FILE_TOO_BIG;
+  }
+  cxf_stat_req *s = calloc(1, sizeof *s);
+  if (s == NULL) {
+    snprintf(err, errlen, "out of memory");
+    return UV_ENOMEM;
+  }
+  s->c = c;
+  snprintf(s->target, sizeof s->target, "%s", target);
+  snprintf(s->path, sizeof s->path, "%s", path);
+  s->req.data = s;
+  int r = uv_fs_stat(c->loop, &s->req, s->path, cxf_stat_done);
+  if (r < 0) {
+    free(s);
+    snprintf(err, errlen, "%s: %s", path, uv_strerror(r));
+    return r;
+  }
+  c->live++;
+  return 0;
+}
+
+/* The newest offer still waiting for our answer (id 0), or offer id. */
+static cxf *cxf_pending(client *c, unsigned id) {
+  if (id != 0)
+    return cxf_by_id(c, id);
+  cxf_state *st = cxf_get(c);
+  for (size_t i = st ? st->n : 0; i > 0; i--) {
+    cxf *x = st->x[i - 1];
+    if (x->t.m.dir == XFER_RECV && !x->t.accepted && !x->ended)
+      return x;
+  }
+  return NULL;
+}
+
+/* The download directory: DIR, --download-dir, $XDG_DOWNLOAD_DIR,
+ * else ~/Downloads. */
+static void cxf_download_dir(client *c, const char *dir, char *dst,
+                             size_t cap) {
+  const char *e;
+  if (dir != NULL && *dir)
+    snprintf(dst, cap, "%s", dir);
+  else if (c->opts.download_dir != NULL)
+    snprintf(dst, cap, "%s", c->opts.download_dir);
+  else if ((e = getenv("XDG_DOWNLOAD_DIR")) != NULL && *e == '/')
+    snprintf(dst, cap, "%s", e);
+  else
+    snprintf(dst, cap, "%s/Downloads",
+             getenv("HOME") ? getenv("HOME") : ".");
+}
+
+int client_xfer_accept(client *c, unsigned id, const char *dir, char *err,
+                       size_t errlen) {
+  cxf *x = cxf_pending(c, id);
+  if (x == NULL || x->t.m.dir != XFER_RECV || x->t.accepted || x->ended) {
+    snprintf(err, errlen, id ? "no pending offer %u" : "no pending offer", id);
+    return -PERR_NO_SUCH_OFFER;
+  }
+  x->t.accepted = true;
+  cxf_download_dir(c, dir, x->dir, sizeof x->dir);
+  if (cxf_recv_alloc(x) < 0) {
+    x->io_err = ENOMEM;
+    cxf_io_fail(x, "out of memory");
+    snprintf(err, errlen, "out of memory");
+    return UV_ENOMEM;
+  }
+  if (!cxf_start_job(x, CXF_JOB_PREPARE)) {
+    snprintf(err, errlen, "cannot start the transfer");
+    return UV_EIO;
+  }
+  cxf_event(x, true);
+  return 0;
+}
+
+int client_xfer_reject(client *c, unsigned id, char *err, size_t errlen) {
+  cxf *x = cxf_pending(c, id);
+  if (x == NULL || x->t.m.dir != XFER_RECV || x->t.accepted || x->ended) {
+    snprintf(err, errlen, id ? "no pending offer %u" : "no pending offer", id);
+    return -PERR_NO_SUCH_OFFER;
+  }
+  proto_msg m = {.type = PROTO_FILE_REJECT};
+  m.u.file_reject.offer_id = x->t.offer_id;
+  m.u.file_reject.peer = proto_str_c(x->peer);
+  m.u.file_reject.reason = proto_str_c("");
+  (void)client_conn_send(c, &m);
+  x->t.rejected = true;
+  cxf_end(x, XFER_FAILED, XFER_ERR_REFUSED, "rejected");
+  return 0;
+}
+
+int client_xfer_cancel(client *c, unsigned id, char *err, size_t errlen) {
+  cxf *x = cxf_by_id(c, id);
+  if (x == NULL || x->ended) {
+    snprintf(err, errlen, "no running transfer %u", id);
+    return -PERR_NO_SUCH_OFFER;
+  }
+  proto_msg m = {.type = PROTO_FILE_CANCEL};
+  m.u.file_cancel.offer_id = x->t.offer_id;
+  m.u.file_cancel.peer = proto_str_c(x->peer);
+  m.u.file_cancel.reason = proto_str_c("");
+  (void)client_conn_send(c, &m);
+  if (x->win != NULL)
+    cxf_send_frame(x->win, &m);
+  cxf_end(x, XFER_CANCELLED, XFER_ERR_NONE, "cancelled");
+  return 0;
+}
+
+void client_xfer_list(client *c) {
+  cxf_state *st = cxf_get(c);
+  if (st == NULL || st->n == 0) {
+    client_info(c, NULL, 0, "no transfers in this session");
+    return;
+  }
+  for (size_t i = 0; i < st->n; i++) {
+    cxf *x = st->x[i];
+    char sz[32];
+    cxf_size_text(sz, sizeof sz, x->t.m.size);
+    client_info(c, NULL, 0, "%u %s %s %s %s (%s) %d%% %s%s%s", x->t.id,
+                x->t.m.dir == XFER_SEND ? "to" : "from", x->peer, x->name,
+                client_transfer_state(&x->t), sz, xfer_percent(&x->t.m),
+                x->t.path_known ? (x->t.relay ? "relay" : "direct") : "",
+                x->t.reason[0] ? ": " : "", x->t.reason);
+  }
+}
+
+void client_xfer_on_error(client *c, uint16_t ref_type, proto_str subject,
+                          const char *text) {
+  cxf_state *st = cxf_get(c);
+  for (size_t i = st ? st->n : 0; i > 0; i--) {
+    cxf *x = st->x[i - 1];
+    if (x->ended || !client_str_eq(subject, x->peer))
+      continue;
+    bool match = ref_type == PROTO_FILE_OFFER
+                     ? x->t.m.dir == XFER_SEND && !x->t.accepted
+                     : ref_type == PROTO_FILE_RELAY ? x->win == NULL : false;
+    if (!match)
+      continue;
+    if (x->reoffered && ref_type == PROTO_FILE_OFFER) {
+      snprintf(x->t.reason, sizeof x->t.reason,
+               "waiting for %s to come online to resume", x->peer);
+      cxf_event(x, true);
+      return; /* offered again when the peer is back */
+    }
+    cxf_end(x, XFER_FAILED, XFER_ERR_SERVER, "%s", text);
+    if (ref_type == PROTO_FILE_RELAY) { /* the other side must hear of it */
+      proto_msg m = {.type = PROTO_FILE_CANCEL};
+      m.u.file_cancel.offer_id = x->t.offer_id;
+      m.u.file_cancel.peer = proto_str_c(x->peer);
+      m.u.file_cancel.reason = proto_str_c(text);
+      (void)client_conn_send(c, &m);
+    }
+    return;
+  }
+}
+
+/* Sender: offers an interrupted transfer again with the same identity. */
+static void cxf_reoffer(cxf *old) {
+  client *c = old->c;
+  cxf *x = old;
+  if (old->ended) {
+    x = cxf_new(c);
+    if (x == NULL)
+      return;
+    old->superseded = true;
+    memcpy(x->peer, old->peer, sizeof x->peer);
+    memcpy(x->name, old->name, sizeof x->name);
+    memcpy(x->t.file, old->t.file, sizeof x->t.file);
+    memcpy(x->token, old->token, sizeof x->token);
+    x->mtime = old->mtime;
+    x->t.offer_id = old->t.offer_id;
+    xfer_init(&x->t.m, x->t.offer_id, x->name, x->peer, XFER_SEND,
+              old->t.m.size);
+  }
+  x->reoffered = true;
+  uint8_t zero[PROTO_HASH_LEN] = {0};
+  proto_msg m = {.type = PROTO_FILE_OFFER};
+  m.u.file_offer.offer_id = x->t.offer_id;
+  m.u.file_offer.peer = proto_str_c(x->peer);
+  m.u.file_offer.name = proto_str_c(x->name);
+  m.u.file_offer.size = x->t.m.size;
+  m.u.file_offer.sha256 = (proto_blob){zero, PROTO_HASH_LEN};
+  (void)client_conn_send(c, &m);
+  cxf_event(x, true);
+}
+
+void client_xfer_peer_online(client *c, const char *name) {
+  cxf_state *st = cxf_get(c);
+  size_t n = st ? st->n : 0;
+  for (size_t i = 0; i < n; i++) {
+    cxf *x = st->x[i];
+    if (x->t.m.dir == XFER_SEND && strcasecmp(x->peer, name) == 0 &&
+        !x->superseded && ((x->ended && x->keep) ||
+                           (x->reoffered && !x->ended && !x->t.accepted)))
+      cxf_reoffer(x);
+  }
+}
+
+/* One saved transfer read at login. */
+typedef struct cxf_saved {
+  bool send, changed;
+  uint64_t id, size, mtime;
+  char peer[PROTO_MAX_NAME + 1];
+  char name[PROTO_MAX_FILENAME + 1];
+  char file[1024]; /* send: source; recv: .part */
+  char dest[1024]; /* recv: download directory */
+} cxf_saved;
+
+typedef struct cxf_load_job {
+  uv_work_t w;
+  client *c;
+  cxf_saved saved[CLIENT_XFER_MAX];
+  size_t n;
+} cxf_load_job;
+
+static void cxf_load_work(uv_work_t *w) {
+  cxf_load_job *j = w->data;
+  char dir[PATH_MAX - 300];
+  cxf_state_dir(dir, sizeof dir);
+  DIR *d = opendir(dir);
+  if (d == NULL)
+    return;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL && j->n < CLIENT_XFER_MAX) {
+    size_t len = strlen(e->d_name);
+    if (len < 6 || (strcmp(e->d_name + len - 5, ".send") != 0 &&
+                    strcmp(e->d_name + len - 5, ".recv") != 0))
+      continue;
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+      continue;
+    cxf_saved *s = &j->saved[j->n];
+    memset(s, 0, sizeof *s);
+    char line[1200];
+    while (fgets(line, sizeof line, f) != NULL) {
+      line[strcspn(line, "\n")] = '\0';
+      char *v = strchr(line, '=');
+      if (v == NULL)
+        continue;
+      *v++ = '\0';
+      if (strcmp(line, "dir") == 0)
+        s->send = strcmp(v, "send") == 0;
+      else if (strcmp(line, "id") == 0)
+        s->id = strtoull(v, NULL, 16);
+      else if (strcmp(line, "size") == 0)
+        s->size = strtoull(v, NULL, 10);
+      else if (strcmp(line, "mtime") == 0)
+        s->mtime = strtoull(v, NULL, 10);
+      else if (strcmp(line, "peer") == 0)
+        cxf_copy(s->peer, sizeof s->peer, v);
+      else if (strcmp(line, "name") == 0)
+        cxf_copy(s->name, sizeof s->name, v);
+      else if (strcmp(line, "file") == 0 || strcmp(line, "part") == 0)
+        cxf_copy(s->file, sizeof s->file, v);
+      else if (strcmp(line, "dest") == 0)
+        cxf_copy(s->dest, sizeof s->dest, v);
+    }
+    fclose(f);
+    if (s->id == 0 || s->peer[0] == '\0' || s->name[0] == '\0')
+      continue;
+    if (s->send) { /* a changed source cannot resume */
+      struct stat st;
+      s->changed = stat(s->file, &st) < 0 || (uint64_t)st.st_size != s->size ||
+                   (uint64_t)st.st_mtim.tv_sec != s->mtime;
+    }
+    j->n++;
+  }
+  closedir(d);
+}
+
+static void cxf_load_after(uv_work_t *w, int status) {
+  cxf_load_job *j = w->data;
+  client *c = j->c;
+  c->live--;
+  for (size_t i = 0; status == 0 && !c->stopping && i < j->n; i++) {
+    cxf_saved *s = &j->saved[i];
+    proto_str peer = proto_str_c(s->peer);
+    if (cxf_find(c, s->id, peer) != NULL)
+      continue; /* this process knows it already */
+    cxf *x = cxf_new(c);
+    if (x == NULL)
+      break;
+    memcpy(x->peer, s->peer, sizeof x->peer);
+    memcpy(x->name, s->name, sizeof x->name);
+    x->t.offer_id = s->id;
+    xfer_init(&x->t.m, s->id, x->name, x->peer,
+              s->send ? XFER_SEND : XFER_RECV, s->size);
+    if (s->send) {
+      cxf_copy(x->t.file, sizeof x->t.file, s->file);
+      x->mtime = s->mtime;
+      if (s->changed) {
+        cxf_end(x, XFER_FAILED, XFER_ERR_IO,
+                "cannot resume: %s changed since it was offered", s->file);
+        continue;
+      }
+      cxf_reoffer(x);
+    } else {
+      cxf_copy(x->part, sizeof x->part, s->file);
+      cxf_copy(x->dir, sizeof x->dir, s->dest);
+      cxf_copy(x->t.file, sizeof x->t.file, s->file);
+      x->placeholder = true;
+      x->t.accepted = true;
+      cxf_event(x, true);
+    }
+  }
+  free(j);
+  cxf_state *st = cxf_get(c);
+  if (st != NULL) {
+    st->loading = false;
+    for (size_t i = 0; i < st->nheld && !c->stopping; i++) {
+      uint8_t zero[PROTO_HASH_LEN] = {0};
+      proto_file_offer o = {.offer_id = st->held[i].id,
+                            .peer = proto_str_c(st->held[i].peer),
+                            .name = proto_str_c(st->held[i].name),
+                            .size = st->held[i].size,
+                            .sha256 = {zero, PROTO_HASH_LEN}};
+      cxf_on_offer(c, &o);
+    }
+    st->nheld = 0;
+  }
+  client_maybe_stopped(c);
+}
+
+void client_xfer_logged_in(client *c) {
+  cxf_state *st = cxf_get(c);
+  for (size_t i = 0; st != NULL && i < st->n; i++) {
+    cxf *x = st->x[i];
+    if (x->t.m.dir == XFER_SEND && x->ended && x->keep && !x->superseded)
+      cxf_reoffer(x); /* this process was interrupted: offer again */
+  }
+  cxf_load_job *j = calloc(1, sizeof *j);
+  if (j == NULL)
+    return;
+  j->c = c;
+  j->w.data = j;
+  if (uv_queue_work(c->loop, &j->w, cxf_load_work, cxf_load_after) < 0) {
+    free(j);
+    return;
+  }
+  if (st != NULL)
+    st->loading = true;
+  c->live++;
+}
+
+void client_xfer_session_lost(client *c) {
+  cxf_state *st = cxf_get(c);
+  for (size_t i = 0; st != NULL && i < st->n; i++) {
+    cxf *x = st->x[i];
+    if (!x->ended && x->win == NULL) {
+      x->keep = x->t.accepted;
+      cxf_end(x, XFER_FAILED, XFER_ERR_NETWORK,
+              "interrupted: connection to the server lost");
+    }
+  }
+}
+
+void client_xfer_stop(client *c) {
+  cxf_state *st = c->xf;
+  for (size_t i = 0; st != NULL && i < st->n; i++) {
+    cxf *x = st->x[i];
+    if (!x->ended) {
+      x->keep = x->t.accepted; /* resumes at the next start */
+      cxf_end(x, XFER_CANCELLED, XFER_ERR_NONE, "client stopped");
+    }
+    cxf_close_path(x, false);
+  }
+}
+
+void client_xfer_free(client *c) {
+  cxf_state *st = c->xf;
+  if (st == NULL)
+    return;
+  for (size_t i = 0; i < st->n; i++) {
+    st->x[i]->ended = true;
+    cxf_maybe_release(st->x[i]);
+    free(st->x[i]);
+  }
+  free(st);
+  c->xf = NULL;
+  c->m.xfers = NULL;
+  c->m.nxfers = 0;
+}

@@ -1,0 +1,207 @@
+/* relay.c: pairs data connections by token and forwards them (relay.h). */
+#include "relay.h"
+
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "conn.h"
+#include "log.h"
+#include "server.h"
+#include "stream.h"
+
+#define RELAY_SLOTS 1024 /* hard cap whatever the configuration says */
+
+typedef struct relay_slot {
+  bool used;
+  bool piping;                 /* the pipe runs: token already spent */
+  uint8_t token[PROTO_TOKEN_LEN];
+  uint64_t offer_id;
+  char sender[PROTO_MAX_NAME + 1];
+  char receiver[PROTO_MAX_NAME + 1];
+  uint64_t expires_ms;         /* token or waiting side gives up */
+  uint64_t start_ms;           /* pipe started */
+  struct conn *side[2];        /* by enum proto_side, until paired */
+  stream_pipe *pipe;           /* while piping */
+  uint8_t open;                /* streams of the pipe not yet closed */
+} relay_slot;
+
+static relay_slot relay_slots[RELAY_SLOTS];
+
+/* How many slots involve name (as either party). */
+static uint32_t relay_user_count(const char *name) {
+  uint32_t n = 0;
+  for (size_t i = 0; i < RELAY_SLOTS; i++)
+    if (relay_slots[i].used && (strcasecmp(relay_slots[i].sender, name) == 0 ||
+                                strcasecmp(relay_slots[i].receiver, name) == 0))
+      n++;
+  return n;
+}
+
+uint32_t relay_count(void) {
+  uint32_t n = 0;
+  for (size_t i = 0; i < RELAY_SLOTS; i++)
+    n += relay_slots[i].used;
+  return n;
+}
+
+/* Issues a fresh random token in a free slot, after the limits (see
+ * relay.h). */
+int relay_issue(const char *sender, const char *receiver, uint64_t offer_id,
+                uint8_t token[PROTO_TOKEN_LEN], const char **why) {
+  const config *cfg = srv.cfg;
+  if (cfg->max_relayed == 0) {
+    *why = "this server does not relay files";
+    return -PERR_TRANSFER_LIMIT;
+  }
+  if (relay_user_count(sender) >= cfg->max_relayed ||
+      relay_user_count(receiver) >= cfg->max_relayed) {
+    *why = "too many relayed transfers for this user";
+    return -PERR_TRANSFER_LIMIT;
+  }
+  uint32_t total = relay_count();
+  relay_slot *s = NULL;
+  for (size_t i = 0; i < RELAY_SLOTS && s == NULL; i++)
+    if (!relay_slots[i].used)
+      s = &relay_slots[i];
+  if (s == NULL || total >= cfg->max_relayed_total) {
+    *why = "the relay is full; try again later";
+    return -PERR_TRANSFER_LIMIT;
+  }
+  memset(s, 0, sizeof *s);
+  s->used = true;
+  randombytes_buf(s->token, sizeof s->token);
+  s->offer_id = offer_id;
+  snprintf(s->sender, sizeof s->sender, "%s", sender);
+  snprintf(s->receiver, sizeof s->receiver, "%s", receiver);
+  s->expires_ms = server_now_ms() + RELAY_TOKEN_TTL_MS;
+  memcpy(token, s->token, PROTO_TOKEN_LEN);
+  return 0;
+}
+
+/* Frees a slot whose streams are all closed, logging what moved. */
+static void relay_slot_end(relay_slot *s) {
+  if (s->pipe != NULL) {
+    uint64_t ms = server_now_ms() - s->start_ms;
+    log_info(NULL,
+             "relay %016" PRIx64 " %s -> %s: %" PRIu64 " bytes to the "
+             "receiver, %" PRIu64 " back, %" PRIu64 " ms, peak queue %zu",
+             s->offer_id, s->sender, s->receiver, s->pipe->leg[0].bytes,
+             s->pipe->leg[1].bytes, ms, s->pipe->leg[0].peak);
+    stream_pipe_free(s->pipe);
+    free(s->pipe);
+  }
+  sodium_memzero(s, sizeof *s);
+}
+
+/* The pipe ended (both finished, or one failed): close both streams. */
+static void relay_pipe_done(stream_pipe *p, int err) {
+  relay_slot *s = p->data;
+  if (err != 0 && err != UV_EOF)
+    log_info(NULL, "relay %016" PRIx64 ": %s", s->offer_id, uv_strerror(err));
+  if (s->open < 2)
+    return; /* one side is gone already and took the other with it */
+  for (int i = 0; i < 2; i++)
+    if (!stream_closing(p->leg[i].src))
+      stream_close(p->leg[i].src);
+}
+
+/* One of the pipe's streams closed: its conn goes, the far side is closed
+ * too (when it is still open), and the slot when both are gone. */
+static void relay_pipe_close(stream_pipe *p, stream *st) {
+  relay_slot *s = p->data;
+  struct conn *c = (struct conn *)((char *)st - offsetof(struct conn, s));
+  if (s->open == 2)
+    for (int i = 0; i < 2; i++)
+      if (p->leg[i].src != st && !stream_closing(p->leg[i].src))
+        stream_close(p->leg[i].src);
+  conn_stream_closed(c); /* may free c: touch neither again */
+  if (--s->open == 0)
+    relay_slot_end(s);
+}
+
+/* Pairs the two parked connections: each one's FILE_CONNECT goes to the
+ * other first (that completes the end-to-end handshake), then bytes flow
+ * both ways at the slower side's pace. */
+static void relay_pair(relay_slot *s) {
+  struct conn *a = s->side[PROTO_SIDE_SENDER];
+  struct conn *b = s->side[PROTO_SIDE_RECEIVER];
+  stream_pipe *p = calloc(1, sizeof *p);
+  if (p == NULL) {
+    conn_close(a, false, "out of memory for the relay");
+    conn_close(b, false, "out of memory for the relay");
+    return;
+  }
+  s->pipe = p;
+  s->piping = true;
+  s->open = 2;
+  s->side[0] = s->side[1] = NULL;
+  s->start_ms = server_now_ms();
+  p->data = s;
+  for (int i = 0; i < 2; i++) {
+    proto_msg m = {.type = PROTO_FILE_CONNECT};
+    m.u.file_connect.offer_id = s->offer_id;
+    m.u.file_connect.side = (uint8_t)i;
+    m.u.file_connect.token = (proto_blob){s->token, PROTO_TOKEN_LEN};
+    /* leg[0] carries a's bytes to b: the sender's FILE_CONNECT for b. */
+    (void)outq_push_msg(&p->leg[i].q, &m);
+  }
+  int r = stream_pipe_start(p, &a->s, &b->s, RELAY_HIGH, RELAY_LOW,
+                            relay_pipe_done, relay_pipe_close);
+  log_info(NULL, "relay %016" PRIx64 " %s -> %s: paired", s->offer_id,
+           s->sender, s->receiver);
+  if (r < 0)
+    relay_pipe_done(p, r);
+}
+
+/* First frame of a data connection (see relay.h). */
+void relay_on_connect(struct conn *c, const proto_file_connect *fc) {
+  relay_slot *s = NULL;
+  for (size_t i = 0; i < RELAY_SLOTS; i++) {
+    relay_slot *x = &relay_slots[i];
+    if (x->used && !x->piping && x->offer_id == fc->offer_id &&
+        sodium_memcmp(x->token, fc->token.p, PROTO_TOKEN_LEN) == 0)
+      s = x;
+  }
+  c->state = CONN_RELAY;
+  if (s == NULL || s->side[fc->side] != NULL) {
+    conn_error(c, PERR_RELAY_TOKEN, PROTO_FILE_CONNECT, "", NULL);
+    conn_close(c, true, "relay token refused");
+    return;
+  }
+  int r = stream_read_stop(&c->s); /* nothing more until the partner */
+  (void)r;
+  s->side[fc->side] = c;
+  conn_ref(c);
+  if (s->side[!fc->side] == NULL) {
+    log_info(conn_peer(c), "relay %016" PRIx64 ": %s side waiting",
+             s->offer_id, fc->side == PROTO_SIDE_SENDER ? "sender" : "receiver");
+    return;
+  }
+  struct conn *a = s->side[0], *b = s->side[1];
+  relay_pair(s);
+  conn_unref(a);
+  conn_unref(b);
+}
+
+/* Expires tokens nobody used and parked sides whose partner never came. */
+void relay_tick(uint64_t now_ms) {
+  for (size_t i = 0; i < RELAY_SLOTS; i++) {
+    relay_slot *s = &relay_slots[i];
+    if (!s->used || s->piping || now_ms < s->expires_ms)
+      continue;
+    for (int k = 0; k < 2; k++)
+      if (s->side[k] != NULL) {
+        struct conn *c = s->side[k];
+        if (!c->closing) {
+          conn_error(c, PERR_TIMEOUT, PROTO_FILE_CONNECT, "",
+                     "the other side never reached the relay");
+          conn_close(c, true, "relay partner never came");
+        }
+        conn_unref(c);
+      }
+    relay_slot_end(s);
+  }
+}

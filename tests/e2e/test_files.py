@@ -1,0 +1,487 @@
+"""Peer file transfers: offers, direct and relayed data, verification,
+limits and safe receiving (issue 10). Real parleyd and parley --batch
+clients on 127.0.0.1; files live in the test's temp dir."""
+import hashlib
+import os
+import socket
+import sys
+import unittest
+
+from harness import E, RawConn, Server
+
+MB = 1 << 20
+T_BIG = 120  # generous bound for a transfer under ASan on a busy machine
+
+
+def make_file(path, size):
+    """A file of size pseudo-random bytes (fast: a repeated 1 MiB block
+    with a counter, so no two blocks are equal)."""
+    block = os.urandom(MB)
+    with open(path, "wb") as f:
+        left, i = size, 0
+        while left > 0:
+            chunk = (i.to_bytes(8, "big") + block)[:min(left, MB)]
+            f.write(chunk)
+            left -= len(chunk)
+            i += 1
+    return sha256(path)
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while True:
+            b = f.read(MB)
+            if not b:
+                return h.hexdigest()
+            h.update(b)
+
+
+def wrap(sock):
+    """A RawConn around an accepted socket (a data connection)."""
+    r = RawConn.__new__(RawConn)
+    r.sock = sock
+    r.buf = b""
+    r.frames = []
+    return r
+
+
+class RawSender:
+    """An offering peer made of raw frames: it offers, listens for the
+    receiver's direct connection and serves data at the pace the test
+    chooses, so that a transfer can be caught in the middle."""
+
+    TOKEN = bytes(range(32))
+
+    def __init__(self, srv, name="mallory"):
+        self.chat = srv.raw()
+        self.chat.login(name, register=True)
+        self.lsock = socket.socket()
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(4)
+        self.data = None
+
+    def offer(self, to, name, size, offer_id=77):
+        self.offer_id = offer_id
+        self.chat.send_frame("FILE_OFFER", offer_id=offer_id, peer=to,
+                             name=name, size=size, sha256=bytes(32))
+
+    def serve(self, to):
+        """After the receiver's FILE_ACCEPT: hint, accept, handshake, and
+        return the offset its first FILE_ACK asks for."""
+        self.chat.expect("FILE_ACCEPT", offer_id=self.offer_id)
+        self.chat.send_frame("FILE_HINT", offer_id=self.offer_id, peer=to,
+                             addr="127.0.0.1",
+                             port=self.lsock.getsockname()[1],
+                             token=self.TOKEN)
+        self.lsock.settimeout(30)
+        s, _ = self.lsock.accept()
+        self.data = wrap(s)
+        f = self.data.read_frame()
+        assert f["type"] == "FILE_CONNECT" and f["side"] == 1, f
+        assert f["token"] == self.TOKEN, f
+        self.data.send_frame("FILE_CONNECT", offer_id=self.offer_id, side=0,
+                             token=self.TOKEN)
+        f = self.data.read_frame()
+        assert f["type"] == "FILE_ACK", f
+        return f["offset"]
+
+    def chunk(self, offset, data):
+        self.data.send_frame("FILE_DATA", xfer_id=self.offer_id,
+                             offset=offset, data=data)
+
+    def done(self, digest):
+        self.data.send_frame("FILE_DONE", xfer_id=self.offer_id,
+                             sha256=digest)
+
+
+class Files(unittest.TestCase):
+    def pair(self, srv, a_args=(), b_args=(), a_env=None, b_env=None):
+        self.down = os.path.join(srv.tmp, "down")
+        a = srv.client("alice", register=True, args=a_args, env=a_env)
+        b = srv.client("bob", register=True,
+                       args=("--download-dir", self.down) + tuple(b_args),
+                       env=b_env)
+        return a, b
+
+    def send_and_check(self, srv, size, a_args=(), b_args=(), a_env=None,
+                       want_path=None):
+        a, b = self.pair(srv, a_args, b_args, a_env)
+        src = os.path.join(srv.tmp, "big.bin")
+        digest = make_file(src, size)
+        a.send("/send bob " + src)
+        off = b.expect({"event": "offer", "from": "alice", "name": "big.bin"})
+        self.assertEqual(off["size"], size)
+        a.expect({"event": "transfer", "state": "waiting", "direction": "send"})
+        b.send("/accept %d" % off["id"])
+        bd = b.expect({"event": "transfer", "state": "done",
+                       "direction": "receive"}, timeout=T_BIG)
+        ad = a.expect({"event": "transfer", "state": "done",
+                       "direction": "send"}, timeout=T_BIG)
+        self.assertEqual(bd["bytes"], size)
+        self.assertEqual(ad["bytes"], size)
+        if want_path:
+            self.assertEqual(bd["path"], want_path)
+            self.assertEqual(ad["path"], want_path)
+        dst = os.path.join(self.down, "big.bin")
+        self.assertEqual(bd["file"], dst)
+        self.assertEqual(sha256(dst), digest)
+        self.assertFalse(os.path.exists(dst + ".part"))
+        return a, b
+
+    def test_direct_large_file_verified(self):
+        with Server() as srv:
+            self.send_and_check(srv, 64 * MB + 12345, want_path="direct")
+
+    def test_relay_only(self):
+        with Server() as srv:
+            size = 48 * MB + 7
+            self.send_and_check(srv, size, b_args=("--relay-only",),
+                                want_path="relay")
+            # parleyd logs what it relayed for each transfer.
+            _, m = srv.err.wait_for(
+                r"relay [0-9a-f]+ alice -> bob: (\d+) bytes to the receiver")
+            self.assertGreater(int(m.group(1)), size)
+
+    def test_direct_refused_falls_back_to_relay(self):
+        with Server() as srv:
+            # The hint points at a port nobody listens on.
+            self.send_and_check(srv, 8 * MB, a_env={
+                "PARLEY_TEST_HINT_PORT": "1"}, want_path="relay")
+
+    def test_offer_to_offline_user_refused(self):
+        with Server() as srv:
+            a = srv.client("alice", register=True)
+            src = os.path.join(srv.tmp, "f.txt")
+            make_file(src, 1000)
+            a.send("/send nobody " + src)
+            e = a.expect({"event": "error", "code": E["USER_OFFLINE"]})
+            self.assertIn("not online", e["text"])
+
+    def test_too_large_refused_before_any_byte(self):
+        with Server("--max-file-size", "1000") as srv:
+            a, b = self.pair(srv)
+            src = os.path.join(srv.tmp, "f.bin")
+            make_file(src, 1001)
+            a.send("/send bob " + src)
+            e = a.expect({"event": "error", "code": E["FILE_TOO_BIG"]})
+            self.assertIn("1000", e["text"])
+            a.send("/msg bob marker")
+            b.expect({"event": "message", "text": "marker"})
+            self.assertFalse([x for x in b.events if x["event"] == "offer"])
+
+    def test_reject(self):
+        with Server() as srv:
+            a, b = self.pair(srv)
+            src = os.path.join(srv.tmp, "f.bin")
+            make_file(src, 5000)
+            a.send("/send bob " + src)
+            off = b.expect({"event": "offer"})
+            b.send("/reject %d" % off["id"])
+            a.expect({"event": "transfer", "state": "rejected"})
+            self.assertFalse(os.path.exists(self.down))
+
+    def test_existing_file_not_overwritten(self):
+        with Server() as srv:
+            a, b = self.pair(srv)
+            os.makedirs(self.down)
+            old = os.path.join(self.down, "report.pdf")
+            with open(old, "wb") as f:
+                f.write(b"precious")
+            src = os.path.join(srv.tmp, "report.pdf")
+            digest = make_file(src, 3 * MB)
+            a.send("/send bob " + src)
+            off = b.expect({"event": "offer"})
+            b.send("/accept %d" % off["id"])
+            bd = b.expect({"event": "transfer", "state": "done"},
+                          timeout=T_BIG)
+            self.assertEqual(bd["file"],
+                             os.path.join(self.down, "report (1).pdf"))
+            with open(old, "rb") as f:
+                self.assertEqual(f.read(), b"precious")
+            self.assertEqual(sha256(bd["file"]), digest)
+
+
+    def test_hostile_names_sanitised(self):
+        hostile = ["../../etc/passwd", "/etc/shadow", "a\x1b[31mred\x07.txt",
+                   ".bashrc", "x" * 250 + ".txt"]
+        with Server() as srv:
+            down = os.path.join(srv.tmp, "down")
+            b = srv.client("bob", register=True,
+                           args=("--download-dir", down))
+            m = RawSender(srv)
+            payload = b"hello, hostile world\n"
+            got = []
+            for i, name in enumerate(hostile):
+                m.offer("bob", name, len(payload), offer_id=100 + i)
+                off = b.expect({"event": "offer", "from": "mallory"})
+                b.send("/accept %d" % off["id"])
+                self.assertEqual(m.serve("bob"), 0)
+                m.chunk(0, payload)
+                m.done(hashlib.sha256(payload).digest())
+                d = b.expect({"event": "transfer", "state": "done",
+                              "id": off["id"]})
+                got.append(d["file"])
+                m.data.close()
+            for path in got:
+                # Every file landed in the download directory itself, under
+                # a visible name without control characters.
+                self.assertEqual(os.path.dirname(path), down)
+                base = os.path.basename(path)
+                self.assertFalse(base.startswith("."), base)
+                self.assertFalse(any(ord(ch) < 32 or ord(ch) == 127
+                                     for ch in base), repr(base))
+                self.assertLessEqual(len(base.encode()), 210)
+                with open(path, "rb") as f:
+                    self.assertEqual(f.read(), payload)
+            self.assertEqual(os.path.basename(got[0]), "passwd")
+            self.assertEqual(os.path.basename(got[1]), "shadow")
+            self.assertEqual(os.path.basename(got[3]), "bashrc")
+            self.assertEqual(sorted(os.listdir(down)), sorted(
+                os.path.basename(p) for p in got))
+
+    def test_checksum_mismatch_discards(self):
+        with Server() as srv:
+            down = os.path.join(srv.tmp, "down")
+            b = srv.client("bob", register=True,
+                           args=("--download-dir", down))
+            m = RawSender(srv)
+            payload = b"the real bytes\n"
+            m.offer("bob", "doc.txt", len(payload))
+            off = b.expect({"event": "offer"})
+            b.send("/accept %d" % off["id"])
+            m.serve("bob")
+            m.chunk(0, payload)
+            m.done(hashlib.sha256(b"other bytes").digest())
+            e = b.expect({"event": "transfer", "state": "failed"})
+            self.assertIn("checksum mismatch", e["reason"])
+            f = m.chat.expect("FILE_CANCEL", offer_id=m.offer_id)
+            self.assertIn("checksum", f["reason"])
+            self.assertEqual(os.listdir(down), [])
+
+    def test_sender_cancels_mid_way(self):
+        with Server() as srv:
+            down = os.path.join(srv.tmp, "down")
+            b = srv.client("bob", register=True,
+                           args=("--download-dir", down))
+            m = RawSender(srv)
+            m.offer("bob", "half.bin", 10 * MB)
+            off = b.expect({"event": "offer"})
+            b.send("/accept %d" % off["id"])
+            m.serve("bob")
+            for i in range(40):
+                m.chunk(i * 32768, b"x" * 32768)
+            b.expect({"event": "transfer", "state": "active"})
+            m.chat.send_frame("FILE_CANCEL", offer_id=m.offer_id, peer="bob",
+                              reason="changed my mind")
+            e = b.expect({"event": "transfer", "state": "cancelled"})
+            self.assertIn("changed my mind", e["reason"])
+            # Nothing half-written stays behind.
+            self.assertEqual(os.listdir(down), [])
+
+    def test_receiver_cancels_mid_way(self):
+        with Server() as srv:
+            down = os.path.join(srv.tmp, "down")
+            b = srv.client("bob", register=True,
+                           args=("--download-dir", down))
+            m = RawSender(srv)
+            m.offer("bob", "half.bin", 10 * MB)
+            off = b.expect({"event": "offer"})
+            b.send("/accept %d" % off["id"])
+            m.serve("bob")
+            m.chunk(0, b"x" * 32768)
+            b.expect({"event": "transfer", "state": "active"})
+            b.send("/cancel %d" % off["id"])
+            b.expect({"event": "transfer", "state": "cancelled"})
+            f = m.chat.expect("FILE_CANCEL", offer_id=m.offer_id)
+            self.assertEqual(f["peer"], "bob")
+            self.assertEqual(os.listdir(down), [])
+
+    def test_real_sender_cancels_mid_way(self):
+        with Server() as srv:
+            a = srv.client("alice", register=True)
+            src = os.path.join(srv.tmp, "big.bin")
+            make_file(src, 64 * MB)
+            # A receiver that reads nothing after the handshake: the
+            # sender is stuck mid-way, as behind a slow link.
+            r = srv.raw()
+            r.login("bob", register=True)
+            a.send("/send bob " + src)
+            o = r.expect("FILE_OFFER")
+            r.send_frame("FILE_ACCEPT", offer_id=o["offer_id"], peer="alice",
+                         offset=0)
+            h = r.expect("FILE_HINT")
+            d = RawConn(h["port"], rcvbuf=4096)
+            d.send_frame("FILE_CONNECT", offer_id=o["offer_id"], side=1,
+                         token=h["token"])
+            self.assertEqual(d.read_frame()["type"], "FILE_CONNECT")
+            d.send_frame("FILE_ACK", xfer_id=o["offer_id"], offset=0)
+            ev = a.expect({"event": "transfer", "state": "active"})
+            a.send("/cancel %d" % ev["id"])
+            a.expect({"event": "transfer", "state": "cancelled"})
+            f = r.expect("FILE_CANCEL", offer_id=o["offer_id"])
+            self.assertEqual(f["peer"], "alice")
+
+    def test_receiver_killed_sender_fails_cleanly(self):
+        with Server() as srv:
+            a = srv.client("alice", register=True)
+            src = os.path.join(srv.tmp, "big.bin")
+            make_file(src, 32 * MB)
+            r = srv.raw()
+            r.login("bob", register=True)
+            a.send("/send bob " + src)
+            o = r.expect("FILE_OFFER")
+            r.send_frame("FILE_ACCEPT", offer_id=o["offer_id"], peer="alice",
+                         offset=0)
+            h = r.expect("FILE_HINT")
+            d = RawConn(h["port"], rcvbuf=4096)
+            d.send_frame("FILE_CONNECT", offer_id=o["offer_id"], side=1,
+                         token=h["token"])
+            d.read_frame()
+            d.send_frame("FILE_ACK", xfer_id=o["offer_id"], offset=0)
+            a.expect({"event": "transfer", "state": "active"})
+            d.close()
+            r.close()
+            e = a.expect({"event": "transfer", "state": "failed"})
+            self.assertTrue(e["reason"])
+
+
+    def test_room_offer_two_accept_third_ignores(self):
+        with Server() as srv:
+            a = srv.client("alice", register=True)
+            downs = {}
+            rs = {}
+            for n in ("bob", "carol", "dave"):
+                downs[n] = os.path.join(srv.tmp, "down-" + n)
+                rs[n] = srv.client(n, register=True,
+                                   args=("--download-dir", downs[n]))
+            src = os.path.join(srv.tmp, "shared.bin")
+            digest = make_file(src, 5 * MB + 3)
+            a.send("/send #lobby " + src)
+            offs = {n: rs[n].expect({"event": "offer", "from": "alice"})
+                    for n in rs}
+            for n in ("bob", "carol"):
+                rs[n].send("/accept %d" % offs[n]["id"])
+            for n in ("bob", "carol"):
+                d = rs[n].expect({"event": "transfer", "state": "done"},
+                                 timeout=T_BIG)
+                self.assertEqual(sha256(d["file"]), digest)
+            a.expect_all([{"event": "transfer", "state": "done",
+                           "peer": "bob"},
+                          {"event": "transfer", "state": "done",
+                           "peer": "carol"}], timeout=T_BIG)
+            # dave ignored it: nothing was created for him.
+            self.assertFalse(os.path.exists(downs["dave"]))
+            self.assertFalse([e for e in rs["dave"].events
+                              if e["event"] == "transfer" and
+                              e["state"] not in ("offered",)])
+
+    def test_disk_full_fails_cleanly(self):
+        import harness
+        with Server() as srv:
+            wrapper = os.path.join(srv.tmp, "parley-fsize")
+            with open(wrapper, "w") as f:
+                f.write("#!%s\nimport os, resource, sys\n"
+                        "resource.setrlimit(resource.RLIMIT_FSIZE, "
+                        "(%d, %d))\nos.execv(%r, [%r] + sys.argv[1:])\n" %
+                        (sys.executable, 2 * MB, 2 * MB, harness.PARLEY,
+                         harness.PARLEY))
+            os.chmod(wrapper, 0o755)
+            real, harness.PARLEY = harness.PARLEY, wrapper
+            try:
+                a, b = self.pair(srv)
+            finally:
+                harness.PARLEY = real
+            src = os.path.join(srv.tmp, "big.bin")
+            make_file(src, 8 * MB)
+            a.send("/send bob " + src)
+            off = b.expect({"event": "offer"})
+            b.send("/accept %d" % off["id"])
+            e = b.expect({"event": "transfer", "state": "failed"},
+                         timeout=T_BIG)
+            self.assertIn("disk full", e["reason"])
+            ae = a.expect({"event": "transfer", "state": "cancelled"},
+                          timeout=T_BIG)
+            self.assertIn("disk full", ae["reason"])
+            # Nothing half-written keeps a name.
+            self.assertEqual(os.listdir(self.down), [])
+            # The client is still fine: chat works.
+            a.send("/msg bob still here")
+            b.expect({"event": "message", "text": "still here"})
+
+
+    def test_receiver_killed_and_restarted_resumes(self):
+        with Server() as srv:
+            size = 24 * MB + 5
+            # The sender is slowed down so that the kill lands mid-way.
+            a, b = self.pair(srv, a_env={"PARLEY_TEST_XFER_DELAY_MS": "40"})
+            src = os.path.join(srv.tmp, "big.bin")
+            digest = make_file(src, size)
+            a.send("/send bob " + src)
+            off = b.expect({"event": "offer"})
+            b.send("/accept %d" % off["id"])
+            ev = b.expect({"event": "transfer", "state": "active",
+                           "bytes": lambda n: n >= 4 * MB}, timeout=T_BIG)
+            b.proc.kill()
+            b.proc.wait()
+            part = os.path.join(self.down, "big.bin.part")
+            have = os.path.getsize(part)
+            self.assertGreater(have, 0)
+            self.assertLess(have, size)
+            a.expect({"event": "transfer", "state": "failed",
+                      "reason": lambda r: "interrupted" in r}, timeout=T_BIG)
+            # bob comes back; alice offers again and bob continues his .part.
+            b2 = srv.client("bob", args=("--download-dir", self.down))
+            bd = b2.expect({"event": "transfer", "state": "done"},
+                           timeout=T_BIG)
+            ad = a.expect({"event": "transfer", "state": "done"},
+                          timeout=T_BIG)
+            self.assertEqual(sha256(bd["file"]), digest)
+            self.assertEqual(bd["file"], os.path.join(self.down, "big.bin"))
+            # Neither side moved the bytes bob already had again.
+            self.assertGreaterEqual(bd["resumed_from"], have - 2 * MB)
+            self.assertGreater(bd["resumed_from"], 0)
+            self.assertEqual(ad["resumed_from"], bd["resumed_from"])
+            self.assertEqual(sorted(os.listdir(self.down)), ["big.bin"])
+
+
+    def test_parleyd_restarted_mid_relay_resumes(self):
+        srv = Server()
+        port, tmp = srv.port, srv.tmp
+        try:
+            self.down = os.path.join(tmp, "down")
+            a = srv.client("alice", register=True, reconnect=True,
+                           env={"PARLEY_TEST_XFER_DELAY_MS": "40"})
+            b = srv.client("bob", register=True, reconnect=True,
+                           args=("--relay-only", "--download-dir",
+                                 self.down))
+            size = 24 * MB + 1
+            src = os.path.join(tmp, "big.bin")
+            digest = make_file(src, size)
+            a.send("/send bob " + src)
+            off = b.expect({"event": "offer"})
+            b.send("/accept %d" % off["id"])
+            b.expect({"event": "transfer", "state": "active", "path": "relay",
+                      "bytes": lambda n: n >= 4 * MB}, timeout=T_BIG)
+            srv.proc.kill()  # a crash, mid-relay
+            srv.proc.wait()
+            b.expect({"event": "transfer", "state": "failed",
+                      "reason": lambda r: "interrupted" in r}, timeout=T_BIG)
+            srv2 = Server(listen="127.0.0.1:%d" % port, tmp=tmp)
+            srv2.clients += [a, b]
+            with srv2:
+                bd = b.expect({"event": "transfer", "state": "done"},
+                              timeout=T_BIG)
+                self.assertEqual(bd["path"], "relay")
+                self.assertGreater(bd["resumed_from"], 0)
+                self.assertEqual(sha256(bd["file"]), digest)
+                a.expect({"event": "transfer", "state": "done",
+                          "resumed_from": bd["resumed_from"]}, timeout=T_BIG)
+        finally:
+            for c in srv.clients:
+                c.kill()
+            srv.kill()
+
+
+if __name__ == "__main__":
+    unittest.main()
