@@ -604,6 +604,8 @@ static void tui_next_active(tui *t) {
 /* /pane room: make sure the current room's member list is known (a quiet
  * NAMES request, answered into the window's names). */
 static void tui_pane_names(tui *t) {
+  if (!t->c) /* events fired from inside client_new() */
+    return;
   const client_window *w = client_model_get(t->c)->current;
   if (t->users.room_mode && w && w->kind == CLIENT_WIN_ROOM &&
       !w->names_known && !w->names_quiet)
