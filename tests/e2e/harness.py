@@ -623,11 +623,11 @@ class Client:
         e["XDG_STATE_HOME"] = os.path.join(tmp, "state-" + user.lower())
         if password_env and password is not None:
             e["PARLEY_PASSWORD"] = password
-        # The client reads $XDG_CONFIG_HOME/parley/parley.conf and may keep
-        # a session in $XDG_STATE_HOME/parley: never the tester's own.
+        # The client reads $XDG_CONFIG_HOME/parley/parley.conf: never the
+        # tester's own. (Its state, kept session and transfers, is per user
+        # and per test, above, so a restarted client finds it again.)
         iso = tempfile.mkdtemp(prefix="parley-client-")
         e["XDG_CONFIG_HOME"] = os.path.join(iso, "config")
-        e["XDG_STATE_HOME"] = os.path.join(iso, "state")
         if env:
             e.update(env)
         self.events = []  # every event, in arrival order
