@@ -212,18 +212,6 @@ static void client_handle_joined(client *c, const proto_room_info *ri) {
   client_emit(c, &ev);
 }
 
-/* Removes window w, firing WINDOW_CLOSED; returns nothing. */
-static void client_handle_drop_window(client *c, client_window *w) {
-  char name[CLIENT_ROOM_SZ];
-  snprintf(name, sizeof name, "%s", w->name);
-  client_window_detach(c, w);
-  client_event ev = {.type = CLIENT_EV_WINDOW_CLOSED, .name = name};
-  client_emit(c, &ev);
-  client_window_free(w);
-  client_event ev2 = {.type = CLIENT_EV_WINDOW, .win = c->m.current};
-  client_emit(c, &ev2);
-}
-
 /* Handles PARTED: the room's window goes away. */
 static void client_handle_parted(client *c, proto_str room) {
   char name[CLIENT_ROOM_SZ];
@@ -234,7 +222,7 @@ static void client_handle_parted(client *c, proto_str room) {
     w->joined = w->parting = w->rejoin = false;
     c->m.seq++;
   } else if (w && w->kind == CLIENT_WIN_ROOM) {
-    client_handle_drop_window(c, w);
+    client_window_drop(c, w);
     client_state_save(c);
   }
   client_event ev = {.type = CLIENT_EV_PARTED, .name = name};
@@ -520,7 +508,7 @@ static void client_handle_report_error(client *c, const proto_error_msg *e) {
       (e->ref_type == PROTO_JOIN || e->ref_type == PROTO_QUERY_OPEN)) {
     client_window *fw = client_window_find(c, subject);
     if (fw && (e->ref_type == PROTO_QUERY_OPEN || !fw->joined))
-      client_handle_drop_window(c, fw);
+      client_window_drop(c, fw);
   }
   client_error(c, NULL, e->code, proto_errname(e->code), subject, text);
 }

@@ -109,6 +109,8 @@ client_line *client_window_add(client_window *w, uint64_t id, uint64_t ts_ms,
 client_window *client_window_attach(client *c, client_window *w);
 /* Removes w from the model, fixing current; caller frees. */
 void client_window_detach(client *c, client_window *w);
+/* Detaches and frees w, firing WINDOW_CLOSED then WINDOW (current). */
+void client_window_drop(client *c, client_window *w);
 /* Finds or creates a window of kind for name; NULL at the window limit. */
 client_window *client_window_get(client *c, client_window_kind kind,
                                  const char *name, size_t n);

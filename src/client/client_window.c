@@ -213,15 +213,21 @@ int client_window_close(client *c, client_window *w) {
     m.u.query_close.user = proto_str_c(w->name);
     (void)client_send(c, &m); /* best effort: the window goes anyway */
   }
+  client_window_drop(c, w);
+  return 0;
+}
+
+/* Removes w from the model and frees it: WINDOW_CLOSED (with its name),
+ * then WINDOW for the window that is current now. */
+void client_window_drop(client *c, client_window *w) {
   char name[CLIENT_ROOM_SZ];
-  strcpy(name, w->name);
+  snprintf(name, sizeof name, "%s", w->name);
   client_window_detach(c, w);
   client_event ev = {.type = CLIENT_EV_WINDOW_CLOSED, .name = name};
   client_emit(c, &ev);
   client_window_free(w);
   client_event ev2 = {.type = CLIENT_EV_WINDOW, .win = c->m.current};
   client_emit(c, &ev2);
-  return 0;
 }
 
 client_window *client_window_query(client *c, const char *user, bool focus) {
