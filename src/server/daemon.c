@@ -226,6 +226,13 @@ void daemon_shutdown(const char *why) {
   for (conn *c = srv.conns; c != NULL; c = c->next) {
     if (c->closing)
       continue;
+    if (c->state == CONN_RELAY) {
+      /* A relayed byte stream: no frame may be written into it (the far
+       * side would read it as file data); just end it, the transfer
+       * resumes when both sides are back. */
+      conn_close(c, false, "server shutting down");
+      continue;
+    }
     if (c->state == CONN_READY)
       conn_send_msg(c, &bye);
     else
