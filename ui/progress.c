@@ -11,24 +11,50 @@
 
 #define PROGRESS_BAR_MIN 10
 #define PROGRESS_NAME_MIN 8
-#define PROGRESS_TAIL 42 /* columns for the figures and the state */
+#define PROGRESS_PEER_MIN 12 /* "from " and 7 characters */
+#define PROGRESS_TAIL 42     /* columns for the figures and the state */
 
-/* Appends s cut or padded to exactly cols columns. */
+/* Appends s cut or padded to exactly cols columns; a cut ends in an
+ * ellipsis so that the reader knows there is more. */
 static size_t progress_cell(char *dst, size_t cap, const char *s, int cols) {
   int used = 0;
-  size_t n = utf8_fit(s, strlen(s), cols, &used);
-  if (n + (size_t)(cols - used) + 1 > cap)
+  size_t n = strlen(s);
+  const char *ell = NULL;
+  if (cols > 1 && utf8_width(s, n) > cols) {
+    ell = theme_ellipsis();
+    n = utf8_fit(s, n, cols - 1, &used);
+  } else {
+    n = utf8_fit(s, n, cols, &used);
+  }
+  size_t el = ell ? strlen(ell) : 0;
+  if (n + el + (size_t)(cols - used) + 1 > cap)
     return 0;
   memcpy(dst, s, n);
+  if (ell) {
+    memcpy(dst + n, ell, el);
+    n += el;
+    used++;
+  }
   for (; used < cols; used++)
     dst[n++] = ' ';
   dst[n] = '\0';
   return n;
 }
 
+/* The core's state name, or the model's; a failure says why. */
+void progress_state(char *buf, size_t cap, const xfer *x, const char *state) {
+  if (state == NULL || state[0] == '\0')
+    state = xferfmt_status(x->status);
+  if (strcmp(state, "failed") == 0 && x->err != XFER_ERR_NONE)
+    snprintf(buf, cap, "failed: %s", xferfmt_error(x->err));
+  else
+    snprintf(buf, cap, "%s", state);
+}
+
 /* Lays out fixed columns (name, peer, bar, figures, state) so that the
- * rows of several transfers line up. */
-void progress_format(const xfer *x, int cols, progress_row *r) {
+ * rows of several transfers line up. Narrow panes take columns from the
+ * peer, then the name, before the bar drops under PROGRESS_BAR_MIN. */
+void progress_format(const xfer *x, const char *st, int cols, progress_row *r) {
   memset(r, 0, sizeof(*r));
   r->bar_col = -1;
   if (cols <= 0)
@@ -43,10 +69,7 @@ void progress_format(const xfer *x, int cols, progress_row *r) {
     xferfmt_eta(e, sizeof(e), x->eta_s);
     snprintf(eta, sizeof(eta), "ETA %s", e);
   }
-  if (x->status == XFER_FAILED)
-    snprintf(state, sizeof(state), "failed: %s", xferfmt_error(x->err));
-  else
-    snprintf(state, sizeof(state), "%s", xferfmt_status(x->status));
+  progress_state(state, sizeof(state), x, st);
   /* A failed row has no ETA: its longer state takes that room, so every
    * row's figures and bar line up. */
   if (x->status == XFER_FAILED)
@@ -60,6 +83,10 @@ void progress_format(const xfer *x, int cols, progress_row *r) {
       namew < PROGRESS_NAME_MIN ? PROGRESS_NAME_MIN : (namew > 32 ? 32 : namew);
   int peerw = 14;
   int barw = cols - namew - 1 - peerw - 2 - PROGRESS_TAIL;
+  for (; barw < PROGRESS_BAR_MIN && peerw > PROGRESS_PEER_MIN; barw++)
+    peerw--;
+  for (; barw < PROGRESS_BAR_MIN && namew > PROGRESS_NAME_MIN; barw++)
+    namew--;
   if (barw > 40)
     barw = 40;
   size_t pos = progress_cell(r->text, sizeof(r->text), x->name, namew);
@@ -103,7 +130,7 @@ void progress_set_window(progress *v, WINDOW *win, int h, int w) {
 }
 
 /* Draws the header and one row per transfer. */
-void progress_draw(progress *v, const xfer *const *xs, size_t n) {
+void progress_draw(progress *v, const progress_item *items, size_t n) {
   if (!v->win || !v->dirty)
     return;
   v->dirty = false;
@@ -118,7 +145,7 @@ void progress_draw(progress *v, const xfer *const *xs, size_t n) {
   wattrset(v->win, A_NORMAL);
   for (int i = 0; i + 1 < v->h && (size_t)i < n; i++) {
     progress_row r;
-    progress_format(xs[i], v->w, &r);
+    progress_format(items[i].x, items[i].state, v->w, &r);
     mvwaddstr(v->win, i + 1, 0, r.text);
     if (r.bar_col >= 0 && r.bar_fill > 0) {
       /* Recolour the filled cells; their bytes are plain ASCII. */

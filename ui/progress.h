@@ -1,6 +1,8 @@
 /* progress.h: the transfers pane, one row per transfer, fed by the xfer
  * model. Row format (cut to the pane width):
  *   name  to|from peer  [#####.....]  42%  1.2 MiB/s  ETA 0:42  active
+ * A name too long for its column ends in an ellipsis; the bar keeps at
+ * least PROGRESS_BAR_MIN (10) cells from 80 columns up.
  * The header row reads "Transfers N". */
 #ifndef PARLEY_UI_PROGRESS_H
 #define PARLEY_UI_PROGRESS_H
@@ -20,8 +22,21 @@ typedef struct progress_row {
   int bar_fill; /* filled cells */
 } progress_row;
 
-/* Formats x into a row cols columns wide. Pure. */
-void progress_format(const xfer *x, int cols, progress_row *r);
+/* One row to draw: the model and the core's name for its state. */
+typedef struct progress_item {
+  const xfer *x;
+  const char *state; /* "offered", "verifying", "rejected"...; NULL: x's */
+} progress_item;
+
+#define PROGRESS_LINGER_MS 5000 /* a finished row stays this long */
+
+/* Writes the state column: state (or x's status name when NULL), with
+ * ": REASON" after "failed". Pure. */
+void progress_state(char *buf, size_t cap, const xfer *x, const char *state);
+
+/* Formats x into a row cols columns wide; state as progress_state. Pure. */
+void progress_format(const xfer *x, const char *state, int cols,
+                     progress_row *r);
 
 typedef struct progress {
   WINDOW *win;
@@ -36,7 +51,7 @@ void progress_init(progress *v);
 void progress_set_window(progress *v, WINDOW *win, int h, int w);
 
 /* Draws the transfers when dirty. */
-void progress_draw(progress *v, const xfer *const *xs, size_t n);
+void progress_draw(progress *v, const progress_item *items, size_t n);
 
 /* Frees the window. */
 void progress_free(progress *v);

@@ -130,3 +130,8 @@ const char *theme_vline(void) {
 const char *theme_hline(void) {
   return theme_utf8() ? "\xe2\x94\x80" : "-";
 }
+
+/* Cut-text marker. */
+const char *theme_ellipsis(void) {
+  return theme_utf8() ? "\xe2\x80\xa6" : "~";
+}

@@ -53,6 +53,9 @@ attr_t theme_nick_attr(const char *nick, bool self);
 const char *theme_vline(void);
 const char *theme_hline(void);
 
+/* Marks cut text: "…" under UTF-8, "~" otherwise (one column). */
+const char *theme_ellipsis(void);
+
 /* The stable hash behind theme_nick_attr (FNV-1a over lowercase bytes);
  * exposed for tests. */
 uint32_t theme_nick_hash(const char *nick);

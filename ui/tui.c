@@ -97,6 +97,12 @@ struct tui {
   editline ed;
   keymap keys;                /* this terminal's codes for modified keys */
   xfer *xfers[TUI_MAX_XFERS]; /* transfers shown in the pane */
+  struct tui_xrow {           /* how xfers[i] is shown */
+    char state[16];           /* the core's state name, "" for hook rows */
+    bool core;                /* fed by the core: lingers when ended */
+    bool gone;                /* lingered PROGRESS_LINGER_MS: hidden */
+    uint64_t ended_ms;        /* tui_now when seen ended, 0 while live */
+  } xrow[TUI_MAX_XFERS];
   size_t nxfers;
   size_t laid_xfers;      /* nxfers when the layout was computed */
   const tui_hooks *hooks; /* test code feeding the TUI, or NULL */
@@ -154,14 +160,22 @@ static WINDOW *tui_newwin(layout_rect r) {
   return newwin(r.h, r.w, r.y, r.x);
 }
 
-/* Number of transfers the pane shows. */
+/* Number of transfers the pane holds (hook rows and lingered ones too). */
 size_t tui_xfer_count(const tui *t) {
   return t->nxfers;
 }
 
+/* Number of rows the pane shows: finished ones leave after lingering. */
+static size_t tui_xfer_shown(const tui *t) {
+  size_t n = 0;
+  for (size_t i = 0; i < t->nxfers; i++)
+    n += !t->xrow[i].gone;
+  return n;
+}
+
 /* Recomputes the layout and gives every view a fresh window. */
 static void tui_relayout(tui *t) {
-  t->laid_xfers = tui_xfer_count(t);
+  t->laid_xfers = tui_xfer_shown(t);
   layout_compute(&t->lay, LINES, COLS, t->users_w, (int)t->laid_xfers);
   const layout *l = &t->lay;
   if (t->sep)
@@ -209,9 +223,10 @@ static void tui_tick_update(tui *t) {
   if (t->closing)
     return;
   const client_model *m = client_model_get(t->c);
-  bool live = false;
+  bool live = false; /* a row moves, or a finished one is still shown */
   for (size_t i = 0; i < t->nxfers; i++)
-    live = live || xfer_is_live(t->xfers[i]);
+    live = live || xfer_is_live(t->xfers[i]) ||
+           (t->xrow[i].core && !t->xrow[i].gone);
   uint64_t period = 0;
   if (live)
     period = TUI_XFER_TICK_MS;
@@ -239,6 +254,15 @@ static void tui_tick_cb(uv_timer_t *h) {
   const client_model *cm = client_model_get(t->c);
   for (size_t i = 0; i < cm->nxfers; i++)
     tui_xfer_update(t, cm->xfers[i]);
+  /* Finished rows linger, then leave (the next pass lays the pane out
+   * again); with none left the timer stops. */
+  uint64_t now = tui_now(t);
+  for (size_t i = 0; i < t->nxfers; i++) {
+    struct tui_xrow *r = &t->xrow[i];
+    if (r->core && !r->gone && r->ended_ms &&
+        now - r->ended_ms >= PROGRESS_LINGER_MS)
+      r->gone = true;
+  }
   if (t->hooks && t->hooks->tick)
     t->hooks->tick(t);
   t->bars.dirty = true;
@@ -250,6 +274,7 @@ static void tui_tick_cb(uv_timer_t *h) {
 bool tui_xfer_add(tui *t, xfer *x) {
   if (t->nxfers == TUI_MAX_XFERS)
     return false;
+  t->xrow[t->nxfers] = (struct tui_xrow){.core = false};
   t->xfers[t->nxfers++] = x;
   t->prog.dirty = true;
   tui_tick_update(t);
@@ -413,22 +438,33 @@ static bool tui_is_return(tui *t, const char *name) {
 /* A real transfer changed: the pane shows a copy of its model, found by
  * offer id, peer and direction, added on first sight. */
 static void tui_xfer_update(tui *t, const client_transfer *ct) {
-  for (size_t i = 0; i < t->nxfers; i++) {
-    xfer *x = t->xfers[i];
-    if (x->id == ct->m.id && x->dir == ct->m.dir &&
-        strcmp(x->peer, ct->m.peer) == 0) {
-      *x = ct->m;
-      t->prog.dirty = true;
-      tui_tick_update(t);
+  size_t i = 0;
+  while (i < t->nxfers &&
+         !(t->xfers[i]->id == ct->m.id && t->xfers[i]->dir == ct->m.dir &&
+           strcmp(t->xfers[i]->peer, ct->m.peer) == 0))
+    i++;
+  if (i == t->nxfers) {
+    xfer *x = malloc(sizeof *x);
+    if (x == NULL)
+      return;
+    *x = ct->m;
+    if (!tui_xfer_add(t, x)) {
+      free(x);
       return;
     }
   }
-  xfer *x = malloc(sizeof *x);
-  if (x == NULL)
-    return;
-  *x = ct->m;
-  if (!tui_xfer_add(t, x))
-    free(x);
+  struct tui_xrow *r = &t->xrow[i];
+  *t->xfers[i] = ct->m;
+  r->core = true;
+  snprintf(r->state, sizeof(r->state), "%s", client_transfer_state(ct));
+  if (xfer_is_live(&ct->m)) { /* a resumed transfer shows again */
+    r->gone = false;
+    r->ended_ms = 0;
+  } else if (r->ended_ms == 0) {
+    r->ended_ms = tui_now(t);
+  }
+  t->prog.dirty = true;
+  tui_tick_update(t);
 }
 
 /* The core changed the model: mark what shows it. */
@@ -1180,7 +1216,7 @@ static void tui_redraw_cb(uv_prepare_t *h) {
   if (t->resized) {
     t->resized = false;
     tui_resize(t);
-  } else if (t->laid_xfers != tui_xfer_count(t)) {
+  } else if (t->laid_xfers != tui_xfer_shown(t)) {
     tui_relayout(t); /* the transfers pane appears or changes height */
   }
   if (t->lay.too_small) {
@@ -1225,7 +1261,12 @@ static void tui_redraw_cb(uv_prepare_t *h) {
     any = true;
   }
   if (t->prog.dirty && t->prog.win) {
-    progress_draw(&t->prog, (const xfer *const *)t->xfers, t->nxfers);
+    progress_item items[TUI_MAX_XFERS];
+    size_t n = 0;
+    for (size_t i = 0; i < t->nxfers; i++)
+      if (!t->xrow[i].gone)
+        items[n++] = (progress_item){t->xfers[i], t->xrow[i].state};
+    progress_draw(&t->prog, items, n);
     wnoutrefresh(t->prog.win);
     any = true;
   }

@@ -1490,6 +1490,190 @@ typedef struct cxf_stat_req {
   char path[PATH_MAX];
 } cxf_stat_req;
 
+/* Offers the regular file at path (size bytes, mtime) to target under
+ * name. Returns false when no transfer slot is free. */
+static bool cxf_offer(client *c, const char *target, const char *path,
+                      const char *name, uint64_t size, uint64_t mtime) {
+  cxf *x = cxf_new(c);
+  if (x == NULL)
+    return false;
+  cxf_copy(x->name, sizeof x->name, name);
+  cxf_copy(x->peer, sizeof x->peer, target);
+  cxf_copy(x->t.file, sizeof x->t.file, path);
+  uint64_t id;
+  if (uv_random(NULL, NULL, &id, sizeof id, 0, NULL) < 0 ||
+      uv_random(NULL, NULL, x->token, sizeof x->token, 0, NULL) < 0)
+    id = ((uint64_t)random() << 32) ^ (uint64_t)random() ^ client_now_ms();
+  x->t.offer_id = id;
+  x->mtime = mtime;
+  xfer_init(&x->t.m, id, x->name, x->peer, XFER_SEND, size);
+  if (x->peer[0] != '#')
+    cxf_save(x, false); /* resumable until it ends */
+  uint8_t zero[PROTO_HASH_LEN] = {0};
+  proto_msg m = {.type = PROTO_FILE_OFFER};
+  m.u.file_offer.offer_id = id;
+  m.u.file_offer.peer = proto_str_c(target);
+  m.u.file_offer.name = proto_str_c(x->name);
+  m.u.file_offer.size = size;
+  m.u.file_offer.sha256 = (proto_blob){zero, PROTO_HASH_LEN};
+  if (client_conn_send(c, &m) < 0) {
+    cxf_end(x, XFER_FAILED, XFER_ERR_NETWORK, "not connected to the server");
+    return true;
+  }
+  cxf_event(x, true);
+  return true;
+}
+
+/* ---- /send DIR: the regular files under it, walked off the loop ---------- */
+
+#define CXF_DIR_MAX 1000 /* files one /send DIR offers at most */
+#define CXF_DIR_DEPTH 32 /* levels walked below DIR */
+
+typedef struct cxf_dirent {
+  char *path; /* absolute or as given: DIR/sub/file */
+  char *name; /* offered name: basename(DIR)/sub/file */
+  uint64_t size, mtime;
+} cxf_dirent;
+
+typedef struct cxf_walk {
+  uv_work_t req;
+  client *c;
+  char target[PROTO_MAX_ROOM * 4 + 1];
+  char path[PATH_MAX]; /* DIR without trailing slashes */
+  cxf_dirent *e;
+  size_t n;
+  bool more; /* stopped at CXF_DIR_MAX */
+  int err;   /* errno of opening DIR itself */
+} cxf_walk;
+
+/* Adds the regular files under dir (offered as prefix/...) to w; symlinks
+ * and special files are skipped, never followed. Thread pool. */
+static void cxf_walk_dir(cxf_walk *w, const char *dir, const char *prefix,
+                         int depth) {
+  DIR *d = opendir(dir);
+  if (d == NULL) {
+    if (depth == 0)
+      w->err = errno;
+    return;
+  }
+  struct dirent *de;
+  while ((de = readdir(d)) != NULL && !w->more) {
+    if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+      continue;
+    char p[PATH_MAX], name[PATH_MAX];
+    if ((size_t)snprintf(p, sizeof p, "%s/%s", dir, de->d_name) >= sizeof p ||
+        (size_t)snprintf(name, sizeof name, "%s/%s", prefix, de->d_name) >=
+            sizeof name)
+      continue;
+    struct stat st;
+    if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+      continue;
+    if (S_ISDIR(st.st_mode)) {
+      if (depth + 1 < CXF_DIR_DEPTH)
+        cxf_walk_dir(w, p, name, depth + 1);
+      continue;
+    }
+    if (!S_ISREG(st.st_mode))
+      continue;
+    if (w->n == CXF_DIR_MAX) {
+      w->more = true;
+      break;
+    }
+    if (w->n % 64 == 0) {
+      cxf_dirent *ne = realloc(w->e, (w->n + 64) * sizeof *ne);
+      if (ne == NULL) {
+        w->more = true;
+        break;
+      }
+      w->e = ne;
+    }
+    cxf_dirent *e = &w->e[w->n];
+    e->path = strdup(p);
+    /* A name over the wire's bound is offered by its last component. */
+    e->name = strdup(strlen(name) <= PROTO_MAX_FILENAME ? name : de->d_name);
+    if (e->path == NULL || e->name == NULL) {
+      free(e->path);
+      free(e->name);
+      continue;
+    }
+    e->size = (uint64_t)st.st_size;
+    e->mtime = (uint64_t)st.st_mtim.tv_sec;
+    w->n++;
+  }
+  closedir(d);
+}
+
+static void cxf_walk_work(uv_work_t *req) {
+  cxf_walk *w = req->data;
+  const char *base = strrchr(w->path, '/');
+  base = base && base[1] ? base + 1 : w->path;
+  cxf_walk_dir(w, w->path, base, 0);
+}
+
+/* Sorts by offered name so that offers come in a stable order. */
+static int cxf_dirent_cmp(const void *a, const void *b) {
+  return strcmp(((const cxf_dirent *)a)->name, ((const cxf_dirent *)b)->name);
+}
+
+/* Offers what the walk found, each file as its own transfer. */
+static void cxf_walk_done(uv_work_t *req, int status) {
+  cxf_walk *w = req->data;
+  client *c = w->c;
+  c->live--;
+  if (!c->stopping) {
+    size_t offered = 0;
+    if (status < 0 || w->err != 0) {
+      client_info(c, NULL, CLIENT_LINE_ERROR, "/send: %s: %s", w->path,
+                  status < 0 ? uv_strerror(status) : strerror(w->err));
+    } else if (w->n == 0) {
+      client_info(c, NULL, CLIENT_LINE_ERROR,
+                  "/send: %s: no regular files in it", w->path);
+    } else {
+      qsort(w->e, w->n, sizeof *w->e, cxf_dirent_cmp);
+      while (offered < w->n &&
+             cxf_offer(c, w->target, w->e[offered].path, w->e[offered].name,
+                       w->e[offered].size, w->e[offered].mtime))
+        offered++;
+      if (offered < w->n || w->more)
+        client_info(c, NULL, CLIENT_LINE_ERROR,
+                    "/send: %s: offered %zu files; the rest did not fit "
+                    "(at most %d transfers at once, %d files per directory)",
+                    w->path, offered, CLIENT_XFER_MAX, CXF_DIR_MAX);
+    }
+  }
+  for (size_t i = 0; i < w->n; i++) {
+    free(w->e[i].path);
+    free(w->e[i].name);
+  }
+  free(w->e);
+  free(w);
+  if (c->stopping)
+    client_maybe_stopped(c);
+}
+
+/* Starts walking DIR in the thread pool. */
+static void cxf_walk_start(client *c, const char *target, const char *path) {
+  cxf_walk *w = calloc(1, sizeof *w);
+  if (w == NULL) {
+    client_info(c, NULL, CLIENT_LINE_ERROR, "/send: out of memory");
+    return;
+  }
+  w->c = c;
+  w->req.data = w;
+  snprintf(w->target, sizeof w->target, "%s", target);
+  snprintf(w->path, sizeof w->path, "%s", path);
+  for (size_t n = strlen(w->path); n > 1 && w->path[n - 1] == '/'; n--)
+    w->path[n - 1] = '\0';
+  int r = uv_queue_work(c->loop, &w->req, cxf_walk_work, cxf_walk_done);
+  if (r < 0) {
+    client_info(c, NULL, CLIENT_LINE_ERROR, "/send: %s: %s", path,
+                uv_strerror(r));
+    free(w);
+    return;
+  }
+  c->live++;
+}
+
 static void cxf_stat_done(uv_fs_t *req) {
   cxf_stat_req *s = req->data;
   client *c = s->c;
@@ -1502,46 +1686,23 @@ static void cxf_stat_done(uv_fs_t *req) {
     client_maybe_stopped(c);
     return;
   }
+  if (r == 0 && S_ISDIR(st.st_mode)) {
+    cxf_walk_start(c, s->target, s->path);
+    free(s);
+    return;
+  }
   if (r < 0 || !S_ISREG(st.st_mode)) {
     client_info(c, NULL, CLIENT_LINE_ERROR, "/send: %s: %s", s->path,
                 r < 0 ? uv_strerror((int)r) : "not a regular file");
     free(s);
     return;
   }
-  cxf *x = cxf_new(c);
-  if (x == NULL) {
-    client_info(c, NULL, CLIENT_LINE_ERROR, "/send: too many transfers");
-    free(s);
-    return;
-  }
   const char *base = strrchr(s->path, '/');
   base = base ? base + 1 : s->path;
-  cxf_copy(x->name, sizeof x->name, base);
-  cxf_copy(x->peer, sizeof x->peer, s->target);
-  cxf_copy(x->t.file, sizeof x->t.file, s->path);
-  uint64_t id;
-  if (uv_random(NULL, NULL, &id, sizeof id, 0, NULL) < 0 ||
-      uv_random(NULL, NULL, x->token, sizeof x->token, 0, NULL) < 0)
-    id = ((uint64_t)random() << 32) ^ (uint64_t)random() ^ client_now_ms();
-  x->t.offer_id = id;
-  x->mtime = (uint64_t)st.st_mtim.tv_sec;
-  xfer_init(&x->t.m, id, x->name, x->peer, XFER_SEND, st.st_size);
-  if (x->peer[0] != '#')
-    cxf_save(x, false); /* resumable until it ends */
-  uint8_t zero[PROTO_HASH_LEN] = {0};
-  proto_msg m = {.type = PROTO_FILE_OFFER};
-  m.u.file_offer.offer_id = id;
-  m.u.file_offer.peer = proto_str_c(s->target);
-  m.u.file_offer.name = proto_str_c(x->name);
-  m.u.file_offer.size = st.st_size;
-  m.u.file_offer.sha256 = (proto_blob){zero, PROTO_HASH_LEN};
-  int e = client_conn_send(c, &m);
+  if (!cxf_offer(c, s->target, s->path, base, st.st_size,
+                 (uint64_t)st.st_mtim.tv_sec))
+    client_info(c, NULL, CLIENT_LINE_ERROR, "/send: too many transfers");
   free(s);
-  if (e < 0) {
-    cxf_end(x, XFER_FAILED, XFER_ERR_NETWORK, "not connected to the server");
-    return;
-  }
-  cxf_event(x, true);
 }
 
 int client_xfer_send(client *c, const char *target, const char *path,

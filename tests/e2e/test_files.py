@@ -181,6 +181,63 @@ class Files(unittest.TestCase):
             a.expect({"event": "transfer", "state": "rejected"})
             self.assertFalse(os.path.exists(self.down))
 
+    def test_send_directory(self):
+        """/send USER DIR offers each regular file under DIR as its own
+        transfer, named DIR/sub/file; the receiver stores each under its
+        last component (name (1).ext on a clash); symlinks are not
+        followed."""
+        with Server() as srv:
+            a, b = self.pair(srv)
+            top = os.path.join(srv.tmp, "photos")
+            os.makedirs(os.path.join(top, "sub", "deep"))
+            files = {"a.txt": b"top a\n", "sub/a.txt": b"sub a\n",
+                     "sub/b.txt": b"b" * 70000,
+                     "sub/deep/c.txt": b"deep c\n"}
+            for rel, data in files.items():
+                with open(os.path.join(top, rel), "wb") as f:
+                    f.write(data)
+            secret = os.path.join(srv.tmp, "secret.txt")
+            with open(secret, "wb") as f:
+                f.write(b"not to be sent\n")
+            os.symlink(secret, os.path.join(top, "link.txt"))
+            os.symlink(top, os.path.join(top, "sub", "loop"))
+            a.send("/send bob " + top + "/")
+            sent = [a.expect({"event": "transfer", "state": "waiting",
+                              "direction": "send"}) for _ in files]
+            self.assertEqual(sorted(e["file"] for e in sent),
+                             sorted(os.path.join(top, r) for r in files))
+            offs = [b.expect({"event": "offer", "from": "alice"})
+                    for _ in files]
+            self.assertEqual(sorted(o["name"] for o in offs),
+                             ["a.txt", "a.txt", "b.txt", "c.txt"])
+            for o in offs:
+                b.send("/accept %d" % o["id"])
+            done = [b.expect({"event": "transfer", "state": "done",
+                              "direction": "receive"}, timeout=T_BIG)
+                    for _ in files]
+            self.assertEqual(sorted(os.path.basename(d["file"]) for d in done),
+                             ["a (1).txt", "a.txt", "b.txt", "c.txt"])
+            got = []
+            for d in done:
+                self.assertEqual(os.path.dirname(d["file"]), self.down)
+                with open(d["file"], "rb") as f:
+                    got.append(f.read())
+            self.assertEqual(sorted(got), sorted(files.values()))
+            self.assertEqual(sorted(os.listdir(self.down)),
+                             ["a (1).txt", "a.txt", "b.txt", "c.txt"])
+            # Nothing more was offered: no symlink, nothing through the loop.
+            a.expect({"event": "transfer", "state": "done",
+                       "direction": "send"}, timeout=T_BIG)
+            with a.cond:
+                files_seen = {e.get("file") for e in a.events
+                              if e.get("event") == "transfer"}
+            self.assertEqual(files_seen,
+                             {os.path.join(top, r) for r in files})
+            with b.cond:
+                self.assertEqual(len([e for e in b.events
+                                      if e.get("event") == "offer"]),
+                                 len(files))
+
     def test_existing_file_not_overwritten(self):
         with Server() as srv:
             a, b = self.pair(srv)

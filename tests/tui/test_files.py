@@ -5,6 +5,7 @@ reads it."""
 import os
 import re
 import sys
+import time
 
 import tuiharness as h
 
@@ -27,8 +28,22 @@ class Files(h.TuiCase):
         a.wait(lambda s: re.search(
             r"bob offers report\.pdf \(12\.3 MiB\): /accept 1 or /reject 1",
             s.text), "the offer line")
+        # The pane names the issue's states: offered, then rejected; the
+        # finished row lingers a few seconds, then leaves the pane.
+        def row(s, name):
+            return next((r for r in s.rows if r.startswith(name)), None)
+
+        a.wait(lambda s: re.search(r"from bob +\[\.+\] +0% .* offered$",
+                                   row(s, "report.pdf") or ""),
+               "an offered row")
         a.line("/reject 1")
         raw.expect("FILE_REJECT", offer_id=5)
+        a.wait(lambda s: re.search(r" rejected$", row(s, "report.pdf") or ""),
+               "a rejected row")
+        t0 = time.monotonic()
+        a.wait(lambda s: row(s, "report.pdf") is None
+               and "Transfers" not in s.text, "the rejected row leaving")
+        self.assertGreater(time.monotonic() - t0, 2, "it lingered first")
 
         # alice sends bob 64 MiB; bob reads it slowly on a small window.
         src = os.path.join(self.tmp, "big.bin")

@@ -15,9 +15,9 @@ class Panes(h.TuiCase):
         self.assertIsNotNone(i, "transfers header" + d)
         self.assertEqual(i, s.height - 6, "3 transfers above the bars" + d)
         rows = s.rows[i + 1:i + 4]
-        self.assertRegex(rows[0], r"^holiday-photos\S* +to bob +\[[#.]+\] +"
+        self.assertRegex(rows[0], r"^holiday-phot\S* +to bob +\[[#.]+\] +"
                          r"\d+% .*(active|done)", d)
-        self.assertRegex(rows[1], r"^report-final.pdf +from carol +\[[#.]+\] "
+        self.assertRegex(rows[1], r"^report-final\S* +from carol +\[[#.]+\] "
                          r"+\d+% .*(active|done)", d)
         self.assertRegex(rows[2], r"^notes.txt +from dave +\[#+\.+\] +"
                          r"50% .*failed: connection lost", d)

@@ -125,7 +125,7 @@ static void test_rows(void **state) {
   xfer_start(&x, 0, 0);
   xfer_progress(&x, 420000, 1000);
   progress_row r;
-  progress_format(&x, 100, &r);
+  progress_format(&x, NULL, 100, &r);
   assert_true(utf8_width(r.text, strlen(r.text)) <= 100);
   assert_non_null(strstr(r.text, "holiday.tar.gz"));
   assert_non_null(strstr(r.text, "to bob"));
@@ -137,32 +137,84 @@ static void test_rows(void **state) {
   assert_int_equal(r.bar_fill, r.bar_w * 42 / 100);
   assert_int_equal(r.text[r.bar_col - 1], '[');
   for (int cols = 1; cols < 120; cols++) {
-    progress_format(&x, cols, &r);
+    progress_format(&x, NULL, cols, &r);
     assert_true(utf8_width(r.text, strlen(r.text)) <= cols);
   }
   xfer_fail(&x, XFER_ERR_HASH, 2000);
-  progress_format(&x, 100, &r);
+  progress_format(&x, NULL, 100, &r);
   assert_non_null(strstr(r.text, "checksum mismatch"));
   xfer_init(&x, 2, "report.pdf", "carol", XFER_RECV, 10);
-  progress_format(&x, 80, &r);
+  progress_format(&x, NULL, 80, &r);
   assert_non_null(strstr(r.text, "from carol"));
   assert_non_null(strstr(r.text, "waiting"));
   /* A peer's file name with an escape sequence and a bidi override is
    * drawn as '?'s, in the columns it was measured in. */
   xfer_init(&x, 3, "a\x1b[2Jb\xe2\x80\xaegpj.exe", "dave", XFER_RECV, 10);
-  progress_format(&x, 80, &r);
+  progress_format(&x, NULL, 100, &r);
   assert_non_null(strstr(r.text, "a?[2Jb?gpj.exe"));
   assert_null(strchr(r.text, '\x1b'));
-  assert_true(utf8_width(r.text, strlen(r.text)) <= 80);
+  for (int cols = 1; cols <= 100; cols++) {
+    progress_format(&x, NULL, cols, &r);
+    assert_null(strchr(r.text, '\x1b'));
+    assert_true(utf8_width(r.text, strlen(r.text)) <= cols);
+  }
+}
+
+/* The pane names the states as the issue does (the core's names win over
+ * the model's), cuts long names with an ellipsis and keeps a 10-cell bar
+ * at 80 columns. */
+static void test_states(void **state) {
+  (void)state;
+  xfer x;
+  progress_row r;
+  char st[64];
+  xfer_init(&x, 1, "report.pdf", "bob", XFER_RECV, 1000);
+  progress_format(&x, "offered", 80, &r);
+  assert_non_null(strstr(r.text, "offered"));
+  assert_null(strstr(r.text, "waiting"));
+  assert_true(r.bar_w >= 10);
+  xfer_start(&x, 0, 0);
+  xfer_progress(&x, 1000, 1000);
+  progress_format(&x, "verifying", 80, &r);
+  assert_non_null(strstr(r.text, "verifying"));
+  assert_null(strstr(r.text, "active"));
+  xfer_fail(&x, XFER_ERR_REFUSED, 2000);
+  progress_state(st, sizeof(st), &x, "rejected");
+  assert_string_equal(st, "rejected");
+  progress_state(st, sizeof(st), &x, NULL);
+  assert_string_equal(st, "failed: refused");
+  xfer_init(&x, 2, "a.bin", "carol", XFER_SEND, 1000);
+  xfer_start(&x, 0, 0);
+  xfer_fail(&x, XFER_ERR_NETWORK, 10);
+  progress_state(st, sizeof(st), &x, "failed");
+  assert_string_equal(st, "failed: connection lost");
+  progress_format(&x, "failed", 80, &r);
+  assert_non_null(strstr(r.text, "failed: connection lost"));
+  assert_true(r.bar_w >= 10);
+  xfer_init(&x, 3, "quarterly-report-final-v2-really.tar.gz", "dave", XFER_SEND,
+            1000);
+  xfer_start(&x, 0, 0);
+  xfer_progress(&x, 500, 1000);
+  for (int cols = 80; cols <= 200; cols += 40) {
+    progress_format(&x, "active", cols, &r);
+    assert_true(utf8_width(r.text, strlen(r.text)) <= cols);
+    assert_true(r.bar_w >= 10);
+    assert_non_null(strstr(r.text, "quarterly-"));
+    assert_non_null(strstr(r.text, "\xe2\x80\xa6 to dave"));
+    assert_non_null(strstr(r.text, "active"));
+  }
+  xfer_init(&x, 4, "twenty-characters.gz", "dave", XFER_SEND, 1000);
+  progress_format(&x, NULL, 160, &r); /* 32 columns of name: it fits */
+  assert_null(strstr(r.text, "\xe2\x80\xa6"));
+  assert_non_null(strstr(r.text, "twenty-characters.gz "));
 }
 
 int main(void) {
   setlocale(LC_ALL, "C.UTF-8");
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_fmt),
-      cmocka_unit_test(test_machine),
-      cmocka_unit_test(test_edges),
-      cmocka_unit_test(test_rows),
+      cmocka_unit_test(test_fmt),    cmocka_unit_test(test_machine),
+      cmocka_unit_test(test_edges),  cmocka_unit_test(test_rows),
+      cmocka_unit_test(test_states),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
