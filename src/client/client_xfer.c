@@ -431,18 +431,22 @@ static int cxf_queue(cxf *x, int job) {
   return r;
 }
 
-/* The receiver's .part name for candidate k: "NAME.part", "NAME (k).part". */
-static void cxf_candidate(char *dst, size_t cap, const char *dir,
-                          const char *name, unsigned k, const char *suffix) {
+/* The receiver's path for candidate k: "DIR/NAME.part", "DIR/NAME (k).part"
+ * (suffix "" for the final name). Returns 0, or ENAMETOOLONG when it does
+ * not fit in cap: a cut path would name another file. */
+static int cxf_candidate(char *dst, size_t cap, const char *dir,
+                         const char *name, unsigned k, const char *suffix) {
+  int n;
   if (k == 0) {
-    snprintf(dst, cap, "%s/%s%s", dir, name, suffix);
-    return;
+    n = snprintf(dst, cap, "%s/%s%s", dir, name, suffix);
+  } else {
+    const char *dot = strrchr(name, '.');
+    if (dot == NULL || dot == name)
+      dot = name + strlen(name);
+    n = snprintf(dst, cap, "%s/%.*s (%u)%s%s", dir, (int)(dot - name), name,
+                 k, dot, suffix);
   }
-  const char *dot = strrchr(name, '.');
-  if (dot == NULL || dot == name)
-    dot = name + strlen(name);
-  snprintf(dst, cap, "%s/%.*s (%u)%s%s", dir, (int)(dot - name), name, k, dot,
-           suffix);
+  return n < 0 || (size_t)n >= cap ? ENAMETOOLONG : 0;
 }
 
 /* Creates the directories of path (mkdir -p of its parent). */
@@ -502,8 +506,13 @@ static void cxf_work(uv_work_t *w) {
     }
     for (unsigned k = 0; k < 1000; k++) {
       char final[PATH_MAX];
-      cxf_candidate(final, sizeof final, x->dir, x->name, k, "");
-      cxf_candidate(x->part, sizeof x->part, x->dir, x->name, k, ".part");
+      int e = cxf_candidate(final, sizeof final, x->dir, x->name, k, "");
+      if (e == 0)
+        e = cxf_candidate(x->part, sizeof x->part, x->dir, x->name, k, ".part");
+      if (e != 0) {
+        x->io_err = e;
+        return;
+      }
       if (access(final, F_OK) == 0)
         continue;
       x->fd = open(x->part, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -580,7 +589,11 @@ static void cxf_work(uv_work_t *w) {
       return;
     }
     for (unsigned k = 0; k < 1000; k++) {
-      cxf_candidate(x->t.file, sizeof x->t.file, x->dir, x->name, k, "");
+      int e = cxf_candidate(x->t.file, sizeof x->t.file, x->dir, x->name, k, "");
+      if (e != 0) {
+        x->io_err = e;
+        return;
+      }
       if (link(x->part, x->t.file) == 0) {
         (void)unlink(x->part);
         return;
