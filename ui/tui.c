@@ -78,10 +78,10 @@ struct tui {
   bool searching;    /* Ctrl-R incremental search is on */
   editline sed;      /* the search text while searching */
   bool pw_asking;    /* a refused login: the input line asks the password */
-  char pw[TUI_PW_MAX];    /* what was typed there; wiped after use */
-  size_t pw_len;          /* bytes in pw */
-  char pw_prompt[CLIENT_NAME_SZ + CLIENT_HOST_SZ + 64];
-  editline pw_blank;      /* stays empty: drawn instead of the password */
+  char pw[TUI_PW_MAX]; /* what was typed there; wiped after use */
+  size_t pw_len;       /* bytes in pw */
+  char pw_prompt[CLIENT_NAME_SZ + CLIENT_HOST_SZ + 64]; /* its prompt */
+  editline pw_blank; /* stays empty: drawn instead of the password */
   char login_error[CLIENT_REASON_SZ]; /* the last refusal, for stderr */
   time_t down_since; /* wall clock of the last lost connection, 0 if up */
   bool was_up;       /* logged in at least once */
@@ -137,7 +137,7 @@ static int tui_password(client_opts *o) {
     /* A password the server would refuse (under 8 characters when
      * registering) is asked again here, before anything is sent. */
     snprintf(prompt, sizeof(prompt), "%s%s for %s@%s: ",
-             !i                ? ""
+             !i               ? ""
              : o->do_register ? "The password needs 8 to 256 characters. "
                               : "At most 256 characters. ",
              o->do_register ? (i ? "new password" : "New password")
