@@ -46,6 +46,9 @@
 #define TUI_RETURN_S 300
 #define TUI_SEARCH_PROMPT "(search) "
 #define TUI_SEARCH_FAILED "(search: not found) "
+/* Bytes of a password typed again in the input line: 256 characters (the
+ * wire's limit) of up to 4 bytes, and the terminating NUL. */
+#define TUI_PW_MAX (4 * 256 + 1)
 
 struct tui {
   uv_loop_t loop;
@@ -74,6 +77,12 @@ struct tui {
   bool ring;         /* ring the bell on the next redraw pass */
   bool searching;    /* Ctrl-R incremental search is on */
   editline sed;      /* the search text while searching */
+  bool pw_asking;    /* a refused login: the input line asks the password */
+  char pw[TUI_PW_MAX]; /* what was typed there; wiped after use */
+  size_t pw_len;       /* bytes in pw */
+  char pw_prompt[CLIENT_NAME_SZ + CLIENT_HOST_SZ + 64]; /* its prompt */
+  editline pw_blank; /* stays empty: drawn instead of the password */
+  char login_error[CLIENT_REASON_SZ]; /* the last refusal, for stderr */
   time_t down_since; /* wall clock of the last lost connection, 0 if up */
   bool was_up;       /* logged in at least once */
   bool first_shown;  /* the first room's backlog is on screen */
@@ -121,17 +130,42 @@ static int tui_password(client_opts *o) {
     fprintf(stderr, "parley: %s\n", err);
     return 2;
   }
-  if (r == 0)
+  if (r == 0) { /* from a file or the environment: no one to ask again */
+    if (client_opts_check_password(o, err, sizeof(err)) < 0) {
+      fprintf(stderr, "parley: %s\n", err);
+      return 2;
+    }
     return 0;
-  char prompt[CLIENT_NAME_SZ + CLIENT_HOST_SZ + 64];
-  snprintf(prompt, sizeof(prompt),
-           "%s for %s@%s: ", o->do_register ? "New password" : "Password",
-           o->user, o->host);
-  char *p = terminal_read_secret(prompt);
-  if (!p) {
-    fprintf(stderr, "parley: no password given (use PARLEY_PASSWORD or "
-                    "--password-file)\n");
-    return 2;
+  }
+  char prompt[CLIENT_NAME_SZ + CLIENT_HOST_SZ + 128];
+  char *p = NULL;
+  for (unsigned i = 0;; i++) {
+    /* A password the server would refuse (under 8 characters when
+     * registering) is asked again here, before anything is sent. */
+    snprintf(prompt, sizeof(prompt), "%s%s for %s@%s: ",
+             !i               ? ""
+             : o->do_register ? "The password needs 8 to 256 characters. "
+                              : "At most 256 characters. ",
+             o->do_register ? (i ? "new password" : "New password")
+                            : (i ? "password" : "Password"),
+             o->user, o->host);
+    p = terminal_read_secret(prompt);
+    if (!p) {
+      fprintf(stderr, "parley: no password given (use PARLEY_PASSWORD or "
+                      "--password-file)\n");
+      return 2;
+    }
+    o->password = p;
+    r = client_opts_check_password(o, err, sizeof(err));
+    o->password = NULL;
+    if (r == 0)
+      break;
+    explicit_bzero(p, strlen(p));
+    free(p);
+    if (i + 1 >= CLIENT_LOGIN_TRIES) {
+      fprintf(stderr, "parley: %s\n", err);
+      return 2;
+    }
   }
   if (o->do_register) {
     char *q = terminal_read_secret("Repeat the password: ");
@@ -468,6 +502,105 @@ static void tui_xfer_update(tui *t, const client_transfer *ct) {
 }
 
 /* The core changed the model: mark what shows it. */
+/* Leaves the password prompt, wiping what was typed. */
+static void tui_pw_end(tui *t) {
+  explicit_bzero(t->pw, sizeof(t->pw));
+  t->pw_len = 0;
+  if (t->pw_asking) {
+    t->pw_asking = false;
+    t->in.prompt = NULL;
+    t->in.dirty = true;
+  }
+}
+
+/* A login refused for a wrong password: asks for it again in the input
+ * line, echo off (try is the number of the coming try). */
+static void tui_pw_ask(tui *t, unsigned try) {
+  tui_pw_end(t);
+  if (t->searching) {
+    t->searching = false;
+    chatview_search(&t->chat, client_model_get(t->c)->current, "");
+  }
+  snprintf(t->pw_prompt, sizeof(t->pw_prompt),
+           "Password for %s@%s (try %u of %u): ", t->opts.user, t->opts.host,
+           try, (unsigned)CLIENT_LOGIN_TRIES);
+  t->pw_asking = true;
+  t->in.prompt = t->pw_prompt;
+  t->in.dirty = true;
+  char msg[CLIENT_REASON_SZ + 32];
+  snprintf(msg, sizeof(msg), "%s  (Esc gives up)", t->login_error);
+  statusbar_notice(&t->bars, msg);
+}
+
+/* Enter at the password prompt: tries the login again with it. */
+static void tui_pw_submit(tui *t) {
+  if (t->pw_len == 0)
+    return; /* nothing typed yet: keep asking */
+  t->pw[t->pw_len] = '\0';
+  int r = client_login_retry(t->c, t->pw);
+  tui_pw_end(t);
+  if (r == 0)
+    t->exit_code = 0; /* a new try: the refusal no longer stands */
+  if (r < 0) {
+    statusbar_notice(&t->bars, uv_strerror(r));
+    tui_quit(t, NULL);
+  }
+}
+
+/* A key at the password prompt: text is kept, never shown; Backspace and
+ * Ctrl-U edit; Enter submits; anything else is ignored. */
+static void tui_pw_key(tui *t, keymap_action a, wint_t ch) {
+  switch (a) {
+  case KEYMAP_INSERT: {
+    char u[4];
+    uint32_t cp = (uint32_t)ch;
+    size_t n;
+    if (cp < 0x80) {
+      u[0] = (char)cp;
+      n = 1;
+    } else if (cp < 0x800) {
+      u[0] = (char)(0xC0 | cp >> 6);
+      u[1] = (char)(0x80 | (cp & 0x3F));
+      n = 2;
+    } else if (cp < 0x10000) {
+      u[0] = (char)(0xE0 | cp >> 12);
+      u[1] = (char)(0x80 | (cp >> 6 & 0x3F));
+      u[2] = (char)(0x80 | (cp & 0x3F));
+      n = 3;
+    } else if (cp < 0x110000) {
+      u[0] = (char)(0xF0 | cp >> 18);
+      u[1] = (char)(0x80 | (cp >> 12 & 0x3F));
+      u[2] = (char)(0x80 | (cp >> 6 & 0x3F));
+      u[3] = (char)(0x80 | (cp & 0x3F));
+      n = 4;
+    } else {
+      return;
+    }
+    if (t->pw_len + n < sizeof(t->pw)) { /* room for the NUL */
+      memcpy(t->pw + t->pw_len, u, n);
+      t->pw_len += n;
+    }
+    explicit_bzero(u, sizeof(u));
+    return;
+  }
+  case KEYMAP_BACKSPACE: /* one code point: back over continuation bytes */
+    while (t->pw_len > 0 && ((unsigned char)t->pw[--t->pw_len] & 0xC0) == 0x80)
+      t->pw[t->pw_len] = '\0';
+    t->pw[t->pw_len] = '\0';
+    return;
+  case KEYMAP_KILL_START:
+  case KEYMAP_KILL_WORD:
+    explicit_bzero(t->pw, sizeof(t->pw));
+    t->pw_len = 0;
+    return;
+  case KEYMAP_SUBMIT:
+    tui_pw_submit(t);
+    return;
+  default:
+    return;
+  }
+}
+
 static void tui_on_event(client *c, const client_event *ev, void *ud) {
   tui *t = ud;
   (void)c;
@@ -541,7 +674,20 @@ static void tui_on_event(client *c, const client_event *ev, void *ud) {
       t->down_since = time(NULL);
     t->bars.dirty = t->bars.title_dirty = true;
     t->users.dirty = true;
-    if (ev->fatal != CLIENT_FATAL_NONE) {
+    if (ev->fatal == CLIENT_FATAL_AUTH)
+      snprintf(t->login_error, sizeof(t->login_error), "%s",
+               ev->text && ev->text[0] ? ev->text : "login refused");
+    if (ev->can_retry) {
+      tui_pw_ask(t, ev->login_tries + 1);
+      t->exit_code = 3; /* giving up at the prompt */
+    } else if (ev->fatal == CLIENT_FATAL_AUTH &&
+               ev->login_tries >= CLIENT_LOGIN_TRIES) {
+      /* The last try was refused: leave, as ssh does; the error goes to
+       * stderr once the terminal is restored. */
+      tui_pw_end(t);
+      t->exit_code = 3;
+      client_stop(t->c);
+    } else if (ev->fatal != CLIENT_FATAL_NONE) {
       char msg[CLIENT_REASON_SZ + 64];
       snprintf(msg, sizeof(msg), "%s  (/quit or Ctrl-C to exit)",
                ev->text && ev->text[0] ? ev->text : "disconnected");
@@ -1094,6 +1240,21 @@ static void tui_key(tui *t, int r, wint_t ch) {
   t->in.dirty = true;
   int arg;
   keymap_action a = keymap_lookup(&t->keys, r, ch, false, &arg);
+  if (t->pw_asking) {
+    if (a == KEYMAP_ALT) {
+      wint_t c2;
+      if (wget_wch(t->keywin, &c2) == ERR) { /* Escape alone: give up */
+        tui_pw_end(t);
+        tui_quit(t, NULL);
+      }
+      return; /* Alt-keys do nothing here */
+    }
+    if (a == KEYMAP_PASTE_BEGIN || a == KEYMAP_PASTE_FINISH)
+      tui_act(t, a, arg, ch);
+    else if (!(t->paste && a == KEYMAP_SUBMIT)) /* a pasted line break */
+      tui_pw_key(t, a, ch);
+    return;
+  }
   if (a == KEYMAP_ALT) { /* an Alt-prefixed key, or Escape alone */
     wint_t c2;
     int r2 = wget_wch(t->keywin, &c2);
@@ -1275,8 +1436,12 @@ static void tui_redraw_cb(uv_prepare_t *h) {
     unsigned limit = m->state == CLIENT_CONNECTED || m->limits.max_msg_chars
                          ? m->limits.max_msg_chars
                          : 0;
-    input_draw(&t->in, t->searching ? &t->sed : &t->ed,
-               t->searching ? 0 : limit);
+    /* The password prompt draws an empty line: nothing typed is shown. */
+    input_draw(&t->in,
+               t->pw_asking   ? &t->pw_blank
+               : t->searching ? &t->sed
+                              : &t->ed,
+               t->searching || t->pw_asking ? 0 : limit);
     if (t->ring) {
       t->ring = false;
       beep(); /* terminfo's bel; tmux and screen flag the window */
@@ -1370,6 +1535,7 @@ int tui_main(int argc, char **argv, const tui_hooks *hooks) {
   progress_init(&t->prog);
   editline_init(&t->ed);
   editline_init(&t->sed);
+  editline_init(&t->pw_blank);
   int r = uv_loop_init(&t->loop);
   if (r < 0) {
     fprintf(stderr, "parley: %s\n", uv_strerror(r));
@@ -1431,7 +1597,9 @@ int tui_main(int argc, char **argv, const tui_hooks *hooks) {
   terminal_off();
   client_fatal f = client_fatal_get(t->c);
   if (f == CLIENT_FATAL_AUTH)
-    fprintf(stderr, "parley: login failed\n");
+    fprintf(stderr, "parley: %s%s\n",
+            strstr(t->login_error, "login failed") ? "" : "login failed: ",
+            t->login_error[0] ? t->login_error : "refused");
   client_free(t->c);
   chatview_free(&t->chat);
   userlist_free(&t->users);
@@ -1444,6 +1612,8 @@ int tui_main(int argc, char **argv, const tui_hooks *hooks) {
     delwin(t->keywin);
   editline_free(&t->ed);
   editline_free(&t->sed);
+  editline_free(&t->pw_blank);
+  explicit_bzero(t->pw, sizeof(t->pw));
   for (size_t i = 0; i < t->nxfers; i++)
     free(t->xfers[i]);
   for (size_t i = 0; i < t->nfirst; i++)
