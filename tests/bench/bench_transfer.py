@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""The `transfer` benchmark (issue 10): prints figures, asserts nothing.
+
+  PARLEYD=build/src/server/parleyd PARLEY=build/parley \\
+      python3 tests/bench/bench_transfer.py [SIZE_MIB]
+
+Use a release build. In one run, on loopback only:
+  - raw loopback TCP between two sockets (the ceiling),
+  - `openssl dgst -sha256` over the file (the hashing bound),
+  - a verified transfer between two real `parley --batch` clients, direct,
+  - the same forced through parleyd's relay (--relay-only), with parleyd's
+    RSS sampled during it and a DM round of chat timed meanwhile,
+  - `scp` to localhost when an sshd answers on 127.0.0.1:22 (else skipped).
+The file is random data (SIZE_MIB, default 1024) in a temp dir."""
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "e2e"))
+from harness import Server  # noqa: E402
+
+MB = 1 << 20
+
+
+def make_file(path, size):
+    block = os.urandom(4 * MB)
+    with open(path, "wb") as f:
+        left, i = size, 0
+        while left > 0:
+            chunk = (i.to_bytes(8, "big") + block)[:min(left, 4 * MB)]
+            f.write(chunk)
+            left -= len(chunk)
+            i += 1
+
+
+def raw_tcp(path, size):
+    """Seconds to move the file over one loopback TCP connection."""
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(1)
+    port = ls.getsockname()[1]
+    got = [0]
+
+    def sink():
+        c, _ = ls.accept()
+        buf = bytearray(4 * MB)
+        while True:
+            n = c.recv_into(buf)
+            if n == 0:
+                break
+            got[0] += n
+        c.close()
+
+    t = threading.Thread(target=sink)
+    t.start()
+    s = socket.create_connection(("127.0.0.1", port))
+    t0 = time.monotonic()
+    with open(path, "rb") as f:
+        s.sendfile(f)
+    s.shutdown(socket.SHUT_WR)
+    t.join()
+    dt = time.monotonic() - t0
+    s.close()
+    ls.close()
+    assert got[0] == size
+    return dt
+
+
+def sha_openssl(path):
+    t0 = time.monotonic()
+    subprocess.run(["openssl", "dgst", "-sha256", path], check=True,
+                   capture_output=True)
+    return time.monotonic() - t0
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def transfer(srv, path, size, relay, tag):
+    """Seconds for a verified transfer alice -> bob; peak parleyd RSS
+    growth (KiB) while it ran; DM latencies (ms) measured meanwhile."""
+    down = os.path.join(srv.tmp, "down-" + tag)
+    extra = ("--relay-only",) if relay else ()
+    a = srv.client("alice" + tag, register=True, args=extra)
+    b = srv.client("bob" + tag, register=True,
+                   args=("--download-dir", down) + extra)
+    base = rss_kib(srv.proc.pid)
+    a.send("/send bob%s %s" % (tag, path))
+    off = b.expect({"event": "offer"}, timeout=60)
+    t0 = time.monotonic()
+    b.send("/accept %d" % off["id"])
+    peak = [base]
+    stop = threading.Event()
+
+    def sample():
+        while not stop.is_set():
+            peak[0] = max(peak[0], rss_kib(srv.proc.pid))
+            time.sleep(0.05)
+
+    th = threading.Thread(target=sample)
+    th.start()
+    lat = []
+    b.expect({"event": "transfer", "state": "active"}, timeout=60)
+    for i in range(50):  # chat while the file moves: DMs alice -> bob
+        text = "ping-%s-%d" % (tag, i)
+        ts = time.monotonic()
+        a.send("/msg bob%s %s" % (tag, text))
+        b.expect({"event": "message", "text": text}, timeout=30)
+        lat.append((time.monotonic() - ts) * 1000)
+    done = b.expect({"event": "transfer", "state": "done"}, timeout=600)
+    dt = time.monotonic() - t0
+    stop.set()
+    th.join()
+    assert os.path.getsize(done["file"]) == size
+    a.quit(0)
+    b.quit(0)
+    return dt, peak[0] - base, done.get("path", ""), lat
+
+
+def main():
+    size = int(sys.argv[1]) * MB if len(sys.argv) > 1 else 1024 * MB
+    tmp = tempfile.mkdtemp(prefix="parley-bench-")
+    path = os.path.join(tmp, "data.bin")
+    make_file(path, size)
+    gb = size / 1e9
+    print("file: %d MiB of random data" % (size // MB))
+    t = raw_tcp(path, size)
+    print("raw loopback TCP:        %6.2f s  %6.2f GB/s" % (t, gb / t))
+    t_sha = sha_openssl(path)
+    print("openssl dgst -sha256:    %6.2f s  %6.2f GB/s" % (t_sha, gb / t_sha))
+    with Server("--max-file-size", str(size * 2), "--flood-rate", "100000",
+                "--flood-burst", "100000") as srv:
+        for relay, tag in ((False, "d"), (True, "r")):
+            t, grow, p, lat = transfer(srv, path, size, relay, tag)
+            q = statistics.quantiles(lat, n=100)
+            print("parley %-7s (%s):    %6.2f s  %6.2f GB/s  (%.2f x SHA-256)"
+                  "  parleyd RSS +%d KiB  DM during it: p50 %.1f ms, p99 %.1f"
+                  " ms" % ("relay" if relay else "direct", p, t, gb / t,
+                           t_sha / t, grow, statistics.median(lat), q[98]))
+        srv.stop()
+    try:
+        socket.create_connection(("127.0.0.1", 22), timeout=1).close()
+        t0 = time.monotonic()
+        r = subprocess.run(["scp", "-q", "-o", "BatchMode=yes", "-o",
+                            "StrictHostKeyChecking=no", path,
+                            "127.0.0.1:/tmp/parley-bench-scp.bin"],
+                           capture_output=True)
+        t = time.monotonic() - t0
+        if r.returncode == 0:
+            print("scp to localhost:        %6.2f s  %6.2f GB/s" % (t, gb / t))
+        else:
+            print("scp: failed (%s)" % r.stderr.decode().strip())
+    except OSError:
+        print("scp: no sshd on 127.0.0.1:22, skipped")
+    subprocess.run(["rm", "-rf", tmp])
+
+
+if __name__ == "__main__":
+    main()
