@@ -146,7 +146,8 @@ static const pf proto_ban_entry_fields[] = {
     F(U64, proto_ban_entry, until_ms, 0),
     F(U64, proto_ban_entry, since_ms, 0),
     F(STR, proto_ban_entry, actor, PROTO_MAX_NAME),
-    F(STR, proto_ban_entry, reason, PROTO_MAX_REASON), END};
+    F(STR, proto_ban_entry, reason, PROTO_MAX_REASON),
+    END};
 static const pf proto_set_privacy_fields[] = {
     F(U8, proto_set_privacy, flags, PROTO_PRIVF_LAST), END};
 static const pf proto_file_offer_fields[] = {
@@ -184,7 +185,8 @@ static const pf proto_file_limits_fields[] = {
     F(U16, proto_file_limits, max_transfers, 0),
     F(U16, proto_file_limits, offers_per_min, 0),
     F(U32, proto_file_limits, offer_ttl_s, 0),
-    F(U16, proto_file_limits, max_relayed, 0), END};
+    F(U16, proto_file_limits, max_relayed, 0),
+    END};
 static const pf proto_file_data_fields[] = {
     F(U64, proto_file_data, xfer_id, 0), F(U64, proto_file_data, offset, 0),
     FB(proto_file_data, data, 1, PROTO_MAX_CHUNK), END};

@@ -85,14 +85,14 @@ enum proto_role {
 #define PROTO_ROLE_LAST PROTO_ROLE_ADMIN
 
 enum proto_notice_kind {
-  PROTO_NOTICE_SERVER = 0, /* operator/server announcement ("say") */
-  PROTO_NOTICE_JOINED = 1, /* user joined room */
-  PROTO_NOTICE_LEFT = 2,   /* user parted room */
-  PROTO_NOTICE_QUIT = 3,   /* user disconnected */
-  PROTO_NOTICE_KICKED = 4, /* user kicked (from the server) by actor */
-  PROTO_NOTICE_BANNED = 5, /* user banned by actor */
-  PROTO_NOTICE_TOPIC = 6,  /* actor set room topic to text */
-  PROTO_NOTICE_MOTD = 7,   /* v2: the server's message of the day (text) */
+  PROTO_NOTICE_SERVER = 0,   /* operator/server announcement ("say") */
+  PROTO_NOTICE_JOINED = 1,   /* user joined room */
+  PROTO_NOTICE_LEFT = 2,     /* user parted room */
+  PROTO_NOTICE_QUIT = 3,     /* user disconnected */
+  PROTO_NOTICE_KICKED = 4,   /* user kicked (from the server) by actor */
+  PROTO_NOTICE_BANNED = 5,   /* user banned by actor */
+  PROTO_NOTICE_TOPIC = 6,    /* actor set room topic to text */
+  PROTO_NOTICE_MOTD = 7,     /* v2: the server's message of the day (text) */
   PROTO_NOTICE_UNBANNED = 8, /* v2: actor lifted user's ban */
 };
 #define PROTO_NOTICE_LAST PROTO_NOTICE_UNBANNED
@@ -105,8 +105,9 @@ enum proto_notice_kind {
 #define PROTO_PRESF_ADMIN 0x01       /* user is an operator */
 #define PROTO_PRESF_LIST 0x02        /* part of a WHO reply, not a change */
 #define PROTO_PRESF_SELF 0x04        /* this entry is the receiver */
-#define PROTO_PRIVF_HIDE_TALKING 0x01 /* SET_PRIVACY: do not publish whom I
-                                         am talking with */
+#define PROTO_PRIVF_HIDE_TALKING                                               \
+  0x01 /* SET_PRIVACY: do not publish whom I                                   \
+          am talking with */
 #define PROTO_PRIVF_LAST 0x01
 #define PROTO_UPF_OVERWRITE 0x01     /* replace an existing file */
 #define PROTO_UPF_RESUME 0x02        /* continue a partial upload */
@@ -287,7 +288,7 @@ typedef struct proto_ban_entry { /* v2: one line of a BANS_REQ reply */
 } proto_ban_entry;
 
 typedef struct proto_set_privacy { /* v2 */
-  uint8_t flags; /* PROTO_PRIVF_* */
+  uint8_t flags;                   /* PROTO_PRIVF_* */
 } proto_set_privacy;
 
 typedef struct proto_file_offer {
@@ -337,11 +338,11 @@ typedef struct proto_file_connect { /* first frame of a data connection */
 } proto_file_connect;
 
 typedef struct proto_file_limits { /* S->C after LOGIN_OK (v2) */
-  uint64_t max_file_size;  /* bytes per offered file; 0: no transfers */
-  uint16_t max_transfers;  /* open offers and transfers per user */
-  uint16_t offers_per_min; /* FILE_OFFERs per user per minute */
-  uint32_t offer_ttl_s;    /* an offer not accepted within this expires */
-  uint16_t max_relayed;    /* relayed transfers per user at once; 0: none */
+  uint64_t max_file_size;          /* bytes per offered file; 0: no transfers */
+  uint16_t max_transfers;          /* open offers and transfers per user */
+  uint16_t offers_per_min;         /* FILE_OFFERs per user per minute */
+  uint32_t offer_ttl_s; /* an offer not accepted within this expires */
+  uint16_t max_relayed; /* relayed transfers per user at once; 0: none */
 } proto_file_limits;
 
 typedef struct proto_file_data {

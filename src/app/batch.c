@@ -129,9 +129,8 @@ static const char *status_name(uint8_t s) {
 }
 
 static const char *notice_kind(uint8_t k) {
-  static const char *names[] = {"server", "joined", "left", "quit",
-                                "kicked", "banned", "topic", "motd",
-                                "unbanned"};
+  static const char *names[] = {"server", "joined", "left", "quit",    "kicked",
+                                "banned", "topic",  "motd", "unbanned"};
   _Static_assert(sizeof names / sizeof *names == PROTO_NOTICE_LAST + 1,
                  "a name for every notice kind");
   return k <= PROTO_NOTICE_LAST ? names[k] : "server";
@@ -384,9 +383,8 @@ static void on_event(client *c, const client_event *ev, void *ud) {
     json_object_set_new(o, "size", json_integer((json_int_t)t->m.size));
     json_object_set_new(o, "rate",
                         json_integer((json_int_t)t->m.bytes_per_sec));
-    json_object_set_new(o, "path", jstr(t->path_known
-                                            ? (t->relay ? "relay" : "direct")
-                                            : ""));
+    json_object_set_new(
+        o, "path", jstr(t->path_known ? (t->relay ? "relay" : "direct") : ""));
     json_object_set_new(o, "file", jstr(t->file));
     json_object_set_new(o, "name", jstr(t->m.name));
     json_object_set_new(o, "peer", jstr(t->m.peer));

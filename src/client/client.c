@@ -61,8 +61,7 @@ void client_info(client *c, client_window *w, uint8_t flags, const char *fmt,
   client_emit(c, &ev);
 }
 
-void client_note(client *c, client_window *w, uint8_t flags,
-                 const char *text) {
+void client_note(client *c, client_window *w, uint8_t flags, const char *text) {
   client_info(c, w, flags, "%s", text);
 }
 

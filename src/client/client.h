@@ -37,8 +37,8 @@
 #define CLIENT_BACKOFF_BASE_MS 500
 #define CLIENT_BACKOFF_CAP_MS 30000
 #define CLIENT_SCAN_TIMEOUT_MS 1000
-#define CLIENT_MAX_SCAN_TO 16   /* --scan-to / `/scan ADDR...` targets */
-#define CLIENT_MAX_SCAN_IFS 32  /* interface broadcast addresses probed */
+#define CLIENT_MAX_SCAN_TO 16      /* --scan-to / `/scan ADDR...` targets */
+#define CLIENT_MAX_SCAN_IFS 32     /* interface broadcast addresses probed */
 #define CLIENT_OUTQ_MAX (4u << 20) /* bytes queued to the server, hard cap */
 #define CLIENT_MAX_HELD 50 /* lines typed while disconnected, kept to send */
 #define CLIENT_MAX_NAMES 10000 /* /names entries kept per room */
@@ -129,7 +129,7 @@ typedef struct client_opts {
                                 by the TUI's prompt (malloc'd) */
   uint16_t scan_port;        /* --scan-port / --discovery-port, default 7667 */
   struct sockaddr_in scan_to[CLIENT_MAX_SCAN_TO]; /* --scan-to, in order */
-  unsigned n_scan_to; /* 0: interface broadcasts + 127.0.0.1 */
+  unsigned n_scan_to;        /* 0: interface broadcasts + 127.0.0.1 */
   unsigned timeout_ms;       /* --timeout MS for --scan, default 1000 */
   unsigned scrollback;       /* --scrollback N lines per window */
   bool relay_only;           /* --relay-only: no direct file connections */
@@ -423,8 +423,8 @@ typedef struct client_event {
   const client_server_entry *servers; /* SERVERS */
   const client_ban_entry *bans;       /* BANS */
   const char (*names)[CLIENT_NAME_SZ]; /* NAMES: sorted member names */
-  size_t n;                           /* entries in rooms/servers/bans/names */
-  const client_transfer *xfer;        /* OFFER, TRANSFER */
+  size_t n;                            /* entries in rooms/servers/bans/names */
+  const client_transfer *xfer;         /* OFFER, TRANSFER */
 } client_event;
 
 typedef struct client client;

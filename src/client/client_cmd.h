@@ -28,7 +28,7 @@ typedef enum client_cmd_id {
   CLIENT_CMD_CLOSE,
   CLIENT_CMD_UNBAN, /* word = user */
   CLIENT_CMD_BANS,
-  CLIENT_CMD_SET, /* word = setting, rest = value */
+  CLIENT_CMD_SET,       /* word = setting, rest = value */
   CLIENT_CMD_NAMES,     /* word = room or empty (this room) */
   CLIENT_CMD_RECONNECT, /* connect again now */
   CLIENT_CMD_SEND,      /* rest = [USER|#room] PATH... */

@@ -278,8 +278,7 @@ static int client_exec_xfer(client *c, client_window *w, const client_cmd *cmd,
     p += k;
   }
   unsigned long id = 0;
-  if (cmd->id != CLIENT_CMD_SEND && cmd->id != CLIENT_CMD_TRANSFERS &&
-      n > 0) {
+  if (cmd->id != CLIENT_CMD_SEND && cmd->id != CLIENT_CMD_TRANSFERS && n > 0) {
     char *end;
     id = strtoul(words[0], &end, 10);
     if (*end != '\0' || id == 0 || id > 1000000) {
@@ -309,8 +308,9 @@ static int client_exec_xfer(client *c, client_window *w, const client_cmd *cmd,
     } else if (w != NULL && w->kind == CLIENT_WIN_QUERY) {
       target = w->name;
     } else {
-      snprintf(err, errlen, "usage: /send USER PATH... (or /send PATH in a "
-                            "conversation)");
+      snprintf(err, errlen,
+               "usage: /send USER PATH... (or /send PATH in a "
+               "conversation)");
       return CLIENT_EUSAGE;
     }
     int r = 0;

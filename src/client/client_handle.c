@@ -477,11 +477,10 @@ static void client_handle_notice(client *c, const proto_notice *nt) {
       client_handle_names_remove(w, user);
     }
   }
-  client_line *l =
-      client_window_add(w, 0, nt->ts_ms ? nt->ts_ms : client_now_ms(), user,
-                        strlen(user), buf, strlen(buf),
-                        nt->kind == PROTO_NOTICE_MOTD ? CLIENT_LINE_INFO
-                                                      : CLIENT_LINE_NOTICE);
+  client_line *l = client_window_add(
+      w, 0, nt->ts_ms ? nt->ts_ms : client_now_ms(), user, strlen(user), buf,
+      strlen(buf),
+      nt->kind == PROTO_NOTICE_MOTD ? CLIENT_LINE_INFO : CLIENT_LINE_NOTICE);
   c->m.seq++;
   client_event ev = {.type = CLIENT_EV_NOTICE,
                      .win = w,
@@ -702,7 +701,7 @@ void client_handle_frame(client *c, client_conn *k, const proto_msg *m) {
     proto_str_copy(c->m.server_name, sizeof c->m.server_name, w->server_name);
     client_text_copy(c->m.server_agent, sizeof c->m.server_agent, w->agent);
     proto_str_copy(c->m.windows[0]->name, sizeof c->m.windows[0]->name,
-                    w->server_name);
+                   w->server_name);
     client_handle_login(c, k);
     return;
   }

@@ -87,15 +87,15 @@ struct client {
   unsigned ndms;
   char (*names)[CLIENT_NAME_SZ]; /* MEMBER names until MEMBERS_END */
   size_t nnames, names_cap;
-  struct cxf_state *xf;    /* file transfers (client_xfer.c), lazily */
+  struct cxf_state *xf; /* file transfers (client_xfer.c), lazily */
 };
 
 /* Operator and privacy extras (client_ops.c). */
 void client_ops_ban_entry(client *c, const proto_ban_entry *b);
 void client_ops_bans_end(client *c);
 void client_ops_logged_in(client *c);
-int client_ops_set(client *c, const char *key, size_t key_n,
-                   const char *value, char *err, size_t errlen);
+int client_ops_set(client *c, const char *key, size_t key_n, const char *value,
+                   char *err, size_t errlen);
 
 /* Model helpers (client_window.c). */
 client_window *client_window_new(client_window_kind kind, const char *name,
