@@ -422,8 +422,13 @@ class Server:
         """Runs `parleyd user ARGS --db DB` (account subcommands); returns
         (status, stdout, stderr)."""
         argv = [PARLEYD, "user"] + [str(a) for a in args] + ["--db", self.db]
-        p = subprocess.run(argv, input=stdin.encode("utf-8"),
-                           capture_output=True, timeout=T_EXIT, env=self.env)
+        return self._tool(argv, stdin.encode("utf-8"), status)
+
+    def _tool(self, argv, stdin, status):
+        """Runs a parleyd subcommand; fails on a sanitizer report or, unless
+        status is None, another exit status. Returns (status, out, err)."""
+        p = subprocess.run(argv, input=stdin, capture_output=True,
+                           timeout=T_EXIT, env=self.env)
         out, err = p.stdout.decode(errors="replace"), \
             p.stderr.decode(errors="replace")
         rep = sanitizer_report(err.splitlines())
@@ -442,18 +447,7 @@ class Server:
             self.control_ready()
         argv = [PARLEYD, "ctl", "--db", self.db] + [str(a) for a in extra] + \
             [str(a) for a in args]
-        p = subprocess.run(argv, capture_output=True, timeout=T_EXIT,
-                           env=self.env, stdin=subprocess.DEVNULL)
-        out, err = p.stdout.decode(errors="replace"), \
-            p.stderr.decode(errors="replace")
-        rep = sanitizer_report(err.splitlines())
-        if rep:
-            raise AssertionError("%s reported:\n%s" % (" ".join(argv), rep))
-        if status is not None and p.returncode != status:
-            raise AssertionError("%s: status %d, expected %d\n%s%s" %
-                                 (" ".join(argv), p.returncode, status, out,
-                                  err))
-        return p.returncode, out, err
+        return self._tool(argv, b"", status)
 
     def control_ready(self):
         """Waits for the operator socket ("control on PATH"); returns PATH."""

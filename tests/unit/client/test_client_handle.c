@@ -49,17 +49,26 @@ static void finish(uv_loop_t *loop, client *c, rec *r) {
   assert_int_equal(uv_loop_close(loop), 0);
 }
 
-/* Hands the client a MSG frame as the connection would. */
-static void msg(client *c, client_conn *k, uint64_t id, uint8_t kind,
-                const char *target, const char *from, const char *text) {
+/* Hands the client a MSG frame as the connection would, with an explicit
+ * timestamp and flags. */
+static void msg_full(client *c, client_conn *k, uint64_t id, uint64_t ts_ms,
+                     uint8_t kind, const char *target, const char *from,
+                     uint8_t flags, const char *text) {
   proto_msg m = {.type = PROTO_MSG};
   m.u.msg.id = id;
-  m.u.msg.ts_ms = 1000 + id;
+  m.u.msg.ts_ms = ts_ms;
   m.u.msg.kind = kind;
   m.u.msg.target = proto_str_c(target);
   m.u.msg.from = proto_str_c(from);
+  m.u.msg.flags = flags;
   m.u.msg.text = proto_str_c(text);
   client_handle_frame(c, k, &m);
+}
+
+/* A live MSG (timestamp 1000 + id). */
+static void msg(client *c, client_conn *k, uint64_t id, uint8_t kind,
+                const char *target, const char *from, const char *text) {
+  msg_full(c, k, id, 1000 + id, kind, target, from, 0, text);
 }
 
 /* Someone else's lines in a window one is not looking at count as unread
@@ -347,18 +356,10 @@ static void test_held_lines(void **s) {
   finish(&loop, c, &r);
 }
 
-/* Hands the client a MSG with an explicit timestamp and flags. */
+/* A MSG from bob in #a at ts_ms with flags. */
 static void msg_at(client *c, client_conn *k, uint64_t id, uint64_t ts_ms,
                    uint8_t flags, const char *text) {
-  proto_msg m = {.type = PROTO_MSG};
-  m.u.msg.id = id;
-  m.u.msg.ts_ms = ts_ms;
-  m.u.msg.kind = PROTO_TO_ROOM;
-  m.u.msg.target = proto_str_c("#a");
-  m.u.msg.from = proto_str_c("bob");
-  m.u.msg.flags = flags;
-  m.u.msg.text = proto_str_c(text);
-  client_handle_frame(c, k, &m);
+  msg_full(c, k, id, ts_ms, PROTO_TO_ROOM, "#a", "bob", flags, text);
 }
 
 /* Replayed backlog is skipped only when both the id and the timestamp
