@@ -58,6 +58,9 @@ enum {
   OPT_OFFER_TTL,
   OPT_MAX_RELAYED,
   OPT_MAX_RELAYED_TOTAL,
+  OPT_FOLDER_QUOTA,
+  OPT_FOLDER_USER_QUOTA,
+  OPT_FOLDER_MAX_FILES,
   OPT_ADMIN,
   OPT_HELP,
   OPT_VERSION,
@@ -106,6 +109,9 @@ static const struct option config_opts[] = {
     {"offer-ttl", required_argument, NULL, OPT_OFFER_TTL},
     {"max-relayed", required_argument, NULL, OPT_MAX_RELAYED},
     {"max-relayed-total", required_argument, NULL, OPT_MAX_RELAYED_TOTAL},
+    {"folder-quota", required_argument, NULL, OPT_FOLDER_QUOTA},
+    {"folder-user-quota", required_argument, NULL, OPT_FOLDER_USER_QUOTA},
+    {"folder-max-files", required_argument, NULL, OPT_FOLDER_MAX_FILES},
     {"admin", no_argument, NULL, OPT_ADMIN},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -121,6 +127,8 @@ static void config_usage(FILE *f) {
          "       parleyd user del NAME | user list | user passwd NAME\n"
          "       parleyd logins [N]               the last N login attempts "
          "(default 20)\n"
+         "       parleyd files list | files rm NAME  the shared folder's "
+         "files\n"
          "       parleyd ctl COMMAND...           run one operator command "
          "on the running server\n"
          "\n"
@@ -131,7 +139,7 @@ static void config_usage(FILE *f) {
          "  --db FILE                SQLite database (default "
          "$XDG_DATA_HOME/parley/parley.db)\n"
          "  --files DIR              shared folder (default "
-         "$XDG_DATA_HOME/parley/files)\n"
+         "$XDG_DATA_HOME/parley/files; \"\" = none)\n"
          "  --config FILE            config file (default "
          "$XDG_CONFIG_HOME/parley/parleyd.conf if it exists)\n"
          "  --name NAME              server name shown to clients (default: "
@@ -204,6 +212,12 @@ static void config_usage(FILE *f) {
          "(default 4; 0 = no relay)\n"
          "  --max-relayed-total N    relayed transfers at once in all "
          "(default 32)\n"
+         "  --folder-quota BYTES     total size of the shared folder (default "
+         "107374182400 = 100 GiB; 0 = no limit)\n"
+         "  --folder-user-quota BYTES  bytes one user may keep in the shared "
+         "folder (default 0 = no limit)\n"
+         "  --folder-max-files N     files in the shared folder (default "
+         "10000)\n"
          "  --admin                  with 'user add': create an operator\n"
          "  --help, --version\n"
          "\n"
@@ -211,7 +225,7 @@ static void config_usage(FILE *f) {
          "ctl): users,\n"
          "kick NAME [REASON], ban NAME [SECONDS], unban NAME, bans, say TEXT, "
          "logins [N],\n"
-         "shutdown, help.\n");
+         "files, rm NAME, shutdown, help.\n");
 }
 
 /* Copies s into a fixed field; -1 when it does not fit. */
@@ -334,6 +348,12 @@ static int config_set(config *c, int id, const char *v) {
     if (r == 0)
       c->max_file_size = u;
     break;
+  case OPT_FOLDER_QUOTA:
+  case OPT_FOLDER_USER_QUOTA:
+    r = config_uint(v, 0, UINT64_MAX >> 1, &u);
+    if (r == 0)
+      *(id == OPT_FOLDER_QUOTA ? &c->folder_quota : &c->folder_user_quota) = u;
+    break;
   case OPT_OUTBUF_HARD:
   case OPT_OUTBUF_SOFT:
     r = config_uint(v, 0, (uint64_t)1 << 40, &u);
@@ -423,6 +443,9 @@ static int config_set(config *c, int id, const char *v) {
     case OPT_MAX_RELAYED_TOTAL:
       dst = &c->max_relayed_total, hi = 100000;
       break;
+    case OPT_FOLDER_MAX_FILES:
+      dst = &c->folder_max_files, lo = 1, hi = 1000000;
+      break;
     default:
       return -1;
     }
@@ -510,6 +533,8 @@ static void config_defaults(config *c) {
   c->offer_ttl = 600;
   c->max_relayed = 4;
   c->max_relayed_total = 32;
+  c->folder_quota = (uint64_t)100 << 30;
+  c->folder_max_files = 10000;
 }
 
 /* Two passes over argv: the first only finds --config/--help, then the

@@ -13,7 +13,7 @@
 typedef struct config {
   char listen[128];       /* ADDR:PORT */
   char db[1024];          /* SQLite file */
-  char files[1024];       /* shared folder (later issue) */
+  char files[1024];       /* shared folder, "" = none */
   char config[1024];      /* INI file, "" when none */
   char name[65];          /* server name */
   char log[1024];         /* log file, "" = stderr */
@@ -53,6 +53,9 @@ typedef struct config {
   uint32_t offer_ttl;         /* seconds an offer waits for an answer */
   uint32_t max_relayed;       /* relayed transfers per user, 0 = no relay */
   uint32_t max_relayed_total; /* relayed transfers at once in all */
+  uint64_t folder_quota;      /* bytes in the shared folder, 0 = no limit */
+  uint64_t folder_user_quota; /* bytes per user there, 0 = no limit */
+  uint32_t folder_max_files;  /* files in the shared folder */
   /* subcommand */
   bool admin; /* user add --admin */
   int argc;   /* positional words left after options */

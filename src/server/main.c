@@ -20,6 +20,7 @@
 #include "log.h"
 #include "room.h"
 #include "server.h"
+#include "folderstore.h"
 #include "store.h"
 
 #define MAIN_CTL_TIMEOUT_MS 10000 /* parleyd ctl waits this long for a reply */
@@ -192,6 +193,25 @@ static int main_logins(config *cfg) {
   return 0;
 }
 
+/* parleyd files list | files rm NAME: the shared folder's table, read
+ * from the database directly (a running server's console has the same
+ * commands, files and rm, which also update what it has in memory). */
+static int main_files(config *cfg) {
+  bool list = cfg->argc == 2 && strcmp(cfg->argv[1], "list") == 0;
+  bool rm = cfg->argc == 3 && strcmp(cfg->argv[1], "rm") == 0;
+  if (!list && !rm) {
+    fprintf(stderr, "usage: parleyd files list | parleyd files rm NAME\n");
+    return 2;
+  }
+  sqlite3 *db;
+  if (store_open(cfg->db, &db) < 0)
+    return 1;
+  int r = list ? folderstore_cmd_list(db)
+               : folderstore_cmd_rm(db, cfg->files, cfg->argv[2]);
+  store_close_db(db);
+  return r;
+}
+
 /* parleyd ctl COMMAND...: sends one console command to the running
  * server's operator socket and prints the reply. Exit status 0 when the
  * server answered "ok", 1 on "error" or when it cannot be reached. */
@@ -352,6 +372,8 @@ int main(int argc, char **argv) {
       return main_ctl(&cfg);
     if (strcmp(cfg.argv[0], "logins") == 0)
       return main_logins(&cfg);
+    if (strcmp(cfg.argv[0], "files") == 0)
+      return main_files(&cfg);
     if (strcmp(cfg.argv[0], "user") != 0) {
       fprintf(stderr, "parleyd: unknown command '%s'; try --help\n",
               cfg.argv[0]);

@@ -140,12 +140,13 @@ SCHEMA = {
     "FOLDER_END": (0x0803, [("count", U32)]),
     "UPLOAD_REQ": (0x0804, [("xfer_id", U64), ("name", STR), ("size", U64),
                             ("sha256", BLOB), ("flags", U8)]),
-    "UPLOAD_READY": (0x0805, [("xfer_id", U64), ("offset", U64)]),
+    "UPLOAD_READY": (0x0805, [("xfer_id", U64), ("offset", U64),
+                              ("token", BLOB)]),
     "DOWNLOAD_REQ": (0x0806, [("xfer_id", U64), ("name", STR),
                               ("offset", U64)]),
     "DOWNLOAD_START": (0x0807, [("xfer_id", U64), ("name", STR),
                                 ("size", U64), ("offset", U64),
-                                ("sha256", BLOB)]),
+                                ("sha256", BLOB), ("token", BLOB)]),
     "RENAME_REQ": (0x0808, [("from", STR), ("to", STR), ("flags", U8)]),
     "DELETE_REQ": (0x0809, [("name", STR)]),
     "FOLDER_OK": (0x080A, [("op", U16), ("name", STR)]),
@@ -172,7 +173,8 @@ E = dict(TRUNCATED=1, FRAME_TOO_BIG=2, UNKNOWN_TYPE=3, BAD_UTF8=4,
          CONTROL_CHARS=68, USER_OFFLINE=69,
          NO_SUCH_FILE=80, FILE_EXISTS=81, BAD_FILENAME=82, FILE_TOO_BIG=83,
          DISK_FULL=84, NO_SUCH_OFFER=85, HASH_MISMATCH=86, IO=87,
-         TRANSFER_LIMIT=88, RELAY_TOKEN=89, OFFER_FLOOD=90)
+         TRANSFER_LIMIT=88, RELAY_TOKEN=89, OFFER_FLOOD=90, QUOTA=91,
+         NOT_OWNER=92, NO_FOLDER=93)
 
 PROTO_TO_ROOM, PROTO_TO_USER = 0, 1
 
