@@ -244,6 +244,7 @@ void client_free(client *c) {
   free(c->m.windows);
   client_user_clear(c);
   client_xfer_free(c);
+  client_folder_free(c);
   free(c->who);
   free(c->rooms);
   free(c->bans);

@@ -359,6 +359,11 @@ typedef enum client_event_type {
   CLIENT_EV_BANS,          /* /bans answer in bans[] */
   CLIENT_EV_OFFER,         /* a file was offered to us (xfer) */
   CLIENT_EV_TRANSFER,      /* a transfer changed state or progressed */
+  CLIENT_EV_FILES,         /* /files answer in files[], n */
+  CLIENT_EV_FOLDER_OK,     /* a folder change succeeded: text = "upload",
+                              "rename" or "delete", name = the file */
+  CLIENT_EV_ASK,           /* a yes/no question (text) for the input
+                              line; answer with client_folder_answer() */
 } client_event_type;
 
 /* Why a session ended for good (sets the batch exit status). */
@@ -383,6 +388,14 @@ typedef struct client_ban_entry { /* one line of a /bans answer */
   char actor[CLIENT_NAME_SZ]; /* "" for the operator console */
   char reason[PROTO_MAX_REASON * 4 + 1];
 } client_ban_entry;
+
+typedef struct client_folder_entry { /* one file of a /files answer */
+  char name[PROTO_MAX_FILENAME + 1];
+  uint64_t size;
+  uint64_t mtime; /* unix seconds */
+  char owner[CLIENT_NAME_SZ];
+  char sha256[PROTO_HASH_LEN * 2 + 1]; /* hex */
+} client_folder_entry;
 
 typedef struct client_server_entry {
   char name[CLIENT_NAME_SZ * 2];
@@ -422,6 +435,7 @@ typedef struct client_event {
   const client_room_entry *rooms;     /* ROOMS */
   const client_server_entry *servers; /* SERVERS */
   const client_ban_entry *bans;       /* BANS */
+  const client_folder_entry *files;   /* FILES */
   const char (*names)[CLIENT_NAME_SZ]; /* NAMES: sorted member names */
   size_t n;                            /* entries in rooms/servers/bans/names */
   const client_transfer *xfer;         /* OFFER, TRANSFER */
@@ -510,6 +524,11 @@ int client_command(client *c, client_window *w, const char *line, char *err,
 #define CLIENT_EQUEUE                                                          \
   (-1003) /* output to the server backed up, or                                \
              another local failure (see err) */
+/* Answers the question of the last CLIENT_EV_ASK (a file that exists on
+ * the server): yes sends the upload or rename again with overwrite, no
+ * drops it. Returns 0, or CLIENT_EUSAGE when nothing is asked. */
+int client_folder_answer(client *c, bool yes);
+
 /* Symbolic name of a client_command() result for scripts ("USAGE",
  * "NO_TARGET", "NOT_CONNECTED", "QUEUE_FULL" or the PERR name). */
 const char *client_command_errname(int r);

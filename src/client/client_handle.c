@@ -558,6 +558,10 @@ static void client_handle_error(client *c, client_conn *k,
   client_handle_report_error(c, e);
   if (e->ref_type >= PROTO_FILE_OFFER && e->ref_type <= PROTO_FILE_LIMITS)
     client_xfer_on_error(c, e->ref_type, e->subject, text);
+  if (e->ref_type >= PROTO_FOLDER_LIST_REQ && e->ref_type <= PROTO_FOLDER_OK) {
+    client_xfer_on_error(c, e->ref_type, e->subject, text);
+    client_folder_on_error(c, e);
+  }
   if (e->code == PERR_SESSION_REPLACED || e->code == PERR_REVOKED)
     client_conn_lost(c, text, CLIENT_FATAL_OTHER); /* no reconnect */
 }
@@ -801,6 +805,8 @@ void client_handle_frame(client *c, client_conn *k, const proto_msg *m) {
   default:
     if (m->type >= PROTO_FILE_OFFER && m->type <= PROTO_FILE_LIMITS)
       client_xfer_on_frame(c, m);
+    else if (m->type >= PROTO_FOLDER_LIST_REQ && m->type <= PROTO_FOLDER_OK)
+      client_folder_on_frame(c, m);
     else if (c->frame_cb)
       c->frame_cb(c, m, c->frame_ud);
     break;

@@ -88,7 +88,22 @@ struct client {
   char (*names)[CLIENT_NAME_SZ]; /* MEMBER names until MEMBERS_END */
   size_t nnames, names_cap;
   struct cxf_state *xf; /* file transfers (client_xfer.c), lazily */
+  struct client_folder_state *fo; /* shared folder (client_folder.c) */
 };
+
+/* The shared folder (client_folder.c): frames, errors, and cleanup. */
+void client_folder_on_frame(client *c, const proto_msg *m);
+void client_folder_on_error(client *c, const proto_error_msg *e);
+void client_folder_free(client *c);
+
+/* /files [PATTERN], /upload, /rename, /delete. Return 0 or a
+ * client_send() error (upload: see client_xfer_upload). */
+int client_folder_list(client *c, const char *pattern);
+int client_folder_upload(client *c, const char *path, const char *name,
+                         bool overwrite, char *err, size_t errlen);
+int client_folder_rename(client *c, const char *from, const char *to,
+                         bool overwrite);
+int client_folder_delete(client *c, const char *name);
 
 /* Operator and privacy extras (client_ops.c). */
 void client_ops_ban_entry(client *c, const proto_ban_entry *b);

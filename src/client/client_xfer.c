@@ -97,6 +97,9 @@ struct cxf {
   uint64_t mtime;   /* sender: the source's mtime when offered */
   uv_timer_t pace;  /* tests: PARLEY_TEST_XFER_DELAY_MS between reads */
   bool pace_on;
+  /* the shared folder (peer "server", see the end of this file) */
+  bool folder;    /* an upload to or download from parleyd's folder */
+  bool overwrite; /* upload: replace a file of the same name */
 };
 
 enum cxf_job { CXF_JOB_PREPARE, CXF_JOB_READ, CXF_JOB_WRITE, CXF_JOB_FINISH };
@@ -469,6 +472,11 @@ static void cxf_work(uv_work_t *w) {
   cxf *x = w->data;
   switch (x->job) {
   case CXF_JOB_PREPARE: { /* receiver: directory and a fresh .part file */
+    if (x->folder && !x->resume && /* a download's .part: resume it */
+        cxf_candidate(x->part, sizeof x->part, x->dir, x->name, 0, ".part") ==
+            0 &&
+        access(x->part, F_OK) == 0)
+      x->resume = true;
     if (x->resume) { /* continue the .part file: hash what it holds */
       x->fd = open(x->part, O_RDWR | O_CLOEXEC);
       struct stat st;
@@ -638,6 +646,8 @@ static void cxf_pump_later(cxf *x) {
   (void)uv_timer_start(&x->pace, cxf_on_pace, ms, 0);
 }
 
+static void cxf_send_frame_if_open(cxf *x, const proto_msg *m);
+
 /* The error of a failed job as the user reads it. */
 static void cxf_io_fail(cxf *x, const char *what) {
   int e = x->io_err;
@@ -653,7 +663,10 @@ static void cxf_io_fail(cxf *x, const char *what) {
   m.u.file_cancel.offer_id = x->t.offer_id;
   m.u.file_cancel.peer = proto_str_c(x->peer);
   m.u.file_cancel.reason = proto_str_c(reason);
-  (void)client_conn_send(x->c, &m);
+  if (x->folder) /* parleyd hears it on the data connection */
+    cxf_send_frame_if_open(x, &m);
+  else
+    (void)client_conn_send(x->c, &m);
   cxf_end(x, XFER_FAILED, err, "%s", reason);
 }
 
@@ -747,7 +760,8 @@ static void cxf_after(uv_work_t *w, int status) {
       proto_msg m = {.type = PROTO_FILE_DONE}; /* tells the server it ended */
       m.u.file_done.xfer_id = x->t.offer_id;
       m.u.file_done.sha256 = (proto_blob){x->sha, PROTO_HASH_LEN};
-      (void)client_conn_send(c, &m);
+      if (!x->folder) /* the folder's server hears it on the data path */
+        (void)client_conn_send(c, &m);
       if (x->win != NULL && !x->win->closing) /* and to the sender */
         cxf_send_frame(x->win, &m);
     }
@@ -981,6 +995,7 @@ static void cxf_dconn_drain(stream *s) {
 
 static void cxf_on_lost(uv_timer_t *t);
 static void cxf_reoffer(cxf *old);
+static void cxf_folder_again(cxf *old);
 
 /* The winning data connection broke: the other side's reason may still be
  * on its way through the server, so wait CXF_LOST_MS before calling it an
@@ -1026,6 +1041,10 @@ static void cxf_on_lost(uv_timer_t *t) {
   x->keep = true; /* resumes when both sides are back */
   cxf_end(x, XFER_FAILED, XFER_ERR_NETWORK,
           "interrupted: data connection lost (%s)", uv_strerror(x->io_err));
+  if (x->folder) {
+    cxf_folder_again(x); /* from what the server or the .part kept */
+    return;
+  }
   /* Both may be back already (a server restart is over before this grace
    * period): then no login or presence change will prompt the re-offer. */
   if (x->t.m.dir == XFER_SEND && client_ready(x->c) &&
@@ -1152,10 +1171,16 @@ static int cxf_recv_alloc(cxf *x) {
 }
 
 /* Receiver: the .part file exists: tell the sender, start the clock. */
+static void cxf_folder_dial(cxf *x);
+
 static void cxf_accept_sent(cxf *x) {
   client *c = x->c;
   cxf_copy(x->t.file, sizeof x->t.file, x->part);
   x->t.m.start_pos = x->t.m.pos = x->io_pos;
+  if (x->folder) { /* a download: straight to parleyd's data connection */
+    cxf_folder_dial(x);
+    return;
+  }
   cxf_save(x, false);
   proto_msg m = {.type = PROTO_FILE_ACCEPT};
   m.u.file_accept.offer_id = x->t.offer_id;
@@ -1178,6 +1203,28 @@ static void cxf_accept_sent(cxf *x) {
   cxf_event(x, true);
 }
 
+/* Sender: opens the source and checks it is the file offered. Returns 0,
+ * or -1 after failing x. */
+static int cxf_open_source(cxf *x) {
+  x->fd = open(x->t.file, O_RDONLY | O_CLOEXEC);
+  x->md = EVP_MD_CTX_new();
+  x->buf = malloc(CXF_IO);
+  if (x->fd < 0 || x->md == NULL || x->buf == NULL ||
+      EVP_DigestInit_ex(x->md, EVP_sha256(), NULL) != 1) {
+    x->io_err = x->fd < 0 ? errno : ENOMEM;
+    cxf_io_fail(x, "cannot open the file");
+    return -1;
+  }
+  struct stat st;
+  if (fstat(x->fd, &st) < 0 || (uint64_t)st.st_size != x->t.m.size ||
+      (x->mtime != 0 && (uint64_t)st.st_mtim.tv_sec != x->mtime)) {
+    x->io_err = ESTALE;
+    cxf_io_fail(x, "the file changed since it was offered");
+    return -1;
+  }
+  return 0;
+}
+
 /* Sender: the recipient accepted: listen, hint, open the file. */
 static void cxf_on_accept(cxf *x, const proto_file_accept *a) {
   client *c = x->c;
@@ -1186,22 +1233,8 @@ static void cxf_on_accept(cxf *x, const proto_file_accept *a) {
   }
   x->t.accepted = true;
   (void)xfer_connect(&x->t.m);
-  x->fd = open(x->t.file, O_RDONLY | O_CLOEXEC);
-  x->md = EVP_MD_CTX_new();
-  x->buf = malloc(CXF_IO);
-  if (x->fd < 0 || x->md == NULL || x->buf == NULL ||
-      EVP_DigestInit_ex(x->md, EVP_sha256(), NULL) != 1) {
-    x->io_err = x->fd < 0 ? errno : ENOMEM;
-    cxf_io_fail(x, "cannot open the file");
+  if (cxf_open_source(x) < 0)
     return;
-  }
-  struct stat st;
-  if (fstat(x->fd, &st) < 0 || (uint64_t)st.st_size != x->t.m.size ||
-      (x->mtime != 0 && (uint64_t)st.st_mtim.tv_sec != x->mtime)) {
-    x->io_err = ESTALE;
-    cxf_io_fail(x, "the file changed since it was offered");
-    return;
-  }
   (void)a;
   if (!c->opts.relay_only && c->conn != NULL) {
     struct sockaddr_storage ss;
@@ -1846,9 +1879,16 @@ void client_xfer_list(client *c) {
   }
 }
 
+static void cxf_folder_error(client *c, uint16_t ref_type, proto_str subject,
+                             const char *text);
+
 void client_xfer_on_error(client *c, uint16_t ref_type, proto_str subject,
                           const char *text) {
   cxf_state *st = cxf_get(c);
+  if (ref_type == PROTO_UPLOAD_REQ || ref_type == PROTO_DOWNLOAD_REQ) {
+    cxf_folder_error(c, ref_type, subject, text);
+    return;
+  }
   for (size_t i = st ? st->n : 0; i > 0; i--) {
     cxf *x = st->x[i - 1];
     if (x->ended || !client_str_eq(subject, x->peer))
@@ -2049,7 +2089,9 @@ void client_xfer_logged_in(client *c) {
   cxf_state *st = cxf_get(c);
   for (size_t i = 0; st != NULL && i < st->n; i++) {
     cxf *x = st->x[i];
-    if (x->t.m.dir == XFER_SEND && x->ended && x->keep && !x->superseded)
+    if (x->folder && x->ended && x->keep && !x->superseded)
+      cxf_folder_again(x); /* the server kept what it had */
+    else if (x->t.m.dir == XFER_SEND && x->ended && x->keep && !x->superseded)
       cxf_reoffer(x); /* this process was interrupted: offer again */
   }
   cxf_load_job *j = calloc(1, sizeof *j);
@@ -2103,4 +2145,240 @@ void client_xfer_free(client *c) {
   c->xf = NULL;
   c->m.xfers = NULL;
   c->m.nxfers = 0;
+}
+
+/* ---- the shared folder: uploads and downloads with parleyd -------------- */
+
+/* Folder transfers are transfers like the others (peer "server", the same
+ * data connection frames, hashing, .part files, progress and events); only
+ * the chat side differs: UPLOAD_REQ/UPLOAD_READY and DOWNLOAD_REQ/
+ * DOWNLOAD_START instead of an offer, and the data connection dials
+ * parleyd's port with the token from the answer (PROTOCOL.md 7.7). A
+ * broken one starts again with RESUME / from the .part file. */
+
+#define CXF_SERVER "server" /* the peer shown for folder transfers */
+
+static void cxf_send_frame_if_open(cxf *x, const proto_msg *m) {
+  if (x->win != NULL && !x->win->closing)
+    cxf_send_frame(x->win, m);
+}
+
+/* Dials parleyd for x's data connection with the token in x->token. */
+static void cxf_folder_dial(cxf *x) {
+  struct sockaddr_storage ss;
+  if (cxf_server_addr(x->c, &ss) < 0) {
+    cxf_end(x, XFER_FAILED, XFER_ERR_NETWORK, "not connected to the server");
+    return;
+  }
+  (void)xfer_connect(&x->t.m);
+  cxf_dial(x, (struct sockaddr *)&ss, x->token, false);
+  cxf_event(x, true);
+}
+
+/* Sends x's request: UPLOAD_REQ (always RESUME: the server continues a
+ * partial upload of the same name and size) or DOWNLOAD_REQ. */
+static void cxf_folder_request(cxf *x) {
+  proto_msg m;
+  memset(&m, 0, sizeof m);
+  if (x->t.m.dir == XFER_SEND) {
+    static const uint8_t zero[PROTO_HASH_LEN];
+    m.type = PROTO_UPLOAD_REQ;
+    m.u.upload_req.xfer_id = x->t.offer_id;
+    m.u.upload_req.name = proto_str_c(x->name);
+    m.u.upload_req.size = x->t.m.size;
+    m.u.upload_req.sha256 = (proto_blob){zero, PROTO_HASH_LEN};
+    m.u.upload_req.flags =
+        PROTO_UPF_RESUME | (x->overwrite ? PROTO_UPF_OVERWRITE : 0);
+  } else {
+    m.type = PROTO_DOWNLOAD_REQ;
+    m.u.download_req.xfer_id = x->t.offer_id;
+    m.u.download_req.name = proto_str_c(x->name);
+  }
+  if (client_conn_send(x->c, &m) < 0) {
+    x->keep = true;
+    cxf_end(x, XFER_FAILED, XFER_ERR_NETWORK,
+            "interrupted: not connected to the server");
+    return;
+  }
+  cxf_event(x, true);
+}
+
+/* A new folder transfer row for name (upload of path, or download into
+ * dir). NULL when no slot is free. */
+static cxf *cxf_folder_new(client *c, enum xfer_dir dir, const char *name,
+                           const char *path, uint64_t size, uint64_t mtime) {
+  cxf *x = cxf_new(c);
+  if (x == NULL)
+    return NULL;
+  x->folder = true;
+  cxf_copy(x->peer, sizeof x->peer, CXF_SERVER);
+  cxf_copy(x->name, sizeof x->name, name);
+  uint64_t id;
+  if (uv_random(NULL, NULL, &id, sizeof id, 0, NULL) < 0)
+    id = ((uint64_t)random() << 32) ^ (uint64_t)random() ^ client_now_ms();
+  x->t.offer_id = id;
+  x->mtime = mtime;
+  if (dir == XFER_SEND)
+    cxf_copy(x->t.file, sizeof x->t.file, path);
+  else
+    cxf_copy(x->dir, sizeof x->dir, path);
+  xfer_init(&x->t.m, id, x->name, x->peer, dir, size);
+  return x;
+}
+
+/* An interrupted folder transfer starts again (a new row) from what the
+ * server kept (upload) or the .part file (download). */
+static void cxf_folder_again(cxf *old) {
+  client *c = old->c;
+  if (!client_ready(c))
+    return; /* client_xfer_logged_in comes back to it */
+  cxf *x = cxf_folder_new(c, old->t.m.dir, old->name,
+                          old->t.m.dir == XFER_SEND ? old->t.file : old->dir,
+                          old->t.m.size, old->mtime);
+  if (x == NULL)
+    return;
+  old->superseded = true;
+  x->overwrite = old->overwrite;
+  cxf_folder_request(x);
+}
+
+typedef struct cxf_up_req {
+  uv_fs_t req;
+  client *c;
+  bool overwrite;
+  char name[PROTO_MAX_FILENAME + 1];
+  char path[PATH_MAX];
+} cxf_up_req;
+
+static void cxf_up_stat_done(uv_fs_t *req) {
+  cxf_up_req *u = req->data;
+  client *c = u->c;
+  c->live--;
+  if (req->result < 0 || !S_ISREG(req->statbuf.st_mode)) {
+    client_info(c, NULL, CLIENT_LINE_ERROR, "cannot upload %s: %s", u->path,
+                req->result < 0 ? uv_strerror((int)req->result)
+                                : "not a regular file");
+  } else {
+    cxf *x = cxf_folder_new(c, XFER_SEND, u->name, u->path,
+                            req->statbuf.st_size,
+                            (uint64_t)req->statbuf.st_mtim.tv_sec);
+    if (x == NULL) {
+      client_info(c, NULL, CLIENT_LINE_ERROR,
+                  "cannot upload %s: too many transfers", u->path);
+    } else {
+      x->overwrite = u->overwrite;
+      cxf_folder_request(x);
+    }
+  }
+  uv_fs_req_cleanup(req);
+  free(u);
+  client_maybe_stopped(c);
+}
+
+int client_xfer_upload(client *c, const char *path, const char *name,
+                       bool overwrite, char *err, size_t errlen) {
+  if (!client_ready(c)) {
+    snprintf(err, errlen, "not connected to the server");
+    return UV_ENOTCONN;
+  }
+  cxf_up_req *u = calloc(1, sizeof *u);
+  if (u == NULL) {
+    snprintf(err, errlen, "out of memory");
+    return UV_ENOMEM;
+  }
+  u->c = c;
+  u->overwrite = overwrite;
+  cxf_copy(u->path, sizeof u->path, path);
+  if (name == NULL || *name == '\0') { /* the file's own name */
+    const char *slash = strrchr(path, '/');
+    name = slash != NULL ? slash + 1 : path;
+  }
+  cxf_copy(u->name, sizeof u->name, name);
+  u->req.data = u;
+  int r = uv_fs_stat(c->loop, &u->req, u->path, cxf_up_stat_done);
+  if (r < 0) {
+    snprintf(err, errlen, "cannot upload %s: %s", path, uv_strerror(r));
+    free(u);
+    return r;
+  }
+  c->live++;
+  return 0;
+}
+
+int client_xfer_download(client *c, const char *name, const char *dir,
+                         char *err, size_t errlen) {
+  if (!client_ready(c)) {
+    snprintf(err, errlen, "not connected to the server");
+    return UV_ENOTCONN;
+  }
+  char where[PATH_MAX];
+  cxf_download_dir(c, dir, where, sizeof where);
+  cxf *x = cxf_folder_new(c, XFER_RECV, name, where, 0, 0);
+  if (x == NULL) {
+    snprintf(err, errlen, "too many transfers");
+    return -PERR_TRANSFER_LIMIT;
+  }
+  x->t.accepted = true;
+  cxf_folder_request(x);
+  return 0;
+}
+
+/* The newest live folder transfer with this xfer_id. */
+static cxf *cxf_folder_find(client *c, uint64_t id) {
+  cxf_state *st = cxf_get(c);
+  for (size_t i = st ? st->n : 0; i > 0; i--) {
+    cxf *x = st->x[i - 1];
+    if (x->folder && !x->ended && x->t.offer_id == id)
+      return x;
+  }
+  return NULL;
+}
+
+void client_xfer_on_folder(client *c, const proto_msg *m) {
+  if (m->type == PROTO_UPLOAD_READY) {
+    const proto_upload_ready *r = &m->u.upload_ready;
+    cxf *x = cxf_folder_find(c, r->xfer_id);
+    if (x == NULL || x->t.m.dir != XFER_SEND || x->t.accepted)
+      return;
+    x->t.accepted = true;
+    memcpy(x->token, r->token.p, PROTO_TOKEN_LEN);
+    if (cxf_open_source(x) == 0)
+      cxf_folder_dial(x); /* the server's first FILE_ACK says where */
+    return;
+  }
+  if (m->type != PROTO_DOWNLOAD_START)
+    return;
+  const proto_download_start *d = &m->u.download_start;
+  cxf *x = cxf_folder_find(c, d->xfer_id);
+  if (x == NULL || x->t.m.dir != XFER_RECV || x->buf != NULL)
+    return;
+  memcpy(x->token, d->token.p, PROTO_TOKEN_LEN);
+  xfer_init(&x->t.m, x->t.offer_id, x->name, x->peer, XFER_RECV, d->size);
+  if (cxf_recv_alloc(x) < 0) {
+    x->io_err = ENOMEM;
+    cxf_io_fail(x, "out of memory");
+    return;
+  }
+  if (cxf_start_job(x, CXF_JOB_PREPARE)) /* then cxf_accept_sent dials */
+    cxf_event(x, true);
+}
+
+/* The server refused a folder request or failed a folder transfer about
+ * the file subject: the newest live one of that name and direction. */
+static void cxf_folder_error(client *c, uint16_t ref_type, proto_str subject,
+                             const char *text) {
+  cxf_state *st = cxf_get(c);
+  enum xfer_dir dir = ref_type == PROTO_UPLOAD_REQ ? XFER_SEND : XFER_RECV;
+  for (size_t i = st ? st->n : 0; i > 0; i--) {
+    cxf *x = st->x[i - 1];
+    if (x->folder && !x->ended && x->t.m.dir == dir &&
+        client_str_eq(subject, x->name)) {
+      cxf_end(x, XFER_FAILED, XFER_ERR_SERVER, "%s", text);
+      return;
+    }
+  }
+}
+
+void client_xfer_size_text(char *dst, size_t cap, uint64_t n) {
+  cxf_size_text(dst, cap, n);
 }

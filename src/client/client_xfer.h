@@ -32,6 +32,21 @@ void client_xfer_list(client *c);
  * control characters or escapes, no leading dot, at most 200 bytes). */
 void client_xfer_sanitize(char *dst, size_t cap, proto_str in);
 
+/* The shared folder: /upload PATH [NAME] (the file's own name when NAME
+ * is NULL; overwrite: replace a file of that name) and /download NAME
+ * [DIR]. They appear as transfers with peer "server". Return 0 or a
+ * negative PERR_/uv error with err filled. */
+int client_xfer_upload(client *c, const char *path, const char *name,
+                       bool overwrite, char *err, size_t errlen);
+int client_xfer_download(client *c, const char *name, const char *dir,
+                         char *err, size_t errlen);
+
+/* "12.3 MiB", as the transfer lines show sizes. */
+void client_xfer_size_text(char *dst, size_t cap, uint64_t n);
+
+/* UPLOAD_READY or DOWNLOAD_START from the server. */
+void client_xfer_on_folder(client *c, const proto_msg *m);
+
 /* A file frame (0x0701..0x070B) from the server. */
 void client_xfer_on_frame(client *c, const proto_msg *m);
 

@@ -294,6 +294,114 @@ class Folder(unittest.TestCase):
         self.assertEqual(loser["code"], E["FILE_EXISTS"])
 
 
+def file_sha(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+class FolderBatch(unittest.TestCase):
+    """The same through real `parley --batch` clients."""
+
+    def test_batch_upload_files_download_rename_delete(self):
+        with Server() as srv:
+            down = os.path.join(srv.tmp, "down")
+            a = srv.client("alice", register=True)
+            b = srv.client("bob", register=True,
+                           args=("--download-dir", down))
+            src = os.path.join(srv.tmp, "report.pdf")
+            with open(src, "wb") as f:
+                f.write(os.urandom(3 * MB + 17))
+            a.send("/upload " + src)
+            up = a.expect({"event": "transfer", "state": "done",
+                           "direction": "send"}, timeout=T_BIG)
+            self.assertEqual((up["peer"], up["name"], up["bytes"]),
+                             ("server", "report.pdf", 3 * MB + 17))
+            a.expect({"event": "folder", "op": "upload", "name": "report.pdf"})
+            b.send("/files rep")
+            ls = b.expect({"event": "files"})["files"]
+            self.assertEqual([(e["name"], e["size"], e["owner"], e["sha256"])
+                              for e in ls],
+                             [("report.pdf", 3 * MB + 17, "alice",
+                               file_sha(src))])
+            b.send("/list nomatch*")
+            self.assertEqual(b.expect({"event": "files"})["files"], [])
+            b.send("/get report.pdf")
+            d = b.expect({"event": "transfer", "state": "done",
+                          "direction": "receive"}, timeout=T_BIG)
+            self.assertEqual(d["peer"], "server")
+            self.assertEqual(d["file"], os.path.join(down, "report.pdf"))
+            self.assertEqual(file_sha(d["file"]), file_sha(src))
+            # the overwrite question: an error naming FILE_EXISTS, then
+            # --overwrite replaces it
+            with open(src, "wb") as f:
+                f.write(b"v2")
+            a.send("/put " + src)
+            e = a.expect({"event": "error", "name": "FILE_EXISTS"})
+            self.assertIn("report.pdf exists on the server", e["text"])
+            a.send("/upload --overwrite " + src)
+            a.expect({"event": "folder", "op": "upload"}, timeout=T_BIG)
+            # bob may not touch alice's file
+            b.send("/delete report.pdf")
+            b.expect({"event": "error", "name": "NOT_OWNER"})
+            a.send("/change report.pdf final.pdf")
+            a.expect({"event": "folder", "op": "rename", "name": "final.pdf"})
+            a.send("/files")
+            ls = a.expect({"event": "files"})["files"]
+            self.assertEqual([(e["name"], e["size"]) for e in ls],
+                             [("final.pdf", 2)])
+            a.send("/delete final.pdf")
+            a.expect({"event": "folder", "op": "delete", "name": "final.pdf"})
+            a.send("/files")
+            self.assertEqual(a.expect({"event": "files"})["files"], [])
+
+    def test_batch_upload_killed_resumes(self):
+        with Server() as srv:
+            src = os.path.join(srv.tmp, "big.bin")
+            with open(src, "wb") as f:
+                f.write(os.urandom(8 * MB))
+            slow = {"PARLEY_TEST_XFER_DELAY_MS": "100"}
+            a = srv.client("alice", register=True, env=slow)
+            a.send("/upload " + src)
+            a.expect({"event": "transfer", "state": "active",
+                      "direction": "send"}, timeout=T_BIG)
+            # wait until the server kept some of it, then kill the client
+            part_dir = os.path.join(srv.files, ".parley")
+            from harness import wait_until
+            wait_until(lambda: any(os.path.getsize(os.path.join(part_dir, p))
+                                   >= MB for p in os.listdir(part_dir)),
+                       T_BIG, "a partial upload on the server")
+            a.kill()
+            a = srv.client("alice")
+            a.send("/upload " + src)
+            done = a.expect({"event": "transfer", "state": "done",
+                             "direction": "send"}, timeout=T_BIG)
+            self.assertGreaterEqual(done["resumed_from"], MB)
+            self.assertEqual(file_sha(os.path.join(srv.files, "big.bin")),
+                             file_sha(src))
+
+    def test_batch_download_killed_resumes_from_part(self):
+        with Server() as srv:
+            down = os.path.join(srv.tmp, "down")
+            a = srv.raw()
+            a.login("alice", register=True)
+            data = os.urandom(6 * MB)
+            self.assertEqual(upload(srv, a, "d.bin", data)["type"],
+                             "FOLDER_OK")
+            os.makedirs(down)
+            with open(os.path.join(down, "d.bin.part"), "wb") as f:
+                f.write(data[:2 * MB])  # what a killed download left
+            b = srv.client("bob", register=True,
+                           args=("--download-dir", down))
+            b.send("/download d.bin")
+            d = b.expect({"event": "transfer", "state": "done",
+                          "direction": "receive"}, timeout=T_BIG)
+            self.assertEqual(d["resumed_from"], 2 * MB)
+            with open(os.path.join(down, "d.bin"), "rb") as f:
+                self.assertEqual(f.read(), data)
+            self.assertEqual(os.listdir(down), ["d.bin"])
+            a.close()
+
+
 class FolderRestart(unittest.TestCase):
     def test_restart_mid_upload_resumes_and_reconciles(self):
         srv = Server()
