@@ -82,6 +82,8 @@ struct tui {
   size_t pw_len;       /* bytes in pw */
   char pw_prompt[CLIENT_NAME_SZ + CLIENT_HOST_SZ + 64]; /* its prompt */
   editline pw_blank; /* stays empty: drawn instead of the password */
+  bool asking;       /* a yes/no question (CLIENT_EV_ASK) in the input line */
+  char ask_prompt[CLIENT_REASON_SZ + 600]; /* its text */
   char login_error[CLIENT_REASON_SZ]; /* the last refusal, for stderr */
   time_t down_since; /* wall clock of the last lost connection, 0 if up */
   bool was_up;       /* logged in at least once */
@@ -601,10 +603,28 @@ static void tui_pw_key(tui *t, keymap_action a, wint_t ch) {
   }
 }
 
+/* A key while a yes/no question is asked: y answers yes, anything else
+ * no (Enter alone keeps the default, [y/N]). */
+static void tui_ask_key(tui *t, int r, wint_t ch) {
+  bool yes = r != KEY_CODE_YES && (ch == 'y' || ch == 'Y');
+  t->asking = false;
+  t->in.prompt = NULL;
+  t->in.dirty = true;
+  (void)client_folder_answer(t->c, yes);
+}
+
 static void tui_on_event(client *c, const client_event *ev, void *ud) {
   tui *t = ud;
   (void)c;
   switch (ev->type) {
+  case CLIENT_EV_ASK:
+    if (t->pw_asking)
+      break;
+    snprintf(t->ask_prompt, sizeof t->ask_prompt, "%s ", ev->text);
+    t->asking = true;
+    t->in.prompt = t->ask_prompt;
+    t->in.dirty = true;
+    break;
   case CLIENT_EV_MESSAGE:
   case CLIENT_EV_NOTICE:
   case CLIENT_EV_INFO:
@@ -1239,6 +1259,10 @@ static void tui_key(tui *t, int r, wint_t ch) {
   statusbar_notice(&t->bars, NULL);
   t->in.dirty = true;
   int arg;
+  if (t->asking) {
+    tui_ask_key(t, r, ch);
+    return;
+  }
   keymap_action a = keymap_lookup(&t->keys, r, ch, false, &arg);
   if (t->pw_asking) {
     if (a == KEYMAP_ALT) {
@@ -1438,7 +1462,7 @@ static void tui_redraw_cb(uv_prepare_t *h) {
                          : 0;
     /* The password prompt draws an empty line: nothing typed is shown. */
     input_draw(&t->in,
-               t->pw_asking   ? &t->pw_blank
+               t->pw_asking || t->asking ? &t->pw_blank
                : t->searching ? &t->sed
                               : &t->ed,
                t->searching || t->pw_asking ? 0 : limit);
