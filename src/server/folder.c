@@ -58,7 +58,7 @@ static bool folder_may_change(conn *c, uint16_t ref_type,
   conn_error(c, PERR_NOT_OWNER, ref_type, f->name,
              "%s belongs to %s: only its owner or an operator can replace, "
              "rename or delete it",
-             f->name, f->owner);
+             folderstore_shown(f->name), f->owner);
   return false;
 }
 
@@ -80,7 +80,8 @@ static void folder_exists(conn *c, uint16_t ref_type, const folder_file *f) {
   conn_error(c, PERR_FILE_EXISTS, ref_type, f->name,
              "%s exists on the server (%s, %s); send again with overwrite to "
              "replace it",
-             f->name, folder_size(sz, sizeof sz, f->size), f->owner);
+             folderstore_shown(f->name), folder_size(sz, sizeof sz, f->size),
+             f->owner);
 }
 
 static void folder_list(conn *c) {
@@ -101,7 +102,7 @@ static bool folder_fits(conn *c, const char *name, uint64_t size,
   char a[32], b[32], d[32];
   if (size > cfg->max_file_size) {
     conn_error(c, PERR_FILE_TOO_BIG, PROTO_UPLOAD_REQ, name,
-               "%s is %s; the server takes files up to %s", name,
+               "%s is %s; the server takes files up to %s", folderstore_shown(name),
                folder_size(a, sizeof a, size),
                folder_size(b, sizeof b, cfg->max_file_size));
     return false;
@@ -114,7 +115,7 @@ static bool folder_fits(conn *c, const char *name, uint64_t size,
                "the shared folder's quota is full: it holds %s of %s and %s "
                "is %s",
                folder_size(a, sizeof a, total),
-               folder_size(b, sizeof b, cfg->folder_quota), name,
+               folder_size(b, sizeof b, cfg->folder_quota), folderstore_shown(name),
                folder_size(d, sizeof d, size));
     return false;
   }
@@ -128,7 +129,8 @@ static bool folder_fits(conn *c, const char *name, uint64_t size,
                "your quota in the shared folder is full: you keep %s of %s "
                "and %s is %s",
                folder_size(a, sizeof a, mine),
-               folder_size(b, sizeof b, cfg->folder_user_quota), name,
+               folder_size(b, sizeof b, cfg->folder_user_quota),
+               folderstore_shown(name),
                folder_size(d, sizeof d, size));
     return false;
   }
@@ -147,10 +149,10 @@ static void folder_upload(conn *c, const proto_upload_req *r) {
   if (folder_name(c, PROTO_UPLOAD_REQ, r->name, name, sizeof name) < 0)
     return;
   folder_file *old = folderstore_find(name, strlen(name));
-  if (folderxfer_uploading(name)) {
+  if (folderxfer_uploading(name, c->user->name)) {
     conn_error(c, PERR_FILE_EXISTS, PROTO_UPLOAD_REQ, name,
                "%s is being uploaded right now; try again when that is done",
-               name);
+               folderstore_shown(name));
     return;
   }
   bool overwrite = (r->flags & PROTO_UPF_OVERWRITE) != 0;
@@ -162,7 +164,7 @@ static void folder_upload(conn *c, const proto_upload_req *r) {
     return;
   if (old != NULL && old->busy) {
     conn_error(c, PERR_IO, PROTO_UPLOAD_REQ, name,
-               "%s is being renamed or deleted; try again", name);
+               "%s is being renamed or deleted; try again", folderstore_shown(name));
     return;
   }
   if (folderxfer_count(c->user->name) >= srv.cfg->max_transfers) {
@@ -187,12 +189,13 @@ static void folder_download(conn *c, const proto_download_req *r) {
   if (f == NULL) {
     conn_error(c, PERR_NO_SUCH_FILE, PROTO_DOWNLOAD_REQ, name,
                "no file called %s in the shared folder (/files lists them)",
-               name);
+               folderstore_shown(name));
     return;
   }
   if (r->offset > f->size) {
     conn_error(c, PERR_UNEXPECTED, PROTO_DOWNLOAD_REQ, name,
-               "offset %" PRIu64 " is beyond the end of %s", r->offset, name);
+               "offset %" PRIu64 " is beyond the end of %s", r->offset,
+               folderstore_shown(name));
     return;
   }
   if (folderxfer_count(c->user->name) >= srv.cfg->max_transfers) {
@@ -248,14 +251,15 @@ static folder_file *folder_changeable(conn *c, uint16_t op, const char *name) {
   folder_file *f = folderstore_find(name, strlen(name));
   if (f == NULL) {
     conn_error(c, PERR_NO_SUCH_FILE, op, name,
-               "no file called %s in the shared folder", name);
+               "no file called %s in the shared folder", folderstore_shown(name));
     return NULL;
   }
   if (!folder_may_change(c, op, f))
     return NULL;
-  if (f->busy || folderxfer_uploading(name)) {
+  if (f->busy || folderxfer_uploading(name, NULL)) {
     conn_error(c, PERR_IO, op, name,
-               "%s is being changed or uploaded right now; try again", name);
+               "%s is being changed or uploaded right now; try again",
+               folderstore_shown(name));
     return NULL;
   }
   return f;
@@ -282,9 +286,10 @@ static void folder_rename(conn *c, const proto_rename *r) {
   }
   if (old != NULL && folder_changeable(c, PROTO_RENAME_REQ, to) == NULL)
     return;
-  if (old == NULL && folderxfer_uploading(to)) {
+  if (old == NULL && folderxfer_uploading(to, NULL)) {
     conn_error(c, PERR_FILE_EXISTS, PROTO_RENAME_REQ, to,
-               "%s is being uploaded right now; pick another name", to);
+               "%s is being uploaded right now; pick another name",
+               folderstore_shown(to));
     return;
   }
   folder_ask *a = folder_ask_new(c, PROTO_RENAME_REQ, to);

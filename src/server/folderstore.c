@@ -104,6 +104,24 @@ int folderstore_name_check(const char *p, size_t n) {
   return 0;
 }
 
+/* The name for an ERROR's text: at most 64 bytes, cut at a character, so
+ * that the text stays within PROTO_MAX_ERRTEXT (the subject carries the
+ * whole name). Two static buffers used in turn: one call's arguments. */
+const char *folderstore_shown(const char *name) {
+  static char buf[2][64 + 4];
+  static int k;
+  char *b = buf[k++ & 1];
+  size_t n = strlen(name);
+  if (n <= 64)
+    return name;
+  n = 64;
+  while (n > 0 && ((unsigned char)name[n] & 0xc0) == 0x80)
+    n--; /* not inside a UTF-8 sequence */
+  memcpy(b, name, n);
+  memcpy(b + n, "...", 4);
+  return b;
+}
+
 int folderstore_path(char *dst, size_t cap, const char *name) {
   int r = snprintf(dst, cap, "%s/%s", fs.dir, name);
   return r < 0 || (size_t)r >= cap ? -1 : 0;

@@ -65,6 +65,11 @@ uint64_t folderstore_user_total(const char *owner);
  * not starting with '.', ' ' or '-'. Else -PERR_BAD_FILENAME. */
 int folderstore_name_check(const char *p, size_t n);
 
+/* name as an ERROR's text shows it: at most 64 bytes, cut at a character
+ * ("..." added), so that the text fits PROTO_MAX_ERRTEXT. Static buffers,
+ * two in turn. */
+const char *folderstore_shown(const char *name);
+
 /* DIR/name, and the partial upload DIR/.parley/up-<key> of (owner, name,
  * size). Return 0 or -1 when the path does not fit cap. */
 int folderstore_path(char *dst, size_t cap, const char *name);

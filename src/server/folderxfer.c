@@ -108,13 +108,21 @@ static void fx_release(fx *x) {
   free(x);
 }
 
-bool folderxfer_uploading(const char *name) {
+bool folderxfer_uploading(const char *name, const char *who) {
+  bool busy = false;
   for (size_t i = 0; i < FOLDERXFER_SLOTS; i++) {
     fx *x = fx_slots[i];
-    if (x != NULL && x->upload && !x->ended && strcmp(x->name, name) == 0)
-      return true;
+    if (x == NULL || !x->upload || x->ended || strcmp(x->name, name) != 0)
+      continue;
+    if (who != NULL && !x->shaken && !x->busy && !x->fs_busy &&
+        strcasecmp(x->user, who) == 0) {
+      x->ended = true; /* the same user asks again: the new request wins */
+      fx_release(x);
+      continue;
+    }
+    busy = true;
   }
-  return false;
+  return busy;
 }
 
 uint32_t folderxfer_count(const char *who) {
@@ -204,24 +212,27 @@ static void fx_io_fail(fx *x, const char *what) {
   if (e == ENOSPC || e == EDQUOT || e == EFBIG) {
     snprintf(text, sizeof text,
              "no space left on the server for %s (%s); nothing was kept",
-             x->name, e == EFBIG ? "file size limit" : "disk full");
+             folderstore_shown(x->name),
+             e == EFBIG ? "file size limit" : "disk full");
     fx_fail(x, PERR_DISK_FULL, text, false);
     return;
   }
   if (e == EBADMSG) {
     snprintf(text, sizeof text,
-             "%s: checksum mismatch; the upload was discarded", x->name);
+             "%s: checksum mismatch; the upload was discarded",
+             folderstore_shown(x->name));
     fx_fail(x, PERR_HASH_MISMATCH, text, false);
     return;
   }
   if (e == EEXIST) {
     snprintf(text, sizeof text, "%s appeared on the server meanwhile; upload "
                                 "again with overwrite to replace it",
-             x->name);
+             folderstore_shown(x->name));
     fx_fail(x, PERR_FILE_EXISTS, text, false);
     return;
   }
-  snprintf(text, sizeof text, "%s %s: %s", what, x->name, strerror(e));
+  snprintf(text, sizeof text, "%s %s: %s", what, folderstore_shown(x->name),
+           strerror(e));
   fx_fail(x, PERR_IO, text, false);
 }
 
@@ -408,7 +419,8 @@ static void fx_on_read(uv_fs_t *req) {
   }
   if (n <= 0) {
     char text[512];
-    snprintf(text, sizeof text, "cannot read %s on the server: %s", x->name,
+    snprintf(text, sizeof text, "cannot read %s on the server: %s",
+             folderstore_shown(x->name),
              n == 0 ? "the file is shorter than listed" : uv_strerror((int)n));
     fx_fail(x, PERR_IO, text, false);
     return;
@@ -687,7 +699,8 @@ static void fx_on_open(uv_fs_t *req) {
   }
   if (fd < 0) {
     char text[300];
-    snprintf(text, sizeof text, "cannot open %s on the server: %s", x->name,
+    snprintf(text, sizeof text, "cannot open %s on the server: %s",
+             folderstore_shown(x->name),
              uv_strerror(fd));
     fx_fail(x, fd == UV_ENOENT ? PERR_NO_SUCH_FILE : PERR_IO, text, false);
     return;

@@ -55,8 +55,11 @@ int folderxfer_download(const char *user, uint64_t xfer_id, const char *name,
  * false when it is none of ours (the relay's then). */
 bool folderxfer_on_connect(struct conn *c, const proto_file_connect *fc);
 
-/* True while an upload of name is running or waiting for its connection. */
-bool folderxfer_uploading(const char *name);
+/* True while an upload of name is running or waiting for its connection.
+ * With who set, who's own uploads of name still waiting for their
+ * connection are dropped first (a client that asks again, after it was
+ * killed or cut off, must not wait for its old token to expire). */
+bool folderxfer_uploading(const char *name, const char *who);
 
 /* Open uploads and downloads of user (any case), and the bytes reserved by
  * uploads in progress: of user, or of everyone (user NULL). new_files

@@ -402,6 +402,49 @@ class FolderBatch(unittest.TestCase):
             a.close()
 
 
+class FolderOperator(unittest.TestCase):
+    def test_console_and_subcommands(self):
+        srv = Server()
+        try:
+            chat = srv.raw()
+            chat.login("alice", register=True)
+            for name in ("one.txt", "two.txt"):
+                self.assertEqual(upload(srv, chat, name, name.encode())["type"],
+                                 "FOLDER_OK")
+            srv.console_expect("files", r"^one\.txt 7 alice \d{4}-")
+            srv.console_expect("rm nope", r"^no such file in the shared")
+            srv.console_expect("rm one.txt", r"^deleted$")
+            self.assertEqual([e[0] for e in listing(chat)], ["two.txt"])
+            self.assertFalse(os.path.exists(os.path.join(srv.files,
+                                                         "one.txt")))
+            _, out, _ = srv.ctl("files")
+            self.assertIn("two.txt 7 alice", out)
+            chat.close()
+            srv.stop()
+            argv = ["--db", srv.db, "--files", srv.files]
+            from harness import PARLEYD
+            _, out, _ = srv._tool([PARLEYD, "files", "list"] + argv, b"", 0)
+            self.assertRegex(out, r"^two\.txt\t7\talice\t\d{4}-")
+            srv._tool([PARLEYD, "files", "rm", "../db"] + argv, b"", 2)
+            srv._tool([PARLEYD, "files", "rm", "nope"] + argv, b"", 1)
+            _, out, _ = srv._tool([PARLEYD, "files", "rm", "two.txt"] + argv,
+                                  b"", 0)
+            self.assertEqual(os.listdir(srv.files), [".parley"])
+            _, out, _ = srv._tool([PARLEYD, "files", "list"] + argv, b"", 0)
+            self.assertIn("empty", out)
+            self.assertTrue(os.path.exists(srv.db))
+        finally:
+            srv.stop()
+
+    def test_no_folder(self):
+        with Server("--files", "") as srv:
+            chat = srv.raw()
+            chat.login("alice", register=True)
+            chat.send_frame("FOLDER_LIST_REQ")
+            self.assertEqual(chat.expect("ERROR")["code"], E["NO_FOLDER"])
+            chat.close()
+
+
 class FolderRestart(unittest.TestCase):
     def test_restart_mid_upload_resumes_and_reconciles(self):
         srv = Server()
