@@ -19,6 +19,7 @@
 
 #include "client_int.h"
 #include "client_xfer.h"
+#include "fileio.h"
 
 #define CFO_UPLOADS 8 /* recent uploads remembered for the question */
 
@@ -145,7 +146,7 @@ static void cfo_list_end(client *c, client_folder_state *f) {
   for (size_t i = 0; i < f->n; i++) {
     const client_folder_entry *e = &f->e[i];
     char sz[32], when[32];
-    client_xfer_size_text(sz, sizeof sz, e->size);
+    fileio_size_text(sz, sizeof sz, e->size);
     time_t t = (time_t)e->mtime;
     struct tm tm;
     localtime_r(&t, &tm);
@@ -231,7 +232,7 @@ void client_folder_on_error(client *c, const proto_error_msg *e) {
   char q[PROTO_MAX_FILENAME + CLIENT_NAME_SZ + 200];
   if (strcmp(f->last.name, name) == 0) {
     char sz[32], age[32];
-    client_xfer_size_text(sz, sizeof sz, f->last.size);
+    fileio_size_text(sz, sizeof sz, f->last.size);
     cfo_age(age, sizeof age, f->last.mtime);
     snprintf(q, sizeof q,
              "%s exists on the server (%s, %s, %s ago). Overwrite? [y/N]",

@@ -29,6 +29,7 @@
 #include <openssl/evp.h>
 
 #include "client_int.h"
+#include "fileio.h"
 #include "framer.h"
 #include "outq.h"
 #include "stream.h"
@@ -491,19 +492,7 @@ static void cxf_work(uv_work_t *w) {
         x->io_err = errno;
         return;
       }
-      uint64_t at = 0;
-      while (at < have) {
-        size_t want = have - at < CXF_IO ? (size_t)(have - at) : CXF_IO;
-        ssize_t n = pread(x->fd, x->buf, want, (off_t)at);
-        if (n < 0 && errno == EINTR)
-          continue;
-        if (n <= 0) {
-          x->io_err = n == 0 ? EIO : errno;
-          return;
-        }
-        EVP_DigestUpdate(x->md, x->buf, (size_t)n);
-        at += (uint64_t)n;
-      }
+      x->io_err = fileio_hash_prefix(x->fd, x->md, x->buf, CXF_IO, have);
       x->io_pos = have;
       return;
     }
@@ -570,22 +559,11 @@ static void cxf_work(uv_work_t *w) {
       EVP_DigestFinal_ex(x->md, x->sha, NULL);
     return;
   }
-  case CXF_JOB_WRITE: { /* receiver: append, hashed as it goes */
-    size_t put = 0;
-    while (put < x->buf_n) {
-      ssize_t n = pwrite(x->fd, x->buf + put, x->buf_n - put,
-                         (off_t)(x->io_pos + put));
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0) {
-        x->io_err = n == 0 ? ENOSPC : errno;
-        return;
-      }
-      put += (size_t)n;
-    }
-    EVP_DigestUpdate(x->md, x->buf, x->buf_n);
+  case CXF_JOB_WRITE: /* receiver: append, hashed as it goes */
+    x->io_err = fileio_pwrite(x->fd, x->buf, x->buf_n, x->io_pos);
+    if (x->io_err == 0)
+      EVP_DigestUpdate(x->md, x->buf, x->buf_n);
     return;
-  }
   case CXF_JOB_FINISH: { /* receiver: compare, then a free final name */
     EVP_DigestFinal_ex(x->md, x->sha, NULL);
     if (memcmp(x->sha, x->peer_sha, PROTO_HASH_LEN) != 0) {
@@ -1307,15 +1285,7 @@ static void cxf_on_relay(cxf *x, const proto_file_relay *r) {
 
 /* "12.3 MiB" */
 static void cxf_size_text(char *dst, size_t cap, uint64_t n) {
-  static const char *const u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = (double)n;
-  int i = 0;
-  while (v >= 1024 && i < 4)
-    v /= 1024, i++;
-  if (i == 0)
-    snprintf(dst, cap, "%" PRIu64 " B", n);
-  else
-    snprintf(dst, cap, "%.1f %s", v, u[i]);
+  fileio_size_text(dst, cap, n);
 }
 
 /* Makes a received name safe to store: one path component, no control
@@ -2377,8 +2347,4 @@ static void cxf_folder_error(client *c, uint16_t ref_type, proto_str subject,
       return;
     }
   }
-}
-
-void client_xfer_size_text(char *dst, size_t cap, uint64_t n) {
-  cxf_size_text(dst, cap, n);
 }

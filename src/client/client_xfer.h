@@ -41,9 +41,6 @@ int client_xfer_upload(client *c, const char *path, const char *name,
 int client_xfer_download(client *c, const char *name, const char *dir,
                          char *err, size_t errlen);
 
-/* "12.3 MiB", as the transfer lines show sizes. */
-void client_xfer_size_text(char *dst, size_t cap, uint64_t n);
-
 /* UPLOAD_READY or DOWNLOAD_START from the server. */
 void client_xfer_on_folder(client *c, const proto_msg *m);
 

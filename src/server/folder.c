@@ -8,22 +8,15 @@
 #include <strings.h>
 
 #include "conn.h"
+#include "fileio.h"
 #include "folderstore.h"
 #include "folderxfer.h"
 #include "server.h"
 #include "user.h"
 
-/* "12.0 MiB" for the limits' messages. */
+/* "12.0 MiB" for the limits' messages; returns dst. */
 static const char *folder_size(char *dst, size_t cap, uint64_t n) {
-  static const char *const u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = (double)n;
-  int i = 0;
-  while (v >= 1024 && i < 4)
-    v /= 1024, i++;
-  if (i == 0)
-    snprintf(dst, cap, "%" PRIu64 " B", n);
-  else
-    snprintf(dst, cap, "%.1f %s", v, u[i]);
+  fileio_size_text(dst, cap, n);
   return dst;
 }
 

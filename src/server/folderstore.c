@@ -17,6 +17,7 @@
 
 #include <openssl/evp.h>
 
+#include "fileio.h"
 #include "log.h"
 #include "store.h"
 
@@ -317,18 +318,8 @@ static int folderstore_hash_file(const char *path, uint64_t size,
   EVP_MD_CTX *md = EVP_MD_CTX_new();
   uint8_t *buf = malloc(FOLDERSTORE_HASH_IO);
   int rc = md && buf && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 ? 0 : -1;
-  uint64_t at = 0;
-  while (rc == 0 && at < size) {
-    ssize_t n = read(fd, buf, FOLDERSTORE_HASH_IO);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      rc = -1;
-    else {
-      EVP_DigestUpdate(md, buf, (size_t)n);
-      at += (uint64_t)n;
-    }
-  }
+  if (rc == 0 && fileio_hash_prefix(fd, md, buf, FOLDERSTORE_HASH_IO, size))
+    rc = -1;
   if (rc == 0 && EVP_DigestFinal_ex(md, sha, NULL) != 1)
     rc = -1;
   EVP_MD_CTX_free(md);

@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 
 #include "conn.h"
+#include "fileio.h"
 #include "folderstore.h"
 #include "log.h"
 #include "server.h"
@@ -255,39 +256,15 @@ static void fx_work(uv_work_t *w) {
       x->io_err = errno;
       return;
     }
-    uint64_t at = 0;
-    while (at < have) {
-      size_t want = have - at < FOLDERXFER_IO ? (size_t)(have - at)
-                                              : FOLDERXFER_IO;
-      ssize_t n = pread(x->fd, x->buf, want, (off_t)at);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0) {
-        x->io_err = n == 0 ? EIO : errno;
-        return;
-      }
-      EVP_DigestUpdate(x->md, x->buf, (size_t)n);
-      at += (uint64_t)n;
-    }
+    x->io_err = fileio_hash_prefix(x->fd, x->md, x->buf, FOLDERXFER_IO, have);
     x->pos = have;
     return;
   }
-  case FX_JOB_WRITE: {
-    size_t put = 0;
-    while (put < x->buf_n) {
-      ssize_t n = pwrite(x->fd, x->buf + put, x->buf_n - put,
-                         (off_t)(x->pos + put));
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0) {
-        x->io_err = n == 0 ? ENOSPC : errno;
-        return;
-      }
-      put += (size_t)n;
-    }
-    EVP_DigestUpdate(x->md, x->buf, x->buf_n);
+  case FX_JOB_WRITE:
+    x->io_err = fileio_pwrite(x->fd, x->buf, x->buf_n, x->pos);
+    if (x->io_err == 0)
+      EVP_DigestUpdate(x->md, x->buf, x->buf_n);
     return;
-  }
   case FX_JOB_FINISH: { /* compare, make it durable, then move it in */
     EVP_DigestFinal_ex(x->md, x->sha, NULL);
     if (memcmp(x->sha, x->peer_sha, PROTO_HASH_LEN) != 0) {
