@@ -75,7 +75,7 @@
   X(IO, 87, "file input/output error on the server")                           \
   X(TRANSFER_LIMIT, 88, "too many transfers at once")                          \
   X(RELAY_TOKEN, 89, "relay token unknown, already used or expired")           \
-  X(OFFER_FLOOD, 90, "too many file offers; wait a minute")                   \
+  X(OFFER_FLOOD, 90, "too many file offers; wait a minute")                    \
   X(QUOTA, 91, "over the shared folder's quota")                               \
   X(NOT_OWNER, 92, "only the file's owner or an operator can do that")         \
   X(NO_FOLDER, 93, "this server has no shared folder")

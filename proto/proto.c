@@ -223,7 +223,8 @@ static const pf proto_download_start_fields[] = {
     F(U64, proto_download_start, size, 0),
     F(U64, proto_download_start, offset, 0),
     FB(proto_download_start, sha256, PROTO_HASH_LEN, PROTO_HASH_LEN),
-    FB(proto_download_start, token, PROTO_TOKEN_LEN, PROTO_TOKEN_LEN), END};
+    FB(proto_download_start, token, PROTO_TOKEN_LEN, PROTO_TOKEN_LEN),
+    END};
 static const pf proto_rename_fields[] = {
     F(BSTR, proto_rename, from, PROTO_MAX_FILENAME),
     F(BSTR, proto_rename, to, PROTO_MAX_FILENAME),

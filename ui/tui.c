@@ -1463,8 +1463,8 @@ static void tui_redraw_cb(uv_prepare_t *h) {
     /* The password prompt draws an empty line: nothing typed is shown. */
     input_draw(&t->in,
                t->pw_asking || t->asking ? &t->pw_blank
-               : t->searching ? &t->sed
-                              : &t->ed,
+               : t->searching            ? &t->sed
+                                         : &t->ed,
                t->searching || t->pw_asking ? 0 : limit);
     if (t->ring) {
       t->ring = false;

@@ -279,7 +279,7 @@ static int client_exec_folder(client *c, const client_cmd *cmd, char *err,
       n++;
     p += k;
   }
-  int want_lo = cmd->id == CLIENT_CMD_FILES     ? 0
+  int want_lo = cmd->id == CLIENT_CMD_FILES    ? 0
                 : cmd->id == CLIENT_CMD_RENAME ? 2
                                                : 1;
   int want_hi = cmd->id == CLIENT_CMD_DELETE ? 1 : 2;
@@ -287,7 +287,7 @@ static int client_exec_folder(client *c, const client_cmd *cmd, char *err,
       (overwrite && cmd->id != CLIENT_CMD_UPLOAD &&
        cmd->id != CLIENT_CMD_RENAME)) {
     snprintf(err, errlen, "usage: %s",
-             cmd->id == CLIENT_CMD_UPLOAD     ? "/upload [--overwrite] PATH [NAME]"
+             cmd->id == CLIENT_CMD_UPLOAD ? "/upload [--overwrite] PATH [NAME]"
              : cmd->id == CLIENT_CMD_DOWNLOAD ? "/download NAME [DIR]"
              : cmd->id == CLIENT_CMD_FILES    ? "/files [PATTERN]"
              : cmd->id == CLIENT_CMD_RENAME   ? "/rename [--overwrite] OLD NEW"
@@ -297,8 +297,8 @@ static int client_exec_folder(client *c, const client_cmd *cmd, char *err,
   int r;
   switch (cmd->id) {
   case CLIENT_CMD_UPLOAD:
-    return client_folder_upload(c, words[0], n > 1 ? words[1] : NULL,
-                                overwrite, err, errlen);
+    return client_folder_upload(c, words[0], n > 1 ? words[1] : NULL, overwrite,
+                                err, errlen);
   case CLIENT_CMD_DOWNLOAD:
     return client_xfer_download(c, words[0], n > 1 ? words[1] : NULL, err,
                                 errlen);

@@ -37,8 +37,8 @@ typedef struct client_folder_state {
   } up[CFO_UPLOADS]; /* recent /upload commands, a ring */
   unsigned nup;
   char ren_from[PROTO_MAX_FILENAME + 1], ren_to[PROTO_MAX_FILENAME + 1];
-  int ask; /* enum cfo_ask */
-  char ask_a[PATH_MAX];                /* upload: path; rename: from */
+  int ask;                            /* enum cfo_ask */
+  char ask_a[PATH_MAX];               /* upload: path; rename: from */
   char ask_b[PROTO_MAX_FILENAME + 1]; /* upload: name; rename: to */
 } client_folder_state;
 
@@ -235,8 +235,8 @@ void client_folder_on_error(client *c, const proto_error_msg *e) {
     fileio_size_text(sz, sizeof sz, f->last.size);
     cfo_age(age, sizeof age, f->last.mtime);
     snprintf(q, sizeof q,
-             "%s exists on the server (%s, %s, %s ago). Overwrite? [y/N]",
-             name, sz, f->last.owner, age);
+             "%s exists on the server (%s, %s, %s ago). Overwrite? [y/N]", name,
+             sz, f->last.owner, age);
   } else {
     snprintf(q, sizeof q, "%s exists on the server. Overwrite? [y/N]", name);
   }

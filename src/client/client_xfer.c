@@ -2229,9 +2229,9 @@ static void cxf_up_stat_done(uv_fs_t *req) {
                 req->result < 0 ? uv_strerror((int)req->result)
                                 : "not a regular file");
   } else {
-    cxf *x = cxf_folder_new(c, XFER_SEND, u->name, u->path,
-                            req->statbuf.st_size,
-                            (uint64_t)req->statbuf.st_mtim.tv_sec);
+    cxf *x =
+        cxf_folder_new(c, XFER_SEND, u->name, u->path, req->statbuf.st_size,
+                       (uint64_t)req->statbuf.st_mtim.tv_sec);
     if (x == NULL) {
       client_info(c, NULL, CLIENT_LINE_ERROR,
                   "cannot upload %s: too many transfers", u->path);

@@ -208,8 +208,8 @@ static int console_rm(const char *name) {
                   name);
     return CONSOLE_ERR;
   }
-  if (folderstore_delete(name, console_on_rm,
-                         (void *)(uintptr_t)console_to) < 0) {
+  if (folderstore_delete(name, console_on_rm, (void *)(uintptr_t)console_to) <
+      0) {
     console_reply("not deleted: %s", proto_strerror(PERR_IO));
     return CONSOLE_ERR;
   }

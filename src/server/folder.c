@@ -28,8 +28,8 @@ static int folder_name(conn *c, uint16_t ref_type, proto_str in, char *dst,
     char shown[64];
     size_t k = 0;
     for (size_t i = 0; i < in.n && k + 4 < sizeof shown; i++) /* no escapes */
-      shown[k++] = (unsigned char)in.p[i] < 0x20 || in.p[i] == 0x7f ? '?'
-                                                                   : in.p[i];
+      shown[k++] =
+          (unsigned char)in.p[i] < 0x20 || in.p[i] == 0x7f ? '?' : in.p[i];
     shown[k] = '\0';
     conn_error(c, PERR_BAD_FILENAME, ref_type, "",
                "bad file name '%s%s': 1-%d bytes, no '/', '\\', control "
@@ -95,8 +95,8 @@ static bool folder_fits(conn *c, const char *name, uint64_t size,
   char a[32], b[32], d[32];
   if (size > cfg->max_file_size) {
     conn_error(c, PERR_FILE_TOO_BIG, PROTO_UPLOAD_REQ, name,
-               "%s is %s; the server takes files up to %s", folderstore_shown(name),
-               folder_size(a, sizeof a, size),
+               "%s is %s; the server takes files up to %s",
+               folderstore_shown(name), folder_size(a, sizeof a, size),
                folder_size(b, sizeof b, cfg->max_file_size));
     return false;
   }
@@ -108,8 +108,8 @@ static bool folder_fits(conn *c, const char *name, uint64_t size,
                "the shared folder's quota is full: it holds %s of %s and %s "
                "is %s",
                folder_size(a, sizeof a, total),
-               folder_size(b, sizeof b, cfg->folder_quota), folderstore_shown(name),
-               folder_size(d, sizeof d, size));
+               folder_size(b, sizeof b, cfg->folder_quota),
+               folderstore_shown(name), folder_size(d, sizeof d, size));
     return false;
   }
   const char *me = c->user->name;
@@ -123,8 +123,7 @@ static bool folder_fits(conn *c, const char *name, uint64_t size,
                "and %s is %s",
                folder_size(a, sizeof a, mine),
                folder_size(b, sizeof b, cfg->folder_user_quota),
-               folderstore_shown(name),
-               folder_size(d, sizeof d, size));
+               folderstore_shown(name), folder_size(d, sizeof d, size));
     return false;
   }
   size_t files = folderstore_count() + new_files;
@@ -157,7 +156,8 @@ static void folder_upload(conn *c, const proto_upload_req *r) {
     return;
   if (old != NULL && old->busy) {
     conn_error(c, PERR_IO, PROTO_UPLOAD_REQ, name,
-               "%s is being renamed or deleted; try again", folderstore_shown(name));
+               "%s is being renamed or deleted; try again",
+               folderstore_shown(name));
     return;
   }
   if (folderxfer_count(c->user->name) >= srv.cfg->max_transfers) {
@@ -168,8 +168,8 @@ static void folder_upload(conn *c, const proto_upload_req *r) {
   }
   if (!folder_fits(c, name, r->size, old))
     return;
-  int e = folderxfer_upload(c->user->name, r->xfer_id, name, r->size,
-                            overwrite, (r->flags & PROTO_UPF_RESUME) != 0);
+  int e = folderxfer_upload(c->user->name, r->xfer_id, name, r->size, overwrite,
+                            (r->flags & PROTO_UPF_RESUME) != 0);
   if (e < 0)
     conn_error(c, -e, PROTO_UPLOAD_REQ, name, NULL);
 }
@@ -244,7 +244,8 @@ static folder_file *folder_changeable(conn *c, uint16_t op, const char *name) {
   folder_file *f = folderstore_find(name, strlen(name));
   if (f == NULL) {
     conn_error(c, PERR_NO_SUCH_FILE, op, name,
-               "no file called %s in the shared folder", folderstore_shown(name));
+               "no file called %s in the shared folder",
+               folderstore_shown(name));
     return NULL;
   }
   if (!folder_may_change(c, op, f))

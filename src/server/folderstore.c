@@ -139,7 +139,8 @@ int folderstore_partial(char *dst, size_t cap, const char *owner,
   int m = snprintf(buf + k, sizeof buf - k, "%c%s%c%" PRIu64, 0, name, 0, size);
   uint8_t md[EVP_MAX_MD_SIZE];
   unsigned mdn = 0;
-  if (m < 0 || EVP_Digest(buf, k + (size_t)m, md, &mdn, EVP_sha256(), NULL) != 1)
+  if (m < 0 ||
+      EVP_Digest(buf, k + (size_t)m, md, &mdn, EVP_sha256(), NULL) != 1)
     return -1;
   char hex[33];
   for (int i = 0; i < 16; i++)
@@ -258,13 +259,13 @@ static void folderstore_db_put(sqlite3 *db, store_job *j) {
 static void folderstore_db_del(sqlite3 *db, store_job *j) {
   const void *a[5] = {j->text2, j->topic};
   if (j->topic[0] == '\0') {
-    j->result = folderstore_db_run(db, "DELETE FROM folder WHERE name=?1",
-                                   "t", a);
+    j->result =
+        folderstore_db_run(db, "DELETE FROM folder WHERE name=?1", "t", a);
     return;
   }
   const void *b[5] = {j->topic};
-  j->result = folderstore_db_run(db, "DELETE FROM folder WHERE name=?1", "t",
-                                 b);
+  j->result =
+      folderstore_db_run(db, "DELETE FROM folder WHERE name=?1", "t", b);
   if (j->result == 0)
     j->result = folderstore_db_run(
         db, "UPDATE folder SET name=?2 WHERE name=?1", "tt", a);
@@ -585,8 +586,7 @@ int folderstore_rename(const char *from, const char *to,
   return folderstore_op_start(from, to, done, ctx);
 }
 
-int folderstore_delete(const char *name, folderstore_done_fn done,
-                       void *ctx) {
+int folderstore_delete(const char *name, folderstore_done_fn done, void *ctx) {
   return folderstore_op_start(name, "", done, ctx);
 }
 

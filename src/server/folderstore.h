@@ -21,11 +21,11 @@
 
 #include "proto.h"
 
-#define FOLDERSTORE_TMP ".parley"          /* partial uploads, under DIR */
-#define FOLDERSTORE_PARTIAL_TTL_S 86400    /* an interrupted upload waits */
-#define FOLDERSTORE_NAME_MAX 200           /* bytes of a stored name */
-#define FOLDERSTORE_SCAN_MAX 100000        /* files reconciled at start-up */
-#define FOLDERSTORE_HASH_IO (256 * 1024)   /* bytes per read when hashing */
+#define FOLDERSTORE_TMP ".parley"        /* partial uploads, under DIR */
+#define FOLDERSTORE_PARTIAL_TTL_S 86400  /* an interrupted upload waits */
+#define FOLDERSTORE_NAME_MAX 200         /* bytes of a stored name */
+#define FOLDERSTORE_SCAN_MAX 100000      /* files reconciled at start-up */
+#define FOLDERSTORE_HASH_IO (256 * 1024) /* bytes per read when hashing */
 
 typedef struct folder_file {
   char name[FOLDERSTORE_NAME_MAX + 1];
@@ -86,8 +86,7 @@ void folderstore_put(const folder_file *f);
  * when the request cannot even start (done is then not called). */
 int folderstore_rename(const char *from, const char *to,
                        folderstore_done_fn done, void *ctx);
-int folderstore_delete(const char *name, folderstore_done_fn done,
-                       void *ctx);
+int folderstore_delete(const char *name, folderstore_done_fn done, void *ctx);
 
 /* `parleyd files list|rm NAME`: on a database opened by the subcommand,
  * prints the rows / deletes the row and DIR/NAME. Return the exit status. */

@@ -26,13 +26,13 @@ enum fx_job { FX_JOB_OPEN, FX_JOB_WRITE, FX_JOB_FINISH };
 
 typedef struct fx {
   bool upload;
-  bool ended;    /* finished, failed or cancelled: no more frames */
-  bool shaken;   /* FILE_CONNECT exchanged */
-  bool acked;    /* download: the client's first FILE_ACK came */
-  bool done_recv;    /* upload: the client's FILE_DONE came */
-  bool done_sent;    /* download: our FILE_DONE is queued */
+  bool ended;     /* finished, failed or cancelled: no more frames */
+  bool shaken;    /* FILE_CONNECT exchanged */
+  bool acked;     /* download: the client's first FILE_ACK came */
+  bool done_recv; /* upload: the client's FILE_DONE came */
+  bool done_sent; /* download: our FILE_DONE is queued */
   bool overwrite;
-  bool finished;     /* upload: stored and listed */
+  bool finished; /* upload: stored and listed */
   uint8_t token[PROTO_TOKEN_LEN];
   uint64_t xfer_id;
   char user[PROTO_MAX_NAME + 1];
@@ -40,10 +40,10 @@ typedef struct fx {
   char part[PATH_MAX];  /* upload: the partial file */
   char final[PATH_MAX]; /* upload: DIR/name */
   uint64_t size;
-  uint64_t offset; /* upload: where UPLOAD_READY said to start */
+  uint64_t offset;             /* upload: where UPLOAD_READY said to start */
   uint8_t sha[PROTO_HASH_LEN]; /* download: stored; upload: ours */
   uint8_t peer_sha[PROTO_HASH_LEN]; /* upload: the client's */
-  uint64_t expires_ms; /* until the data connection comes */
+  uint64_t expires_ms;              /* until the data connection comes */
   uint64_t start_ms;
   uint64_t mtime; /* upload: of the stored file */
   int fd;         /* -1 when closed */
@@ -164,9 +164,8 @@ static void fx_tell(const char *who, const proto_msg *m) {
 static void fx_tell_error(const fx *x, int code, const char *text) {
   user *u = user_find(x->user, strlen(x->user));
   if (u != NULL && u->conn != NULL)
-    conn_error(u->conn, code,
-               x->upload ? PROTO_UPLOAD_REQ : PROTO_DOWNLOAD_REQ, x->name,
-               "%s", text);
+    conn_error(u->conn, code, x->upload ? PROTO_UPLOAD_REQ : PROTO_DOWNLOAD_REQ,
+               x->name, "%s", text);
 }
 
 static void fx_close(fx *x) {
@@ -226,8 +225,9 @@ static void fx_io_fail(fx *x, const char *what) {
     return;
   }
   if (e == EEXIST) {
-    snprintf(text, sizeof text, "%s appeared on the server meanwhile; upload "
-                                "again with overwrite to replace it",
+    snprintf(text, sizeof text,
+             "%s appeared on the server meanwhile; upload "
+             "again with overwrite to replace it",
              folderstore_shown(x->name));
     fx_fail(x, PERR_FILE_EXISTS, text, false);
     return;
@@ -365,8 +365,10 @@ static void fx_after(uv_work_t *w, int status) {
     folderstore_put(&f);
     x->finished = true;
     x->ended = true;
-    log_info(NULL, "folder upload %s by %s: %" PRIu64 " bytes stored in %" PRIu64
-             " ms", x->name, x->user, x->size, server_now_ms() - x->start_ms);
+    log_info(NULL,
+             "folder upload %s by %s: %" PRIu64 " bytes stored in %" PRIu64
+             " ms",
+             x->name, x->user, x->size, server_now_ms() - x->start_ms);
     proto_msg d = {.type = PROTO_FILE_DONE};
     d.u.file_done.xfer_id = x->xfer_id;
     d.u.file_done.sha256 = (proto_blob){x->sha, PROTO_HASH_LEN};
@@ -437,9 +439,9 @@ static void fx_pump(fx *x) {
     return;
   }
   uint64_t left = x->size - x->pos;
-  uv_buf_t b = uv_buf_init((char *)x->rbuf, left < FOLDERXFER_CHUNK
-                                                ? (unsigned)left
-                                                : FOLDERXFER_CHUNK);
+  uv_buf_t b =
+      uv_buf_init((char *)x->rbuf,
+                  left < FOLDERXFER_CHUNK ? (unsigned)left : FOLDERXFER_CHUNK);
   x->fsreq.data = x;
   if (uv_fs_read(srv.loop, &x->fsreq, x->fd, &b, 1, (int64_t)x->pos,
                  fx_on_read) < 0) {
@@ -481,8 +483,9 @@ static void fx_frame(fx *x, const proto_msg *m) {
       fx_flush(x);
     } else { /* the client verified the download */
       x->ended = true;
-      log_info(NULL, "folder download %s by %s: %" PRIu64 " bytes in %" PRIu64
-               " ms", x->name, x->user, x->size, server_now_ms() - x->start_ms);
+      log_info(NULL,
+               "folder download %s by %s: %" PRIu64 " bytes in %" PRIu64 " ms",
+               x->name, x->user, x->size, server_now_ms() - x->start_ms);
       fx_close(x);
       fx_release(x);
     }
@@ -503,8 +506,7 @@ static void fx_frame(fx *x, const proto_msg *m) {
     fx_fail(x, 0, NULL, true);
     return;
   default:
-    fx_fail(x, PERR_UNEXPECTED, "unexpected frame on a data connection",
-            false);
+    fx_fail(x, PERR_UNEXPECTED, "unexpected frame on a data connection", false);
   }
 }
 
@@ -577,7 +579,8 @@ bool folderxfer_on_connect(conn *c, const proto_file_connect *fc) {
   if (x == NULL)
     return false;
   c->state = CONN_RELAY;
-  bool right = fc->side == (x->upload ? PROTO_SIDE_SENDER : PROTO_SIDE_RECEIVER);
+  bool right =
+      fc->side == (x->upload ? PROTO_SIDE_SENDER : PROTO_SIDE_RECEIVER);
   if (!right) {
     conn_error(c, PERR_RELAY_TOKEN, PROTO_FILE_CONNECT, "", NULL);
     conn_close(c, true, "folder token used from the wrong side");
@@ -591,8 +594,7 @@ bool folderxfer_on_connect(conn *c, const proto_file_connect *fc) {
   (void)uv_tcp_nodelay(&c->s.tcp, 1);
   proto_msg m = {.type = PROTO_FILE_CONNECT};
   m.u.file_connect.offer_id = x->xfer_id;
-  m.u.file_connect.side =
-      x->upload ? PROTO_SIDE_RECEIVER : PROTO_SIDE_SENDER;
+  m.u.file_connect.side = x->upload ? PROTO_SIDE_RECEIVER : PROTO_SIDE_SENDER;
   m.u.file_connect.token = (proto_blob){x->token, PROTO_TOKEN_LEN};
   fx_send(x, &m);
   if (x->upload) { /* no bytes until the partial file is ready */
@@ -677,8 +679,7 @@ static void fx_on_open(uv_fs_t *req) {
   if (fd < 0) {
     char text[300];
     snprintf(text, sizeof text, "cannot open %s on the server: %s",
-             folderstore_shown(x->name),
-             uv_strerror(fd));
+             folderstore_shown(x->name), uv_strerror(fd));
     fx_fail(x, fd == UV_ENOENT ? PERR_NO_SUCH_FILE : PERR_IO, text, false);
     return;
   }

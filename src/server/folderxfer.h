@@ -30,12 +30,12 @@
 
 struct conn;
 
-#define FOLDERXFER_SLOTS 256             /* uploads and downloads at once */
-#define FOLDERXFER_TOKEN_TTL_MS 60000    /* a token waits this long */
-#define FOLDERXFER_IO (256 * 1024)       /* bytes per disk write job */
+#define FOLDERXFER_SLOTS 256          /* uploads and downloads at once */
+#define FOLDERXFER_TOKEN_TTL_MS 60000 /* a token waits this long */
+#define FOLDERXFER_IO (256 * 1024)    /* bytes per disk write job */
 #define FOLDERXFER_RECV_MAX (2 * FOLDERXFER_IO) /* stop reading above */
-#define FOLDERXFER_CHUNK (64 * 1024)     /* bytes per disk read (download) */
-#define FOLDERXFER_HIGH (256 * 1024)     /* download: queue watermark */
+#define FOLDERXFER_CHUNK (64 * 1024) /* bytes per disk read (download) */
+#define FOLDERXFER_HIGH (256 * 1024) /* download: queue watermark */
 
 /* Starts an upload of name (checked) by user: finds what a partial file
  * holds (resume) and answers UPLOAD_READY on user's chat connection.

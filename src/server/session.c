@@ -679,7 +679,7 @@ void session_on_msg(struct conn *c, const proto_msg *m) {
   }
   if (c->state == CONN_HELLO && m->type == PROTO_FILE_CONNECT) {
     if (!folderxfer_on_connect(c, &m->u.file_connect)) /* folder's first */
-      relay_on_connect(c, &m->u.file_connect);      /* a data connection */
+      relay_on_connect(c, &m->u.file_connect);         /* a data connection */
     return;
   }
   if (c->state == CONN_HELLO) {
