@@ -10,6 +10,8 @@ Use a release build. In one run, on loopback only:
   - a verified transfer between two real `parley --batch` clients, direct,
   - the same forced through parleyd's relay (--relay-only), with parleyd's
     RSS sampled during it and a DM round of chat timed meanwhile,
+  - an upload to parleyd's shared folder and a download from it (issue
+    11), with parleyd's RSS sampled during each,
   - `scp` to localhost when an sshd answers on 127.0.0.1:22 (else skipped).
 The file is random data (SIZE_MIB, default 1024) in a temp dir."""
 import os
@@ -127,6 +129,49 @@ def transfer(srv, path, size, relay, tag):
     return dt, peak[0] - base, done.get("path", ""), lat
 
 
+def rss_during(srv, fn):
+    """Runs fn(); returns (seconds, peak parleyd RSS growth in KiB)."""
+    base = rss_kib(srv.proc.pid)
+    peak = [base]
+    stop = threading.Event()
+
+    def sample():
+        while not stop.is_set():
+            peak[0] = max(peak[0], rss_kib(srv.proc.pid))
+            time.sleep(0.05)
+
+    th = threading.Thread(target=sample)
+    th.start()
+    t0 = time.monotonic()
+    fn()
+    dt = time.monotonic() - t0
+    stop.set()
+    th.join()
+    return dt, peak[0] - base
+
+
+def folder(srv, path, size):
+    """Upload to and download from the shared folder by a real `parley
+    --batch`: ((seconds, RSS growth KiB) up, (seconds, growth) down)."""
+    down = os.path.join(srv.tmp, "down-f")
+    c = srv.client("carol", register=True, args=("--download-dir", down))
+
+    def up():
+        c.send("/upload %s" % path)
+        c.expect({"event": "transfer", "state": "done", "direction": "send"},
+                 timeout=600)
+
+    def get():
+        c.send("/download %s" % os.path.basename(path))
+        d = c.expect({"event": "transfer", "state": "done",
+                       "direction": "receive"}, timeout=600)
+        assert os.path.getsize(d["file"]) == size
+
+    res = rss_during(srv, up), rss_during(srv, get)
+    c.quit(0)
+    return res
+
+
 def main():
     size = int(sys.argv[1]) * MB if len(sys.argv) > 1 else 1024 * MB
     tmp = tempfile.mkdtemp(prefix="parley-bench-")
@@ -139,7 +184,7 @@ def main():
     t_sha = sha_openssl(path)
     print("openssl dgst -sha256:    %6.2f s  %6.2f GB/s" % (t_sha, gb / t_sha))
     with Server("--max-file-size", str(size * 2), "--flood-rate", "100000",
-                "--flood-burst", "100000") as srv:
+                "--flood-burst", "100000", "--folder-quota", "0") as srv:
         for relay, tag in ((False, "d"), (True, "r")):
             t, grow, p, lat = transfer(srv, path, size, relay, tag)
             q = statistics.quantiles(lat, n=100)
@@ -147,6 +192,10 @@ def main():
                   "  parleyd RSS +%d KiB  DM during it: p50 %.1f ms, p99 %.1f"
                   " ms" % ("relay" if relay else "direct", p, t, gb / t,
                            t_sha / t, grow, statistics.median(lat), q[98]))
+        for what, (t, grow) in zip(("upload", "download"),
+                                   folder(srv, path, size)):
+            print("folder %-8s:         %6.2f s  %6.2f GB/s  (%.2f x SHA-256)"
+                  "  parleyd RSS +%d KiB" % (what, t, gb / t, t_sha / t, grow))
         srv.stop()
     try:
         socket.create_connection(("127.0.0.1", 22), timeout=1).close()
