@@ -26,6 +26,7 @@ typedef struct folderstore {
   char dir[PATH_MAX - 300]; /* room for "/.parley/up-<key>" and a name */
   bool enabled;
   bool ready;
+  bool stopped; /* shutdown: late disk callbacks change nothing */
   folder_file *f; /* sorted by name */
   size_t n, cap;
 } folderstore;
@@ -435,7 +436,9 @@ static void folderstore_scan_work(uv_work_t *w) {
 
 static void folderstore_scan_after(uv_work_t *w, int status) {
   folderstore_scan *sc = w->data;
-  if (status < 0 || sc->err != 0) {
+  if (fs.stopped) {
+    /* shut down before the scan ended: nothing to apply */
+  } else if (status < 0 || sc->err != 0) {
     log_error(NULL, "shared folder %s: %s; the folder stays closed", fs.dir,
               strerror(sc->err ? sc->err : EIO));
   } else {
@@ -505,6 +508,8 @@ int folderstore_start(uv_loop_t *loop, const char *dir) {
 }
 
 void folderstore_put(const folder_file *f) {
+  if (fs.stopped)
+    return; /* the next start finds the file and lists it again */
   if (folderstore_insert(f) < 0) {
     log_error(NULL, "shared folder: out of memory for %s", f->name);
     return;
@@ -530,6 +535,11 @@ static void folderstore_op_done(uv_fs_t *req) {
   if (f != NULL)
     f->busy = false;
   int err = 0;
+  if (fs.stopped) { /* shutdown: the next start reconciles */
+    op->done(op->ctx, -PERR_SHUTTING_DOWN);
+    free(op);
+    return;
+  }
   if (op->to[0] == '\0') { /* delete: gone by hand already is fine too */
     if (r < 0 && r != UV_ENOENT) {
       log_error(NULL, "shared folder: delete %s: %s", op->from, uv_strerror(r));
@@ -645,6 +655,7 @@ int folderstore_cmd_rm(sqlite3 *db, const char *dir, const char *name) {
 }
 
 void folderstore_stop(void) {
+  fs.stopped = true;
   free(fs.f);
   fs.f = NULL;
   fs.n = fs.cap = 0;

@@ -324,9 +324,28 @@ static void fx_flush(fx *x) {
     fx_start_job(x, FX_JOB_FINISH);
 }
 
+/* The upload is in place under its name: list it. */
+static void fx_stored(fx *x) {
+  folder_file f;
+  memset(&f, 0, sizeof f);
+  snprintf(f.name, sizeof f.name, "%s", x->name);
+  snprintf(f.owner, sizeof f.owner, "%s", x->user);
+  f.size = x->size;
+  f.mtime = x->mtime;
+  memcpy(f.sha, x->sha, PROTO_HASH_LEN);
+  folderstore_put(&f);
+  x->finished = true;
+  log_info(NULL,
+           "folder upload %s by %s: %" PRIu64 " bytes stored in %" PRIu64
+           " ms",
+           x->name, x->user, x->size, server_now_ms() - x->start_ms);
+}
+
 static void fx_after(uv_work_t *w, int status) {
   fx *x = w->data;
   x->busy = false;
+  if (status == 0 && x->job == FX_JOB_FINISH && x->io_err == 0)
+    fx_stored(x); /* renamed into place: listed even if the client left */
   if (status == UV_ECANCELED || x->ended) {
     fx_release(x);
     return;
@@ -355,20 +374,7 @@ static void fx_after(uv_work_t *w, int status) {
     fx_flush(x);
     return;
   case FX_JOB_FINISH: {
-    folder_file f;
-    memset(&f, 0, sizeof f);
-    snprintf(f.name, sizeof f.name, "%s", x->name);
-    snprintf(f.owner, sizeof f.owner, "%s", x->user);
-    f.size = x->size;
-    f.mtime = x->mtime;
-    memcpy(f.sha, x->sha, PROTO_HASH_LEN);
-    folderstore_put(&f);
-    x->finished = true;
     x->ended = true;
-    log_info(NULL,
-             "folder upload %s by %s: %" PRIu64 " bytes stored in %" PRIu64
-             " ms",
-             x->name, x->user, x->size, server_now_ms() - x->start_ms);
     proto_msg d = {.type = PROTO_FILE_DONE};
     d.u.file_done.xfer_id = x->xfer_id;
     d.u.file_done.sha256 = (proto_blob){x->sha, PROTO_HASH_LEN};
