@@ -101,6 +101,7 @@ struct cxf {
   /* the shared folder (peer "server", see the end of this file) */
   bool folder;    /* an upload to or download from parleyd's folder */
   bool overwrite; /* upload: replace a file of the same name */
+  uint8_t again;  /* times it started again after an interruption */
 };
 
 enum cxf_job { CXF_JOB_PREPARE, CXF_JOB_READ, CXF_JOB_WRITE, CXF_JOB_FINISH };
@@ -2127,6 +2128,7 @@ void client_xfer_free(client *c) {
  * broken one starts again with RESUME / from the .part file. */
 
 #define CXF_SERVER "server" /* the peer shown for folder transfers */
+#define CXF_AGAIN_MAX 5     /* automatic restarts of one folder transfer */
 
 static void cxf_send_frame_if_open(cxf *x, const proto_msg *m) {
   if (x->win != NULL && !x->win->closing)
@@ -2200,8 +2202,8 @@ static cxf *cxf_folder_new(client *c, enum xfer_dir dir, const char *name,
  * server kept (upload) or the .part file (download). */
 static void cxf_folder_again(cxf *old) {
   client *c = old->c;
-  if (!client_ready(c))
-    return; /* client_xfer_logged_in comes back to it */
+  if (!client_ready(c) || old->again >= CXF_AGAIN_MAX)
+    return; /* client_xfer_logged_in comes back to it; or given up */
   cxf *x = cxf_folder_new(c, old->t.m.dir, old->name,
                           old->t.m.dir == XFER_SEND ? old->t.file : old->dir,
                           old->t.m.size, old->mtime);
@@ -2209,6 +2211,7 @@ static void cxf_folder_again(cxf *old) {
     return;
   old->superseded = true;
   x->overwrite = old->overwrite;
+  x->again = (uint8_t)(old->again + 1);
   cxf_folder_request(x);
 }
 
