@@ -181,6 +181,22 @@ static void fx_send(fx *x, const proto_msg *m) {
     fx_close(x);
 }
 
+static void fx_unlink_done(uv_fs_t *req) {
+  if (req->result < 0 && req->result != UV_ENOENT)
+    log_warn(NULL, "folder: cannot delete %s: %s", req->path,
+             uv_strerror((int)req->result));
+  uv_fs_req_cleanup(req);
+  free(req);
+}
+
+/* Deletes a partial upload through the thread pool (the loop never waits
+ * on the disk); a failure is logged, the next start sweeps it. */
+static void fx_unlink(const char *path) {
+  uv_fs_t *req = malloc(sizeof *req);
+  if (req != NULL && uv_fs_unlink(srv.loop, req, path, fx_unlink_done) < 0)
+    free(req); /* not started: the next start sweeps the file */
+}
+
 /* Ends x with an error: ERROR code on the user's chat connection (when
  * text is not NULL) and FILE_CANCEL on the data connection, which then
  * closes. An upload's partial file goes unless keep. */
@@ -199,7 +215,7 @@ static void fx_fail(fx *x, int code, const char *text, bool keep) {
     fx_send(x, &m);
   }
   if (x->upload && !keep && x->part[0] != '\0')
-    (void)unlink(x->part); /* a small metadata change; see RELIABILITY.md */
+    fx_unlink(x->part);
   if (x->c == NULL || !stream_writing(&x->c->s))
     fx_close(x); /* else fx_drain closes once the reason is out */
   fx_release(x);

@@ -10,7 +10,7 @@ import socket
 import sys
 import unittest
 
-from harness import E, RawConn, Server
+from harness import E, RawConn, Server, wait_until
 
 MB = 1 << 20
 T_BIG = 120  # a transfer under ASan on a busy machine
@@ -280,6 +280,9 @@ class Folder(unittest.TestCase):
         self.assertEqual(r["code"], E["HASH_MISMATCH"])
         self.assertEqual(listing(self.bob), [])
         self.assertEqual(sorted(os.listdir(self.srv.files)), [".parley"])
+        parts = os.path.join(self.srv.files, ".parley")
+        wait_until(lambda: os.listdir(parts) == [], 10,
+                   "the partial upload deleted")
 
     def test_concurrent_uploads_of_one_name_one_wins(self):
         data = os.urandom(200000)
@@ -502,8 +505,9 @@ class FolderRestart(unittest.TestCase):
             self.assertIn("no space left", r["text"])
             self.assertEqual(listing(chat), [])
             self.assertEqual(sorted(os.listdir(srv.files)), [".parley"])
-            self.assertEqual(os.listdir(os.path.join(srv.files, ".parley")),
-                             [])
+            parts = os.path.join(srv.files, ".parley")
+            wait_until(lambda: os.listdir(parts) == [], 10,
+                       "the partial upload deleted")
             self.assertEqual(upload(srv, chat, "small", b"fine")["type"],
                              "FOLDER_OK")
             chat.close()
