@@ -448,6 +448,60 @@ class FolderOperator(unittest.TestCase):
             chat.close()
 
 
+class FolderSlowReader(unittest.TestCase):
+    def test_slow_downloader_costs_a_bounded_buffer(self):
+        # ASan's quarantine would show freed buffers as RSS; keep it small.
+        opts = os.environ.get("ASAN_OPTIONS", "")
+        env = {"ASAN_OPTIONS": (opts + ":" if opts else "") +
+               "quarantine_size_mb=16"}
+        srv = Server(start=False, env=env)
+        size = 96 * MB
+        data = os.urandom(MB) * 96  # copied in by hand: hashed at start
+        with open(os.path.join(srv.files, "big.bin"), "wb") as f:
+            f.write(data)
+        srv.start()
+        try:
+            srv.err.wait_for(r"shared folder .*: 1 files; 1 hashed",
+                             timeout=T_BIG)
+            chat = srv.raw()
+            chat.login("alice", register=True)
+            chat.send_frame("DOWNLOAD_REQ", xfer_id=3, name="big.bin",
+                            offset=0)
+            st = chat.expect("DOWNLOAD_START")
+            self.assertEqual(st["sha256"], sha(data))
+            base = srv.rss_kib()
+            d = RawConn(srv.port, rcvbuf=65536)
+            d.send_frame("FILE_CONNECT", offer_id=3, side=1, token=st["token"])
+            d.expect("FILE_CONNECT")
+            d.send_frame("FILE_ACK", xfer_id=3, offset=0)
+            got = bytearray()
+            while len(got) < MB:
+                got += d.read_frame(timeout=T_BIG)["data"]
+            # The reader stops: the server must not read the file ahead
+            # into memory (a bounded wait for growth that must not come).
+            peak = [base]
+
+            def grown():
+                peak[0] = max(peak[0], srv.rss_kib())
+                return peak[0] - base > 24 * 1024
+
+            with self.assertRaises(AssertionError):
+                wait_until(grown, 3, "parleyd's RSS growing")
+            while True:
+                f = d.read_frame(timeout=T_BIG)
+                if f["type"] == "FILE_DONE":
+                    break
+                got += f["data"]
+            self.assertEqual(len(got), size)
+            self.assertEqual(hashlib.sha256(got).digest(), sha(data))
+            self.assertLess(peak[0] - base, 24 * 1024)
+            d.send_frame("FILE_DONE", xfer_id=3, sha256=sha(data))
+            d.close()
+            chat.close()
+        finally:
+            srv.stop()
+
+
 class FolderRestart(unittest.TestCase):
     def test_restart_mid_upload_resumes_and_reconciles(self):
         srv = Server()
