@@ -136,6 +136,17 @@ static bool folder_fits(conn *c, const char *name, uint64_t size,
   return true;
 }
 
+/* True when c's user may start one more folder transfer; else ERROR
+ * TRANSFER_LIMIT about ref_type and name. */
+static bool folder_has_slot(conn *c, uint16_t ref_type, const char *name) {
+  if (folderxfer_count(c->user->name) < srv.cfg->max_transfers)
+    return true;
+  conn_error(c, PERR_TRANSFER_LIMIT, ref_type, name,
+             "you have %u folder transfers running, the server's limit",
+             srv.cfg->max_transfers);
+  return false;
+}
+
 static void folder_upload(conn *c, const proto_upload_req *r) {
   char name[FOLDERSTORE_NAME_MAX + 1];
   if (folder_name(c, PROTO_UPLOAD_REQ, r->name, name, sizeof name) < 0)
@@ -160,12 +171,8 @@ static void folder_upload(conn *c, const proto_upload_req *r) {
                folderstore_shown(name));
     return;
   }
-  if (folderxfer_count(c->user->name) >= srv.cfg->max_transfers) {
-    conn_error(c, PERR_TRANSFER_LIMIT, PROTO_UPLOAD_REQ, name,
-               "you have %u folder transfers running, the server's limit",
-               srv.cfg->max_transfers);
+  if (!folder_has_slot(c, PROTO_UPLOAD_REQ, name))
     return;
-  }
   if (!folder_fits(c, name, r->size, old))
     return;
   int e = folderxfer_upload(c->user->name, r->xfer_id, name, r->size, overwrite,
@@ -191,12 +198,8 @@ static void folder_download(conn *c, const proto_download_req *r) {
                folderstore_shown(name));
     return;
   }
-  if (folderxfer_count(c->user->name) >= srv.cfg->max_transfers) {
-    conn_error(c, PERR_TRANSFER_LIMIT, PROTO_DOWNLOAD_REQ, name,
-               "you have %u folder transfers running, the server's limit",
-               srv.cfg->max_transfers);
+  if (!folder_has_slot(c, PROTO_DOWNLOAD_REQ, name))
     return;
-  }
   int e = folderxfer_download(c->user->name, r->xfer_id, name, f->size, f->sha,
                               r->offset);
   if (e < 0)

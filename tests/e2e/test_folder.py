@@ -439,6 +439,24 @@ class FolderOperator(unittest.TestCase):
         finally:
             srv.stop()
 
+    def test_transfer_limit(self):
+        with Server("--max-transfers", 1) as srv:
+            chat = srv.raw()
+            chat.login("alice", register=True)
+            self.assertEqual(upload(srv, chat, "a", b"abc")["type"],
+                             "FOLDER_OK")
+            chat.send_frame("DOWNLOAD_REQ", xfer_id=1, name="a", offset=0)
+            chat.expect("DOWNLOAD_START")  # its data connection never comes
+            chat.send_frame("DOWNLOAD_REQ", xfer_id=2, name="a", offset=0)
+            f = chat.expect("ERROR")
+            self.assertEqual((f["code"], f["subject"]),
+                             (E["TRANSFER_LIMIT"], "a"))
+            chat.send_frame("UPLOAD_REQ", xfer_id=3, name="b", size=1,
+                            sha256=bytes(32), flags=0)
+            self.assertEqual(chat.expect("ERROR")["code"],
+                             E["TRANSFER_LIMIT"])
+            chat.close()
+
     def test_no_folder(self):
         with Server("--files", "") as srv:
             chat = srv.raw()
