@@ -35,8 +35,9 @@
 
 #define CXF_LOST_MS 1500         /* grace after a data connection broke */
 #define CXF_CONNS 6              /* data connections per transfer at once */
-#define CXF_IO (256 * 1024)      /* bytes per disk job */
-#define CXF_SEND_HIGH (1u << 20) /* sender: stop reading disk above this */
+#define CXF_IO (1024 * 1024)     /* bytes per disk job */
+#define CXF_HASH_JOB (8 * CXF_IO) /* sender: bytes per hashing job */
+#define CXF_SEND_HIGH CXF_IO     /* sender: stop reading disk above this */
 #define CXF_RECV_MAX (2 * CXF_IO) /* receiver: stop reading the socket */
 #define CXF_ACC_CAP (CXF_RECV_MAX + 2 * STREAM_READ_MAX) /* + one read */
 
@@ -94,6 +95,12 @@ struct cxf {
   bool reoffered;   /* sender: an offer again after an interruption */
   bool superseded;  /* a newer entry took over this one's resume */
   uint64_t hashed;  /* sender: bytes of the file hashed so far */
+  /* sender: hashing runs in its own jobs, beside the reads */
+  uv_work_t hwork;
+  bool hbusy;     /* a hashing job is queued or running */
+  bool hash_done; /* sha holds the file's SHA-256 */
+  int hash_err;   /* errno of the last hashing job, 0 when fine */
+  uint8_t *hbuf;  /* the hashing job's buffer */
   uint64_t mtime;   /* sender: the source's mtime when offered */
   uv_timer_t pace;  /* tests: PARLEY_TEST_XFER_DELAY_MS between reads */
   bool pace_on;
@@ -197,7 +204,7 @@ static void cxf_dconn_close(cxf_dconn *d) {
 
 /* Frees the job resources of a transfer that ended, once nothing runs. */
 static void cxf_maybe_release(cxf *x) {
-  if (!x->ended || x->busy)
+  if (!x->ended || x->busy || x->hbusy)
     return;
   if (x->fd >= 0) {
     close(x->fd); /* a close of a regular file does not block for long */
@@ -205,7 +212,8 @@ static void cxf_maybe_release(cxf *x) {
   }
   free(x->buf);
   free(x->acc);
-  x->buf = x->acc = NULL;
+  free(x->hbuf);
+  x->buf = x->acc = x->hbuf = NULL;
   if (x->md != NULL) {
     EVP_MD_CTX_free(x->md);
     x->md = NULL;
@@ -392,7 +400,8 @@ static cxf *cxf_new(client *c) {
   } else {
     size_t i;
     for (i = 0; i < st->n; i++)
-      if (st->x[i]->ended && st->x[i]->handles == 0 && !st->x[i]->busy)
+      if (st->x[i]->ended && st->x[i]->handles == 0 && !st->x[i]->busy &&
+          !st->x[i]->hbusy)
         break;
     if (i == st->n)
       return NULL;
@@ -526,20 +535,7 @@ static void cxf_work(uv_work_t *w) {
     x->io_err = EEXIST;
     return;
   }
-  case CXF_JOB_READ: { /* sender: the next piece, hashed as it goes */
-    while (x->hashed < x->io_pos) { /* resumed: the prefix counts too */
-      uint64_t left = x->io_pos - x->hashed;
-      size_t want = left < CXF_IO ? (size_t)left : CXF_IO;
-      ssize_t n = pread(x->fd, x->buf, want, (off_t)x->hashed);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0) {
-        x->io_err = n == 0 ? ESTALE : errno;
-        return;
-      }
-      EVP_DigestUpdate(x->md, x->buf, (size_t)n);
-      x->hashed += (uint64_t)n;
-    }
+  case CXF_JOB_READ: { /* sender: the next piece (hashed by its own jobs) */
     size_t want = CXF_IO;
     if (x->t.m.size - x->io_pos < want)
       want = (size_t)(x->t.m.size - x->io_pos);
@@ -556,10 +552,6 @@ static void cxf_work(uv_work_t *w) {
       got += (size_t)n;
     }
     x->buf_n = got;
-    EVP_DigestUpdate(x->md, x->buf, got);
-    x->hashed += got;
-    if (x->io_pos + got == x->t.m.size)
-      EVP_DigestFinal_ex(x->md, x->sha, NULL);
     return;
   }
   case CXF_JOB_WRITE: { /* receiver: append, hashed as it goes */
@@ -611,6 +603,93 @@ static void cxf_work(uv_work_t *w) {
 
 static void cxf_pump(cxf *x);
 static void cxf_recv_flush(cxf *x);
+
+/* Sender: queues FILE_DONE with the file's SHA-256 on d (not flushed). */
+static void cxf_push_done(cxf *x, cxf_dconn *d) {
+  proto_msg m = {.type = PROTO_FILE_DONE};
+  m.u.file_done.xfer_id = x->t.offer_id;
+  m.u.file_done.sha256 = (proto_blob){x->sha, PROTO_HASH_LEN};
+  (void)outq_push_msg(&d->out, &m);
+  x->done_sent = true;
+}
+
+/* Sender, in the pool: hashes the next CXF_HASH_JOB bytes of the file (its
+ * own pread of the page cache, beside the reads that feed the socket, so
+ * hashing and sending overlap), and the digest once the end is reached. A
+ * job is bounded so that the reads of this and other transfers are never
+ * queued behind a whole file's hashing. */
+static void cxf_hash_work(uv_work_t *w) {
+  cxf *x = w->data;
+  uint64_t stop = x->hashed + CXF_HASH_JOB;
+  if (stop > x->t.m.size)
+    stop = x->t.m.size;
+  while (x->hashed < stop) {
+    uint64_t left = stop - x->hashed;
+    size_t want = left < CXF_IO ? (size_t)left : CXF_IO;
+    ssize_t n = pread(x->fd, x->hbuf, want, (off_t)x->hashed);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      x->hash_err = n == 0 ? ESTALE : errno; /* shrank: changed */
+      return;
+    }
+    EVP_DigestUpdate(x->md, x->hbuf, (size_t)n);
+    x->hashed += (uint64_t)n;
+  }
+  if (x->hashed == x->t.m.size)
+    EVP_DigestFinal_ex(x->md, x->sha, NULL);
+}
+
+static void cxf_hash_after(uv_work_t *w, int status);
+
+/* Sender: queues the next hashing job. Returns 0 or a negative uv error. */
+static int cxf_hash_next(cxf *x) {
+  x->hwork.data = x;
+  x->hash_err = 0;
+  int r = uv_queue_work(x->c->loop, &x->hwork, cxf_hash_work, cxf_hash_after);
+  if (r == 0) {
+    x->hbusy = true;
+    x->c->live++;
+  }
+  return r;
+}
+
+static void cxf_io_fail(cxf *x, const char *what);
+
+/* Sender, on the loop: more hashing, or the digest is ready: FILE_DONE
+ * follows the last byte (now, if it has been queued already). */
+static void cxf_hash_after(uv_work_t *w, int status) {
+  cxf *x = w->data;
+  client *c = x->c;
+  x->hbusy = false;
+  c->live--;
+  if (status == UV_ECANCELED || x->ended) {
+    cxf_maybe_release(x);
+    client_maybe_stopped(c);
+    return;
+  }
+  if (x->hash_err != 0) {
+    x->io_err = x->hash_err;
+    cxf_io_fail(x, x->hash_err == ESTALE ? "the file changed while sending"
+                                         : "cannot read the file");
+    return;
+  }
+  if (x->hashed < x->t.m.size) {
+    if (cxf_hash_next(x) < 0) {
+      x->io_err = EIO;
+      cxf_io_fail(x, "cannot start disk work");
+    }
+    return;
+  }
+  x->hash_done = true;
+  cxf_dconn *d = x->win;
+  if (d != NULL && !d->closing && !x->done_sent &&
+      x->io_pos == x->t.m.size) {
+    cxf_push_done(x, d);
+    if (stream_flush(&d->s, &d->out) < 0)
+      cxf_dconn_close(d);
+  }
+}
 
 static void cxf_on_pace(uv_timer_t *t) {
   cxf_pump(t->data);
@@ -701,13 +780,8 @@ static void cxf_after(uv_work_t *w, int status) {
     }
     x->io_pos += x->buf_n;
     (void)xfer_progress(&x->t.m, x->io_pos, now);
-    if (x->io_pos == x->t.m.size) {
-      proto_msg m = {.type = PROTO_FILE_DONE};
-      m.u.file_done.xfer_id = x->t.offer_id;
-      m.u.file_done.sha256 = (proto_blob){x->sha, PROTO_HASH_LEN};
-      (void)outq_push_msg(&d->out, &m);
-      x->done_sent = true;
-    }
+    if (x->io_pos == x->t.m.size && x->hash_done)
+      cxf_push_done(x, d);
     if (stream_flush(&d->s, &d->out) < 0) {
       cxf_dconn_close(d);
       cxf_lost_later(x, UV_ECONNRESET); /* the reason may be on its way */
@@ -781,13 +855,13 @@ static void cxf_pump(cxf *x) {
     return; /* on_drain comes back */
   if (x->t.m.size == 0) {
     EVP_DigestFinal_ex(x->md, x->sha, NULL);
-    proto_msg m = {.type = PROTO_FILE_DONE};
-    m.u.file_done.xfer_id = x->t.offer_id;
-    m.u.file_done.sha256 = (proto_blob){x->sha, PROTO_HASH_LEN};
-    cxf_send_frame(d, &m);
-    x->done_sent = true;
+    cxf_push_done(x, d);
+    if (stream_flush(&d->s, &d->out) < 0)
+      cxf_dconn_close(d);
     return;
   }
+  if (x->io_pos == x->t.m.size)
+    return; /* FILE_DONE follows the hashing */
   (void)cxf_start_job(x, CXF_JOB_READ);
 }
 
@@ -1189,7 +1263,8 @@ static void cxf_on_accept(cxf *x, const proto_file_accept *a) {
   x->fd = open(x->t.file, O_RDONLY | O_CLOEXEC);
   x->md = EVP_MD_CTX_new();
   x->buf = malloc(CXF_IO);
-  if (x->fd < 0 || x->md == NULL || x->buf == NULL ||
+  x->hbuf = malloc(CXF_IO);
+  if (x->fd < 0 || x->md == NULL || x->buf == NULL || x->hbuf == NULL ||
       EVP_DigestInit_ex(x->md, EVP_sha256(), NULL) != 1) {
     x->io_err = x->fd < 0 ? errno : ENOMEM;
     cxf_io_fail(x, "cannot open the file");
@@ -1200,6 +1275,13 @@ static void cxf_on_accept(cxf *x, const proto_file_accept *a) {
       (x->mtime != 0 && (uint64_t)st.st_mtim.tv_sec != x->mtime)) {
     x->io_err = ESTALE;
     cxf_io_fail(x, "the file changed since it was offered");
+    return;
+  }
+  /* Hashing starts now, before any connection: the digest is often ready
+   * by the time the last byte leaves. */
+  if (x->t.m.size > 0 && cxf_hash_next(x) < 0) {
+    x->io_err = EIO;
+    cxf_io_fail(x, "cannot start disk work");
     return;
   }
   (void)a;
