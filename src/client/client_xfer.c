@@ -35,8 +35,8 @@
 
 #define CXF_LOST_MS 1500         /* grace after a data connection broke */
 #define CXF_CONNS 6              /* data connections per transfer at once */
-#define CXF_IO (1024 * 1024)     /* bytes per disk job */
-#define CXF_HASH_JOB (8 * CXF_IO) /* sender: bytes per hashing job */
+#define CXF_IO (256 * 1024)      /* bytes per disk job */
+#define CXF_HASH_JOB (32 * CXF_IO) /* sender: bytes per hashing job */
 #define CXF_SEND_HIGH CXF_IO     /* sender: stop reading disk above this */
 #define CXF_RECV_MAX (2 * CXF_IO) /* receiver: stop reading the socket */
 #define CXF_ACC_CAP (CXF_RECV_MAX + 2 * STREAM_READ_MAX) /* + one read */
