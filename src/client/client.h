@@ -282,6 +282,11 @@ typedef struct client_limits {
   uint16_t max_rooms;
   uint16_t history_len;
   uint8_t flags; /* PROTO_WELCOMEF_* */
+  /* FILE_LIMITS (after login; 0 until it came) */
+  uint16_t max_transfers;  /* open offers and transfers per user */
+  uint16_t offers_per_min; /* FILE_OFFERs per user per minute */
+  uint32_t offer_ttl_s;    /* an offer not accepted within this expires */
+  uint16_t max_relayed;    /* relayed transfers per user at once */
 } client_limits;
 
 /* What a view reads. Arrays are owned by the core. */

@@ -1571,8 +1571,17 @@ void client_xfer_on_frame(client *c, const proto_msg *m) {
     }
     return;
   }
+  case PROTO_FILE_LIMITS: { /* kept: /send checks sizes before offering */
+    const proto_file_limits *l = &m->u.file_limits;
+    c->m.limits.max_file_size = l->max_file_size;
+    c->m.limits.max_transfers = l->max_transfers;
+    c->m.limits.offers_per_min = l->offers_per_min;
+    c->m.limits.offer_ttl_s = l->offer_ttl_s;
+    c->m.limits.max_relayed = l->max_relayed;
+    return;
+  }
   default:
-    return; /* FILE_LIMITS is kept by client_handle */
+    return;
   }
 }
 
@@ -1710,6 +1719,32 @@ static int cxf_dirent_cmp(const void *a, const void *b) {
   return strcmp(((const cxf_dirent *)a)->name, ((const cxf_dirent *)b)->name);
 }
 
+/* Refuses a file over the server's size limit before anything is offered
+ * (the server would refuse the offer too). Returns true when refused. */
+static bool cxf_too_big(client *c, const char *path, uint64_t size) {
+  uint64_t max = c->m.limits.max_file_size;
+  if (size <= max)
+    return false;
+  char have[32], lim[32], text[PATH_MAX + 160];
+  cxf_size_text(have, sizeof have, size);
+  cxf_size_text(lim, sizeof lim, max);
+  snprintf(text, sizeof text,
+           "/send: %s is %s, over this server's limit of %s per file "
+           "(%" PRIu64 " bytes); nothing was offered",
+           path, have, lim, max);
+  client_error(c, NULL, PERR_FILE_TOO_BIG, proto_errname(PERR_FILE_TOO_BIG),
+               "", text);
+  return true;
+}
+
+/* One file of the walk over the size limit: none of the directory goes. */
+static bool cxf_walk_too_big(client *c, const cxf_walk *w) {
+  for (size_t i = 0; i < w->n; i++)
+    if (cxf_too_big(c, w->e[i].path, w->e[i].size))
+      return true;
+  return false;
+}
+
 /* Offers what the walk found, each file as its own transfer. */
 static void cxf_walk_done(uv_work_t *req, int status) {
   cxf_walk *w = req->data;
@@ -1723,7 +1758,7 @@ static void cxf_walk_done(uv_work_t *req, int status) {
     } else if (w->n == 0) {
       client_info(c, NULL, CLIENT_LINE_ERROR,
                   "/send: %s: no regular files in it", w->path);
-    } else {
+    } else if (!cxf_walk_too_big(c, w)) {
       qsort(w->e, w->n, sizeof *w->e, cxf_dirent_cmp);
       while (offered < w->n &&
              cxf_offer(c, w->target, w->e[offered].path, w->e[offered].name,
@@ -1789,6 +1824,10 @@ static void cxf_stat_done(uv_fs_t *req) {
   if (r < 0 || !S_ISREG(st.st_mode)) {
     client_info(c, NULL, CLIENT_LINE_ERROR, "/send: %s: %s", s->path,
                 r < 0 ? uv_strerror((int)r) : "not a regular file");
+    free(s);
+    return;
+  }
+  if (cxf_too_big(c, s->path, (uint64_t)st.st_size)) {
     free(s);
     return;
   }

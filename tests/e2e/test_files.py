@@ -166,9 +166,32 @@ class Files(unittest.TestCase):
             a.send("/send bob " + src)
             e = a.expect({"event": "error", "code": E["FILE_TOO_BIG"]})
             self.assertIn("1000", e["text"])
+            # Refused by the client itself, from the limit WELCOME and
+            # FILE_LIMITS announced: no offer reached the server (whose
+            # own refusal reads differently).
+            self.assertIn("nothing was offered", e["text"])
+            self.assertIn(src, e["text"])
+            # A directory with one file over the limit: none of it goes.
+            d = os.path.join(srv.tmp, "dir")
+            os.makedirs(os.path.join(d, "sub"))
+            make_file(os.path.join(d, "a.bin"), 10)
+            make_file(os.path.join(d, "sub", "big.bin"), 5000)
+            a.send("/send bob " + d)
+            e = a.expect({"event": "error", "code": E["FILE_TOO_BIG"]})
+            self.assertIn("big.bin", e["text"])
+            self.assertIn("nothing was offered", e["text"])
             a.send("/msg bob marker")
             b.expect({"event": "message", "text": "marker"})
             self.assertFalse([x for x in b.events if x["event"] == "offer"])
+            self.assertFalse([x for x in a.events if x["event"] == "transfer"])
+            # The server still refuses an offer over the limit on its own.
+            r = srv.raw()
+            r.login("mallory", register=True)
+            r.send_frame("FILE_OFFER", offer_id=5, peer="bob", name="x.bin",
+                         size=1001, sha256=bytes(32))
+            f = r.expect("ERROR")
+            self.assertEqual(f["code"], E["FILE_TOO_BIG"])
+            r.close()
 
     def test_reject(self):
         with Server() as srv:
