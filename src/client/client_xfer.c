@@ -35,6 +35,7 @@
 
 #define CXF_LOST_MS 1500         /* grace after a data connection broke */
 #define CXF_CONNS 6              /* data connections per transfer at once */
+#define CXF_HINTS 4 /* direct addresses tried per transfer (< CXF_CONNS) */
 #define CXF_IO (256 * 1024)      /* bytes per disk job */
 #define CXF_HASH_JOB (32 * CXF_IO) /* sender: bytes per hashing job */
 #define CXF_SEND_HIGH CXF_IO     /* sender: stop reading disk above this */
@@ -77,6 +78,8 @@ struct cxf {
   cxf_dconn *dc[CXF_CONNS];
   cxf_dconn *win; /* the data connection that won */
   bool relay_asked;
+  struct sockaddr_storage hinted[CXF_HINTS]; /* receiver: dialled already */
+  unsigned nhints;
   bool ended; /* final state reached; handles closing */
   /* disk and hash, one job at a time */
   uv_work_t work;
@@ -1188,6 +1191,16 @@ static void cxf_on_listen(uv_stream_t *l, int status) {
 
 /* ---- the chat side ------------------------------------------------------ */
 
+/* True for 127.0.0.0/8, ::1 and IPv4-mapped loopback. */
+static bool cxf_is_loopback(const struct sockaddr_storage *ss) {
+  if (ss->ss_family == AF_INET)
+    return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) ==
+           127;
+  const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+  return IN6_IS_ADDR_LOOPBACK(a) ||
+         (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+}
+
 /* The address of parleyd as the chat connection reached it, port included. */
 static int cxf_server_addr(client *c, struct sockaddr_storage *ss) {
   if (c->conn == NULL)
@@ -1252,6 +1265,101 @@ static void cxf_accept_sent(cxf *x) {
   cxf_event(x, true);
 }
 
+/* The numeric host of an address. */
+static void cxf_host(const struct sockaddr *sa, char *dst, size_t cap) {
+  if (sa->sa_family == AF_INET)
+    uv_ip4_name((const struct sockaddr_in *)sa, dst, cap);
+  else
+    uv_ip6_name((const struct sockaddr_in6 *)sa, dst, cap);
+}
+
+/* Sender: the addresses to hint, at most CXF_HINTS: the chat connection's
+ * local address first; unless that is loopback (the peer is then on this
+ * machine too), the machine's other addresses of the same family (no
+ * loopback, no IPv6 link-local: those need a scope). parleyd adds the
+ * address it sees us from. Returns how many. */
+static size_t cxf_hint_hosts(const struct sockaddr_storage *local,
+                             char hosts[][PROTO_MAX_ADDR + 1]) {
+  size_t n = 0;
+  cxf_host((const struct sockaddr *)local, hosts[n++], PROTO_MAX_ADDR + 1);
+  if (cxf_is_loopback(local))
+    return n;
+  uv_interface_address_t *ifs;
+  int count;
+  if (uv_interface_addresses(&ifs, &count) != 0)
+    return n;
+  for (int i = 0; i < count && n < CXF_HINTS; i++) {
+    const struct sockaddr *sa = (const struct sockaddr *)&ifs[i].address;
+    if (ifs[i].is_internal || sa->sa_family != local->ss_family)
+      continue;
+    if (sa->sa_family == AF_INET6 &&
+        IN6_IS_ADDR_LINKLOCAL(&((const struct sockaddr_in6 *)sa)->sin6_addr))
+      continue;
+    char h[PROTO_MAX_ADDR + 1];
+    cxf_host(sa, h, sizeof h);
+    bool dup = false;
+    for (size_t k = 0; k < n; k++)
+      dup = dup || strcmp(hosts[k], h) == 0;
+    if (!dup)
+      memcpy(hosts[n++], h, sizeof h);
+  }
+  uv_free_interface_addresses(ifs, count);
+  return n;
+}
+
+/* Sender: listens on an ephemeral port (on the chat connection's address
+ * when that is loopback, else on every address of its family) and sends a
+ * FILE_HINT per address. Without a listener the relay carries the file. */
+static void cxf_listen_and_hint(cxf *x) {
+  client *c = x->c;
+  struct sockaddr_storage local, ss;
+  int len = sizeof local;
+  if (uv_tcp_getsockname(&c->conn->s.tcp, (struct sockaddr *)&local, &len) !=
+          0 ||
+      uv_tcp_init(c->loop, &x->listener) != 0)
+    return;
+  x->listener.data = x;
+  x->listening = true;
+  x->handles++;
+  c->live++;
+  ss = local;
+  if (ss.ss_family == AF_INET) {
+    struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+    a->sin_port = 0;
+    if (!cxf_is_loopback(&local))
+      a->sin_addr.s_addr = htonl(INADDR_ANY);
+  } else {
+    struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+    a->sin6_port = 0;
+    if (!cxf_is_loopback(&local))
+      a->sin6_addr = in6addr_any;
+  }
+  len = sizeof ss;
+  if (uv_tcp_bind(&x->listener, (struct sockaddr *)&ss, 0) != 0 ||
+      uv_listen((uv_stream_t *)&x->listener, 4, cxf_on_listen) != 0 ||
+      uv_tcp_getsockname(&x->listener, (struct sockaddr *)&ss, &len) != 0)
+    return;
+  uint16_t port = ntohs(ss.ss_family == AF_INET
+                            ? ((struct sockaddr_in *)&ss)->sin_port
+                            : ((struct sockaddr_in6 *)&ss)->sin6_port);
+  const char *fake = getenv("PARLEY_TEST_HINT_PORT");
+  if (fake != NULL) /* tests: a hint to a closed port forces relay */
+    port = (uint16_t)atoi(fake);
+  char hosts[CXF_HINTS][PROTO_MAX_ADDR + 1];
+  size_t n = cxf_hint_hosts(&local, hosts);
+  const char *addr = getenv("PARLEY_TEST_HINT_ADDR");
+  for (size_t i = 0; i < n; i++) {
+    proto_msg m = {.type = PROTO_FILE_HINT};
+    m.u.file_hint.offer_id = x->t.offer_id;
+    m.u.file_hint.peer = proto_str_c(x->peer);
+    /* tests: a wrong address of ours, which parleyd's hint mends */
+    m.u.file_hint.addr = proto_str_c(addr != NULL ? addr : hosts[i]);
+    m.u.file_hint.port = port;
+    m.u.file_hint.token = (proto_blob){x->token, PROTO_TOKEN_LEN};
+    (void)client_conn_send(c, &m);
+  }
+}
+
 /* Sender: the recipient accepted: listen, hint, open the file. */
 static void cxf_on_accept(cxf *x, const proto_file_accept *a) {
   client *c = x->c;
@@ -1285,47 +1393,8 @@ static void cxf_on_accept(cxf *x, const proto_file_accept *a) {
     return;
   }
   (void)a;
-  if (!c->opts.relay_only && c->conn != NULL) {
-    struct sockaddr_storage ss;
-    int len = sizeof ss;
-    if (uv_tcp_getsockname(&c->conn->s.tcp, (struct sockaddr *)&ss, &len) ==
-            0 &&
-        uv_tcp_init(c->loop, &x->listener) == 0) {
-      x->listener.data = x;
-      x->listening = true;
-      x->handles++;
-      c->live++;
-      if (ss.ss_family == AF_INET)
-        ((struct sockaddr_in *)&ss)->sin_port = 0;
-      else
-        ((struct sockaddr_in6 *)&ss)->sin6_port = 0;
-      len = sizeof ss;
-      if (uv_tcp_bind(&x->listener, (struct sockaddr *)&ss, 0) == 0 &&
-          uv_listen((uv_stream_t *)&x->listener, 4, cxf_on_listen) == 0 &&
-          uv_tcp_getsockname(&x->listener, (struct sockaddr *)&ss, &len) ==
-              0) {
-        char host[PROTO_MAX_ADDR + 1];
-        uint16_t port;
-        if (ss.ss_family == AF_INET) {
-          uv_ip4_name((struct sockaddr_in *)&ss, host, sizeof host);
-          port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-        } else {
-          uv_ip6_name((struct sockaddr_in6 *)&ss, host, sizeof host);
-          port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-        }
-        const char *fake = getenv("PARLEY_TEST_HINT_PORT");
-        if (fake != NULL) /* tests: a hint to a closed port forces relay */
-          port = (uint16_t)atoi(fake);
-        proto_msg m = {.type = PROTO_FILE_HINT};
-        m.u.file_hint.offer_id = x->t.offer_id;
-        m.u.file_hint.peer = proto_str_c(x->peer);
-        m.u.file_hint.addr = proto_str_c(host);
-        m.u.file_hint.port = port;
-        m.u.file_hint.token = (proto_blob){x->token, PROTO_TOKEN_LEN};
-        (void)client_conn_send(c, &m);
-      }
-    }
-  }
+  if (!c->opts.relay_only && c->conn != NULL)
+    cxf_listen_and_hint(x);
   cxf_event(x, true);
 }
 
@@ -1341,6 +1410,12 @@ static void cxf_on_hint(cxf *x, const proto_file_hint *h) {
   if (uv_ip4_addr(host, h->port, (struct sockaddr_in *)&ss) != 0 &&
       uv_ip6_addr(host, h->port, (struct sockaddr_in6 *)&ss) != 0)
     return;
+  if (x->nhints >= CXF_HINTS)
+    return; /* bounded: the relay is the fallback anyway */
+  for (unsigned i = 0; i < x->nhints; i++)
+    if (memcmp(&x->hinted[i], &ss, sizeof ss) == 0)
+      return; /* the same address twice (ours and parleyd's view agree) */
+  x->hinted[x->nhints++] = ss;
   cxf_dial(x, (struct sockaddr *)&ss, h->token.p, false);
 }
 

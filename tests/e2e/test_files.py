@@ -149,6 +149,15 @@ class Files(unittest.TestCase):
             self.send_and_check(srv, 8 * MB, a_env={
                 "PARLEY_TEST_HINT_PORT": "1"}, want_path="relay")
 
+    def test_server_seen_address_hint(self):
+        """The sender's own hints name an address its listener is not on
+        (127.0.0.2; the listener is on 127.0.0.1, the chat connection's
+        loopback address): only the hint parleyd adds, the address it sees
+        the sender's chat connection come from, can connect directly."""
+        with Server() as srv:
+            self.send_and_check(srv, 4 * MB, a_env={
+                "PARLEY_TEST_HINT_ADDR": "127.0.0.2"}, want_path="direct")
+
     def test_offer_to_offline_user_refused(self):
         with Server() as srv:
             a = srv.client("alice", register=True)
