@@ -452,9 +452,11 @@ static int cxf_candidate(char *dst, size_t cap, const char *dir,
   if (k == 0) {
     n = snprintf(dst, cap, "%s/%s%s", dir, name, suffix);
   } else {
-    const char *dot = strrchr(name, '.');
-    if (dot == NULL || dot == name)
-      dot = name + strlen(name);
+    const char *base = strrchr(name, '/'); /* a file of an offered dir */
+    base = base != NULL ? base + 1 : name;
+    const char *dot = strrchr(base, '.');
+    if (dot == NULL || dot == base)
+      dot = base + strlen(base);
     n = snprintf(dst, cap, "%s/%.*s (%u)%s%s", dir, (int)(dot - name), name,
                  k, dot, suffix);
   }
@@ -475,6 +477,33 @@ static int cxf_mkdirs(const char *dir) {
   if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
     return -errno;
   return 0;
+}
+
+/* Creates the directories of a received relative path (name, sanitised:
+ * "photos/2024/a.jpg") below dir, one by one. One that exists must be a
+ * directory, not a symlink, so that nothing is written outside dir.
+ * Returns 0 or -errno. Thread pool. */
+static int cxf_mksubdirs(const char *dir, const char *name) {
+  char path[PATH_MAX];
+  size_t n = (size_t)snprintf(path, sizeof path, "%s/", dir);
+  for (const char *p = name; n < sizeof path; p++) {
+    const char *slash = strchr(p, '/');
+    if (slash == NULL)
+      return 0;
+    size_t k = (size_t)(slash - p);
+    if (n + k + 1 >= sizeof path)
+      return -ENAMETOOLONG;
+    memcpy(path + n, p, k);
+    n += k;
+    path[n] = '\0';
+    struct stat st;
+    if (mkdir(path, 0700) < 0 &&
+        (errno != EEXIST || lstat(path, &st) < 0 || !S_ISDIR(st.st_mode)))
+      return errno == EEXIST ? -ENOTDIR : -errno;
+    path[n++] = '/';
+    p = slash;
+  }
+  return -ENAMETOOLONG;
 }
 
 static void cxf_work(uv_work_t *w) {
@@ -512,6 +541,8 @@ static void cxf_work(uv_work_t *w) {
       return;
     }
     int r = cxf_mkdirs(x->dir);
+    if (r == 0)
+      r = cxf_mksubdirs(x->dir, x->name);
     if (r < 0) {
       x->io_err = -r;
       return;
@@ -1442,19 +1473,13 @@ static void cxf_size_text(char *dst, size_t cap, uint64_t n) {
     snprintf(dst, cap, "%.1f %s", v, u[i]);
 }
 
-/* Makes a received name safe to store: one path component, no control
- * characters, no leading dot, at most 200 bytes, never empty. */
-void client_xfer_sanitize(char *dst, size_t cap, proto_str in) {
+/* Copies one path component (p, n: no separator in it) into dst, made
+ * safe: no control characters or C1 controls, no leading dot, space or
+ * dash, at most 200 bytes, never cut inside a UTF-8 sequence. Returns its
+ * length, 0 when nothing was left (also for "." and ".."). */
+static size_t cxf_sanitize_part(char *dst, size_t cap, const char *p,
+                                size_t n) {
   size_t o = 0;
-  const char *p = in.p;
-  size_t n = in.n;
-  /* keep the last path component only */
-  for (size_t i = n; i > 0; i--)
-    if (p[i - 1] == '/' || p[i - 1] == '\\') {
-      p += i;
-      n -= i;
-      break;
-    }
   size_t lim = cap - 1 < 200 ? cap - 1 : 200;
   for (size_t i = 0; i < n && o < lim; i++) {
     unsigned char ch = (unsigned char)p[i];
@@ -1485,8 +1510,69 @@ void client_xfer_sanitize(char *dst, size_t cap, proto_str in) {
   if (o > 0 && ((unsigned char)dst[o - 1] & 0xc0) == 0xc0)
     o--;
   dst[o] = '\0';
-  if (o == 0 || strcmp(dst, ".") == 0 || strcmp(dst, "..") == 0)
+  return o;
+}
+
+/* Makes a received name safe to store: its last path component only, made
+ * safe as above ("file" when nothing is left). */
+void client_xfer_sanitize(char *dst, size_t cap, proto_str in) {
+  const char *p = in.p;
+  size_t n = in.n;
+  for (size_t i = n; i > 0; i--) /* keep the last path component only */
+    if (p[i - 1] == '/' || p[i - 1] == '\\') {
+      p += i;
+      n -= i;
+      break;
+    }
+  if (cxf_sanitize_part(dst, cap, p, n) == 0)
     snprintf(dst, cap, "file");
+}
+
+/* Makes a received relative path (a file of an offered directory,
+ * "photos/2024/a.jpg") safe to store below the download directory: each
+ * component made safe as above, empty ones dropped, at most
+ * CLIENT_XFER_DEPTH directories. An absolute path or one with a ".."
+ * component is hostile: only its last component is kept. The result never
+ * names anything outside the directory it is joined to. */
+void client_xfer_sanitize_path(char *dst, size_t cap, proto_str in) {
+  bool hostile = in.n > 0 && (in.p[0] == '/' || in.p[0] == '\\');
+  size_t parts = 0;
+  for (size_t i = 0, b = 0; i <= in.n; i++)
+    if (i == in.n || in.p[i] == '/' || in.p[i] == '\\') {
+      if (i - b == 2 && in.p[b] == '.' && in.p[b + 1] == '.')
+        hostile = true;
+      parts++;
+      b = i + 1;
+    }
+  if (hostile || parts > CLIENT_XFER_DEPTH + 1) {
+    client_xfer_sanitize(dst, cap, in);
+    return;
+  }
+  size_t o = 0;
+  dst[0] = '\0';
+  for (size_t i = 0, b = 0; i <= in.n; i++) {
+    if (i < in.n && in.p[i] != '/' && in.p[i] != '\\')
+      continue;
+    bool last = i == in.n;
+    char part[256];
+    size_t k = cxf_sanitize_part(part, sizeof part, in.p + b, i - b);
+    b = i + 1;
+    if (last) {
+      if (k == 0)
+        k = (size_t)snprintf(part, sizeof part, "file");
+    } else if (k == 0) {
+      continue; /* "a//b", "./b", a name of controls only */
+    }
+    if (o + k + 2 > cap) { /* too long: the file's own name wins */
+      client_xfer_sanitize(dst, cap, in);
+      return;
+    }
+    memcpy(dst + o, part, k);
+    o += k;
+    if (!last)
+      dst[o++] = '/';
+    dst[o] = '\0';
+  }
 }
 
 /* Receiver: a re-offer of a transfer we hold a .part file for: accept it
@@ -1552,7 +1638,7 @@ static void cxf_on_offer(client *c, const proto_file_offer *o) {
     return;
   }
   proto_str_copy(x->peer, sizeof x->peer, o->peer);
-  client_xfer_sanitize(x->name, sizeof x->name, o->name);
+  client_xfer_sanitize_path(x->name, sizeof x->name, o->name);
   x->t.offer_id = o->offer_id;
   xfer_init(&x->t.m, o->offer_id, x->name, x->peer, XFER_RECV, o->size);
   x->t.expires_ms = uv_now(c->loop) + (uint64_t)600 * 1000;

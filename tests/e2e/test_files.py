@@ -215,11 +215,14 @@ class Files(unittest.TestCase):
 
     def test_send_directory(self):
         """/send USER DIR offers each regular file under DIR as its own
-        transfer, named DIR/sub/file; the receiver stores each under its
-        last component (name (1).ext on a clash); symlinks are not
-        followed."""
+        transfer, named DIR/sub/file; the receiver keeps the structure
+        below its download directory (an existing file is not
+        overwritten: name (1).ext); symlinks are not followed."""
         with Server() as srv:
             a, b = self.pair(srv)
+            os.makedirs(os.path.join(self.down, "photos"))
+            with open(os.path.join(self.down, "photos", "a.txt"), "wb") as f:
+                f.write(b"already here\n")
             top = os.path.join(srv.tmp, "photos")
             os.makedirs(os.path.join(top, "sub", "deep"))
             files = {"a.txt": b"top a\n", "sub/a.txt": b"sub a\n",
@@ -241,22 +244,25 @@ class Files(unittest.TestCase):
             offs = [b.expect({"event": "offer", "from": "alice"})
                     for _ in files]
             self.assertEqual(sorted(o["name"] for o in offs),
-                             ["a.txt", "a.txt", "b.txt", "c.txt"])
+                             ["photos/" + r for r in sorted(files)])
             for o in offs:
                 b.send("/accept %d" % o["id"])
             done = [b.expect({"event": "transfer", "state": "done",
                               "direction": "receive"}, timeout=T_BIG)
                     for _ in files]
-            self.assertEqual(sorted(os.path.basename(d["file"]) for d in done),
-                             ["a (1).txt", "a.txt", "b.txt", "c.txt"])
-            got = []
-            for d in done:
-                self.assertEqual(os.path.dirname(d["file"]), self.down)
-                with open(d["file"], "rb") as f:
-                    got.append(f.read())
-            self.assertEqual(sorted(got), sorted(files.values()))
-            self.assertEqual(sorted(os.listdir(self.down)),
-                             ["a (1).txt", "a.txt", "b.txt", "c.txt"])
+            want = ["photos/a (1).txt", "photos/sub/a.txt",
+                    "photos/sub/b.txt", "photos/sub/deep/c.txt"]
+            self.assertEqual(sorted(os.path.relpath(d["file"], self.down)
+                                    for d in done), want)
+            for rel in files:
+                got = "a (1).txt" if rel == "a.txt" else rel
+                with open(os.path.join(self.down, "photos", got), "rb") as f:
+                    self.assertEqual(f.read(), files[rel])
+            with open(os.path.join(self.down, "photos", "a.txt"), "rb") as f:
+                self.assertEqual(f.read(), b"already here\n")
+            stored = sorted(os.path.relpath(os.path.join(d, n), self.down)
+                            for d, _, ns in os.walk(self.down) for n in ns)
+            self.assertEqual(stored, sorted(want + ["photos/a.txt"]))
             # Nothing more was offered: no symlink, nothing through the loop.
             a.expect({"event": "transfer", "state": "done",
                        "direction": "send"}, timeout=T_BIG)
@@ -328,6 +334,45 @@ class Files(unittest.TestCase):
             self.assertEqual(os.path.basename(got[3]), "bashrc")
             self.assertEqual(sorted(os.listdir(down)), sorted(
                 os.path.basename(p) for p in got))
+
+    def test_hostile_relative_paths(self):
+        """Relative paths keep their structure below the download
+        directory, each component sanitised; a path with ".." or an
+        absolute one keeps only its last component; a symlink in the
+        download directory is never followed out of it."""
+        cases = [("photos/../../../etc/x.txt", "x.txt"),
+                 ("/abs/dir/y.txt", "y.txt"),
+                 ("a/./b//\x1b[31mc.txt", "a/b/[31mc.txt"),
+                 (".hidden/.z.txt", "hidden/z.txt"),
+                 ("evil/f.txt", None)]
+        with Server() as srv:
+            down = os.path.join(srv.tmp, "down")
+            outside = os.path.join(srv.tmp, "outside")
+            os.makedirs(down)
+            os.makedirs(outside)
+            os.symlink(outside, os.path.join(down, "evil"))
+            b = srv.client("bob", register=True,
+                           args=("--download-dir", down))
+            m = RawSender(srv)
+            payload = b"relative\n"
+            for i, (name, want) in enumerate(cases):
+                m.offer("bob", name, len(payload), offer_id=200 + i)
+                off = b.expect({"event": "offer", "from": "mallory"})
+                b.send("/accept %d" % off["id"])
+                if want is None:  # refused before any connection
+                    f = b.expect({"event": "transfer", "state": "failed",
+                                  "id": off["id"]})
+                    self.assertIn("Not a directory", f["reason"])
+                    m.chat.expect("FILE_CANCEL")
+                    continue
+                self.assertEqual(m.serve("bob"), 0)
+                m.chunk(0, payload)
+                m.done(hashlib.sha256(payload).digest())
+                d = b.expect({"event": "transfer", "state": "done",
+                              "id": off["id"]})
+                self.assertEqual(d["file"], os.path.join(down, want))
+                m.data.close()
+            self.assertEqual(os.listdir(outside), [])
 
     def test_checksum_mismatch_discards(self):
         with Server() as srv:
