@@ -58,6 +58,7 @@ enum {
   OPT_OFFER_TTL,
   OPT_MAX_RELAYED,
   OPT_MAX_RELAYED_TOTAL,
+  OPT_RELAY_RATE,
   OPT_ADMIN,
   OPT_HELP,
   OPT_VERSION,
@@ -106,6 +107,7 @@ static const struct option config_opts[] = {
     {"offer-ttl", required_argument, NULL, OPT_OFFER_TTL},
     {"max-relayed", required_argument, NULL, OPT_MAX_RELAYED},
     {"max-relayed-total", required_argument, NULL, OPT_MAX_RELAYED_TOTAL},
+    {"relay-rate", required_argument, NULL, OPT_RELAY_RATE},
     {"admin", no_argument, NULL, OPT_ADMIN},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -204,6 +206,8 @@ static void config_usage(FILE *f) {
          "(default 4; 0 = no relay)\n"
          "  --max-relayed-total N    relayed transfers at once in all "
          "(default 32)\n"
+         "  --relay-rate BYTES       relayed bytes per second, all transfers "
+         "together (default 0 = no limit)\n"
          "  --admin                  with 'user add': create an operator\n"
          "  --help, --version\n"
          "\n"
@@ -333,6 +337,11 @@ static int config_set(config *c, int id, const char *v) {
     r = config_uint(v, 0, UINT64_MAX >> 1, &u);
     if (r == 0)
       c->max_file_size = u;
+    break;
+  case OPT_RELAY_RATE:
+    r = config_uint(v, 0, (uint64_t)1 << 40, &u);
+    if (r == 0)
+      c->relay_rate = u;
     break;
   case OPT_OUTBUF_HARD:
   case OPT_OUTBUF_SOFT:

@@ -53,6 +53,7 @@ typedef struct config {
   uint32_t offer_ttl;         /* seconds an offer waits for an answer */
   uint32_t max_relayed;       /* relayed transfers per user, 0 = no relay */
   uint32_t max_relayed_total; /* relayed transfers at once in all */
+  uint64_t relay_rate;        /* relayed bytes per second in all, 0 = any */
   /* subcommand */
   bool admin; /* user add --admin */
   int argc;   /* positional words left after options */

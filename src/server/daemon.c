@@ -177,6 +177,7 @@ static void daemon_finish(void) {
   room_fini();
   auth_tick(true);
   store_stop();
+  relay_stop();
   uv_close((uv_handle_t *)&srv.check, NULL);
   uv_close((uv_handle_t *)&srv.idle, NULL);
   uv_close((uv_handle_t *)&srv.tick, NULL);

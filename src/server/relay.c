@@ -30,6 +30,18 @@ typedef struct relay_slot {
 
 static relay_slot relay_slots[RELAY_SLOTS];
 
+/* The total relay rate (--relay-rate): a token bucket over the bytes read
+ * from relayed streams, holding at most a tenth of a second's worth. When
+ * it runs dry every pipe is held (its reads stop, so the senders slow down
+ * through TCP) until the timer has earned the debt back. */
+static struct {
+  uv_timer_t timer;
+  bool timer_init; /* the timer exists (closed by relay_stop) */
+  bool holding;    /* every pipe is held */
+  int64_t tokens;  /* bytes that may still be read; negative: owed */
+  uint64_t last_ms;
+} relay_rate;
+
 /* How many slots involve name (as either party). */
 static uint32_t relay_user_count(const char *name) {
   uint32_t n = 0;
@@ -79,6 +91,82 @@ int relay_issue(const char *sender, const char *receiver, uint64_t offer_id,
   s->expires_ms = server_now_ms() + RELAY_TOKEN_TTL_MS;
   memcpy(token, s->token, PROTO_TOKEN_LEN);
   return 0;
+}
+
+/* Adds the tokens earned since the last refill. */
+static void relay_refill(uint64_t now) {
+  uint64_t rate = srv.cfg->relay_rate;
+  int64_t burst = (int64_t)(rate / 10 > 1 ? rate / 10 : 1);
+  uint64_t ms = now - relay_rate.last_ms;
+  relay_rate.last_ms = now;
+  if (ms > 1000)
+    ms = 1000;
+  relay_rate.tokens += (int64_t)(ms * rate / 1000);
+  if (relay_rate.tokens > burst)
+    relay_rate.tokens = burst;
+}
+
+static void relay_pipe_done(stream_pipe *p, int err);
+
+/* Holds or lets go of every running pipe. */
+static void relay_hold_all(bool held) {
+  relay_rate.holding = held;
+  for (size_t i = 0; i < RELAY_SLOTS; i++) {
+    relay_slot *s = &relay_slots[i];
+    if (s->used && s->pipe != NULL && !s->pipe->done) {
+      int r = stream_pipe_hold(s->pipe, held);
+      if (r < 0)
+        relay_pipe_done(s->pipe, r);
+    }
+  }
+}
+
+static void relay_on_rate(uv_timer_t *t);
+
+/* Waits until the debt is paid (at least 1 ms). */
+static void relay_rate_wait(void) {
+  uint64_t rate = srv.cfg->relay_rate;
+  uint64_t ms = rate ? (uint64_t)(-relay_rate.tokens) * 1000 / rate + 1 : 1;
+  if (!relay_rate.timer_init) {
+    if (uv_timer_init(srv.loop, &relay_rate.timer) < 0)
+      return;
+    relay_rate.timer_init = true;
+  }
+  int r = uv_timer_start(&relay_rate.timer, relay_on_rate, ms, 0);
+  if (r < 0)
+    log_error(NULL, "relay rate timer: %s", uv_strerror(r));
+}
+
+/* The debt may be paid: let the pipes read again, or wait on. */
+static void relay_on_rate(uv_timer_t *t) {
+  (void)t;
+  relay_refill(server_now_ms());
+  if (relay_rate.tokens < 0) {
+    relay_rate_wait();
+    return;
+  }
+  relay_hold_all(false);
+}
+
+/* A pipe read n bytes: they are paid from the bucket; in debt, every pipe
+ * stops until the timer has earned it back. */
+static void relay_on_moved(stream_pipe *p, size_t n) {
+  (void)p;
+  if (srv.cfg->relay_rate == 0)
+    return;
+  relay_refill(server_now_ms());
+  relay_rate.tokens -= (int64_t)n;
+  if (relay_rate.tokens < 0 && !relay_rate.holding) {
+    relay_hold_all(true);
+    relay_rate_wait();
+  }
+}
+
+void relay_stop(void) {
+  if (relay_rate.timer_init) {
+    relay_rate.timer_init = false;
+    uv_close((uv_handle_t *)&relay_rate.timer, NULL);
+  }
 }
 
 /* Frees a slot whose streams are all closed, logging what moved. */
@@ -140,6 +228,7 @@ static void relay_pair(relay_slot *s) {
   s->side[0] = s->side[1] = NULL;
   s->start_ms = server_now_ms();
   p->data = s;
+  p->on_moved = relay_on_moved;
   for (int i = 0; i < 2; i++) {
     proto_msg m = {.type = PROTO_FILE_CONNECT};
     m.u.file_connect.offer_id = s->offer_id;
@@ -152,6 +241,8 @@ static void relay_pair(relay_slot *s) {
                             relay_pipe_done, relay_pipe_close);
   log_info(NULL, "relay %016" PRIx64 " %s -> %s: paired", s->offer_id,
            s->sender, s->receiver);
+  if (r == 0 && relay_rate.holding)
+    r = stream_pipe_hold(p, true); /* the bucket is dry: wait with the rest */
   if (r < 0)
     relay_pipe_done(p, r);
 }

@@ -3,7 +3,9 @@
  * of an accepted offer through their logged-in sessions, relay_issue) are
  * paired and forwarded to each other with stream_pipe: a slow receiver
  * slows the sender and nothing beyond a fixed bound is held per transfer.
- * Limits: relayed transfers per user and in total. The bytes relayed are
+ * Limits: relayed transfers per user and in total, and a total rate
+ * (--relay-rate: a token bucket that holds every pipe when dry). The bytes
+ * relayed are
  * logged per transfer. */
 #ifndef PARLEY_RELAY_H
 #define PARLEY_RELAY_H
@@ -31,6 +33,9 @@ void relay_on_connect(struct conn *c, const proto_file_connect *fc);
 
 /* 1 s housekeeping: expires unused tokens and partners that never came. */
 void relay_tick(uint64_t now_ms);
+
+/* Closes the rate limit's timer (at the end of a shutdown). */
+void relay_stop(void);
 
 /* Relayed transfers running or waiting (for tests and the console). */
 uint32_t relay_count(void);

@@ -5,6 +5,7 @@ import hashlib
 import os
 import socket
 import sys
+import time
 import unittest
 
 from harness import E, RawConn, Server
@@ -142,6 +143,33 @@ class Files(unittest.TestCase):
             _, m = srv.err.wait_for(
                 r"relay [0-9a-f]+ alice -> bob: (\d+) bytes to the receiver")
             self.assertGreater(int(m.group(1)), size)
+
+    def test_relay_rate_limit(self):
+        """--relay-rate caps the relayed bytes per second: the receiver's
+        own progress (bytes over time) never runs faster than the rate
+        plus the bucket's tenth of a second."""
+        rate = 2 * MB
+        size = 6 * MB
+        with Server("--relay-rate", str(rate)) as srv:
+            a, b = self.pair(srv, b_args=("--relay-only",))
+            src = os.path.join(srv.tmp, "big.bin")
+            digest = make_file(src, size)
+            a.send("/send bob " + src)
+            off = b.expect({"event": "offer", "from": "alice"})
+            b.send("/accept %d" % off["id"])
+            act = b.expect({"event": "transfer", "state": "active"},
+                           timeout=T_BIG)
+            t0, b0 = time.monotonic(), act["bytes"]
+            done = b.expect({"event": "transfer", "state": "done"},
+                            timeout=T_BIG)
+            dt = time.monotonic() - t0
+            self.assertEqual(done["path"], "relay")
+            self.assertEqual(sha256(done["file"]), digest)
+            # Allowed: the bucket (rate / 10) and the relay's queues (256
+            # KiB per direction) may run ahead of the rate.
+            ahead = rate // 10 + 256 * 1024
+            self.assertGreaterEqual(dt, (size - b0 - ahead) / rate,
+                                    "%d bytes in %.2f s" % (size - b0, dt))
 
     def test_direct_refused_falls_back_to_relay(self):
         with Server() as srv:
