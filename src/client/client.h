@@ -133,6 +133,7 @@ typedef struct client_opts {
   unsigned timeout_ms;       /* --timeout MS for --scan, default 1000 */
   unsigned scrollback;       /* --scrollback N lines per window */
   bool relay_only;           /* --relay-only: no direct file connections */
+  uint64_t send_rate;        /* --send-rate: bytes/s per file sent, 0 = any */
   char *download_dir;        /* --download-dir DIR (owned), NULL: default */
   unsigned ping_ms;          /* lag probe period while connected (default
                                 CLIENT_PING_MS); 0 = no timer at all: lag is then

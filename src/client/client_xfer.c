@@ -571,6 +571,9 @@ static void cxf_work(uv_work_t *w) {
   }
   case CXF_JOB_READ: { /* sender: the next piece (hashed by its own jobs) */
     size_t want = CXF_IO;
+    uint64_t rate = x->c->opts.send_rate; /* a quarter second's worth */
+    if (rate > 0 && rate / 4 < want)
+      want = rate / 4 > 4096 ? (size_t)(rate / 4) : 4096;
     if (x->t.m.size - x->io_pos < want)
       want = (size_t)(x->t.m.size - x->io_pos);
     size_t got = 0;
@@ -729,15 +732,8 @@ static void cxf_on_pace(uv_timer_t *t) {
   cxf_pump(t->data);
 }
 
-/* Pumps now, or after PARLEY_TEST_XFER_DELAY_MS (tests slow a sender down
- * with it to catch a transfer in the middle). */
-static void cxf_pump_later(cxf *x) {
-  const char *e = getenv("PARLEY_TEST_XFER_DELAY_MS");
-  unsigned ms = e ? (unsigned)atoi(e) : 0;
-  if (ms == 0) {
-    cxf_pump(x);
-    return;
-  }
+/* Pumps again after ms. */
+static void cxf_pace(cxf *x, uint64_t ms) {
   if (!x->pace_on) {
     if (uv_timer_init(x->c->loop, &x->pace) < 0) {
       cxf_pump(x);
@@ -749,6 +745,29 @@ static void cxf_pump_later(cxf *x) {
     x->c->live++;
   }
   (void)uv_timer_start(&x->pace, cxf_on_pace, ms, 0);
+}
+
+/* Pumps now, or after PARLEY_TEST_XFER_DELAY_MS (tests slow a sender down
+ * with it to catch a transfer in the middle). */
+static void cxf_pump_later(cxf *x) {
+  const char *e = getenv("PARLEY_TEST_XFER_DELAY_MS");
+  unsigned ms = e ? (unsigned)atoi(e) : 0;
+  if (ms == 0)
+    cxf_pump(x);
+  else
+    cxf_pace(x, ms);
+}
+
+/* Sender with --send-rate: milliseconds until the bytes read so far in
+ * this run fit the rate, 0 when the next read may go now. */
+static uint64_t cxf_rate_wait(const cxf *x) {
+  uint64_t rate = x->c->opts.send_rate;
+  if (rate == 0)
+    return 0;
+  uint64_t elapsed = uv_now(x->c->loop) - x->t.m.start_ms;
+  uint64_t sent = x->io_pos - x->t.m.start_pos;
+  uint64_t allowed = elapsed * rate / 1000;
+  return sent <= allowed ? 0 : (sent - allowed) * 1000 / rate + 1;
 }
 
 /* The error of a failed job as the user reads it. */
@@ -896,6 +915,11 @@ static void cxf_pump(cxf *x) {
   }
   if (x->io_pos == x->t.m.size)
     return; /* FILE_DONE follows the hashing */
+  uint64_t wait = cxf_rate_wait(x);
+  if (wait > 0) {
+    cxf_pace(x, wait);
+    return;
+  }
   (void)cxf_start_job(x, CXF_JOB_READ);
 }
 

@@ -171,6 +171,29 @@ class Files(unittest.TestCase):
             self.assertGreaterEqual(dt, (size - b0 - ahead) / rate,
                                     "%d bytes in %.2f s" % (size - b0, dt))
 
+    def test_send_rate(self):
+        """parley --send-rate caps how fast a file is sent (measured by
+        the receiver's bytes over time; the config key is unit-tested)."""
+        rate = MB
+        size = 3 * MB
+        with Server() as srv:
+            a, b = self.pair(srv, a_args=("--send-rate", str(rate)))
+            src = os.path.join(srv.tmp, "big.bin")
+            digest = make_file(src, size)
+            a.send("/send bob " + src)
+            off = b.expect({"event": "offer", "from": "alice"})
+            b.send("/accept %d" % off["id"])
+            act = b.expect({"event": "transfer", "state": "active"},
+                           timeout=T_BIG)
+            t0, b0 = time.monotonic(), act["bytes"]
+            done = b.expect({"event": "transfer", "state": "done"},
+                            timeout=T_BIG)
+            dt = time.monotonic() - t0
+            self.assertEqual(sha256(done["file"]), digest)
+            ahead = rate // 4  # one read may go before the rate catches up
+            self.assertGreaterEqual(dt, (size - b0 - ahead) / rate,
+                                    "%d bytes in %.2f s" % (size - b0, dt))
+
     def test_direct_refused_falls_back_to_relay(self):
         with Server() as srv:
             # The hint points at a port nobody listens on.
