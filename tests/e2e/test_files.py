@@ -8,7 +8,7 @@ import sys
 import time
 import unittest
 
-from harness import E, RawConn, Server
+from harness import ConnClosed, E, RawConn, Server
 
 MB = 1 << 20
 T_BIG = 120  # generous bound for a transfer under ASan on a busy machine
@@ -193,6 +193,38 @@ class Files(unittest.TestCase):
             ahead = rate // 4  # one read may go before the rate catches up
             self.assertGreaterEqual(dt, (size - b0 - ahead) / rate,
                                     "%d bytes in %.2f s" % (size - b0, dt))
+
+    def test_shutdown_ends_relayed_streams_silently(self):
+        """parleyd stopping closes a relayed data stream without writing
+        anything into it (an ERROR frame there would be read as file data
+        by the far side)."""
+        with Server() as srv:
+            a, b = srv.raw(), srv.raw()
+            a.login("alice", register=True)
+            b.login("bob", register=True)
+            a.send_frame("FILE_OFFER", offer_id=9, peer="bob", name="f.bin",
+                         size=3, sha256=bytes(32))
+            b.expect("FILE_OFFER", offer_id=9)
+            b.send_frame("FILE_ACCEPT", offer_id=9, peer="alice", offset=0)
+            a.expect("FILE_ACCEPT", offer_id=9)
+            b.send_frame("FILE_RELAY", offer_id=9, peer="alice",
+                         token=bytes(32))
+            tok = a.expect("FILE_RELAY", offer_id=9)["token"]
+            self.assertEqual(b.expect("FILE_RELAY", offer_id=9)["token"], tok)
+            da, db = srv.raw(), srv.raw()
+            da.send_frame("FILE_CONNECT", offer_id=9, side=0, token=tok)
+            db.send_frame("FILE_CONNECT", offer_id=9, side=1, token=tok)
+            self.assertEqual(db.read_frame()["side"], 0)
+            self.assertEqual(da.read_frame()["side"], 1)
+            da.send_frame("FILE_DATA", xfer_id=9, offset=0, data=b"abc")
+            self.assertEqual(db.read_frame()["data"], b"abc")
+            self.assertEqual(srv.stop_keep_clients(), 0)
+            for d in (da, db):  # nothing more, then the end
+                with self.assertRaises(ConnClosed):
+                    d.read_frame()
+                self.assertEqual(d.buf, b"")
+            for r in (a, b, da, db):
+                r.close()
 
     def test_direct_refused_falls_back_to_relay(self):
         with Server() as srv:
