@@ -1669,7 +1669,8 @@ static void cxf_on_offer(client *c, const proto_file_offer *o) {
   char sz[32];
   cxf_size_text(sz, sizeof sz, o->size);
   client_window *w = c->m.current; /* seen at once, wherever the user is */
-  client_info(c, w, 0, "%s offers %s (%s): /accept %u or /reject %u",
+  client_info(c, w, CLIENT_LINE_INFO,
+              "%s offers %s (%s): /accept %u or /reject %u",
               x->peer, x->name, sz, x->t.id, x->t.id);
   c->m.seq++;
   client_event ev = {.type = CLIENT_EV_OFFER, .xfer = &x->t, .win = w};
