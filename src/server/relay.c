@@ -30,16 +30,22 @@ typedef struct relay_slot {
 
 static relay_slot relay_slots[RELAY_SLOTS];
 
-/* The total relay rate (--relay-rate): a token bucket over the bytes read
- * from relayed streams, holding at most a tenth of a second's worth. When
- * it runs dry every pipe is held (its reads stop, so the senders slow down
- * through TCP) until the timer has earned the debt back. */
+/* How fast the relay reads, all pipes together. Per loop turn at most
+ * RELAY_TURN_BYTES (so that chat frames read in the same turn wait behind
+ * a bounded amount of forwarding, not megabytes): above it every pipe is
+ * held until the next turn. And the total rate (--relay-rate): a token
+ * bucket over the bytes read, holding at most a tenth of a second's
+ * worth; when it runs dry every pipe is held (its reads stop, so the
+ * senders slow down through TCP) until the timer has earned the debt
+ * back. */
 static struct {
   uv_timer_t timer;
-  bool timer_init; /* the timer exists (closed by relay_stop) */
-  bool holding;    /* every pipe is held */
-  int64_t tokens;  /* bytes that may still be read; negative: owed */
-  uint64_t last_ms;
+  bool timer_init;     /* the timer exists (closed by relay_stop) */
+  bool holding;        /* every pipe is held */
+  int64_t tokens;      /* bytes that may still be read; negative: owed */
+  uint64_t last_ms;    /* last refill */
+  uint64_t turn_ms;    /* the loop time of the current turn */
+  uint64_t turn_bytes; /* read in it */
 } relay_rate;
 
 /* How many slots involve name (as either party). */
@@ -123,10 +129,12 @@ static void relay_hold_all(bool held) {
 
 static void relay_on_rate(uv_timer_t *t);
 
-/* Waits until the debt is paid (at least 1 ms). */
+/* Waits until the rate's debt is paid, or for the next loop turn. */
 static void relay_rate_wait(void) {
   uint64_t rate = srv.cfg->relay_rate;
-  uint64_t ms = rate ? (uint64_t)(-relay_rate.tokens) * 1000 / rate + 1 : 1;
+  uint64_t ms = rate && relay_rate.tokens < 0
+                    ? (uint64_t)(-relay_rate.tokens) * 1000 / rate + 1
+                    : 0;
   if (!relay_rate.timer_init) {
     if (uv_timer_init(srv.loop, &relay_rate.timer) < 0)
       return;
@@ -137,26 +145,39 @@ static void relay_rate_wait(void) {
     log_error(NULL, "relay rate timer: %s", uv_strerror(r));
 }
 
-/* The debt may be paid: let the pipes read again, or wait on. */
+/* A new turn, and the debt may be paid: let the pipes read again, or
+ * wait on. */
 static void relay_on_rate(uv_timer_t *t) {
   (void)t;
-  relay_refill(server_now_ms());
-  if (relay_rate.tokens < 0) {
-    relay_rate_wait();
-    return;
+  relay_rate.turn_bytes = 0;
+  if (srv.cfg->relay_rate > 0) {
+    relay_refill(server_now_ms());
+    if (relay_rate.tokens < 0) {
+      relay_rate_wait();
+      return;
+    }
   }
   relay_hold_all(false);
 }
 
-/* A pipe read n bytes: they are paid from the bucket; in debt, every pipe
- * stops until the timer has earned it back. */
+/* A pipe read n bytes: counted against this turn's budget and paid from
+ * the bucket; over the budget or in debt, every pipe stops until the next
+ * turn or until the timer has earned the debt back. */
 static void relay_on_moved(stream_pipe *p, size_t n) {
   (void)p;
-  if (srv.cfg->relay_rate == 0)
-    return;
-  relay_refill(server_now_ms());
-  relay_rate.tokens -= (int64_t)n;
-  if (relay_rate.tokens < 0 && !relay_rate.holding) {
+  uint64_t now = server_now_ms();
+  if (now != relay_rate.turn_ms) {
+    relay_rate.turn_ms = now;
+    relay_rate.turn_bytes = 0;
+  }
+  relay_rate.turn_bytes += n;
+  bool over = relay_rate.turn_bytes >= RELAY_TURN_BYTES;
+  if (srv.cfg->relay_rate > 0) {
+    relay_refill(now);
+    relay_rate.tokens -= (int64_t)n;
+    over = over || relay_rate.tokens < 0;
+  }
+  if (over && !relay_rate.holding) {
     relay_hold_all(true);
     relay_rate_wait();
   }

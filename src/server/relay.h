@@ -19,6 +19,7 @@ struct conn;
 #define RELAY_TOKEN_TTL_MS 60000 /* an issued token waits this long */
 #define RELAY_HIGH (256 * 1024)  /* pipe watermarks per direction */
 #define RELAY_LOW (64 * 1024)
+#define RELAY_TURN_BYTES (512 * 1024) /* read per loop turn, all pipes */
 
 /* Issues a token for offer_id between sender and receiver (canonical
  * names) into token. Returns 0, or -PERR_TRANSFER_LIMIT when either user
