@@ -38,7 +38,7 @@
 #define CXF_HINTS 4 /* direct addresses tried per transfer (< CXF_CONNS) */
 #define CXF_IO (256 * 1024)      /* bytes per disk job */
 #define CXF_HASH_JOB (32 * CXF_IO) /* sender: bytes per hashing job */
-#define CXF_SEND_HIGH CXF_IO     /* sender: stop reading disk above this */
+#define CXF_SEND_HIGH CXF_IO       /* sender: stop reading disk above this */
 #define CXF_RECV_MAX (2 * CXF_IO) /* receiver: stop reading the socket */
 #define CXF_ACC_CAP (CXF_RECV_MAX + 2 * STREAM_READ_MAX) /* + one read */
 
@@ -100,10 +100,10 @@ struct cxf {
   uint64_t hashed;  /* sender: bytes of the file hashed so far */
   /* sender: hashing runs in its own jobs, beside the reads */
   uv_work_t hwork;
-  bool hbusy;     /* a hashing job is queued or running */
-  bool hash_done; /* sha holds the file's SHA-256 */
-  int hash_err;   /* errno of the last hashing job, 0 when fine */
-  uint8_t *hbuf;  /* the hashing job's buffer */
+  bool hbusy;       /* a hashing job is queued or running */
+  bool hash_done;   /* sha holds the file's SHA-256 */
+  int hash_err;     /* errno of the last hashing job, 0 when fine */
+  uint8_t *hbuf;    /* the hashing job's buffer */
   uint64_t mtime;   /* sender: the source's mtime when offered */
   uv_timer_t pace;  /* tests: PARLEY_TEST_XFER_DELAY_MS between reads */
   bool pace_on;
@@ -720,8 +720,7 @@ static void cxf_hash_after(uv_work_t *w, int status) {
   }
   x->hash_done = true;
   cxf_dconn *d = x->win;
-  if (d != NULL && !d->closing && !x->done_sent &&
-      x->io_pos == x->t.m.size) {
+  if (d != NULL && !d->closing && !x->done_sent && x->io_pos == x->t.m.size) {
     cxf_push_done(x, d);
     if (stream_flush(&d->s, &d->out) < 0)
       cxf_dconn_close(d);
@@ -1394,9 +1393,9 @@ static void cxf_listen_and_hint(cxf *x) {
       uv_listen((uv_stream_t *)&x->listener, 4, cxf_on_listen) != 0 ||
       uv_tcp_getsockname(&x->listener, (struct sockaddr *)&ss, &len) != 0)
     return;
-  uint16_t port = ntohs(ss.ss_family == AF_INET
-                            ? ((struct sockaddr_in *)&ss)->sin_port
-                            : ((struct sockaddr_in6 *)&ss)->sin6_port);
+  uint16_t port =
+      ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+                                    : ((struct sockaddr_in6 *)&ss)->sin6_port);
   const char *fake = getenv("PARLEY_TEST_HINT_PORT");
   if (fake != NULL) /* tests: a hint to a closed port forces relay */
     port = (uint16_t)atoi(fake);
@@ -1670,8 +1669,8 @@ static void cxf_on_offer(client *c, const proto_file_offer *o) {
   cxf_size_text(sz, sizeof sz, o->size);
   client_window *w = c->m.current; /* seen at once, wherever the user is */
   client_info(c, w, CLIENT_LINE_INFO,
-              "%s offers %s (%s): /accept %u or /reject %u",
-              x->peer, x->name, sz, x->t.id, x->t.id);
+              "%s offers %s (%s): /accept %u or /reject %u", x->peer, x->name,
+              sz, x->t.id, x->t.id);
   c->m.seq++;
   client_event ev = {.type = CLIENT_EV_OFFER, .xfer = &x->t, .win = w};
   client_emit(c, &ev);
@@ -1918,8 +1917,8 @@ static bool cxf_too_big(client *c, const char *path, uint64_t size) {
            "/send: %s is %s, over this server's limit of %s per file "
            "(%" PRIu64 " bytes); nothing was offered",
            path, have, lim, max);
-  client_error(c, NULL, PERR_FILE_TOO_BIG, proto_errname(PERR_FILE_TOO_BIG),
-               "", text);
+  client_error(c, NULL, PERR_FILE_TOO_BIG, proto_errname(PERR_FILE_TOO_BIG), "",
+               text);
   return true;
 }
 

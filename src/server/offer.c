@@ -17,7 +17,7 @@
 typedef struct offer_slot {
   bool used;
   bool accepted;
-  uint8_t hints;       /* FILE_HINTs forwarded (at most OFFER_HINTS) */
+  uint8_t hints; /* FILE_HINTs forwarded (at most OFFER_HINTS) */
   uint64_t offer_id;
   uint64_t size;
   uint64_t expires_ms; /* while not accepted */

@@ -206,8 +206,9 @@ static void test_config_file(void **s) {
   assert_string_equal(c->aliases[0].expansion, "/join");
   client_opts_free(&o);
   /* The command line wins over the file. */
-  char *argv2[] = {"parley",   "--config",     (char *)p, "--scan-to",
-                   "10.0.0.9", "--send-rate", "5000", "me@127.0.0.1", NULL};
+  char *argv2[] = {"parley",    "--config",     (char *)p,
+                   "--scan-to", "10.0.0.9",     "--send-rate",
+                   "5000",      "me@127.0.0.1", NULL};
   assert_int_equal(client_opts_parse(&o, 8, argv2, err, sizeof err), 0);
   assert_int_equal(o.send_rate, 5000);
   assert_string_equal(o.user, "me");
@@ -228,8 +229,10 @@ static void test_config_file(void **s) {
   client_opts_free(&o);
   /* Errors name the file and line. */
   const char *bad[] = {"rooms = #ok\npane = sideways\n",
-                       "[client]\nrooms = #ok nope\n", "\ncolour = red\n",
-                       "[aliases]\nj = join\n", "[weird]\nx = 1\n",
+                       "[client]\nrooms = #ok nope\n",
+                       "\ncolour = red\n",
+                       "[aliases]\nj = join\n",
+                       "[weird]\nx = 1\n",
                        "\nsend-rate = fast\n"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     p = conf_file(bad[i]);
