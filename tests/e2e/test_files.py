@@ -130,6 +130,24 @@ class Files(unittest.TestCase):
         self.assertFalse(os.path.exists(dst + ".part"))
         return a, b
 
+    def timed_transfer(self, srv, a, b, size):
+        """alice sends bob a file of size bytes; returns the seconds from
+        the receiver's "active" to its "done", the bytes moved meanwhile
+        and the done event (the file checked)."""
+        src = os.path.join(srv.tmp, "big.bin")
+        digest = make_file(src, size)
+        a.send("/send bob " + src)
+        off = b.expect({"event": "offer", "from": "alice"})
+        b.send("/accept %d" % off["id"])
+        act = b.expect({"event": "transfer", "state": "active"},
+                       timeout=T_BIG)
+        t0 = time.monotonic()
+        done = b.expect({"event": "transfer", "state": "done"},
+                        timeout=T_BIG)
+        dt = time.monotonic() - t0
+        self.assertEqual(sha256(done["file"]), digest)
+        return dt, size - act["bytes"], done
+
     def test_direct_large_file_verified(self):
         with Server() as srv:
             self.send_and_check(srv, 64 * MB + 12345, want_path="direct")
@@ -152,24 +170,13 @@ class Files(unittest.TestCase):
         size = 6 * MB
         with Server("--relay-rate", str(rate)) as srv:
             a, b = self.pair(srv, b_args=("--relay-only",))
-            src = os.path.join(srv.tmp, "big.bin")
-            digest = make_file(src, size)
-            a.send("/send bob " + src)
-            off = b.expect({"event": "offer", "from": "alice"})
-            b.send("/accept %d" % off["id"])
-            act = b.expect({"event": "transfer", "state": "active"},
-                           timeout=T_BIG)
-            t0, b0 = time.monotonic(), act["bytes"]
-            done = b.expect({"event": "transfer", "state": "done"},
-                            timeout=T_BIG)
-            dt = time.monotonic() - t0
+            dt, moved, done = self.timed_transfer(srv, a, b, size)
             self.assertEqual(done["path"], "relay")
-            self.assertEqual(sha256(done["file"]), digest)
             # Allowed: the bucket (rate / 10) and the relay's queues (256
             # KiB per direction) may run ahead of the rate.
             ahead = rate // 10 + 256 * 1024
-            self.assertGreaterEqual(dt, (size - b0 - ahead) / rate,
-                                    "%d bytes in %.2f s" % (size - b0, dt))
+            self.assertGreaterEqual(dt, (moved - ahead) / rate,
+                                    "%d bytes in %.2f s" % (moved, dt))
 
     def test_send_rate(self):
         """parley --send-rate caps how fast a file is sent (measured by
@@ -178,21 +185,10 @@ class Files(unittest.TestCase):
         size = 3 * MB
         with Server() as srv:
             a, b = self.pair(srv, a_args=("--send-rate", str(rate)))
-            src = os.path.join(srv.tmp, "big.bin")
-            digest = make_file(src, size)
-            a.send("/send bob " + src)
-            off = b.expect({"event": "offer", "from": "alice"})
-            b.send("/accept %d" % off["id"])
-            act = b.expect({"event": "transfer", "state": "active"},
-                           timeout=T_BIG)
-            t0, b0 = time.monotonic(), act["bytes"]
-            done = b.expect({"event": "transfer", "state": "done"},
-                            timeout=T_BIG)
-            dt = time.monotonic() - t0
-            self.assertEqual(sha256(done["file"]), digest)
+            dt, moved, done = self.timed_transfer(srv, a, b, size)
             ahead = rate // 4  # one read may go before the rate catches up
-            self.assertGreaterEqual(dt, (size - b0 - ahead) / rate,
-                                    "%d bytes in %.2f s" % (size - b0, dt))
+            self.assertGreaterEqual(dt, (moved - ahead) / rate,
+                                    "%d bytes in %.2f s" % (moved, dt))
 
     def test_shutdown_ends_relayed_streams_silently(self):
         """parleyd stopping closes a relayed data stream without writing
