@@ -2,7 +2,8 @@
  *
  * Flow (PROTOCOL.md 7.6): the sender offers; the receiver accepts (its
  * .part file is created first, off the loop); the sender listens on an
- * ephemeral port and sends a hint; the receiver connects and both sides
+ * ephemeral port and sends a hint per address (parleyd adds the address it
+ * sees the sender from); the receiver connects to each and both sides
  * exchange FILE_CONNECT; if that has not happened within
  * CLIENT_XFER_DIRECT_MS the receiver asks for the relay and both also
  * connect there. The receiver picks the first connection whose handshake
