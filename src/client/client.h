@@ -133,6 +133,7 @@ typedef struct client_opts {
   unsigned timeout_ms;       /* --timeout MS for --scan, default 1000 */
   unsigned scrollback;       /* --scrollback N lines per window */
   bool relay_only;           /* --relay-only: no direct file connections */
+  uint64_t send_rate;        /* --send-rate: bytes/s per file sent, 0 = any */
   char *download_dir;        /* --download-dir DIR (owned), NULL: default */
   unsigned ping_ms;          /* lag probe period while connected (default
                                 CLIENT_PING_MS); 0 = no timer at all: lag is then
@@ -282,6 +283,11 @@ typedef struct client_limits {
   uint16_t max_rooms;
   uint16_t history_len;
   uint8_t flags; /* PROTO_WELCOMEF_* */
+  /* FILE_LIMITS (after login; 0 until it came) */
+  uint16_t max_transfers;  /* open offers and transfers per user */
+  uint16_t offers_per_min; /* FILE_OFFERs per user per minute */
+  uint32_t offer_ttl_s;    /* an offer not accepted within this expires */
+  uint16_t max_relayed;    /* relayed transfers per user at once */
 } client_limits;
 
 /* What a view reads. Arrays are owned by the core. */

@@ -26,6 +26,9 @@ const char *client_opts_usage(void) {
          "drops\n"
          "  --relay-only          send and receive files only through the "
          "server's relay\n"
+         "  --send-rate BYTES     send each file at most this many bytes per "
+         "second\n"
+         "                        (default 0 = as fast as it goes)\n"
          "  --download-dir DIR    where received files go (default "
          "$XDG_DOWNLOAD_DIR,\n"
          "                        else ~/Downloads)\n"
@@ -181,6 +184,13 @@ int client_opts_parse(client_opts *o, int argc, char **argv, char *err,
       o->no_reconnect = true;
     } else if (strcmp(a, "--relay-only") == 0) {
       o->relay_only = true;
+    } else if (strcmp(a, "--send-rate") == 0) {
+      NEED_VAL;
+      if (parse_num(val, 0, 1ul << 40, &v) < 0) {
+        snprintf(err, errlen, "%s: bad rate '%s' (bytes per second)", a, val);
+        return -1;
+      }
+      o->send_rate = v;
     } else if (strcmp(a, "--download-dir") == 0) {
       NEED_VAL;
       free(o->download_dir);

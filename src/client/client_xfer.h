@@ -14,6 +14,7 @@
 #include "client.h"
 
 #define CLIENT_XFER_MAX 64          /* transfers kept in one session */
+#define CLIENT_XFER_DEPTH 16 /* directories of a received relative path */
 #define CLIENT_XFER_DIRECT_MS 2000  /* direct attempts before the relay */
 #define CLIENT_XFER_EVENT_MS 250    /* progress events at most this often */
 
@@ -43,6 +44,12 @@ int client_xfer_download(client *c, const char *name, const char *dir,
 
 /* UPLOAD_READY or DOWNLOAD_START from the server. */
 void client_xfer_on_folder(client *c, const proto_msg *m);
+
+/* Makes a received relative path safe to store below the download
+ * directory: each component as above, at most CLIENT_XFER_DEPTH
+ * directories; an absolute path or one with ".." keeps its last component
+ * only. */
+void client_xfer_sanitize_path(char *dst, size_t cap, proto_str in);
 
 /* A file frame (0x0701..0x070B) from the server. */
 void client_xfer_on_frame(client *c, const proto_msg *m);

@@ -309,7 +309,7 @@ static void stream_pipe_pump(stream_pipe *p, stream_leg *l) {
     stream_pipe_end(p, r);
     return;
   }
-  if (l->paused && l->q.bytes <= p->low) {
+  if (l->paused && l->q.bytes <= p->low && !p->held) {
     r = stream_read_start(l->src);
     if (r < 0) {
       stream_pipe_end(p, r);
@@ -343,6 +343,8 @@ static void stream_pipe_on_read(stream *s, const uint8_t *data, size_t n) {
   l->bytes += n;
   if (l->q.bytes > l->peak)
     l->peak = l->q.bytes;
+  if (p->on_moved != NULL)
+    p->on_moved(p, n); /* may hold the pipe */
   stream_pipe_pump(p, l);
   if (!p->done && !l->paused && l->q.bytes > p->high) {
     int r = stream_read_stop(s);
@@ -423,6 +425,35 @@ int stream_pipe_start(stream_pipe *p, stream *a, stream *b, size_t high,
     if (r < 0)
       return r;
     stream_pipe_pump(p, &p->leg[i]);
+  }
+  return 0;
+}
+
+/* Holds or lets go of both sources. A held source is stopped; one let go
+ * reads again unless it finished or its far side is above the low
+ * watermark (the pump starts it once that drains). */
+int stream_pipe_hold(stream_pipe *p, bool held) {
+  if (p->done || p->held == held)
+    return 0;
+  p->held = held;
+  for (int i = 0; i < 2; i++) {
+    stream_leg *l = &p->leg[i];
+    if (l->eof)
+      continue;
+    int r;
+    if (held) {
+      r = stream_read_stop(l->src);
+    } else if (!l->paused || l->q.bytes <= p->low) {
+      r = stream_read_start(l->src);
+      if (r == 0 && l->paused) {
+        l->paused = false;
+        l->resumes++;
+      }
+    } else {
+      continue;
+    }
+    if (r < 0)
+      return r;
   }
   return 0;
 }

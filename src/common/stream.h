@@ -145,14 +145,18 @@ typedef struct stream_leg {
  * The owner closes both streams; their on_close goes to on_close. */
 typedef void (*stream_pipe_done_cb)(stream_pipe *p, int err);
 typedef void (*stream_pipe_close_cb)(stream_pipe *p, stream *s);
+/* n bytes were read from one side (optional: a rate limit counts them). */
+typedef void (*stream_pipe_moved_cb)(stream_pipe *p, size_t n);
 
 struct stream_pipe {
   stream_leg leg[2]; /* [0]: a to b, [1]: b to a */
   size_t high, low;  /* watermarks of each leg's queue, in bytes */
   stream_pipe_done_cb on_done;
   stream_pipe_close_cb on_close;
+  stream_pipe_moved_cb on_moved; /* optional, set by the owner */
   void *data; /* the owner's */
   bool done;  /* on_done ran */
+  bool held;  /* the owner stopped both sources (stream_pipe_hold) */
 };
 
 /* Forwards a <-> b through p (zeroed by the caller), taking over both
@@ -162,6 +166,11 @@ struct stream_pipe {
 int stream_pipe_start(stream_pipe *p, stream *a, stream *b, size_t high,
                       size_t low, stream_pipe_done_cb on_done,
                       stream_pipe_close_cb on_close);
+
+/* Stops (held) or lets go of (!held) both sources, whatever the queues,
+ * e.g. for a rate limit: the watermarks still apply once let go. Returns
+ * 0 or a uv error from starting a read. */
+int stream_pipe_hold(stream_pipe *p, bool held);
 
 /* Frees what the legs still hold (after both streams closed). */
 void stream_pipe_free(stream_pipe *p);

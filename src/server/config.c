@@ -61,6 +61,7 @@ enum {
   OPT_FOLDER_QUOTA,
   OPT_FOLDER_USER_QUOTA,
   OPT_FOLDER_MAX_FILES,
+  OPT_RELAY_RATE,
   OPT_ADMIN,
   OPT_HELP,
   OPT_VERSION,
@@ -112,6 +113,7 @@ static const struct option config_opts[] = {
     {"folder-quota", required_argument, NULL, OPT_FOLDER_QUOTA},
     {"folder-user-quota", required_argument, NULL, OPT_FOLDER_USER_QUOTA},
     {"folder-max-files", required_argument, NULL, OPT_FOLDER_MAX_FILES},
+    {"relay-rate", required_argument, NULL, OPT_RELAY_RATE},
     {"admin", no_argument, NULL, OPT_ADMIN},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -218,6 +220,8 @@ static void config_usage(FILE *f) {
          "folder (default 0 = no limit)\n"
          "  --folder-max-files N     files in the shared folder (default "
          "10000)\n"
+         "  --relay-rate BYTES       relayed bytes per second, all transfers "
+         "together (default 0 = no limit)\n"
          "  --admin                  with 'user add': create an operator\n"
          "  --help, --version\n"
          "\n"
@@ -353,6 +357,11 @@ static int config_set(config *c, int id, const char *v) {
     r = config_uint(v, 0, UINT64_MAX >> 1, &u);
     if (r == 0)
       *(id == OPT_FOLDER_QUOTA ? &c->folder_quota : &c->folder_user_quota) = u;
+    break;
+  case OPT_RELAY_RATE:
+    r = config_uint(v, 0, (uint64_t)1 << 40, &u);
+    if (r == 0)
+      c->relay_rate = u;
     break;
   case OPT_OUTBUF_HARD:
   case OPT_OUTBUF_SOFT:

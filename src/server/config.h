@@ -56,6 +56,7 @@ typedef struct config {
   uint64_t folder_quota;      /* bytes in the shared folder, 0 = no limit */
   uint64_t folder_user_quota; /* bytes per user there, 0 = no limit */
   uint32_t folder_max_files;  /* files in the shared folder */
+  uint64_t relay_rate;        /* relayed bytes per second in all, 0 = any */
   /* subcommand */
   bool admin; /* user add --admin */
   int argc;   /* positional words left after options */

@@ -181,6 +181,7 @@ static void daemon_finish(void) {
   auth_tick(true);
   store_stop();
   folderstore_stop();
+  relay_stop();
   uv_close((uv_handle_t *)&srv.check, NULL);
   uv_close((uv_handle_t *)&srv.idle, NULL);
   uv_close((uv_handle_t *)&srv.tick, NULL);

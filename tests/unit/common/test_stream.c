@@ -46,6 +46,11 @@ typedef struct world {
   uint64_t r_got;
   int r_reads, r_bad;
   bool r_eof, r_closed;
+  /* holding (the relay's rate limit): every read holds the pipe, a timer
+   * lets it go */
+  bool hold;
+  uv_timer_t h_timer;
+  int holds, read_while_held;
 } world;
 
 static world *W;
@@ -171,8 +176,26 @@ static void relay_done(stream_pipe *p, int err) {
 
 static void relay_closed(stream_pipe *p, stream *s) {
   (void)s;
-  if (++W->relay_closed == 2)
+  if (++W->relay_closed == 2) {
     stream_pipe_free(p);
+    if (W->hold)
+      uv_close((uv_handle_t *)&W->h_timer, NULL);
+  }
+}
+
+static void hold_release(uv_timer_t *t) {
+  (void)t;
+  assert_int_equal(stream_pipe_hold(&W->pipe, false), 0);
+}
+
+/* Each read holds the pipe for 1 ms: no read may come while held. */
+static void hold_moved(stream_pipe *p, size_t n) {
+  (void)n;
+  if (p->held)
+    W->read_while_held++;
+  W->holds++;
+  assert_int_equal(stream_pipe_hold(p, true), 0);
+  assert_int_equal(uv_timer_start(&W->h_timer, hold_release, 1, 0), 0);
 }
 
 static void relay_unused_read(stream *s, const uint8_t *p, size_t n) {
@@ -211,14 +234,20 @@ static void relay_accept(uv_stream_t *l, int status) {
   assert_int_equal(stream_pipe_start(&W->pipe, &W->relay[0], &W->relay[1], HIGH,
                                      LOW, relay_done, relay_closed),
                    0);
+  if (W->hold)
+    W->pipe.on_moved = hold_moved;
 }
 
-static void test_forward_slow_reader(void **state) {
-  (void)state;
+/* Forwards TOTAL bytes to the slow reader (holding the pipe after every
+ * read when hold) and checks what arrived and what the pipe counted. */
+static void forward(bool hold) {
   world *w = calloc(1, sizeof *w);
   assert_non_null(w);
   W = w;
+  w->hold = hold;
   assert_int_equal(uv_loop_init(&w->loop), 0);
+  if (hold)
+    assert_int_equal(uv_timer_init(&w->loop, &w->h_timer), 0);
   assert_int_equal(uv_timer_init(&w->loop, &w->r_timer), 0);
   assert_int_equal(uv_ip4_addr("127.0.0.1", 0, &w->addr), 0);
   assert_int_equal(uv_tcp_init(&w->loop, &w->listener), 0);
@@ -248,13 +277,30 @@ static void test_forward_slow_reader(void **state) {
   assert_int_equal(w->relay_closed, 2);
   assert_int_equal(w->wq.bytes, 0);
   outq_clear(&w->wq);
+  if (hold) {
+    assert_true(w->holds > 0);
+    assert_int_equal(w->read_while_held, 0);
+  }
   assert_int_equal(uv_loop_close(&w->loop), 0);
   free(w);
+}
+
+static void test_forward_slow_reader(void **state) {
+  (void)state;
+  forward(false);
+}
+
+/* stream_pipe_hold: a held pipe reads nothing; let go, it carries on
+ * within its watermarks; every byte still arrives intact. */
+static void test_forward_held(void **state) {
+  (void)state;
+  forward(true);
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_forward_slow_reader),
+      cmocka_unit_test(test_forward_held),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
