@@ -614,6 +614,17 @@ static void client_handle_login_ok(client *c, client_conn *k,
     (void)client_send(c, &m);
   }
   client_ops_logged_in(c);
+  /* So does whom we are talking with (after the privacy setting above):
+   * the conversation we last opened, while its window is open. */
+  client_window *tw = c->talking[0] ? client_window_find(c, c->talking) : NULL;
+  if (tw && tw->kind == CLIENT_WIN_QUERY) {
+    proto_msg m = {.type = PROTO_QUERY_OPEN};
+    m.u.query_open.user = proto_str_c(tw->name);
+    if (client_send(c, &m) == 0)
+      tw->opened = true;
+  } else {
+    c->talking[0] = '\0';
+  }
   /* Our status survives a reconnect (the server starts us ONLINE). */
   if (c->status != PROTO_ONLINE || c->status_text[0]) {
     proto_msg m = {.type = PROTO_SET_STATUS};

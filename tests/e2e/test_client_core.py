@@ -47,6 +47,46 @@ class ClientCore(unittest.TestCase):
                 b.quit(0)
                 srv2.stop()
 
+    def test_talking_with_survives_reconnect(self):
+        """Whom we are talking with is set again after a reconnect (the
+        new session starts with nobody), not only once we type; a closed
+        conversation is not."""
+        srv = Server()
+        with srv:
+            srv.client("bob", register=True).quit(0)
+            srv.client("carol", register=True).quit(0)
+            srv.client("alice", register=True).quit(0)
+            b = srv.client("bob", reconnect=True)
+            b.send("/query carol")
+            b.send("/close")
+            b.send("/query alice")
+            b.expect({"event": "presence", "user": "bob",
+                      "talking_with": "alice"})
+            m = b.mark()
+            with self.restart(srv, [b]) as srv2:
+                b.expect({"event": "connected"}, since=m, timeout=30)
+                b.expect({"event": "presence", "user": "bob",
+                          "talking_with": "alice"}, since=m)
+                a = srv2.client("alice")
+                a.send("/who")
+                ev = a.expect({"event": "users"})
+                mine = [u for u in ev["users"] if u["user"] == "bob"]
+                self.assertEqual(mine[0]["talking_with"], "alice", ev)
+                # Closed, then a reconnect: talking with nobody.
+                b.send("/close")
+                a.expect({"event": "presence", "user": "bob",
+                          "talking_with": ""})
+                m = b.mark()
+                b.send("/reconnect")
+                b.expect({"event": "connected"}, since=m, timeout=30)
+                b.send("/who")
+                ev = b.expect({"event": "users"}, since=m)
+                mine = [u for u in ev["users"] if u["user"] == "bob"]
+                self.assertEqual(mine[0]["talking_with"], "", ev)
+                a.quit(0)
+                b.quit(0)
+                srv2.stop()
+
     def test_names_and_bad_join(self):
         with Server() as srv:
             a = srv.client("alice", register=True)
