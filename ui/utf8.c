@@ -179,7 +179,8 @@ size_t utf8_fit(const char *s, size_t n, int cols, int *used) {
 
 /* Copies s[0..n) as the views draw it: controls, unprintable, invalid and
  * hidden formatting characters become '?', joiners and variation selectors
- * are left out, the rest is copied. Stops before a character that does not fit with the NUL. */
+ * are left out, the rest is copied. Stops before a character that does not fit
+ * with the NUL. */
 size_t utf8_display(const char *s, size_t n, char *out, size_t cap,
                     size_t *consumed) {
   size_t k = 0, i = 0;

@@ -41,9 +41,9 @@ int utf8_is_joiner(uint32_t cp);
 
 /* Writes the form in which the views draw s[0..n) to out (cap bytes with
  * the NUL): controls, unprintable, invalid and hidden characters as '?',
- * joiners and variation selectors left out, so that utf8_width() of s is the width of out. Returns
- * the bytes written; *consumed (may be NULL) gets the input bytes used
- * (less than n when out was full). */
+ * joiners and variation selectors left out, so that utf8_width() of s is the
+ * width of out. Returns the bytes written; *consumed (may be NULL) gets the
+ * input bytes used (less than n when out was full). */
 size_t utf8_display(const char *s, size_t n, char *out, size_t cap,
                     size_t *consumed);
 

@@ -125,7 +125,7 @@ typedef struct client_opts {
   unsigned nstate_rooms;
   client_dm_seen state_dms[CLIENT_STATE_MAX_DMS]; /* ditto */
   unsigned nstate_dms;
-  client_pane state_pane; /* ditto: the last /pane, kept for the face */
+  client_pane state_pane;    /* ditto: the last /pane, kept for the face */
   char user[CLIENT_NAME_SZ]; /* default $USER */
   char host[CLIENT_HOST_SZ]; /* without brackets for IPv6 */
   uint16_t port;             /* default CLIENT_DEFAULT_PORT */

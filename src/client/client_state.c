@@ -248,9 +248,9 @@ void client_state_save(client *c) {
     n += (size_t)snprintf(q->data + n, cap - n, "dm %s %llu\n", c->dms[i].peer,
                           (unsigned long long)c->dms[i].last_id);
   if (c->opts.state_pane != CLIENT_PANE_UNSET)
-    n += (size_t)snprintf(
-        q->data + n, cap - n, "pane %s\n",
-        c->opts.state_pane == CLIENT_PANE_ROOM ? "room" : "all");
+    n += (size_t)snprintf(q->data + n, cap - n, "pane %s\n",
+                          c->opts.state_pane == CLIENT_PANE_ROOM ? "room"
+                                                                 : "all");
   q->n = n;
   q->c = c;
   q->work.data = q;
