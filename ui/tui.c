@@ -938,6 +938,9 @@ static bool tui_local_command(tui *t, const char *line) {
       statusbar_notice(&t->bars, "usage: /pane room|all");
       return true;
     }
+    if (*q) /* remembered for the next start */
+      client_state_pane(t->c, t->users.room_mode ? CLIENT_PANE_ROOM
+                                                 : CLIENT_PANE_ALL);
     tui_pane_names(t);
     t->users.dirty = true;
     statusbar_notice(&t->bars, t->users.room_mode
@@ -1553,7 +1556,11 @@ int tui_main(int argc, char **argv, const tui_hooks *hooks) {
   chatview_set_time_format(t->opts.config.timestamp);
   chatview_init(&t->chat);
   userlist_init(&t->users);
-  t->users.room_mode = t->opts.config.pane_room; /* pane = room|all */
+  /* pane = room|all in the configuration, unless /pane chose since (the
+   * choice is kept in the state file with the session). */
+  t->users.room_mode = t->opts.state_pane != CLIENT_PANE_UNSET
+                           ? t->opts.state_pane == CLIENT_PANE_ROOM
+                           : t->opts.config.pane_room;
   statusbar_init(&t->bars);
   input_init(&t->in);
   progress_init(&t->prog);

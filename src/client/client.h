@@ -73,6 +73,13 @@ typedef enum client_mode {
 #define CLIENT_STATE_MAX_ROOMS 64 /* rooms remembered in the state file */
 #define CLIENT_STATE_MAX_DMS 64   /* conversations remembered likewise */
 
+/* The users pane choice a face remembers in the state file (/pane). */
+typedef enum client_pane {
+  CLIENT_PANE_UNSET, /* never chosen: the configuration's pane = decides */
+  CLIENT_PANE_ALL,   /* everyone online */
+  CLIENT_PANE_ROOM,  /* the current room's members */
+} client_pane;
+
 /* A direct conversation remembered between runs: the newest message id
  * seen in it, so the next login can count what arrived meanwhile. */
 typedef struct client_dm_seen {
@@ -118,6 +125,7 @@ typedef struct client_opts {
   unsigned nstate_rooms;
   client_dm_seen state_dms[CLIENT_STATE_MAX_DMS]; /* ditto */
   unsigned nstate_dms;
+  client_pane state_pane;    /* ditto: the last /pane, kept for the face */
   char user[CLIENT_NAME_SZ]; /* default $USER */
   char host[CLIENT_HOST_SZ]; /* without brackets for IPv6 */
   uint16_t port;             /* default CLIENT_DEFAULT_PORT */
@@ -490,6 +498,10 @@ int client_login_retry(client *c, const char *password);
  * info lines are added (a users pane in "room" mode refreshing itself).
  * Returns 0, CLIENT_EUSAGE for a bad room name, or a client_send() error. */
 int client_names(client *c, const char *room, bool show);
+
+/* The face's users pane choice (/pane room|all): kept in the state file
+ * with the session (when it is kept), so the next start shows the same. */
+void client_state_pane(client *c, client_pane pane);
 
 /* Frees a stopped client (after CLIENT_EV_STOPPED or once uv_run returned). */
 void client_free(client *c);

@@ -77,6 +77,7 @@ static int client_exec_say(client *c, client_window *w, const char *text,
     if (r < 0)
       return r;
     w->opened = true;
+    snprintf(c->talking, sizeof c->talking, "%s", w->name);
   }
   proto_msg m = {.type = PROTO_SAY};
   m.u.say.kind = w->kind == CLIENT_WIN_ROOM ? PROTO_TO_ROOM : PROTO_TO_USER;
@@ -521,6 +522,7 @@ static int client_exec_run(client *c, client_window *w, const char *line,
         return CLIENT_EUSAGE;
       }
       qw->opened = true;
+      snprintf(c->talking, sizeof c->talking, "%s", qw->name);
       if (!cmd.rest[0])
         return 0;
     }

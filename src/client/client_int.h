@@ -59,6 +59,9 @@ struct client {
 
   uint8_t token[PROTO_TOKEN_LEN];
   bool have_token;
+  char talking[CLIENT_ROOM_SZ]; /* peer of our last QUERY_OPEN (the server's
+                                   "talking with" for us): sent again after a
+                                   reconnect, "" after its QUERY_CLOSE */
 
   uint64_t ping_token, ping_sent;
   bool ping_outstanding;
