@@ -110,6 +110,7 @@ struct tui {
   xfer *xfers[TUI_MAX_XFERS]; /* transfers shown in the pane */
   struct tui_xrow {           /* how xfers[i] is shown */
     char state[16];           /* the core's state name, "" for hook rows */
+    const char *path;         /* "direct", "relay" or NULL: not known */
     bool core;                /* fed by the core: lingers when ended */
     bool gone;                /* lingered PROGRESS_LINGER_MS: hidden */
     uint64_t ended_ms;        /* tui_now when seen ended, 0 while live */
@@ -493,6 +494,7 @@ static void tui_xfer_update(tui *t, const client_transfer *ct) {
   *t->xfers[i] = ct->m;
   r->core = true;
   snprintf(r->state, sizeof(r->state), "%s", client_transfer_state(ct));
+  r->path = !ct->path_known ? NULL : ct->relay ? "relay" : "direct";
   if (xfer_is_live(&ct->m)) { /* a resumed transfer shows again */
     r->gone = false;
     r->ended_ms = 0;
@@ -1453,7 +1455,8 @@ static void tui_redraw_cb(uv_prepare_t *h) {
     size_t n = 0;
     for (size_t i = 0; i < t->nxfers; i++)
       if (!t->xrow[i].gone)
-        items[n++] = (progress_item){t->xfers[i], t->xrow[i].state};
+        items[n++] = (progress_item){t->xfers[i], t->xrow[i].state,
+                                     t->xrow[i].path};
     progress_draw(&t->prog, items, n);
     wnoutrefresh(t->prog.win);
     any = true;

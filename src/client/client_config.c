@@ -190,6 +190,11 @@ static int client_config_ini_cb(void *ud, const char *section, const char *key,
       snprintf(x->err, sizeof x->err, "pane: all or room");
       return 0;
     }
+  } else if (!strcmp(key, "relay-only")) {
+    if (client_config_bool(v, &o->relay_only) < 0) {
+      snprintf(x->err, sizeof x->err, "relay-only: yes or no");
+      return 0;
+    }
   } else if (!strcmp(key, "bell") || !strcmp(key, "rejoin") ||
              !strcmp(key, "keep-session")) {
     bool *b = !strcmp(key, "bell")     ? &cfg->bell

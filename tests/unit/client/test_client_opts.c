@@ -178,6 +178,7 @@ static void test_config_file(void **s) {
                             "scan-to = 10.0.0.1:7000 10.0.0.2\n"
                             "keep-session = no\n"
                             "send-rate = 1048576\n"
+                            "relay-only = yes\n"
                             "[aliases]\n"
                             "j = /join\n");
   client_opts o;
@@ -201,6 +202,7 @@ static void test_config_file(void **s) {
   assert_int_equal(o.n_scan_to, 2);
   assert_false(o.keep_session);
   assert_int_equal(o.send_rate, 1048576);
+  assert_true(o.relay_only);
   assert_int_equal(c->naliases, 1);
   assert_string_equal(c->aliases[0].name, "j");
   assert_string_equal(c->aliases[0].expansion, "/join");
