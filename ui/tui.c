@@ -694,6 +694,7 @@ static void tui_on_event(client *c, const client_event *ev, void *ud) {
       statusbar_notice(&t->bars, msg);
       t->exit_code = ev->fatal == CLIENT_FATAL_AUTH     ? 3
                      : ev->fatal == CLIENT_FATAL_KICKED ? 4
+                     : ev->fatal == CLIENT_FATAL_HOSTKEY ? 5
                                                         : 1;
     }
     tui_tick_update(t);

@@ -10,6 +10,7 @@
 #include "client_backoff.h"
 #include "client_int.h"
 #include "client_xfer.h"
+#include "tls.h"
 
 #define CLIENT_AGENT "parley/" PARLEY_VERSION
 
@@ -166,13 +167,52 @@ static void client_conn_read(stream *s, const uint8_t *p, size_t n) {
   }
 }
 
-/* The server closed the connection or the socket failed. */
+/* The server closed the connection or the socket failed. A server that
+ * answers TLS in plain text (or ends the handshake) is a server without
+ * TLS, or not a parley server: no point retrying. */
 static void client_conn_error(stream *s, int err) {
   client_conn *k = stream_data(s);
-  char reason[200];
+  client *c = k->c;
+  char reason[CLIENT_HOST_SZ + 300];
+  if (err == STREAM_ENOTTLS || (err == UV_EOF && k->phase == CONN_CONNECTING &&
+                                c->tls != NULL)) {
+    snprintf(reason, sizeof reason,
+             "%s port %u does not speak TLS (%s): a parleyd started with "
+             "--insecure-plaintext, or not a parley server; use "
+             "--insecure-plaintext only if you trust the network",
+             c->m.host, c->m.port,
+             err == UV_EOF ? "it closed the connection during the TLS "
+                             "handshake"
+                           : "it answered in plain text");
+    client_conn_lost(c, reason, CLIENT_FATAL_CONNECT);
+    return;
+  }
   snprintf(reason, sizeof reason, "%s",
-           err == UV_EOF ? "server closed the connection" : uv_strerror(err));
-  client_conn_lost(k->c, reason, CLIENT_FATAL_NONE);
+           err == UV_EOF ? "server closed the connection"
+                         : stream_strerror(err));
+  client_conn_lost(c, reason,
+                   err == STREAM_ETLS ? CLIENT_FATAL_CONNECT
+                                      : CLIENT_FATAL_NONE);
+}
+
+/* Sends HELLO: the session starts (over TLS once the key is trusted). */
+static void client_conn_hello(client *c, client_conn *k) {
+  k->phase = CONN_HELLO;
+  proto_msg m = {.type = PROTO_HELLO};
+  m.u.hello.version = PROTO_VERSION;
+  m.u.hello.agent = proto_str_c(CLIENT_AGENT);
+  int r = client_send(c, &m);
+  if (r < 0)
+    client_conn_lost(c, uv_strerror(r), CLIENT_FATAL_NONE);
+}
+
+/* The TLS handshake finished: HELLO once the server's key is trusted. */
+static void client_conn_secure(stream *s) {
+  client_conn *k = stream_data(s);
+  if (k->closing)
+    return;
+  if (client_trust_check(k->c, k))
+    client_conn_hello(k->c, k);
 }
 
 /* A write finished: write what queued up meanwhile; once a BYE is out,
@@ -202,6 +242,7 @@ static const stream_ops client_conn_ops = {
     .on_error = client_conn_error,
     .on_shutdown = client_conn_bye_done,
     .on_close = client_conn_closed,
+    .on_secure = client_conn_secure,
 };
 
 /* TCP connected (or not): start the handshake, or try the next address. */
@@ -233,13 +274,15 @@ static void client_conn_connected(stream *s, int status) {
     client_conn_lost(c, uv_strerror(r), CLIENT_FATAL_NONE);
     return;
   }
-  k->phase = CONN_HELLO;
-  proto_msg m = {.type = PROTO_HELLO};
-  m.u.hello.version = PROTO_VERSION;
-  m.u.hello.agent = proto_str_c(CLIENT_AGENT);
-  r = client_send(c, &m);
+  if (c->tls == NULL) { /* --insecure-plaintext */
+    client_conn_hello(c, k);
+    return;
+  }
+  /* HELLO waits for the handshake and the key check (client_conn_secure);
+   * the phase stays CONNECTING, so nothing else can be queued before. */
+  r = tls_start(&k->s, c->tls, c->m.host, NULL, 0);
   if (r < 0)
-    client_conn_lost(c, uv_strerror(r), CLIENT_FATAL_NONE);
+    client_conn_lost(c, stream_strerror(r), CLIENT_FATAL_NONE);
 }
 
 /* Opens a TCP connection to the next resolved address. */

@@ -12,6 +12,7 @@
 #include "server.h"
 #include "slab.h"
 #include "store.h"
+#include "tls.h"
 
 #define CONN_CLOSE_GRACE_MS 2000 /* final frames get this long */
 
@@ -215,6 +216,15 @@ static void conn_malformed(conn *c, int err) {
  * connection. */
 static void conn_on_read(stream *s, const uint8_t *p, size_t n) {
   conn *c = stream_data(s);
+  if (c->wire == CONN_WIRE_NEW && srv.tls != NULL) {
+    c->wire = p[0] == 0x16 ? CONN_WIRE_TLS : CONN_WIRE_PLAIN;
+    if (c->wire == CONN_WIRE_TLS) { /* from now on reads arrive decrypted */
+      int r = tls_start(s, srv.tls, NULL, p, n);
+      if (r < 0)
+        conn_close(c, false, stream_strerror(r));
+      return;
+    }
+  }
   while (!c->closing) {
     const uint8_t *frame;
     ssize_t r = framer_next(&c->in, &p, &n, PROTO_MAX_FRAME, &frame);
@@ -240,6 +250,14 @@ static void conn_on_read(stream *s, const uint8_t *p, size_t n) {
       conn_malformed(c, (int)d);
       return;
     }
+    if (c->wire == CONN_WIRE_PLAIN && c->state == CONN_HELLO &&
+        m.type != PROTO_FILE_CONNECT) {
+      log_info(conn_peer(c), "plain-text %s on the TLS port",
+               proto_type_name(m.type));
+      conn_error(c, PERR_TLS_REQUIRED, m.type, "", NULL);
+      conn_close(c, true, "plain-text client on the TLS port");
+      return;
+    }
     conn_on_frame(c, &m);
   }
 }
@@ -262,6 +280,11 @@ static void conn_on_drain(stream *s) {
   conn *c = stream_data(s);
   if (c->out.count > 0 || c->closing)
     conn_mark_dirty(c);
+}
+
+/* The TLS handshake completed: noted for the operator's debugging. */
+static void conn_on_secure(stream *s) {
+  log_debug(conn_peer(stream_data(s)), "TLS: %s", tls_describe(s));
 }
 
 /* Close callback: unlink and drop the open reference. */
@@ -291,6 +314,7 @@ static const stream_ops conn_stream_ops = {
     .on_drain = conn_on_drain,
     .on_error = conn_on_error,
     .on_close = conn_on_close,
+    .on_secure = conn_on_secure,
 };
 
 /* Accept callback body. */
@@ -559,6 +583,14 @@ void conn_tick(conn *c, uint64_t now_ms) {
   }
   const config *cfg = srv.cfg;
   uint64_t age = now_ms - c->when_ms;
+  if (c->state == CONN_HELLO && age >= (uint64_t)cfg->hello_timeout * 1000 &&
+      tls_active(&c->s) && !tls_secure(&c->s)) {
+    /* No ERROR: nothing can be said to a peer that is not in TLS yet. */
+    log_warn(conn_peer(c), "no TLS handshake within %u seconds",
+             cfg->hello_timeout);
+    conn_close(c, false, "TLS handshake timeout");
+    return;
+  }
   if (c->state == CONN_HELLO && age >= (uint64_t)cfg->hello_timeout * 1000) {
     conn_error(c, PERR_TIMEOUT, 0, "", "no HELLO within %u seconds",
                cfg->hello_timeout);
