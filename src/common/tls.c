@@ -265,10 +265,22 @@ static int tls_shutdown(stream *s) {
   return stream_tcp.shutdown(s);
 }
 
-/* Frees the TLS state (writes in flight own their bytes and look at it no
- * more), then closes the socket. */
+/* Says close_notify if the socket takes it now (best effort: a peer that
+ * sees it knows the end was meant), frees the TLS state (writes in flight
+ * own their bytes and look at it no more), then closes the socket. */
 static void tls_close(stream *s) {
   tls_conn *t = s->tls;
+  if (t->secure && t->writes == 0) {
+    ERR_clear_error();
+    (void)SSL_shutdown(t->ssl);
+    ERR_clear_error();
+    char buf[256];
+    int n = BIO_read(t->out, buf, sizeof buf);
+    if (n > 0) {
+      uv_buf_t one = uv_buf_init(buf, (unsigned)n);
+      (void)uv_try_write((uv_stream_t *)&s->tcp, &one, 1);
+    }
+  }
   s->tls = NULL;
   SSL_free(t->ssl); /* frees both BIOs */
   free(t);
