@@ -62,6 +62,8 @@ typedef struct conn {
   uint16_t port;         /* peer port */
   uint16_t version;      /* protocol version from HELLO (0 before) */
   uint8_t wire;          /* enum conn_wire: how the first byte decided */
+  uint8_t refuse;        /* CONN_REFUSE_*: refused at accept, said once the
+                            wire is known (conn.c) */
   uint8_t addr[16];      /* peer address, binary (4 or 16 bytes used) */
 } conn;
 

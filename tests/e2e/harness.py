@@ -164,7 +164,7 @@ E = dict(TRUNCATED=1, FRAME_TOO_BIG=2, UNKNOWN_TYPE=3, BAD_UTF8=4,
          FRAME_TOO_SHORT=9,
          VERSION=20, NOT_LOGGED_IN=21, ALREADY_LOGGED_IN=22, UNEXPECTED=23,
          SERVER_FULL=24, SHUTTING_DOWN=25, TIMEOUT=26, SLOW_CONSUMER=27,
-         INTERNAL=28, MALFORMED=29, SERVER_BUSY=30,
+         INTERNAL=28, MALFORMED=29, SERVER_BUSY=30, TLS_REQUIRED=31,
          AUTH_FAILED=40, BAD_NAME=41, NAME_TAKEN=42, REGISTRATION_CLOSED=43,
          BANNED=44, RATE_LIMITED=45, TOKEN_INVALID=46, BAD_PASSWORD=47,
          PERMISSION=48, SESSION_REPLACED=49, NOT_BANNED=50,
@@ -369,15 +369,20 @@ def sanitizer_report(lines, n=70):
 _TLS_PORTS = set()
 
 
+_TLS_CTX = []
+
+
 def tls_client_context():
-    """A Python TLS 1.3 client context that trusts any certificate: the
-    raw-frame tests are about frames, the trust checks are parley's own
-    (test_tls.py)."""
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
-    return ctx
+    """The Python TLS 1.3 client context (one, so sessions can resume)
+    that trusts any certificate: the raw-frame tests are about frames, the
+    trust checks are parley's own (test_tls.py)."""
+    if not _TLS_CTX:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+        _TLS_CTX.append(ctx)
+    return _TLS_CTX[0]
 
 
 class Server:
