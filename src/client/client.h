@@ -374,6 +374,8 @@ typedef enum client_event_type {
   CLIENT_EV_BANS,          /* /bans answer in bans[] */
   CLIENT_EV_OFFER,         /* a file was offered to us (xfer) */
   CLIENT_EV_TRANSFER,      /* a transfer changed state or progressed */
+  CLIENT_EV_TRUST,         /* TUI: unknown server key (text): ask the user,
+                              then client_trust_answer() */
 } client_event_type;
 
 /* Why a session ended for good (sets the batch exit status). */
@@ -492,6 +494,12 @@ void client_free(client *c);
 
 /* The model; never NULL. */
 const client_model *client_model_get(const client *c);
+
+/* The answer to CLIENT_EV_TRUST: "yes" (or "y"), or the fingerprint
+ * itself, pins the key and connects again (returns 0, or a uv error from
+ * reconnecting); anything else returns 1 and the client stays
+ * disconnected. UV_EINVAL when no question is open. */
+int client_trust_answer(client *c, const char *answer);
 
 /* Why the session ended for good, or CLIENT_FATAL_NONE. */
 client_fatal client_fatal_get(const client *c);

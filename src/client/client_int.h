@@ -54,6 +54,7 @@ struct client {
   size_t naddrs, addr_next;
   unsigned attempt; /* reconnect attempts since the last login */
   bool ever_ready;  /* logged in at least once */
+  bool trust_asking; /* CLIENT_EV_TRUST is open (c->m.fingerprint) */
   bool kicked;      /* a KICKED/BANNED notice named us */
   bool stopping, stopped, quitting;
   unsigned live; /* handles and requests still to finish before STOPPED */

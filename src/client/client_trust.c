@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -208,6 +209,20 @@ bool client_trust_check(client *c, client_conn *k) {
     client_trust_pin(c, fp);
     return true;
   }
+  if (c->opts.mode == CLIENT_MODE_TUI) {
+    /* A person decides; the connection is not kept waiting meanwhile
+     * (the server's hello timeout is short): a yes connects again. */
+    snprintf(reason, sizeof reason,
+             "unknown server %s, key %s: compare it with `parleyd "
+             "fingerprint` on the server",
+             key, fp);
+    client_info(c, c->m.windows[0], CLIENT_LINE_ERROR, "%s", reason);
+    client_conn_lost(c, reason, CLIENT_FATAL_HOSTKEY);
+    c->trust_asking = true;
+    client_event ev = {.type = CLIENT_EV_TRUST, .text = c->m.fingerprint};
+    client_emit(c, &ev);
+    return false;
+  }
   snprintf(reason, sizeof reason,
            "unknown server %s with key %s; compare it with `parleyd "
            "fingerprint` on the server, then connect with --fingerprint %s "
@@ -215,6 +230,22 @@ bool client_trust_check(client *c, client_conn *k) {
            key, fp, fp);
   client_conn_lost(c, reason, CLIENT_FATAL_HOSTKEY);
   return false;
+}
+
+/* "yes", "y" or the fingerprint pin it and connect again. */
+int client_trust_answer(client *c, const char *answer) {
+  if (!c->trust_asking)
+    return UV_EINVAL;
+  c->trust_asking = false;
+  char a[CLIENT_FP_SZ];
+  size_t i = strspn(answer, " \t");
+  snprintf(a, sizeof a, "%s", answer + i);
+  a[strcspn(a, " \t\r\n")] = '\0';
+  if (strcasecmp(a, "yes") != 0 && strcasecmp(a, "y") != 0 &&
+      strcmp(a, c->m.fingerprint) != 0)
+    return 1;
+  client_trust_pin(c, c->m.fingerprint);
+  return client_reconnect(c);
 }
 
 /* ---- parley --forget ---------------------------------------------------- */
