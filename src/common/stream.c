@@ -333,13 +333,17 @@ static void stream_pipe_pump(stream_pipe *p, stream_leg *l) {
     return;
   }
   if (l->paused && l->q.bytes <= p->low) {
+    /* Resumed first: a TLS source hands over plaintext it holds from
+     * inside stream_read_start, and that read may pause it again. */
+    l->paused = false;
+    l->resumes++;
     r = stream_read_start(l->src);
     if (r < 0) {
       stream_pipe_end(p, r);
       return;
     }
-    l->paused = false;
-    l->resumes++;
+    if (p->done)
+      return;
   }
   if (l->eof && l->q.bytes == 0) {
     r = stream_shutdown(l->dst);

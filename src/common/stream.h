@@ -119,7 +119,9 @@ static inline void *stream_data(const stream *s) {
   return s->tcp.data;
 }
 
-/* Starts or stops delivering reads (idempotent; 0 once closing). */
+/* Starts or stops delivering reads (idempotent; 0 once closing). On a TLS
+ * stream on_read may run inside stream_read_start, with plaintext
+ * decrypted before the owner stopped reading. */
 int stream_read_start(stream *s);
 int stream_read_stop(stream *s);
 
