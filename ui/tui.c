@@ -694,10 +694,10 @@ static void tui_on_event(client *c, const client_event *ev, void *ud) {
       snprintf(msg, sizeof(msg), "%s  (/quit or Ctrl-C to exit)",
                ev->text && ev->text[0] ? ev->text : "disconnected");
       statusbar_notice(&t->bars, msg);
-      t->exit_code = ev->fatal == CLIENT_FATAL_AUTH     ? 3
-                     : ev->fatal == CLIENT_FATAL_KICKED ? 4
+      t->exit_code = ev->fatal == CLIENT_FATAL_AUTH      ? 3
+                     : ev->fatal == CLIENT_FATAL_KICKED  ? 4
                      : ev->fatal == CLIENT_FATAL_HOSTKEY ? 5
-                                                        : 1;
+                                                         : 1;
     }
     tui_tick_update(t);
     break;

@@ -174,8 +174,8 @@ static void client_conn_error(stream *s, int err) {
   client_conn *k = stream_data(s);
   client *c = k->c;
   char reason[CLIENT_HOST_SZ + 300];
-  if (err == STREAM_ENOTTLS || (err == UV_EOF && k->phase == CONN_CONNECTING &&
-                                c->tls != NULL)) {
+  if (err == STREAM_ENOTTLS ||
+      (err == UV_EOF && k->phase == CONN_CONNECTING && c->tls != NULL)) {
     snprintf(reason, sizeof reason,
              "%s port %u does not speak TLS (%s): a parleyd started with "
              "--insecure-plaintext, or not a parley server; use "
@@ -190,9 +190,8 @@ static void client_conn_error(stream *s, int err) {
   snprintf(reason, sizeof reason, "%s",
            err == UV_EOF ? "server closed the connection"
                          : stream_strerror(err));
-  client_conn_lost(c, reason,
-                   err == STREAM_ETLS ? CLIENT_FATAL_CONNECT
-                                      : CLIENT_FATAL_NONE);
+  client_conn_lost(
+      c, reason, err == STREAM_ETLS ? CLIENT_FATAL_CONNECT : CLIENT_FATAL_NONE);
 }
 
 /* Sends HELLO: the session starts (over TLS once the key is trusted). */

@@ -156,8 +156,8 @@ static void client_trust_pin(client *c, const char *fp) {
     return;
   }
   c->live++;
-  client_info(c, c->m.windows[0], CLIENT_LINE_INFO,
-              "remembered %s as %s in %s", key, fp, j->path);
+  client_info(c, c->m.windows[0], CLIENT_LINE_INFO, "remembered %s as %s in %s",
+              key, fp, j->path);
 }
 
 /* ---- the decision ------------------------------------------------------- */
@@ -204,8 +204,8 @@ bool client_trust_check(client *c, client_conn *k) {
   if (given[0] != '\0' || c->opts.trust_new || tls_peer_verified(&k->s)) {
     if (tls_peer_verified(&k->s))
       client_info(c, c->m.windows[0], CLIENT_LINE_INFO,
-                  "server %s: certificate verified for %s by a system CA",
-                  key, c->m.host);
+                  "server %s: certificate verified for %s by a system CA", key,
+                  c->m.host);
     client_trust_pin(c, fp);
     return true;
   }

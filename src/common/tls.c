@@ -18,9 +18,9 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#define TLS_GATHER (64 * 1024)      /* plaintext per SSL_write: 4 records */
-#define TLS_FLUSH_MAX (256 * 1024)  /* ciphertext handed to one write */
-#define TLS_CERT_DAYS (100 * 365)   /* a self-signed identity does not age */
+#define TLS_GATHER (64 * 1024)     /* plaintext per SSL_write: 4 records */
+#define TLS_FLUSH_MAX (256 * 1024) /* ciphertext handed to one write */
+#define TLS_CERT_DAYS (100 * 365)  /* a self-signed identity does not age */
 /* AES-128-GCM first: fastest where the CPU has AES instructions. */
 #define TLS_SUITES                                                             \
   "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
@@ -33,7 +33,7 @@ struct tls_ctx {
 
 typedef struct tls_conn {
   SSL *ssl;
-  BIO *in, *out;   /* network bytes to OpenSSL; OpenSSL's to the network */
+  BIO *in, *out; /* network bytes to OpenSSL; OpenSSL's to the network */
   tls_ctx *ctx;
   uint32_t writes; /* uv_writes in flight */
   bool client;
@@ -317,7 +317,8 @@ static tls_ctx *tls_ctx_new(const SSL_METHOD *m, bool server, char *err,
   }
   c->server = server;
   c->ctx = SSL_CTX_new(m);
-  if (c->ctx == NULL || !SSL_CTX_set_min_proto_version(c->ctx, TLS1_3_VERSION) ||
+  if (c->ctx == NULL ||
+      !SSL_CTX_set_min_proto_version(c->ctx, TLS1_3_VERSION) ||
       !SSL_CTX_set_max_proto_version(c->ctx, TLS1_3_VERSION) ||
       !SSL_CTX_set_ciphersuites(c->ctx, TLS_SUITES)) {
     snprintf(err, cap, "cannot set up TLS: %s",
@@ -408,8 +409,8 @@ int tls_start(stream *s, tls_ctx *ctx, const char *host, const uint8_t *pre,
   if (t->client) {
     SSL_set_connect_state(t->ssl);
     unsigned char ip[16];
-    bool is_ip = inet_pton(AF_INET, host, ip) == 1 ||
-                 inet_pton(AF_INET6, host, ip) == 1;
+    bool is_ip =
+        inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1;
     X509_VERIFY_PARAM *vp = SSL_get0_param(t->ssl);
     int ok = is_ip ? X509_VERIFY_PARAM_set1_ip_asc(vp, host)
                    : SSL_set_tlsext_host_name(t->ssl, host) &&
@@ -460,8 +461,7 @@ static int tls_key_fingerprint(X509 *x, char *out, size_t cap) {
   size_t n = 44;
   while (n > 0 && b64[n - 1] == '=')
     n--;
-  if (snprintf(out, cap, "SHA256:%.*s", (int)n, (const char *)b64) >=
-      (int)cap)
+  if (snprintf(out, cap, "SHA256:%.*s", (int)n, (const char *)b64) >= (int)cap)
     return -1;
   return 0;
 }
@@ -541,8 +541,8 @@ int tls_identity_ensure(const char *cert, const char *key, const char *cn,
          BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) != NULL &&
          X509_set_version(x, 2) &&
          X509_gmtime_adj(X509_getm_notBefore(x), -86400) != NULL &&
-         X509_gmtime_adj(X509_getm_notAfter(x),
-                         (long)TLS_CERT_DAYS * 86400) != NULL &&
+         X509_gmtime_adj(X509_getm_notAfter(x), (long)TLS_CERT_DAYS * 86400) !=
+             NULL &&
          X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
                                     (const unsigned char *)cn, -1, -1, 0) &&
          X509_set_subject_name(x, name) && X509_set_issuer_name(x, name) &&

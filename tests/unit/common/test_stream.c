@@ -206,10 +206,8 @@ static void relay_unused_err(stream *s, int err) {
 
 static const stream_ops relay_ops = {
     /* until the pipe takes over */
-    .on_read = relay_unused_read,
-    .on_drain = relay_unused,
-    .on_error = relay_unused_err,
-    .on_close = relay_unused,
+    .on_read = relay_unused_read, .on_drain = relay_unused,
+    .on_error = relay_unused_err, .on_close = relay_unused,
     .on_secure = on_secure,
 };
 
@@ -288,9 +286,8 @@ static void test_forward_slow_reader_tls(void **state) {
   snprintf(cert, sizeof cert, "%s/id.crt", dir);
   snprintf(key, sizeof key, "%s/id.key", dir);
   bool made = false;
-  assert_int_equal(tls_identity_ensure(cert, key, "test", &made, err,
-                                       sizeof err),
-                   0);
+  assert_int_equal(
+      tls_identity_ensure(cert, key, "test", &made, err, sizeof err), 0);
   assert_true(made);
   tls_srv = tls_ctx_server(cert, key, err, sizeof err);
   tls_cli = tls_ctx_client(err, sizeof err);
