@@ -13,6 +13,7 @@
 #include "tls.h"
 
 #define CLIENT_AGENT "parley/" PARLEY_VERSION
+#define CLIENT_TLS_HANDSHAKE_MS 10000 /* a server silent this long is given up */
 
 static void client_conn_connect(client *c);
 static void client_conn_reconnect_due(uv_timer_t *t);
@@ -205,11 +206,27 @@ static void client_conn_hello(client *c, client_conn *k) {
     client_conn_lost(c, uv_strerror(r), CLIENT_FATAL_NONE);
 }
 
+/* The TLS handshake did not finish in time (the reconnect timer, idle
+ * while connecting, keeps the watch): give this attempt up. */
+static void client_conn_tls_timeout(uv_timer_t *t) {
+  client *c = t->data;
+  client_conn *k = c->conn;
+  if (c->stopping || !k || k->closing || k->phase != CONN_CONNECTING ||
+      tls_secure(&k->s))
+    return;
+  char reason[CLIENT_HOST_SZ + 100];
+  snprintf(reason, sizeof reason, "no TLS handshake with %s port %u within %d s",
+           c->m.host, c->m.port, CLIENT_TLS_HANDSHAKE_MS / 1000);
+  client_conn_lost(c, reason, CLIENT_FATAL_NONE);
+}
+
 /* The TLS handshake finished: HELLO once the server's key is trusted. */
 static void client_conn_secure(stream *s) {
   client_conn *k = stream_data(s);
   if (k->closing)
     return;
+  int r = uv_timer_stop(&k->c->reconnect_timer); /* the handshake watch */
+  (void)r; /* stopping an initialised timer cannot fail */
   if (client_trust_check(k->c, k))
     client_conn_hello(k->c, k);
 }
@@ -280,8 +297,15 @@ static void client_conn_connected(stream *s, int status) {
   /* HELLO waits for the handshake and the key check (client_conn_secure);
    * the phase stays CONNECTING, so nothing else can be queued before. */
   r = tls_start(&k->s, c->tls, c->m.host, NULL, 0);
-  if (r < 0)
+  if (r < 0) {
     client_conn_lost(c, stream_strerror(r), CLIENT_FATAL_NONE);
+    return;
+  }
+  if (!k->closing && !tls_secure(&k->s)) {
+    r = uv_timer_start(&c->reconnect_timer, client_conn_tls_timeout,
+                       CLIENT_TLS_HANDSHAKE_MS, 0);
+    (void)r; /* fails only while stopping: nothing to watch then */
+  }
 }
 
 /* Opens a TCP connection to the next resolved address. */

@@ -231,6 +231,22 @@ class Tls(unittest.TestCase):
             self.assertLess(time.monotonic() - t0, T_EVENT)
             srv.stop()
 
+    def test_silent_server_handshake_timeout(self):
+        # A server that accepts and never answers the ClientHello: the
+        # client gives up after its stated 10 s, with a clear reason.
+        lst = socket.socket()
+        lst.bind(("127.0.0.1", 0))
+        lst.listen(4)
+        view = types.SimpleNamespace(tls=True, port=lst.getsockname()[1],
+                                     tmp=tempfile.mkdtemp(prefix="parley-"))
+        t0 = time.monotonic()
+        c = Client(view, "alice", trust=True, wait_connected=False)
+        why = refused_reason(c, 1)
+        took = time.monotonic() - t0
+        self.assertIn("no TLS handshake", why)
+        self.assertGreaterEqual(took, 9)
+        lst.close()
+
     def test_hostile_handshakes(self):
         with Server("--hello-timeout", "2") as srv:
             a, b = self.chat(srv)
