@@ -13,7 +13,8 @@
 #include "tls.h"
 
 #define CLIENT_AGENT "parley/" PARLEY_VERSION
-#define CLIENT_TLS_HANDSHAKE_MS 10000 /* a server silent this long is given up */
+#define CLIENT_TLS_HANDSHAKE_MS                                                \
+  10000 /* a server silent this long is given up */
 
 static void client_conn_connect(client *c);
 static void client_conn_reconnect_due(uv_timer_t *t);
@@ -215,8 +216,9 @@ static void client_conn_tls_timeout(uv_timer_t *t) {
       tls_secure(&k->s))
     return;
   char reason[CLIENT_HOST_SZ + 100];
-  snprintf(reason, sizeof reason, "no TLS handshake with %s port %u within %d s",
-           c->m.host, c->m.port, CLIENT_TLS_HANDSHAKE_MS / 1000);
+  snprintf(reason, sizeof reason,
+           "no TLS handshake with %s port %u within %d s", c->m.host, c->m.port,
+           CLIENT_TLS_HANDSHAKE_MS / 1000);
   client_conn_lost(c, reason, CLIENT_FATAL_NONE);
 }
 
