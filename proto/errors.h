@@ -32,6 +32,9 @@
   X(INTERNAL, 28, "internal server error")                                     \
   X(MALFORMED, 29, "malformed frame; connection closed")                       \
   X(SERVER_BUSY, 30, "server busy: too many password checks; try again soon")  \
+  X(TLS_REQUIRED, 31,                                                          \
+    "this server speaks TLS only: use a parley that speaks TLS, without "      \
+    "--insecure-plaintext")                                                    \
   X(STORAGE, 35,                                                               \
     "the server could not store the message (its disk is full or failing); "   \
     "not delivered, try again later")                                          \

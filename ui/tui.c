@@ -45,6 +45,7 @@
  * for this long, in seconds. */
 #define TUI_RETURN_S 300
 #define TUI_SEARCH_PROMPT "(search) "
+#define TUI_TRUST_PROMPT "Trust this server? (yes/no/[fingerprint]) "
 #define TUI_SEARCH_FAILED "(search: not found) "
 /* Bytes of a password typed again in the input line: 256 characters (the
  * wire's limit) of up to 4 bytes, and the terminating NUL. */
@@ -78,6 +79,7 @@ struct tui {
   bool searching;    /* Ctrl-R incremental search is on */
   editline sed;      /* the search text while searching */
   bool pw_asking;    /* a refused login: the input line asks the password */
+  bool trust_asking; /* first contact: the input line asks about the key */
   char pw[TUI_PW_MAX]; /* what was typed there; wiped after use */
   size_t pw_len;       /* bytes in pw */
   char pw_prompt[CLIENT_NAME_SZ + CLIENT_HOST_SZ + 64]; /* its prompt */
@@ -714,9 +716,10 @@ static void tui_on_event(client *c, const client_event *ev, void *ud) {
       snprintf(msg, sizeof(msg), "%s  (/quit or Ctrl-C to exit)",
                ev->text && ev->text[0] ? ev->text : "disconnected");
       statusbar_notice(&t->bars, msg);
-      t->exit_code = ev->fatal == CLIENT_FATAL_AUTH     ? 3
-                     : ev->fatal == CLIENT_FATAL_KICKED ? 4
-                                                        : 1;
+      t->exit_code = ev->fatal == CLIENT_FATAL_AUTH      ? 3
+                     : ev->fatal == CLIENT_FATAL_KICKED  ? 4
+                     : ev->fatal == CLIENT_FATAL_HOSTKEY ? 5
+                                                         : 1;
     }
     tui_tick_update(t);
     break;
@@ -748,6 +751,15 @@ static void tui_on_event(client *c, const client_event *ev, void *ud) {
   case CLIENT_EV_TRANSFER:
     tui_xfer_update(t, ev->xfer);
     break;
+  case CLIENT_EV_TRUST: { /* the reason (with the key) is on screen */
+    char msg[CLIENT_FP_SZ + 80];
+    snprintf(msg, sizeof(msg), "first contact: server key %s", ev->text);
+    statusbar_notice(&t->bars, msg);
+    t->trust_asking = true;
+    t->in.prompt = TUI_TRUST_PROMPT;
+    t->in.dirty = true;
+    break;
+  }
   default:
     t->bars.dirty = true;
     break;
@@ -998,6 +1010,21 @@ static void tui_submit(tui *t) {
   if (!line)
     return;
   t->in.dirty = true;
+  if (t->trust_asking) { /* the first-contact question's answer */
+    t->trust_asking = false;
+    t->in.prompt = NULL;
+    int r = client_trust_answer(t->c, line);
+    free(line);
+    if (r == 0) {
+      t->exit_code = 0; /* trusted: connecting again */
+    } else {
+      if (r < 0)
+        statusbar_notice(&t->bars, uv_strerror(r));
+      t->exit_code = 5;
+      tui_quit(t, NULL);
+    }
+    return;
+  }
   if (line[0] == '\0') {
     free(line);
     return;

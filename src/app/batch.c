@@ -171,6 +171,8 @@ static int exit_for(client_fatal f) {
     return 3;
   case CLIENT_FATAL_KICKED:
     return 4;
+  case CLIENT_FATAL_HOSTKEY:
+    return 5;
   default:
     return 1;
   }

@@ -51,6 +51,7 @@
 #define CLIENT_TOPIC_SZ (PROTO_MAX_TOPIC * 4 + 1)
 #define CLIENT_STATUS_SZ (PROTO_MAX_STATUS * 4 + 1)
 #define CLIENT_HOST_SZ 256
+#define CLIENT_FP_SZ 64 /* "SHA256:" + 43 base64 characters, and room */
 #define CLIENT_REASON_SZ 512
 
 /* ---- options (shared by TUI, batch and scan) ---------------------------- */
@@ -143,6 +144,10 @@ typedef struct client_opts {
   bool relay_only;           /* --relay-only: no direct file connections */
   uint64_t send_rate;        /* --send-rate: bytes/s per file sent, 0 = any */
   char *download_dir;        /* --download-dir DIR (owned), NULL: default */
+  bool insecure_plaintext;   /* --insecure-plaintext: no TLS */
+  bool trust_new;            /* --trust-new: pin an unknown server's key */
+  char fingerprint[CLIENT_FP_SZ]; /* --fingerprint: the key expected */
+  char known_fp[CLIENT_FP_SZ];    /* known_servers' key for host:port */
   unsigned ping_ms;          /* lag probe period while connected (default
                                 CLIENT_PING_MS); 0 = no timer at all: lag is then
                                 probed only when the user sends something (at most
@@ -165,6 +170,15 @@ int client_opts_parse(client_opts *o, int argc, char **argv, char *err,
  * -1 with err filled on failure. Runs before the loop starts, so a
  * blocking read is fine here. */
 int client_opts_password(client_opts *o, char *err, size_t errlen);
+
+/* Reads known_servers' key for o's server into o->known_fp (a missing
+ * file is no key). Returns 0 or -1 with err. Blocking: before the loop;
+ * client_opts_password calls it. */
+int client_trust_load(client_opts *o, char *err, size_t errlen);
+
+/* `parley --forget HOST[:PORT]`: drops the server's line from
+ * known_servers and says so. Returns the exit status. Blocking. */
+int client_trust_forget(const char *target);
 
 /* Checks the password against the wire rule before anything is sent:
  * 8 to 256 characters when registering, at most 256 otherwise. Returns 0,
@@ -307,6 +321,7 @@ typedef struct client_model {
   uint16_t port;
   char server_name[CLIENT_NAME_SZ * 2]; /* from WELCOME */
   char server_agent[PROTO_MAX_AGENT * 4 + 1];
+  char fingerprint[CLIENT_FP_SZ]; /* the server key's, "" in plain text */
   char self[CLIENT_NAME_SZ]; /* our name (canonical after login) */
   bool admin;                /* our role */
   client_limits limits;      /* valid once WELCOME arrived */
@@ -378,6 +393,8 @@ typedef enum client_event_type {
                               "rename" or "delete", name = the file */
   CLIENT_EV_ASK,           /* a yes/no question (text) for the input
                               line; answer with client_folder_answer() */
+  CLIENT_EV_TRUST,         /* TUI: unknown server key (text): ask the user,
+                              then client_trust_answer() */
 } client_event_type;
 
 /* Why a session ended for good (sets the batch exit status). */
@@ -387,6 +404,7 @@ typedef enum client_fatal {
   CLIENT_FATAL_AUTH,    /* login or registration refused: exit 3 */
   CLIENT_FATAL_KICKED,  /* kicked or banned: exit 4 */
   CLIENT_FATAL_OTHER,   /* e.g. session replaced: exit 1 */
+  CLIENT_FATAL_HOSTKEY, /* server key unknown or changed: exit 5 */
 } client_fatal;
 
 typedef struct client_room_entry {
@@ -508,6 +526,12 @@ void client_free(client *c);
 
 /* The model; never NULL. */
 const client_model *client_model_get(const client *c);
+
+/* The answer to CLIENT_EV_TRUST: "yes" (or "y"), or the fingerprint
+ * itself, pins the key and connects again (returns 0, or a uv error from
+ * reconnecting); anything else returns 1 and the client stays
+ * disconnected. UV_EINVAL when no question is open. */
+int client_trust_answer(client *c, const char *answer);
 
 /* Why the session ended for good, or CLIENT_FATAL_NONE. */
 client_fatal client_fatal_get(const client *c);

@@ -20,6 +20,8 @@ static client_fatal client_handle_error_class(uint16_t code) {
   case PERR_INTERNAL:
   case PERR_TIMEOUT:
     return CLIENT_FATAL_NONE; /* transient: retry if we may */
+  case PERR_TLS_REQUIRED:     /* we run --insecure-plaintext: no retry helps */
+    return CLIENT_FATAL_CONNECT;
   default:
     return CLIENT_FATAL_AUTH;
   }

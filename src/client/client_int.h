@@ -45,6 +45,7 @@ struct client {
   client_fatal fatal;
 
   client_conn *conn; /* the live connection, or NULL */
+  struct tls_ctx *tls; /* TLS for the server connection; NULL: plain */
   uv_timer_t reconnect_timer;
   uv_timer_t ping_timer;
   uv_getaddrinfo_t gai;
@@ -53,6 +54,7 @@ struct client {
   size_t naddrs, addr_next;
   unsigned attempt; /* reconnect attempts since the last login */
   bool ever_ready;  /* logged in at least once */
+  bool trust_asking; /* CLIENT_EV_TRUST is open (c->m.fingerprint) */
   bool kicked;      /* a KICKED/BANNED notice named us */
   bool stopping, stopped, quitting;
   unsigned live; /* handles and requests still to finish before STOPPED */
@@ -164,6 +166,10 @@ bool client_str_eq(proto_str s, const char *c);
 int client_conn_resolve(client *c);                  /* 0 or a libuv error */
 int client_conn_send(client *c, const proto_msg *m); /* see client_send() */
 size_t client_conn_pending(const client *c);         /* bytes not yet written */
+/* The TLS handshake of k finished: true when the server's key is trusted
+ * (the session goes on), false after k was given up (client_trust.c). */
+bool client_trust_check(client *c, client_conn *k);
+
 /* Ends the session; reconnects with backoff unless fatal. */
 void client_conn_lost(client *c, const char *reason, client_fatal fatal);
 void client_conn_stop(client *c); /* cancels resolving, closes the link */

@@ -50,6 +50,14 @@ const char *client_opts_usage(void) {
          "and rooms\n"
          "                        in $XDG_STATE_HOME/parley (the TUI does "
          "by default)\n"
+         "  --trust-new           trust (and remember) an unknown server's "
+         "key\n"
+         "  --fingerprint SHA256:...  the server's key must be this one "
+         "(parleyd fingerprint)\n"
+         "  --forget HOST[:PORT]  forget a server's key in "
+         "$XDG_CONFIG_HOME/parley/known_servers\n"
+         "  --insecure-plaintext  no TLS (for a parleyd started with it): "
+         "all in clear\n"
          "  --help, --version\n"
          "HOST defaults to 127.0.0.1 in --batch, USER to $USER, PORT to "
          "7667;\n"
@@ -191,6 +199,20 @@ int client_opts_parse(client_opts *o, int argc, char **argv, char *err,
         return -1;
       }
       o->send_rate = v;
+    } else if (strcmp(a, "--insecure-plaintext") == 0) {
+      o->insecure_plaintext = true;
+    } else if (strcmp(a, "--trust-new") == 0) {
+      o->trust_new = true;
+    } else if (strcmp(a, "--fingerprint") == 0) {
+      NEED_VAL;
+      if (strncmp(val, "SHA256:", 7) != 0 || strlen(val) != 50) {
+        snprintf(err, errlen,
+                 "--fingerprint: expected SHA256: and 43 base64 characters "
+                 "(as parleyd fingerprint prints), not '%.80s'",
+                 val);
+        return -1;
+      }
+      snprintf(o->fingerprint, sizeof o->fingerprint, "%s", val);
     } else if (strcmp(a, "--download-dir") == 0) {
       NEED_VAL;
       free(o->download_dir);
@@ -296,7 +318,8 @@ int client_opts_parse(client_opts *o, int argc, char **argv, char *err,
 }
 
 int client_opts_password(client_opts *o, char *err, size_t errlen) {
-  if (client_state_load(o, err, errlen) < 0)
+  if (client_state_load(o, err, errlen) < 0 ||
+      client_trust_load(o, err, errlen) < 0)
     return -1;
   int r = client_opts_password_read(o, err, errlen);
   if (r == 0 && o->password)

@@ -62,6 +62,9 @@ enum {
   OPT_FOLDER_USER_QUOTA,
   OPT_FOLDER_MAX_FILES,
   OPT_RELAY_RATE,
+  OPT_TLS_CERT,
+  OPT_TLS_KEY,
+  OPT_INSECURE_PLAINTEXT,
   OPT_ADMIN,
   OPT_HELP,
   OPT_VERSION,
@@ -114,6 +117,9 @@ static const struct option config_opts[] = {
     {"folder-user-quota", required_argument, NULL, OPT_FOLDER_USER_QUOTA},
     {"folder-max-files", required_argument, NULL, OPT_FOLDER_MAX_FILES},
     {"relay-rate", required_argument, NULL, OPT_RELAY_RATE},
+    {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+    {"tls-key", required_argument, NULL, OPT_TLS_KEY},
+    {"insecure-plaintext", no_argument, NULL, OPT_INSECURE_PLAINTEXT},
     {"admin", no_argument, NULL, OPT_ADMIN},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -133,6 +139,8 @@ static void config_usage(FILE *f) {
          "files\n"
          "       parleyd ctl COMMAND...           run one operator command "
          "on the running server\n"
+         "       parleyd fingerprint              the TLS key's fingerprint "
+         "(clients check it)\n"
          "\n"
          "options (each also a key in the [server] section of the config "
          "file):\n"
@@ -222,6 +230,14 @@ static void config_usage(FILE *f) {
          "10000)\n"
          "  --relay-rate BYTES       relayed bytes per second, all transfers "
          "together (default 0 = no limit)\n"
+         "  --tls-cert FILE          TLS certificate chain, PEM (default: "
+         "the database's\n"
+         "                           path + .crt, self-signed, made on first "
+         "start)\n"
+         "  --tls-key FILE           its private key, PEM (default: the "
+         "database's path + .key)\n"
+         "  --insecure-plaintext     no TLS: passwords and chat cross the "
+         "network in clear\n"
          "  --admin                  with 'user add': create an operator\n"
          "  --help, --version\n"
          "\n"
@@ -290,6 +306,16 @@ static int config_set(config *c, int id, const char *v) {
     break;
   case OPT_FILES:
     r = config_copy(c->files, sizeof c->files, v);
+    break;
+  case OPT_TLS_CERT:
+    r = *v == '\0' ? -1 : config_copy(c->tls_cert, sizeof c->tls_cert, v);
+    break;
+  case OPT_TLS_KEY:
+    r = *v == '\0' ? -1 : config_copy(c->tls_key, sizeof c->tls_key, v);
+    break;
+  case OPT_INSECURE_PLAINTEXT:
+    r = v ? config_bool(v, &c->insecure_plaintext)
+          : (c->insecure_plaintext = true, 0);
     break;
   case OPT_CONFIG:
     r = config_copy(c->config, sizeof c->config, v);
@@ -605,6 +631,10 @@ int config_load(config *c, int argc, char **argv) {
   c->argv = argv + optind;
   if (c->outbuf_soft > c->outbuf_hard && c->outbuf_hard > 0)
     c->outbuf_soft = c->outbuf_hard;
+  if ((c->tls_cert[0] == '\0') != (c->tls_key[0] == '\0')) {
+    fprintf(stderr, "parleyd: --tls-cert and --tls-key go together\n");
+    return -1;
+  }
   char host[128];
   int port;
   if (config_split_listen(c, host, sizeof host, &port) < 0) {
@@ -612,6 +642,19 @@ int config_load(config *c, int argc, char **argv) {
     return -1;
   }
   return 0;
+}
+
+/* The given pair, or the generated one beside the database. */
+bool config_tls_paths(const config *c, char *cert, size_t certcap, char *key,
+                      size_t keycap) {
+  if (c->tls_cert[0] != '\0') {
+    snprintf(cert, certcap, "%s", c->tls_cert);
+    snprintf(key, keycap, "%s", c->tls_key);
+    return false;
+  }
+  snprintf(cert, certcap, "%s.crt", c->db);
+  snprintf(key, keycap, "%s.key", c->db);
+  return true;
 }
 
 /* "1.2.3.4:5", "[::1]:5", ":5" (all addresses) or "5". */
