@@ -79,8 +79,10 @@ class Files(h.TuiCase):
                    "the bar partly filled")
         first = pct(s)
         read(40 * MB)
-        a.wait(lambda s: pct(s) is not None and pct(s) > first,
-               "the bar moving on (from %d%%)" % first)
+        s = a.wait(lambda s: pct(s) is not None and pct(s) > first,
+                   "the bar moving on (from %d%%)" % first)
+        # The row names the data path the transfer took.
+        self.assertRegex(row(s, "big.bin"), r" direct active$", s.dump())
         d.close()
         raw.close()
 

@@ -15,9 +15,9 @@ class Panes(h.TuiCase):
         self.assertIsNotNone(i, "transfers header" + d)
         self.assertEqual(i, s.height - 6, "3 transfers above the bars" + d)
         rows = s.rows[i + 1:i + 4]
-        self.assertRegex(rows[0], r"^holiday-phot\S* +to bob +\[[#.]+\] +"
+        self.assertRegex(rows[0], r"^holiday-ph\S* +to bob +\[[#.]+\] +"
                          r"\d+% .*(active|done)", d)
-        self.assertRegex(rows[1], r"^report-final\S* +from carol +\[[#.]+\] "
+        self.assertRegex(rows[1], r"^report-fin\S* +from carol +\[[#.]+\] "
                          r"+\d+% .*(active|done)", d)
         self.assertRegex(rows[2], r"^notes.txt +from dave +\[#+\.+\] +"
                          r"50% .*failed: connection lost", d)
@@ -40,7 +40,7 @@ class Panes(h.TuiCase):
         first = pct(rows[1])
         # Progress is redrawn while transfers run.
         a.wait(lambda s: XFER_HDR in s.text and pct(
-            [r for r in s.rows if r.startswith("report-final")][0]) > first,
+            [r for r in s.rows if r.startswith("report-fin")][0]) > first,
             "report-final.pdf progressing")
         for cols, rows_ in ((80, 24), (200, 60), (100, 30)):
             a.resize(cols, rows_)
