@@ -21,6 +21,22 @@ void bus_room(const room *r, fbuf *b, const user *except) {
   }
 }
 
+/* The same walk for the members whose session speaks version lo..hi
+ * (the v3 coalesced frames, and the per-change frames of older ones). */
+void bus_room_version(const room *r, fbuf *b, const user *except, uint16_t lo,
+                      uint16_t hi) {
+  const conn *skip = except != NULL ? except->conn : NULL;
+  const room_fan *f = r->fan;
+  uint32_t n = r->count;
+  for (uint32_t i = 0; i < n; i++) {
+    if (i + 4 < n)
+      __builtin_prefetch(f[i + 4].conn);
+    conn *c = f[i].conn;
+    if (c != skip && c->version >= lo && c->version <= hi)
+      conn_send(c, b);
+  }
+}
+
 /* One user: today its one local connection. */
 void bus_user(const user *u, fbuf *b) {
   conn_send(u->conn, b);
@@ -32,6 +48,19 @@ uint32_t bus_all(fbuf *b, const user *except) {
   uint32_t n = 0;
   for (user *x = user_first(); x != NULL; x = x->hh.next) {
     if (x == except)
+      continue;
+    conn_send(x->conn, b);
+    n++;
+  }
+  return n;
+}
+
+/* bus_all for the users whose session speaks version lo..hi. */
+uint32_t bus_all_version(fbuf *b, const user *except, uint16_t lo,
+                         uint16_t hi) {
+  uint32_t n = 0;
+  for (user *x = user_first(); x != NULL; x = x->hh.next) {
+    if (x == except || x->conn->version < lo || x->conn->version > hi)
       continue;
     conn_send(x->conn, b);
     n++;
