@@ -127,6 +127,8 @@ class Coalesced(unittest.TestCase):
             # in one frame.
             for i in range(12):
                 conns["s%d" % i], _ = v3_login(srv, "s%d" % i)
+            # Once the logins are told, each change below is one of its own.
+            w.expect({"event": "presence", "user": "s11"})
             for i in range(0, 12, 2):
                 conns["s%d" % i].send_frame("SET_STATUS", status=1,
                                             text="away %d" % i)
