@@ -597,10 +597,23 @@ int proto_plist_next(proto_blob list, size_t *off, proto_presence *p) {
     q += k;
   }
   if (head & PROTO_PLE_IDLE) {
-    if (end - q < 4)
-      return -PERR_TRUNCATED;
-    p->idle_s = rd32(q);
-    q += 4;
+    /* LEB128: 7 bits a byte, low first, at most 5 bytes, shortest form
+     * only (one encoding per value), 1..UINT32_MAX (0 is "no IDLE"). */
+    uint64_t v = 0;
+    for (int i = 0;; i++) {
+      if (q == end)
+        return -PERR_TRUNCATED;
+      uint8_t c = *q++;
+      v |= (uint64_t)(c & 0x7F) << (7 * i);
+      if (!(c & 0x80)) {
+        if ((c == 0 && i > 0) || v == 0 || v > UINT32_MAX)
+          return -PERR_BAD_VALUE;
+        break;
+      }
+      if (i == 4)
+        return -PERR_BAD_VALUE;
+    }
+    p->idle_s = (uint32_t)v;
   }
   *off = (size_t)(q - list.p);
   return 1;
@@ -625,9 +638,11 @@ int proto_plist_put(uint8_t *buf, size_t cap, size_t *off,
                            (p->text.n ? PROTO_PLE_TEXT : 0) |
                            (p->talking_with.n ? PROTO_PLE_TALKING : 0) |
                            (p->idle_s ? PROTO_PLE_IDLE : 0));
+  size_t vlen = 0; /* LEB128 bytes of idle_s */
+  for (uint32_t v = p->idle_s; v != 0; v >>= 7)
+    vlen++;
   size_t need = 2 + p->user.n + (p->text.n ? 2u + p->text.n : 0) +
-                (p->talking_with.n ? 1u + p->talking_with.n : 0) +
-                (p->idle_s ? 4 : 0);
+                (p->talking_with.n ? 1u + p->talking_with.n : 0) + vlen;
   if (*off > cap || cap - *off < need)
     return -PERR_NO_SPACE;
   uint8_t *q = buf + *off;
@@ -645,10 +660,8 @@ int proto_plist_put(uint8_t *buf, size_t cap, size_t *off,
     memcpy(q, p->talking_with.p, p->talking_with.n);
     q += p->talking_with.n;
   }
-  if (p->idle_s) {
-    wr32(q, p->idle_s);
-    q += 4;
-  }
+  for (uint32_t v = p->idle_s; v != 0; v >>= 7)
+    *q++ = (uint8_t)((v & 0x7F) | (v >> 7 ? 0x80 : 0));
   *off += need;
   return 0;
 }

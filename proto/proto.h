@@ -122,7 +122,7 @@ enum proto_notice_kind {
 #define PROTO_PLE_SELF 0x08    /* the receiver's own entry */
 #define PROTO_PLE_TEXT 0x10    /* u16 + away text follows */
 #define PROTO_PLE_TALKING 0x20 /* u8 + talking_with name follows */
-#define PROTO_PLE_IDLE 0x40    /* u32 idle_s follows (absent: 0) */
+#define PROTO_PLE_IDLE 0x40    /* LEB128 idle_s follows (absent: 0) */
 #define PROTO_PLE_LAST 0x7F    /* bit 7 is reserved: BAD_VALUE */
 #define PROTO_MAX_LIST 65000   /* bytes of entries in one list frame */
 

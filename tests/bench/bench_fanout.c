@@ -264,7 +264,8 @@ static void bench_read(peer *p) {
     if (r < 0 && (errno == EAGAIN || errno == EINTR))
       return;
     if (r <= 0) {
-      fprintf(stderr, "receiver connection closed by the server\n");
+      fprintf(stderr, "receiver %d connection closed by the server (%s)\n",
+              (int)(p - b.ps), r < 0 ? strerror(errno) : "EOF");
       exit(1);
     }
     uint64_t now = bench_now_ns();

@@ -30,9 +30,14 @@ def plist(blob):
             tn = blob[p]
             e["talking_with"] = blob[p + 1:p + 1 + tn].decode()
             p += 1 + tn
-        if head & 0x40:
-            (e["idle"],) = struct.unpack(">I", blob[p:p + 4])
-            p += 4
+        if head & 0x40:  # LEB128, low 7 bits first
+            shift = 0
+            while True:
+                e["idle"] |= (blob[p] & 0x7F) << shift
+                p += 1
+                if not blob[p - 1] & 0x80:
+                    break
+                shift += 7
         out.append(e)
     assert p == len(blob), "list entries overrun the blob"
     return out

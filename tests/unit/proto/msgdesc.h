@@ -49,7 +49,7 @@ enum fs { /* what a field means, to choose a valid value for it */
 
 /* v3 list samples, written byte by byte from PROTOCOL.md 6.5 and 6.6. */
 /* PRESENCE_LIST: alice AWAY, operator, away text, talking with Bob_2.x,
- * idle 0x12345 s; c-3po ONLINE, SELF; Bob_2.x OFFLINE. */
+ * idle 0x12345 s (LEB128 c5 c6 04); c-3po ONLINE, SELF; Bob_2.x OFFLINE. */
 static const uint8_t msgdesc_plist[] =
     "\x75\x05"
     "alice"
@@ -57,7 +57,7 @@ static const uint8_t msgdesc_plist[] =
     "gone fishing \xf0\x9f\x8e\xa3"
     "\x07"
     "Bob_2.x"
-    "\x00\x01\x23\x45"
+    "\xc5\xc6\x04"
     "\x08\x05"
     "c-3po"
     "\x03\x07"

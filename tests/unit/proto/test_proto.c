@@ -677,7 +677,12 @@ static void test_lists(void **state) {
       {false, "\x00\x02" "1a", 4, -PERR_BAD_VALUE},    /* not a user name */
       {false, "\x00\x05" "ab", 4, -PERR_TRUNCATED},    /* name past the end */
       {false, "\x00", 1, -PERR_TRUNCATED},           /* no name length */
-      {false, "\x40\x01" "a\x00\x00", 5, -PERR_TRUNCATED}, /* short idle */
+      {false, "\x40\x01" "a\x80", 4, -PERR_TRUNCATED}, /* short idle */
+      {false, "\x40\x01" "a\x00", 4, -PERR_BAD_VALUE},  /* idle 0 */
+      {false, "\x40\x01" "a\x81\x00", 5, -PERR_BAD_VALUE}, /* long form */
+      {false, "\x40\x01" "a\xff\xff\xff\xff\x10", 8, -PERR_BAD_VALUE},
+      {false, "\x40\x01" "a\x80\x80\x80\x80\x80\x01", 9,
+       -PERR_BAD_VALUE}, /* six bytes */
       {false, "\x10\x01" "a\x00\x02\xc3", 6, -PERR_TRUNCATED},
       {false, "\x10\x01" "a\x00\x01\xff", 6, -PERR_BAD_UTF8},
       {false,
@@ -717,6 +722,23 @@ static void test_lists(void **state) {
   msgdesc_fill(&m, PROTO_PRESENCE_LIST, pool, 0);
   m.u.presence_list.entries = (proto_blob){NULL, 0};
   roundtrip(&m);
+
+  /* idle_s in LEB128: 1 byte below 128 s, 5 for the largest */
+  static const struct {
+    uint32_t v;
+    size_t n;
+  } idles[] = {{1, 1}, {127, 1}, {128, 2}, {16383, 2}, {16384, 3},
+               {UINT32_MAX, 5}};
+  for (size_t k = 0; k < sizeof idles / sizeof idles[0]; k++) {
+    proto_presence q = {.user = proto_str_c("ab"), .idle_s = idles[k].v};
+    uint8_t one[16];
+    on = off = 0;
+    assert_int_equal(proto_plist_put(one, sizeof one, &on, &q), 0);
+    assert_int_equal(on, 4 + idles[k].n);
+    assert_int_equal(
+        proto_plist_next((proto_blob){one, (uint16_t)on}, &off, &p), 1);
+    assert_int_equal(p.idle_s, idles[k].v);
+  }
 
   /* put: a full buffer is NO_SPACE and writes nothing */
   proto_presence q = {.user = proto_str_c("alice"),
