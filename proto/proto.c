@@ -626,18 +626,19 @@ int proto_plist_put(uint8_t *buf, size_t cap, size_t *off,
   if (p->user.n > PROTO_MAX_NAME || p->talking_with.n > PROTO_MAX_NAME)
     return -PERR_FIELD_TOO_LONG;
   if (proto_check_name(p->user.p, p->user.n) < 0 ||
-      (p->talking_with.n && proto_check_name(p->talking_with.p,
-                                             p->talking_with.n) < 0))
+      (p->talking_with.n &&
+       proto_check_name(p->talking_with.p, p->talking_with.n) < 0))
     return -PERR_BAD_VALUE;
   int rc = check_str(p->text.p, p->text.n, PROTO_MAX_STATUS, false);
   if (rc < 0)
     return rc;
-  uint8_t head = (uint8_t)(p->status |
-                           (p->flags & PROTO_PRESF_ADMIN ? PROTO_PLE_ADMIN : 0) |
-                           (p->flags & PROTO_PRESF_SELF ? PROTO_PLE_SELF : 0) |
-                           (p->text.n ? PROTO_PLE_TEXT : 0) |
-                           (p->talking_with.n ? PROTO_PLE_TALKING : 0) |
-                           (p->idle_s ? PROTO_PLE_IDLE : 0));
+  uint8_t head =
+      (uint8_t)(p->status |
+                (p->flags & PROTO_PRESF_ADMIN ? PROTO_PLE_ADMIN : 0) |
+                (p->flags & PROTO_PRESF_SELF ? PROTO_PLE_SELF : 0) |
+                (p->text.n ? PROTO_PLE_TEXT : 0) |
+                (p->talking_with.n ? PROTO_PLE_TALKING : 0) |
+                (p->idle_s ? PROTO_PLE_IDLE : 0));
   size_t vlen = 0; /* LEB128 bytes of idle_s */
   for (uint32_t v = p->idle_s; v != 0; v >>= 7)
     vlen++;

@@ -268,8 +268,8 @@ typedef struct proto_presence {
 } proto_presence;
 
 typedef struct proto_presence_list { /* v3: many PRESENCE in one frame */
-  uint8_t flags;                       /* PROTO_PRESF_LIST or 0 */
-  proto_blob entries; /* packed entries, see proto_plist_next */
+  uint8_t flags;                     /* PROTO_PRESF_LIST or 0 */
+  proto_blob entries;                /* packed entries, see proto_plist_next */
 } proto_presence_list;
 
 typedef struct proto_room_events { /* v3: joins and leaves of one room */

@@ -42,10 +42,10 @@ static void presence_fill(proto_msg *m, const user *u, uint8_t status,
       (uint8_t)(flags | (u->role == PROTO_ROLE_ADMIN ? PROTO_PRESF_ADMIN : 0));
 }
 
-#define PRESENCE_PEND_MAX 65536       /* pending names before an early flush */
+#define PRESENCE_PEND_MAX 65536        /* pending names before an early flush */
 #define PRESENCE_SNAP_MAX_AGE_MS 10000 /* idle times in the list stay fresh */
 
-typedef struct presence_pend { /* a user whose change v3 users await */
+typedef struct presence_pend {   /* a user whose change v3 users await */
   char key[PROTO_MAX_NAME + 1];  /* lowercased name: the map key */
   char name[PROTO_MAX_NAME + 1]; /* spelling */
   bool was_listed; /* v3 users saw it online after the last flush */

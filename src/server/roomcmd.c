@@ -44,7 +44,7 @@ static void roomcmd_notice(room *r, int kind, const char *who,
   fbuf_unref(b);
 }
 
-typedef struct roomcmd_pend { /* one room's events of this interval */
+typedef struct roomcmd_pend {   /* one room's events of this interval */
   char key[PROTO_MAX_ROOM + 1]; /* the room's map key */
   uint64_t ts_ms;               /* wall clock of the first event */
   size_t len;                   /* bytes of entries in buf */
@@ -152,9 +152,8 @@ static void roomcmd_pend_add(room *r, int kind, const char *who,
 
 /* Tells r's members that who joined or left (kind): legacy sessions at
  * once by NOTICE, v3 ones at the next flush. */
-static void roomcmd_event(room *r, int kind, const char *who,
-                          const char *actor, const char *text,
-                          const user *except) {
+static void roomcmd_event(room *r, int kind, const char *who, const char *actor,
+                          const char *text, const user *except) {
   if (srv.nlegacy > 0) {
     proto_msg m = {.type = PROTO_NOTICE};
     m.u.notice.kind = (uint8_t)kind;
@@ -215,8 +214,7 @@ void roomcmd_leave(member *m, int kind, const char *actor, const char *text) {
   user *u = m->user;
   room *r = room_leave(m);
   if (kind >= 0 && r != NULL && r->count > 0)
-    roomcmd_event(r, kind, u->name, actor ? actor : "", text ? text : "",
-                  NULL);
+    roomcmd_event(r, kind, u->name, actor ? actor : "", text ? text : "", NULL);
 }
 
 /* JOIN: join, then the backlog (not when already a member). */

@@ -46,7 +46,8 @@ static void server_on_coalesce(uv_timer_t *t) {
  * when the handle is closing at shutdown) leaves the changes unsent,
  * which at shutdown is what everyone wants. */
 void server_coalesce(void) {
-  if (srv.finished || srv.stopping || uv_is_active((uv_handle_t *)&srv.coalesce))
+  if (srv.finished || srv.stopping ||
+      uv_is_active((uv_handle_t *)&srv.coalesce))
     return;
   (void)uv_timer_start(&srv.coalesce, server_on_coalesce,
                        srv.cfg != NULL ? srv.cfg->coalesce_ms : 0, 0);

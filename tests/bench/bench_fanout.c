@@ -69,10 +69,10 @@ static struct {
   int port, n, msgs, window, cpu, pid;
   double rate; /* messages/s; 0: window mode */
   bool join;
-  int senders;     /* sender threads (-S), peers 0..senders-1 */
-  int version;     /* HELLO version (-V) */
-  double churn;    /* presence changes/s (-P); 0: no churn phase */
-  int churn_s;     /* seconds of churn (-D) */
+  int senders;          /* sender threads (-S), peers 0..senders-1 */
+  int version;          /* HELLO version (-V) */
+  double churn;         /* presence changes/s (-P); 0: no churn phase */
+  int churn_s;          /* seconds of churn (-D) */
   uint64_t list_frames; /* PRESENCE_LIST frames seen */
   int hold;  /* seconds to stay idle after login, for inspection */
   bool spin; /* receivers busy-poll instead of sleeping in epoll_wait */
@@ -84,7 +84,7 @@ static struct {
   uint32_t *lat; /* per-delivery latency, microseconds */
   uint64_t nlat, caplat;
   atomic_uint_fast64_t echoed[BENCH_MAX_SENDERS]; /* own MSGs back */
-  char (*names)[33]; /* every client's name */
+  char (*names)[33];                              /* every client's name */
   char room[40];
 } b;
 
@@ -232,8 +232,7 @@ static void bench_frame(peer *p, const proto_msg *m, uint64_t now) {
     return;
   case PROTO_ROOM_EVENTS:
     if (b.room[0] != '\0' && m->u.room_events.room.n == strlen(b.room) &&
-        memcmp(m->u.room_events.room.p, b.room, m->u.room_events.room.n) ==
-            0) {
+        memcmp(m->u.room_events.room.p, b.room, m->u.room_events.room.n) == 0) {
       size_t off = 0;
       proto_notice n;
       while (proto_revents_next(m->u.room_events.entries, &off, &n) > 0)
@@ -486,13 +485,12 @@ static void bench_churn(void) {
   uint64_t sent = 0;
   int total = b.n + b.senders;
   while (bench_now_ns() < end) {
-    uint64_t due = (uint64_t)((double)(bench_now_ns() - start) / 1e9 *
-                              b.churn);
+    uint64_t due = (uint64_t)((double)(bench_now_ns() - start) / 1e9 * b.churn);
     for (; sent < due; sent++) {
       int k = b.senders + (int)(sent % (uint64_t)b.n);
       proto_msg m = {.type = PROTO_SET_STATUS};
-      m.u.set_status.status = (sent / (uint64_t)b.n) % 2 ? PROTO_ONLINE
-                                                         : PROTO_AWAY;
+      m.u.set_status.status =
+          (sent / (uint64_t)b.n) % 2 ? PROTO_ONLINE : PROTO_AWAY;
       m.u.set_status.text = proto_str_c("");
       bench_send(b.ps[k].fd, &m);
     }

@@ -27,57 +27,55 @@ enum fk { /* field kind on the wire */
 
 enum fs { /* what a field means, to choose a valid value for it */
           FS_NONE = 0,
-          FS_ENUM,   /* u8 enum: 0..max */
-          FS_FLAGS,  /* u8 flag bits: any subset of max */
-          FS_FLAGSX, /* u8 flag bits, unknown bits ignored by the receiver */
-          FS_AGENT,  /* software name */
-          FS_SNAME,  /* server name */
-          FS_NAME,   /* user name */
-          FS_ROOM,   /* room name */
-          FS_TARGET, /* room or user */
-          FS_TEXT,   /* message text */
-          FS_PASS,   /* password */
-          FS_SHORT,  /* reason, topic, away text, error text/subject */
-          FS_FILE,   /* file name, limit in bytes */
-          FS_ADDR,   /* textual address */
-          FS_EXACT,  /* blob of exactly max bytes */
-          FS_DATA,   /* FILE_DATA payload: 1..max bytes */
-          FS_TYPE,   /* u16 message type number */
-          FS_PLIST,  /* v3: PRESENCE_LIST entries (msgdesc_plist) */
+          FS_ENUM,    /* u8 enum: 0..max */
+          FS_FLAGS,   /* u8 flag bits: any subset of max */
+          FS_FLAGSX,  /* u8 flag bits, unknown bits ignored by the receiver */
+          FS_AGENT,   /* software name */
+          FS_SNAME,   /* server name */
+          FS_NAME,    /* user name */
+          FS_ROOM,    /* room name */
+          FS_TARGET,  /* room or user */
+          FS_TEXT,    /* message text */
+          FS_PASS,    /* password */
+          FS_SHORT,   /* reason, topic, away text, error text/subject */
+          FS_FILE,    /* file name, limit in bytes */
+          FS_ADDR,    /* textual address */
+          FS_EXACT,   /* blob of exactly max bytes */
+          FS_DATA,    /* FILE_DATA payload: 1..max bytes */
+          FS_TYPE,    /* u16 message type number */
+          FS_PLIST,   /* v3: PRESENCE_LIST entries (msgdesc_plist) */
           FS_REVENTS, /* v3: ROOM_EVENTS entries (msgdesc_revents) */
 };
 
 /* v3 list samples, written byte by byte from PROTOCOL.md 6.5 and 6.6. */
 /* PRESENCE_LIST: alice AWAY, operator, away text, talking with Bob_2.x,
  * idle 0x12345 s (LEB128 c5 c6 04); c-3po ONLINE, SELF; Bob_2.x OFFLINE. */
-static const uint8_t msgdesc_plist[] =
-    "\x75\x05"
-    "alice"
-    "\x00\x11"
-    "gone fishing \xf0\x9f\x8e\xa3"
-    "\x07"
-    "Bob_2.x"
-    "\xc5\xc6\x04"
-    "\x08\x05"
-    "c-3po"
-    "\x03\x07"
-    "Bob_2.x";
+static const uint8_t msgdesc_plist[] = "\x75\x05"
+                                       "alice"
+                                       "\x00\x11"
+                                       "gone fishing \xf0\x9f\x8e\xa3"
+                                       "\x07"
+                                       "Bob_2.x"
+                                       "\xc5\xc6\x04"
+                                       "\x08\x05"
+                                       "c-3po"
+                                       "\x03\x07"
+                                       "Bob_2.x";
 /* ROOM_EVENTS: alice JOINED; Bob_2.x LEFT "bye ✓"; c-3po KICKED by alice
  * "spam". */
-static const uint8_t msgdesc_revents[] =
-    "\x01\x05"
-    "alice"
-    "\x00\x00\x00"
-    "\x02\x07"
-    "Bob_2.x"
-    "\x00\x00\x07"
-    "bye \xe2\x9c\x93"
-    "\x04\x05"
-    "c-3po"
-    "\x05"
-    "alice"
-    "\x00\x04"
-    "spam";
+static const uint8_t msgdesc_revents[] = "\x01\x05"
+                                         "alice"
+                                         "\x00\x00\x00"
+                                         "\x02\x07"
+                                         "Bob_2.x"
+                                         "\x00\x00\x07"
+                                         "bye \xe2\x9c\x93"
+                                         "\x04\x05"
+                                         "c-3po"
+                                         "\x05"
+                                         "alice"
+                                         "\x00\x04"
+                                         "spam";
 
 typedef struct fdesc {
   uint8_t kind; /* enum fk */
@@ -267,8 +265,8 @@ static const mdesc msgdesc_table[] = {
       TOKEN(file_relay, token)}},
     {PROTO_FILE_CONNECT,
      "FILE_CONNECT",
-     {F_U64(file_connect, offer_id),
-      F_EN(file_connect, side, PROTO_SIDE_LAST), TOKEN(file_connect, token)}},
+     {F_U64(file_connect, offer_id), F_EN(file_connect, side, PROTO_SIDE_LAST),
+      TOKEN(file_connect, token)}},
     {PROTO_FILE_LIMITS,
      "FILE_LIMITS",
      {F_U64(file_limits, max_file_size), F_U16(file_limits, max_transfers),

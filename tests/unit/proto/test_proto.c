@@ -672,28 +672,72 @@ static void test_lists(void **state) {
     size_t n;
     int err;
   } bad[] = {
-      {false, "\x80\x01" "a", 3, -PERR_BAD_VALUE},     /* reserved head bit */
-      {false, "\x00\x00", 2, -PERR_BAD_VALUE},      /* empty name */
-      {false, "\x00\x02" "1a", 4, -PERR_BAD_VALUE},    /* not a user name */
-      {false, "\x00\x05" "ab", 4, -PERR_TRUNCATED},    /* name past the end */
-      {false, "\x00", 1, -PERR_TRUNCATED},           /* no name length */
-      {false, "\x40\x01" "a\x80", 4, -PERR_TRUNCATED}, /* short idle */
-      {false, "\x40\x01" "a\x00", 4, -PERR_BAD_VALUE},  /* idle 0 */
-      {false, "\x40\x01" "a\x81\x00", 5, -PERR_BAD_VALUE}, /* long form */
-      {false, "\x40\x01" "a\xff\xff\xff\xff\x10", 8, -PERR_BAD_VALUE},
-      {false, "\x40\x01" "a\x80\x80\x80\x80\x80\x01", 9,
-       -PERR_BAD_VALUE}, /* six bytes */
-      {false, "\x10\x01" "a\x00\x02\xc3", 6, -PERR_TRUNCATED},
-      {false, "\x10\x01" "a\x00\x01\xff", 6, -PERR_BAD_UTF8},
+      {false,
+       "\x80\x01"
+       "a",
+       3, -PERR_BAD_VALUE},                    /* reserved head bit */
+      {false, "\x00\x00", 2, -PERR_BAD_VALUE}, /* empty name */
+      {false,
+       "\x00\x02"
+       "1a",
+       4, -PERR_BAD_VALUE}, /* not a user name */
+      {false,
+       "\x00\x05"
+       "ab",
+       4, -PERR_TRUNCATED},                /* name past the end */
+      {false, "\x00", 1, -PERR_TRUNCATED}, /* no name length */
+      {false,
+       "\x40\x01"
+       "a\x80",
+       4, -PERR_TRUNCATED}, /* short idle */
+      {false,
+       "\x40\x01"
+       "a\x00",
+       4, -PERR_BAD_VALUE}, /* idle 0 */
+      {false,
+       "\x40\x01"
+       "a\x81\x00",
+       5, -PERR_BAD_VALUE}, /* long form */
+      {false,
+       "\x40\x01"
+       "a\xff\xff\xff\xff\x10",
+       8, -PERR_BAD_VALUE},
+      {false,
+       "\x40\x01"
+       "a\x80\x80\x80\x80\x80\x01",
+       9, -PERR_BAD_VALUE}, /* six bytes */
+      {false,
+       "\x10\x01"
+       "a\x00\x02\xc3",
+       6, -PERR_TRUNCATED},
+      {false,
+       "\x10\x01"
+       "a\x00\x01\xff",
+       6, -PERR_BAD_UTF8},
       {false,
        "\x00\x21"
        "abcdefghijklmnopqrstuvwxyz0123456",
        35, -PERR_FIELD_TOO_LONG},
-      {false, "\x20\x01" "a\x00", 4, -PERR_BAD_VALUE}, /* empty talking */
-      {true, "\x00\x01" "a\x00\x00\x00", 6, -PERR_BAD_VALUE},  /* SERVER */
-      {true, "\x06\x01" "a\x00\x00\x00", 6, -PERR_BAD_VALUE},  /* TOPIC */
-      {true, "\x01\x01" "a\x01#\x00\x00", 7, -PERR_BAD_VALUE}, /* actor */
-      {true, "\x01\x01" "a\x00\x00", 5, -PERR_TRUNCATED},
+      {false,
+       "\x20\x01"
+       "a\x00",
+       4, -PERR_BAD_VALUE}, /* empty talking */
+      {true,
+       "\x00\x01"
+       "a\x00\x00\x00",
+       6, -PERR_BAD_VALUE}, /* SERVER */
+      {true,
+       "\x06\x01"
+       "a\x00\x00\x00",
+       6, -PERR_BAD_VALUE}, /* TOPIC */
+      {true,
+       "\x01\x01"
+       "a\x01#\x00\x00",
+       7, -PERR_BAD_VALUE}, /* actor */
+      {true,
+       "\x01\x01"
+       "a\x00\x00",
+       5, -PERR_TRUNCATED},
   };
   for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
     proto_blob b = {(const uint8_t *)bad[k].b, (uint16_t)bad[k].n};
@@ -703,8 +747,8 @@ static void test_lists(void **state) {
     if (r != bad[k].err)
       FAILF("bad entry %zu: reader gave %d, want %d\n", k, r, bad[k].err);
     proto_msg m, d;
-    msgdesc_fill(&m, bad[k].ev ? PROTO_ROOM_EVENTS : PROTO_PRESENCE_LIST,
-                 pool, 0);
+    msgdesc_fill(&m, bad[k].ev ? PROTO_ROOM_EVENTS : PROTO_PRESENCE_LIST, pool,
+                 0);
     if (bad[k].ev)
       m.u.room_events.entries = b;
     else
@@ -713,8 +757,8 @@ static void test_lists(void **state) {
     ssize_t dr = proto_decode(ref, fn, &d);
     ssize_t er = proto_encode(&m, buf, sizeof buf);
     if (dr != bad[k].err || er != bad[k].err)
-      FAILF("bad entry %zu in a frame: decode %zd encode %zd, want %d\n", k,
-            dr, er, bad[k].err);
+      FAILF("bad entry %zu in a frame: decode %zd encode %zd, want %d\n", k, dr,
+            er, bad[k].err);
   }
 
   /* an empty list is a valid frame (a snapshot of nobody) */
@@ -727,8 +771,8 @@ static void test_lists(void **state) {
   static const struct {
     uint32_t v;
     size_t n;
-  } idles[] = {{1, 1}, {127, 1}, {128, 2}, {16383, 2}, {16384, 3},
-               {UINT32_MAX, 5}};
+  } idles[] = {{1, 1},     {127, 1},   {128, 2},
+               {16383, 2}, {16384, 3}, {UINT32_MAX, 5}};
   for (size_t k = 0; k < sizeof idles / sizeof idles[0]; k++) {
     proto_presence q = {.user = proto_str_c("ab"), .idle_s = idles[k].v};
     uint8_t one[16];
@@ -752,10 +796,12 @@ static void test_lists(void **state) {
                    -PERR_NO_SPACE);
   assert_int_equal(on, 0);
   q.user = proto_str_c("1x");
-  assert_int_equal(proto_plist_put((uint8_t *)big, sizeof big, &on, &q), -PERR_BAD_VALUE);
+  assert_int_equal(proto_plist_put((uint8_t *)big, sizeof big, &on, &q),
+                   -PERR_BAD_VALUE);
   q.user = proto_str_c("alice");
   q.status = 4;
-  assert_int_equal(proto_plist_put((uint8_t *)big, sizeof big, &on, &q), -PERR_BAD_VALUE);
+  assert_int_equal(proto_plist_put((uint8_t *)big, sizeof big, &on, &q),
+                   -PERR_BAD_VALUE);
 
   /* a list filled to the limit still fits one frame */
   q.status = PROTO_ONLINE;
