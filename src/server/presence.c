@@ -90,6 +90,15 @@ typedef struct presence_packer {
   void (*emit)(fbuf *b); /* takes the reference */
 } presence_packer;
 
+/* Starts an empty packer whose frames carry flags and go to emit. */
+static void presence_packer_init(presence_packer *pk, uint8_t flags,
+                                 void (*emit)(fbuf *b)) {
+  pk->off = 0;
+  pk->entries = 0;
+  pk->flags = flags;
+  pk->emit = emit;
+}
+
 /* Sends what the packer holds as one frame. */
 static void presence_pack_flush(presence_packer *pk) {
   if (pk->off == 0)
@@ -164,6 +173,8 @@ void presence_flush(void) {
   if (presence_npending == 0)
     return;
   presence_packer *pk = malloc(sizeof *pk);
+  if (pk != NULL)
+    presence_packer_init(pk, 0, presence_emit_changes);
   presence_pend *p, *tmp;
   HASH_ITER(hh, presence_pending, p, tmp) {
     user *u = user_find(p->name, strlen(p->name));
@@ -175,10 +186,6 @@ void presence_flush(void) {
         memset(&m, 0, sizeof m);
         m.u.presence.user = proto_str_c(p->name);
         m.u.presence.status = PROTO_OFFLINE;
-      }
-      if (pk->entries == 0 && pk->off == 0) {
-        pk->flags = 0;
-        pk->emit = presence_emit_changes;
       }
       presence_pack(pk, &m.u.presence);
     }
@@ -248,10 +255,7 @@ static void presence_who_compact(struct conn *c) {
     presence_snap_drop();
     presence_packer *pk = malloc(sizeof *pk);
     if (pk != NULL) {
-      pk->off = 0;
-      pk->entries = 0;
-      pk->flags = PROTO_PRESF_LIST;
-      pk->emit = presence_emit_snap;
+      presence_packer_init(pk, PROTO_PRESF_LIST, presence_emit_snap);
       proto_msg m;
       for (user *x = user_first(); x != NULL; x = x->hh.next) {
         if (!x->listed)
