@@ -26,10 +26,11 @@ static void roomcmd_subject(char *dst, size_t cap, proto_str s) {
   proto_str_copy(dst, cap < PROTO_MAX_ROOM + 1 ? cap : PROTO_MAX_ROOM + 1, s);
 }
 
-/* Encodes one NOTICE about r and shares it with the room (but except). */
-static void roomcmd_notice(room *r, int kind, const char *who,
-                           const char *actor, const char *text,
-                           const user *except) {
+/* Encodes one NOTICE about r and shares it with the room's members (but
+ * except) whose session speaks version lo..hi. */
+static void roomcmd_notice_to(room *r, int kind, const char *who,
+                              const char *actor, const char *text,
+                              const user *except, uint16_t lo, uint16_t hi) {
   proto_msg m = {.type = PROTO_NOTICE};
   m.u.notice.kind = (uint8_t)kind;
   m.u.notice.ts_ms = server_wall_ms();
@@ -40,8 +41,15 @@ static void roomcmd_notice(room *r, int kind, const char *who,
   fbuf *b = fbuf_encode(&m, NULL);
   if (b == NULL)
     return;
-  bus_room(r, b, except);
+  bus_room_version(r, b, except, lo, hi);
   fbuf_unref(b);
+}
+
+/* roomcmd_notice_to for every member (but except). */
+static void roomcmd_notice(room *r, int kind, const char *who,
+                           const char *actor, const char *text,
+                           const user *except) {
+  roomcmd_notice_to(r, kind, who, actor, text, except, 0, UINT16_MAX);
 }
 
 typedef struct roomcmd_pend {   /* one room's events of this interval */
@@ -154,20 +162,8 @@ static void roomcmd_pend_add(room *r, int kind, const char *who,
  * once by NOTICE, v3 ones at the next flush. */
 static void roomcmd_event(room *r, int kind, const char *who, const char *actor,
                           const char *text, const user *except) {
-  if (srv.nlegacy > 0) {
-    proto_msg m = {.type = PROTO_NOTICE};
-    m.u.notice.kind = (uint8_t)kind;
-    m.u.notice.ts_ms = server_wall_ms();
-    m.u.notice.room = proto_str_c(r->name);
-    m.u.notice.user = proto_str_c(who);
-    m.u.notice.actor = proto_str_c(actor);
-    m.u.notice.text = proto_str_c(text);
-    fbuf *b = fbuf_encode(&m, NULL);
-    if (b != NULL) {
-      bus_room_version(r, b, except, PROTO_VERSION_MIN, 2);
-      fbuf_unref(b);
-    }
-  }
+  if (srv.nlegacy > 0)
+    roomcmd_notice_to(r, kind, who, actor, text, except, PROTO_VERSION_MIN, 2);
   roomcmd_pend_add(r, kind, who, actor, text);
 }
 
