@@ -509,11 +509,14 @@ static void client_handle_notice(client *c, const proto_notice *nt) {
   client_emit(c, &ev);
 }
 
-/* Handles a v3 ROOM_EVENTS: each entry as the NOTICE it stands for. */
+/* Handles a v3 ROOM_EVENTS: each entry as the NOTICE it stands for, but
+ * our own JOINED (the shared frame may carry it; JOINED told us). */
 static void client_handle_room_events(client *c, const proto_room_events *re) {
   size_t off = 0;
   proto_notice n;
   while (proto_revents_next(re->entries, &off, &n) > 0) {
+    if (n.kind == PROTO_NOTICE_JOINED && client_str_eq(n.user, c->m.self))
+      continue;
     n.room = re->room;
     n.ts_ms = re->ts_ms;
     client_handle_notice(c, &n);
