@@ -198,8 +198,10 @@ static void test_v3_lists(void **s) {
   client *c = ready_client(&loop, &r, &k);
   snprintf(c->m.self, sizeof c->m.self, "me");
   proto_presence e[3] = {
-      {.user = proto_str_c("bob"), .status = PROTO_AWAY,
-       .text = proto_str_c("lunch"), .idle_s = 300},
+      {.user = proto_str_c("bob"),
+       .status = PROTO_AWAY,
+       .text = proto_str_c("lunch"),
+       .idle_s = 300},
       {.user = proto_str_c("me"), .status = PROTO_BUSY},
       {.user = proto_str_c("me"), .flags = PROTO_PRESF_SELF},
   };
@@ -235,7 +237,8 @@ static void test_v3_lists(void **s) {
   const proto_notice ev[] = {
       {.kind = PROTO_NOTICE_JOINED, .user = proto_str_c("me")},
       {.kind = PROTO_NOTICE_JOINED, .user = proto_str_c("dave")},
-      {.kind = PROTO_NOTICE_QUIT, .user = proto_str_c("carol"),
+      {.kind = PROTO_NOTICE_QUIT,
+       .user = proto_str_c("carol"),
        .text = proto_str_c("bye")},
   };
   for (size_t i = 0; i < 3; i++)
