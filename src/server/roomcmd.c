@@ -57,7 +57,8 @@ typedef struct roomcmd_pend {   /* one room's events of this interval */
   uint64_t ts_ms;               /* wall clock of the first event */
   size_t len;                   /* bytes of entries in buf */
   UT_hash_handle hh;
-  uint8_t buf[PROTO_MAX_LIST]; /* packed ROOM_EVENTS entries */
+  uint8_t *buf;                 /* packed ROOM_EVENTS entries */
+  size_t cap; /* bytes allocated: grows by doubling to PROTO_MAX_LIST */
 } roomcmd_pend;
 
 static roomcmd_pend *roomcmd_pending; /* rooms with events, map by key */
@@ -85,6 +86,7 @@ void roomcmd_flush(void) {
   HASH_ITER(hh, roomcmd_pending, p, tmp) {
     roomcmd_pend_send(p);
     HASH_DEL(roomcmd_pending, p);
+    free(p->buf);
     free(p);
   }
 }
@@ -94,6 +96,7 @@ void roomcmd_fini(void) {
   roomcmd_pend *p, *tmp;
   HASH_ITER(hh, roomcmd_pending, p, tmp) {
     HASH_DEL(roomcmd_pending, p);
+    free(p->buf);
     free(p);
   }
 }
@@ -132,11 +135,10 @@ static void roomcmd_pend_add(room *r, int kind, const char *who,
       roomcmd_pend_cancel(p, who))
     return;
   if (p == NULL) {
-    p = malloc(sizeof *p);
+    p = calloc(1, sizeof *p);
     if (p == NULL)
       return; /* out of memory: this event is lost for v3 members */
     snprintf(p->key, sizeof p->key, "%s", r->key);
-    p->len = 0;
     HASH_ADD_STR(roomcmd_pending, key, p);
   }
   if (p->len == 0)
@@ -145,15 +147,24 @@ static void roomcmd_pend_add(room *r, int kind, const char *who,
                     .user = proto_str_c(who),
                     .actor = proto_str_c(actor),
                     .text = proto_str_c(text)};
-  int rc = proto_revents_put(p->buf, sizeof p->buf, &p->len, &n);
+  int rc = proto_revents_put(p->buf, p->cap, &p->len, &n);
+  while (rc == -PERR_NO_SPACE && p->cap < PROTO_MAX_LIST) {
+    size_t cap = p->cap ? p->cap * 2 : 256; /* a quiet room stays small */
+    uint8_t *nb = realloc(p->buf, cap < PROTO_MAX_LIST ? cap : PROTO_MAX_LIST);
+    if (nb == NULL)
+      return; /* out of memory: this event is lost for v3 members */
+    p->buf = nb;
+    p->cap = cap < PROTO_MAX_LIST ? cap : PROTO_MAX_LIST;
+    rc = proto_revents_put(p->buf, p->cap, &p->len, &n);
+  }
   if (rc == -PERR_NO_SPACE) { /* a full frame goes now */
     roomcmd_pend_send(p);
     p->ts_ms = server_wall_ms();
-    rc = proto_revents_put(p->buf, sizeof p->buf, &p->len, &n);
+    rc = proto_revents_put(p->buf, p->cap, &p->len, &n);
   }
   if (rc == -PERR_FIELD_TOO_LONG) { /* a reason past 200 characters */
     n.text = proto_str_c("");
-    proto_revents_put(p->buf, sizeof p->buf, &p->len, &n);
+    proto_revents_put(p->buf, p->cap, &p->len, &n);
   }
   server_coalesce();
 }
