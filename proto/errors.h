@@ -32,6 +32,9 @@
   X(INTERNAL, 28, "internal server error")                                     \
   X(MALFORMED, 29, "malformed frame; connection closed")                       \
   X(SERVER_BUSY, 30, "server busy: too many password checks; try again soon")  \
+  X(TLS_REQUIRED, 31,                                                          \
+    "this server speaks TLS only: use a parley that speaks TLS, without "      \
+    "--insecure-plaintext")                                                    \
   X(STORAGE, 35,                                                               \
     "the server could not store the message (its disk is full or failing); "   \
     "not delivered, try again later")                                          \
@@ -75,7 +78,10 @@
   X(IO, 87, "file input/output error on the server")                           \
   X(TRANSFER_LIMIT, 88, "too many transfers at once")                          \
   X(RELAY_TOKEN, 89, "relay token unknown, already used or expired")           \
-  X(OFFER_FLOOD, 90, "too many file offers; wait a minute")
+  X(OFFER_FLOOD, 90, "too many file offers; wait a minute")                    \
+  X(QUOTA, 91, "over the shared folder's quota")                               \
+  X(NOT_OWNER, 92, "only the file's owner or an operator can do that")         \
+  X(NO_FOLDER, 93, "this server has no shared folder")
 
 enum proto_error {
 #define PROTO_ERR_ENUM(name, num, text) PERR_##name = (num),

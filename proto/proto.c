@@ -218,8 +218,10 @@ static const pf proto_upload_req_fields[] = {
     FB(proto_upload_req, sha256, PROTO_HASH_LEN, PROTO_HASH_LEN),
     F(U8, proto_upload_req, flags, PROTO_UPF_LAST),
     END};
-static const pf proto_xfer_pos_fields[] = {
-    F(U64, proto_xfer_pos, xfer_id, 0), F(U64, proto_xfer_pos, offset, 0), END};
+static const pf proto_upload_ready_fields[] = {
+    F(U64, proto_upload_ready, xfer_id, 0),
+    F(U64, proto_upload_ready, offset, 0),
+    FB(proto_upload_ready, token, PROTO_TOKEN_LEN, PROTO_TOKEN_LEN), END};
 static const pf proto_download_req_fields[] = {
     F(U64, proto_download_req, xfer_id, 0),
     F(BSTR, proto_download_req, name, PROTO_MAX_FILENAME),
@@ -230,6 +232,7 @@ static const pf proto_download_start_fields[] = {
     F(U64, proto_download_start, size, 0),
     F(U64, proto_download_start, offset, 0),
     FB(proto_download_start, sha256, PROTO_HASH_LEN, PROTO_HASH_LEN),
+    FB(proto_download_start, token, PROTO_TOKEN_LEN, PROTO_TOKEN_LEN),
     END};
 static const pf proto_rename_fields[] = {
     F(BSTR, proto_rename, from, PROTO_MAX_FILENAME),

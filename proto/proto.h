@@ -400,10 +400,11 @@ typedef struct proto_upload_req {
   uint8_t flags; /* PROTO_UPF_* */
 } proto_upload_req;
 
-typedef struct proto_xfer_pos { /* UPLOAD_READY */
+typedef struct proto_upload_ready {
   uint64_t xfer_id;
-  uint64_t offset;
-} proto_xfer_pos;
+  uint64_t offset;  /* send from here (resume) */
+  proto_blob token; /* PROTO_TOKEN_LEN bytes: FILE_CONNECT of the upload */
+} proto_upload_ready;
 
 typedef struct proto_download_req {
   uint64_t xfer_id;
@@ -417,6 +418,7 @@ typedef struct proto_download_start {
   uint64_t size;
   uint64_t offset;
   proto_blob sha256;
+  proto_blob token; /* PROTO_TOKEN_LEN bytes: FILE_CONNECT of the download */
 } proto_download_start;
 
 typedef struct proto_rename {
@@ -511,7 +513,7 @@ typedef struct proto_announce { /* UDP answer */
   X(FOLDER_ENTRY, 0x0802, folder_entry, proto_folder_entry)                    \
   X(FOLDER_END, 0x0803, folder_end, proto_count)                               \
   X(UPLOAD_REQ, 0x0804, upload_req, proto_upload_req)                          \
-  X(UPLOAD_READY, 0x0805, upload_ready, proto_xfer_pos)                        \
+  X(UPLOAD_READY, 0x0805, upload_ready, proto_upload_ready)                    \
   X(DOWNLOAD_REQ, 0x0806, download_req, proto_download_req)                    \
   X(DOWNLOAD_START, 0x0807, download_start, proto_download_start)              \
   X(RENAME_REQ, 0x0808, rename_req, proto_rename)                              \

@@ -99,12 +99,30 @@ static int keymap_xterm(const char *cap, const char *seq, int code) {
   return define_key(seq, code) == OK ? code : 0;
 }
 
+/* Home and End as other terminals send them, bound where this terminal's
+ * entry names none of these: tmux sends ESC [ 1 ~ and ESC [ 4 ~ whatever
+ * TERM says, so with TERM=xterm-256color inside tmux (ESC O H in terminfo)
+ * the keys were an Escape and "1~" typed into the input line. */
+static void keymap_home_end(void) {
+  static const char *const home[] = {"\033[1~", "\033[7~", "\033[H",
+                                     "\033OH"};
+  static const char *const end[] = {"\033[4~", "\033[8~", "\033[F",
+                                    "\033OF"};
+  for (size_t i = 0; i < sizeof(home) / sizeof(home[0]); i++) {
+    if (key_defined(home[i]) == 0)
+      (void)define_key(home[i], KEY_HOME);
+    if (key_defined(end[i]) == 0)
+      (void)define_key(end[i], KEY_END);
+  }
+}
+
 /* Binds the paste markers, then finds the modified keys. */
 void keymap_init(keymap *km, bool paste) {
   if (paste) {
     define_key("\033[200~", KEYMAP_PASTE_START);
     define_key("\033[201~", KEYMAP_PASTE_END);
   }
+  keymap_home_end();
   km->alt_left = keymap_xterm("kLFT3", "\033[1;3D", KEY_MAX + 110);
   km->alt_right = keymap_xterm("kRIT3", "\033[1;3C", KEY_MAX + 111);
   km->alt_up = keymap_xterm("kUP3", "\033[1;3A", KEY_MAX + 112);

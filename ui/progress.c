@@ -12,7 +12,7 @@
 #define PROGRESS_BAR_MIN 10
 #define PROGRESS_NAME_MIN 8
 #define PROGRESS_PEER_MIN 12 /* "from " and 7 characters */
-#define PROGRESS_TAIL 42     /* columns for the figures and the state */
+#define PROGRESS_TAIL 44     /* columns for the figures, path and state */
 
 /* Appends s cut or padded to exactly cols columns; a cut ends in an
  * ellipsis so that the reader knows there is more. */
@@ -42,11 +42,14 @@ static size_t progress_cell(char *dst, size_t cap, const char *s, int cols) {
 }
 
 /* The core's state name, or the model's; a failure says why. */
-void progress_state(char *buf, size_t cap, const xfer *x, const char *state) {
+void progress_state(char *buf, size_t cap, const xfer *x, const char *state,
+                    const char *path) {
   if (state == NULL || state[0] == '\0')
     state = xferfmt_status(x->status);
   if (strcmp(state, "failed") == 0 && x->err != XFER_ERR_NONE)
     snprintf(buf, cap, "failed: %s", xferfmt_error(x->err));
+  else if (path != NULL && path[0] != '\0')
+    snprintf(buf, cap, "%s %s", path, state);
   else
     snprintf(buf, cap, "%s", state);
 }
@@ -54,7 +57,8 @@ void progress_state(char *buf, size_t cap, const xfer *x, const char *state) {
 /* Lays out fixed columns (name, peer, bar, figures, state) so that the
  * rows of several transfers line up. Narrow panes take columns from the
  * peer, then the name, before the bar drops under PROGRESS_BAR_MIN. */
-void progress_format(const xfer *x, const char *st, int cols, progress_row *r) {
+void progress_format(const xfer *x, const char *st, const char *path,
+                     int cols, progress_row *r) {
   memset(r, 0, sizeof(*r));
   r->bar_col = -1;
   if (cols <= 0)
@@ -69,7 +73,7 @@ void progress_format(const xfer *x, const char *st, int cols, progress_row *r) {
     xferfmt_eta(e, sizeof(e), x->eta_s);
     snprintf(eta, sizeof(eta), "ETA %s", e);
   }
-  progress_state(state, sizeof(state), x, st);
+  progress_state(state, sizeof(state), x, st, path);
   /* A failed row has no ETA: its longer state takes that room, so every
    * row's figures and bar line up. */
   if (x->status == XFER_FAILED)
@@ -145,7 +149,7 @@ void progress_draw(progress *v, const progress_item *items, size_t n) {
   wattrset(v->win, A_NORMAL);
   for (int i = 0; i + 1 < v->h && (size_t)i < n; i++) {
     progress_row r;
-    progress_format(items[i].x, items[i].state, v->w, &r);
+    progress_format(items[i].x, items[i].state, items[i].path, v->w, &r);
     mvwaddstr(v->win, i + 1, 0, r.text);
     if (r.bar_col >= 0 && r.bar_fill > 0) {
       /* Recolour the filled cells; their bytes are plain ASCII. */

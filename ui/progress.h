@@ -26,17 +26,21 @@ typedef struct progress_row {
 typedef struct progress_item {
   const xfer *x;
   const char *state; /* "offered", "verifying", "rejected"...; NULL: x's */
+  const char *path;  /* "direct" or "relay" once known, else NULL */
 } progress_item;
 
 #define PROGRESS_LINGER_MS 5000 /* a finished row stays this long */
 
 /* Writes the state column: state (or x's status name when NULL), with
- * ": REASON" after "failed". Pure. */
-void progress_state(char *buf, size_t cap, const xfer *x, const char *state);
+ * ": REASON" after "failed"; the data path ("direct", "relay"; NULL when
+ * not known) before any other state ("relay active"). Pure. */
+void progress_state(char *buf, size_t cap, const xfer *x, const char *state,
+                    const char *path);
 
-/* Formats x into a row cols columns wide; state as progress_state. Pure. */
-void progress_format(const xfer *x, const char *state, int cols,
-                     progress_row *r);
+/* Formats x into a row cols columns wide; state and path as
+ * progress_state. Pure. */
+void progress_format(const xfer *x, const char *state, const char *path,
+                     int cols, progress_row *r);
 
 typedef struct progress {
   WINDOW *win;

@@ -45,6 +45,7 @@
  * for this long, in seconds. */
 #define TUI_RETURN_S 300
 #define TUI_SEARCH_PROMPT "(search) "
+#define TUI_TRUST_PROMPT "Trust this server? (yes/no/[fingerprint]) "
 #define TUI_SEARCH_FAILED "(search: not found) "
 /* Bytes of a password typed again in the input line: 256 characters (the
  * wire's limit) of up to 4 bytes, and the terminating NUL. */
@@ -78,10 +79,13 @@ struct tui {
   bool searching;    /* Ctrl-R incremental search is on */
   editline sed;      /* the search text while searching */
   bool pw_asking;    /* a refused login: the input line asks the password */
+  bool trust_asking; /* first contact: the input line asks about the key */
   char pw[TUI_PW_MAX]; /* what was typed there; wiped after use */
   size_t pw_len;       /* bytes in pw */
   char pw_prompt[CLIENT_NAME_SZ + CLIENT_HOST_SZ + 64]; /* its prompt */
   editline pw_blank; /* stays empty: drawn instead of the password */
+  bool asking;       /* a yes/no question (CLIENT_EV_ASK) in the input line */
+  char ask_prompt[CLIENT_REASON_SZ + 600]; /* its text */
   char login_error[CLIENT_REASON_SZ]; /* the last refusal, for stderr */
   time_t down_since; /* wall clock of the last lost connection, 0 if up */
   bool was_up;       /* logged in at least once */
@@ -108,6 +112,7 @@ struct tui {
   xfer *xfers[TUI_MAX_XFERS]; /* transfers shown in the pane */
   struct tui_xrow {           /* how xfers[i] is shown */
     char state[16];           /* the core's state name, "" for hook rows */
+    const char *path;         /* "direct", "relay" or NULL: not known */
     bool core;                /* fed by the core: lingers when ended */
     bool gone;                /* lingered PROGRESS_LINGER_MS: hidden */
     uint64_t ended_ms;        /* tui_now when seen ended, 0 while live */
@@ -491,6 +496,7 @@ static void tui_xfer_update(tui *t, const client_transfer *ct) {
   *t->xfers[i] = ct->m;
   r->core = true;
   snprintf(r->state, sizeof(r->state), "%s", client_transfer_state(ct));
+  r->path = !ct->path_known ? NULL : ct->relay ? "relay" : "direct";
   if (xfer_is_live(&ct->m)) { /* a resumed transfer shows again */
     r->gone = false;
     r->ended_ms = 0;
@@ -601,10 +607,28 @@ static void tui_pw_key(tui *t, keymap_action a, wint_t ch) {
   }
 }
 
+/* A key while a yes/no question is asked: y answers yes, anything else
+ * no (Enter alone keeps the default, [y/N]). */
+static void tui_ask_key(tui *t, int r, wint_t ch) {
+  bool yes = r != KEY_CODE_YES && (ch == 'y' || ch == 'Y');
+  t->asking = false;
+  t->in.prompt = NULL;
+  t->in.dirty = true;
+  (void)client_folder_answer(t->c, yes);
+}
+
 static void tui_on_event(client *c, const client_event *ev, void *ud) {
   tui *t = ud;
   (void)c;
   switch (ev->type) {
+  case CLIENT_EV_ASK:
+    if (t->pw_asking)
+      break;
+    snprintf(t->ask_prompt, sizeof t->ask_prompt, "%s ", ev->text);
+    t->asking = true;
+    t->in.prompt = t->ask_prompt;
+    t->in.dirty = true;
+    break;
   case CLIENT_EV_MESSAGE:
   case CLIENT_EV_NOTICE:
   case CLIENT_EV_INFO:
@@ -692,9 +716,10 @@ static void tui_on_event(client *c, const client_event *ev, void *ud) {
       snprintf(msg, sizeof(msg), "%s  (/quit or Ctrl-C to exit)",
                ev->text && ev->text[0] ? ev->text : "disconnected");
       statusbar_notice(&t->bars, msg);
-      t->exit_code = ev->fatal == CLIENT_FATAL_AUTH     ? 3
-                     : ev->fatal == CLIENT_FATAL_KICKED ? 4
-                                                        : 1;
+      t->exit_code = ev->fatal == CLIENT_FATAL_AUTH      ? 3
+                     : ev->fatal == CLIENT_FATAL_KICKED  ? 4
+                     : ev->fatal == CLIENT_FATAL_HOSTKEY ? 5
+                                                         : 1;
     }
     tui_tick_update(t);
     break;
@@ -726,6 +751,15 @@ static void tui_on_event(client *c, const client_event *ev, void *ud) {
   case CLIENT_EV_TRANSFER:
     tui_xfer_update(t, ev->xfer);
     break;
+  case CLIENT_EV_TRUST: { /* the reason (with the key) is on screen */
+    char msg[CLIENT_FP_SZ + 80];
+    snprintf(msg, sizeof(msg), "first contact: server key %s", ev->text);
+    statusbar_notice(&t->bars, msg);
+    t->trust_asking = true;
+    t->in.prompt = TUI_TRUST_PROMPT;
+    t->in.dirty = true;
+    break;
+  }
   default:
     t->bars.dirty = true;
     break;
@@ -918,6 +952,9 @@ static bool tui_local_command(tui *t, const char *line) {
       statusbar_notice(&t->bars, "usage: /pane room|all");
       return true;
     }
+    if (*q) /* remembered for the next start */
+      client_state_pane(t->c, t->users.room_mode ? CLIENT_PANE_ROOM
+                                                 : CLIENT_PANE_ALL);
     tui_pane_names(t);
     t->users.dirty = true;
     statusbar_notice(&t->bars, t->users.room_mode
@@ -973,6 +1010,21 @@ static void tui_submit(tui *t) {
   if (!line)
     return;
   t->in.dirty = true;
+  if (t->trust_asking) { /* the first-contact question's answer */
+    t->trust_asking = false;
+    t->in.prompt = NULL;
+    int r = client_trust_answer(t->c, line);
+    free(line);
+    if (r == 0) {
+      t->exit_code = 0; /* trusted: connecting again */
+    } else {
+      if (r < 0)
+        statusbar_notice(&t->bars, uv_strerror(r));
+      t->exit_code = 5;
+      tui_quit(t, NULL);
+    }
+    return;
+  }
   if (line[0] == '\0') {
     free(line);
     return;
@@ -1239,6 +1291,10 @@ static void tui_key(tui *t, int r, wint_t ch) {
   statusbar_notice(&t->bars, NULL);
   t->in.dirty = true;
   int arg;
+  if (t->asking) {
+    tui_ask_key(t, r, ch);
+    return;
+  }
   keymap_action a = keymap_lookup(&t->keys, r, ch, false, &arg);
   if (t->pw_asking) {
     if (a == KEYMAP_ALT) {
@@ -1426,7 +1482,8 @@ static void tui_redraw_cb(uv_prepare_t *h) {
     size_t n = 0;
     for (size_t i = 0; i < t->nxfers; i++)
       if (!t->xrow[i].gone)
-        items[n++] = (progress_item){t->xfers[i], t->xrow[i].state};
+        items[n++] = (progress_item){t->xfers[i], t->xrow[i].state,
+                                     t->xrow[i].path};
     progress_draw(&t->prog, items, n);
     wnoutrefresh(t->prog.win);
     any = true;
@@ -1438,9 +1495,9 @@ static void tui_redraw_cb(uv_prepare_t *h) {
                          : 0;
     /* The password prompt draws an empty line: nothing typed is shown. */
     input_draw(&t->in,
-               t->pw_asking   ? &t->pw_blank
-               : t->searching ? &t->sed
-                              : &t->ed,
+               t->pw_asking || t->asking ? &t->pw_blank
+               : t->searching            ? &t->sed
+                                         : &t->ed,
                t->searching || t->pw_asking ? 0 : limit);
     if (t->ring) {
       t->ring = false;
@@ -1529,7 +1586,11 @@ int tui_main(int argc, char **argv, const tui_hooks *hooks) {
   chatview_set_time_format(t->opts.config.timestamp);
   chatview_init(&t->chat);
   userlist_init(&t->users);
-  t->users.room_mode = t->opts.config.pane_room; /* pane = room|all */
+  /* pane = room|all in the configuration, unless /pane chose since (the
+   * choice is kept in the state file with the session). */
+  t->users.room_mode = t->opts.state_pane != CLIENT_PANE_UNSET
+                           ? t->opts.state_pane == CLIENT_PANE_ROOM
+                           : t->opts.config.pane_room;
   statusbar_init(&t->bars);
   input_init(&t->in);
   progress_init(&t->prog);

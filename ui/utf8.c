@@ -111,11 +111,22 @@ int utf8_is_joiner(uint32_t cp) {
   return cp == 0x200C || cp == 0x200D;
 }
 
+/* True for the characters never sent to the terminal: the joiners, and
+ * the variation selectors VS15/VS16 (U+FE0E, U+FE0F). wcwidth counts
+ * "❤️" as the heart's one column, but newer terminals and tmux 3.4 draw it
+ * two wide: the rest of its row then lands a column right of where curses
+ * believes it is, and a row repainted in part overwrote the users pane's
+ * separator (issue 13) until Ctrl-L. Left out, the base character has its
+ * default width everywhere. */
+static int utf8_is_dropped(uint32_t cp) {
+  return utf8_is_joiner(cp) || cp == 0xFE0E || cp == 0xFE0F;
+}
+
 /* Width of one code point as the views draw it. */
 int utf8_cpwidth(uint32_t cp) {
   if (cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0))
     return 1;
-  if (utf8_is_joiner(cp))
+  if (utf8_is_dropped(cp))
     return 0;
   if (utf8_is_hidden(cp))
     return 1;
@@ -167,8 +178,9 @@ size_t utf8_fit(const char *s, size_t n, int cols, int *used) {
 }
 
 /* Copies s[0..n) as the views draw it: controls, unprintable, invalid and
- * hidden formatting characters become '?', joiners are left out, the rest
- * is copied. Stops before a character that does not fit with the NUL. */
+ * hidden formatting characters become '?', joiners and variation selectors
+ * are left out, the rest is copied. Stops before a character that does not fit
+ * with the NUL. */
 size_t utf8_display(const char *s, size_t n, char *out, size_t cap,
                     size_t *consumed) {
   size_t k = 0, i = 0;
@@ -180,7 +192,7 @@ size_t utf8_display(const char *s, size_t n, char *out, size_t cap,
   while (i < n) {
     uint32_t cp;
     size_t l = utf8_decode(s + i, n - i, &cp);
-    if (utf8_is_joiner(cp)) {
+    if (utf8_is_dropped(cp)) {
       i += l;
       continue;
     }

@@ -28,7 +28,8 @@ size_t utf8_prev(const char *s, size_t off);
 /* Returns the display width of one code point: 0 for combining marks and
  * other zero-width characters, 2 for wide (CJK, emoji), 1 otherwise; control
  * and unprintable characters count 1 because the views show them as '?',
- * and so do the hidden formatting characters; joiners count 0. */
+ * and so do the hidden formatting characters; joiners and the variation
+ * selectors VS15/VS16 count 0 (utf8_display leaves them out). */
 int utf8_cpwidth(uint32_t cp);
 
 /* True for bidi controls and invisible formatting characters (the hidden
@@ -40,9 +41,9 @@ int utf8_is_joiner(uint32_t cp);
 
 /* Writes the form in which the views draw s[0..n) to out (cap bytes with
  * the NUL): controls, unprintable, invalid and hidden characters as '?',
- * joiners left out, so that utf8_width() of s is the width of out. Returns
- * the bytes written; *consumed (may be NULL) gets the input bytes used
- * (less than n when out was full). */
+ * joiners and variation selectors left out, so that utf8_width() of s is the
+ * width of out. Returns the bytes written; *consumed (may be NULL) gets the
+ * input bytes used (less than n when out was full). */
 size_t utf8_display(const char *s, size_t n, char *out, size_t cap,
                     size_t *consumed);
 

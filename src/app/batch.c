@@ -171,6 +171,8 @@ static int exit_for(client_fatal f) {
     return 3;
   case CLIENT_FATAL_KICKED:
     return 4;
+  case CLIENT_FATAL_HOSTKEY:
+    return 5;
   default:
     return 1;
   }
@@ -278,6 +280,29 @@ static void on_event(client *c, const client_event *ev, void *ud) {
     emit(o);
     break;
   }
+  case CLIENT_EV_FILES: {
+    json_t *arr = json_array();
+    for (size_t i = 0; i < ev->n; i++) {
+      const client_folder_entry *fe = &ev->files[i];
+      json_t *e = json_object();
+      json_object_set_new(e, "name", jstr(fe->name));
+      json_object_set_new(e, "size", json_integer((json_int_t)fe->size));
+      json_object_set_new(e, "owner", jstr(fe->owner));
+      json_object_set_new(e, "mtime", json_integer((json_int_t)fe->mtime));
+      json_object_set_new(e, "sha256", jstr(fe->sha256));
+      json_array_append_new(arr, e);
+    }
+    o = ev_new("files");
+    json_object_set_new(o, "files", arr);
+    emit(o);
+    break;
+  }
+  case CLIENT_EV_FOLDER_OK:
+    o = ev_new("folder");
+    json_object_set_new(o, "op", jstr(ev->text));
+    json_object_set_new(o, "name", jstr(ev->name));
+    emit(o);
+    break;
   case CLIENT_EV_BANS: {
     json_t *arr = json_array();
     for (size_t i = 0; i < ev->n; i++) {

@@ -54,6 +54,13 @@ int main(int argc, char **argv) {
       printf("parley %s (protocol %d)\n", PARLEY_VERSION, PROTO_VERSION);
       return 0;
     }
+    if (strcmp(argv[i], "--forget") == 0) {
+      if (i + 1 >= argc) {
+        fprintf(stderr, "parley: --forget needs HOST[:PORT]\n");
+        return 2;
+      }
+      return client_trust_forget(argv[i + 1]);
+    }
     if (strcmp(argv[i], "--batch") == 0)
       return batch_main(argc, argv);
     if (strcmp(argv[i], "--scan") == 0) {

@@ -12,6 +12,7 @@
 
 #include "client_int.h"
 #include "client_xfer.h"
+#include "tls.h"
 
 uint64_t client_now_ms(void) {
   struct timeval tv;
@@ -118,6 +119,15 @@ client *client_new(uv_loop_t *loop, const client_opts *o, client_event_cb cb,
     free(c);
     return NULL;
   }
+  if (!o->insecure_plaintext) {
+    char err[300];
+    c->tls = tls_ctx_client(err, sizeof err);
+    if (!c->tls) {
+      client_opts_free(&c->opts);
+      free(c);
+      return NULL;
+    }
+  }
   if (c->opts.scrollback == 0)
     c->opts.scrollback = CLIENT_DEFAULT_SCROLLBACK;
   c->cb = cb;
@@ -131,6 +141,7 @@ client *client_new(uv_loop_t *loop, const client_opts *o, client_event_cb cb,
       client_window_new(CLIENT_WIN_SERVER, o->host, c->opts.scrollback);
   if (!sw || !client_window_attach(c, sw)) {
     client_window_free(sw);
+    tls_ctx_free(c->tls);
     client_opts_free(&c->opts);
     free(c);
     return NULL;
@@ -244,12 +255,14 @@ void client_free(client *c) {
   free(c->m.windows);
   client_user_clear(c);
   client_xfer_free(c);
+  client_folder_free(c);
   free(c->who);
   free(c->rooms);
   free(c->bans);
   free(c->names);
   client_exec_free_held(c);
   client_opts_free(&c->opts);
+  tls_ctx_free(c->tls);
   memset(c->token, 0, sizeof c->token);
   free(c);
 }

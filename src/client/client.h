@@ -51,6 +51,7 @@
 #define CLIENT_TOPIC_SZ (PROTO_MAX_TOPIC * 4 + 1)
 #define CLIENT_STATUS_SZ (PROTO_MAX_STATUS * 4 + 1)
 #define CLIENT_HOST_SZ 256
+#define CLIENT_FP_SZ 64 /* "SHA256:" + 43 base64 characters, and room */
 #define CLIENT_REASON_SZ 512
 
 /* ---- options (shared by TUI, batch and scan) ---------------------------- */
@@ -72,6 +73,13 @@ typedef enum client_mode {
 #define CLIENT_CONFIG_PATH_SZ 1024
 #define CLIENT_STATE_MAX_ROOMS 64 /* rooms remembered in the state file */
 #define CLIENT_STATE_MAX_DMS 64   /* conversations remembered likewise */
+
+/* The users pane choice a face remembers in the state file (/pane). */
+typedef enum client_pane {
+  CLIENT_PANE_UNSET, /* never chosen: the configuration's pane = decides */
+  CLIENT_PANE_ALL,   /* everyone online */
+  CLIENT_PANE_ROOM,  /* the current room's members */
+} client_pane;
 
 /* A direct conversation remembered between runs: the newest message id
  * seen in it, so the next login can count what arrived meanwhile. */
@@ -118,6 +126,7 @@ typedef struct client_opts {
   unsigned nstate_rooms;
   client_dm_seen state_dms[CLIENT_STATE_MAX_DMS]; /* ditto */
   unsigned nstate_dms;
+  client_pane state_pane;    /* ditto: the last /pane, kept for the face */
   char user[CLIENT_NAME_SZ]; /* default $USER */
   char host[CLIENT_HOST_SZ]; /* without brackets for IPv6 */
   uint16_t port;             /* default CLIENT_DEFAULT_PORT */
@@ -133,7 +142,12 @@ typedef struct client_opts {
   unsigned timeout_ms;       /* --timeout MS for --scan, default 1000 */
   unsigned scrollback;       /* --scrollback N lines per window */
   bool relay_only;           /* --relay-only: no direct file connections */
+  uint64_t send_rate;        /* --send-rate: bytes/s per file sent, 0 = any */
   char *download_dir;        /* --download-dir DIR (owned), NULL: default */
+  bool insecure_plaintext;   /* --insecure-plaintext: no TLS */
+  bool trust_new;            /* --trust-new: pin an unknown server's key */
+  char fingerprint[CLIENT_FP_SZ]; /* --fingerprint: the key expected */
+  char known_fp[CLIENT_FP_SZ];    /* known_servers' key for host:port */
   unsigned ping_ms;          /* lag probe period while connected (default
                                 CLIENT_PING_MS); 0 = no timer at all: lag is then
                                 probed only when the user sends something (at most
@@ -156,6 +170,15 @@ int client_opts_parse(client_opts *o, int argc, char **argv, char *err,
  * -1 with err filled on failure. Runs before the loop starts, so a
  * blocking read is fine here. */
 int client_opts_password(client_opts *o, char *err, size_t errlen);
+
+/* Reads known_servers' key for o's server into o->known_fp (a missing
+ * file is no key). Returns 0 or -1 with err. Blocking: before the loop;
+ * client_opts_password calls it. */
+int client_trust_load(client_opts *o, char *err, size_t errlen);
+
+/* `parley --forget HOST[:PORT]`: drops the server's line from
+ * known_servers and says so. Returns the exit status. Blocking. */
+int client_trust_forget(const char *target);
 
 /* Checks the password against the wire rule before anything is sent:
  * 8 to 256 characters when registering, at most 256 otherwise. Returns 0,
@@ -282,6 +305,11 @@ typedef struct client_limits {
   uint16_t max_rooms;
   uint16_t history_len;
   uint8_t flags; /* PROTO_WELCOMEF_* */
+  /* FILE_LIMITS (after login; 0 until it came) */
+  uint16_t max_transfers;  /* open offers and transfers per user */
+  uint16_t offers_per_min; /* FILE_OFFERs per user per minute */
+  uint32_t offer_ttl_s;    /* an offer not accepted within this expires */
+  uint16_t max_relayed;    /* relayed transfers per user at once */
 } client_limits;
 
 /* What a view reads. Arrays are owned by the core. */
@@ -293,6 +321,7 @@ typedef struct client_model {
   uint16_t port;
   char server_name[CLIENT_NAME_SZ * 2]; /* from WELCOME */
   char server_agent[PROTO_MAX_AGENT * 4 + 1];
+  char fingerprint[CLIENT_FP_SZ]; /* the server key's, "" in plain text */
   char self[CLIENT_NAME_SZ]; /* our name (canonical after login) */
   bool admin;                /* our role */
   client_limits limits;      /* valid once WELCOME arrived */
@@ -359,6 +388,13 @@ typedef enum client_event_type {
   CLIENT_EV_BANS,          /* /bans answer in bans[] */
   CLIENT_EV_OFFER,         /* a file was offered to us (xfer) */
   CLIENT_EV_TRANSFER,      /* a transfer changed state or progressed */
+  CLIENT_EV_FILES,         /* /files answer in files[], n */
+  CLIENT_EV_FOLDER_OK,     /* a folder change succeeded: text = "upload",
+                              "rename" or "delete", name = the file */
+  CLIENT_EV_ASK,           /* a yes/no question (text) for the input
+                              line; answer with client_folder_answer() */
+  CLIENT_EV_TRUST,         /* TUI: unknown server key (text): ask the user,
+                              then client_trust_answer() */
 } client_event_type;
 
 /* Why a session ended for good (sets the batch exit status). */
@@ -368,6 +404,7 @@ typedef enum client_fatal {
   CLIENT_FATAL_AUTH,    /* login or registration refused: exit 3 */
   CLIENT_FATAL_KICKED,  /* kicked or banned: exit 4 */
   CLIENT_FATAL_OTHER,   /* e.g. session replaced: exit 1 */
+  CLIENT_FATAL_HOSTKEY, /* server key unknown or changed: exit 5 */
 } client_fatal;
 
 typedef struct client_room_entry {
@@ -383,6 +420,14 @@ typedef struct client_ban_entry { /* one line of a /bans answer */
   char actor[CLIENT_NAME_SZ]; /* "" for the operator console */
   char reason[PROTO_MAX_REASON * 4 + 1];
 } client_ban_entry;
+
+typedef struct client_folder_entry { /* one file of a /files answer */
+  char name[PROTO_MAX_FILENAME + 1];
+  uint64_t size;
+  uint64_t mtime; /* unix seconds */
+  char owner[CLIENT_NAME_SZ];
+  char sha256[PROTO_HASH_LEN * 2 + 1]; /* hex */
+} client_folder_entry;
 
 typedef struct client_server_entry {
   char name[CLIENT_NAME_SZ * 2];
@@ -422,6 +467,7 @@ typedef struct client_event {
   const client_room_entry *rooms;     /* ROOMS */
   const client_server_entry *servers; /* SERVERS */
   const client_ban_entry *bans;       /* BANS */
+  const client_folder_entry *files;   /* FILES */
   const char (*names)[CLIENT_NAME_SZ]; /* NAMES: sorted member names */
   size_t n;                            /* entries in rooms/servers/bans/names */
   const client_transfer *xfer;         /* OFFER, TRANSFER */
@@ -471,11 +517,21 @@ int client_login_retry(client *c, const char *password);
  * Returns 0, CLIENT_EUSAGE for a bad room name, or a client_send() error. */
 int client_names(client *c, const char *room, bool show);
 
+/* The face's users pane choice (/pane room|all): kept in the state file
+ * with the session (when it is kept), so the next start shows the same. */
+void client_state_pane(client *c, client_pane pane);
+
 /* Frees a stopped client (after CLIENT_EV_STOPPED or once uv_run returned). */
 void client_free(client *c);
 
 /* The model; never NULL. */
 const client_model *client_model_get(const client *c);
+
+/* The answer to CLIENT_EV_TRUST: "yes" (or "y"), or the fingerprint
+ * itself, pins the key and connects again (returns 0, or a uv error from
+ * reconnecting); anything else returns 1 and the client stays
+ * disconnected. UV_EINVAL when no question is open. */
+int client_trust_answer(client *c, const char *answer);
 
 /* Why the session ended for good, or CLIENT_FATAL_NONE. */
 client_fatal client_fatal_get(const client *c);
@@ -510,6 +566,11 @@ int client_command(client *c, client_window *w, const char *line, char *err,
 #define CLIENT_EQUEUE                                                          \
   (-1003) /* output to the server backed up, or                                \
              another local failure (see err) */
+/* Answers the question of the last CLIENT_EV_ASK (a file that exists on
+ * the server): yes sends the upload or rename again with overwrite, no
+ * drops it. Returns 0, or CLIENT_EUSAGE when nothing is asked. */
+int client_folder_answer(client *c, bool yes);
+
 /* Symbolic name of a client_command() result for scripts ("USAGE",
  * "NO_TARGET", "NOT_CONNECTED", "QUEUE_FULL" or the PERR name). */
 const char *client_command_errname(int r);

@@ -36,6 +36,11 @@ typedef enum client_cmd_id {
   CLIENT_CMD_REJECT,    /* rest = [ID] */
   CLIENT_CMD_CANCEL,    /* rest = ID */
   CLIENT_CMD_TRANSFERS, /* list this session's transfers */
+  CLIENT_CMD_UPLOAD,    /* rest = [--overwrite] PATH [NAME] */
+  CLIENT_CMD_DOWNLOAD,  /* rest = NAME [DIR] */
+  CLIENT_CMD_FILES,     /* rest = [PATTERN] */
+  CLIENT_CMD_RENAME,    /* rest = [--overwrite] OLD NEW */
+  CLIENT_CMD_DELETE,    /* rest = NAME */
 } client_cmd_id;
 
 /* A parsed line. word and rest point into the parsed line. */

@@ -166,6 +166,15 @@ static int client_config_ini_cb(void *ud, const char *section, const char *key,
     return client_config_words(x, v, client_config_word) == 0;
   } else if (!strcmp(key, "scan-to")) {
     return client_config_words(x, v, client_config_scan_to) == 0;
+  } else if (!strcmp(key, "send-rate")) {
+    errno = 0;
+    unsigned long long r = strtoull(v, &end, 10);
+    if (errno || end == v || *end || *v == '-' || r > (1ull << 40)) {
+      snprintf(x->err, sizeof x->err,
+               "send-rate: bytes per second (0 = no limit)");
+      return 0;
+    }
+    o->send_rate = r;
   } else if (!strcmp(key, "pane-width")) {
     errno = 0;
     unsigned long w = strtoul(v, &end, 10);
@@ -179,6 +188,11 @@ static int client_config_ini_cb(void *ud, const char *section, const char *key,
       cfg->pane_room = !strcasecmp(v, "room");
     else {
       snprintf(x->err, sizeof x->err, "pane: all or room");
+      return 0;
+    }
+  } else if (!strcmp(key, "relay-only")) {
+    if (client_config_bool(v, &o->relay_only) < 0) {
+      snprintf(x->err, sizeof x->err, "relay-only: yes or no");
       return 0;
     }
   } else if (!strcmp(key, "bell") || !strcmp(key, "rejoin") ||

@@ -10,8 +10,11 @@
 #include "client_backoff.h"
 #include "client_int.h"
 #include "client_xfer.h"
+#include "tls.h"
 
 #define CLIENT_AGENT "parley/" PARLEY_VERSION
+#define CLIENT_TLS_HANDSHAKE_MS                                                \
+  10000 /* a server silent this long is given up */
 
 static void client_conn_connect(client *c);
 static void client_conn_reconnect_due(uv_timer_t *t);
@@ -166,13 +169,68 @@ static void client_conn_read(stream *s, const uint8_t *p, size_t n) {
   }
 }
 
-/* The server closed the connection or the socket failed. */
+/* The server closed the connection or the socket failed. A server that
+ * answers TLS in plain text (or ends the handshake) is a server without
+ * TLS, or not a parley server: no point retrying. */
 static void client_conn_error(stream *s, int err) {
   client_conn *k = stream_data(s);
-  char reason[200];
+  client *c = k->c;
+  char reason[CLIENT_HOST_SZ + 300];
+  if (err == STREAM_ENOTTLS ||
+      (err == UV_EOF && k->phase == CONN_CONNECTING && c->tls != NULL)) {
+    snprintf(reason, sizeof reason,
+             "%s port %u does not speak TLS (%s): a parleyd started with "
+             "--insecure-plaintext, or not a parley server; use "
+             "--insecure-plaintext only if you trust the network",
+             c->m.host, c->m.port,
+             err == UV_EOF ? "it closed the connection during the TLS "
+                             "handshake"
+                           : "it answered in plain text");
+    client_conn_lost(c, reason, CLIENT_FATAL_CONNECT);
+    return;
+  }
   snprintf(reason, sizeof reason, "%s",
-           err == UV_EOF ? "server closed the connection" : uv_strerror(err));
-  client_conn_lost(k->c, reason, CLIENT_FATAL_NONE);
+           err == UV_EOF ? "server closed the connection"
+                         : stream_strerror(err));
+  client_conn_lost(
+      c, reason, err == STREAM_ETLS ? CLIENT_FATAL_CONNECT : CLIENT_FATAL_NONE);
+}
+
+/* Sends HELLO: the session starts (over TLS once the key is trusted). */
+static void client_conn_hello(client *c, client_conn *k) {
+  k->phase = CONN_HELLO;
+  proto_msg m = {.type = PROTO_HELLO};
+  m.u.hello.version = PROTO_VERSION;
+  m.u.hello.agent = proto_str_c(CLIENT_AGENT);
+  int r = client_send(c, &m);
+  if (r < 0)
+    client_conn_lost(c, uv_strerror(r), CLIENT_FATAL_NONE);
+}
+
+/* The TLS handshake did not finish in time (the reconnect timer, idle
+ * while connecting, keeps the watch): give this attempt up. */
+static void client_conn_tls_timeout(uv_timer_t *t) {
+  client *c = t->data;
+  client_conn *k = c->conn;
+  if (c->stopping || !k || k->closing || k->phase != CONN_CONNECTING ||
+      tls_secure(&k->s))
+    return;
+  char reason[CLIENT_HOST_SZ + 100];
+  snprintf(reason, sizeof reason,
+           "no TLS handshake with %s port %u within %d s", c->m.host, c->m.port,
+           CLIENT_TLS_HANDSHAKE_MS / 1000);
+  client_conn_lost(c, reason, CLIENT_FATAL_NONE);
+}
+
+/* The TLS handshake finished: HELLO once the server's key is trusted. */
+static void client_conn_secure(stream *s) {
+  client_conn *k = stream_data(s);
+  if (k->closing)
+    return;
+  int r = uv_timer_stop(&k->c->reconnect_timer); /* the handshake watch */
+  (void)r; /* stopping an initialised timer cannot fail */
+  if (client_trust_check(k->c, k))
+    client_conn_hello(k->c, k);
 }
 
 /* A write finished: write what queued up meanwhile; once a BYE is out,
@@ -202,6 +260,7 @@ static const stream_ops client_conn_ops = {
     .on_error = client_conn_error,
     .on_shutdown = client_conn_bye_done,
     .on_close = client_conn_closed,
+    .on_secure = client_conn_secure,
 };
 
 /* TCP connected (or not): start the handshake, or try the next address. */
@@ -233,13 +292,22 @@ static void client_conn_connected(stream *s, int status) {
     client_conn_lost(c, uv_strerror(r), CLIENT_FATAL_NONE);
     return;
   }
-  k->phase = CONN_HELLO;
-  proto_msg m = {.type = PROTO_HELLO};
-  m.u.hello.version = PROTO_VERSION;
-  m.u.hello.agent = proto_str_c(CLIENT_AGENT);
-  r = client_send(c, &m);
-  if (r < 0)
-    client_conn_lost(c, uv_strerror(r), CLIENT_FATAL_NONE);
+  if (c->tls == NULL) { /* --insecure-plaintext */
+    client_conn_hello(c, k);
+    return;
+  }
+  /* HELLO waits for the handshake and the key check (client_conn_secure);
+   * the phase stays CONNECTING, so nothing else can be queued before. */
+  r = tls_start(&k->s, c->tls, c->m.host, NULL, 0);
+  if (r < 0) {
+    client_conn_lost(c, stream_strerror(r), CLIENT_FATAL_NONE);
+    return;
+  }
+  if (!k->closing && !tls_secure(&k->s)) {
+    r = uv_timer_start(&c->reconnect_timer, client_conn_tls_timeout,
+                       CLIENT_TLS_HANDSHAKE_MS, 0);
+    (void)r; /* fails only while stopping: nothing to watch then */
+  }
 }
 
 /* Opens a TCP connection to the next resolved address. */

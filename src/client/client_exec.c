@@ -77,6 +77,7 @@ static int client_exec_say(client *c, client_window *w, const char *text,
     if (r < 0)
       return r;
     w->opened = true;
+    snprintf(c->talking, sizeof c->talking, "%s", w->name);
   }
   proto_msg m = {.type = PROTO_SAY};
   m.u.say.kind = w->kind == CLIENT_WIN_ROOM ? PROTO_TO_ROOM : PROTO_TO_USER;
@@ -255,6 +256,63 @@ static char *client_exec_alias(const client *c, const char *line) {
     return out;
   }
   return NULL;
+}
+
+/* The shared folder's commands: /upload, /download, /files, /rename,
+ * /delete (client_folder.c; the transfers in client_xfer.c). */
+static int client_exec_folder(client *c, const client_cmd *cmd, char *err,
+                              size_t errlen) {
+  char words[3][1024] = {{0}};
+  const char *p = cmd->rest ? cmd->rest : "";
+  bool overwrite = false;
+  int n = 0;
+  while (*p) {
+    while (*p == ' ')
+      p++;
+    size_t k = strcspn(p, " ");
+    if (k == 0)
+      break;
+    if (k == 11 && strncmp(p, "--overwrite", k) == 0)
+      overwrite = true;
+    else if (n < 3)
+      snprintf(words[n++], sizeof words[0], "%.*s", (int)k, p);
+    else
+      n++;
+    p += k;
+  }
+  int want_lo = cmd->id == CLIENT_CMD_FILES    ? 0
+                : cmd->id == CLIENT_CMD_RENAME ? 2
+                                               : 1;
+  int want_hi = cmd->id == CLIENT_CMD_DELETE ? 1 : 2;
+  if (n < want_lo || n > want_hi ||
+      (overwrite && cmd->id != CLIENT_CMD_UPLOAD &&
+       cmd->id != CLIENT_CMD_RENAME)) {
+    snprintf(err, errlen, "usage: %s",
+             cmd->id == CLIENT_CMD_UPLOAD ? "/upload [--overwrite] PATH [NAME]"
+             : cmd->id == CLIENT_CMD_DOWNLOAD ? "/download NAME [DIR]"
+             : cmd->id == CLIENT_CMD_FILES    ? "/files [PATTERN]"
+             : cmd->id == CLIENT_CMD_RENAME   ? "/rename [--overwrite] OLD NEW"
+                                              : "/delete NAME");
+    return CLIENT_EUSAGE;
+  }
+  int r;
+  switch (cmd->id) {
+  case CLIENT_CMD_UPLOAD:
+    return client_folder_upload(c, words[0], n > 1 ? words[1] : NULL, overwrite,
+                                err, errlen);
+  case CLIENT_CMD_DOWNLOAD:
+    return client_xfer_download(c, words[0], n > 1 ? words[1] : NULL, err,
+                                errlen);
+  case CLIENT_CMD_FILES:
+    r = client_folder_list(c, words[0]);
+    break;
+  case CLIENT_CMD_RENAME:
+    r = client_folder_rename(c, words[0], words[1], overwrite);
+    break;
+  default:
+    r = client_folder_delete(c, words[0]);
+  }
+  return r == 0 ? 0 : client_exec_send_err(r, err, errlen);
 }
 
 /* Runs a line after alias expansion; see client_command(). */
@@ -464,6 +522,7 @@ static int client_exec_run(client *c, client_window *w, const char *line,
         return CLIENT_EUSAGE;
       }
       qw->opened = true;
+      snprintf(c->talking, sizeof c->talking, "%s", qw->name);
       if (!cmd.rest[0])
         return 0;
     }
@@ -579,6 +638,12 @@ static int client_exec_run(client *c, client_window *w, const char *line,
   case CLIENT_CMD_CANCEL:
   case CLIENT_CMD_TRANSFERS:
     return client_exec_xfer(c, w, &cmd, err, errlen);
+  case CLIENT_CMD_UPLOAD:
+  case CLIENT_CMD_DOWNLOAD:
+  case CLIENT_CMD_FILES:
+  case CLIENT_CMD_RENAME:
+  case CLIENT_CMD_DELETE:
+    return client_exec_folder(c, &cmd, err, errlen);
   case CLIENT_CMD_CLOSE: {
     int r = client_window_close(c, w);
     if (r == CLIENT_EUSAGE)

@@ -20,6 +20,8 @@ static client_fatal client_handle_error_class(uint16_t code) {
   case PERR_INTERNAL:
   case PERR_TIMEOUT:
     return CLIENT_FATAL_NONE; /* transient: retry if we may */
+  case PERR_TLS_REQUIRED:     /* we run --insecure-plaintext: no retry helps */
+    return CLIENT_FATAL_CONNECT;
   default:
     return CLIENT_FATAL_AUTH;
   }
@@ -52,21 +54,32 @@ static void client_handle_login(client *c, client_conn *k) {
     client_conn_lost(c, proto_strerror(r), CLIENT_FATAL_AUTH);
 }
 
-/* Window for a message or history target; NULL falls back to the server
- * window. For direct messages, peer is the other party. */
+/* Window for a message or history target. For direct messages, peer is
+ * the other party; a conversation is opened when needed, and past the
+ * window limit the server window takes it. A room's window is never
+ * opened here: it exists from /join (or the start) until PARTED, so room
+ * traffic without one is for a room we have left (backlog the server
+ * answers a JOIN with can arrive after a quick PART's PARTED): NULL, and
+ * the caller drops it. A window it opened would be a room we are not
+ * in, rejoined at the next start from the kept session. */
 static client_window *client_handle_target_window(client *c, uint8_t kind,
                                                   proto_str target,
                                                   proto_str from,
                                                   bool from_valid) {
   client_window *w;
   if (kind == PROTO_TO_ROOM) {
-    w = client_window_get(c, CLIENT_WIN_ROOM, target.p, target.n);
-  } else {
-    proto_str peer = target;
-    if (from_valid && !client_str_eq(from, c->m.self))
-      peer = from;
-    w = client_window_get(c, CLIENT_WIN_QUERY, peer.p, peer.n);
+    char name[CLIENT_ROOM_SZ];
+    proto_str_copy(name, sizeof name, target);
+    w = client_window_find(c, name);
+    if (w && w->kind == CLIENT_WIN_ROOM)
+      return w;
+    /* At the window limit a joined room may have no window of its own. */
+    return c->m.nwindows >= CLIENT_MAX_WINDOWS ? c->m.windows[0] : NULL;
   }
+  proto_str peer = target;
+  if (from_valid && !client_str_eq(from, c->m.self))
+    peer = from;
+  w = client_window_get(c, CLIENT_WIN_QUERY, peer.p, peer.n);
   return w ? w : c->m.windows[0];
 }
 
@@ -142,6 +155,8 @@ static void client_handle_msg(client *c, const proto_chat *ch) {
   }
   client_window *w =
       client_handle_target_window(c, ch->kind, ch->target, ch->from, true);
+  if (!w)
+    return; /* a room we have left */
   if (backlog && ch->id != 0 && ch->id <= w->last_id &&
       client_handle_has_msg(w, ch->id, ch->ts_ms))
     return; /* already shown: a rejoin after reconnect replays history */
@@ -588,6 +603,10 @@ static void client_handle_error(client *c, client_conn *k,
   client_handle_report_error(c, e);
   if (e->ref_type >= PROTO_FILE_OFFER && e->ref_type <= PROTO_FILE_LIMITS)
     client_xfer_on_error(c, e->ref_type, e->subject, text);
+  if (e->ref_type >= PROTO_FOLDER_LIST_REQ && e->ref_type <= PROTO_FOLDER_OK) {
+    client_xfer_on_error(c, e->ref_type, e->subject, text);
+    client_folder_on_error(c, e);
+  }
   if (e->code == PERR_SESSION_REPLACED || e->code == PERR_REVOKED)
     client_conn_lost(c, text, CLIENT_FATAL_OTHER); /* no reconnect */
 }
@@ -631,6 +650,17 @@ static void client_handle_login_ok(client *c, client_conn *k,
     (void)client_send(c, &m);
   }
   client_ops_logged_in(c);
+  /* So does whom we are talking with (after the privacy setting above):
+   * the conversation we last opened, while its window is open. */
+  client_window *tw = c->talking[0] ? client_window_find(c, c->talking) : NULL;
+  if (tw && tw->kind == CLIENT_WIN_QUERY) {
+    proto_msg m = {.type = PROTO_QUERY_OPEN};
+    m.u.query_open.user = proto_str_c(tw->name);
+    if (client_send(c, &m) == 0)
+      tw->opened = true;
+  } else {
+    c->talking[0] = '\0';
+  }
   /* Our status survives a reconnect (the server starts us ONLINE). */
   if (c->status != PROTO_ONLINE || c->status_text[0]) {
     proto_msg m = {.type = PROTO_SET_STATUS};
@@ -792,7 +822,11 @@ void client_handle_frame(client *c, client_conn *k, const proto_msg *m) {
         client_handle_target_window(c, h->kind, h->target, none, false);
     client_event ev = {
         .type = CLIENT_EV_HISTORY_END, .win = w, .count = h->count};
-    if (w->kind == CLIENT_WIN_ROOM)
+    char left[CLIENT_ROOM_SZ];
+    if (!w) { /* the backlog of a room we have left: no window */
+      proto_str_copy(left, sizeof left, h->target);
+      ev.room = left;
+    } else if (w->kind == CLIENT_WIN_ROOM)
       ev.room = w->name;
     else if (w->kind == CLIENT_WIN_QUERY)
       ev.peer = w->name;
@@ -837,6 +871,8 @@ void client_handle_frame(client *c, client_conn *k, const proto_msg *m) {
   default:
     if (m->type >= PROTO_FILE_OFFER && m->type <= PROTO_FILE_LIMITS)
       client_xfer_on_frame(c, m);
+    else if (m->type >= PROTO_FOLDER_LIST_REQ && m->type <= PROTO_FOLDER_OK)
+      client_folder_on_frame(c, m);
     else if (c->frame_cb)
       c->frame_cb(c, m, c->frame_ud);
     break;

@@ -45,6 +45,7 @@ struct client {
   client_fatal fatal;
 
   client_conn *conn; /* the live connection, or NULL */
+  struct tls_ctx *tls; /* TLS for the server connection; NULL: plain */
   uv_timer_t reconnect_timer;
   uv_timer_t ping_timer;
   uv_getaddrinfo_t gai;
@@ -53,12 +54,16 @@ struct client {
   size_t naddrs, addr_next;
   unsigned attempt; /* reconnect attempts since the last login */
   bool ever_ready;  /* logged in at least once */
+  bool trust_asking; /* CLIENT_EV_TRUST is open (c->m.fingerprint) */
   bool kicked;      /* a KICKED/BANNED notice named us */
   bool stopping, stopped, quitting;
   unsigned live; /* handles and requests still to finish before STOPPED */
 
   uint8_t token[PROTO_TOKEN_LEN];
   bool have_token;
+  char talking[CLIENT_ROOM_SZ]; /* peer of our last QUERY_OPEN (the server's
+                                   "talking with" for us): sent again after a
+                                   reconnect, "" after its QUERY_CLOSE */
 
   uint64_t ping_token, ping_sent;
   bool ping_outstanding;
@@ -88,7 +93,22 @@ struct client {
   char (*names)[CLIENT_NAME_SZ]; /* MEMBER names until MEMBERS_END */
   size_t nnames, names_cap;
   struct cxf_state *xf; /* file transfers (client_xfer.c), lazily */
+  struct client_folder_state *fo; /* shared folder (client_folder.c) */
 };
+
+/* The shared folder (client_folder.c): frames, errors, and cleanup. */
+void client_folder_on_frame(client *c, const proto_msg *m);
+void client_folder_on_error(client *c, const proto_error_msg *e);
+void client_folder_free(client *c);
+
+/* /files [PATTERN], /upload, /rename, /delete. Return 0 or a
+ * client_send() error (upload: see client_xfer_upload). */
+int client_folder_list(client *c, const char *pattern);
+int client_folder_upload(client *c, const char *path, const char *name,
+                         bool overwrite, char *err, size_t errlen);
+int client_folder_rename(client *c, const char *from, const char *to,
+                         bool overwrite);
+int client_folder_delete(client *c, const char *name);
 
 /* Operator and privacy extras (client_ops.c). */
 void client_ops_ban_entry(client *c, const proto_ban_entry *b);
@@ -146,6 +166,10 @@ bool client_str_eq(proto_str s, const char *c);
 int client_conn_resolve(client *c);                  /* 0 or a libuv error */
 int client_conn_send(client *c, const proto_msg *m); /* see client_send() */
 size_t client_conn_pending(const client *c);         /* bytes not yet written */
+/* The TLS handshake of k finished: true when the server's key is trusted
+ * (the session goes on), false after k was given up (client_trust.c). */
+bool client_trust_check(client *c, client_conn *k);
+
 /* Ends the session; reconnects with backoff unless fatal. */
 void client_conn_lost(client *c, const char *reason, client_fatal fatal);
 void client_conn_stop(client *c); /* cancels resolving, closes the link */

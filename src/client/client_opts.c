@@ -26,6 +26,9 @@ const char *client_opts_usage(void) {
          "drops\n"
          "  --relay-only          send and receive files only through the "
          "server's relay\n"
+         "  --send-rate BYTES     send each file at most this many bytes per "
+         "second\n"
+         "                        (default 0 = as fast as it goes)\n"
          "  --download-dir DIR    where received files go (default "
          "$XDG_DOWNLOAD_DIR,\n"
          "                        else ~/Downloads)\n"
@@ -47,6 +50,14 @@ const char *client_opts_usage(void) {
          "and rooms\n"
          "                        in $XDG_STATE_HOME/parley (the TUI does "
          "by default)\n"
+         "  --trust-new           trust (and remember) an unknown server's "
+         "key\n"
+         "  --fingerprint SHA256:...  the server's key must be this one "
+         "(parleyd fingerprint)\n"
+         "  --forget HOST[:PORT]  forget a server's key in "
+         "$XDG_CONFIG_HOME/parley/known_servers\n"
+         "  --insecure-plaintext  no TLS (for a parleyd started with it): "
+         "all in clear\n"
          "  --help, --version\n"
          "HOST defaults to 127.0.0.1 in --batch, USER to $USER, PORT to "
          "7667;\n"
@@ -181,6 +192,27 @@ int client_opts_parse(client_opts *o, int argc, char **argv, char *err,
       o->no_reconnect = true;
     } else if (strcmp(a, "--relay-only") == 0) {
       o->relay_only = true;
+    } else if (strcmp(a, "--send-rate") == 0) {
+      NEED_VAL;
+      if (parse_num(val, 0, 1ul << 40, &v) < 0) {
+        snprintf(err, errlen, "%s: bad rate '%s' (bytes per second)", a, val);
+        return -1;
+      }
+      o->send_rate = v;
+    } else if (strcmp(a, "--insecure-plaintext") == 0) {
+      o->insecure_plaintext = true;
+    } else if (strcmp(a, "--trust-new") == 0) {
+      o->trust_new = true;
+    } else if (strcmp(a, "--fingerprint") == 0) {
+      NEED_VAL;
+      if (strncmp(val, "SHA256:", 7) != 0 || strlen(val) != 50) {
+        snprintf(err, errlen,
+                 "--fingerprint: expected SHA256: and 43 base64 characters "
+                 "(as parleyd fingerprint prints), not '%.80s'",
+                 val);
+        return -1;
+      }
+      snprintf(o->fingerprint, sizeof o->fingerprint, "%s", val);
     } else if (strcmp(a, "--download-dir") == 0) {
       NEED_VAL;
       free(o->download_dir);
@@ -286,7 +318,8 @@ int client_opts_parse(client_opts *o, int argc, char **argv, char *err,
 }
 
 int client_opts_password(client_opts *o, char *err, size_t errlen) {
-  if (client_state_load(o, err, errlen) < 0)
+  if (client_state_load(o, err, errlen) < 0 ||
+      client_trust_load(o, err, errlen) < 0)
     return -1;
   int r = client_opts_password_read(o, err, errlen);
   if (r == 0 && o->password)

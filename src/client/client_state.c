@@ -77,6 +77,7 @@ static int client_state_hex(const char *s, uint8_t *token) {
 int client_state_load(client_opts *o, char *err, size_t errlen) {
   o->have_token = false;
   o->nstate_rooms = 0;
+  o->state_pane = CLIENT_PANE_UNSET;
   if (!o->keep_session)
     return 0;
   char path[CLIENT_CONFIG_PATH_SZ + 64];
@@ -126,6 +127,10 @@ int client_state_load(client_opts *o, char *err, size_t errlen) {
                proto_check_room(line + 5, strlen(line + 5)) == 0)
       snprintf(o->state_rooms[o->nstate_rooms++], CLIENT_ROOM_SZ, "%s",
                line + 5);
+    else if (!strcmp(line, "pane room"))
+      o->state_pane = CLIENT_PANE_ROOM;
+    else if (!strcmp(line, "pane all"))
+      o->state_pane = CLIENT_PANE_ALL;
   }
   memset(buf, 0, sizeof buf); /* the token */
   return 0;
@@ -242,6 +247,10 @@ void client_state_save(client *c) {
   for (unsigned i = 0; i < c->ndms; i++)
     n += (size_t)snprintf(q->data + n, cap - n, "dm %s %llu\n", c->dms[i].peer,
                           (unsigned long long)c->dms[i].last_id);
+  if (c->opts.state_pane != CLIENT_PANE_UNSET)
+    n += (size_t)snprintf(q->data + n, cap - n, "pane %s\n",
+                          c->opts.state_pane == CLIENT_PANE_ROOM ? "room"
+                                                                 : "all");
   q->n = n;
   q->c = c;
   q->work.data = q;
@@ -253,6 +262,15 @@ void client_state_save(client *c) {
   }
   c->state_saving = true;
   c->live++;
+}
+
+/* Remembers the face's users pane choice; saved with the rest of the
+ * state (nothing is written when it did not change). */
+void client_state_pane(client *c, client_pane pane) {
+  if (c->opts.state_pane == pane)
+    return;
+  c->opts.state_pane = pane;
+  client_state_save(c);
 }
 
 client_dm_seen *client_state_dm(client *c, const char *peer) {

@@ -213,6 +213,8 @@ int client_window_close(client *c, client_window *w) {
     m.u.query_close.user = proto_str_c(w->name);
     (void)client_send(c, &m); /* best effort: the window goes anyway */
   }
+  if (w->kind == CLIENT_WIN_QUERY && strcasecmp(c->talking, w->name) == 0)
+    c->talking[0] = '\0'; /* closed: talking with nobody, now or later */
   client_window_drop(c, w);
   return 0;
 }

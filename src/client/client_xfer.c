@@ -2,7 +2,8 @@
  *
  * Flow (PROTOCOL.md 7.6): the sender offers; the receiver accepts (its
  * .part file is created first, off the loop); the sender listens on an
- * ephemeral port and sends a hint; the receiver connects and both sides
+ * ephemeral port and sends a hint per address (parleyd adds the address it
+ * sees the sender from); the receiver connects to each and both sides
  * exchange FILE_CONNECT; if that has not happened within
  * CLIENT_XFER_DIRECT_MS the receiver asks for the relay and both also
  * connect there. The receiver picks the first connection whose handshake
@@ -29,14 +30,17 @@
 #include <openssl/evp.h>
 
 #include "client_int.h"
+#include "fileio.h"
 #include "framer.h"
 #include "outq.h"
 #include "stream.h"
 
 #define CXF_LOST_MS 1500         /* grace after a data connection broke */
 #define CXF_CONNS 6              /* data connections per transfer at once */
+#define CXF_HINTS 4 /* direct addresses tried per transfer (< CXF_CONNS) */
 #define CXF_IO (256 * 1024)      /* bytes per disk job */
-#define CXF_SEND_HIGH (1u << 20) /* sender: stop reading disk above this */
+#define CXF_HASH_JOB (32 * CXF_IO) /* sender: bytes per hashing job */
+#define CXF_SEND_HIGH CXF_IO       /* sender: stop reading disk above this */
 #define CXF_RECV_MAX (2 * CXF_IO) /* receiver: stop reading the socket */
 #define CXF_ACC_CAP (CXF_RECV_MAX + 2 * STREAM_READ_MAX) /* + one read */
 
@@ -76,6 +80,8 @@ struct cxf {
   cxf_dconn *dc[CXF_CONNS];
   cxf_dconn *win; /* the data connection that won */
   bool relay_asked;
+  struct sockaddr_storage hinted[CXF_HINTS]; /* receiver: dialled already */
+  unsigned nhints;
   bool ended; /* final state reached; handles closing */
   /* disk and hash, one job at a time */
   uv_work_t work;
@@ -94,9 +100,19 @@ struct cxf {
   bool reoffered;   /* sender: an offer again after an interruption */
   bool superseded;  /* a newer entry took over this one's resume */
   uint64_t hashed;  /* sender: bytes of the file hashed so far */
+  /* sender: hashing runs in its own jobs, beside the reads */
+  uv_work_t hwork;
+  bool hbusy;       /* a hashing job is queued or running */
+  bool hash_done;   /* sha holds the file's SHA-256 */
+  int hash_err;     /* errno of the last hashing job, 0 when fine */
+  uint8_t *hbuf;    /* the hashing job's buffer */
   uint64_t mtime;   /* sender: the source's mtime when offered */
   uv_timer_t pace;  /* tests: PARLEY_TEST_XFER_DELAY_MS between reads */
   bool pace_on;
+  /* the shared folder (peer "server", see the end of this file) */
+  bool folder;    /* an upload to or download from parleyd's folder */
+  bool overwrite; /* upload: replace a file of the same name */
+  uint8_t again;  /* times it started again after an interruption */
 };
 
 enum cxf_job { CXF_JOB_PREPARE, CXF_JOB_READ, CXF_JOB_WRITE, CXF_JOB_FINISH };
@@ -197,7 +213,7 @@ static void cxf_dconn_close(cxf_dconn *d) {
 
 /* Frees the job resources of a transfer that ended, once nothing runs. */
 static void cxf_maybe_release(cxf *x) {
-  if (!x->ended || x->busy)
+  if (!x->ended || x->busy || x->hbusy)
     return;
   if (x->fd >= 0) {
     close(x->fd); /* a close of a regular file does not block for long */
@@ -205,7 +221,8 @@ static void cxf_maybe_release(cxf *x) {
   }
   free(x->buf);
   free(x->acc);
-  x->buf = x->acc = NULL;
+  free(x->hbuf);
+  x->buf = x->acc = x->hbuf = NULL;
   if (x->md != NULL) {
     EVP_MD_CTX_free(x->md);
     x->md = NULL;
@@ -392,7 +409,8 @@ static cxf *cxf_new(client *c) {
   } else {
     size_t i;
     for (i = 0; i < st->n; i++)
-      if (st->x[i]->ended && st->x[i]->handles == 0 && !st->x[i]->busy)
+      if (st->x[i]->ended && st->x[i]->handles == 0 && !st->x[i]->busy &&
+          !st->x[i]->hbusy)
         break;
     if (i == st->n)
       return NULL;
@@ -440,9 +458,11 @@ static int cxf_candidate(char *dst, size_t cap, const char *dir,
   if (k == 0) {
     n = snprintf(dst, cap, "%s/%s%s", dir, name, suffix);
   } else {
-    const char *dot = strrchr(name, '.');
-    if (dot == NULL || dot == name)
-      dot = name + strlen(name);
+    const char *base = strrchr(name, '/'); /* a file of an offered dir */
+    base = base != NULL ? base + 1 : name;
+    const char *dot = strrchr(base, '.');
+    if (dot == NULL || dot == base)
+      dot = base + strlen(base);
     n = snprintf(dst, cap, "%s/%.*s (%u)%s%s", dir, (int)(dot - name), name,
                  k, dot, suffix);
   }
@@ -465,10 +485,42 @@ static int cxf_mkdirs(const char *dir) {
   return 0;
 }
 
+/* Creates the directories of a received relative path (name, sanitised:
+ * "photos/2024/a.jpg") below dir, one by one. One that exists must be a
+ * directory, not a symlink, so that nothing is written outside dir.
+ * Returns 0 or -errno. Thread pool. */
+static int cxf_mksubdirs(const char *dir, const char *name) {
+  char path[PATH_MAX];
+  size_t n = (size_t)snprintf(path, sizeof path, "%s/", dir);
+  for (const char *p = name; n < sizeof path; p++) {
+    const char *slash = strchr(p, '/');
+    if (slash == NULL)
+      return 0;
+    size_t k = (size_t)(slash - p);
+    if (n + k + 1 >= sizeof path)
+      return -ENAMETOOLONG;
+    memcpy(path + n, p, k);
+    n += k;
+    path[n] = '\0';
+    struct stat st;
+    if (mkdir(path, 0700) < 0 &&
+        (errno != EEXIST || lstat(path, &st) < 0 || !S_ISDIR(st.st_mode)))
+      return errno == EEXIST ? -ENOTDIR : -errno;
+    path[n++] = '/';
+    p = slash;
+  }
+  return -ENAMETOOLONG;
+}
+
 static void cxf_work(uv_work_t *w) {
   cxf *x = w->data;
   switch (x->job) {
   case CXF_JOB_PREPARE: { /* receiver: directory and a fresh .part file */
+    if (x->folder && !x->resume && /* a download's .part: resume it */
+        cxf_candidate(x->part, sizeof x->part, x->dir, x->name, 0, ".part") ==
+            0 &&
+        access(x->part, F_OK) == 0)
+      x->resume = true;
     if (x->resume) { /* continue the .part file: hash what it holds */
       x->fd = open(x->part, O_RDWR | O_CLOEXEC);
       struct stat st;
@@ -483,23 +535,13 @@ static void cxf_work(uv_work_t *w) {
         x->io_err = errno;
         return;
       }
-      uint64_t at = 0;
-      while (at < have) {
-        size_t want = have - at < CXF_IO ? (size_t)(have - at) : CXF_IO;
-        ssize_t n = pread(x->fd, x->buf, want, (off_t)at);
-        if (n < 0 && errno == EINTR)
-          continue;
-        if (n <= 0) {
-          x->io_err = n == 0 ? EIO : errno;
-          return;
-        }
-        EVP_DigestUpdate(x->md, x->buf, (size_t)n);
-        at += (uint64_t)n;
-      }
+      x->io_err = fileio_hash_prefix(x->fd, x->md, x->buf, CXF_IO, have);
       x->io_pos = have;
       return;
     }
     int r = cxf_mkdirs(x->dir);
+    if (r == 0)
+      r = cxf_mksubdirs(x->dir, x->name);
     if (r < 0) {
       x->io_err = -r;
       return;
@@ -526,21 +568,11 @@ static void cxf_work(uv_work_t *w) {
     x->io_err = EEXIST;
     return;
   }
-  case CXF_JOB_READ: { /* sender: the next piece, hashed as it goes */
-    while (x->hashed < x->io_pos) { /* resumed: the prefix counts too */
-      uint64_t left = x->io_pos - x->hashed;
-      size_t want = left < CXF_IO ? (size_t)left : CXF_IO;
-      ssize_t n = pread(x->fd, x->buf, want, (off_t)x->hashed);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0) {
-        x->io_err = n == 0 ? ESTALE : errno;
-        return;
-      }
-      EVP_DigestUpdate(x->md, x->buf, (size_t)n);
-      x->hashed += (uint64_t)n;
-    }
+  case CXF_JOB_READ: { /* sender: the next piece (hashed by its own jobs) */
     size_t want = CXF_IO;
+    uint64_t rate = x->c->opts.send_rate; /* a quarter second's worth */
+    if (rate > 0 && rate / 4 < want)
+      want = rate / 4 > 4096 ? (size_t)(rate / 4) : 4096;
     if (x->t.m.size - x->io_pos < want)
       want = (size_t)(x->t.m.size - x->io_pos);
     size_t got = 0;
@@ -556,28 +588,13 @@ static void cxf_work(uv_work_t *w) {
       got += (size_t)n;
     }
     x->buf_n = got;
-    EVP_DigestUpdate(x->md, x->buf, got);
-    x->hashed += got;
-    if (x->io_pos + got == x->t.m.size)
-      EVP_DigestFinal_ex(x->md, x->sha, NULL);
     return;
   }
-  case CXF_JOB_WRITE: { /* receiver: append, hashed as it goes */
-    size_t put = 0;
-    while (put < x->buf_n) {
-      ssize_t n = pwrite(x->fd, x->buf + put, x->buf_n - put,
-                         (off_t)(x->io_pos + put));
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0) {
-        x->io_err = n == 0 ? ENOSPC : errno;
-        return;
-      }
-      put += (size_t)n;
-    }
-    EVP_DigestUpdate(x->md, x->buf, x->buf_n);
+  case CXF_JOB_WRITE: /* receiver: append, hashed as it goes */
+    x->io_err = fileio_pwrite(x->fd, x->buf, x->buf_n, x->io_pos);
+    if (x->io_err == 0)
+      EVP_DigestUpdate(x->md, x->buf, x->buf_n);
     return;
-  }
   case CXF_JOB_FINISH: { /* receiver: compare, then a free final name */
     EVP_DigestFinal_ex(x->md, x->sha, NULL);
     if (memcmp(x->sha, x->peer_sha, PROTO_HASH_LEN) != 0) {
@@ -612,19 +629,98 @@ static void cxf_work(uv_work_t *w) {
 static void cxf_pump(cxf *x);
 static void cxf_recv_flush(cxf *x);
 
+/* Sender: queues FILE_DONE with the file's SHA-256 on d (not flushed). */
+static void cxf_push_done(cxf *x, cxf_dconn *d) {
+  proto_msg m = {.type = PROTO_FILE_DONE};
+  m.u.file_done.xfer_id = x->t.offer_id;
+  m.u.file_done.sha256 = (proto_blob){x->sha, PROTO_HASH_LEN};
+  (void)outq_push_msg(&d->out, &m);
+  x->done_sent = true;
+}
+
+/* Sender, in the pool: hashes the next CXF_HASH_JOB bytes of the file (its
+ * own pread of the page cache, beside the reads that feed the socket, so
+ * hashing and sending overlap), and the digest once the end is reached. A
+ * job is bounded so that the reads of this and other transfers are never
+ * queued behind a whole file's hashing. */
+static void cxf_hash_work(uv_work_t *w) {
+  cxf *x = w->data;
+  uint64_t stop = x->hashed + CXF_HASH_JOB;
+  if (stop > x->t.m.size)
+    stop = x->t.m.size;
+  while (x->hashed < stop) {
+    uint64_t left = stop - x->hashed;
+    size_t want = left < CXF_IO ? (size_t)left : CXF_IO;
+    ssize_t n = pread(x->fd, x->hbuf, want, (off_t)x->hashed);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      x->hash_err = n == 0 ? ESTALE : errno; /* shrank: changed */
+      return;
+    }
+    EVP_DigestUpdate(x->md, x->hbuf, (size_t)n);
+    x->hashed += (uint64_t)n;
+  }
+  if (x->hashed == x->t.m.size)
+    EVP_DigestFinal_ex(x->md, x->sha, NULL);
+}
+
+static void cxf_hash_after(uv_work_t *w, int status);
+
+/* Sender: queues the next hashing job. Returns 0 or a negative uv error. */
+static int cxf_hash_next(cxf *x) {
+  x->hwork.data = x;
+  x->hash_err = 0;
+  int r = uv_queue_work(x->c->loop, &x->hwork, cxf_hash_work, cxf_hash_after);
+  if (r == 0) {
+    x->hbusy = true;
+    x->c->live++;
+  }
+  return r;
+}
+
+static void cxf_io_fail(cxf *x, const char *what);
+
+/* Sender, on the loop: more hashing, or the digest is ready: FILE_DONE
+ * follows the last byte (now, if it has been queued already). */
+static void cxf_hash_after(uv_work_t *w, int status) {
+  cxf *x = w->data;
+  client *c = x->c;
+  x->hbusy = false;
+  c->live--;
+  if (status == UV_ECANCELED || x->ended) {
+    cxf_maybe_release(x);
+    client_maybe_stopped(c);
+    return;
+  }
+  if (x->hash_err != 0) {
+    x->io_err = x->hash_err;
+    cxf_io_fail(x, x->hash_err == ESTALE ? "the file changed while sending"
+                                         : "cannot read the file");
+    return;
+  }
+  if (x->hashed < x->t.m.size) {
+    if (cxf_hash_next(x) < 0) {
+      x->io_err = EIO;
+      cxf_io_fail(x, "cannot start disk work");
+    }
+    return;
+  }
+  x->hash_done = true;
+  cxf_dconn *d = x->win;
+  if (d != NULL && !d->closing && !x->done_sent && x->io_pos == x->t.m.size) {
+    cxf_push_done(x, d);
+    if (stream_flush(&d->s, &d->out) < 0)
+      cxf_dconn_close(d);
+  }
+}
+
 static void cxf_on_pace(uv_timer_t *t) {
   cxf_pump(t->data);
 }
 
-/* Pumps now, or after PARLEY_TEST_XFER_DELAY_MS (tests slow a sender down
- * with it to catch a transfer in the middle). */
-static void cxf_pump_later(cxf *x) {
-  const char *e = getenv("PARLEY_TEST_XFER_DELAY_MS");
-  unsigned ms = e ? (unsigned)atoi(e) : 0;
-  if (ms == 0) {
-    cxf_pump(x);
-    return;
-  }
+/* Pumps again after ms. */
+static void cxf_pace(cxf *x, uint64_t ms) {
   if (!x->pace_on) {
     if (uv_timer_init(x->c->loop, &x->pace) < 0) {
       cxf_pump(x);
@@ -636,6 +732,31 @@ static void cxf_pump_later(cxf *x) {
     x->c->live++;
   }
   (void)uv_timer_start(&x->pace, cxf_on_pace, ms, 0);
+}
+
+static void cxf_send_frame_if_open(cxf *x, const proto_msg *m);
+
+/* Pumps now, or after PARLEY_TEST_XFER_DELAY_MS (tests slow a sender down
+ * with it to catch a transfer in the middle). */
+static void cxf_pump_later(cxf *x) {
+  const char *e = getenv("PARLEY_TEST_XFER_DELAY_MS");
+  unsigned ms = e ? (unsigned)atoi(e) : 0;
+  if (ms == 0)
+    cxf_pump(x);
+  else
+    cxf_pace(x, ms);
+}
+
+/* Sender with --send-rate: milliseconds until the bytes read so far in
+ * this run fit the rate, 0 when the next read may go now. */
+static uint64_t cxf_rate_wait(const cxf *x) {
+  uint64_t rate = x->c->opts.send_rate;
+  if (rate == 0)
+    return 0;
+  uint64_t elapsed = uv_now(x->c->loop) - x->t.m.start_ms;
+  uint64_t sent = x->io_pos - x->t.m.start_pos;
+  uint64_t allowed = elapsed * rate / 1000;
+  return sent <= allowed ? 0 : (sent - allowed) * 1000 / rate + 1;
 }
 
 /* The error of a failed job as the user reads it. */
@@ -653,7 +774,10 @@ static void cxf_io_fail(cxf *x, const char *what) {
   m.u.file_cancel.offer_id = x->t.offer_id;
   m.u.file_cancel.peer = proto_str_c(x->peer);
   m.u.file_cancel.reason = proto_str_c(reason);
-  (void)client_conn_send(x->c, &m);
+  if (x->folder) /* parleyd hears it on the data connection */
+    cxf_send_frame_if_open(x, &m);
+  else
+    (void)client_conn_send(x->c, &m);
   cxf_end(x, XFER_FAILED, err, "%s", reason);
 }
 
@@ -701,13 +825,8 @@ static void cxf_after(uv_work_t *w, int status) {
     }
     x->io_pos += x->buf_n;
     (void)xfer_progress(&x->t.m, x->io_pos, now);
-    if (x->io_pos == x->t.m.size) {
-      proto_msg m = {.type = PROTO_FILE_DONE};
-      m.u.file_done.xfer_id = x->t.offer_id;
-      m.u.file_done.sha256 = (proto_blob){x->sha, PROTO_HASH_LEN};
-      (void)outq_push_msg(&d->out, &m);
-      x->done_sent = true;
-    }
+    if (x->io_pos == x->t.m.size && x->hash_done)
+      cxf_push_done(x, d);
     if (stream_flush(&d->s, &d->out) < 0) {
       cxf_dconn_close(d);
       cxf_lost_later(x, UV_ECONNRESET); /* the reason may be on its way */
@@ -747,7 +866,8 @@ static void cxf_after(uv_work_t *w, int status) {
       proto_msg m = {.type = PROTO_FILE_DONE}; /* tells the server it ended */
       m.u.file_done.xfer_id = x->t.offer_id;
       m.u.file_done.sha256 = (proto_blob){x->sha, PROTO_HASH_LEN};
-      (void)client_conn_send(c, &m);
+      if (!x->folder) /* the folder's server hears it on the data path */
+        (void)client_conn_send(c, &m);
       if (x->win != NULL && !x->win->closing) /* and to the sender */
         cxf_send_frame(x->win, &m);
     }
@@ -781,11 +901,16 @@ static void cxf_pump(cxf *x) {
     return; /* on_drain comes back */
   if (x->t.m.size == 0) {
     EVP_DigestFinal_ex(x->md, x->sha, NULL);
-    proto_msg m = {.type = PROTO_FILE_DONE};
-    m.u.file_done.xfer_id = x->t.offer_id;
-    m.u.file_done.sha256 = (proto_blob){x->sha, PROTO_HASH_LEN};
-    cxf_send_frame(d, &m);
-    x->done_sent = true;
+    cxf_push_done(x, d);
+    if (stream_flush(&d->s, &d->out) < 0)
+      cxf_dconn_close(d);
+    return;
+  }
+  if (x->io_pos == x->t.m.size)
+    return; /* FILE_DONE follows the hashing */
+  uint64_t wait = cxf_rate_wait(x);
+  if (wait > 0) {
+    cxf_pace(x, wait);
     return;
   }
   (void)cxf_start_job(x, CXF_JOB_READ);
@@ -981,6 +1106,7 @@ static void cxf_dconn_drain(stream *s) {
 
 static void cxf_on_lost(uv_timer_t *t);
 static void cxf_reoffer(cxf *old);
+static void cxf_folder_again(cxf *old);
 
 /* The winning data connection broke: the other side's reason may still be
  * on its way through the server, so wait CXF_LOST_MS before calling it an
@@ -1026,6 +1152,10 @@ static void cxf_on_lost(uv_timer_t *t) {
   x->keep = true; /* resumes when both sides are back */
   cxf_end(x, XFER_FAILED, XFER_ERR_NETWORK,
           "interrupted: data connection lost (%s)", uv_strerror(x->io_err));
+  if (x->folder) {
+    cxf_folder_again(x); /* from what the server or the .part kept */
+    return;
+  }
   /* Both may be back already (a server restart is over before this grace
    * period): then no login or presence change will prompt the re-offer. */
   if (x->t.m.dir == XFER_SEND && client_ready(x->c) &&
@@ -1114,6 +1244,16 @@ static void cxf_on_listen(uv_stream_t *l, int status) {
 
 /* ---- the chat side ------------------------------------------------------ */
 
+/* True for 127.0.0.0/8, ::1 and IPv4-mapped loopback. */
+static bool cxf_is_loopback(const struct sockaddr_storage *ss) {
+  if (ss->ss_family == AF_INET)
+    return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) ==
+           127;
+  const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+  return IN6_IS_ADDR_LOOPBACK(a) ||
+         (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+}
+
 /* The address of parleyd as the chat connection reached it, port included. */
 static int cxf_server_addr(client *c, struct sockaddr_storage *ss) {
   if (c->conn == NULL)
@@ -1152,10 +1292,16 @@ static int cxf_recv_alloc(cxf *x) {
 }
 
 /* Receiver: the .part file exists: tell the sender, start the clock. */
+static void cxf_folder_dial(cxf *x);
+
 static void cxf_accept_sent(cxf *x) {
   client *c = x->c;
   cxf_copy(x->t.file, sizeof x->t.file, x->part);
   x->t.m.start_pos = x->t.m.pos = x->io_pos;
+  if (x->folder) { /* a download: straight to parleyd's data connection */
+    cxf_folder_dial(x);
+    return;
+  }
   cxf_save(x, false);
   proto_msg m = {.type = PROTO_FILE_ACCEPT};
   m.u.file_accept.offer_id = x->t.offer_id;
@@ -1178,6 +1324,131 @@ static void cxf_accept_sent(cxf *x) {
   cxf_event(x, true);
 }
 
+/* Sender: opens the source and checks it is the file offered. Returns 0,
+ * or -1 after failing x. */
+static int cxf_open_source(cxf *x) {
+  x->fd = open(x->t.file, O_RDONLY | O_CLOEXEC);
+  x->md = EVP_MD_CTX_new();
+  x->buf = malloc(CXF_IO);
+  x->hbuf = malloc(CXF_IO);
+  if (x->fd < 0 || x->md == NULL || x->buf == NULL || x->hbuf == NULL ||
+      EVP_DigestInit_ex(x->md, EVP_sha256(), NULL) != 1) {
+    x->io_err = x->fd < 0 ? errno : ENOMEM;
+    cxf_io_fail(x, "cannot open the file");
+    return -1;
+  }
+  struct stat st;
+  if (fstat(x->fd, &st) < 0 || (uint64_t)st.st_size != x->t.m.size ||
+      (x->mtime != 0 && (uint64_t)st.st_mtim.tv_sec != x->mtime)) {
+    x->io_err = ESTALE;
+    cxf_io_fail(x, "the file changed since it was offered");
+    return -1;
+  }
+  /* Hashing starts now, before any connection: the digest is often ready
+   * by the time the last byte leaves. */
+  if (x->t.m.size > 0 && cxf_hash_next(x) < 0) {
+    x->io_err = EIO;
+    cxf_io_fail(x, "cannot start disk work");
+    return -1;
+  }
+  return 0;
+}
+
+/* The numeric host of an address. */
+static void cxf_host(const struct sockaddr *sa, char *dst, size_t cap) {
+  if (sa->sa_family == AF_INET)
+    uv_ip4_name((const struct sockaddr_in *)sa, dst, cap);
+  else
+    uv_ip6_name((const struct sockaddr_in6 *)sa, dst, cap);
+}
+
+/* Sender: the addresses to hint, at most CXF_HINTS: the chat connection's
+ * local address first; unless that is loopback (the peer is then on this
+ * machine too), the machine's other addresses of the same family (no
+ * loopback, no IPv6 link-local: those need a scope). parleyd adds the
+ * address it sees us from. Returns how many. */
+static size_t cxf_hint_hosts(const struct sockaddr_storage *local,
+                             char hosts[][PROTO_MAX_ADDR + 1]) {
+  size_t n = 0;
+  cxf_host((const struct sockaddr *)local, hosts[n++], PROTO_MAX_ADDR + 1);
+  if (cxf_is_loopback(local))
+    return n;
+  uv_interface_address_t *ifs;
+  int count;
+  if (uv_interface_addresses(&ifs, &count) != 0)
+    return n;
+  for (int i = 0; i < count && n < CXF_HINTS; i++) {
+    const struct sockaddr *sa = (const struct sockaddr *)&ifs[i].address;
+    if (ifs[i].is_internal || sa->sa_family != local->ss_family)
+      continue;
+    if (sa->sa_family == AF_INET6 &&
+        IN6_IS_ADDR_LINKLOCAL(&((const struct sockaddr_in6 *)sa)->sin6_addr))
+      continue;
+    char h[PROTO_MAX_ADDR + 1];
+    cxf_host(sa, h, sizeof h);
+    bool dup = false;
+    for (size_t k = 0; k < n; k++)
+      dup = dup || strcmp(hosts[k], h) == 0;
+    if (!dup)
+      memcpy(hosts[n++], h, sizeof h);
+  }
+  uv_free_interface_addresses(ifs, count);
+  return n;
+}
+
+/* Sender: listens on an ephemeral port (on the chat connection's address
+ * when that is loopback, else on every address of its family) and sends a
+ * FILE_HINT per address. Without a listener the relay carries the file. */
+static void cxf_listen_and_hint(cxf *x) {
+  client *c = x->c;
+  struct sockaddr_storage local, ss;
+  int len = sizeof local;
+  if (uv_tcp_getsockname(&c->conn->s.tcp, (struct sockaddr *)&local, &len) !=
+          0 ||
+      uv_tcp_init(c->loop, &x->listener) != 0)
+    return;
+  x->listener.data = x;
+  x->listening = true;
+  x->handles++;
+  c->live++;
+  ss = local;
+  if (ss.ss_family == AF_INET) {
+    struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+    a->sin_port = 0;
+    if (!cxf_is_loopback(&local))
+      a->sin_addr.s_addr = htonl(INADDR_ANY);
+  } else {
+    struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+    a->sin6_port = 0;
+    if (!cxf_is_loopback(&local))
+      a->sin6_addr = in6addr_any;
+  }
+  len = sizeof ss;
+  if (uv_tcp_bind(&x->listener, (struct sockaddr *)&ss, 0) != 0 ||
+      uv_listen((uv_stream_t *)&x->listener, 4, cxf_on_listen) != 0 ||
+      uv_tcp_getsockname(&x->listener, (struct sockaddr *)&ss, &len) != 0)
+    return;
+  uint16_t port =
+      ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+                                    : ((struct sockaddr_in6 *)&ss)->sin6_port);
+  const char *fake = getenv("PARLEY_TEST_HINT_PORT");
+  if (fake != NULL) /* tests: a hint to a closed port forces relay */
+    port = (uint16_t)atoi(fake);
+  char hosts[CXF_HINTS][PROTO_MAX_ADDR + 1];
+  size_t n = cxf_hint_hosts(&local, hosts);
+  const char *addr = getenv("PARLEY_TEST_HINT_ADDR");
+  for (size_t i = 0; i < n; i++) {
+    proto_msg m = {.type = PROTO_FILE_HINT};
+    m.u.file_hint.offer_id = x->t.offer_id;
+    m.u.file_hint.peer = proto_str_c(x->peer);
+    /* tests: a wrong address of ours, which parleyd's hint mends */
+    m.u.file_hint.addr = proto_str_c(addr != NULL ? addr : hosts[i]);
+    m.u.file_hint.port = port;
+    m.u.file_hint.token = (proto_blob){x->token, PROTO_TOKEN_LEN};
+    (void)client_conn_send(c, &m);
+  }
+}
+
 /* Sender: the recipient accepted: listen, hint, open the file. */
 static void cxf_on_accept(cxf *x, const proto_file_accept *a) {
   client *c = x->c;
@@ -1186,64 +1457,11 @@ static void cxf_on_accept(cxf *x, const proto_file_accept *a) {
   }
   x->t.accepted = true;
   (void)xfer_connect(&x->t.m);
-  x->fd = open(x->t.file, O_RDONLY | O_CLOEXEC);
-  x->md = EVP_MD_CTX_new();
-  x->buf = malloc(CXF_IO);
-  if (x->fd < 0 || x->md == NULL || x->buf == NULL ||
-      EVP_DigestInit_ex(x->md, EVP_sha256(), NULL) != 1) {
-    x->io_err = x->fd < 0 ? errno : ENOMEM;
-    cxf_io_fail(x, "cannot open the file");
+  if (cxf_open_source(x) < 0)
     return;
-  }
-  struct stat st;
-  if (fstat(x->fd, &st) < 0 || (uint64_t)st.st_size != x->t.m.size ||
-      (x->mtime != 0 && (uint64_t)st.st_mtim.tv_sec != x->mtime)) {
-    x->io_err = ESTALE;
-    cxf_io_fail(x, "the file changed since it was offered");
-    return;
-  }
   (void)a;
-  if (!c->opts.relay_only && c->conn != NULL) {
-    struct sockaddr_storage ss;
-    int len = sizeof ss;
-    if (uv_tcp_getsockname(&c->conn->s.tcp, (struct sockaddr *)&ss, &len) ==
-            0 &&
-        uv_tcp_init(c->loop, &x->listener) == 0) {
-      x->listener.data = x;
-      x->listening = true;
-      x->handles++;
-      c->live++;
-      if (ss.ss_family == AF_INET)
-        ((struct sockaddr_in *)&ss)->sin_port = 0;
-      else
-        ((struct sockaddr_in6 *)&ss)->sin6_port = 0;
-      len = sizeof ss;
-      if (uv_tcp_bind(&x->listener, (struct sockaddr *)&ss, 0) == 0 &&
-          uv_listen((uv_stream_t *)&x->listener, 4, cxf_on_listen) == 0 &&
-          uv_tcp_getsockname(&x->listener, (struct sockaddr *)&ss, &len) ==
-              0) {
-        char host[PROTO_MAX_ADDR + 1];
-        uint16_t port;
-        if (ss.ss_family == AF_INET) {
-          uv_ip4_name((struct sockaddr_in *)&ss, host, sizeof host);
-          port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-        } else {
-          uv_ip6_name((struct sockaddr_in6 *)&ss, host, sizeof host);
-          port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-        }
-        const char *fake = getenv("PARLEY_TEST_HINT_PORT");
-        if (fake != NULL) /* tests: a hint to a closed port forces relay */
-          port = (uint16_t)atoi(fake);
-        proto_msg m = {.type = PROTO_FILE_HINT};
-        m.u.file_hint.offer_id = x->t.offer_id;
-        m.u.file_hint.peer = proto_str_c(x->peer);
-        m.u.file_hint.addr = proto_str_c(host);
-        m.u.file_hint.port = port;
-        m.u.file_hint.token = (proto_blob){x->token, PROTO_TOKEN_LEN};
-        (void)client_conn_send(c, &m);
-      }
-    }
-  }
+  if (!c->opts.relay_only && c->conn != NULL)
+    cxf_listen_and_hint(x);
   cxf_event(x, true);
 }
 
@@ -1259,6 +1477,12 @@ static void cxf_on_hint(cxf *x, const proto_file_hint *h) {
   if (uv_ip4_addr(host, h->port, (struct sockaddr_in *)&ss) != 0 &&
       uv_ip6_addr(host, h->port, (struct sockaddr_in6 *)&ss) != 0)
     return;
+  if (x->nhints >= CXF_HINTS)
+    return; /* bounded: the relay is the fallback anyway */
+  for (unsigned i = 0; i < x->nhints; i++)
+    if (memcmp(&x->hinted[i], &ss, sizeof ss) == 0)
+      return; /* the same address twice (ours and parleyd's view agree) */
+  x->hinted[x->nhints++] = ss;
   cxf_dial(x, (struct sockaddr *)&ss, h->token.p, false);
 }
 
@@ -1274,30 +1498,16 @@ static void cxf_on_relay(cxf *x, const proto_file_relay *r) {
 
 /* "12.3 MiB" */
 static void cxf_size_text(char *dst, size_t cap, uint64_t n) {
-  static const char *const u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = (double)n;
-  int i = 0;
-  while (v >= 1024 && i < 4)
-    v /= 1024, i++;
-  if (i == 0)
-    snprintf(dst, cap, "%" PRIu64 " B", n);
-  else
-    snprintf(dst, cap, "%.1f %s", v, u[i]);
+  fileio_size_text(dst, cap, n);
 }
 
-/* Makes a received name safe to store: one path component, no control
- * characters, no leading dot, at most 200 bytes, never empty. */
-void client_xfer_sanitize(char *dst, size_t cap, proto_str in) {
+/* Copies one path component (p, n: no separator in it) into dst, made
+ * safe: no control characters or C1 controls, no leading dot, space or
+ * dash, at most 200 bytes, never cut inside a UTF-8 sequence. Returns its
+ * length, 0 when nothing was left (also for "." and ".."). */
+static size_t cxf_sanitize_part(char *dst, size_t cap, const char *p,
+                                size_t n) {
   size_t o = 0;
-  const char *p = in.p;
-  size_t n = in.n;
-  /* keep the last path component only */
-  for (size_t i = n; i > 0; i--)
-    if (p[i - 1] == '/' || p[i - 1] == '\\') {
-      p += i;
-      n -= i;
-      break;
-    }
   size_t lim = cap - 1 < 200 ? cap - 1 : 200;
   for (size_t i = 0; i < n && o < lim; i++) {
     unsigned char ch = (unsigned char)p[i];
@@ -1328,8 +1538,69 @@ void client_xfer_sanitize(char *dst, size_t cap, proto_str in) {
   if (o > 0 && ((unsigned char)dst[o - 1] & 0xc0) == 0xc0)
     o--;
   dst[o] = '\0';
-  if (o == 0 || strcmp(dst, ".") == 0 || strcmp(dst, "..") == 0)
+  return o;
+}
+
+/* Makes a received name safe to store: its last path component only, made
+ * safe as above ("file" when nothing is left). */
+void client_xfer_sanitize(char *dst, size_t cap, proto_str in) {
+  const char *p = in.p;
+  size_t n = in.n;
+  for (size_t i = n; i > 0; i--) /* keep the last path component only */
+    if (p[i - 1] == '/' || p[i - 1] == '\\') {
+      p += i;
+      n -= i;
+      break;
+    }
+  if (cxf_sanitize_part(dst, cap, p, n) == 0)
     snprintf(dst, cap, "file");
+}
+
+/* Makes a received relative path (a file of an offered directory,
+ * "photos/2024/a.jpg") safe to store below the download directory: each
+ * component made safe as above, empty ones dropped, at most
+ * CLIENT_XFER_DEPTH directories. An absolute path or one with a ".."
+ * component is hostile: only its last component is kept. The result never
+ * names anything outside the directory it is joined to. */
+void client_xfer_sanitize_path(char *dst, size_t cap, proto_str in) {
+  bool hostile = in.n > 0 && (in.p[0] == '/' || in.p[0] == '\\');
+  size_t parts = 0;
+  for (size_t i = 0, b = 0; i <= in.n; i++)
+    if (i == in.n || in.p[i] == '/' || in.p[i] == '\\') {
+      if (i - b == 2 && in.p[b] == '.' && in.p[b + 1] == '.')
+        hostile = true;
+      parts++;
+      b = i + 1;
+    }
+  if (hostile || parts > CLIENT_XFER_DEPTH + 1) {
+    client_xfer_sanitize(dst, cap, in);
+    return;
+  }
+  size_t o = 0;
+  dst[0] = '\0';
+  for (size_t i = 0, b = 0; i <= in.n; i++) {
+    if (i < in.n && in.p[i] != '/' && in.p[i] != '\\')
+      continue;
+    bool last = i == in.n;
+    char part[256];
+    size_t k = cxf_sanitize_part(part, sizeof part, in.p + b, i - b);
+    b = i + 1;
+    if (last) {
+      if (k == 0)
+        k = (size_t)snprintf(part, sizeof part, "file");
+    } else if (k == 0) {
+      continue; /* "a//b", "./b", a name of controls only */
+    }
+    if (o + k + 2 > cap) { /* too long: the file's own name wins */
+      client_xfer_sanitize(dst, cap, in);
+      return;
+    }
+    memcpy(dst + o, part, k);
+    o += k;
+    if (!last)
+      dst[o++] = '/';
+    dst[o] = '\0';
+  }
 }
 
 /* Receiver: a re-offer of a transfer we hold a .part file for: accept it
@@ -1395,15 +1666,16 @@ static void cxf_on_offer(client *c, const proto_file_offer *o) {
     return;
   }
   proto_str_copy(x->peer, sizeof x->peer, o->peer);
-  client_xfer_sanitize(x->name, sizeof x->name, o->name);
+  client_xfer_sanitize_path(x->name, sizeof x->name, o->name);
   x->t.offer_id = o->offer_id;
   xfer_init(&x->t.m, o->offer_id, x->name, x->peer, XFER_RECV, o->size);
   x->t.expires_ms = uv_now(c->loop) + (uint64_t)600 * 1000;
   char sz[32];
   cxf_size_text(sz, sizeof sz, o->size);
   client_window *w = c->m.current; /* seen at once, wherever the user is */
-  client_info(c, w, 0, "%s offers %s (%s): /accept %u or /reject %u",
-              x->peer, x->name, sz, x->t.id, x->t.id);
+  client_info(c, w, CLIENT_LINE_INFO,
+              "%s offers %s (%s): /accept %u or /reject %u", x->peer, x->name,
+              sz, x->t.id, x->t.id);
   c->m.seq++;
   client_event ev = {.type = CLIENT_EV_OFFER, .xfer = &x->t, .win = w};
   client_emit(c, &ev);
@@ -1489,8 +1761,17 @@ void client_xfer_on_frame(client *c, const proto_msg *m) {
     }
     return;
   }
+  case PROTO_FILE_LIMITS: { /* kept: /send checks sizes before offering */
+    const proto_file_limits *l = &m->u.file_limits;
+    c->m.limits.max_file_size = l->max_file_size;
+    c->m.limits.max_transfers = l->max_transfers;
+    c->m.limits.offers_per_min = l->offers_per_min;
+    c->m.limits.offer_ttl_s = l->offer_ttl_s;
+    c->m.limits.max_relayed = l->max_relayed;
+    return;
+  }
   default:
-    return; /* FILE_LIMITS is kept by client_handle */
+    return;
   }
 }
 
@@ -1628,6 +1909,32 @@ static int cxf_dirent_cmp(const void *a, const void *b) {
   return strcmp(((const cxf_dirent *)a)->name, ((const cxf_dirent *)b)->name);
 }
 
+/* Refuses a file over the server's size limit before anything is offered
+ * (the server would refuse the offer too). Returns true when refused. */
+static bool cxf_too_big(client *c, const char *path, uint64_t size) {
+  uint64_t max = c->m.limits.max_file_size;
+  if (size <= max)
+    return false;
+  char have[32], lim[32], text[PATH_MAX + 160];
+  cxf_size_text(have, sizeof have, size);
+  cxf_size_text(lim, sizeof lim, max);
+  snprintf(text, sizeof text,
+           "/send: %s is %s, over this server's limit of %s per file "
+           "(%" PRIu64 " bytes); nothing was offered",
+           path, have, lim, max);
+  client_error(c, NULL, PERR_FILE_TOO_BIG, proto_errname(PERR_FILE_TOO_BIG), "",
+               text);
+  return true;
+}
+
+/* One file of the walk over the size limit: none of the directory goes. */
+static bool cxf_walk_too_big(client *c, const cxf_walk *w) {
+  for (size_t i = 0; i < w->n; i++)
+    if (cxf_too_big(c, w->e[i].path, w->e[i].size))
+      return true;
+  return false;
+}
+
 /* Offers what the walk found, each file as its own transfer. */
 static void cxf_walk_done(uv_work_t *req, int status) {
   cxf_walk *w = req->data;
@@ -1641,7 +1948,7 @@ static void cxf_walk_done(uv_work_t *req, int status) {
     } else if (w->n == 0) {
       client_info(c, NULL, CLIENT_LINE_ERROR,
                   "/send: %s: no regular files in it", w->path);
-    } else {
+    } else if (!cxf_walk_too_big(c, w)) {
       qsort(w->e, w->n, sizeof *w->e, cxf_dirent_cmp);
       while (offered < w->n &&
              cxf_offer(c, w->target, w->e[offered].path, w->e[offered].name,
@@ -1707,6 +2014,10 @@ static void cxf_stat_done(uv_fs_t *req) {
   if (r < 0 || !S_ISREG(st.st_mode)) {
     client_info(c, NULL, CLIENT_LINE_ERROR, "/send: %s: %s", s->path,
                 r < 0 ? uv_strerror((int)r) : "not a regular file");
+    free(s);
+    return;
+  }
+  if (cxf_too_big(c, s->path, (uint64_t)st.st_size)) {
     free(s);
     return;
   }
@@ -1846,9 +2157,16 @@ void client_xfer_list(client *c) {
   }
 }
 
+static void cxf_folder_error(client *c, uint16_t ref_type, proto_str subject,
+                             const char *text);
+
 void client_xfer_on_error(client *c, uint16_t ref_type, proto_str subject,
                           const char *text) {
   cxf_state *st = cxf_get(c);
+  if (ref_type == PROTO_UPLOAD_REQ || ref_type == PROTO_DOWNLOAD_REQ) {
+    cxf_folder_error(c, ref_type, subject, text);
+    return;
+  }
   for (size_t i = st ? st->n : 0; i > 0; i--) {
     cxf *x = st->x[i - 1];
     if (x->ended || !client_str_eq(subject, x->peer))
@@ -2049,7 +2367,9 @@ void client_xfer_logged_in(client *c) {
   cxf_state *st = cxf_get(c);
   for (size_t i = 0; st != NULL && i < st->n; i++) {
     cxf *x = st->x[i];
-    if (x->t.m.dir == XFER_SEND && x->ended && x->keep && !x->superseded)
+    if (x->folder && x->ended && x->keep && !x->superseded)
+      cxf_folder_again(x); /* the server kept what it had */
+    else if (x->t.m.dir == XFER_SEND && x->ended && x->keep && !x->superseded)
       cxf_reoffer(x); /* this process was interrupted: offer again */
   }
   cxf_load_job *j = calloc(1, sizeof *j);
@@ -2103,4 +2423,238 @@ void client_xfer_free(client *c) {
   c->xf = NULL;
   c->m.xfers = NULL;
   c->m.nxfers = 0;
+}
+
+/* ---- the shared folder: uploads and downloads with parleyd -------------- */
+
+/* Folder transfers are transfers like the others (peer "server", the same
+ * data connection frames, hashing, .part files, progress and events); only
+ * the chat side differs: UPLOAD_REQ/UPLOAD_READY and DOWNLOAD_REQ/
+ * DOWNLOAD_START instead of an offer, and the data connection dials
+ * parleyd's port with the token from the answer (PROTOCOL.md 7.7). A
+ * broken one starts again with RESUME / from the .part file. */
+
+#define CXF_SERVER "server" /* the peer shown for folder transfers */
+#define CXF_AGAIN_MAX 5     /* automatic restarts of one folder transfer */
+
+static void cxf_send_frame_if_open(cxf *x, const proto_msg *m) {
+  if (x->win != NULL && !x->win->closing)
+    cxf_send_frame(x->win, m);
+}
+
+/* Dials parleyd for x's data connection with the token in x->token. */
+static void cxf_folder_dial(cxf *x) {
+  struct sockaddr_storage ss;
+  if (cxf_server_addr(x->c, &ss) < 0) {
+    cxf_end(x, XFER_FAILED, XFER_ERR_NETWORK, "not connected to the server");
+    return;
+  }
+  (void)xfer_connect(&x->t.m);
+  cxf_dial(x, (struct sockaddr *)&ss, x->token, false);
+  cxf_event(x, true);
+}
+
+/* Sends x's request: UPLOAD_REQ (always RESUME: the server continues a
+ * partial upload of the same name and size) or DOWNLOAD_REQ. */
+static void cxf_folder_request(cxf *x) {
+  proto_msg m;
+  memset(&m, 0, sizeof m);
+  if (x->t.m.dir == XFER_SEND) {
+    static const uint8_t zero[PROTO_HASH_LEN];
+    m.type = PROTO_UPLOAD_REQ;
+    m.u.upload_req.xfer_id = x->t.offer_id;
+    m.u.upload_req.name = proto_str_c(x->name);
+    m.u.upload_req.size = x->t.m.size;
+    m.u.upload_req.sha256 = (proto_blob){zero, PROTO_HASH_LEN};
+    m.u.upload_req.flags =
+        PROTO_UPF_RESUME | (x->overwrite ? PROTO_UPF_OVERWRITE : 0);
+  } else {
+    m.type = PROTO_DOWNLOAD_REQ;
+    m.u.download_req.xfer_id = x->t.offer_id;
+    m.u.download_req.name = proto_str_c(x->name);
+  }
+  if (client_conn_send(x->c, &m) < 0) {
+    x->keep = true;
+    cxf_end(x, XFER_FAILED, XFER_ERR_NETWORK,
+            "interrupted: not connected to the server");
+    return;
+  }
+  cxf_event(x, true);
+}
+
+/* A new folder transfer row for name (upload of path, or download into
+ * dir). NULL when no slot is free. */
+static cxf *cxf_folder_new(client *c, enum xfer_dir dir, const char *name,
+                           const char *path, uint64_t size, uint64_t mtime) {
+  cxf *x = cxf_new(c);
+  if (x == NULL)
+    return NULL;
+  x->folder = true;
+  cxf_copy(x->peer, sizeof x->peer, CXF_SERVER);
+  cxf_copy(x->name, sizeof x->name, name);
+  uint64_t id;
+  if (uv_random(NULL, NULL, &id, sizeof id, 0, NULL) < 0)
+    id = ((uint64_t)random() << 32) ^ (uint64_t)random() ^ client_now_ms();
+  x->t.offer_id = id;
+  x->mtime = mtime;
+  if (dir == XFER_SEND)
+    cxf_copy(x->t.file, sizeof x->t.file, path);
+  else
+    cxf_copy(x->dir, sizeof x->dir, path);
+  xfer_init(&x->t.m, id, x->name, x->peer, dir, size);
+  return x;
+}
+
+/* An interrupted folder transfer starts again (a new row) from what the
+ * server kept (upload) or the .part file (download). */
+static void cxf_folder_again(cxf *old) {
+  client *c = old->c;
+  if (!client_ready(c) || old->again >= CXF_AGAIN_MAX)
+    return; /* client_xfer_logged_in comes back to it; or given up */
+  cxf *x = cxf_folder_new(c, old->t.m.dir, old->name,
+                          old->t.m.dir == XFER_SEND ? old->t.file : old->dir,
+                          old->t.m.size, old->mtime);
+  if (x == NULL)
+    return;
+  old->superseded = true;
+  x->overwrite = old->overwrite;
+  x->again = (uint8_t)(old->again + 1);
+  cxf_folder_request(x);
+}
+
+typedef struct cxf_up_req {
+  uv_fs_t req;
+  client *c;
+  bool overwrite;
+  char name[PROTO_MAX_FILENAME + 1];
+  char path[PATH_MAX];
+} cxf_up_req;
+
+static void cxf_up_stat_done(uv_fs_t *req) {
+  cxf_up_req *u = req->data;
+  client *c = u->c;
+  c->live--;
+  if (req->result < 0 || !S_ISREG(req->statbuf.st_mode)) {
+    client_info(c, NULL, CLIENT_LINE_ERROR, "cannot upload %s: %s", u->path,
+                req->result < 0 ? uv_strerror((int)req->result)
+                                : "not a regular file");
+  } else {
+    cxf *x =
+        cxf_folder_new(c, XFER_SEND, u->name, u->path, req->statbuf.st_size,
+                       (uint64_t)req->statbuf.st_mtim.tv_sec);
+    if (x == NULL) {
+      client_info(c, NULL, CLIENT_LINE_ERROR,
+                  "cannot upload %s: too many transfers", u->path);
+    } else {
+      x->overwrite = u->overwrite;
+      cxf_folder_request(x);
+    }
+  }
+  uv_fs_req_cleanup(req);
+  free(u);
+  client_maybe_stopped(c);
+}
+
+int client_xfer_upload(client *c, const char *path, const char *name,
+                       bool overwrite, char *err, size_t errlen) {
+  if (!client_ready(c)) {
+    snprintf(err, errlen, "not connected to the server");
+    return UV_ENOTCONN;
+  }
+  cxf_up_req *u = calloc(1, sizeof *u);
+  if (u == NULL) {
+    snprintf(err, errlen, "out of memory");
+    return UV_ENOMEM;
+  }
+  u->c = c;
+  u->overwrite = overwrite;
+  cxf_copy(u->path, sizeof u->path, path);
+  if (name == NULL || *name == '\0') { /* the file's own name */
+    const char *slash = strrchr(path, '/');
+    name = slash != NULL ? slash + 1 : path;
+  }
+  cxf_copy(u->name, sizeof u->name, name);
+  u->req.data = u;
+  int r = uv_fs_stat(c->loop, &u->req, u->path, cxf_up_stat_done);
+  if (r < 0) {
+    snprintf(err, errlen, "cannot upload %s: %s", path, uv_strerror(r));
+    free(u);
+    return r;
+  }
+  c->live++;
+  return 0;
+}
+
+int client_xfer_download(client *c, const char *name, const char *dir,
+                         char *err, size_t errlen) {
+  if (!client_ready(c)) {
+    snprintf(err, errlen, "not connected to the server");
+    return UV_ENOTCONN;
+  }
+  char where[PATH_MAX];
+  cxf_download_dir(c, dir, where, sizeof where);
+  cxf *x = cxf_folder_new(c, XFER_RECV, name, where, 0, 0);
+  if (x == NULL) {
+    snprintf(err, errlen, "too many transfers");
+    return -PERR_TRANSFER_LIMIT;
+  }
+  x->t.accepted = true;
+  cxf_folder_request(x);
+  return 0;
+}
+
+/* The newest live folder transfer with this xfer_id. */
+static cxf *cxf_folder_find(client *c, uint64_t id) {
+  cxf_state *st = cxf_get(c);
+  for (size_t i = st ? st->n : 0; i > 0; i--) {
+    cxf *x = st->x[i - 1];
+    if (x->folder && !x->ended && x->t.offer_id == id)
+      return x;
+  }
+  return NULL;
+}
+
+void client_xfer_on_folder(client *c, const proto_msg *m) {
+  if (m->type == PROTO_UPLOAD_READY) {
+    const proto_upload_ready *r = &m->u.upload_ready;
+    cxf *x = cxf_folder_find(c, r->xfer_id);
+    if (x == NULL || x->t.m.dir != XFER_SEND || x->t.accepted)
+      return;
+    x->t.accepted = true;
+    memcpy(x->token, r->token.p, PROTO_TOKEN_LEN);
+    if (cxf_open_source(x) == 0)
+      cxf_folder_dial(x); /* the server's first FILE_ACK says where */
+    return;
+  }
+  if (m->type != PROTO_DOWNLOAD_START)
+    return;
+  const proto_download_start *d = &m->u.download_start;
+  cxf *x = cxf_folder_find(c, d->xfer_id);
+  if (x == NULL || x->t.m.dir != XFER_RECV || x->buf != NULL)
+    return;
+  memcpy(x->token, d->token.p, PROTO_TOKEN_LEN);
+  xfer_init(&x->t.m, x->t.offer_id, x->name, x->peer, XFER_RECV, d->size);
+  if (cxf_recv_alloc(x) < 0) {
+    x->io_err = ENOMEM;
+    cxf_io_fail(x, "out of memory");
+    return;
+  }
+  if (cxf_start_job(x, CXF_JOB_PREPARE)) /* then cxf_accept_sent dials */
+    cxf_event(x, true);
+}
+
+/* The server refused a folder request or failed a folder transfer about
+ * the file subject: the newest live one of that name and direction. */
+static void cxf_folder_error(client *c, uint16_t ref_type, proto_str subject,
+                             const char *text) {
+  cxf_state *st = cxf_get(c);
+  enum xfer_dir dir = ref_type == PROTO_UPLOAD_REQ ? XFER_SEND : XFER_RECV;
+  for (size_t i = st ? st->n : 0; i > 0; i--) {
+    cxf *x = st->x[i - 1];
+    if (x->folder && !x->ended && x->t.m.dir == dir &&
+        client_str_eq(subject, x->name)) {
+      cxf_end(x, XFER_FAILED, XFER_ERR_SERVER, "%s", text);
+      return;
+    }
+  }
 }

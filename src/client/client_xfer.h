@@ -14,6 +14,7 @@
 #include "client.h"
 
 #define CLIENT_XFER_MAX 64          /* transfers kept in one session */
+#define CLIENT_XFER_DEPTH 16 /* directories of a received relative path */
 #define CLIENT_XFER_DIRECT_MS 2000  /* direct attempts before the relay */
 #define CLIENT_XFER_EVENT_MS 250    /* progress events at most this often */
 
@@ -31,6 +32,24 @@ void client_xfer_list(client *c);
 /* Makes a file name from the network safe to store (one component, no
  * control characters or escapes, no leading dot, at most 200 bytes). */
 void client_xfer_sanitize(char *dst, size_t cap, proto_str in);
+
+/* The shared folder: /upload PATH [NAME] (the file's own name when NAME
+ * is NULL; overwrite: replace a file of that name) and /download NAME
+ * [DIR]. They appear as transfers with peer "server". Return 0 or a
+ * negative PERR_/uv error with err filled. */
+int client_xfer_upload(client *c, const char *path, const char *name,
+                       bool overwrite, char *err, size_t errlen);
+int client_xfer_download(client *c, const char *name, const char *dir,
+                         char *err, size_t errlen);
+
+/* UPLOAD_READY or DOWNLOAD_START from the server. */
+void client_xfer_on_folder(client *c, const proto_msg *m);
+
+/* Makes a received relative path safe to store below the download
+ * directory: each component as above, at most CLIENT_XFER_DEPTH
+ * directories; an absolute path or one with ".." keeps its last component
+ * only. */
+void client_xfer_sanitize_path(char *dst, size_t cap, proto_str in);
 
 /* A file frame (0x0701..0x070B) from the server. */
 void client_xfer_on_frame(client *c, const proto_msg *m);

@@ -4,6 +4,7 @@
 
 #include <assert.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,7 +55,7 @@ static void stream_tcp_on_read(uv_stream_t *h, ssize_t nread,
   if (s->flags & STREAM_CLOSING)
     return;
   if (nread > 0)
-    stream_deliver(s, (const uint8_t *)buf->base, (size_t)nread);
+    s->be->input(s, (const uint8_t *)buf->base, (size_t)nread);
   else if (nread < 0)
     stream_fail(s, (int)nread);
 }
@@ -170,6 +171,7 @@ const stream_backend stream_tcp = {
     .flush = stream_tcp_flush,
     .shutdown = stream_tcp_shutdown,
     .close = stream_tcp_close,
+    .input = stream_deliver,
 };
 
 /* ---- the stream --------------------------------------------------------- */
@@ -178,6 +180,7 @@ const stream_backend stream_tcp = {
 int stream_init(stream *s, uv_loop_t *loop, const stream_ops *ops, void *data) {
   s->ops = ops;
   s->be = &stream_tcp;
+  s->tls = NULL;
   s->flags = 0;
   int r = uv_tcp_init(loop, &s->tcp);
   s->tcp.data = data;
@@ -214,14 +217,34 @@ int stream_connect(stream *s, const struct sockaddr *addr,
   return r;
 }
 
-/* Starts reads unless started or closing. */
+/* Starts reads unless started or closing. The flag is set first: a TLS
+ * backend may hand over plaintext it already decrypted from inside
+ * read_start, and the owner may stop reading again from on_read. */
 int stream_read_start(stream *s) {
   if (s->flags & (STREAM_READING | STREAM_CLOSING))
     return 0;
+  s->flags |= STREAM_READING;
   int r = s->be->read_start(s);
-  if (r == 0)
-    s->flags |= STREAM_READING;
+  if (r < 0)
+    s->flags &= (uint8_t)~STREAM_READING;
   return r;
+}
+
+/* The last TLS failure's words (loop thread only, like the buffers). */
+static char stream_tls_detail[256] = "TLS failure";
+
+/* Keeps text for the next stream_strerror(STREAM_ETLS). */
+void stream_set_tls_detail(const char *text) {
+  snprintf(stream_tls_detail, sizeof stream_tls_detail, "%s", text);
+}
+
+/* libuv's text, or ours for the stream layer's own codes. */
+const char *stream_strerror(int err) {
+  if (err == STREAM_ETLS)
+    return stream_tls_detail;
+  if (err == STREAM_ENOTTLS)
+    return "the server answered in plain text, not TLS";
+  return uv_strerror(err);
 }
 
 /* Stops reads unless stopped or closing. */
@@ -309,14 +332,18 @@ static void stream_pipe_pump(stream_pipe *p, stream_leg *l) {
     stream_pipe_end(p, r);
     return;
   }
-  if (l->paused && l->q.bytes <= p->low) {
+  if (l->paused && l->q.bytes <= p->low && !p->held) {
+    /* Resumed first: a TLS source hands over plaintext it holds from
+     * inside stream_read_start, and that read may pause it again. */
+    l->paused = false;
+    l->resumes++;
     r = stream_read_start(l->src);
     if (r < 0) {
       stream_pipe_end(p, r);
       return;
     }
-    l->paused = false;
-    l->resumes++;
+    if (p->done)
+      return;
   }
   if (l->eof && l->q.bytes == 0) {
     r = stream_shutdown(l->dst);
@@ -343,6 +370,8 @@ static void stream_pipe_on_read(stream *s, const uint8_t *data, size_t n) {
   l->bytes += n;
   if (l->q.bytes > l->peak)
     l->peak = l->q.bytes;
+  if (p->on_moved != NULL)
+    p->on_moved(p, n); /* may hold the pipe */
   stream_pipe_pump(p, l);
   if (!p->done && !l->paused && l->q.bytes > p->high) {
     int r = stream_read_stop(s);
@@ -423,6 +452,35 @@ int stream_pipe_start(stream_pipe *p, stream *a, stream *b, size_t high,
     if (r < 0)
       return r;
     stream_pipe_pump(p, &p->leg[i]);
+  }
+  return 0;
+}
+
+/* Holds or lets go of both sources. A held source is stopped; one let go
+ * reads again unless it finished or its far side is above the low
+ * watermark (the pump starts it once that drains). */
+int stream_pipe_hold(stream_pipe *p, bool held) {
+  if (p->done || p->held == held)
+    return 0;
+  p->held = held;
+  for (int i = 0; i < 2; i++) {
+    stream_leg *l = &p->leg[i];
+    if (l->eof)
+      continue;
+    int r;
+    if (held) {
+      r = stream_read_stop(l->src);
+    } else if (!l->paused || l->q.bytes <= p->low) {
+      if (l->paused) { /* first, as in stream_pipe_pump */
+        l->paused = false;
+        l->resumes++;
+      }
+      r = stream_read_start(l->src);
+    } else {
+      continue;
+    }
+    if (r < 0)
+      return r;
   }
   return 0;
 }

@@ -44,6 +44,10 @@ typedef struct stream_ops {
   void (*on_shutdown)(stream *s, int status);
   /* The handle is closed and no callback will follow: free the owner. */
   void (*on_close)(stream *s);
+  /* A TLS handshake completed (optional; NULL when unused): the peer's
+   * certificate can be checked now (tls_peer_fingerprint). Output queued
+   * before it waits for the handshake, then on_drain follows. */
+  void (*on_secure)(stream *s);
 } stream_ops;
 
 /* What moves the bytes. Each op returns 0 or a negative uv error. */
@@ -56,6 +60,9 @@ typedef struct stream_backend {
   /* Ends the sending side once the writes in flight are out. */
   int (*shutdown)(stream *s);
   void (*close)(stream *s);
+  /* Bytes read from the socket (TCP: straight to the owner; TLS: into the
+   * decryption, plaintext follows through stream_deliver). */
+  void (*input)(stream *s, const uint8_t *p, size_t n);
 } stream_backend;
 
 /* Plain TCP. */
@@ -68,12 +75,29 @@ enum stream_flag {
   STREAM_SHUTDOWN = 1 << 3, /* shutdown requested */
 };
 
+struct tls_conn;
+
 struct stream {
   const stream_ops *ops;    /* the owner's callbacks */
-  const stream_backend *be; /* &stream_tcp, or a TLS backend later */
+  const stream_backend *be; /* &stream_tcp, or &tls_backend (tls.h) */
+  struct tls_conn *tls;     /* the TLS state while be is TLS, else NULL */
   uint8_t flags;            /* enum stream_flag */
   uv_tcp_t tcp;             /* the socket; tcp.data is the owner's */
 };
+
+/* Errors of the stream layer beyond libuv's (uv errors are above -4096):
+ * stream_strerror() names them all. */
+enum {
+  STREAM_ETLS = -30001,    /* the TLS layer failed (tls_last_error) */
+  STREAM_ENOTTLS = -30002, /* the peer answered a TLS hello in plain text */
+};
+
+/* Text for a uv error or a STREAM_E* code (STREAM_ETLS: the detail the
+ * TLS layer gave last, loop thread only). */
+const char *stream_strerror(int err);
+
+/* For backends: the detail stream_strerror(STREAM_ETLS) reports. */
+void stream_set_tls_detail(const char *text);
 
 /* Connect completion: status 0 or a uv error (never called once the
  * stream is closing). */
@@ -95,7 +119,9 @@ static inline void *stream_data(const stream *s) {
   return s->tcp.data;
 }
 
-/* Starts or stops delivering reads (idempotent; 0 once closing). */
+/* Starts or stops delivering reads (idempotent; 0 once closing). On a TLS
+ * stream on_read may run inside stream_read_start, with plaintext
+ * decrypted before the owner stopped reading. */
 int stream_read_start(stream *s);
 int stream_read_stop(stream *s);
 
@@ -145,14 +171,18 @@ typedef struct stream_leg {
  * The owner closes both streams; their on_close goes to on_close. */
 typedef void (*stream_pipe_done_cb)(stream_pipe *p, int err);
 typedef void (*stream_pipe_close_cb)(stream_pipe *p, stream *s);
+/* n bytes were read from one side (optional: a rate limit counts them). */
+typedef void (*stream_pipe_moved_cb)(stream_pipe *p, size_t n);
 
 struct stream_pipe {
   stream_leg leg[2]; /* [0]: a to b, [1]: b to a */
   size_t high, low;  /* watermarks of each leg's queue, in bytes */
   stream_pipe_done_cb on_done;
   stream_pipe_close_cb on_close;
+  stream_pipe_moved_cb on_moved; /* optional, set by the owner */
   void *data; /* the owner's */
   bool done;  /* on_done ran */
+  bool held;  /* the owner stopped both sources (stream_pipe_hold) */
 };
 
 /* Forwards a <-> b through p (zeroed by the caller), taking over both
@@ -162,6 +192,11 @@ struct stream_pipe {
 int stream_pipe_start(stream_pipe *p, stream *a, stream *b, size_t high,
                       size_t low, stream_pipe_done_cb on_done,
                       stream_pipe_close_cb on_close);
+
+/* Stops (held) or lets go of (!held) both sources, whatever the queues,
+ * e.g. for a rate limit: the watermarks still apply once let go. Returns
+ * 0 or a uv error from starting a read. */
+int stream_pipe_hold(stream_pipe *p, bool held);
 
 /* Frees what the legs still hold (after both streams closed). */
 void stream_pipe_free(stream_pipe *p);

@@ -59,6 +59,13 @@ enum {
   OPT_OFFER_TTL,
   OPT_MAX_RELAYED,
   OPT_MAX_RELAYED_TOTAL,
+  OPT_FOLDER_QUOTA,
+  OPT_FOLDER_USER_QUOTA,
+  OPT_FOLDER_MAX_FILES,
+  OPT_RELAY_RATE,
+  OPT_TLS_CERT,
+  OPT_TLS_KEY,
+  OPT_INSECURE_PLAINTEXT,
   OPT_ADMIN,
   OPT_HELP,
   OPT_VERSION,
@@ -108,6 +115,13 @@ static const struct option config_opts[] = {
     {"offer-ttl", required_argument, NULL, OPT_OFFER_TTL},
     {"max-relayed", required_argument, NULL, OPT_MAX_RELAYED},
     {"max-relayed-total", required_argument, NULL, OPT_MAX_RELAYED_TOTAL},
+    {"folder-quota", required_argument, NULL, OPT_FOLDER_QUOTA},
+    {"folder-user-quota", required_argument, NULL, OPT_FOLDER_USER_QUOTA},
+    {"folder-max-files", required_argument, NULL, OPT_FOLDER_MAX_FILES},
+    {"relay-rate", required_argument, NULL, OPT_RELAY_RATE},
+    {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+    {"tls-key", required_argument, NULL, OPT_TLS_KEY},
+    {"insecure-plaintext", no_argument, NULL, OPT_INSECURE_PLAINTEXT},
     {"admin", no_argument, NULL, OPT_ADMIN},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -123,8 +137,12 @@ static void config_usage(FILE *f) {
          "       parleyd user del NAME | user list | user passwd NAME\n"
          "       parleyd logins [N]               the last N login attempts "
          "(default 20)\n"
+         "       parleyd files list | files rm NAME  the shared folder's "
+         "files\n"
          "       parleyd ctl COMMAND...           run one operator command "
          "on the running server\n"
+         "       parleyd fingerprint              the TLS key's fingerprint "
+         "(clients check it)\n"
          "\n"
          "options (each also a key in the [server] section of the config "
          "file):\n"
@@ -133,7 +151,7 @@ static void config_usage(FILE *f) {
          "  --db FILE                SQLite database (default "
          "$XDG_DATA_HOME/parley/parley.db)\n"
          "  --files DIR              shared folder (default "
-         "$XDG_DATA_HOME/parley/files)\n"
+         "$XDG_DATA_HOME/parley/files; \"\" = none)\n"
          "  --config FILE            config file (default "
          "$XDG_CONFIG_HOME/parley/parleyd.conf if it exists)\n"
          "  --name NAME              server name shown to clients (default: "
@@ -209,6 +227,22 @@ static void config_usage(FILE *f) {
          "(default 4; 0 = no relay)\n"
          "  --max-relayed-total N    relayed transfers at once in all "
          "(default 32)\n"
+         "  --folder-quota BYTES     total size of the shared folder (default "
+         "107374182400 = 100 GiB; 0 = no limit)\n"
+         "  --folder-user-quota BYTES  bytes one user may keep in the shared "
+         "folder (default 0 = no limit)\n"
+         "  --folder-max-files N     files in the shared folder (default "
+         "10000)\n"
+         "  --relay-rate BYTES       relayed bytes per second, all transfers "
+         "together (default 0 = no limit)\n"
+         "  --tls-cert FILE          TLS certificate chain, PEM (default: "
+         "the database's\n"
+         "                           path + .crt, self-signed, made on first "
+         "start)\n"
+         "  --tls-key FILE           its private key, PEM (default: the "
+         "database's path + .key)\n"
+         "  --insecure-plaintext     no TLS: passwords and chat cross the "
+         "network in clear\n"
          "  --admin                  with 'user add': create an operator\n"
          "  --help, --version\n"
          "\n"
@@ -216,7 +250,7 @@ static void config_usage(FILE *f) {
          "ctl): users,\n"
          "kick NAME [REASON], ban NAME [SECONDS], unban NAME, bans, say TEXT, "
          "logins [N],\n"
-         "shutdown, help.\n");
+         "files, rm NAME, shutdown, help.\n");
 }
 
 /* Copies s into a fixed field; -1 when it does not fit. */
@@ -278,6 +312,16 @@ static int config_set(config *c, int id, const char *v) {
   case OPT_FILES:
     r = config_copy(c->files, sizeof c->files, v);
     break;
+  case OPT_TLS_CERT:
+    r = *v == '\0' ? -1 : config_copy(c->tls_cert, sizeof c->tls_cert, v);
+    break;
+  case OPT_TLS_KEY:
+    r = *v == '\0' ? -1 : config_copy(c->tls_key, sizeof c->tls_key, v);
+    break;
+  case OPT_INSECURE_PLAINTEXT:
+    r = v ? config_bool(v, &c->insecure_plaintext)
+          : (c->insecure_plaintext = true, 0);
+    break;
   case OPT_CONFIG:
     r = config_copy(c->config, sizeof c->config, v);
     break;
@@ -338,6 +382,17 @@ static int config_set(config *c, int id, const char *v) {
     r = config_uint(v, 0, UINT64_MAX >> 1, &u);
     if (r == 0)
       c->max_file_size = u;
+    break;
+  case OPT_FOLDER_QUOTA:
+  case OPT_FOLDER_USER_QUOTA:
+    r = config_uint(v, 0, UINT64_MAX >> 1, &u);
+    if (r == 0)
+      *(id == OPT_FOLDER_QUOTA ? &c->folder_quota : &c->folder_user_quota) = u;
+    break;
+  case OPT_RELAY_RATE:
+    r = config_uint(v, 0, (uint64_t)1 << 40, &u);
+    if (r == 0)
+      c->relay_rate = u;
     break;
   case OPT_OUTBUF_HARD:
   case OPT_OUTBUF_SOFT:
@@ -431,6 +486,9 @@ static int config_set(config *c, int id, const char *v) {
     case OPT_MAX_RELAYED_TOTAL:
       dst = &c->max_relayed_total, hi = 100000;
       break;
+    case OPT_FOLDER_MAX_FILES:
+      dst = &c->folder_max_files, lo = 1, hi = 1000000;
+      break;
     default:
       return -1;
     }
@@ -519,6 +577,8 @@ static void config_defaults(config *c) {
   c->offer_ttl = 600;
   c->max_relayed = 4;
   c->max_relayed_total = 32;
+  c->folder_quota = (uint64_t)100 << 30;
+  c->folder_max_files = 10000;
 }
 
 /* Two passes over argv: the first only finds --config/--help, then the
@@ -580,6 +640,10 @@ int config_load(config *c, int argc, char **argv) {
   c->argv = argv + optind;
   if (c->outbuf_soft > c->outbuf_hard && c->outbuf_hard > 0)
     c->outbuf_soft = c->outbuf_hard;
+  if ((c->tls_cert[0] == '\0') != (c->tls_key[0] == '\0')) {
+    fprintf(stderr, "parleyd: --tls-cert and --tls-key go together\n");
+    return -1;
+  }
   char host[128];
   int port;
   if (config_split_listen(c, host, sizeof host, &port) < 0) {
@@ -587,6 +651,19 @@ int config_load(config *c, int argc, char **argv) {
     return -1;
   }
   return 0;
+}
+
+/* The given pair, or the generated one beside the database. */
+bool config_tls_paths(const config *c, char *cert, size_t certcap, char *key,
+                      size_t keycap) {
+  if (c->tls_cert[0] != '\0') {
+    snprintf(cert, certcap, "%s", c->tls_cert);
+    snprintf(key, keycap, "%s", c->tls_key);
+    return false;
+  }
+  snprintf(cert, certcap, "%s.crt", c->db);
+  snprintf(key, keycap, "%s.key", c->db);
+  return true;
 }
 
 /* "1.2.3.4:5", "[::1]:5", ":5" (all addresses) or "5". */

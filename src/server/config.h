@@ -13,7 +13,7 @@
 typedef struct config {
   char listen[128];       /* ADDR:PORT */
   char db[1024];          /* SQLite file */
-  char files[1024];       /* shared folder (later issue) */
+  char files[1024];       /* shared folder, "" = none */
   char config[1024];      /* INI file, "" when none */
   char name[65];          /* server name */
   char log[1024];         /* log file, "" = stderr */
@@ -54,6 +54,13 @@ typedef struct config {
   uint32_t offer_ttl;         /* seconds an offer waits for an answer */
   uint32_t max_relayed;       /* relayed transfers per user, 0 = no relay */
   uint32_t max_relayed_total; /* relayed transfers at once in all */
+  uint64_t folder_quota;      /* bytes in the shared folder, 0 = no limit */
+  uint64_t folder_user_quota; /* bytes per user there, 0 = no limit */
+  uint32_t folder_max_files;  /* files in the shared folder */
+  uint64_t relay_rate;        /* relayed bytes per second in all, 0 = any */
+  char tls_cert[1024];        /* certificate (chain) PEM, "" = beside db */
+  char tls_key[1024];         /* its private key PEM, "" = beside db */
+  bool insecure_plaintext;    /* no TLS at all (--insecure-plaintext) */
   /* subcommand */
   bool admin; /* user add --admin */
   int argc;   /* positional words left after options */
@@ -75,6 +82,12 @@ int config_split_listen(const config *c, char *host, size_t hostcap, int *port);
  * with ".control" appended. Returns 0, or -1 when it does not fit a UNIX
  * socket address. */
 int config_control_path(const config *c, char *buf, size_t cap);
+
+/* The TLS certificate and key files: --tls-cert/--tls-key, else the
+ * database's path + ".crt" / ".key" (made on first start). Returns true
+ * when they are the generated pair. */
+bool config_tls_paths(const config *c, char *cert, size_t certcap, char *key,
+                      size_t keycap);
 
 /* argon2id cost for c->pwhash. */
 void config_pwhash_limits(const config *c, unsigned long long *ops,

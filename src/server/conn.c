@@ -12,6 +12,7 @@
 #include "server.h"
 #include "slab.h"
 #include "store.h"
+#include "tls.h"
 
 #define CONN_CLOSE_GRACE_MS 2000 /* final frames get this long */
 
@@ -47,6 +48,18 @@ static conn_ipcount *conn_ipcounts;
 static slab conn_slab = SLAB_INIT(sizeof(conn));
 
 static const stream_ops conn_stream_ops;
+
+/* Why a connection was refused at accept (conn.refuse). */
+enum {
+  CONN_REFUSE_NONE,
+  CONN_REFUSE_STOPPING,
+  CONN_REFUSE_FULL,
+  CONN_REFUSE_PER_IP,
+  CONN_REFUSE_UNAUTH,
+  CONN_REFUSE_OOM,
+};
+
+static void conn_refuse(conn *c);
 
 /* Registers the upward calls. */
 void conn_set_handlers(conn_frame_fn on_frame, conn_close_fn on_close) {
@@ -215,6 +228,19 @@ static void conn_malformed(conn *c, int err) {
  * connection. */
 static void conn_on_read(stream *s, const uint8_t *p, size_t n) {
   conn *c = stream_data(s);
+  if (c->wire == CONN_WIRE_NEW && srv.tls != NULL) {
+    c->wire = p[0] == 0x16 ? CONN_WIRE_TLS : CONN_WIRE_PLAIN;
+    if (c->wire == CONN_WIRE_TLS) { /* from now on reads arrive decrypted */
+      int r = tls_start(s, srv.tls, NULL, p, n);
+      if (r < 0)
+        conn_close(c, false, stream_strerror(r));
+      return;
+    }
+    if (c->refuse != CONN_REFUSE_NONE) {
+      conn_refuse(c);
+      return;
+    }
+  }
   while (!c->closing) {
     const uint8_t *frame;
     ssize_t r = framer_next(&c->in, &p, &n, PROTO_MAX_FRAME, &frame);
@@ -240,6 +266,14 @@ static void conn_on_read(stream *s, const uint8_t *p, size_t n) {
       conn_malformed(c, (int)d);
       return;
     }
+    if (c->wire == CONN_WIRE_PLAIN && c->state == CONN_HELLO &&
+        m.type != PROTO_FILE_CONNECT) {
+      log_info(conn_peer(c), "plain-text %s on the TLS port",
+               proto_type_name(m.type));
+      conn_error(c, PERR_TLS_REQUIRED, m.type, "", NULL);
+      conn_close(c, true, "plain-text client on the TLS port");
+      return;
+    }
     conn_on_frame(c, &m);
   }
 }
@@ -253,7 +287,7 @@ static void conn_on_error(stream *s, int err) {
     conn_reap(c);
     return;
   }
-  conn_close(c, false, err == UV_EOF ? "peer closed" : uv_strerror(err));
+  conn_close(c, false, err == UV_EOF ? "peer closed" : stream_strerror(err));
 }
 
 /* A write finished: the rest goes in the next flush pass, and a closing
@@ -262,6 +296,15 @@ static void conn_on_drain(stream *s) {
   conn *c = stream_data(s);
   if (c->out.count > 0 || c->closing)
     conn_mark_dirty(c);
+}
+
+/* The TLS handshake completed: noted for the operator's debugging; a
+ * connection refused at accept hears why now. */
+static void conn_on_secure(stream *s) {
+  conn *c = stream_data(s);
+  log_debug(conn_peer(c), "TLS: %s", tls_describe(s));
+  if (c->refuse != CONN_REFUSE_NONE)
+    conn_refuse(c);
 }
 
 /* Close callback: unlink and drop the open reference. */
@@ -291,6 +334,7 @@ static const stream_ops conn_stream_ops = {
     .on_drain = conn_on_drain,
     .on_error = conn_on_error,
     .on_close = conn_on_close,
+    .on_secure = conn_on_secure,
 };
 
 /* Accept callback body. */
@@ -335,51 +379,39 @@ int conn_accept(uv_stream_t *listener) {
   if (r < 0)
     log_warn(conn_peer(c), "TCP_NODELAY: %s", uv_strerror(r));
   log_info(conn_peer(c), "connected");
-  if (srv.stopping) {
-    conn_error(c, PERR_SHUTTING_DOWN, 0, "", NULL);
-    conn_close(c, true, "server shutting down");
-    return 0;
-  }
   const config *cfg = srv.cfg;
   /* Logged-in users have their own budget (max-clients); a connection
    * that has not logged in yet takes one of max-unauthenticated, and no
    * address group holds more than max-per-ip of either. */
-  if (srv.nusers >= cfg->max_clients) {
+  if (srv.stopping) {
+    c->refuse = CONN_REFUSE_STOPPING;
+  } else if (srv.nusers >= cfg->max_clients) {
     log_warn(conn_peer(c), "server full (%u clients)", cfg->max_clients);
     store_job *j = store_job_new(STORE_LOGIN_LOG, NULL, NULL);
     snprintf(j->text, sizeof j->text, "%s", conn_ip(c));
     snprintf(j->text2, sizeof j->text2, "server full");
     j->num = c->port;
     store_submit(j);
-    conn_error(c, PERR_SERVER_FULL, 0, "",
-               "server full: %u clients connected, try again later",
-               cfg->max_clients);
-    conn_close(c, true, "server full");
-    return 0;
-  }
-  if (cfg->max_per_ip > 0 && conn_ip_count(c) >= cfg->max_per_ip) {
+    c->refuse = CONN_REFUSE_FULL;
+  } else if (cfg->max_per_ip > 0 && conn_ip_count(c) >= cfg->max_per_ip) {
     log_warn(conn_peer(c), "too many connections from %s (%u)",
              conn_addr_key(c), cfg->max_per_ip);
-    conn_error(c, PERR_SERVER_FULL, 0, "",
-               "too many connections from your address (%u); close one and "
-               "try again",
-               cfg->max_per_ip);
-    conn_close(c, true, "too many connections from one address");
-    return 0;
-  }
-  if (srv.npending >= cfg->max_unauth) {
+    c->refuse = CONN_REFUSE_PER_IP;
+  } else if (srv.npending >= cfg->max_unauth) {
     log_warn(conn_peer(c), "too many connections waiting to log in (%u)",
              cfg->max_unauth);
-    conn_error(c, PERR_SERVER_FULL, 0, "",
-               "server busy: %u connections waiting to log in, try again "
-               "later",
-               cfg->max_unauth);
-    conn_close(c, true, "too many connections not logged in");
-    return 0;
+    c->refuse = CONN_REFUSE_UNAUTH;
+  } else if (!conn_ip_add(c)) {
+    c->refuse = CONN_REFUSE_OOM;
   }
-  if (!conn_ip_add(c)) {
-    conn_error(c, PERR_INTERNAL, 0, "", "out of memory");
-    conn_close(c, true, "out of memory for the address table");
+  if (c->refuse != CONN_REFUSE_NONE) {
+    /* Over TLS the refusal can only be said inside TLS: read the first
+     * byte (and do the handshake) first. It counts against no budget,
+     * and the hello timeout bounds it. */
+    if (srv.tls == NULL)
+      conn_refuse(c);
+    else if ((r = stream_read_start(&c->s)) < 0)
+      conn_close(c, false, uv_strerror(r));
     return 0;
   }
   c->pending = true;
@@ -388,6 +420,41 @@ int conn_accept(uv_stream_t *listener) {
   if (r < 0)
     conn_close(c, false, uv_strerror(r));
   return 0;
+}
+
+/* Says why c was refused at accept (conn.refuse) and closes after it. */
+static void conn_refuse(conn *c) {
+  const config *cfg = srv.cfg;
+  switch (c->refuse) {
+  case CONN_REFUSE_STOPPING:
+    conn_error(c, PERR_SHUTTING_DOWN, 0, "", NULL);
+    conn_close(c, true, "server shutting down");
+    break;
+  case CONN_REFUSE_FULL:
+    conn_error(c, PERR_SERVER_FULL, 0, "",
+               "server full: %u clients connected, try again later",
+               cfg->max_clients);
+    conn_close(c, true, "server full");
+    break;
+  case CONN_REFUSE_PER_IP:
+    conn_error(c, PERR_SERVER_FULL, 0, "",
+               "too many connections from your address (%u); close one and "
+               "try again",
+               cfg->max_per_ip);
+    conn_close(c, true, "too many connections from one address");
+    break;
+  case CONN_REFUSE_UNAUTH:
+    conn_error(c, PERR_SERVER_FULL, 0, "",
+               "server busy: %u connections waiting to log in, try again "
+               "later",
+               cfg->max_unauth);
+    conn_close(c, true, "too many connections not logged in");
+    break;
+  default:
+    conn_error(c, PERR_INTERNAL, 0, "", "out of memory");
+    conn_close(c, true, "out of memory for the address table");
+    break;
+  }
 }
 
 /* Stops input; a failure here only means more bytes may arrive, which the
@@ -559,6 +626,14 @@ void conn_tick(conn *c, uint64_t now_ms) {
   }
   const config *cfg = srv.cfg;
   uint64_t age = now_ms - c->when_ms;
+  if (c->state == CONN_HELLO && age >= (uint64_t)cfg->hello_timeout * 1000 &&
+      tls_active(&c->s) && !tls_secure(&c->s)) {
+    /* No ERROR: nothing can be said to a peer that is not in TLS yet. */
+    log_warn(conn_peer(c), "no TLS handshake within %u seconds",
+             cfg->hello_timeout);
+    conn_close(c, false, "TLS handshake timeout");
+    return;
+  }
   if (c->state == CONN_HELLO && age >= (uint64_t)cfg->hello_timeout * 1000) {
     conn_error(c, PERR_TIMEOUT, 0, "", "no HELLO within %u seconds",
                cfg->hello_timeout);

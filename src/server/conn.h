@@ -29,6 +29,13 @@ enum conn_state {
   CONN_RELAY,   /* a file data connection (FILE_CONNECT), see relay.h */
 };
 
+/* What the first byte said the connection speaks (with srv.tls set). */
+enum conn_wire {
+  CONN_WIRE_NEW,   /* nothing read yet */
+  CONN_WIRE_TLS,   /* a TLS handshake record: the stream is TLS now */
+  CONN_WIRE_PLAIN, /* frames: only FILE_CONNECT (a relay leg) may follow */
+};
+
 typedef struct conn {
   /* Hot: what a broadcast touches per recipient, kept together first. */
   outq out;                  /* frames waiting to be written */
@@ -54,6 +61,9 @@ typedef struct conn {
   uint8_t family;        /* peer address: AF_INET, AF_INET6 or 0 unknown */
   uint16_t port;         /* peer port */
   uint16_t version;      /* protocol version from HELLO (0 before) */
+  uint8_t wire;          /* enum conn_wire: how the first byte decided */
+  uint8_t refuse;        /* CONN_REFUSE_*: refused at accept, said once the
+                            wire is known (conn.c) */
   uint8_t addr[16];      /* peer address, binary (4 or 16 bytes used) */
 } conn;
 

@@ -12,6 +12,7 @@
 #include "admin.h"
 #include "bus.h"
 #include "conn.h"
+#include "folderstore.h"
 #include "log.h"
 #include "room.h"
 #include "server.h"
@@ -161,6 +162,60 @@ static void console_on_logins(store_job *j) {
   console_to = 0;
 }
 
+enum { CONSOLE_OK, CONSOLE_ERR, CONSOLE_LATER };
+
+/* files: the shared folder, one line per file. */
+static void console_files(void) {
+  if (!folderstore_enabled()) {
+    console_reply("this server has no shared folder");
+    return;
+  }
+  if (folderstore_count() == 0)
+    console_reply("the shared folder is empty");
+  for (size_t i = 0; i < folderstore_count(); i++) {
+    const folder_file *f = folderstore_at(i);
+    char when[32];
+    time_t t = (time_t)f->mtime;
+    struct tm tm;
+    strftime(when, sizeof when, "%Y-%m-%d %H:%M", gmtime_r(&t, &tm));
+    console_reply("%s %llu %s %s UTC", f->name, (unsigned long long)f->size,
+                  f->owner, when);
+  }
+}
+
+/* rm NAME finished on the disk: the reply to whoever asked. */
+static void console_on_rm(void *ctx, int err) {
+  console_to = (uint64_t)(uintptr_t)ctx;
+  if (err < 0)
+    console_reply("not deleted: %s", proto_strerror(err));
+  else
+    console_reply("deleted");
+  console_end(err == 0);
+  console_to = 0;
+}
+
+/* rm NAME: deletes a file of the shared folder. Returns CONSOLE_*. */
+static int console_rm(const char *name) {
+  if (name == NULL || !folderstore_ready()) {
+    console_reply(name == NULL ? "usage: rm NAME"
+                               : "the shared folder is not open");
+    return CONSOLE_ERR;
+  }
+  folder_file *f = folderstore_find(name, strlen(name));
+  if (f == NULL || f->busy) {
+    console_reply(f == NULL ? "no such file in the shared folder: %s"
+                            : "%s is being changed; try again",
+                  name);
+    return CONSOLE_ERR;
+  }
+  if (folderstore_delete(name, console_on_rm, (void *)(uintptr_t)console_to) <
+      0) {
+    console_reply("not deleted: %s", proto_strerror(PERR_IO));
+    return CONSOLE_ERR;
+  }
+  return CONSOLE_LATER;
+}
+
 /* say: a server notice to every logged-in user. Returns false when the
  * text cannot be sent. */
 static bool console_say(const char *text) {
@@ -214,8 +269,6 @@ static bool console_uint(const char *s, uint32_t *out) {
   return true;
 }
 
-enum { CONSOLE_OK, CONSOLE_ERR, CONSOLE_LATER };
-
 /* Runs one command; returns CONSOLE_LATER when a callback will end the
  * reply. *stop is set for shutdown (run after the reply ended). */
 static int console_dispatch(char *line, bool *stop) {
@@ -226,7 +279,7 @@ static int console_dispatch(char *line, bool *stop) {
   if (strcmp(cmd, "help") == 0) {
     console_reply("commands: users | kick NAME [REASON] | ban NAME "
                   "[SECONDS] [REASON] | unban NAME | bans | say TEXT | "
-                  "logins [N] | shutdown | help");
+                  "logins [N] | files | rm NAME | shutdown | help");
   } else if (strcmp(cmd, "users") == 0) {
     console_users();
   } else if (strcmp(cmd, "kick") == 0) {
@@ -309,6 +362,10 @@ static int console_dispatch(char *line, bool *stop) {
     j->tag = console_to;
     store_submit(j);
     return CONSOLE_LATER;
+  } else if (strcmp(cmd, "files") == 0) {
+    console_files();
+  } else if (strcmp(cmd, "rm") == 0) {
+    return console_rm(console_word(&rest));
   } else if (strcmp(cmd, "shutdown") == 0) {
     console_reply("shutting down");
     *stop = true;

@@ -14,6 +14,8 @@
 #include "console.h"
 #include "control.h"
 #include "discovery.h"
+#include "folderstore.h"
+#include "folderxfer.h"
 #include "log.h"
 #include "room.h"
 #include "offer.h"
@@ -168,6 +170,7 @@ static void daemon_on_tick(uv_timer_t *t) {
   auth_tick(false);
   offer_tick(now);
   relay_tick(now);
+  folderxfer_tick(now);
   daemon_trim(queued);
 }
 
@@ -181,6 +184,8 @@ static void daemon_finish(void) {
   room_fini();
   auth_tick(true);
   store_stop();
+  folderstore_stop();
+  relay_stop();
   uv_close((uv_handle_t *)&srv.check, NULL);
   uv_close((uv_handle_t *)&srv.idle, NULL);
   uv_close((uv_handle_t *)&srv.tick, NULL);
@@ -357,6 +362,8 @@ int daemon_start(uv_loop_t *loop, config *cfg) {
       log_warn(NULL, "discovery off: cannot bind udp %s:%u: %s", host,
                cfg->discovery_port, uv_strerror(r));
   }
+  if (folderstore_start(loop, cfg->files) < 0)
+    log_warn(NULL, "shared folder off: its path is too long: %s", cfg->files);
   r = console_start(loop, daemon_shutdown);
   if (r < 0)
     log_warn(NULL, "console off: %s", uv_strerror(r));

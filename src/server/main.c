@@ -20,7 +20,9 @@
 #include "log.h"
 #include "room.h"
 #include "server.h"
+#include "folderstore.h"
 #include "store.h"
+#include "tls.h"
 
 #define MAIN_CTL_TIMEOUT_MS 10000 /* parleyd ctl waits this long for a reply */
 
@@ -192,6 +194,25 @@ static int main_logins(config *cfg) {
   return 0;
 }
 
+/* parleyd files list | files rm NAME: the shared folder's table, read
+ * from the database directly (a running server's console has the same
+ * commands, files and rm, which also update what it has in memory). */
+static int main_files(config *cfg) {
+  bool list = cfg->argc == 2 && strcmp(cfg->argv[1], "list") == 0;
+  bool rm = cfg->argc == 3 && strcmp(cfg->argv[1], "rm") == 0;
+  if (!list && !rm) {
+    fprintf(stderr, "usage: parleyd files list | parleyd files rm NAME\n");
+    return 2;
+  }
+  sqlite3 *db;
+  if (store_open(cfg->db, &db) < 0)
+    return 1;
+  int r = list ? folderstore_cmd_list(db)
+               : folderstore_cmd_rm(db, cfg->files, cfg->argv[2]);
+  store_close_db(db);
+  return r;
+}
+
 /* parleyd ctl COMMAND...: sends one console command to the running
  * server's operator socket and prints the reply. Exit status 0 when the
  * server answered "ok", 1 on "error" or when it cannot be reached. */
@@ -281,10 +302,44 @@ static int main_ctl(config *cfg) {
 }
 
 /* Runs the server until it stops. */
+/* Makes the server identity on first start (unless --tls-cert names one)
+ * and loads it; or, with --insecure-plaintext, warns. Returns 0 or -1
+ * with the reason printed. Blocking: before the loop runs. */
+static int main_tls(const config *cfg) {
+  if (cfg->insecure_plaintext) {
+    static const char warn[] =
+        "WARNING: --insecure-plaintext: no TLS; passwords, session tokens "
+        "and chat cross the network in clear";
+    fprintf(stderr, "parleyd: %s\n", warn);
+    log_warn(NULL, "%s", warn);
+    return 0;
+  }
+  char cert[1100], key[1100], err[1400], fp[TLS_FINGERPRINT_SZ];
+  bool made = false;
+  if (config_tls_paths(cfg, cert, sizeof cert, key, sizeof key) &&
+      tls_identity_ensure(cert, key, cfg->name, &made, err, sizeof err) < 0) {
+    fprintf(stderr, "parleyd: %s\n", err);
+    return -1;
+  }
+  srv.tls = tls_ctx_server(cert, key, err, sizeof err);
+  if (srv.tls == NULL ||
+      tls_cert_fingerprint(cert, fp, sizeof fp, err, sizeof err) < 0) {
+    fprintf(stderr, "parleyd: %s\n", err);
+    return -1;
+  }
+  log_info(NULL, "TLS: %s key %s, fingerprint %s", made ? "new" : "using", key,
+           fp);
+  return 0;
+}
+
 static int main_serve(config *cfg) {
   sqlite3 *db;
   if (store_open(cfg->db, &db) < 0)
     return 1;
+  if (main_tls(cfg) < 0) { /* beside the database: its folder exists now */
+    store_close_db(db);
+    return 1;
+  }
   store_job *j = store_job_new(STORE_MAX_ID, NULL, NULL);
   store_exec(db, j); /* before the loop runs: nothing waits on it */
   srv.next_msg_id = j->num;
@@ -332,6 +387,24 @@ static int main_serve(config *cfg) {
   return 0;
 }
 
+/* `parleyd fingerprint`: the identity clients pin (made now if this is
+ * before the first start, so an operator can publish it first). */
+static int main_fingerprint(const config *cfg) {
+  char cert[1100], key[1100], err[1400], fp[TLS_FINGERPRINT_SZ];
+  bool made = false;
+  if (config_tls_paths(cfg, cert, sizeof cert, key, sizeof key) &&
+      tls_identity_ensure(cert, key, cfg->name, &made, err, sizeof err) < 0) {
+    fprintf(stderr, "parleyd: %s\n", err);
+    return 1;
+  }
+  if (tls_cert_fingerprint(cert, fp, sizeof fp, err, sizeof err) < 0) {
+    fprintf(stderr, "parleyd: %s\n", err);
+    return 1;
+  }
+  printf("%s\n", fp);
+  return 0;
+}
+
 /* Parses options, then serves or runs a subcommand. */
 int main(int argc, char **argv) {
   static config cfg;
@@ -352,6 +425,10 @@ int main(int argc, char **argv) {
       return main_ctl(&cfg);
     if (strcmp(cfg.argv[0], "logins") == 0)
       return main_logins(&cfg);
+    if (strcmp(cfg.argv[0], "files") == 0)
+      return main_files(&cfg);
+    if (strcmp(cfg.argv[0], "fingerprint") == 0)
+      return main_fingerprint(&cfg);
     if (strcmp(cfg.argv[0], "user") != 0) {
       fprintf(stderr, "parleyd: unknown command '%s'; try --help\n",
               cfg.argv[0]);
@@ -369,6 +446,8 @@ int main(int argc, char **argv) {
     return 1;
   }
   r = main_serve(&cfg);
+  tls_ctx_free(srv.tls);
+  srv.tls = NULL;
   log_close();
   return r;
 }

@@ -17,6 +17,7 @@
 typedef struct offer_slot {
   bool used;
   bool accepted;
+  uint8_t hints; /* FILE_HINTs forwarded (at most OFFER_HINTS) */
   uint64_t offer_id;
   uint64_t size;
   uint64_t expires_ms; /* while not accepted */
@@ -226,6 +227,25 @@ static offer_slot *offer_lookup(const user *u, proto_str peer, uint64_t id,
   return offer_find(p, u->name, id);
 }
 
+/* After the offerer's first hint: the same port and token at the address
+ * the offerer's chat connection comes from, as this server sees it (behind
+ * a NAT that is the outside address, which the offerer cannot know), unless
+ * the offerer's hint named that address already. */
+static void offer_hint_observed(struct conn *c, user *v,
+                                const proto_file_hint *h) {
+  char host[PROTO_MAX_ADDR + 1];
+  if (c->family != AF_INET && c->family != AF_INET6)
+    return;
+  if (uv_inet_ntop(c->family, c->addr, host, sizeof host) != 0)
+    return;
+  if (h->addr.n == strlen(host) && memcmp(h->addr.p, host, h->addr.n) == 0)
+    return;
+  proto_msg f = {.type = PROTO_FILE_HINT};
+  f.u.file_hint = *h;
+  f.u.file_hint.addr = proto_str_c(host);
+  offer_deliver(v, &f);
+}
+
 /* FILE_ACCEPT, FILE_REJECT, FILE_CANCEL, FILE_HINT, FILE_RELAY and
  * FILE_DONE (the receiver's "verified"): checked against the table and
  * forwarded to the other party. */
@@ -293,8 +313,16 @@ static void offer_on_answer(struct conn *c, const proto_msg *m) {
                  "only the offerer sends hints");
       return;
     }
+    if (s->hints >= OFFER_HINTS) {
+      conn_error(c, PERR_TRANSFER_LIMIT, m->type, subj,
+                 "at most %d address hints per offer", OFFER_HINTS);
+      return;
+    }
     f.u.file_hint.peer = me;
-    break;
+    offer_deliver(v, &f);
+    if (s->hints++ == 0)
+      offer_hint_observed(c, v, &f.u.file_hint);
+    return;
   case PROTO_FILE_RELAY: {
     if (!s->accepted) {
       conn_error(c, PERR_NO_SUCH_OFFER, m->type, subj,

@@ -16,6 +16,7 @@ struct conn;
 struct user;
 
 #define OFFER_SLOTS 4096 /* open offers in all, whatever the configuration */
+#define OFFER_HINTS 8    /* FILE_HINTs forwarded per offer */
 
 /* One frame of type 0x0701..0x0709 from a logged-in session. */
 void offer_on_frame(struct conn *c, const proto_msg *m);

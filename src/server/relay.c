@@ -30,6 +30,24 @@ typedef struct relay_slot {
 
 static relay_slot relay_slots[RELAY_SLOTS];
 
+/* How fast the relay reads, all pipes together. Per loop turn at most
+ * RELAY_TURN_BYTES (so that chat frames read in the same turn wait behind
+ * a bounded amount of forwarding, not megabytes): above it every pipe is
+ * held until the next turn. And the total rate (--relay-rate): a token
+ * bucket over the bytes read, holding at most a tenth of a second's
+ * worth; when it runs dry every pipe is held (its reads stop, so the
+ * senders slow down through TCP) until the timer has earned the debt
+ * back. */
+static struct {
+  uv_timer_t timer;
+  bool timer_init;     /* the timer exists (closed by relay_stop) */
+  bool holding;        /* every pipe is held */
+  int64_t tokens;      /* bytes that may still be read; negative: owed */
+  uint64_t last_ms;    /* last refill */
+  uint64_t turn_ms;    /* the loop time of the current turn */
+  uint64_t turn_bytes; /* read in it */
+} relay_rate;
+
 /* How many slots involve name (as either party). */
 static uint32_t relay_user_count(const char *name) {
   uint32_t n = 0;
@@ -79,6 +97,97 @@ int relay_issue(const char *sender, const char *receiver, uint64_t offer_id,
   s->expires_ms = server_now_ms() + RELAY_TOKEN_TTL_MS;
   memcpy(token, s->token, PROTO_TOKEN_LEN);
   return 0;
+}
+
+/* Adds the tokens earned since the last refill. */
+static void relay_refill(uint64_t now) {
+  uint64_t rate = srv.cfg->relay_rate;
+  int64_t burst = (int64_t)(rate / 10 > 1 ? rate / 10 : 1);
+  uint64_t ms = now - relay_rate.last_ms;
+  relay_rate.last_ms = now;
+  if (ms > 1000)
+    ms = 1000;
+  relay_rate.tokens += (int64_t)(ms * rate / 1000);
+  if (relay_rate.tokens > burst)
+    relay_rate.tokens = burst;
+}
+
+static void relay_pipe_done(stream_pipe *p, int err);
+
+/* Holds or lets go of every running pipe. */
+static void relay_hold_all(bool held) {
+  relay_rate.holding = held;
+  for (size_t i = 0; i < RELAY_SLOTS; i++) {
+    relay_slot *s = &relay_slots[i];
+    if (s->used && s->pipe != NULL && !s->pipe->done) {
+      int r = stream_pipe_hold(s->pipe, held);
+      if (r < 0)
+        relay_pipe_done(s->pipe, r);
+    }
+  }
+}
+
+static void relay_on_rate(uv_timer_t *t);
+
+/* Waits until the rate's debt is paid, or for the next loop turn. */
+static void relay_rate_wait(void) {
+  uint64_t rate = srv.cfg->relay_rate;
+  uint64_t ms = rate && relay_rate.tokens < 0
+                    ? (uint64_t)(-relay_rate.tokens) * 1000 / rate + 1
+                    : 0;
+  if (!relay_rate.timer_init) {
+    if (uv_timer_init(srv.loop, &relay_rate.timer) < 0)
+      return;
+    relay_rate.timer_init = true;
+  }
+  int r = uv_timer_start(&relay_rate.timer, relay_on_rate, ms, 0);
+  if (r < 0)
+    log_error(NULL, "relay rate timer: %s", uv_strerror(r));
+}
+
+/* A new turn, and the debt may be paid: let the pipes read again, or
+ * wait on. */
+static void relay_on_rate(uv_timer_t *t) {
+  (void)t;
+  relay_rate.turn_bytes = 0;
+  if (srv.cfg->relay_rate > 0) {
+    relay_refill(server_now_ms());
+    if (relay_rate.tokens < 0) {
+      relay_rate_wait();
+      return;
+    }
+  }
+  relay_hold_all(false);
+}
+
+/* A pipe read n bytes: counted against this turn's budget and paid from
+ * the bucket; over the budget or in debt, every pipe stops until the next
+ * turn or until the timer has earned the debt back. */
+static void relay_on_moved(stream_pipe *p, size_t n) {
+  (void)p;
+  uint64_t now = server_now_ms();
+  if (now != relay_rate.turn_ms) {
+    relay_rate.turn_ms = now;
+    relay_rate.turn_bytes = 0;
+  }
+  relay_rate.turn_bytes += n;
+  bool over = relay_rate.turn_bytes >= RELAY_TURN_BYTES;
+  if (srv.cfg->relay_rate > 0) {
+    relay_refill(now);
+    relay_rate.tokens -= (int64_t)n;
+    over = over || relay_rate.tokens < 0;
+  }
+  if (over && !relay_rate.holding) {
+    relay_hold_all(true);
+    relay_rate_wait();
+  }
+}
+
+void relay_stop(void) {
+  if (relay_rate.timer_init) {
+    relay_rate.timer_init = false;
+    uv_close((uv_handle_t *)&relay_rate.timer, NULL);
+  }
 }
 
 /* Frees a slot whose streams are all closed, logging what moved. */
@@ -140,6 +249,7 @@ static void relay_pair(relay_slot *s) {
   s->side[0] = s->side[1] = NULL;
   s->start_ms = server_now_ms();
   p->data = s;
+  p->on_moved = relay_on_moved;
   for (int i = 0; i < 2; i++) {
     proto_msg m = {.type = PROTO_FILE_CONNECT};
     m.u.file_connect.offer_id = s->offer_id;
@@ -152,6 +262,8 @@ static void relay_pair(relay_slot *s) {
                             relay_pipe_done, relay_pipe_close);
   log_info(NULL, "relay %016" PRIx64 " %s -> %s: paired", s->offer_id,
            s->sender, s->receiver);
+  if (r == 0 && relay_rate.holding)
+    r = stream_pipe_hold(p, true); /* the bucket is dry: wait with the rest */
   if (r < 0)
     relay_pipe_done(p, r);
 }

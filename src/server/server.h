@@ -43,6 +43,7 @@ typedef struct server {
   uint64_t next_msg_id; /* server-wide message id */
   uint64_t flood_drops; /* messages refused for flooding */
   uint64_t slow_kills;  /* clients cut off by the output limits */
+  struct tls_ctx *tls;  /* TLS for every connection; NULL: plain text */
   /* Hooks set by the life cycle (daemon.c), so that this layer never
    * calls up into it. NULL (unit tests) means nothing to do. */
   uv_idle_cb on_idle;         /* flush pass, run while output waits */

@@ -11,6 +11,8 @@
 #include "bus.h"
 #include "chat.h"
 #include "conn.h"
+#include "folder.h"
+#include "folderxfer.h"
 #include "log.h"
 #include "offer.h"
 #include "presence.h"
@@ -627,8 +629,7 @@ static void session_logged_in(struct conn *c, const proto_msg *m) {
     if (m->type >= 0x0700 && m->type < 0x0800)
       offer_on_frame(c, m);
     else if (m->type >= 0x0800 && m->type < 0x0900)
-      conn_error(c, PERR_UNEXPECTED, m->type, "",
-                 "the shared folder is not available on this server yet");
+      folder_on_frame(c, m);
     else
       conn_error(c, PERR_UNEXPECTED, m->type, "",
                  "%s is not something a client sends",
@@ -669,7 +670,8 @@ void session_on_msg(struct conn *c, const proto_msg *m) {
     return;
   }
   if (c->state == CONN_HELLO && m->type == PROTO_FILE_CONNECT) {
-    relay_on_connect(c, &m->u.file_connect); /* a data connection */
+    if (!folderxfer_on_connect(c, &m->u.file_connect)) /* folder's first */
+      relay_on_connect(c, &m->u.file_connect);         /* a data connection */
     return;
   }
   if (c->state == CONN_HELLO) {

@@ -18,7 +18,7 @@
 #define STORE_GROUP_JOBS 64      /* history jobs per transaction, at most */
 #define STORE_MAX_QUEUED 4096    /* jobs waiting; history refused beyond it */
 #define STORE_LOGIN_KEEP 100000  /* login log rows kept */
-#define STORE_SCHEMA_VERSION 1   /* PRAGMA user_version; see store_migrate */
+#define STORE_SCHEMA_VERSION 2   /* PRAGMA user_version; see store_migrate */
 #define STORE_REVOKED_MS 1000    /* revocation poll period */
 #define STORE_REVOKED_MAX 64     /* revocations handled per poll */
 #define STORE_REVOKED_KEEP 86400 /* seconds a revocation note is kept */
@@ -207,6 +207,15 @@ static int store_migrate_v1(sqlite3 *db) {
   return rc == 0 ? 0 : -1;
 }
 
+/* Schema version 2: the shared folder's metadata (folderstore.c), one row
+ * per complete file; sha256 is the 32-byte digest, mtime unix seconds,
+ * owner "-" for a file copied in by hand. */
+static int store_migrate_v2(sqlite3 *db) {
+  return store_sql(db, "CREATE TABLE IF NOT EXISTS folder(name TEXT PRIMARY"
+                       " KEY, owner TEXT NOT NULL, size INTEGER NOT NULL,"
+                       " mtime INTEGER NOT NULL, sha256 BLOB NOT NULL)");
+}
+
 /* Brings an opened database to STORE_SCHEMA_VERSION (PRAGMA user_version).
  * Kept apart from store_schema: each version is one function. Returns 0,
  * or -1 with a message on stderr (nothing changed). */
@@ -221,8 +230,10 @@ static int store_migrate(sqlite3 *db, const char *path) {
   int r = 0;
   if (v < 1)
     r = store_migrate_v1(db);
+  if (r == 0 && v < 2)
+    r = store_migrate_v2(db);
   if (r == 0)
-    r = store_sql(db, "PRAGMA user_version=1");
+    r = store_sql(db, "PRAGMA user_version=2");
   if (r == 0 && store_sql(db, "COMMIT") == 0) {
     if (used) /* a new database has nothing to tell */
       fprintf(stderr, "parleyd: database %s upgraded to version %d\n", path,
@@ -867,6 +878,9 @@ void store_exec(sqlite3 *db, store_job *j) {
     break;
   case STORE_REVOKED:
     store_revoked_poll(db, j);
+    break;
+  case STORE_CALL:
+    j->call(db, j);
     break;
   default:
     break;

@@ -49,6 +49,8 @@ enum store_op {
   STORE_QUIT,           /* stops the thread */
   STORE_REVOKED,        /* -> lines "name\twhy" revoked by other processes
                            since the last poll (see store_watch_revoked) */
+  STORE_CALL,           /* call(db, j): a module's own statements, in order
+                           with the other jobs (folderstore.c) */
 };
 
 /* Called on the loop once a history row is committed (result 0), or when
@@ -125,6 +127,8 @@ struct store_job {
   store_topic *topics; /* STORE_TOPICS_GET, owned by the job */
   size_t ntopics;
   char topic[PROTO_MAX_TOPIC * 4 + 1]; /* STORE_TOPIC_PUT */
+  void (*call)(sqlite3 *db, store_job *j); /* STORE_CALL */
+  void *data; /* STORE_CALL: the caller's, freed by its cb */
 };
 
 /* Opens (creating) the database at path, its directory too, in WAL mode

@@ -10,8 +10,18 @@ Use a release build. In one run, on loopback only:
   - a verified transfer between two real `parley --batch` clients, direct,
   - the same forced through parleyd's relay (--relay-only), with parleyd's
     RSS sampled during it and a DM round of chat timed meanwhile,
+  - an upload to parleyd's shared folder and a download from it (issue
+    11), with parleyd's RSS sampled during each,
   - `scp` to localhost when an sshd answers on 127.0.0.1:22 (else skipped).
-The file is random data (SIZE_MIB, default 1024) in a temp dir."""
+The file is random data (SIZE_MIB, default 1024) in a temp dir.
+
+Before/after in one run: BASE_PARLEYD and BASE_PARLEY name an older build;
+the parley transfers then alternate between the two builds (ROUNDS times,
+default 1), so both see the same machine load. CPU seconds per GB of each
+client (user + system, from /proc) are printed too: on a shared machine
+they vary less than the wall time. SERVER_ARGS adds parleyd options (e.g.
+"--history 0": no message is stored or synced, which shows how much of the
+DM latency is the sync before delivery)."""
 import os
 import socket
 import statistics
@@ -22,6 +32,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "e2e"))
+import harness  # noqa: E402
 from harness import Server  # noqa: E402
 
 MB = 1 << 20
@@ -86,9 +97,17 @@ def rss_kib(pid):
     return 0
 
 
+def cpu_s(pid):
+    """User + system CPU seconds of a process so far."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def transfer(srv, path, size, relay, tag):
     """Seconds for a verified transfer alice -> bob; peak parleyd RSS
-    growth (KiB) while it ran; DM latencies (ms) measured meanwhile."""
+    growth (KiB) while it ran; DM latencies (ms) measured meanwhile; CPU
+    seconds of the sender and the receiver."""
     down = os.path.join(srv.tmp, "down-" + tag)
     extra = ("--relay-only",) if relay else ()
     a = srv.client("alice" + tag, register=True, args=extra)
@@ -122,9 +141,54 @@ def transfer(srv, path, size, relay, tag):
     stop.set()
     th.join()
     assert os.path.getsize(done["file"]) == size
+    a.expect({"event": "transfer", "state": "done"}, timeout=60)
+    cpu = (cpu_s(a.proc.pid), cpu_s(b.proc.pid))
     a.quit(0)
     b.quit(0)
-    return dt, peak[0] - base, done.get("path", ""), lat
+    return dt, peak[0] - base, done.get("path", ""), lat, cpu
+
+
+def rss_during(srv, fn):
+    """Runs fn(); returns (seconds, peak parleyd RSS growth in KiB)."""
+    base = rss_kib(srv.proc.pid)
+    peak = [base]
+    stop = threading.Event()
+
+    def sample():
+        while not stop.is_set():
+            peak[0] = max(peak[0], rss_kib(srv.proc.pid))
+            time.sleep(0.05)
+
+    th = threading.Thread(target=sample)
+    th.start()
+    t0 = time.monotonic()
+    fn()
+    dt = time.monotonic() - t0
+    stop.set()
+    th.join()
+    return dt, peak[0] - base
+
+
+def folder(srv, path, size):
+    """Upload to and download from the shared folder by a real `parley
+    --batch`: ((seconds, RSS growth KiB) up, (seconds, growth) down)."""
+    down = os.path.join(srv.tmp, "down-f")
+    c = srv.client("carol", register=True, args=("--download-dir", down))
+
+    def up():
+        c.send("/upload %s" % path)
+        c.expect({"event": "transfer", "state": "done", "direction": "send"},
+                 timeout=600)
+
+    def get():
+        c.send("/download %s" % os.path.basename(path))
+        d = c.expect({"event": "transfer", "state": "done",
+                       "direction": "receive"}, timeout=600)
+        assert os.path.getsize(d["file"]) == size
+
+    res = rss_during(srv, up), rss_during(srv, get)
+    c.quit(0)
+    return res
 
 
 def main():
@@ -138,16 +202,35 @@ def main():
     print("raw loopback TCP:        %6.2f s  %6.2f GB/s" % (t, gb / t))
     t_sha = sha_openssl(path)
     print("openssl dgst -sha256:    %6.2f s  %6.2f GB/s" % (t_sha, gb / t_sha))
-    with Server("--max-file-size", str(size * 2), "--flood-rate", "100000",
-                "--flood-burst", "100000") as srv:
-        for relay, tag in ((False, "d"), (True, "r")):
-            t, grow, p, lat = transfer(srv, path, size, relay, tag)
-            q = statistics.quantiles(lat, n=100)
-            print("parley %-7s (%s):    %6.2f s  %6.2f GB/s  (%.2f x SHA-256)"
-                  "  parleyd RSS +%d KiB  DM during it: p50 %.1f ms, p99 %.1f"
-                  " ms" % ("relay" if relay else "direct", p, t, gb / t,
-                           t_sha / t, grow, statistics.median(lat), q[98]))
-        srv.stop()
+    builds = [("", harness.PARLEYD, harness.PARLEY)]
+    if os.environ.get("BASE_PARLEYD") and os.environ.get("BASE_PARLEY"):
+        builds.insert(0, ("base ", os.environ["BASE_PARLEYD"],
+                          os.environ["BASE_PARLEY"]))
+    for rnd in range(int(os.environ.get("ROUNDS", "1"))):
+        for label, parleyd, parley in builds:
+            harness.PARLEYD, harness.PARLEY = parleyd, parley
+            with Server("--max-file-size", str(size * 2), "--flood-rate",
+                        "100000", "--flood-burst", "100000",
+                        *(("--folder-quota", "0") if label == "" else ()),
+                        *os.environ.get("SERVER_ARGS", "").split()) as srv:
+                for relay, tag in ((False, "d"), (True, "r")):
+                    t, grow, p, lat, cpu = transfer(srv, path, size, relay,
+                                                    "%s%d" % (tag, rnd))
+                    q = statistics.quantiles(lat, n=100)
+                    print("%sparley %-7s (%s):  %6.2f s  %6.2f GB/s  (%.2f x "
+                          "SHA-256)  CPU s/GB sender %.2f receiver %.2f  "
+                          "parleyd RSS +%d KiB  DM during it: p50 %.1f ms, "
+                          "p99 %.1f ms" % (
+                              label, "relay" if relay else "direct", p, t,
+                              gb / t, t_sha / t, cpu[0] / gb, cpu[1] / gb,
+                              grow, statistics.median(lat), q[98]))
+                if label == "":  # the base build may have no folder
+                    for what, (t, grow) in zip(("upload", "download"),
+                                               folder(srv, path, size)):
+                        print("folder %-8s:         %6.2f s  %6.2f GB/s  (%.2f"
+                              " x SHA-256)  parleyd RSS +%d KiB" %
+                              (what, t, gb / t, t_sha / t, grow))
+                srv.stop()
     try:
         socket.create_connection(("127.0.0.1", 22), timeout=1).close()
         t0 = time.monotonic()

@@ -17,6 +17,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -144,12 +145,13 @@ SCHEMA = {
     "FOLDER_END": (0x0803, [("count", U32)]),
     "UPLOAD_REQ": (0x0804, [("xfer_id", U64), ("name", STR), ("size", U64),
                             ("sha256", BLOB), ("flags", U8)]),
-    "UPLOAD_READY": (0x0805, [("xfer_id", U64), ("offset", U64)]),
+    "UPLOAD_READY": (0x0805, [("xfer_id", U64), ("offset", U64),
+                              ("token", BLOB)]),
     "DOWNLOAD_REQ": (0x0806, [("xfer_id", U64), ("name", STR),
                               ("offset", U64)]),
     "DOWNLOAD_START": (0x0807, [("xfer_id", U64), ("name", STR),
                                 ("size", U64), ("offset", U64),
-                                ("sha256", BLOB)]),
+                                ("sha256", BLOB), ("token", BLOB)]),
     "RENAME_REQ": (0x0808, [("from", STR), ("to", STR), ("flags", U8)]),
     "DELETE_REQ": (0x0809, [("name", STR)]),
     "FOLDER_OK": (0x080A, [("op", U16), ("name", STR)]),
@@ -167,7 +169,7 @@ E = dict(TRUNCATED=1, FRAME_TOO_BIG=2, UNKNOWN_TYPE=3, BAD_UTF8=4,
          FRAME_TOO_SHORT=9,
          VERSION=20, NOT_LOGGED_IN=21, ALREADY_LOGGED_IN=22, UNEXPECTED=23,
          SERVER_FULL=24, SHUTTING_DOWN=25, TIMEOUT=26, SLOW_CONSUMER=27,
-         INTERNAL=28, MALFORMED=29, SERVER_BUSY=30,
+         INTERNAL=28, MALFORMED=29, SERVER_BUSY=30, TLS_REQUIRED=31,
          AUTH_FAILED=40, BAD_NAME=41, NAME_TAKEN=42, REGISTRATION_CLOSED=43,
          BANNED=44, RATE_LIMITED=45, TOKEN_INVALID=46, BAD_PASSWORD=47,
          PERMISSION=48, SESSION_REPLACED=49, NOT_BANNED=50,
@@ -176,7 +178,8 @@ E = dict(TRUNCATED=1, FRAME_TOO_BIG=2, UNKNOWN_TYPE=3, BAD_UTF8=4,
          CONTROL_CHARS=68, USER_OFFLINE=69,
          NO_SUCH_FILE=80, FILE_EXISTS=81, BAD_FILENAME=82, FILE_TOO_BIG=83,
          DISK_FULL=84, NO_SUCH_OFFER=85, HASH_MISMATCH=86, IO=87,
-         TRANSFER_LIMIT=88, RELAY_TOKEN=89, OFFER_FLOOD=90)
+         TRANSFER_LIMIT=88, RELAY_TOKEN=89, OFFER_FLOOD=90, QUOTA=91,
+         NOT_OWNER=92, NO_FOLDER=93)
 
 PROTO_TO_ROOM, PROTO_TO_USER = 0, 1
 
@@ -367,9 +370,33 @@ def sanitizer_report(lines, n=70):
     return ""
 
 
+# Ports of the running servers that speak TLS: RawConn to one of them
+# speaks TLS too (the frames inside are the same).
+_TLS_PORTS = set()
+
+
+_TLS_CTX = []
+
+
+def tls_client_context():
+    """The Python TLS 1.3 client context (one, so sessions can resume)
+    that trusts any certificate: the raw-frame tests are about frames, the
+    trust checks are parley's own (test_tls.py)."""
+    if not _TLS_CTX:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+        _TLS_CTX.append(ctx)
+    return _TLS_CTX[0]
+
+
 class Server:
     """A real parleyd on 127.0.0.1:0 with a fresh database and files dir.
 
+    It speaks TLS (its key made beside the database on the first start)
+    unless "--insecure-plaintext" is among its arguments; clients started
+    through the harness follow (--trust-new, or --insecure-plaintext).
     Use as a context manager; stop() asserts a clean exit (status 0)."""
 
     def __init__(self, *args, discovery=False, name="e2e-server", env=None,
@@ -388,6 +415,7 @@ class Server:
         # arguments come later and win).
         self.argv += ["--max-per-ip", "0", "--register-rate", "0"]
         self.argv += [str(a) for a in args]
+        self.tls = "--insecure-plaintext" not in self.argv
         self.env = dict(os.environ)
         if env:
             self.env.update(env)
@@ -412,6 +440,10 @@ class Server:
             _, m = self.out.wait_for(r"^listening on (\S+):(\d+)$",
                                      timeout=T_START)
             self.host, self.port = m.group(1), int(m.group(2))
+            if self.tls:
+                _TLS_PORTS.add(self.port)
+            else:
+                _TLS_PORTS.discard(self.port)
             if self.discovery:
                 _, m = self.out.wait_for(r"^discovery on udp (\S+):(\d+)$",
                                          timeout=T_START)
@@ -602,11 +634,18 @@ class Client:
 
     def __init__(self, server, user, password=DEFAULT_PASSWORD, register=False,
                  args=(), wait_connected=True, port=None, env=None,
-                 password_env=True, reconnect=False):
+                 password_env=True, reconnect=False, trust=True):
         self.server = server
         self.user = user
         port = port if port is not None else server.port
         self.argv = [PARLEY, "--batch"]
+        # A TLS server (the default) is trusted on first use unless the
+        # test is about trust (trust=False); anything else (a plain
+        # parleyd, a fake server in a test) is spoken to in plain text.
+        if not getattr(server, "tls", False):
+            self.argv.append("--insecure-plaintext")
+        elif trust:
+            self.argv.append("--trust-new")
         if not reconnect:
             self.argv.append("--no-reconnect")
         if register:
@@ -813,7 +852,7 @@ class RawConn:
     """A TCP connection that speaks raw frames to parleyd."""
 
     def __init__(self, port, host="127.0.0.1", rcvbuf=None, timeout=T_EVENT,
-                 source=None):
+                 source=None, tls=None):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if source:
             # Another loopback address (127.0.0.0/8): a different client
@@ -824,6 +863,8 @@ class RawConn:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.sock.settimeout(timeout)
         self.sock.connect((host, port))
+        if tls if tls is not None else port in _TLS_PORTS:
+            self.sock = tls_client_context().wrap_socket(self.sock)
         self.buf = b""
         self.frames = []  # every decoded frame, for diagnostics
 
@@ -842,6 +883,10 @@ class RawConn:
             d = self.sock.recv(65536)
         except ConnectionResetError:
             raise ConnClosed("connection reset")
+        except ssl.SSLZeroReturnError:
+            raise ConnClosed("TLS close_notify")
+        except (ssl.SSLEOFError, ssl.SSLError) as e:
+            raise ConnClosed("TLS: %s" % e)
         if not d:
             raise ConnClosed("EOF")
         self.buf += d
@@ -922,6 +967,12 @@ class RawConn:
             self.sock.close()
         except OSError:
             pass
+
+    def shutdown_write(self):
+        """Half-closes (FIN) and keeps reading. Over TLS the TCP shutdown
+        is called on the socket itself: SSLSocket.shutdown would drop the
+        TLS state and read ciphertext afterwards."""
+        socket.socket.shutdown(self.sock, socket.SHUT_WR)
 
     def __enter__(self):
         return self

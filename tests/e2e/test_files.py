@@ -5,9 +5,10 @@ import hashlib
 import os
 import socket
 import sys
+import time
 import unittest
 
-from harness import E, RawConn, Server
+from harness import ConnClosed, E, RawConn, Server
 
 MB = 1 << 20
 T_BIG = 120  # generous bound for a transfer under ASan on a busy machine
@@ -129,6 +130,24 @@ class Files(unittest.TestCase):
         self.assertFalse(os.path.exists(dst + ".part"))
         return a, b
 
+    def timed_transfer(self, srv, a, b, size):
+        """alice sends bob a file of size bytes; returns the seconds from
+        the receiver's "active" to its "done", the bytes moved meanwhile
+        and the done event (the file checked)."""
+        src = os.path.join(srv.tmp, "big.bin")
+        digest = make_file(src, size)
+        a.send("/send bob " + src)
+        off = b.expect({"event": "offer", "from": "alice"})
+        b.send("/accept %d" % off["id"])
+        act = b.expect({"event": "transfer", "state": "active"},
+                       timeout=T_BIG)
+        t0 = time.monotonic()
+        done = b.expect({"event": "transfer", "state": "done"},
+                        timeout=T_BIG)
+        dt = time.monotonic() - t0
+        self.assertEqual(sha256(done["file"]), digest)
+        return dt, size - act["bytes"], done
+
     def test_direct_large_file_verified(self):
         with Server() as srv:
             self.send_and_check(srv, 64 * MB + 12345, want_path="direct")
@@ -143,11 +162,80 @@ class Files(unittest.TestCase):
                 r"relay [0-9a-f]+ alice -> bob: (\d+) bytes to the receiver")
             self.assertGreater(int(m.group(1)), size)
 
+    def test_relay_rate_limit(self):
+        """--relay-rate caps the relayed bytes per second: the receiver's
+        own progress (bytes over time) never runs faster than the rate
+        plus the bucket's tenth of a second."""
+        rate = 2 * MB
+        size = 6 * MB
+        with Server("--relay-rate", str(rate)) as srv:
+            a, b = self.pair(srv, b_args=("--relay-only",))
+            dt, moved, done = self.timed_transfer(srv, a, b, size)
+            self.assertEqual(done["path"], "relay")
+            # Allowed: the bucket (rate / 10) and the relay's queues (256
+            # KiB per direction) may run ahead of the rate.
+            ahead = rate // 10 + 256 * 1024
+            self.assertGreaterEqual(dt, (moved - ahead) / rate,
+                                    "%d bytes in %.2f s" % (moved, dt))
+
+    def test_send_rate(self):
+        """parley --send-rate caps how fast a file is sent (measured by
+        the receiver's bytes over time; the config key is unit-tested)."""
+        rate = MB
+        size = 3 * MB
+        with Server() as srv:
+            a, b = self.pair(srv, a_args=("--send-rate", str(rate)))
+            dt, moved, done = self.timed_transfer(srv, a, b, size)
+            ahead = rate // 4  # one read may go before the rate catches up
+            self.assertGreaterEqual(dt, (moved - ahead) / rate,
+                                    "%d bytes in %.2f s" % (moved, dt))
+
+    def test_shutdown_ends_relayed_streams_silently(self):
+        """parleyd stopping closes a relayed data stream without writing
+        anything into it (an ERROR frame there would be read as file data
+        by the far side)."""
+        with Server() as srv:
+            a, b = srv.raw(), srv.raw()
+            a.login("alice", register=True)
+            b.login("bob", register=True)
+            a.send_frame("FILE_OFFER", offer_id=9, peer="bob", name="f.bin",
+                         size=3, sha256=bytes(32))
+            b.expect("FILE_OFFER", offer_id=9)
+            b.send_frame("FILE_ACCEPT", offer_id=9, peer="alice", offset=0)
+            a.expect("FILE_ACCEPT", offer_id=9)
+            b.send_frame("FILE_RELAY", offer_id=9, peer="alice",
+                         token=bytes(32))
+            tok = a.expect("FILE_RELAY", offer_id=9)["token"]
+            self.assertEqual(b.expect("FILE_RELAY", offer_id=9)["token"], tok)
+            da, db = srv.raw(), srv.raw()
+            da.send_frame("FILE_CONNECT", offer_id=9, side=0, token=tok)
+            db.send_frame("FILE_CONNECT", offer_id=9, side=1, token=tok)
+            self.assertEqual(db.read_frame()["side"], 0)
+            self.assertEqual(da.read_frame()["side"], 1)
+            da.send_frame("FILE_DATA", xfer_id=9, offset=0, data=b"abc")
+            self.assertEqual(db.read_frame()["data"], b"abc")
+            self.assertEqual(srv.stop_keep_clients(), 0)
+            for d in (da, db):  # nothing more, then the end
+                with self.assertRaises(ConnClosed):
+                    d.read_frame()
+                self.assertEqual(d.buf, b"")
+            for r in (a, b, da, db):
+                r.close()
+
     def test_direct_refused_falls_back_to_relay(self):
         with Server() as srv:
             # The hint points at a port nobody listens on.
             self.send_and_check(srv, 8 * MB, a_env={
                 "PARLEY_TEST_HINT_PORT": "1"}, want_path="relay")
+
+    def test_server_seen_address_hint(self):
+        """The sender's own hints name an address its listener is not on
+        (127.0.0.2; the listener is on 127.0.0.1, the chat connection's
+        loopback address): only the hint parleyd adds, the address it sees
+        the sender's chat connection come from, can connect directly."""
+        with Server() as srv:
+            self.send_and_check(srv, 4 * MB, a_env={
+                "PARLEY_TEST_HINT_ADDR": "127.0.0.2"}, want_path="direct")
 
     def test_offer_to_offline_user_refused(self):
         with Server() as srv:
@@ -166,9 +254,32 @@ class Files(unittest.TestCase):
             a.send("/send bob " + src)
             e = a.expect({"event": "error", "code": E["FILE_TOO_BIG"]})
             self.assertIn("1000", e["text"])
+            # Refused by the client itself, from the limit WELCOME and
+            # FILE_LIMITS announced: no offer reached the server (whose
+            # own refusal reads differently).
+            self.assertIn("nothing was offered", e["text"])
+            self.assertIn(src, e["text"])
+            # A directory with one file over the limit: none of it goes.
+            d = os.path.join(srv.tmp, "dir")
+            os.makedirs(os.path.join(d, "sub"))
+            make_file(os.path.join(d, "a.bin"), 10)
+            make_file(os.path.join(d, "sub", "big.bin"), 5000)
+            a.send("/send bob " + d)
+            e = a.expect({"event": "error", "code": E["FILE_TOO_BIG"]})
+            self.assertIn("big.bin", e["text"])
+            self.assertIn("nothing was offered", e["text"])
             a.send("/msg bob marker")
             b.expect({"event": "message", "text": "marker"})
             self.assertFalse([x for x in b.events if x["event"] == "offer"])
+            self.assertFalse([x for x in a.events if x["event"] == "transfer"])
+            # The server still refuses an offer over the limit on its own.
+            r = srv.raw()
+            r.login("mallory", register=True)
+            r.send_frame("FILE_OFFER", offer_id=5, peer="bob", name="x.bin",
+                         size=1001, sha256=bytes(32))
+            f = r.expect("ERROR")
+            self.assertEqual(f["code"], E["FILE_TOO_BIG"])
+            r.close()
 
     def test_reject(self):
         with Server() as srv:
@@ -183,11 +294,14 @@ class Files(unittest.TestCase):
 
     def test_send_directory(self):
         """/send USER DIR offers each regular file under DIR as its own
-        transfer, named DIR/sub/file; the receiver stores each under its
-        last component (name (1).ext on a clash); symlinks are not
-        followed."""
+        transfer, named DIR/sub/file; the receiver keeps the structure
+        below its download directory (an existing file is not
+        overwritten: name (1).ext); symlinks are not followed."""
         with Server() as srv:
             a, b = self.pair(srv)
+            os.makedirs(os.path.join(self.down, "photos"))
+            with open(os.path.join(self.down, "photos", "a.txt"), "wb") as f:
+                f.write(b"already here\n")
             top = os.path.join(srv.tmp, "photos")
             os.makedirs(os.path.join(top, "sub", "deep"))
             files = {"a.txt": b"top a\n", "sub/a.txt": b"sub a\n",
@@ -209,22 +323,25 @@ class Files(unittest.TestCase):
             offs = [b.expect({"event": "offer", "from": "alice"})
                     for _ in files]
             self.assertEqual(sorted(o["name"] for o in offs),
-                             ["a.txt", "a.txt", "b.txt", "c.txt"])
+                             ["photos/" + r for r in sorted(files)])
             for o in offs:
                 b.send("/accept %d" % o["id"])
             done = [b.expect({"event": "transfer", "state": "done",
                               "direction": "receive"}, timeout=T_BIG)
                     for _ in files]
-            self.assertEqual(sorted(os.path.basename(d["file"]) for d in done),
-                             ["a (1).txt", "a.txt", "b.txt", "c.txt"])
-            got = []
-            for d in done:
-                self.assertEqual(os.path.dirname(d["file"]), self.down)
-                with open(d["file"], "rb") as f:
-                    got.append(f.read())
-            self.assertEqual(sorted(got), sorted(files.values()))
-            self.assertEqual(sorted(os.listdir(self.down)),
-                             ["a (1).txt", "a.txt", "b.txt", "c.txt"])
+            want = ["photos/a (1).txt", "photos/sub/a.txt",
+                    "photos/sub/b.txt", "photos/sub/deep/c.txt"]
+            self.assertEqual(sorted(os.path.relpath(d["file"], self.down)
+                                    for d in done), want)
+            for rel in files:
+                got = "a (1).txt" if rel == "a.txt" else rel
+                with open(os.path.join(self.down, "photos", got), "rb") as f:
+                    self.assertEqual(f.read(), files[rel])
+            with open(os.path.join(self.down, "photos", "a.txt"), "rb") as f:
+                self.assertEqual(f.read(), b"already here\n")
+            stored = sorted(os.path.relpath(os.path.join(d, n), self.down)
+                            for d, _, ns in os.walk(self.down) for n in ns)
+            self.assertEqual(stored, sorted(want + ["photos/a.txt"]))
             # Nothing more was offered: no symlink, nothing through the loop.
             a.expect({"event": "transfer", "state": "done",
                        "direction": "send"}, timeout=T_BIG)
@@ -296,6 +413,45 @@ class Files(unittest.TestCase):
             self.assertEqual(os.path.basename(got[3]), "bashrc")
             self.assertEqual(sorted(os.listdir(down)), sorted(
                 os.path.basename(p) for p in got))
+
+    def test_hostile_relative_paths(self):
+        """Relative paths keep their structure below the download
+        directory, each component sanitised; a path with ".." or an
+        absolute one keeps only its last component; a symlink in the
+        download directory is never followed out of it."""
+        cases = [("photos/../../../etc/x.txt", "x.txt"),
+                 ("/abs/dir/y.txt", "y.txt"),
+                 ("a/./b//\x1b[31mc.txt", "a/b/[31mc.txt"),
+                 (".hidden/.z.txt", "hidden/z.txt"),
+                 ("evil/f.txt", None)]
+        with Server() as srv:
+            down = os.path.join(srv.tmp, "down")
+            outside = os.path.join(srv.tmp, "outside")
+            os.makedirs(down)
+            os.makedirs(outside)
+            os.symlink(outside, os.path.join(down, "evil"))
+            b = srv.client("bob", register=True,
+                           args=("--download-dir", down))
+            m = RawSender(srv)
+            payload = b"relative\n"
+            for i, (name, want) in enumerate(cases):
+                m.offer("bob", name, len(payload), offer_id=200 + i)
+                off = b.expect({"event": "offer", "from": "mallory"})
+                b.send("/accept %d" % off["id"])
+                if want is None:  # refused before any connection
+                    f = b.expect({"event": "transfer", "state": "failed",
+                                  "id": off["id"]})
+                    self.assertIn("Not a directory", f["reason"])
+                    m.chat.expect("FILE_CANCEL")
+                    continue
+                self.assertEqual(m.serve("bob"), 0)
+                m.chunk(0, payload)
+                m.done(hashlib.sha256(payload).digest())
+                d = b.expect({"event": "transfer", "state": "done",
+                              "id": off["id"]})
+                self.assertEqual(d["file"], os.path.join(down, want))
+                m.data.close()
+            self.assertEqual(os.listdir(outside), [])
 
     def test_checksum_mismatch_discards(self):
         with Server() as srv:

@@ -5,7 +5,7 @@ import re
 import socket
 import unittest
 
-from harness import T_EVENT, Server, main
+from harness import T_EVENT, Server, encode, main
 
 BURST = 50
 
@@ -21,6 +21,10 @@ class LogFlood(unittest.TestCase):
                 for _ in range(refused):
                     s = socket.create_connection(("127.0.0.1", srv.port),
                                                  timeout=T_EVENT)
+                    # A TLS server says a refusal once it knows what the
+                    # client speaks: a plain HELLO is the cheapest first
+                    # word (it is refused before TLS_REQUIRED matters).
+                    s.sendall(encode("HELLO", version=2, agent="flood"))
                     while s.recv(4096):  # ERROR SERVER_FULL, then EOF
                         pass
                     s.close()

@@ -222,7 +222,7 @@ class Malformed(unittest.TestCase):
         r = self.rogue()
         f = encode("SAY", kind=0, target="#lobby", flags=0, text="partial")
         r.send(f[:len(f) // 2])
-        r.sock.shutdown(socket.SHUT_WR)
+        r.shutdown_write()
         self.assert_closed(r)
         self.a.expect({"event": "notice", "kind": "quit", "user": "rogue"})
         self.a.send("marker-half")

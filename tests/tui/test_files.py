@@ -20,7 +20,7 @@ class Files(h.TuiCase):
     def test_offer_line_and_bar_moving(self):
         a = self.login("alice", cmd_env="XDG_STATE_HOME=" + os.path.join(
             self.tmp, "state-alice"))
-        raw = RawConn(self.server.port)
+        raw = RawConn(self.server.port, tls=self.server.tls)
         raw.login("bob", register=True)
         # bob offers alice a file: the line says how to answer.
         raw.send_frame("FILE_OFFER", offer_id=5, peer="alice",

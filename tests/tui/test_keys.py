@@ -1,5 +1,6 @@
-"""Keys and text that went wrong under tmux: Alt-Backspace, a ZWJ emoji
-in the input line, hidden formatting characters, and Ctrl-R search."""
+"""Keys and text that went wrong under tmux: Alt-Backspace, Home/End with
+TERM=xterm-256color, a ZWJ emoji in the input line, hidden formatting
+characters, and Ctrl-R search."""
 import tuiharness as h
 
 
@@ -36,6 +37,19 @@ class Keys(h.TuiCase):
         self.expect("one two ", 8)
         a.keys("M-BSpace")
         self.expect("one ", 4)
+
+    def test_home_end_xterm_term_inside_tmux(self):
+        # TERM=xterm-256color inside tmux, a common setting: its terminfo
+        # says ESC O H and ESC O F, tmux sends ESC [ 1 ~ and ESC [ 4 ~.
+        b = self.login("bob", cmd_env="TERM=xterm-256color")
+        b.type("abc")
+        b.wait(lambda s: inp(s) == "> abc", "abc")
+        b.keys("Home")
+        b.type("X")
+        b.wait(lambda s: inp(s) == "> Xabc", "X at the start")
+        b.keys("End")
+        b.type("Y")
+        b.wait(lambda s: inp(s) == "> XabcY", "Y at the end")
 
     def test_zwj_emoji_cursor(self):
         # The joiner is never sent to the terminal (terminals disagree on

@@ -126,6 +126,25 @@ class Server:
         self.port = None
         m = self.wait_line(r"^listening on 127\.0\.0\.1:(\d+)$", T_START)
         self.port = int(m.group(1))
+        self.tls = "--insecure-plaintext" not in extra
+        if self.tls:
+            self.trust()
+
+    def fingerprint(self):
+        """`parleyd fingerprint`: the key the clients pin."""
+        return subprocess.run(
+            [PARLEYD, "fingerprint", "--db", self.db], check=True,
+            stdout=subprocess.PIPE, timeout=30 * SCALE).stdout.decode().strip()
+
+    def trust(self):
+        """Pins this server's key in known_servers under tmp/config (the
+        XDG_CONFIG_HOME of every client of the test), as a user who said
+        yes once would have it: the tests are about the TUI, the first
+        contact has its own test."""
+        d = os.path.join(self.tmp, "config", "parley")
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "known_servers"), "a") as f:
+            f.write("127.0.0.1:%d %s\n" % (self.port, self.fingerprint()))
 
     def user_add(self, name, password=PASSWORD, admin=False):
         """Creates an account with `parleyd user add` (password on stdin)."""
@@ -208,7 +227,10 @@ class Batch:
     """A `parley --batch` client (registered on start) that sends lines."""
 
     def __init__(self, name, port, tmp):
-        env = dict(os.environ, PARLEY_PASSWORD=PASSWORD)
+        # The test's config (and the server's key pinned there), never the
+        # tester's own.
+        env = dict(os.environ, PARLEY_PASSWORD=PASSWORD,
+                   XDG_CONFIG_HOME=os.path.join(tmp, "config"))
         self.name = name
         self.err = open(os.path.join(tmp, name + ".batch.stderr"), "wb")
         self.proc = subprocess.Popen(

@@ -71,6 +71,16 @@ static void msg(client *c, client_conn *k, uint64_t id, uint8_t kind,
   msg_full(c, k, id, 1000 + id, kind, target, from, 0, text);
 }
 
+/* Hands the client JOINED for room with members. */
+static void joined(client *c, client_conn *k, const char *room,
+                   uint32_t members) {
+  proto_msg m = {.type = PROTO_JOINED};
+  m.u.joined.room = proto_str_c(room);
+  m.u.joined.members = members;
+  m.u.joined.topic = proto_str_c("");
+  client_handle_frame(c, k, &m);
+}
+
 /* Someone else's lines in a window one is not looking at count as unread
  * (and a mention highlights); one's own lines, echoed back by the server
  * for a room or a direct message, never do. */
@@ -81,6 +91,8 @@ static void test_own_messages_not_unread(void **s) {
   client_conn k;
   client *c = ready_client(&loop, &r, &k);
   const client_model *m = client_model_get(c);
+  joined(c, &k, "#a", 2);
+  client_window_switch(c, m->windows[0]); /* #a is not looked at */
 
   msg(c, &k, 1, PROTO_TO_ROOM, "#a", "bob", "hello");
   client_window *a = client_window_find(c, "#a");
@@ -132,16 +144,6 @@ static void notice(client *c, client_conn *k, uint8_t kind, const char *room,
   m.u.notice.user = proto_str_c(user);
   m.u.notice.actor = proto_str_c(kind == PROTO_NOTICE_KICKED ? "op" : "");
   m.u.notice.text = proto_str_c("");
-  client_handle_frame(c, k, &m);
-}
-
-/* Hands the client JOINED for room with members. */
-static void joined(client *c, client_conn *k, const char *room,
-                   uint32_t members) {
-  proto_msg m = {.type = PROTO_JOINED};
-  m.u.joined.room = proto_str_c(room);
-  m.u.joined.members = members;
-  m.u.joined.topic = proto_str_c("");
   client_handle_frame(c, k, &m);
 }
 
@@ -453,6 +455,7 @@ static void test_backlog_matches_id_and_ts(void **s) {
   rec r = {0};
   client_conn k;
   client *c = ready_client(&loop, &r, &k);
+  joined(c, &k, "#a", 2);
 
   msg_at(c, &k, 7, 5000, 0, "old seven");
   msg_at(c, &k, 8, 5001, 0, "old eight");
@@ -470,6 +473,38 @@ static void test_backlog_matches_id_and_ts(void **s) {
   finish(&loop, c, &r);
 }
 
+/* The backlog the server answers a JOIN with can come after a quick
+ * PART's PARTED: it opens no window (a room we are not in, which the kept
+ * session would rejoin at the next start) and lands nowhere else. */
+static void test_left_room_traffic_opens_no_window(void **s) {
+  (void)s;
+  uv_loop_t loop;
+  rec r = {0};
+  client_conn k;
+  client *c = ready_client(&loop, &r, &k);
+  const client_model *m = client_model_get(c);
+  joined(c, &k, "#ops", 1);
+  assert_non_null(client_window_find(c, "#ops"));
+  size_t nwin = m->nwindows, server_lines = m->windows[0]->count;
+  proto_msg p = {.type = PROTO_PARTED};
+  p.u.parted.room = proto_str_c("#ops");
+  client_handle_frame(c, &k, &p);
+  assert_null(client_window_find(c, "#ops"));
+  msg_full(c, &k, 3, 1003, PROTO_TO_ROOM, "#ops", "bob", PROTO_MSGF_BACKLOG,
+           "old news");
+  proto_msg h = {.type = PROTO_HISTORY_END};
+  h.u.history_end.kind = PROTO_TO_ROOM;
+  h.u.history_end.target = proto_str_c("#ops");
+  h.u.history_end.count = 1;
+  client_handle_frame(c, &k, &h);
+  assert_null(client_window_find(c, "#ops"));
+  assert_int_equal(m->nwindows, nwin - 1);
+  assert_int_equal(m->windows[0]->count, server_lines);
+  assert_int_equal(r.n[CLIENT_EV_MESSAGE], 0);
+  assert_int_equal(r.n[CLIENT_EV_HISTORY_END], 1); /* said, windowless */
+  finish(&loop, c, &r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_backlog_matches_id_and_ts),
@@ -481,6 +516,7 @@ int main(void) {
       cmocka_unit_test(test_backlog_order),
       cmocka_unit_test(test_text_clean),
       cmocka_unit_test(test_held_lines),
+      cmocka_unit_test(test_left_room_traffic_opens_no_window),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -414,6 +414,7 @@ static void run_client(fake *f, rec *r, const char *password, bool no_reconnect,
   snprintf(target, sizeof target, "alice@127.0.0.1:%u", f->port);
   char *argv[] = {"parley", "--batch", target, NULL};
   assert_int_equal(client_opts_parse(&o, 3, argv, err, sizeof err), 0);
+  o.insecure_plaintext = true; /* the fake server speaks plain frames */
   o.password = password ? strdup(password) : NULL;
   o.no_reconnect = no_reconnect;
   r->f = f;
@@ -548,6 +549,7 @@ static void test_refused(void **s) {
   snprintf(target, sizeof target, "alice@127.0.0.1:%u", port);
   char *argv[] = {"parley", "--batch", target, NULL};
   assert_int_equal(client_opts_parse(&o, 3, argv, err, sizeof err), 0);
+  o.insecure_plaintext = true; /* the fake server speaks plain frames */
   o.password = strdup("password123");
   r.f = &f;
   uv_tcp_init(&loop, &f.listener); /* closed again at STOPPED */
@@ -599,6 +601,7 @@ static void test_reconnect_token_fallback(void **s) {
   snprintf(target, sizeof target, "alice@127.0.0.1:%u", f.port);
   char *argv[] = {"parley", "--batch", target, NULL};
   assert_int_equal(client_opts_parse(&o, 3, argv, err, sizeof err), 0);
+  o.insecure_plaintext = true; /* the fake server speaks plain frames */
   o.password = strdup("password123");
   r.f = &f;
   r.c = client_new(&loop, &o, on_ev_join_side, &r);
@@ -681,6 +684,7 @@ static void test_dm_window(void **s) {
   snprintf(target, sizeof target, "alice@127.0.0.1:%u", f.port);
   char *argv[] = {"parley", "--batch", target, NULL};
   assert_int_equal(client_opts_parse(&o, 3, argv, err, sizeof err), 0);
+  o.insecure_plaintext = true; /* the fake server speaks plain frames */
   o.password = strdup("password123");
   r.f = &f;
   r.c = client_new(&loop, &o, on_ev_dm, &r);

@@ -177,6 +177,8 @@ static void test_config_file(void **s) {
                             "timestamp = %H:%M:%S\n"
                             "scan-to = 10.0.0.1:7000 10.0.0.2\n"
                             "keep-session = no\n"
+                            "send-rate = 1048576\n"
+                            "relay-only = yes\n"
                             "[aliases]\n"
                             "j = /join\n");
   client_opts o;
@@ -199,14 +201,18 @@ static void test_config_file(void **s) {
   assert_string_equal(c->timestamp, "%H:%M:%S");
   assert_int_equal(o.n_scan_to, 2);
   assert_false(o.keep_session);
+  assert_int_equal(o.send_rate, 1048576);
+  assert_true(o.relay_only);
   assert_int_equal(c->naliases, 1);
   assert_string_equal(c->aliases[0].name, "j");
   assert_string_equal(c->aliases[0].expansion, "/join");
   client_opts_free(&o);
   /* The command line wins over the file. */
-  char *argv2[] = {"parley",   "--config",     (char *)p, "--scan-to",
-                   "10.0.0.9", "me@127.0.0.1", NULL};
-  assert_int_equal(client_opts_parse(&o, 6, argv2, err, sizeof err), 0);
+  char *argv2[] = {"parley",    "--config",     (char *)p,
+                   "--scan-to", "10.0.0.9",     "--send-rate",
+                   "5000",      "me@127.0.0.1", NULL};
+  assert_int_equal(client_opts_parse(&o, 8, argv2, err, sizeof err), 0);
+  assert_int_equal(o.send_rate, 5000);
   assert_string_equal(o.user, "me");
   assert_string_equal(o.host, "127.0.0.1");
   assert_int_equal(o.port, 7667);
@@ -225,8 +231,11 @@ static void test_config_file(void **s) {
   client_opts_free(&o);
   /* Errors name the file and line. */
   const char *bad[] = {"rooms = #ok\npane = sideways\n",
-                       "[client]\nrooms = #ok nope\n", "\ncolour = red\n",
-                       "[aliases]\nj = join\n", "[weird]\nx = 1\n"};
+                       "[client]\nrooms = #ok nope\n",
+                       "\ncolour = red\n",
+                       "[aliases]\nj = join\n",
+                       "[weird]\nx = 1\n",
+                       "\nsend-rate = fast\n"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     p = conf_file(bad[i]);
     char *argv5[] = {"parley", "--config", (char *)p, NULL};

@@ -834,7 +834,7 @@ static void test_strerror(void **state) {
     assert_string_equal(proto_errname(all[i].code), all[i].name);
     assert_string_equal(proto_errname(-all[i].code), all[i].name);
   }
-  const int unknown[] = {0,    10,    19,  31,      91,        99,
+  const int unknown[] = {0,    10,    19,  32,      94,        99,
                          1000, 65535, -77, -100000, INT32_MIN, INT32_MAX};
   for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
     assert_non_null(proto_strerror(unknown[i]));
@@ -844,6 +844,7 @@ static void test_strerror(void **state) {
   assert_int_equal(PERR_VERSION, 20);
   assert_int_equal(PERR_MALFORMED, 29);
   assert_int_equal(PERR_SERVER_BUSY, 30);
+  assert_int_equal(PERR_TLS_REQUIRED, 31);
   assert_int_equal(PERR_STORAGE, 35);
   assert_int_equal(PERR_REVOKED, 36);
   assert_int_equal(PERR_MSG_TOO_LONG, 60);

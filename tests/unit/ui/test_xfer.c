@@ -125,7 +125,7 @@ static void test_rows(void **state) {
   xfer_start(&x, 0, 0);
   xfer_progress(&x, 420000, 1000);
   progress_row r;
-  progress_format(&x, NULL, 100, &r);
+  progress_format(&x, NULL, NULL, 100, &r);
   assert_true(utf8_width(r.text, strlen(r.text)) <= 100);
   assert_non_null(strstr(r.text, "holiday.tar.gz"));
   assert_non_null(strstr(r.text, "to bob"));
@@ -137,24 +137,24 @@ static void test_rows(void **state) {
   assert_int_equal(r.bar_fill, r.bar_w * 42 / 100);
   assert_int_equal(r.text[r.bar_col - 1], '[');
   for (int cols = 1; cols < 120; cols++) {
-    progress_format(&x, NULL, cols, &r);
+    progress_format(&x, NULL, NULL, cols, &r);
     assert_true(utf8_width(r.text, strlen(r.text)) <= cols);
   }
   xfer_fail(&x, XFER_ERR_HASH, 2000);
-  progress_format(&x, NULL, 100, &r);
+  progress_format(&x, NULL, NULL, 100, &r);
   assert_non_null(strstr(r.text, "checksum mismatch"));
   xfer_init(&x, 2, "report.pdf", "carol", XFER_RECV, 10);
-  progress_format(&x, NULL, 80, &r);
+  progress_format(&x, NULL, NULL, 80, &r);
   assert_non_null(strstr(r.text, "from carol"));
   assert_non_null(strstr(r.text, "waiting"));
   /* A peer's file name with an escape sequence and a bidi override is
    * drawn as '?'s, in the columns it was measured in. */
   xfer_init(&x, 3, "a\x1b[2Jb\xe2\x80\xaegpj.exe", "dave", XFER_RECV, 10);
-  progress_format(&x, NULL, 100, &r);
+  progress_format(&x, NULL, NULL, 100, &r);
   assert_non_null(strstr(r.text, "a?[2Jb?gpj.exe"));
   assert_null(strchr(r.text, '\x1b'));
   for (int cols = 1; cols <= 100; cols++) {
-    progress_format(&x, NULL, cols, &r);
+    progress_format(&x, NULL, NULL, cols, &r);
     assert_null(strchr(r.text, '\x1b'));
     assert_true(utf8_width(r.text, strlen(r.text)) <= cols);
   }
@@ -169,26 +169,26 @@ static void test_states(void **state) {
   progress_row r;
   char st[64];
   xfer_init(&x, 1, "report.pdf", "bob", XFER_RECV, 1000);
-  progress_format(&x, "offered", 80, &r);
+  progress_format(&x, "offered", NULL, 80, &r);
   assert_non_null(strstr(r.text, "offered"));
   assert_null(strstr(r.text, "waiting"));
   assert_true(r.bar_w >= 10);
   xfer_start(&x, 0, 0);
   xfer_progress(&x, 1000, 1000);
-  progress_format(&x, "verifying", 80, &r);
+  progress_format(&x, "verifying", NULL, 80, &r);
   assert_non_null(strstr(r.text, "verifying"));
   assert_null(strstr(r.text, "active"));
   xfer_fail(&x, XFER_ERR_REFUSED, 2000);
-  progress_state(st, sizeof(st), &x, "rejected");
+  progress_state(st, sizeof(st), &x, "rejected", NULL);
   assert_string_equal(st, "rejected");
-  progress_state(st, sizeof(st), &x, NULL);
+  progress_state(st, sizeof(st), &x, NULL, NULL);
   assert_string_equal(st, "failed: refused");
   xfer_init(&x, 2, "a.bin", "carol", XFER_SEND, 1000);
   xfer_start(&x, 0, 0);
   xfer_fail(&x, XFER_ERR_NETWORK, 10);
-  progress_state(st, sizeof(st), &x, "failed");
+  progress_state(st, sizeof(st), &x, "failed", NULL);
   assert_string_equal(st, "failed: connection lost");
-  progress_format(&x, "failed", 80, &r);
+  progress_format(&x, "failed", NULL, 80, &r);
   assert_non_null(strstr(r.text, "failed: connection lost"));
   assert_true(r.bar_w >= 10);
   xfer_init(&x, 3, "quarterly-report-final-v2-really.tar.gz", "dave", XFER_SEND,
@@ -196,15 +196,26 @@ static void test_states(void **state) {
   xfer_start(&x, 0, 0);
   xfer_progress(&x, 500, 1000);
   for (int cols = 80; cols <= 200; cols += 40) {
-    progress_format(&x, "active", cols, &r);
+    progress_format(&x, "active", NULL, cols, &r);
     assert_true(utf8_width(r.text, strlen(r.text)) <= cols);
     assert_true(r.bar_w >= 10);
     assert_non_null(strstr(r.text, "quarterly-"));
     assert_non_null(strstr(r.text, "\xe2\x80\xa6 to dave"));
     assert_non_null(strstr(r.text, "active"));
+    /* The data path, once known, is shown beside the state; the whole
+     * row still fits and keeps its 10-cell bar. */
+    progress_format(&x, "verifying", "direct", cols, &r);
+    assert_true(utf8_width(r.text, strlen(r.text)) <= cols);
+    assert_true(r.bar_w >= 10);
+    assert_non_null(strstr(r.text, "direct verifying"));
   }
+  progress_state(st, sizeof(st), &x, "active", "relay");
+  assert_string_equal(st, "relay active");
+  xfer_fail(&x, XFER_ERR_NETWORK, 2000); /* a failure says why, not how */
+  progress_state(st, sizeof(st), &x, "failed", "relay");
+  assert_string_equal(st, "failed: connection lost");
   xfer_init(&x, 4, "twenty-characters.gz", "dave", XFER_SEND, 1000);
-  progress_format(&x, NULL, 160, &r); /* 32 columns of name: it fits */
+  progress_format(&x, NULL, NULL, 160, &r); /* 32 columns of name: it fits */
   assert_null(strstr(r.text, "\xe2\x80\xa6"));
   assert_non_null(strstr(r.text, "twenty-characters.gz "));
 }

@@ -1,0 +1,585 @@
+/* tls.c: the TLS stream backend and the server identity (see tls.h). */
+#include "tls.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#define TLS_GATHER (64 * 1024)     /* plaintext per SSL_write: 4 records */
+#define TLS_FLUSH_MAX (256 * 1024) /* ciphertext handed to one write */
+#define TLS_CERT_DAYS (100 * 365)  /* a self-signed identity does not age */
+/* AES-128-GCM first: fastest where the CPU has AES instructions. */
+#define TLS_SUITES                                                             \
+  "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
+
+struct tls_ctx {
+  SSL_CTX *ctx;
+  bool server;
+  SSL_SESSION *session; /* client: the newest ticket, for resumption */
+};
+
+typedef struct tls_conn {
+  SSL *ssl;
+  BIO *in, *out; /* network bytes to OpenSSL; OpenSSL's to the network */
+  tls_ctx *ctx;
+  uint32_t writes; /* uv_writes in flight */
+  bool client;
+  bool seen;     /* the peer's first bytes arrived */
+  bool secure;   /* handshake done */
+  bool verified; /* client: the chain and the host name check out */
+} tls_conn;
+
+typedef struct tls_write { /* one uv_write and its ciphertext */
+  uv_write_t req;
+  stream *s;
+  uv_buf_t buf;
+  uint8_t data[];
+} tls_write;
+
+/* Shared buffers, as in stream.c: used only within one call. */
+static uint8_t tls_gather[TLS_GATHER];
+static uint8_t tls_plain[STREAM_READ_MAX];
+
+static const stream_backend tls_backend;
+
+/* Keeps OpenSSL's reason for the failure (prefixed by what) for
+ * stream_strerror and clears its error queue. */
+static void tls_note_error(const char *what) {
+  unsigned long e = ERR_peek_last_error();
+  char buf[256];
+  const char *why = e != 0 ? ERR_reason_error_string(e) : NULL;
+  snprintf(buf, sizeof buf, "%s%s%s", what, why ? ": " : "", why ? why : "");
+  stream_set_tls_detail(buf);
+  ERR_clear_error();
+}
+
+/* Reports a TLS failure to the owner. */
+static void tls_fail(stream *s, const char *what) {
+  tls_note_error(what);
+  stream_fail(s, STREAM_ETLS);
+}
+
+/* Write callback: frees the block; the owner hears of the drain once
+ * nothing is in flight. Nothing of the TLS state is touched once the
+ * stream is closing (it is freed already). */
+static void tls_on_write(uv_write_t *req, int status) {
+  tls_write *w = (tls_write *)req;
+  stream *s = w->s;
+  free(w);
+  if (s->flags & STREAM_CLOSING)
+    return;
+  tls_conn *t = s->tls;
+  if (--t->writes == 0)
+    s->flags &= (uint8_t)~STREAM_WRITING;
+  if (status < 0)
+    stream_fail(s, status);
+  else if (t->writes == 0 && s->ops->on_drain != NULL)
+    s->ops->on_drain(s);
+}
+
+/* Hands every ciphertext byte OpenSSL produced to the socket: what the
+ * socket takes now goes at once (only when nothing is in flight, to keep
+ * the order), the rest in one uv_write of its own copy. 0 or a uv error. */
+static int tls_send(stream *s) {
+  tls_conn *t = s->tls;
+  size_t n = (size_t)BIO_ctrl_pending(t->out);
+  if (n == 0)
+    return 0;
+  tls_write *w = malloc(sizeof *w + n);
+  if (w == NULL)
+    return UV_ENOMEM;
+  int got = BIO_read(t->out, w->data, (int)n);
+  if (got <= 0 || (size_t)got != n) {
+    free(w);
+    return UV_EIO;
+  }
+  size_t off = 0;
+  if (t->writes == 0) {
+    uv_buf_t one = uv_buf_init((char *)w->data, (unsigned)n);
+    int r = uv_try_write((uv_stream_t *)&s->tcp, &one, 1);
+    if (r < 0 && r != UV_EAGAIN && r != UV_ENOSYS) {
+      free(w);
+      return r;
+    }
+    if (r > 0)
+      off = (size_t)r;
+  }
+  if (off == n) {
+    free(w);
+    return 0;
+  }
+  w->s = s;
+  w->buf = uv_buf_init((char *)w->data + off, (unsigned)(n - off));
+  int r = uv_write(&w->req, (uv_stream_t *)&s->tcp, &w->buf, 1, tls_on_write);
+  if (r < 0) {
+    free(w);
+    return r;
+  }
+  t->writes++;
+  s->flags |= STREAM_WRITING;
+  return 0;
+}
+
+/* Advances the handshake, then decrypts what has arrived and hands it to
+ * the owner while it reads; ciphertext OpenSSL answers with (handshake,
+ * tickets, key updates) goes out. */
+static void tls_pump(stream *s) {
+  tls_conn *t = s->tls;
+  if (!t->secure) {
+    ERR_clear_error();
+    int r = SSL_do_handshake(t->ssl);
+    int e = r == 1 ? SSL_ERROR_NONE : SSL_get_error(t->ssl, r);
+    int w = tls_send(s); /* a failed handshake may still owe an alert */
+    if (e != SSL_ERROR_NONE && e != SSL_ERROR_WANT_READ) {
+      tls_fail(s, "TLS handshake failed");
+      return;
+    }
+    if (w < 0) {
+      stream_fail(s, w);
+      return;
+    }
+    if (e == SSL_ERROR_WANT_READ)
+      return;
+    t->secure = true;
+    if (t->client)
+      t->verified = SSL_get0_peer_certificate(t->ssl) != NULL &&
+                    SSL_get_verify_result(t->ssl) == X509_V_OK;
+    if (s->ops->on_secure != NULL)
+      s->ops->on_secure(s);
+    if (s->flags & STREAM_CLOSING)
+      return;
+    if (!(s->flags & STREAM_WRITING) && s->ops->on_drain != NULL)
+      s->ops->on_drain(s); /* output queued meanwhile may go now */
+    if (s->flags & STREAM_CLOSING)
+      return;
+  }
+  while ((s->flags & STREAM_READING) && !(s->flags & STREAM_CLOSING)) {
+    ERR_clear_error();
+    int r = SSL_read(t->ssl, tls_plain, (int)sizeof tls_plain);
+    if (r > 0) {
+      stream_deliver(s, tls_plain, (size_t)r);
+      continue;
+    }
+    int e = SSL_get_error(t->ssl, r);
+    if (e == SSL_ERROR_WANT_READ)
+      break;
+    if (e == SSL_ERROR_ZERO_RETURN) { /* close_notify: a clean end */
+      stream_fail(s, UV_EOF);
+      return;
+    }
+    tls_fail(s, "TLS read failed");
+    return;
+  }
+  if (s->flags & STREAM_CLOSING)
+    return;
+  int w = tls_send(s);
+  if (w < 0)
+    stream_fail(s, w);
+}
+
+/* Socket bytes: a client whose server answers its hello with something
+ * that is neither a handshake (0x16) nor an alert (0x15) record talks to a
+ * plain-text server; else the bytes go to OpenSSL. */
+static void tls_input(stream *s, const uint8_t *p, size_t n) {
+  tls_conn *t = s->tls;
+  if (!t->seen) {
+    t->seen = true;
+    if (t->client && p[0] != 0x16 && p[0] != 0x15) {
+      stream_fail(s, STREAM_ENOTTLS);
+      return;
+    }
+  }
+  if (BIO_write(t->in, p, (int)n) != (int)n) {
+    stream_fail(s, UV_ENOMEM);
+    return;
+  }
+  tls_pump(s);
+}
+
+/* Reads as TCP does; plaintext OpenSSL already holds is handed over now,
+ * so a stream that paused with a record half-delivered goes on. */
+static int tls_read_start(stream *s) {
+  int r = stream_tcp.read_start(s);
+  if (r == 0 && s->tls->secure &&
+      (SSL_pending(s->tls->ssl) > 0 || BIO_ctrl_pending(s->tls->in) > 0))
+    tls_pump(s);
+  return r;
+}
+
+static int tls_read_stop(stream *s) {
+  return stream_tcp.read_stop(s);
+}
+
+/* Encrypts queued plaintext in gathers of up to TLS_GATHER bytes (full
+ * records), handing the ciphertext to the socket every TLS_FLUSH_MAX
+ * bytes and at the end, until the queue is empty or a write is in flight
+ * (then on_drain asks for more). Nothing moves before the handshake. */
+static int tls_flush(stream *s, outq *q) {
+  tls_conn *t = s->tls;
+  if (!t->secure || (s->flags & (STREAM_WRITING | STREAM_CLOSING)))
+    return 0;
+  while (q->count > 0) {
+    size_t n = outq_gather(q, tls_gather, sizeof tls_gather);
+    ERR_clear_error();
+    int w = SSL_write(t->ssl, tls_gather, (int)n);
+    if (w <= 0) {
+      tls_note_error("TLS write failed");
+      return STREAM_ETLS;
+    }
+    outq_consume(q, (size_t)w);
+    if (q->count > 0 && BIO_ctrl_pending(t->out) < TLS_FLUSH_MAX)
+      continue;
+    int r = tls_send(s);
+    if (r < 0)
+      return r;
+    if (t->writes > 0)
+      break;
+  }
+  return 0;
+}
+
+/* close_notify, then TCP's FIN after it. */
+static int tls_shutdown(stream *s) {
+  tls_conn *t = s->tls;
+  if (t->secure) {
+    ERR_clear_error();
+    (void)SSL_shutdown(t->ssl); /* 0: ours sent, the peer's not awaited */
+    ERR_clear_error();
+    int r = tls_send(s);
+    if (r < 0)
+      return r;
+  }
+  return stream_tcp.shutdown(s);
+}
+
+/* Says close_notify if the socket takes it now (best effort: a peer that
+ * sees it knows the end was meant), frees the TLS state (writes in flight
+ * own their bytes and look at it no more), then closes the socket. */
+static void tls_close(stream *s) {
+  tls_conn *t = s->tls;
+  if (t->secure && t->writes == 0) {
+    ERR_clear_error();
+    (void)SSL_shutdown(t->ssl);
+    ERR_clear_error();
+    char buf[256];
+    int n = BIO_read(t->out, buf, sizeof buf);
+    if (n > 0) {
+      uv_buf_t one = uv_buf_init(buf, (unsigned)n);
+      (void)uv_try_write((uv_stream_t *)&s->tcp, &one, 1);
+    }
+  }
+  s->tls = NULL;
+  SSL_free(t->ssl); /* frees both BIOs */
+  free(t);
+  stream_tcp.close(s);
+}
+
+static const stream_backend tls_backend = {
+    .name = "tls",
+    .read_start = tls_read_start,
+    .read_stop = tls_read_stop,
+    .flush = tls_flush,
+    .shutdown = tls_shutdown,
+    .close = tls_close,
+    .input = tls_input,
+};
+
+/* Client: keeps the newest session ticket (one server per client). */
+static int tls_on_new_session(SSL *ssl, SSL_SESSION *sess) {
+  tls_ctx *c = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+  if (c->session != NULL)
+    SSL_SESSION_free(c->session);
+  c->session = sess;
+  return 1; /* we own the reference now */
+}
+
+/* The settings both sides share: TLS 1.3 only, our suite order, record
+ * buffers released while idle. */
+static tls_ctx *tls_ctx_new(const SSL_METHOD *m, bool server, char *err,
+                            size_t cap) {
+  tls_ctx *c = calloc(1, sizeof *c);
+  if (c == NULL) {
+    snprintf(err, cap, "out of memory");
+    return NULL;
+  }
+  c->server = server;
+  c->ctx = SSL_CTX_new(m);
+  if (c->ctx == NULL ||
+      !SSL_CTX_set_min_proto_version(c->ctx, TLS1_3_VERSION) ||
+      !SSL_CTX_set_max_proto_version(c->ctx, TLS1_3_VERSION) ||
+      !SSL_CTX_set_ciphersuites(c->ctx, TLS_SUITES)) {
+    snprintf(err, cap, "cannot set up TLS: %s",
+             ERR_reason_error_string(ERR_peek_last_error()));
+    ERR_clear_error();
+    tls_ctx_free(c);
+    return NULL;
+  }
+  SSL_CTX_set_mode(c->ctx, SSL_MODE_RELEASE_BUFFERS);
+  SSL_CTX_set_app_data(c->ctx, c);
+  return c;
+}
+
+/* Server context from PEM files. */
+tls_ctx *tls_ctx_server(const char *cert, const char *key, char *err,
+                        size_t cap) {
+  tls_ctx *c = tls_ctx_new(TLS_server_method(), true, err, cap);
+  if (c == NULL)
+    return NULL;
+  SSL_CTX_set_options(c->ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
+  if (SSL_CTX_use_certificate_chain_file(c->ctx, cert) != 1) {
+    snprintf(err, cap, "cannot load TLS certificate %s: %s", cert,
+             ERR_reason_error_string(ERR_peek_last_error()));
+    goto fail;
+  }
+  if (SSL_CTX_use_PrivateKey_file(c->ctx, key, SSL_FILETYPE_PEM) != 1) {
+    snprintf(err, cap, "cannot load TLS key %s: %s", key,
+             ERR_reason_error_string(ERR_peek_last_error()));
+    goto fail;
+  }
+  if (SSL_CTX_check_private_key(c->ctx) != 1) {
+    snprintf(err, cap, "TLS key %s does not match certificate %s", key, cert);
+    goto fail;
+  }
+  return c;
+fail:
+  ERR_clear_error();
+  tls_ctx_free(c);
+  return NULL;
+}
+
+/* Client context: system CAs, verification checked after the handshake
+ * (trust on first use decides, not the handshake), one cached session. */
+tls_ctx *tls_ctx_client(char *err, size_t cap) {
+  tls_ctx *c = tls_ctx_new(TLS_client_method(), false, err, cap);
+  if (c == NULL)
+    return NULL;
+  SSL_CTX_set_verify(c->ctx, SSL_VERIFY_NONE, NULL);
+  if (SSL_CTX_set_default_verify_paths(c->ctx) != 1)
+    ERR_clear_error(); /* no system CAs: every server is then TOFU */
+  SSL_CTX_set_session_cache_mode(c->ctx, SSL_SESS_CACHE_CLIENT |
+                                             SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  SSL_CTX_sess_set_new_cb(c->ctx, tls_on_new_session);
+  return c;
+}
+
+void tls_ctx_free(tls_ctx *c) {
+  if (c == NULL)
+    return;
+  if (c->session != NULL)
+    SSL_SESSION_free(c->session);
+  SSL_CTX_free(c->ctx);
+  free(c);
+}
+
+/* Wraps s: memory BIOs on both sides of OpenSSL, then the first flight. */
+int tls_start(stream *s, tls_ctx *ctx, const char *host, const uint8_t *pre,
+              size_t n) {
+  tls_conn *t = calloc(1, sizeof *t);
+  if (t == NULL)
+    return UV_ENOMEM;
+  t->ctx = ctx;
+  t->client = host != NULL;
+  t->ssl = SSL_new(ctx->ctx);
+  t->in = BIO_new(BIO_s_mem());
+  t->out = BIO_new(BIO_s_mem());
+  if (t->ssl == NULL || t->in == NULL || t->out == NULL) {
+    BIO_free(t->in);
+    BIO_free(t->out);
+    SSL_free(t->ssl);
+    free(t);
+    ERR_clear_error();
+    return UV_ENOMEM;
+  }
+  BIO_set_mem_eof_return(t->in, -1); /* empty means "wait", not EOF */
+  BIO_set_mem_eof_return(t->out, -1);
+  SSL_set_bio(t->ssl, t->in, t->out);
+  if (t->client) {
+    SSL_set_connect_state(t->ssl);
+    unsigned char ip[16];
+    bool is_ip =
+        inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1;
+    X509_VERIFY_PARAM *vp = SSL_get0_param(t->ssl);
+    int ok = is_ip ? X509_VERIFY_PARAM_set1_ip_asc(vp, host)
+                   : SSL_set_tlsext_host_name(t->ssl, host) &&
+                         SSL_set1_host(t->ssl, host);
+    if (!ok)
+      ERR_clear_error(); /* no name check: the fingerprint still decides */
+    if (ctx->session != NULL && SSL_SESSION_is_resumable(ctx->session))
+      SSL_set_session(t->ssl, ctx->session);
+  } else {
+    SSL_set_accept_state(t->ssl);
+  }
+  s->tls = t;
+  s->be = &tls_backend;
+  if (n > 0) {
+    t->seen = true;
+    if (BIO_write(t->in, pre, (int)n) != (int)n)
+      return UV_ENOMEM;
+  }
+  tls_pump(s);
+  return 0;
+}
+
+bool tls_active(const stream *s) {
+  return s->tls != NULL;
+}
+
+bool tls_secure(const stream *s) {
+  return s->tls != NULL && s->tls->secure;
+}
+
+bool tls_peer_verified(const stream *s) {
+  return s->tls != NULL && s->tls->verified;
+}
+
+/* "SHA256:" + unpadded base64 of the SHA-256 of the key's SPKI DER. */
+static int tls_key_fingerprint(X509 *x, char *out, size_t cap) {
+  unsigned char *der = NULL;
+  int len = i2d_PUBKEY(X509_get0_pubkey(x), &der);
+  if (len <= 0)
+    return -1;
+  unsigned char md[32];
+  unsigned int mdlen = 0;
+  int ok = EVP_Digest(der, (size_t)len, md, &mdlen, EVP_sha256(), NULL);
+  OPENSSL_free(der);
+  unsigned char b64[48];
+  if (!ok || mdlen != 32 || EVP_EncodeBlock(b64, md, 32) != 44)
+    return -1;
+  size_t n = 44;
+  while (n > 0 && b64[n - 1] == '=')
+    n--;
+  if (snprintf(out, cap, "SHA256:%.*s", (int)n, (const char *)b64) >= (int)cap)
+    return -1;
+  return 0;
+}
+
+int tls_peer_fingerprint(const stream *s, char *out, size_t cap) {
+  if (s->tls == NULL)
+    return -1;
+  X509 *x = SSL_get0_peer_certificate(s->tls->ssl);
+  return x != NULL ? tls_key_fingerprint(x, out, cap) : -1;
+}
+
+const char *tls_describe(const stream *s) {
+  static char buf[96];
+  if (s->tls == NULL || !s->tls->secure)
+    return "";
+  snprintf(buf, sizeof buf, "%s %s%s", SSL_get_version(s->tls->ssl),
+           SSL_get_cipher_name(s->tls->ssl),
+           SSL_session_reused(s->tls->ssl) ? " resumed" : "");
+  return buf;
+}
+
+/* ---- identity ----------------------------------------------------------- */
+
+/* Writes a PEM object through a temporary file beside path (mode), synced,
+ * then renamed over path. 0 or -1 with err. */
+static int tls_write_atomic(const char *path, mode_t mode, EVP_PKEY *key,
+                            X509 *cert, char *err, size_t cap) {
+  char tmp[1100];
+  if (snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid()) >=
+      (int)sizeof tmp) {
+    snprintf(err, cap, "path too long: %s", path);
+    return -1;
+  }
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) {
+    snprintf(err, cap, "cannot create %s: %s", tmp, strerror(errno));
+    return -1;
+  }
+  FILE *f = fdopen(fd, "w");
+  if (f == NULL) {
+    snprintf(err, cap, "cannot write %s: %s", tmp, strerror(errno));
+    close(fd);
+    unlink(tmp);
+    return -1;
+  }
+  int ok = key != NULL ? PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL)
+                       : PEM_write_X509(f, cert);
+  ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
+  if (fclose(f) != 0)
+    ok = 0;
+  if (!ok || rename(tmp, path) != 0) {
+    snprintf(err, cap, "cannot write %s: %s", path, strerror(errno));
+    unlink(tmp);
+    ERR_clear_error();
+    return -1;
+  }
+  return 0;
+}
+
+/* An Ed25519 key and a certificate for it, signed by itself. */
+int tls_identity_ensure(const char *cert, const char *key, const char *cn,
+                        bool *made, char *err, size_t cap) {
+  *made = false;
+  if (access(key, F_OK) == 0 && access(cert, F_OK) == 0)
+    return 0;
+  EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+  X509 *x = X509_new();
+  X509_NAME *name = X509_NAME_new();
+  int ok = k != NULL && x != NULL && name != NULL;
+  unsigned char serial[16];
+  BIGNUM *bn = NULL;
+  if (ok) {
+    ok = RAND_bytes(serial, sizeof serial) == 1;
+    serial[0] &= 0x7f; /* a positive serial */
+    bn = BN_bin2bn(serial, sizeof serial, NULL);
+    ok = ok && bn != NULL &&
+         BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) != NULL &&
+         X509_set_version(x, 2) &&
+         X509_gmtime_adj(X509_getm_notBefore(x), -86400) != NULL &&
+         X509_gmtime_adj(X509_getm_notAfter(x), (long)TLS_CERT_DAYS * 86400) !=
+             NULL &&
+         X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+                                    (const unsigned char *)cn, -1, -1, 0) &&
+         X509_set_subject_name(x, name) && X509_set_issuer_name(x, name) &&
+         X509_set_pubkey(x, k) && X509_sign(x, k, NULL) > 0;
+  }
+  BN_free(bn);
+  X509_NAME_free(name);
+  int r = -1;
+  if (!ok) {
+    snprintf(err, cap, "cannot make a TLS key and certificate: %s",
+             ERR_reason_error_string(ERR_peek_last_error()));
+    ERR_clear_error();
+  } else if (tls_write_atomic(key, 0600, k, NULL, err, cap) == 0 &&
+             tls_write_atomic(cert, 0644, NULL, x, err, cap) == 0) {
+    *made = true;
+    r = 0;
+  }
+  X509_free(x);
+  EVP_PKEY_free(k);
+  return r;
+}
+
+int tls_cert_fingerprint(const char *cert, char *out, size_t cap, char *err,
+                         size_t errcap) {
+  FILE *f = fopen(cert, "re");
+  if (f == NULL) {
+    snprintf(err, errcap, "cannot read %s: %s", cert, strerror(errno));
+    return -1;
+  }
+  X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
+  fclose(f);
+  if (x == NULL || tls_key_fingerprint(x, out, cap) < 0) {
+    snprintf(err, errcap, "%s holds no usable certificate", cert);
+    X509_free(x);
+    ERR_clear_error();
+    return -1;
+  }
+  X509_free(x);
+  return 0;
+}

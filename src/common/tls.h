@@ -1,0 +1,78 @@
+/* tls.h: TLS 1.3 as a stream backend (OpenSSL with memory BIOs: the
+ * socket stays libuv's, OpenSSL only ever sees bytes in memory, so nothing
+ * blocks the loop), and the server identity it needs: an Ed25519 key and
+ * a self-signed certificate, named by an ssh-style fingerprint
+ * ("SHA256:" + unpadded base64 of the SHA-256 of the public key's
+ * SubjectPublicKeyInfo DER).
+ *
+ * A stream becomes TLS with tls_start() once its TCP connection exists:
+ * from then on the owner's callbacks see plaintext, queued output waits
+ * for the handshake, and ops->on_secure (optional) marks its end. Writes
+ * are coalesced: a flush encrypts up to TLS_FLUSH_MAX bytes of queued
+ * frames into full records (16 KiB) and hands them to the socket in one
+ * write. Idle connections give their record buffers back
+ * (SSL_MODE_RELEASE_BUFFERS). */
+#ifndef PARLEY_TLS_H
+#define PARLEY_TLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "stream.h"
+
+#define TLS_FINGERPRINT_SZ 60 /* "SHA256:" + 43 base64 characters + NUL */
+
+typedef struct tls_ctx tls_ctx;
+
+/* A server context from a certificate (chain) file and its key file.
+ * NULL with a one-line reason in err. */
+tls_ctx *tls_ctx_server(const char *cert, const char *key, char *err,
+                        size_t cap);
+
+/* A client context: TLS 1.3 only, the system's CAs (OpenSSL's default
+ * paths, so SSL_CERT_FILE and SSL_CERT_DIR apply) and a cache of one
+ * session for resumption. NULL with a reason in err. */
+tls_ctx *tls_ctx_client(char *err, size_t cap);
+
+void tls_ctx_free(tls_ctx *ctx);
+
+/* Switches a connected TCP stream to TLS: the server side when host is
+ * NULL, else the client side for host (name checked against the system's
+ * CAs, see tls_peer_verified; SNI when it is a DNS name). pre holds bytes
+ * already read from the socket (n may be 0). The handshake starts at once;
+ * reading must be (or be started) by the owner. Returns 0 or a negative
+ * error (stream_strerror); the stream is still the owner's to close. */
+int tls_start(stream *s, tls_ctx *ctx, const char *host, const uint8_t *pre,
+              size_t n);
+
+/* True while s is a TLS stream. */
+bool tls_active(const stream *s);
+
+/* True once s's handshake completed (false for a plain stream). */
+bool tls_secure(const stream *s);
+
+/* The peer certificate's fingerprint into out (TLS_FINGERPRINT_SZ);
+ * 0, or -1 when there is none. */
+int tls_peer_fingerprint(const stream *s, char *out, size_t cap);
+
+/* True when the peer's certificate chains to a system CA and names the
+ * host given to tls_start. */
+bool tls_peer_verified(const stream *s);
+
+/* "TLSv1.3 TLS_AES_128_GCM_SHA256 resumed" for logs ("" when not TLS). */
+const char *tls_describe(const stream *s);
+
+/* Makes key (mode 0600) and a self-signed certificate for cn when the key
+ * file does not exist yet; each written to a temporary file, synced and
+ * renamed into place. 0 when they exist or were made (*made tells which),
+ * -1 with a reason in err. Blocking: call before the loop runs. */
+int tls_identity_ensure(const char *cert, const char *key, const char *cn,
+                        bool *made, char *err, size_t cap);
+
+/* The fingerprint of the first certificate in a PEM file. 0, or -1 with a
+ * reason in err. Blocking. */
+int tls_cert_fingerprint(const char *cert, char *out, size_t cap, char *err,
+                         size_t errcap);
+
+#endif
