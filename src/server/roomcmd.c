@@ -179,10 +179,28 @@ static void roomcmd_event(room *r, int kind, const char *who, const char *actor,
 }
 
 /* Sends JOINED or ROOM information about r to c. */
+/* r's member count as v3 members last heard it: the joins still pending
+ * are not counted yet, the leaves still pending still are (the next
+ * ROOM_EVENTS brings the count to r->count). */
+static uint32_t roomcmd_told_count(const room *r) {
+  roomcmd_pend *p;
+  HASH_FIND_STR(roomcmd_pending, r->key, p);
+  int64_t n = r->count;
+  size_t off = 0;
+  proto_notice e;
+  while (p != NULL &&
+         proto_revents_next((proto_blob){p->buf, (uint16_t)p->len}, &off,
+                            &e) > 0)
+    n += e.kind == PROTO_NOTICE_JOINED ? -1 : 1;
+  return n < 0 ? 0 : (uint32_t)n;
+}
+
 static void roomcmd_send_info(conn *c, room *r, uint16_t type) {
   proto_msg m = {.type = type};
   m.u.room.room = proto_str_c(r->name);
-  m.u.room.members = r->count;
+  m.u.room.members =
+      c->version >= 3 && type == PROTO_JOINED ? roomcmd_told_count(r)
+                                              : r->count;
   m.u.room.topic = proto_str_c(r->topic);
   conn_send_msg(c, &m);
 }
