@@ -1,4 +1,4 @@
-/* proto.c: table-driven encoder and decoder for parley wire protocol v2.
+/* proto.c: table-driven encoder and decoder for parley wire protocol v3.
  *
  * Each body struct has a field table (kind, offset, limit) listing its
  * fields in declaration order; encode, decode and size walk the table, so a
@@ -16,7 +16,9 @@ enum pf_kind {
   PF_U64,
   PF_STR,
   PF_BSTR,
-  PF_BLOB
+  PF_BLOB,
+  PF_PLIST,  /* blob of PRESENCE_LIST entries, each checked */
+  PF_REVENTS /* blob of ROOM_EVENTS entries, each checked */
 };
 
 /* One field: for PF_STR lim is the maximum in characters, for PF_BSTR (file
@@ -125,6 +127,13 @@ static const pf proto_presence_fields[] = {
     F(U32, proto_presence, idle_s, 0),
     F(U8, proto_presence, flags, 0x07),
     END};
+static const pf proto_presence_list_fields[] = {
+    F(U8, proto_presence_list, flags, PROTO_PRESF_LIST),
+    F(PLIST, proto_presence_list, entries, PROTO_MAX_LIST), END};
+static const pf proto_room_events_fields[] = {
+    F(STR, proto_room_events, room, PROTO_MAX_ROOM),
+    F(U64, proto_room_events, ts_ms, 0),
+    F(REVENTS, proto_room_events, entries, PROTO_MAX_LIST), END};
 static const pf proto_notice_fields[] = {
     F(U8, proto_notice, kind, PROTO_NOTICE_LAST),
     F(U64, proto_notice, ts_ms, 0),
@@ -317,6 +326,8 @@ static int check_str(const char *p, size_t n, uint32_t lim_chars,
   return 0;
 }
 
+static int list_check(uint8_t kind, proto_blob b);
+
 /* Size of a body, or a negative error if a field breaks its limit. */
 static ssize_t body_size(const pf *f, const void *body) {
   const char *b = body;
@@ -348,12 +359,17 @@ static ssize_t body_size(const pf *f, const void *body) {
       n += 2 + s->n;
       break;
     }
-    case PF_BLOB: {
+    case PF_BLOB:
+    case PF_PLIST:
+    case PF_REVENTS: {
       const proto_blob *s = (const proto_blob *)(b + f->off);
       if (s->n > f->lim)
         return -PERR_FIELD_TOO_LONG;
       if (s->n < f->min)
         return -PERR_BAD_VALUE;
+      int rc = list_check(f->kind, *s);
+      if (rc < 0)
+        return rc;
       n += 2 + s->n;
       break;
     }
@@ -412,7 +428,9 @@ ssize_t proto_encode(const proto_msg *m, uint8_t *buf, size_t cap) {
       p += 2 + s->n;
       break;
     }
-    case PF_BLOB: {
+    case PF_BLOB:
+    case PF_PLIST:
+    case PF_REVENTS: {
       const proto_blob *s = (const proto_blob *)(b + f->off);
       wr16(p, s->n);
       if (s->n)
@@ -476,13 +494,15 @@ ssize_t proto_decode(const uint8_t *buf, size_t len, proto_msg *m) {
       break;
     case PF_STR:
     case PF_BSTR:
-    case PF_BLOB: {
+    case PF_BLOB:
+    case PF_PLIST:
+    case PF_REVENTS: {
       if (left < 2)
         return -PERR_TRUNCATED;
       uint16_t n = rd16(p);
       if (left - 2 < n)
         return -PERR_TRUNCATED;
-      if (f->kind != PF_BLOB) {
+      if (f->kind == PF_STR || f->kind == PF_BSTR) {
         int rc = check_str((const char *)p + 2, n, f->lim, f->kind == PF_BSTR);
         if (rc < 0)
           return rc;
@@ -497,6 +517,9 @@ ssize_t proto_decode(const uint8_t *buf, size_t len, proto_msg *m) {
         proto_blob *s = (proto_blob *)(b + f->off);
         s->p = n ? p + 2 : NULL;
         s->n = n;
+        int rc = list_check(f->kind, *s);
+        if (rc < 0)
+          return rc;
       }
       p += 2 + n;
       break;
@@ -506,4 +529,224 @@ ssize_t proto_decode(const uint8_t *buf, size_t len, proto_msg *m) {
   if (p != end)
     return -PERR_TRAILING;
   return (ssize_t)m->frame_len;
+}
+
+/* ---- v3 compact lists ---------------------------------------------------
+ * Entries are packed back to back in a blob; each reader checks exactly
+ * what the field tables check for the same field in PRESENCE or NOTICE. */
+
+/* Reads a name of u8 length at p (left bytes): must be a valid user name
+ * (or empty when may_empty). Returns the bytes used or a negative error. */
+static ssize_t list_name(const uint8_t *p, size_t left, bool may_empty,
+                         proto_str *out) {
+  if (left < 1)
+    return -PERR_TRUNCATED;
+  size_t n = p[0];
+  if (left - 1 < n)
+    return -PERR_TRUNCATED;
+  if (n == 0 && may_empty) {
+    *out = (proto_str){"", 0};
+    return 1;
+  }
+  if (n > PROTO_MAX_NAME)
+    return -PERR_FIELD_TOO_LONG;
+  if (proto_check_name((const char *)p + 1, n) < 0)
+    return -PERR_BAD_VALUE;
+  *out = (proto_str){(const char *)p + 1, (uint16_t)n};
+  return (ssize_t)(1 + n);
+}
+
+/* Reads a text of u16 length at p: UTF-8 of at most lim characters. */
+static ssize_t list_text(const uint8_t *p, size_t left, uint32_t lim,
+                         proto_str *out) {
+  if (left < 2)
+    return -PERR_TRUNCATED;
+  uint16_t n = rd16(p);
+  if (left - 2 < n)
+    return -PERR_TRUNCATED;
+  int rc = check_str((const char *)p + 2, n, lim, false);
+  if (rc < 0)
+    return rc;
+  *out = (proto_str){n ? (const char *)p + 2 : "", n};
+  return 2 + (ssize_t)n;
+}
+
+int proto_plist_next(proto_blob list, size_t *off, proto_presence *p) {
+  if (*off >= list.n)
+    return 0;
+  const uint8_t *q = list.p + *off, *end = list.p + list.n;
+  memset(p, 0, sizeof *p);
+  uint8_t head = *q++;
+  if (head > PROTO_PLE_LAST)
+    return -PERR_BAD_VALUE;
+  p->status = head & PROTO_PLE_STATUS;
+  p->flags = (uint8_t)((head & PROTO_PLE_ADMIN ? PROTO_PRESF_ADMIN : 0) |
+                       (head & PROTO_PLE_SELF ? PROTO_PRESF_SELF : 0));
+  ssize_t k = list_name(q, (size_t)(end - q), false, &p->user);
+  if (k < 0)
+    return (int)k;
+  q += k;
+  p->text = p->talking_with = (proto_str){"", 0};
+  if (head & PROTO_PLE_TEXT) {
+    k = list_text(q, (size_t)(end - q), PROTO_MAX_STATUS, &p->text);
+    if (k < 0)
+      return (int)k;
+    q += k;
+  }
+  if (head & PROTO_PLE_TALKING) {
+    k = list_name(q, (size_t)(end - q), false, &p->talking_with);
+    if (k < 0)
+      return (int)k;
+    q += k;
+  }
+  if (head & PROTO_PLE_IDLE) {
+    /* LEB128: 7 bits a byte, low first, at most 5 bytes, shortest form
+     * only (one encoding per value), 1..UINT32_MAX (0 is "no IDLE"). */
+    uint64_t v = 0;
+    for (int i = 0;; i++) {
+      if (q == end)
+        return -PERR_TRUNCATED;
+      uint8_t c = *q++;
+      v |= (uint64_t)(c & 0x7F) << (7 * i);
+      if (!(c & 0x80)) {
+        if ((c == 0 && i > 0) || v == 0 || v > UINT32_MAX)
+          return -PERR_BAD_VALUE;
+        break;
+      }
+      if (i == 4)
+        return -PERR_BAD_VALUE;
+    }
+    p->idle_s = (uint32_t)v;
+  }
+  *off = (size_t)(q - list.p);
+  return 1;
+}
+
+int proto_plist_put(uint8_t *buf, size_t cap, size_t *off,
+                    const proto_presence *p) {
+  if (p->status > PROTO_STATUS_LAST)
+    return -PERR_BAD_VALUE;
+  if (p->user.n > PROTO_MAX_NAME || p->talking_with.n > PROTO_MAX_NAME)
+    return -PERR_FIELD_TOO_LONG;
+  if (proto_check_name(p->user.p, p->user.n) < 0 ||
+      (p->talking_with.n &&
+       proto_check_name(p->talking_with.p, p->talking_with.n) < 0))
+    return -PERR_BAD_VALUE;
+  int rc = check_str(p->text.p, p->text.n, PROTO_MAX_STATUS, false);
+  if (rc < 0)
+    return rc;
+  uint8_t head =
+      (uint8_t)(p->status |
+                (p->flags & PROTO_PRESF_ADMIN ? PROTO_PLE_ADMIN : 0) |
+                (p->flags & PROTO_PRESF_SELF ? PROTO_PLE_SELF : 0) |
+                (p->text.n ? PROTO_PLE_TEXT : 0) |
+                (p->talking_with.n ? PROTO_PLE_TALKING : 0) |
+                (p->idle_s ? PROTO_PLE_IDLE : 0));
+  size_t vlen = 0; /* LEB128 bytes of idle_s */
+  for (uint32_t v = p->idle_s; v != 0; v >>= 7)
+    vlen++;
+  size_t need = 2 + p->user.n + (p->text.n ? 2u + p->text.n : 0) +
+                (p->talking_with.n ? 1u + p->talking_with.n : 0) + vlen;
+  if (*off > cap || cap - *off < need)
+    return -PERR_NO_SPACE;
+  uint8_t *q = buf + *off;
+  *q++ = head;
+  *q++ = (uint8_t)p->user.n;
+  memcpy(q, p->user.p, p->user.n);
+  q += p->user.n;
+  if (p->text.n) {
+    wr16(q, p->text.n);
+    memcpy(q + 2, p->text.p, p->text.n);
+    q += 2 + p->text.n;
+  }
+  if (p->talking_with.n) {
+    *q++ = (uint8_t)p->talking_with.n;
+    memcpy(q, p->talking_with.p, p->talking_with.n);
+    q += p->talking_with.n;
+  }
+  for (uint32_t v = p->idle_s; v != 0; v >>= 7)
+    *q++ = (uint8_t)((v & 0x7F) | (v >> 7 ? 0x80 : 0));
+  *off += need;
+  return 0;
+}
+
+/* True for the notice kinds a ROOM_EVENTS entry may carry. */
+static bool revents_kind_ok(uint8_t k) {
+  return k >= PROTO_NOTICE_JOINED && k <= PROTO_NOTICE_BANNED;
+}
+
+int proto_revents_next(proto_blob list, size_t *off, proto_notice *n) {
+  if (*off >= list.n)
+    return 0;
+  const uint8_t *q = list.p + *off, *end = list.p + list.n;
+  memset(n, 0, sizeof *n);
+  n->room = (proto_str){"", 0};
+  n->kind = *q++;
+  if (!revents_kind_ok(n->kind))
+    return -PERR_BAD_VALUE;
+  ssize_t k = list_name(q, (size_t)(end - q), false, &n->user);
+  if (k < 0)
+    return (int)k;
+  q += k;
+  k = list_name(q, (size_t)(end - q), true, &n->actor);
+  if (k < 0)
+    return (int)k;
+  q += k;
+  k = list_text(q, (size_t)(end - q), PROTO_MAX_REASON, &n->text);
+  if (k < 0)
+    return (int)k;
+  q += k;
+  *off = (size_t)(q - list.p);
+  return 1;
+}
+
+int proto_revents_put(uint8_t *buf, size_t cap, size_t *off,
+                      const proto_notice *n) {
+  if (!revents_kind_ok(n->kind))
+    return -PERR_BAD_VALUE;
+  if (n->user.n > PROTO_MAX_NAME || n->actor.n > PROTO_MAX_NAME)
+    return -PERR_FIELD_TOO_LONG;
+  if (proto_check_name(n->user.p, n->user.n) < 0 ||
+      (n->actor.n && proto_check_name(n->actor.p, n->actor.n) < 0))
+    return -PERR_BAD_VALUE;
+  int rc = check_str(n->text.p, n->text.n, PROTO_MAX_REASON, false);
+  if (rc < 0)
+    return rc;
+  size_t need = 1 + 1 + n->user.n + 1 + n->actor.n + 2 + n->text.n;
+  if (*off > cap || cap - *off < need)
+    return -PERR_NO_SPACE;
+  uint8_t *q = buf + *off;
+  *q++ = n->kind;
+  *q++ = (uint8_t)n->user.n;
+  memcpy(q, n->user.p, n->user.n);
+  q += n->user.n;
+  *q++ = (uint8_t)n->actor.n;
+  if (n->actor.n)
+    memcpy(q, n->actor.p, n->actor.n);
+  q += n->actor.n;
+  wr16(q, n->text.n);
+  if (n->text.n)
+    memcpy(q + 2, n->text.p, n->text.n);
+  *off += need;
+  return 0;
+}
+
+/* Walks a list blob of the given field kind; 0 when every entry is valid
+ * and the last one ends exactly at the end, else the first entry's error.
+ * Plain blobs pass. */
+static int list_check(uint8_t kind, proto_blob b) {
+  if (kind != PF_PLIST && kind != PF_REVENTS)
+    return 0;
+  size_t off = 0;
+  int rc;
+  do {
+    if (kind == PF_PLIST) {
+      proto_presence p;
+      rc = proto_plist_next(b, &off, &p);
+    } else {
+      proto_notice n;
+      rc = proto_revents_next(b, &off, &n);
+    }
+  } while (rc > 0);
+  return rc;
 }

@@ -1,4 +1,4 @@
-/* proto.h: parley wire protocol v2, the one header for the format.
+/* proto.h: parley wire protocol v3, the one header for the format.
  *
  * Pure codec: bytes in, bytes out. Nothing here touches a socket, a file or
  * the event loop, so every function can be unit-tested and fuzzed directly.
@@ -23,7 +23,7 @@
 
 #include "errors.h"
 
-#define PROTO_VERSION 2     /* the version this code speaks */
+#define PROTO_VERSION 3     /* the version this code speaks */
 #define PROTO_VERSION_MIN 1 /* the oldest version it still accepts */
 
 /* Frame limits. */
@@ -113,6 +113,18 @@ enum proto_notice_kind {
 #define PROTO_UPF_RESUME 0x02        /* continue a partial upload */
 #define PROTO_MSGF_LAST 0x03
 #define PROTO_UPF_LAST 0x03
+
+/* v3 compact lists. A PRESENCE_LIST entry starts with a head byte: the
+ * status in the low two bits, then these flags saying which optional
+ * fields follow the name (PROTOCOL.md 6.5). */
+#define PROTO_PLE_STATUS 0x03  /* mask: enum proto_status */
+#define PROTO_PLE_ADMIN 0x04   /* an operator */
+#define PROTO_PLE_SELF 0x08    /* the receiver's own entry */
+#define PROTO_PLE_TEXT 0x10    /* u16 + away text follows */
+#define PROTO_PLE_TALKING 0x20 /* u8 + talking_with name follows */
+#define PROTO_PLE_IDLE 0x40    /* LEB128 idle_s follows (absent: 0) */
+#define PROTO_PLE_LAST 0x7F    /* bit 7 is reserved: BAD_VALUE */
+#define PROTO_MAX_LIST 65000   /* bytes of entries in one list frame */
 
 /* ---- message bodies ---------------------------------------------------- */
 
@@ -254,6 +266,17 @@ typedef struct proto_presence {
   uint32_t idle_s;        /* seconds since the user last sent anything */
   uint8_t flags;          /* PROTO_PRESF_* */
 } proto_presence;
+
+typedef struct proto_presence_list { /* v3: many PRESENCE in one frame */
+  uint8_t flags;                     /* PROTO_PRESF_LIST or 0 */
+  proto_blob entries;                /* packed entries, see proto_plist_next */
+} proto_presence_list;
+
+typedef struct proto_room_events { /* v3: joins and leaves of one room */
+  proto_str room;
+  uint64_t ts_ms;     /* when the first of them happened */
+  proto_blob entries; /* packed entries, see proto_revents_next */
+} proto_room_events;
 
 typedef struct proto_notice {
   uint8_t kind; /* enum proto_notice_kind */
@@ -466,6 +489,8 @@ typedef struct proto_announce { /* UDP answer */
   X(WHO_REQ, 0x0403, who_req, proto_empty)                                     \
   X(WHO_END, 0x0404, who_end, proto_count)                                     \
   X(SET_PRIVACY, 0x0405, set_privacy, proto_set_privacy)                       \
+  X(PRESENCE_LIST, 0x0406, presence_list, proto_presence_list)                 \
+  X(ROOM_EVENTS, 0x0407, room_events, proto_room_events)                       \
   X(NOTICE, 0x0501, notice, proto_notice)                                      \
   X(KICK, 0x0601, kick, proto_kick)                                            \
   X(BAN, 0x0602, ban, proto_ban)                                               \
@@ -536,6 +561,30 @@ size_t proto_size(const proto_msg *m);
 
 /* Returns "SAY" etc., or NULL for an unknown type. */
 const char *proto_type_name(uint16_t type);
+
+/* ---- v3 compact lists (entries inside a blob) ------------------------- */
+
+/* Appends p as one PRESENCE_LIST entry at buf + *off (cap bytes in all)
+ * and advances *off. Only the ADMIN and SELF bits of p->flags are kept.
+ * Returns 0, -PERR_NO_SPACE when it does not fit (nothing written), or
+ * the error the decoder would give for a bad field. */
+int proto_plist_put(uint8_t *buf, size_t cap, size_t *off,
+                    const proto_presence *p);
+
+/* Reads the entry at *off of a PRESENCE_LIST's entries into *p (flags
+ * ADMIN and SELF from the entry; strings point into the list) and
+ * advances *off. Returns 1, 0 at the end, or a negative PERR_*. */
+int proto_plist_next(proto_blob list, size_t *off, proto_presence *p);
+
+/* Appends one ROOM_EVENTS entry (kind, user, actor, text of n; room and
+ * ts_ms are the frame's) at buf + *off. Returns as proto_plist_put. */
+int proto_revents_put(uint8_t *buf, size_t cap, size_t *off,
+                      const proto_notice *n);
+
+/* Reads the entry at *off of a ROOM_EVENTS's entries into n's kind, user,
+ * actor and text (room "" and ts_ms 0: the caller copies the frame's).
+ * Returns 1, 0 at the end, or a negative PERR_*. */
+int proto_revents_next(proto_blob list, size_t *off, proto_notice *n);
 
 /* ---- text helpers (the wire's rules, shared by server and client) ------ */
 

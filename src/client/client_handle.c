@@ -297,6 +297,22 @@ static void client_handle_presence(client *c, const proto_presence *p) {
   client_emit(c, &ev);
 }
 
+/* Handles a v3 PRESENCE_LIST: each entry as one PRESENCE (a list entry
+ * when the frame has LIST, else a change), in order. Entries naming this
+ * user without SELF are skipped: the server shares one frame among all,
+ * and our own state comes with SELF (talking_with included). */
+static void client_handle_presence_list(client *c,
+                                        const proto_presence_list *pl) {
+  size_t off = 0;
+  proto_presence p;
+  while (proto_plist_next(pl->entries, &off, &p) > 0) {
+    if (!(p.flags & PROTO_PRESF_SELF) && client_str_eq(p.user, c->m.self))
+      continue;
+    p.flags |= pl->flags & PROTO_PRESF_LIST;
+    client_handle_presence(c, &p);
+  }
+}
+
 /* Handles WHO_END: the collected list replaces the model's. */
 static void client_handle_who_end(client *c) {
   client_user *list = c->who;
@@ -506,6 +522,20 @@ static void client_handle_notice(client *c, const proto_notice *nt) {
                      .actor = actor,
                      .text = text};
   client_emit(c, &ev);
+}
+
+/* Handles a v3 ROOM_EVENTS: each entry as the NOTICE it stands for, but
+ * our own JOINED (the shared frame may carry it; JOINED told us). */
+static void client_handle_room_events(client *c, const proto_room_events *re) {
+  size_t off = 0;
+  proto_notice n;
+  while (proto_revents_next(re->entries, &off, &n) > 0) {
+    if (n.kind == PROTO_NOTICE_JOINED && client_str_eq(n.user, c->m.self))
+      continue;
+    n.room = re->room;
+    n.ts_ms = re->ts_ms;
+    client_handle_notice(c, &n);
+  }
 }
 
 /* Reports an ERROR frame in the current window (or the one it is about). */
@@ -808,6 +838,12 @@ void client_handle_frame(client *c, client_conn *k, const proto_msg *m) {
     break;
   case PROTO_WHO_END:
     client_handle_who_end(c);
+    break;
+  case PROTO_PRESENCE_LIST:
+    client_handle_presence_list(c, &m->u.presence_list);
+    break;
+  case PROTO_ROOM_EVENTS:
+    client_handle_room_events(c, &m->u.room_events);
     break;
   case PROTO_NOTICE:
     client_handle_notice(c, &m->u.notice);

@@ -26,11 +26,19 @@ struct user;
 /* Queues b to every member of r except one (NULL: all). */
 void bus_room(const struct room *r, fbuf *b, const struct user *except);
 
+/* bus_room limited to members whose session speaks version lo..hi. */
+void bus_room_version(const struct room *r, fbuf *b, const struct user *except,
+                      uint16_t lo, uint16_t hi);
+
 /* Queues b to one online user. */
 void bus_user(const struct user *u, fbuf *b);
 
 /* Queues b to every user online except one (NULL: all); returns how many
  * got it. */
 uint32_t bus_all(fbuf *b, const struct user *except);
+
+/* bus_all limited to users whose session speaks version lo..hi. */
+uint32_t bus_all_version(fbuf *b, const struct user *except, uint16_t lo,
+                         uint16_t hi);
 
 #endif

@@ -52,6 +52,7 @@ enum {
   OPT_FANOUT_RATE,
   OPT_FANOUT_BURST,
   OPT_LIMIT_TABLE,
+  OPT_COALESCE_MS,
   OPT_MAX_FILE_SIZE,
   OPT_MAX_TRANSFERS,
   OPT_OFFERS_PER_MINUTE,
@@ -107,6 +108,7 @@ static const struct option config_opts[] = {
     {"fanout-rate", required_argument, NULL, OPT_FANOUT_RATE},
     {"fanout-burst", required_argument, NULL, OPT_FANOUT_BURST},
     {"limit-table", required_argument, NULL, OPT_LIMIT_TABLE},
+    {"coalesce-ms", required_argument, NULL, OPT_COALESCE_MS},
     {"max-file-size", required_argument, NULL, OPT_MAX_FILE_SIZE},
     {"max-transfers", required_argument, NULL, OPT_MAX_TRANSFERS},
     {"offers-per-minute", required_argument, NULL, OPT_OFFERS_PER_MINUTE},
@@ -210,6 +212,9 @@ static void config_usage(FILE *f) {
          "least max-rooms + 10)\n"
          "  --limit-table N          addresses the login and registration "
          "limits remember (default 16384)\n"
+         "  --coalesce-ms N          collect presence changes and room joins/"
+         "leaves for N ms, then send them as one frame (version 3 clients; "
+         "default 100, 0 = every loop turn)\n"
          "  --max-file-size BYTES    largest file a user may offer (default "
          "1099511627776 = 1 TiB; 0 = no file transfers)\n"
          "  --max-transfers N        open file offers and transfers per user "
@@ -460,6 +465,9 @@ static int config_set(config *c, int id, const char *v) {
     case OPT_FANOUT_BURST:
       dst = &c->fanout_burst, lo = 1, hi = 1000000;
       break;
+    case OPT_COALESCE_MS:
+      dst = &c->coalesce_ms, hi = 1000;
+      break;
     case OPT_LIMIT_TABLE:
       dst = &c->limit_table, lo = 1, hi = 10000000;
       break;
@@ -561,6 +569,7 @@ static void config_defaults(config *c) {
   c->auth_queue = 32;
   c->fanout_rate = 2;
   c->fanout_burst = 30;
+  c->coalesce_ms = 100;
   c->limit_table = 16384;
   c->max_file_size = (uint64_t)1 << 40;
   c->max_transfers = 8;

@@ -47,6 +47,7 @@ typedef struct config {
   uint32_t fanout_rate;    /* fan-out requests per user per second */
   uint32_t fanout_burst;   /* and in a burst */
   uint32_t limit_table;    /* address groups the auth limits remember */
+  uint32_t coalesce_ms;    /* presence/room-event collection interval */
   uint64_t max_file_size;     /* bytes per offered file, 0 = no transfers */
   uint32_t max_transfers;     /* open offers and transfers per user */
   uint32_t offers_per_min;    /* FILE_OFFERs per user per minute */

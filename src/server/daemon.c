@@ -19,7 +19,9 @@
 #include "log.h"
 #include "room.h"
 #include "offer.h"
+#include "presence.h"
 #include "relay.h"
+#include "roomcmd.h"
 #include "session.h"
 #include "server.h"
 #include "store.h"
@@ -177,6 +179,8 @@ static void daemon_finish(void) {
   if (srv.finished)
     return;
   srv.finished = true;
+  presence_fini();
+  roomcmd_fini();
   room_fini();
   auth_tick(true);
   store_stop();
@@ -188,6 +192,7 @@ static void daemon_finish(void) {
   uv_close((uv_handle_t *)&srv.idle_exit, NULL);
   uv_close((uv_handle_t *)&srv.stop_timer, NULL);
   uv_close((uv_handle_t *)&srv.trim, NULL);
+  uv_close((uv_handle_t *)&srv.coalesce, NULL);
   uv_close((uv_handle_t *)&srv.sigint, NULL);
   uv_close((uv_handle_t *)&srv.sigterm, NULL);
   log_info(NULL, "stopped");
@@ -303,12 +308,20 @@ static int daemon_listen(const char *host, int port) {
   return 0;
 }
 
+/* The coalesce interval is over: collected presence changes, then room
+ * joins and leaves, go out (one frame per recipient each). */
+static void daemon_on_coalesce(void) {
+  presence_flush();
+  roomcmd_flush();
+}
+
 /* Starts every handle. */
 int daemon_start(uv_loop_t *loop, config *cfg) {
   srv.loop = loop;
   srv.cfg = cfg;
   srv.on_idle = daemon_on_idle;
   srv.on_conn_gone = daemon_conn_gone;
+  srv.on_coalesce = daemon_on_coalesce;
   conn_set_handlers(session_on_msg, session_on_close);
   store_watch_revoked(session_on_revoked);
   char host[128];
@@ -320,6 +333,7 @@ int daemon_start(uv_loop_t *loop, config *cfg) {
       uv_timer_init(loop, &srv.idle_exit) < 0 ||
       uv_timer_init(loop, &srv.stop_timer) < 0 ||
       uv_timer_init(loop, &srv.trim) < 0 ||
+      uv_timer_init(loop, &srv.coalesce) < 0 ||
       uv_signal_init(loop, &srv.sigint) < 0 ||
       uv_signal_init(loop, &srv.sigterm) < 0)
     return -1;

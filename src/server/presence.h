@@ -8,6 +8,15 @@
 struct conn;
 struct user;
 
+/* u logged in: everyone hears it (v3 sessions at the next flush). */
+void presence_online(struct user *u);
+
+/* Sends the coalesced changes to v3 sessions (the interval is over). */
+void presence_flush(void);
+
+/* Frees the pending changes and the list cache (shutdown). */
+void presence_fini(void);
+
 /* Pushes u's current presence to everyone (u gets it with SELF). */
 void presence_changed(struct user *u);
 

@@ -19,6 +19,12 @@ int roomcmd_join(struct user *u, const char *p, size_t n, uint16_t ref_type);
 /* Leaves, telling the rest with a notice of kind (none when negative). */
 void roomcmd_leave(member *m, int kind, const char *actor, const char *text);
 
+/* Sends the joins and leaves collected for v3 members (interval over). */
+void roomcmd_flush(void);
+
+/* Frees the collected joins and leaves (shutdown). */
+void roomcmd_fini(void);
+
 /* Request handlers. */
 void roomcmd_on_join(struct conn *c, const proto_room_ref *req);
 void roomcmd_on_part(struct conn *c, const proto_part *req);

@@ -33,3 +33,22 @@ void server_conn_gone(void) {
   if (srv.on_conn_gone != NULL)
     srv.on_conn_gone();
 }
+
+/* Runs the life cycle's coalesced send (srv.on_coalesce). */
+static void server_on_coalesce(uv_timer_t *t) {
+  (void)t;
+  if (srv.on_coalesce != NULL)
+    srv.on_coalesce();
+}
+
+/* Arms the coalesce timer unless it runs already: the first change of an
+ * interval starts it, the ones after ride along. A failed start (only
+ * when the handle is closing at shutdown) leaves the changes unsent,
+ * which at shutdown is what everyone wants. */
+void server_coalesce(void) {
+  if (srv.finished || srv.stopping ||
+      uv_is_active((uv_handle_t *)&srv.coalesce))
+    return;
+  (void)uv_timer_start(&srv.coalesce, server_on_coalesce,
+                       srv.cfg != NULL ? srv.cfg->coalesce_ms : 0, 0);
+}

@@ -26,6 +26,7 @@ typedef struct server {
   uv_timer_t idle_exit;  /* --idle-exit */
   uv_timer_t stop_timer; /* bounds the graceful close at shutdown */
   uv_timer_t trim;       /* re-checks for the end of a burst (daemon_trim) */
+  uv_timer_t coalesce;   /* --coalesce-ms: sends collected changes */
   uv_signal_t sigint, sigterm;
   struct conn *conns;   /* every open connection */
   uint32_t nconns;      /* open connections (refused ones included) */
@@ -33,6 +34,7 @@ typedef struct server {
   struct conn *dirty;   /* connections with output to flush */
   struct conn *closing; /* connections to close from the loop */
   uint32_t nusers;      /* logged in */
+  uint32_t nlegacy;     /* logged in with protocol version 1 or 2 */
   bool stopping;        /* shutdown started */
   bool finished;        /* handles closed */
   bool idle_armed;      /* idle handle started */
@@ -46,6 +48,7 @@ typedef struct server {
    * calls up into it. NULL (unit tests) means nothing to do. */
   uv_idle_cb on_idle;         /* flush pass, run while output waits */
   void (*on_conn_gone)(void); /* a connection's close callback ran */
+  void (*on_coalesce)(void);  /* the coalesce interval is over */
 } server;
 
 extern server srv;
@@ -58,6 +61,10 @@ uint64_t server_wall_ms(void);
 
 /* Called by conn when a connection is gone (runs srv.on_conn_gone). */
 void server_conn_gone(void);
+
+/* Called when a change was collected for the next coalesced send: arms
+ * srv.coalesce (once per interval) to run srv.on_coalesce. */
+void server_coalesce(void);
 
 /* Called by conn when a connection has output; arms the flush. */
 void server_wake(void);

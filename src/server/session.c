@@ -128,17 +128,9 @@ static void session_login_ok(struct conn *c, const char *name, int role,
     conn_send_msg(c, &n);
   }
   /* Everyone else learns that u is here; u gets the list after #lobby. */
-  proto_msg p = {.type = PROTO_PRESENCE};
-  p.u.presence.user = proto_str_c(u->name);
-  p.u.presence.status = PROTO_ONLINE;
-  p.u.presence.flags =
-      (uint8_t)(role == PROTO_ROLE_ADMIN ? PROTO_PRESF_ADMIN : 0);
-  p.u.presence.text = proto_str_c("");
-  p.u.presence.talking_with = proto_str_c("");
-  fbuf *b = fbuf_encode(&p, NULL);
-  if (b != NULL)
-    bus_all(b, u);
-  fbuf_unref(b);
+  if (c->version < 3)
+    srv.nlegacy++;
+  presence_online(u);
   if (roomcmd_join(u, ROOM_LOBBY, strlen(ROOM_LOBBY), PROTO_JOIN) >= 0)
     chat_backlog(c, PROTO_TO_ROOM, ROOM_LOBBY, 0, 0, true);
   else
@@ -741,8 +733,9 @@ void session_on_close(struct conn *c, const char *why) {
   while (u->nrooms > 0)
     roomcmd_leave(user_rooms(u)[u->nrooms - 1], kind, "", notice);
   offer_user_gone(u);
-  if (!srv.stopping)
-    presence_offline(u);
+  presence_offline(u); /* nothing at shutdown */
+  if (c->version < 3)
+    srv.nlegacy--;
   /* Conversations with u are over for whoever was talking with u. */
   log_info(conn_peer(c), "%s logged out (%s)", u->name, why);
   user_remove(u);

@@ -22,6 +22,7 @@ typedef struct user {
   char *away;             /* status text, NULL when none */
   const char *talking;    /* open conversation; "" (static) if none */
   bool hide_talking;      /* SET_PRIVACY: others do not see talking */
+  bool listed;            /* v3 users were told it is online (presence.c) */
   union {                 /* memberships: see user_rooms */
     struct member *one;   /* caprooms <= 1: the only slot, inline */
     struct member **many; /* caprooms > 1: allocated array */

@@ -27,6 +27,8 @@ taskset -c 0 "$bin" --listen 127.0.0.1:0 \
   </dev/null >"$dir/out" 2>"$dir/err" &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; cat "$dir/err" >&2; rm -rf "$dir"' EXIT
+# A signal (timeout(1), ^C) exits through the EXIT trap: no server is left.
+trap 'exit 1' INT TERM
 for _ in $(seq 100); do
   grep -q 'listening on' "$dir/out" 2>/dev/null && break
   sleep 0.05

@@ -106,6 +106,10 @@ SCHEMA = {
     "WHO_REQ": (0x0403, []),
     "WHO_END": (0x0404, [("count", U32)]),
     "SET_PRIVACY": (0x0405, [("flags", U8)]),
+    # v3: packed entries, parsed by test_scale.py (plist, revents)
+    "PRESENCE_LIST": (0x0406, [("flags", U8), ("entries", BLOB)]),
+    "ROOM_EVENTS": (0x0407, [("room", STR), ("ts_ms", U64),
+                             ("entries", BLOB)]),
     "NOTICE": (0x0501, [("kind", U8), ("ts_ms", U64), ("room", STR),
                         ("user", STR), ("actor", STR), ("text", STR)]),
     "KICK": (0x0601, [("user", STR), ("reason", STR)]),

@@ -28,11 +28,14 @@ class Batch(unittest.TestCase):
         with Server() as srv:
             b = srv.client("bob", register=True)
             a = srv.client("alice", register=True)
+            # A join and quit within one --coalesce-ms are never announced.
+            b.expect({"event": "notice", "kind": "joined", "user": "alice"})
             a.send("/quit see you")
             a.wait(0)
             ev = b.expect({"event": "notice", "kind": "quit",
                            "user": "alice"})
             c = srv.client("carol", register=True)
+            b.expect({"event": "notice", "kind": "joined", "user": "carol"})
             c.send("/bye")
             c.wait(0)
             b.expect({"event": "notice", "kind": "quit", "user": "carol"})

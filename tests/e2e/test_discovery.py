@@ -13,7 +13,7 @@ class Discovery(unittest.TestCase):
             self.assertTrue(srv.udp_port)
             a = discover(srv.udp_port, nonce=0xABCDEF0102030405)
             self.assertEqual(a["type"], "ANNOUNCE", a)
-            self.assertEqual(a["version"], 2)
+            self.assertEqual(a["version"], 3)
             self.assertEqual(a["nonce"], 0xABCDEF0102030405)
             self.assertEqual(a["server_name"], "lan-srv")
             self.assertEqual(a["port"], srv.port)

@@ -93,6 +93,9 @@ class Injection(unittest.TestCase):
             b = srv.client("bob", register=True)
             with srv.raw() as r:
                 r.login("mallory", register=True)
+                # A join and a part within one --coalesce-ms are not told.
+                b.expect({"event": "notice", "kind": "joined",
+                          "user": "mallory"})
                 r.send_frame("PART", room="#lobby", reason="bye " + ESC)
                 b.expect({"event": "notice", "kind": "left",
                           "user": "mallory"})

@@ -11,7 +11,7 @@ class Login(unittest.TestCase):
             a = srv.client("alice", register=True)
             ev = a.connected
             self.assertEqual(ev["user"], "alice")
-            self.assertEqual(ev["version"], 2)
+            self.assertEqual(ev["version"], 3)
             self.assertEqual(ev["server"], "e2e-server")
             self.assertIs(ev["admin"], False)
             a.expect({"event": "joined", "room": "#lobby"})

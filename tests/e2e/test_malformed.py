@@ -45,6 +45,10 @@ class Malformed(unittest.TestCase):
         if login:
             r.login(name, register=not hasattr(self, "registered_" + name))
             setattr(self, "registered_" + name, True)
+            # Joins and leaves are coalesced (--coalesce-ms): one that
+            # leaves within the interval it came in is never announced, so
+            # wait until alice has seen the join.
+            self.a.expect({"event": "notice", "kind": "joined", "user": name})
         return r
 
     def assert_closed(self, r, codes=None):

@@ -103,9 +103,9 @@ class Motd(unittest.TestCase):
                 f = r.expect("NOTICE", kind=NOTICE_MOTD)
                 self.assertEqual(f["text"], "hello")
             with srv.raw() as r:
-                w = r.hello(version=3)
+                w = r.hello(version=4)
                 self.assertEqual(w["type"], "ERROR")
-                self.assertEqual(w["subject"], "1-2")
+                self.assertEqual(w["subject"], "1-3")
             srv.stop()
 
 

@@ -51,7 +51,7 @@ class Smoke(unittest.TestCase):
                     self.assertEqual(e["code"], E["VERSION"])
                     self.assertEqual(e["ref_type"], T["HELLO"])
                     # The subject names the versions the server speaks.
-                    self.assertEqual(e["subject"], "1-2")
+                    self.assertEqual(e["subject"], "1-3")
                     self.assertTrue(e["text"])
                     with self.assertRaises(ConnClosed):
                         while True:
@@ -62,7 +62,7 @@ class Smoke(unittest.TestCase):
             with srv.raw() as r:
                 self.assertEqual(r.hello()["type"], "WELCOME")
             c = srv.client("alice", register=True)
-            self.assertEqual(c.connected["version"], 2)
+            self.assertEqual(c.connected["version"], 3)
             self.assertEqual(c.connected["max_msg_chars"], 280)
             self.assertEqual(c.connected["server"], "e2e-server")
             c.quit(0)

@@ -94,6 +94,9 @@ class ModifiedKeys(h.TuiCase):
     def test_ctrl_home_end(self):
         a = self.login("alice")
         b = self.batch("bob")
+        # Joins are told at the end of a --coalesce-ms interval, messages
+        # at once: the notice first, so that it is the scrollback's top.
+        a.wait_text("bob joined #lobby")
         b.send(["line %02d" % i for i in range(40)])
         a.wait_text("<bob> line 39")
         a.type("draft")

@@ -175,6 +175,87 @@ static void test_member_count(void **s) {
   finish(&loop, c, &r);
 }
 
+/* Hands the client a PRESENCE_LIST of the given entries. */
+static void plist(client *c, client_conn *k, uint8_t flags,
+                  const proto_presence *e, size_t n) {
+  static uint8_t buf[PROTO_MAX_LIST];
+  size_t off = 0;
+  for (size_t i = 0; i < n; i++)
+    assert_int_equal(proto_plist_put(buf, sizeof buf, &off, &e[i]), 0);
+  proto_msg m = {.type = PROTO_PRESENCE_LIST};
+  m.u.presence_list.flags = flags;
+  m.u.presence_list.entries = (proto_blob){buf, (uint16_t)off};
+  client_handle_frame(c, k, &m);
+}
+
+/* Version 3: the compact user list and the coalesced changes land in the
+ * same model as PRESENCE frames, one event per entry; an entry naming us
+ * without SELF is ignored (our own state comes with SELF); ROOM_EVENTS
+ * counts members like NOTICEs, but our own JOINED is not news. */
+static void test_v3_lists(void **s) {
+  (void)s;
+  uv_loop_t loop;
+  rec r = {0};
+  client_conn k;
+  client *c = ready_client(&loop, &r, &k);
+  snprintf(c->m.self, sizeof c->m.self, "me");
+  proto_presence e[3] = {
+      {.user = proto_str_c("bob"),
+       .status = PROTO_AWAY,
+       .text = proto_str_c("lunch"),
+       .idle_s = 300},
+      {.user = proto_str_c("me"), .status = PROTO_BUSY},
+      {.user = proto_str_c("me"), .flags = PROTO_PRESF_SELF},
+  };
+  plist(c, &k, PROTO_PRESF_LIST, e, 3);
+  proto_msg end = {.type = PROTO_WHO_END};
+  client_handle_frame(c, &k, &end);
+  assert_int_equal(r.n[CLIENT_EV_USERS], 1);
+  assert_int_equal(c->m.nusers, 2);
+  const client_user *bob = client_user_find(c, "bob");
+  assert_non_null(bob);
+  assert_int_equal(bob->status, PROTO_AWAY);
+  assert_string_equal(bob->text, "lunch");
+  assert_int_equal(bob->idle_s, 300);
+  const client_user *me = client_user_find(c, "me");
+  assert_non_null(me);
+  assert_int_equal(me->status, PROTO_ONLINE); /* the SELF entry, not BUSY */
+  /* changes: carol arrives, bob leaves, "me" without SELF is skipped */
+  proto_presence ch[3] = {
+      {.user = proto_str_c("carol")},
+      {.user = proto_str_c("bob"), .status = PROTO_OFFLINE},
+      {.user = proto_str_c("me"), .status = PROTO_BUSY},
+  };
+  plist(c, &k, 0, ch, 3);
+  assert_int_equal(r.n[CLIENT_EV_PRESENCE], 2);
+  assert_null(client_user_find(c, "bob"));
+  assert_non_null(client_user_find(c, "carol"));
+  assert_int_equal(client_user_find(c, "me")->status, PROTO_ONLINE);
+
+  joined(c, &k, "#lobby", 2);
+  client_window *w = client_window_find(c, "#lobby");
+  static uint8_t buf[256];
+  size_t off = 0;
+  const proto_notice ev[] = {
+      {.kind = PROTO_NOTICE_JOINED, .user = proto_str_c("me")},
+      {.kind = PROTO_NOTICE_JOINED, .user = proto_str_c("dave")},
+      {.kind = PROTO_NOTICE_QUIT,
+       .user = proto_str_c("carol"),
+       .text = proto_str_c("bye")},
+  };
+  for (size_t i = 0; i < 3; i++)
+    assert_int_equal(proto_revents_put(buf, sizeof buf, &off, &ev[i]), 0);
+  proto_msg m = {.type = PROTO_ROOM_EVENTS};
+  m.u.room_events.room = proto_str_c("#lobby");
+  m.u.room_events.ts_ms = 7;
+  m.u.room_events.entries = (proto_blob){buf, (uint16_t)off};
+  int before = r.n[CLIENT_EV_NOTICE];
+  client_handle_frame(c, &k, &m);
+  assert_int_equal(r.n[CLIENT_EV_NOTICE] - before, 2);
+  assert_int_equal(w->members, 2); /* +dave -carol */
+  finish(&loop, c, &r);
+}
+
 /* A refused /query: the error goes to the window that stays current, not
  * to the query window that is dropped (issue 13). */
 static void test_query_error_visible(void **s) {
@@ -429,6 +510,7 @@ int main(void) {
       cmocka_unit_test(test_backlog_matches_id_and_ts),
       cmocka_unit_test(test_own_messages_not_unread),
       cmocka_unit_test(test_member_count),
+      cmocka_unit_test(test_v3_lists),
       cmocka_unit_test(test_query_error_visible),
       cmocka_unit_test(test_names),
       cmocka_unit_test(test_backlog_order),

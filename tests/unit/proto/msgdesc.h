@@ -27,23 +27,55 @@ enum fk { /* field kind on the wire */
 
 enum fs { /* what a field means, to choose a valid value for it */
           FS_NONE = 0,
-          FS_ENUM,   /* u8 enum: 0..max */
-          FS_FLAGS,  /* u8 flag bits: any subset of max */
-          FS_FLAGSX, /* u8 flag bits, unknown bits ignored by the receiver */
-          FS_AGENT,  /* software name */
-          FS_SNAME,  /* server name */
-          FS_NAME,   /* user name */
-          FS_ROOM,   /* room name */
-          FS_TARGET, /* room or user */
-          FS_TEXT,   /* message text */
-          FS_PASS,   /* password */
-          FS_SHORT,  /* reason, topic, away text, error text/subject */
-          FS_FILE,   /* file name, limit in bytes */
-          FS_ADDR,   /* textual address */
-          FS_EXACT,  /* blob of exactly max bytes */
-          FS_DATA,   /* FILE_DATA payload: 1..max bytes */
-          FS_TYPE,   /* u16 message type number */
+          FS_ENUM,    /* u8 enum: 0..max */
+          FS_FLAGS,   /* u8 flag bits: any subset of max */
+          FS_FLAGSX,  /* u8 flag bits, unknown bits ignored by the receiver */
+          FS_AGENT,   /* software name */
+          FS_SNAME,   /* server name */
+          FS_NAME,    /* user name */
+          FS_ROOM,    /* room name */
+          FS_TARGET,  /* room or user */
+          FS_TEXT,    /* message text */
+          FS_PASS,    /* password */
+          FS_SHORT,   /* reason, topic, away text, error text/subject */
+          FS_FILE,    /* file name, limit in bytes */
+          FS_ADDR,    /* textual address */
+          FS_EXACT,   /* blob of exactly max bytes */
+          FS_DATA,    /* FILE_DATA payload: 1..max bytes */
+          FS_TYPE,    /* u16 message type number */
+          FS_PLIST,   /* v3: PRESENCE_LIST entries (msgdesc_plist) */
+          FS_REVENTS, /* v3: ROOM_EVENTS entries (msgdesc_revents) */
 };
+
+/* v3 list samples, written byte by byte from PROTOCOL.md 6.5 and 6.6. */
+/* PRESENCE_LIST: alice AWAY, operator, away text, talking with Bob_2.x,
+ * idle 0x12345 s (LEB128 c5 c6 04); c-3po ONLINE, SELF; Bob_2.x OFFLINE. */
+static const uint8_t msgdesc_plist[] = "\x75\x05"
+                                       "alice"
+                                       "\x00\x11"
+                                       "gone fishing \xf0\x9f\x8e\xa3"
+                                       "\x07"
+                                       "Bob_2.x"
+                                       "\xc5\xc6\x04"
+                                       "\x08\x05"
+                                       "c-3po"
+                                       "\x03\x07"
+                                       "Bob_2.x";
+/* ROOM_EVENTS: alice JOINED; Bob_2.x LEFT "bye ✓"; c-3po KICKED by alice
+ * "spam". */
+static const uint8_t msgdesc_revents[] = "\x01\x05"
+                                         "alice"
+                                         "\x00\x00\x00"
+                                         "\x02\x07"
+                                         "Bob_2.x"
+                                         "\x00\x00\x07"
+                                         "bye \xe2\x9c\x93"
+                                         "\x04\x05"
+                                         "c-3po"
+                                         "\x05"
+                                         "alice"
+                                         "\x00\x04"
+                                         "spam";
 
 typedef struct fdesc {
   uint8_t kind; /* enum fk */
@@ -180,6 +212,14 @@ static const mdesc msgdesc_table[] = {
     {PROTO_SET_PRIVACY,
      "SET_PRIVACY",
      {F_FL(set_privacy, flags, PROTO_PRIVF_HIDE_TALKING)}},
+    {PROTO_PRESENCE_LIST,
+     "PRESENCE_LIST",
+     {F_FL(presence_list, flags, PROTO_PRESF_LIST),
+      F_B(presence_list, entries, FS_PLIST, PROTO_MAX_LIST)}},
+    {PROTO_ROOM_EVENTS,
+     "ROOM_EVENTS",
+     {ROOM(room_events, room), F_U64(room_events, ts_ms),
+      F_B(room_events, entries, FS_REVENTS, PROTO_MAX_LIST)}},
     {PROTO_NOTICE,
      "NOTICE",
      {F_EN(notice, kind, PROTO_NOTICE_LAST), F_U64(notice, ts_ms),
@@ -375,6 +415,15 @@ static inline int msgdesc_fill(proto_msg *m, uint16_t type, uint8_t *pool,
       *MD_AT(m, f, proto_str) = proto_str_c(msgdesc_sample_str(f->sem, s));
       break;
     case FK_BLOB: {
+      if (f->sem == FS_PLIST || f->sem == FS_REVENTS) {
+        const uint8_t *l = f->sem == FS_PLIST ? msgdesc_plist : msgdesc_revents;
+        size_t ln = f->sem == FS_PLIST ? sizeof msgdesc_plist - 1
+                                       : sizeof msgdesc_revents - 1;
+        memcpy(pool, l, ln);
+        *MD_AT(m, f, proto_blob) = (proto_blob){pool, (uint16_t)ln};
+        pool += ln;
+        break;
+      }
       uint16_t n = f->sem == FS_DATA ? 1000 : (uint16_t)f->max;
       for (uint16_t k = 0; k < n; k++)
         pool[k] = (uint8_t)(k * 7 + s);

@@ -606,6 +606,217 @@ static void test_no_space(void **state) {
   }
 }
 
+/* Reads every PRESENCE_LIST entry of l, re-encodes each with
+ * proto_plist_put into out and returns the entry count (or the error). */
+static int plist_copy(proto_blob l, uint8_t *out, size_t cap, size_t *on) {
+  size_t off = 0;
+  proto_presence p;
+  int rc, n = 0;
+  *on = 0;
+  while ((rc = proto_plist_next(l, &off, &p)) > 0) {
+    assert_int_equal(proto_plist_put(out, cap, on, &p), 0);
+    n++;
+  }
+  return rc < 0 ? rc : n;
+}
+
+/* The v3 compact lists: the sample entries read back as the spec says,
+ * re-encode to the same bytes, and every kind of bad entry is refused by
+ * the entry reader, the frame decoder and the encoder alike. */
+static void test_lists(void **state) {
+  (void)state;
+  proto_blob l = {msgdesc_plist, sizeof msgdesc_plist - 1};
+  size_t off = 0;
+  proto_presence p;
+  assert_int_equal(proto_plist_next(l, &off, &p), 1);
+  assert_int_equal(p.status, PROTO_AWAY);
+  assert_int_equal(p.flags, PROTO_PRESF_ADMIN);
+  assert_true(p.user.n == 5 && memcmp(p.user.p, "alice", 5) == 0);
+  assert_int_equal(p.text.n, 17);
+  assert_true(p.talking_with.n == 7 &&
+              memcmp(p.talking_with.p, "Bob_2.x", 7) == 0);
+  assert_int_equal(p.idle_s, 0x12345);
+  assert_int_equal(proto_plist_next(l, &off, &p), 1);
+  assert_int_equal(p.status, PROTO_ONLINE);
+  assert_int_equal(p.flags, PROTO_PRESF_SELF);
+  assert_int_equal(p.text.n + p.talking_with.n + p.idle_s, 0);
+  assert_int_equal(proto_plist_next(l, &off, &p), 1);
+  assert_int_equal(p.status, PROTO_OFFLINE);
+  assert_int_equal(proto_plist_next(l, &off, &p), 0);
+  assert_int_equal(off, l.n);
+  size_t on;
+  assert_int_equal(plist_copy(l, (uint8_t *)big, sizeof big, &on), 3);
+  assert_int_equal(on, l.n);
+  assert_memory_equal(big, l.p, l.n);
+
+  proto_blob e = {msgdesc_revents, sizeof msgdesc_revents - 1};
+  proto_notice nt;
+  off = on = 0;
+  int kinds[] = {PROTO_NOTICE_JOINED, PROTO_NOTICE_LEFT, PROTO_NOTICE_KICKED};
+  for (int k = 0; k < 3; k++) {
+    assert_int_equal(proto_revents_next(e, &off, &nt), 1);
+    assert_int_equal(nt.kind, kinds[k]);
+    assert_int_equal(proto_revents_put((uint8_t *)big, sizeof big, &on, &nt),
+                     0);
+  }
+  assert_int_equal(nt.actor.n, 5);
+  assert_true(nt.text.n == 4 && memcmp(nt.text.p, "spam", 4) == 0);
+  assert_int_equal(proto_revents_next(e, &off, &nt), 0);
+  assert_int_equal(on, e.n);
+  assert_memory_equal(big, e.p, e.n);
+
+  /* bad entries, each with the error the decoder gives */
+  static const struct {
+    bool ev;
+    const char *b;
+    size_t n;
+    int err;
+  } bad[] = {
+      {false,
+       "\x80\x01"
+       "a",
+       3, -PERR_BAD_VALUE},                    /* reserved head bit */
+      {false, "\x00\x00", 2, -PERR_BAD_VALUE}, /* empty name */
+      {false,
+       "\x00\x02"
+       "1a",
+       4, -PERR_BAD_VALUE}, /* not a user name */
+      {false,
+       "\x00\x05"
+       "ab",
+       4, -PERR_TRUNCATED},                /* name past the end */
+      {false, "\x00", 1, -PERR_TRUNCATED}, /* no name length */
+      {false,
+       "\x40\x01"
+       "a\x80",
+       4, -PERR_TRUNCATED}, /* short idle */
+      {false,
+       "\x40\x01"
+       "a\x00",
+       4, -PERR_BAD_VALUE}, /* idle 0 */
+      {false,
+       "\x40\x01"
+       "a\x81\x00",
+       5, -PERR_BAD_VALUE}, /* long form */
+      {false,
+       "\x40\x01"
+       "a\xff\xff\xff\xff\x10",
+       8, -PERR_BAD_VALUE},
+      {false,
+       "\x40\x01"
+       "a\x80\x80\x80\x80\x80\x01",
+       9, -PERR_BAD_VALUE}, /* six bytes */
+      {false,
+       "\x10\x01"
+       "a\x00\x02\xc3",
+       6, -PERR_TRUNCATED},
+      {false,
+       "\x10\x01"
+       "a\x00\x01\xff",
+       6, -PERR_BAD_UTF8},
+      {false,
+       "\x00\x21"
+       "abcdefghijklmnopqrstuvwxyz0123456",
+       35, -PERR_FIELD_TOO_LONG},
+      {false,
+       "\x20\x01"
+       "a\x00",
+       4, -PERR_BAD_VALUE}, /* empty talking */
+      {true,
+       "\x00\x01"
+       "a\x00\x00\x00",
+       6, -PERR_BAD_VALUE}, /* SERVER */
+      {true,
+       "\x06\x01"
+       "a\x00\x00\x00",
+       6, -PERR_BAD_VALUE}, /* TOPIC */
+      {true,
+       "\x01\x01"
+       "a\x01#\x00\x00",
+       7, -PERR_BAD_VALUE}, /* actor */
+      {true,
+       "\x01\x01"
+       "a\x00\x00",
+       5, -PERR_TRUNCATED},
+  };
+  for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+    proto_blob b = {(const uint8_t *)bad[k].b, (uint16_t)bad[k].n};
+    off = 0;
+    int r = bad[k].ev ? proto_revents_next(b, &off, &nt)
+                      : proto_plist_next(b, &off, &p);
+    if (r != bad[k].err)
+      FAILF("bad entry %zu: reader gave %d, want %d\n", k, r, bad[k].err);
+    proto_msg m, d;
+    msgdesc_fill(&m, bad[k].ev ? PROTO_ROOM_EVENTS : PROTO_PRESENCE_LIST, pool,
+                 0);
+    if (bad[k].ev)
+      m.u.room_events.entries = b;
+    else
+      m.u.presence_list.entries = b;
+    size_t fn = msgdesc_encode(&m, ref);
+    ssize_t dr = proto_decode(ref, fn, &d);
+    ssize_t er = proto_encode(&m, buf, sizeof buf);
+    if (dr != bad[k].err || er != bad[k].err)
+      FAILF("bad entry %zu in a frame: decode %zd encode %zd, want %d\n", k, dr,
+            er, bad[k].err);
+  }
+
+  /* an empty list is a valid frame (a snapshot of nobody) */
+  proto_msg m;
+  msgdesc_fill(&m, PROTO_PRESENCE_LIST, pool, 0);
+  m.u.presence_list.entries = (proto_blob){NULL, 0};
+  roundtrip(&m);
+
+  /* idle_s in LEB128: 1 byte below 128 s, 5 for the largest */
+  static const struct {
+    uint32_t v;
+    size_t n;
+  } idles[] = {{1, 1},     {127, 1},   {128, 2},
+               {16383, 2}, {16384, 3}, {UINT32_MAX, 5}};
+  for (size_t k = 0; k < sizeof idles / sizeof idles[0]; k++) {
+    proto_presence q = {.user = proto_str_c("ab"), .idle_s = idles[k].v};
+    uint8_t one[16];
+    on = off = 0;
+    assert_int_equal(proto_plist_put(one, sizeof one, &on, &q), 0);
+    assert_int_equal(on, 4 + idles[k].n);
+    assert_int_equal(
+        proto_plist_next((proto_blob){one, (uint16_t)on}, &off, &p), 1);
+    assert_int_equal(p.idle_s, idles[k].v);
+  }
+
+  /* put: a full buffer is NO_SPACE and writes nothing */
+  proto_presence q = {.user = proto_str_c("alice"),
+                      .status = PROTO_BUSY,
+                      .text = proto_str_c("x"),
+                      .talking_with = proto_str_c(""),
+                      .idle_s = 7};
+  uint8_t small[8];
+  on = 0;
+  assert_int_equal(proto_plist_put(small, sizeof small, &on, &q),
+                   -PERR_NO_SPACE);
+  assert_int_equal(on, 0);
+  q.user = proto_str_c("1x");
+  assert_int_equal(proto_plist_put((uint8_t *)big, sizeof big, &on, &q),
+                   -PERR_BAD_VALUE);
+  q.user = proto_str_c("alice");
+  q.status = 4;
+  assert_int_equal(proto_plist_put((uint8_t *)big, sizeof big, &on, &q),
+                   -PERR_BAD_VALUE);
+
+  /* a list filled to the limit still fits one frame */
+  q.status = PROTO_ONLINE;
+  q.text = proto_str_c("");
+  q.idle_s = 0;
+  q.user = proto_str_c("abcdefghijklmnopqrstuvwxyz012345");
+  on = 0;
+  int filled = 0;
+  while (proto_plist_put((uint8_t *)big, PROTO_MAX_LIST, &on, &q) == 0)
+    filled++;
+  assert_int_equal(filled, PROTO_MAX_LIST / 34);
+  m.u.presence_list.entries = (proto_blob){(const uint8_t *)big, (uint16_t)on};
+  roundtrip(&m);
+}
+
 /* Every error number has its text and name, with either sign. */
 static void test_strerror(void **state) {
   (void)state;
@@ -864,6 +1075,7 @@ int main(void) {
       cmocka_unit_test(test_blob_sizes),
       cmocka_unit_test(test_bad_value),
       cmocka_unit_test(test_no_space),
+      cmocka_unit_test(test_lists),
       cmocka_unit_test(test_strerror),
       cmocka_unit_test(test_check_name),
       cmocka_unit_test(test_check_room),
