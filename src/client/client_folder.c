@@ -138,11 +138,28 @@ static bool cfo_matches(const char *pattern, const char *name) {
   return strstr(name, pattern) != NULL;
 }
 
+/* Characters in a UTF-8 string (its columns for most names). */
+static int cfo_chars(const char *s) {
+  int n = 0;
+  for (; *s; s++)
+    n += ((unsigned char)*s & 0xC0) != 0x80;
+  return n;
+}
+
+#define CFO_NAME_COLS 40 /* longer names push their row's columns right */
+
+/* The listing as a table: name, size, owner, time, in aligned columns. */
 static void cfo_list_end(client *c, client_folder_state *f) {
   f->listing = false;
   client_info(c, NULL, CLIENT_LINE_INFO, "%zu file%s in the shared folder%s%s",
               f->n, f->n == 1 ? "" : "s", f->pattern[0] ? " matching " : "",
               f->pattern);
+  int namew = 0, ownerw = 0;
+  for (size_t i = 0; i < f->n; i++) {
+    int w = cfo_chars(f->e[i].name), o = cfo_chars(f->e[i].owner);
+    namew = w > namew ? (w > CFO_NAME_COLS ? CFO_NAME_COLS : w) : namew;
+    ownerw = o > ownerw ? o : ownerw;
+  }
   for (size_t i = 0; i < f->n; i++) {
     const client_folder_entry *e = &f->e[i];
     char sz[32], when[32];
@@ -151,8 +168,10 @@ static void cfo_list_end(client *c, client_folder_state *f) {
     struct tm tm;
     localtime_r(&t, &tm);
     strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm);
-    client_info(c, NULL, CLIENT_LINE_INFO, "  %s  %s  %s  %s", e->name, sz,
-                e->owner, when);
+    int npad = namew - cfo_chars(e->name), opad = ownerw - cfo_chars(e->owner);
+    client_info(c, NULL, CLIENT_LINE_INFO, "  %s%*s  %9s  %s%*s  %s", e->name,
+                npad > 0 ? npad : 0, "", sz, e->owner, opad > 0 ? opad : 0, "",
+                when);
   }
   client_event ev = {.type = CLIENT_EV_FILES, .files = f->e, .n = f->n};
   client_emit(c, &ev);

@@ -146,7 +146,10 @@ class Coalesced(unittest.TestCase):
             for i in (2, 7):
                 conns.pop("s%d" % i).close()
             conns["late"], _ = v3_login(srv, "late")
-            conns["late"].close()  # came and went: nobody hears of it
+            # came and went: told of or not (that depends on where the
+            # flush falls; test_join_and_leave_in_one_interval_are_never_told
+            # pins the cancelling down), the view must not keep it
+            conns["late"].close()
             # Everything above was collected before marker's login, so is
             # sent in the same flush as marker's presence or an earlier one.
             marker, _ = v3_login(srv, "marker")
@@ -162,7 +165,6 @@ class Coalesced(unittest.TestCase):
                 else:
                     view[e["user"]] = (e["status"], e["text"])
             self.assertEqual(view, who_now(srv))
-            self.assertEqual(w.count({"event": "presence", "user": "late"}), 0)
             for c in list(conns.values()) + [marker]:
                 c.close()
             w.quit(0)

@@ -68,6 +68,27 @@ class Folder(h.TuiCase):
         a.line("/files")
         a.wait(lambda s: "1 file in the shared folder" in s.text,
                "the listing")
+        # With names of different lengths the listing is a table: sizes,
+        # owners and times line up.
+        longer = os.path.join(self.tmp, "quarterly-numbers.csv")
+        with open(longer, "wb") as f:
+            f.write(b"q" * 5000)
+        a.line("/upload " + longer)
+        a.wait(lambda s: "quarterly-numbers.csv: upload done on the server"
+               in s.text, "the third upload")
+        a.line("/files")
+
+        def rows(s):
+            if "2 files in the shared folder" not in s.text:
+                return None
+            r = [x for x in s.rows if re.search(
+                r"== +(report\.pdf|quarterly-numbers\.csv) ", x)]
+            return r[-2:] if len(r) >= 2 else None
+        s = a.wait(rows, "the two-row listing")
+        two = rows(s)
+        self.assertEqual(len({r.index("B  alice ") for r in two}), 1, s.dump())
+        self.assertEqual(len({re.search(r"  \d{4}-\d\d-\d\d ", r).start()
+                              for r in two}), 1, s.dump())
 
 
 if __name__ == "__main__":
