@@ -602,9 +602,9 @@ static void client_handle_error(client *c, client_conn *k,
     c->kicked = true;
   client_handle_report_error(c, e);
   if (e->ref_type >= PROTO_FILE_OFFER && e->ref_type <= PROTO_FILE_LIMITS)
-    client_xfer_on_error(c, e->ref_type, e->subject, text);
+    client_xfer_on_error(c, e->ref_type, e->code, e->subject, text);
   if (e->ref_type >= PROTO_FOLDER_LIST_REQ && e->ref_type <= PROTO_FOLDER_OK) {
-    client_xfer_on_error(c, e->ref_type, e->subject, text);
+    client_xfer_on_error(c, e->ref_type, e->code, e->subject, text);
     client_folder_on_error(c, e);
   }
   if (e->code == PERR_SESSION_REPLACED || e->code == PERR_REVOKED)

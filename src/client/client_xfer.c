@@ -2157,14 +2157,14 @@ void client_xfer_list(client *c) {
   }
 }
 
-static void cxf_folder_error(client *c, uint16_t ref_type, proto_str subject,
-                             const char *text);
+static void cxf_folder_error(client *c, uint16_t ref_type, int code,
+                             proto_str subject, const char *text);
 
-void client_xfer_on_error(client *c, uint16_t ref_type, proto_str subject,
-                          const char *text) {
+void client_xfer_on_error(client *c, uint16_t ref_type, int code,
+                          proto_str subject, const char *text) {
   cxf_state *st = cxf_get(c);
   if (ref_type == PROTO_UPLOAD_REQ || ref_type == PROTO_DOWNLOAD_REQ) {
-    cxf_folder_error(c, ref_type, subject, text);
+    cxf_folder_error(c, ref_type, code, subject, text);
     return;
   }
   for (size_t i = st ? st->n : 0; i > 0; i--) {
@@ -2645,15 +2645,18 @@ void client_xfer_on_folder(client *c, const proto_msg *m) {
 
 /* The server refused a folder request or failed a folder transfer about
  * the file subject: the newest live one of that name and direction. */
-static void cxf_folder_error(client *c, uint16_t ref_type, proto_str subject,
-                             const char *text) {
+static void cxf_folder_error(client *c, uint16_t ref_type, int code,
+                             proto_str subject, const char *text) {
   cxf_state *st = cxf_get(c);
   enum xfer_dir dir = ref_type == PROTO_UPLOAD_REQ ? XFER_SEND : XFER_RECV;
   for (size_t i = st ? st->n : 0; i > 0; i--) {
     cxf *x = st->x[i - 1];
     if (x->folder && !x->ended && x->t.m.dir == dir &&
         client_str_eq(subject, x->name)) {
-      cxf_end(x, XFER_FAILED, XFER_ERR_SERVER, "%s", text);
+      if (code == PERR_FILE_EXISTS) /* a question, not a failure */
+        cxf_end(x, XFER_CANCELLED, XFER_ERR_NONE, "%s", text);
+      else
+        cxf_end(x, XFER_FAILED, XFER_ERR_SERVER, "%s", text);
       return;
     }
   }

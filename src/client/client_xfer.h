@@ -55,9 +55,11 @@ void client_xfer_sanitize_path(char *dst, size_t cap, proto_str in);
 void client_xfer_on_frame(client *c, const proto_msg *m);
 
 /* The server refused a file frame of type ref_type about subject (the
- * peer): the newest matching transfer fails with text. */
-void client_xfer_on_error(client *c, uint16_t ref_type, proto_str subject,
-                          const char *text);
+ * peer) with error code: the newest matching transfer fails with text (an
+ * upload over an existing name is cancelled instead: nothing failed, the
+ * user is asked). */
+void client_xfer_on_error(client *c, uint16_t ref_type, int code,
+                          proto_str subject, const char *text);
 
 /* Logged in: transfers this process or an earlier one left unfinished
  * (state in $XDG_STATE_HOME/parley/transfers) are offered again. */

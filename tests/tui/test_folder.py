@@ -38,6 +38,11 @@ class Folder(h.TuiCase):
         q = re.compile(r"report\.pdf exists on the server \(3\.0 MiB, alice,"
                        r" \d+ s ago\)\. Overwrite\? \[y/N\]")
         s = a.wait(lambda s: q.search(s.rows[-1]), "the question")
+        # The upload that asked is not a failure: its row says cancelled.
+        s = a.wait(lambda s: re.search(r"^report\.pdf +to server .*cancelled",
+                                       "\n".join(s.rows), re.M),
+                   "the asked upload's row")
+        self.assertNotIn("failed", s.text, s.dump())
         a.type("n")
         a.wait(lambda s: not q.search(s.rows[-1])
                and "report.pdf: left as it is" in s.text, "the answer no")
