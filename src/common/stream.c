@@ -12,6 +12,7 @@
 
 #define STREAM_WRITE_IOV 64       /* buffers per uv_write */
 #define STREAM_GATHER (64 * 1024) /* bytes per try_write */
+#define STREAM_DIRECT (8 * 1024)  /* a head frame this big goes uncopied */
 
 #define STREAM_OF(ptr) ((stream *)((char *)(ptr)-offsetof(stream, tcp)))
 
@@ -88,18 +89,29 @@ static void stream_tcp_on_write(uv_write_t *req, int status) {
     s->ops->on_drain(s);
 }
 
-/* Writes what the socket takes now with try_write from one gathered
- * buffer, then leaves the rest to one uv_write whose buffers point into
- * the queued frames (by reference, no copy): they stay queued, and so
- * alive, until the write callback consumes them. Returns 0 or a negative
- * uv error. */
+/* Writes what the socket takes now with try_write, then leaves the rest
+ * to one uv_write whose buffers point into the queued frames (by
+ * reference, no copy): they stay queued, and so alive, until the write
+ * callback consumes them. Small frames (chat) are gathered into one
+ * buffer first; big ones (file data, relayed reads) go straight from the
+ * queue as a writev, since copying every byte of a transfer once more
+ * costs more than the iovecs. Returns 0 or a negative uv error. */
 static int stream_tcp_flush(stream *s, outq *q) {
   if (s->flags & (STREAM_WRITING | STREAM_CLOSING))
     return 0;
   while (q->count > 0) {
-    size_t n = outq_gather(q, stream_gather, sizeof stream_gather);
-    uv_buf_t one = uv_buf_init((char *)stream_gather, (unsigned)n);
-    int r = uv_try_write((uv_stream_t *)&s->tcp, &one, 1);
+    uv_buf_t iov[STREAM_WRITE_IOV];
+    size_t k = outq_iov(q, iov, STREAM_WRITE_IOV);
+    size_t n = 0;
+    if (iov[0].len >= STREAM_DIRECT) {
+      for (size_t i = 0; i < k; i++)
+        n += iov[i].len;
+    } else {
+      n = outq_gather(q, stream_gather, sizeof stream_gather);
+      iov[0] = uv_buf_init((char *)stream_gather, (unsigned)n);
+      k = 1;
+    }
+    int r = uv_try_write((uv_stream_t *)&s->tcp, iov, (unsigned)k);
     if (r == UV_EAGAIN || r == UV_ENOSYS)
       break;
     if (r < 0)
