@@ -92,7 +92,7 @@ struct cxf {
   int job; /* enum cxf_job */
   uint8_t *buf, *acc; /* job buffer; receiver: bytes arriving meanwhile */
   size_t buf_n, acc_n;
-  fbuf *frames; /* sender: the read job's FILE_DATA frames, read in place */
+  fbuf *frames;    /* sender: the read job's FILE_DATA frames, read in place */
   uint64_t io_pos; /* sender: read so far; receiver: written so far */
   int io_err;      /* errno of the last job, 0 when fine */
   uint64_t last_ev_ms;
@@ -531,10 +531,10 @@ static int cxf_read_frames(cxf *x) {
     int k = 0;
     for (size_t at = got; at < want && k < CXF_FRAMES; k++) {
       size_t i = at / PROTO_MAX_CHUNK, in = at % PROTO_MAX_CHUNK;
-      size_t end = (i + 1) * PROTO_MAX_CHUNK < want ? (i + 1) * PROTO_MAX_CHUNK
-                                                    : want;
-      iov[k].iov_base = x->frames->data + i * CXF_FRAME +
-                        PROTO_FILE_DATA_HEAD + in;
+      size_t end =
+          (i + 1) * PROTO_MAX_CHUNK < want ? (i + 1) * PROTO_MAX_CHUNK : want;
+      iov[k].iov_base =
+          x->frames->data + i * CXF_FRAME + PROTO_FILE_DATA_HEAD + in;
       iov[k].iov_len = end - at;
       at = end;
     }
@@ -548,8 +548,8 @@ static int cxf_read_frames(cxf *x) {
   size_t len = 0;
   for (size_t off = 0; off < want; off += PROTO_MAX_CHUNK) {
     size_t n = want - off < PROTO_MAX_CHUNK ? want - off : PROTO_MAX_CHUNK;
-    proto_file_data_head(x->frames->data + len, x->t.offer_id,
-                         x->io_pos + off, n);
+    proto_file_data_head(x->frames->data + len, x->t.offer_id, x->io_pos + off,
+                         n);
     len += PROTO_FILE_DATA_HEAD + n;
   }
   x->frames->len = (uint32_t)len;
@@ -928,8 +928,8 @@ static void cxf_pump(cxf *x) {
   if (x->t.m.size - x->io_pos < want)
     want = (size_t)(x->t.m.size - x->io_pos);
   /* Made here, on the loop (fbufs are counted there); filled in the pool. */
-  x->frames = fbuf_new((want + PROTO_MAX_CHUNK - 1) / PROTO_MAX_CHUNK *
-                       CXF_FRAME);
+  x->frames =
+      fbuf_new((want + PROTO_MAX_CHUNK - 1) / PROTO_MAX_CHUNK * CXF_FRAME);
   if (x->frames == NULL) {
     x->io_err = ENOMEM;
     cxf_io_fail(x, "cannot read the file");
@@ -993,8 +993,8 @@ static void cxf_recv_flush(cxf *x) {
     x->acc = t;
     x->acc_n = 0;
     x->hwork.data = x;
-    if (uv_queue_work(x->c->loop, &x->hwork, cxf_rhash_work,
-                      cxf_rhash_after) < 0) {
+    if (uv_queue_work(x->c->loop, &x->hwork, cxf_rhash_work, cxf_rhash_after) <
+        0) {
       x->io_err = EIO;
       cxf_io_fail(x, "cannot start disk work");
       return;
