@@ -41,10 +41,18 @@ typedef struct stream_connect_req { /* a uv_connect and its callback */
 
 /* ---- plain TCP ---------------------------------------------------------- */
 
-/* Hands libuv the shared read buffer. */
+/* Hands libuv the owner's read buffer, else the shared one. */
 static void stream_tcp_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
-  (void)h;
   (void)hint;
+  stream *s = STREAM_OF(h);
+  if (s->ops->on_alloc != NULL && s->tls == NULL) {
+    size_t cap = 0;
+    uint8_t *p = s->ops->on_alloc(s, &cap);
+    if (p != NULL && cap > 0 && cap <= STREAM_READ_MAX) {
+      *buf = uv_buf_init((char *)p, (unsigned)cap);
+      return;
+    }
+  }
   *buf = uv_buf_init((char *)stream_scratch, sizeof stream_scratch);
 }
 
@@ -364,20 +372,46 @@ static void stream_pipe_pump(stream_pipe *p, stream_leg *l) {
   }
 }
 
-/* Source bytes: one exact-size copy into the leg's queue (the read buffer
- * is shared), then stop reading while the far side is behind. */
+/* A source's reads land in a frame of their own (the leg's rd), which
+ * the queue can then keep as it is. */
+static uint8_t *stream_pipe_on_alloc(stream *s, size_t *cap) {
+  stream_pipe *p = stream_data(s);
+  stream_leg *l = stream_pipe_from(p, s);
+  if (l->rd == NULL)
+    l->rd = fbuf_new(STREAM_READ_MAX);
+  if (l->rd == NULL)
+    return NULL; /* the shared buffer, and a copy, will do */
+  *cap = STREAM_READ_MAX;
+  return l->rd->data;
+}
+
+/* Source bytes: a read that filled at least half its own buffer is queued
+ * as it is, anything else (a short read, TLS plaintext, bytes from the
+ * shared buffer) as one exact-size copy, so that the memory held stays
+ * within twice the bytes counted against the watermarks. Then stop
+ * reading while the far side is behind. */
 static void stream_pipe_on_read(stream *s, const uint8_t *data, size_t n) {
   stream_pipe *p = stream_data(s);
   stream_leg *l = stream_pipe_from(p, s);
   if (p->done)
     return;
-  fbuf *b = fbuf_new(n);
+  fbuf *b;
+  bool keep = l->rd != NULL && data == l->rd->data && n >= STREAM_READ_MAX / 2;
+  if (keep) {
+    b = l->rd;
+    l->rd = NULL;
+    b->len = (uint32_t)n;
+    l->kept += n;
+  } else {
+    b = fbuf_new(n);
+    if (b != NULL)
+      memcpy(b->data, data, n);
+  }
   if (b == NULL || outq_push(&l->q, b) < 0) {
     fbuf_unref(b);
     stream_pipe_end(p, UV_ENOMEM);
     return;
   }
-  memcpy(b->data, data, n);
   fbuf_unref(b); /* the queue holds it */
   l->bytes += n;
   if (l->q.bytes > l->peak)
@@ -438,6 +472,7 @@ static const stream_ops stream_pipe_ops = {
     .on_error = stream_pipe_on_error,
     .on_shutdown = stream_pipe_on_shutdown,
     .on_close = stream_pipe_on_close,
+    .on_alloc = stream_pipe_on_alloc,
 };
 
 /* Takes both streams over and starts both directions. Whatever the legs'
@@ -499,6 +534,9 @@ int stream_pipe_hold(stream_pipe *p, bool held) {
 
 /* Drops the bytes the legs still hold. */
 void stream_pipe_free(stream_pipe *p) {
-  outq_clear(&p->leg[0].q);
-  outq_clear(&p->leg[1].q);
+  for (int i = 0; i < 2; i++) {
+    outq_clear(&p->leg[i].q);
+    fbuf_unref(p->leg[i].rd);
+    p->leg[i].rd = NULL;
+  }
 }
