@@ -705,18 +705,25 @@ static int cxf_hash_next(cxf *x) {
 
 static void cxf_io_fail(cxf *x, const char *what);
 
+/* A hashing job (either side) came back to the loop. Returns false when
+ * the transfer ended meanwhile: then its resources are released. */
+static bool cxf_hash_back(cxf *x, int status) {
+  x->hbusy = false;
+  x->c->live--;
+  if (status == UV_ECANCELED || x->ended) {
+    cxf_maybe_release(x);
+    client_maybe_stopped(x->c);
+    return false;
+  }
+  return true;
+}
+
 /* Sender, on the loop: more hashing, or the digest is ready: FILE_DONE
  * follows the last byte (now, if it has been queued already). */
 static void cxf_hash_after(uv_work_t *w, int status) {
   cxf *x = w->data;
-  client *c = x->c;
-  x->hbusy = false;
-  c->live--;
-  if (status == UV_ECANCELED || x->ended) {
-    cxf_maybe_release(x);
-    client_maybe_stopped(c);
+  if (!cxf_hash_back(x, status))
     return;
-  }
   if (x->hash_err != 0) {
     x->io_err = x->hash_err;
     cxf_io_fail(x, x->hash_err == ESTALE ? "the file changed while sending"
@@ -967,15 +974,7 @@ static void cxf_rhash_work(uv_work_t *w) {
  * too, the transfer goes on as after the write job. */
 static void cxf_rhash_after(uv_work_t *w, int status) {
   cxf *x = w->data;
-  client *c = x->c;
-  x->hbusy = false;
-  c->live--;
-  if (status == UV_ECANCELED || x->ended) {
-    cxf_maybe_release(x);
-    client_maybe_stopped(c);
-    return;
-  }
-  if (!x->busy) /* the write job is done, and went well */
+  if (cxf_hash_back(x, status) && !x->busy) /* the write went well */
     cxf_recv_written(x);
 }
 
