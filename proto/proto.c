@@ -3,6 +3,7 @@
  * Each body struct has a field table (kind, offset, limit) listing its
  * fields in declaration order; encode, decode and size walk the table, so a
  * message's layout is stated exactly once. */
+#include <assert.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -384,6 +385,18 @@ size_t proto_size(const proto_msg *m) {
     return 0;
   ssize_t n = body_size(t->fields, &m->u);
   return n < 0 ? 0 : PROTO_HEADER + 2 + (size_t)n;
+}
+
+/* Length prefix, type, xfer_id, offset and the blob's length: the layout
+ * of proto_file_data_fields, checked against proto_encode by the tests. */
+void proto_file_data_head(uint8_t *dst, uint64_t xfer_id, uint64_t offset,
+                          size_t n) {
+  assert(n >= 1 && n <= PROTO_MAX_CHUNK); /* the decoder's limits */
+  wr32(dst, (uint32_t)(PROTO_FILE_DATA_HEAD - PROTO_HEADER + n));
+  wr16(dst + 4, PROTO_FILE_DATA);
+  wr64(dst + 6, xfer_id);
+  wr64(dst + 14, offset);
+  wr16(dst + 22, (uint16_t)n);
 }
 
 ssize_t proto_encode(const proto_msg *m, uint8_t *buf, size_t cap) {

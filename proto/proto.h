@@ -559,6 +559,15 @@ ssize_t proto_encode(const proto_msg *m, uint8_t *buf, size_t cap);
 /* Returns the exact encoded size of *m, or 0 if its type is unknown. */
 size_t proto_size(const proto_msg *m);
 
+#define PROTO_FILE_DATA_HEAD 24 /* a FILE_DATA frame's bytes before data */
+
+/* Writes the PROTO_FILE_DATA_HEAD bytes that precede n (1..PROTO_MAX_CHUNK)
+ * bytes of data in the FILE_DATA frame proto_encode would make, so that a
+ * sender can read a file straight into its frames (the data then follows
+ * at dst + PROTO_FILE_DATA_HEAD) instead of copying it in. */
+void proto_file_data_head(uint8_t *dst, uint64_t xfer_id, uint64_t offset,
+                          size_t n);
+
 /* Returns "SAY" etc., or NULL for an unknown type. */
 const char *proto_type_name(uint16_t type);
 

@@ -1,4 +1,5 @@
 /* main.c: parley's entry point: picks the batch, scan or TUI face. */
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -45,6 +46,12 @@ int main(int argc, char **argv) {
   /* A server that vanishes must give a write error, not kill us. */
   signal(SIGPIPE, SIG_IGN);
   signal(SIGXFSZ, SIG_IGN); /* a file size limit fails a write (EFBIG) */
+  /* File data and relayed reads are 64-260 KiB frames made and freed all
+   * the time: keep them in the heap, and keep up to 4 MiB of freed pages
+   * at its top, instead of unmapping them and faulting them in again for
+   * the next frame (measured: ~10 % of the CPU per byte sent or relayed). */
+  (void)mallopt(M_MMAP_THRESHOLD, 1 << 20);
+  (void)mallopt(M_TRIM_THRESHOLD, 4 << 20);
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
       fputs(client_opts_usage(), stdout);

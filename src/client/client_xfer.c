@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -43,6 +44,8 @@
 #define CXF_SEND_HIGH CXF_IO       /* sender: stop reading disk above this */
 #define CXF_RECV_MAX (2 * CXF_IO) /* receiver: stop reading the socket */
 #define CXF_ACC_CAP (CXF_RECV_MAX + 2 * STREAM_READ_MAX) /* + one read */
+#define CXF_FRAME (PROTO_FILE_DATA_HEAD + PROTO_MAX_CHUNK) /* one FILE_DATA */
+#define CXF_FRAMES (CXF_IO / PROTO_MAX_CHUNK) /* FILE_DATA per read job */
 
 typedef struct cxf cxf;
 
@@ -89,6 +92,7 @@ struct cxf {
   int job; /* enum cxf_job */
   uint8_t *buf, *acc; /* job buffer; receiver: bytes arriving meanwhile */
   size_t buf_n, acc_n;
+  fbuf *frames;    /* sender: the read job's FILE_DATA frames, read in place */
   uint64_t io_pos; /* sender: read so far; receiver: written so far */
   int io_err;      /* errno of the last job, 0 when fine */
   uint64_t last_ev_ms;
@@ -100,7 +104,8 @@ struct cxf {
   bool reoffered;   /* sender: an offer again after an interruption */
   bool superseded;  /* a newer entry took over this one's resume */
   uint64_t hashed;  /* sender: bytes of the file hashed so far */
-  /* sender: hashing runs in its own jobs, beside the reads */
+  /* sender: hashing runs in its own jobs, beside the reads; receiver: one
+   * job hashes the buffer the write job is writing, at the same time */
   uv_work_t hwork;
   bool hbusy;       /* a hashing job is queued or running */
   bool hash_done;   /* sha holds the file's SHA-256 */
@@ -223,6 +228,8 @@ static void cxf_maybe_release(cxf *x) {
   free(x->acc);
   free(x->hbuf);
   x->buf = x->acc = x->hbuf = NULL;
+  fbuf_unref(x->frames);
+  x->frames = NULL;
   if (x->md != NULL) {
     EVP_MD_CTX_free(x->md);
     x->md = NULL;
@@ -512,6 +519,43 @@ static int cxf_mksubdirs(const char *dir, const char *name) {
   return -ENAMETOOLONG;
 }
 
+/* Sender, in the pool: reads the next x->buf_n bytes of the file straight
+ * into the data part of FILE_DATA frames laid out in x->frames (one
+ * preadv, no copy afterwards: the frames go to the connection's queue by
+ * reference), then writes each frame's header. Returns 0 or an errno
+ * (ESTALE when the file shrank: it changed). */
+static int cxf_read_frames(cxf *x) {
+  size_t want = x->buf_n, got = 0;
+  while (got < want) {
+    struct iovec iov[CXF_FRAMES];
+    int k = 0;
+    for (size_t at = got; at < want && k < CXF_FRAMES; k++) {
+      size_t i = at / PROTO_MAX_CHUNK, in = at % PROTO_MAX_CHUNK;
+      size_t end =
+          (i + 1) * PROTO_MAX_CHUNK < want ? (i + 1) * PROTO_MAX_CHUNK : want;
+      iov[k].iov_base =
+          x->frames->data + i * CXF_FRAME + PROTO_FILE_DATA_HEAD + in;
+      iov[k].iov_len = end - at;
+      at = end;
+    }
+    ssize_t n = preadv(x->fd, iov, k, (off_t)(x->io_pos + got));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return n == 0 ? ESTALE : errno;
+    got += (size_t)n;
+  }
+  size_t len = 0;
+  for (size_t off = 0; off < want; off += PROTO_MAX_CHUNK) {
+    size_t n = want - off < PROTO_MAX_CHUNK ? want - off : PROTO_MAX_CHUNK;
+    proto_file_data_head(x->frames->data + len, x->t.offer_id, x->io_pos + off,
+                         n);
+    len += PROTO_FILE_DATA_HEAD + n;
+  }
+  x->frames->len = (uint32_t)len;
+  return 0;
+}
+
 static void cxf_work(uv_work_t *w) {
   cxf *x = w->data;
   switch (x->job) {
@@ -568,32 +612,11 @@ static void cxf_work(uv_work_t *w) {
     x->io_err = EEXIST;
     return;
   }
-  case CXF_JOB_READ: { /* sender: the next piece (hashed by its own jobs) */
-    size_t want = CXF_IO;
-    uint64_t rate = x->c->opts.send_rate; /* a quarter second's worth */
-    if (rate > 0 && rate / 4 < want)
-      want = rate / 4 > 4096 ? (size_t)(rate / 4) : 4096;
-    if (x->t.m.size - x->io_pos < want)
-      want = (size_t)(x->t.m.size - x->io_pos);
-    size_t got = 0;
-    while (got < want) {
-      ssize_t n = pread(x->fd, x->buf + got, want - got,
-                        (off_t)(x->io_pos + got));
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0) {
-        x->io_err = n == 0 ? ESTALE : errno; /* shrank: changed */
-        return;
-      }
-      got += (size_t)n;
-    }
-    x->buf_n = got;
+  case CXF_JOB_READ: /* sender: the next piece (hashed by its own jobs) */
+    x->io_err = cxf_read_frames(x);
     return;
-  }
-  case CXF_JOB_WRITE: /* receiver: append, hashed as it goes */
+  case CXF_JOB_WRITE: /* receiver: append (cxf_rhash_work hashes it) */
     x->io_err = fileio_pwrite(x->fd, x->buf, x->buf_n, x->io_pos);
-    if (x->io_err == 0)
-      EVP_DigestUpdate(x->md, x->buf, x->buf_n);
     return;
   case CXF_JOB_FINISH: { /* receiver: compare, then a free final name */
     EVP_DigestFinal_ex(x->md, x->sha, NULL);
@@ -628,6 +651,7 @@ static void cxf_work(uv_work_t *w) {
 
 static void cxf_pump(cxf *x);
 static void cxf_recv_flush(cxf *x);
+static void cxf_recv_written(cxf *x);
 
 /* Sender: queues FILE_DONE with the file's SHA-256 on d (not flushed). */
 static void cxf_push_done(cxf *x, cxf_dconn *d) {
@@ -681,18 +705,25 @@ static int cxf_hash_next(cxf *x) {
 
 static void cxf_io_fail(cxf *x, const char *what);
 
+/* A hashing job (either side) came back to the loop. Returns false when
+ * the transfer ended meanwhile: then its resources are released. */
+static bool cxf_hash_back(cxf *x, int status) {
+  x->hbusy = false;
+  x->c->live--;
+  if (status == UV_ECANCELED || x->ended) {
+    cxf_maybe_release(x);
+    client_maybe_stopped(x->c);
+    return false;
+  }
+  return true;
+}
+
 /* Sender, on the loop: more hashing, or the digest is ready: FILE_DONE
  * follows the last byte (now, if it has been queued already). */
 static void cxf_hash_after(uv_work_t *w, int status) {
   cxf *x = w->data;
-  client *c = x->c;
-  x->hbusy = false;
-  c->live--;
-  if (status == UV_ECANCELED || x->ended) {
-    cxf_maybe_release(x);
-    client_maybe_stopped(c);
+  if (!cxf_hash_back(x, status))
     return;
-  }
   if (x->hash_err != 0) {
     x->io_err = x->hash_err;
     cxf_io_fail(x, x->hash_err == ESTALE ? "the file changed while sending"
@@ -811,18 +842,13 @@ static void cxf_after(uv_work_t *w, int status) {
       return;
     }
     cxf_dconn *d = x->win;
-    if (d == NULL || d->closing)
+    fbuf *frames = x->frames;
+    x->frames = NULL;
+    if (d == NULL || d->closing || outq_push(&d->out, frames) < 0) {
+      fbuf_unref(frames);
       return;
-    for (size_t off = 0; off < x->buf_n; off += PROTO_MAX_CHUNK) {
-      size_t n = x->buf_n - off;
-      if (n > PROTO_MAX_CHUNK)
-        n = PROTO_MAX_CHUNK;
-      proto_msg m = {.type = PROTO_FILE_DATA};
-      m.u.file_data.xfer_id = x->t.offer_id;
-      m.u.file_data.offset = x->io_pos + off;
-      m.u.file_data.data = (proto_blob){x->buf + off, (uint16_t)n};
-      (void)outq_push_msg(&d->out, &m);
     }
+    fbuf_unref(frames); /* the queue holds it */
     x->io_pos += x->buf_n;
     (void)xfer_progress(&x->t.m, x->io_pos, now);
     if (x->io_pos == x->t.m.size && x->hash_done)
@@ -841,19 +867,8 @@ static void cxf_after(uv_work_t *w, int status) {
       cxf_io_fail(x, "cannot write the file");
       return;
     }
-    x->io_pos += x->buf_n;
-    x->buf_n = 0;
-    (void)xfer_progress(&x->t.m, x->io_pos, now);
-    if (x->win != NULL && !x->win->closing) {
-      proto_msg m = {.type = PROTO_FILE_ACK};
-      m.u.file_ack.xfer_id = x->t.offer_id;
-      m.u.file_ack.offset = x->io_pos;
-      cxf_send_frame(x->win, &m);
-      if (x->acc_n < CXF_RECV_MAX)
-        (void)stream_read_start(&x->win->s);
-    }
-    cxf_event(x, false);
-    cxf_recv_flush(x);
+    if (!x->hbusy) /* else cxf_rhash_after goes on */
+      cxf_recv_written(x);
     return;
   case CXF_JOB_FINISH:
     if (x->io_err != 0) {
@@ -913,12 +928,62 @@ static void cxf_pump(cxf *x) {
     cxf_pace(x, wait);
     return;
   }
+  size_t want = CXF_IO;
+  uint64_t rate = x->c->opts.send_rate; /* a quarter second's worth */
+  if (rate > 0 && rate / 4 < want)
+    want = rate / 4 > 4096 ? (size_t)(rate / 4) : 4096;
+  if (x->t.m.size - x->io_pos < want)
+    want = (size_t)(x->t.m.size - x->io_pos);
+  /* Made here, on the loop (fbufs are counted there); filled in the pool. */
+  x->frames =
+      fbuf_new((want + PROTO_MAX_CHUNK - 1) / PROTO_MAX_CHUNK * CXF_FRAME);
+  if (x->frames == NULL) {
+    x->io_err = ENOMEM;
+    cxf_io_fail(x, "cannot read the file");
+    return;
+  }
+  x->buf_n = want;
   (void)cxf_start_job(x, CXF_JOB_READ);
 }
 
-/* Receiver: hands what arrived to the disk, or finishes. */
+/* Receiver: the buffer is on disk and hashed: acknowledge it, read again
+ * if reading had stopped, and hand the disk what arrived meanwhile. */
+static void cxf_recv_written(cxf *x) {
+  x->io_pos += x->buf_n;
+  x->buf_n = 0;
+  (void)xfer_progress(&x->t.m, x->io_pos, uv_now(x->c->loop));
+  if (x->win != NULL && !x->win->closing) {
+    proto_msg m = {.type = PROTO_FILE_ACK};
+    m.u.file_ack.xfer_id = x->t.offer_id;
+    m.u.file_ack.offset = x->io_pos;
+    cxf_send_frame(x->win, &m);
+    if (x->acc_n < CXF_RECV_MAX)
+      (void)stream_read_start(&x->win->s);
+  }
+  cxf_event(x, false);
+  cxf_recv_flush(x);
+}
+
+/* Receiver, in the pool: hashes the buffer the write job writes. */
+static void cxf_rhash_work(uv_work_t *w) {
+  cxf *x = w->data;
+  EVP_DigestUpdate(x->md, x->buf, x->buf_n);
+}
+
+/* Receiver, on the loop: the hash has the buffer; once the write is done
+ * too, the transfer goes on as after the write job. */
+static void cxf_rhash_after(uv_work_t *w, int status) {
+  cxf *x = w->data;
+  if (cxf_hash_back(x, status) && !x->busy) /* the write went well */
+    cxf_recv_written(x);
+}
+
+/* Receiver: hands what arrived to the disk, or finishes. The write and the
+ * hash of one buffer run as two jobs at once, so that on a machine with
+ * cores to spare the hash (the bigger cost) does not wait for the disk;
+ * the next buffer fills meanwhile. */
 static void cxf_recv_flush(cxf *x) {
-  if (x->ended || x->busy)
+  if (x->ended || x->busy || x->hbusy)
     return;
   if (x->acc_n > 0) {
     uint8_t *t = x->buf;
@@ -926,6 +991,15 @@ static void cxf_recv_flush(cxf *x) {
     x->buf_n = x->acc_n;
     x->acc = t;
     x->acc_n = 0;
+    x->hwork.data = x;
+    if (uv_queue_work(x->c->loop, &x->hwork, cxf_rhash_work, cxf_rhash_after) <
+        0) {
+      x->io_err = EIO;
+      cxf_io_fail(x, "cannot start disk work");
+      return;
+    }
+    x->hbusy = true;
+    x->c->live++;
     (void)cxf_start_job(x, CXF_JOB_WRITE);
     return;
   }
@@ -1329,9 +1403,8 @@ static void cxf_accept_sent(cxf *x) {
 static int cxf_open_source(cxf *x) {
   x->fd = open(x->t.file, O_RDONLY | O_CLOEXEC);
   x->md = EVP_MD_CTX_new();
-  x->buf = malloc(CXF_IO);
   x->hbuf = malloc(CXF_IO);
-  if (x->fd < 0 || x->md == NULL || x->buf == NULL || x->hbuf == NULL ||
+  if (x->fd < 0 || x->md == NULL || x->hbuf == NULL ||
       EVP_DigestInit_ex(x->md, EVP_sha256(), NULL) != 1) {
     x->io_err = x->fd < 0 ? errno : ENOMEM;
     cxf_io_fail(x, "cannot open the file");

@@ -12,6 +12,7 @@
 
 #define STREAM_WRITE_IOV 64       /* buffers per uv_write */
 #define STREAM_GATHER (64 * 1024) /* bytes per try_write */
+#define STREAM_DIRECT (8 * 1024)  /* a head frame this big goes uncopied */
 
 #define STREAM_OF(ptr) ((stream *)((char *)(ptr)-offsetof(stream, tcp)))
 
@@ -40,10 +41,18 @@ typedef struct stream_connect_req { /* a uv_connect and its callback */
 
 /* ---- plain TCP ---------------------------------------------------------- */
 
-/* Hands libuv the shared read buffer. */
+/* Hands libuv the owner's read buffer, else the shared one. */
 static void stream_tcp_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
-  (void)h;
   (void)hint;
+  stream *s = STREAM_OF(h);
+  if (s->ops->on_alloc != NULL && s->tls == NULL) {
+    size_t cap = 0;
+    uint8_t *p = s->ops->on_alloc(s, &cap);
+    if (p != NULL && cap > 0 && cap <= STREAM_READ_MAX) {
+      *buf = uv_buf_init((char *)p, (unsigned)cap);
+      return;
+    }
+  }
   *buf = uv_buf_init((char *)stream_scratch, sizeof stream_scratch);
 }
 
@@ -88,18 +97,29 @@ static void stream_tcp_on_write(uv_write_t *req, int status) {
     s->ops->on_drain(s);
 }
 
-/* Writes what the socket takes now with try_write from one gathered
- * buffer, then leaves the rest to one uv_write whose buffers point into
- * the queued frames (by reference, no copy): they stay queued, and so
- * alive, until the write callback consumes them. Returns 0 or a negative
- * uv error. */
+/* Writes what the socket takes now with try_write, then leaves the rest
+ * to one uv_write whose buffers point into the queued frames (by
+ * reference, no copy): they stay queued, and so alive, until the write
+ * callback consumes them. Small frames (chat) are gathered into one
+ * buffer first; big ones (file data, relayed reads) go straight from the
+ * queue as a writev, since copying every byte of a transfer once more
+ * costs more than the iovecs. Returns 0 or a negative uv error. */
 static int stream_tcp_flush(stream *s, outq *q) {
   if (s->flags & (STREAM_WRITING | STREAM_CLOSING))
     return 0;
   while (q->count > 0) {
-    size_t n = outq_gather(q, stream_gather, sizeof stream_gather);
-    uv_buf_t one = uv_buf_init((char *)stream_gather, (unsigned)n);
-    int r = uv_try_write((uv_stream_t *)&s->tcp, &one, 1);
+    uv_buf_t iov[STREAM_WRITE_IOV];
+    size_t k = outq_iov(q, iov, STREAM_WRITE_IOV);
+    size_t n = 0;
+    if (iov[0].len >= STREAM_DIRECT) {
+      for (size_t i = 0; i < k; i++)
+        n += iov[i].len;
+    } else {
+      n = outq_gather(q, stream_gather, sizeof stream_gather);
+      iov[0] = uv_buf_init((char *)stream_gather, (unsigned)n);
+      k = 1;
+    }
+    int r = uv_try_write((uv_stream_t *)&s->tcp, iov, (unsigned)k);
     if (r == UV_EAGAIN || r == UV_ENOSYS)
       break;
     if (r < 0)
@@ -352,20 +372,46 @@ static void stream_pipe_pump(stream_pipe *p, stream_leg *l) {
   }
 }
 
-/* Source bytes: one exact-size copy into the leg's queue (the read buffer
- * is shared), then stop reading while the far side is behind. */
+/* A source's reads land in a frame of their own (the leg's rd), which
+ * the queue can then keep as it is. */
+static uint8_t *stream_pipe_on_alloc(stream *s, size_t *cap) {
+  stream_pipe *p = stream_data(s);
+  stream_leg *l = stream_pipe_from(p, s);
+  if (l->rd == NULL)
+    l->rd = fbuf_new(STREAM_READ_MAX);
+  if (l->rd == NULL)
+    return NULL; /* the shared buffer, and a copy, will do */
+  *cap = STREAM_READ_MAX;
+  return l->rd->data;
+}
+
+/* Source bytes: a read that filled at least half its own buffer is queued
+ * as it is, anything else (a short read, TLS plaintext, bytes from the
+ * shared buffer) as one exact-size copy, so that the memory held stays
+ * within twice the bytes counted against the watermarks. Then stop
+ * reading while the far side is behind. */
 static void stream_pipe_on_read(stream *s, const uint8_t *data, size_t n) {
   stream_pipe *p = stream_data(s);
   stream_leg *l = stream_pipe_from(p, s);
   if (p->done)
     return;
-  fbuf *b = fbuf_new(n);
+  fbuf *b;
+  bool keep = l->rd != NULL && data == l->rd->data && n >= STREAM_READ_MAX / 2;
+  if (keep) {
+    b = l->rd;
+    l->rd = NULL;
+    b->len = (uint32_t)n;
+    l->kept += n;
+  } else {
+    b = fbuf_new(n);
+    if (b != NULL)
+      memcpy(b->data, data, n);
+  }
   if (b == NULL || outq_push(&l->q, b) < 0) {
     fbuf_unref(b);
     stream_pipe_end(p, UV_ENOMEM);
     return;
   }
-  memcpy(b->data, data, n);
   fbuf_unref(b); /* the queue holds it */
   l->bytes += n;
   if (l->q.bytes > l->peak)
@@ -426,6 +472,7 @@ static const stream_ops stream_pipe_ops = {
     .on_error = stream_pipe_on_error,
     .on_shutdown = stream_pipe_on_shutdown,
     .on_close = stream_pipe_on_close,
+    .on_alloc = stream_pipe_on_alloc,
 };
 
 /* Takes both streams over and starts both directions. Whatever the legs'
@@ -487,6 +534,9 @@ int stream_pipe_hold(stream_pipe *p, bool held) {
 
 /* Drops the bytes the legs still hold. */
 void stream_pipe_free(stream_pipe *p) {
-  outq_clear(&p->leg[0].q);
-  outq_clear(&p->leg[1].q);
+  for (int i = 0; i < 2; i++) {
+    outq_clear(&p->leg[i].q);
+    fbuf_unref(p->leg[i].rd);
+    p->leg[i].rd = NULL;
+  }
 }

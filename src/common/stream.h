@@ -48,6 +48,12 @@ typedef struct stream_ops {
    * certificate can be checked now (tls_peer_fingerprint). Output queued
    * before it waits for the handshake, then on_drain follows. */
   void (*on_secure)(stream *s);
+  /* A buffer of *cap bytes (at most STREAM_READ_MAX) for the next read
+   * of a plain TCP stream, so that the owner can keep the bytes without
+   * copying them (optional; NULL, or no buffer returned: the shared
+   * buffer). It stays the owner's, and may be handed out again when a
+   * read brought nothing. */
+  uint8_t *(*on_alloc)(stream *s, size_t *cap);
 } stream_ops;
 
 /* What moves the bytes. Each op returns 0 or a negative uv error. */
@@ -159,6 +165,8 @@ typedef struct stream_leg {
   stream *src, *dst;
   outq q;          /* read from src, not yet written to dst */
   uint64_t bytes;  /* forwarded to dst's queue */
+  uint64_t kept;   /* of them, queued in the buffer they were read into */
+  fbuf *rd;        /* the buffer src's next read lands in, or NULL */
   size_t peak;     /* most bytes q ever held */
   uint32_t pauses; /* times src stopped reading for dst */
   uint32_t resumes;

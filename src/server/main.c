@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -420,6 +421,13 @@ int main(int argc, char **argv) {
    * and the store reports it, instead of the process being killed. */
   signal(SIGXFSZ, SIG_IGN);
   log_set_level(cfg.log_level);
+  /* File data and relayed reads are 64-260 KiB frames made and freed all
+   * the time: keep them in the heap, and keep up to 4 MiB of freed pages
+   * at its top, instead of unmapping them and faulting them in again for
+   * the next frame (measured: ~10 % of the CPU per byte sent or relayed). The
+   * idle give-back (daemon.c) still trims them once traffic stops. */
+  (void)mallopt(M_MMAP_THRESHOLD, 1 << 20);
+  (void)mallopt(M_TRIM_THRESHOLD, 4 << 20);
   if (cfg.argc > 0) {
     if (strcmp(cfg.argv[0], "ctl") == 0)
       return main_ctl(&cfg);

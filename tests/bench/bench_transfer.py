@@ -107,13 +107,15 @@ def cpu_s(pid):
 def transfer(srv, path, size, relay, tag):
     """Seconds for a verified transfer alice -> bob; peak parleyd RSS
     growth (KiB) while it ran; DM latencies (ms) measured meanwhile; CPU
-    seconds of the sender and the receiver."""
+    seconds of the sender, the receiver and parleyd (its share: the
+    relay's forwarding, and the DMs)."""
     down = os.path.join(srv.tmp, "down-" + tag)
     extra = ("--relay-only",) if relay else ()
     a = srv.client("alice" + tag, register=True, args=extra)
     b = srv.client("bob" + tag, register=True,
                    args=("--download-dir", down) + extra)
     base = rss_kib(srv.proc.pid)
+    srv_cpu = cpu_s(srv.proc.pid)
     a.send("/send bob%s %s" % (tag, path))
     off = b.expect({"event": "offer"}, timeout=60)
     t0 = time.monotonic()
@@ -142,7 +144,8 @@ def transfer(srv, path, size, relay, tag):
     th.join()
     assert os.path.getsize(done["file"]) == size
     a.expect({"event": "transfer", "state": "done"}, timeout=60)
-    cpu = (cpu_s(a.proc.pid), cpu_s(b.proc.pid))
+    cpu = (cpu_s(a.proc.pid), cpu_s(b.proc.pid),
+           cpu_s(srv.proc.pid) - srv_cpu)
     a.quit(0)
     b.quit(0)
     return dt, peak[0] - base, done.get("path", ""), lat, cpu
@@ -218,11 +221,12 @@ def main():
                                                     "%s%d" % (tag, rnd))
                     q = statistics.quantiles(lat, n=100)
                     print("%sparley %-7s (%s):  %6.2f s  %6.2f GB/s  (%.2f x "
-                          "SHA-256)  CPU s/GB sender %.2f receiver %.2f  "
+                          "SHA-256)  CPU s/GB sender %.2f receiver %.2f "
+                          "parleyd %.2f  "
                           "parleyd RSS +%d KiB  DM during it: p50 %.1f ms, "
                           "p99 %.1f ms" % (
                               label, "relay" if relay else "direct", p, t,
-                              gb / t, t_sha / t, cpu[0] / gb, cpu[1] / gb,
+                              gb / t, t_sha / t, cpu[0] / gb, cpu[1] / gb, cpu[2] / gb,
                               grow, statistics.median(lat), q[98]))
                 if label == "":  # the base build may have no folder
                     for what, (t, grow) in zip(("upload", "download"),

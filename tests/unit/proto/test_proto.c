@@ -232,6 +232,26 @@ static void test_file_data_limits(void **state) {
   assert_int_equal(proto_decode(ref, n, &d), -PERR_FIELD_TOO_LONG);
 }
 
+/* The header a sender writes in front of file data read in place is the
+ * one proto_encode makes, for the smallest and the largest chunk. */
+static void test_file_data_head(void **state) {
+  (void)state;
+  proto_msg m;
+  size_t sizes[] = {1, 1000, PROTO_MAX_CHUNK};
+  for (size_t i = 0; i < 3; i++) {
+    msgdesc_fill(&m, PROTO_FILE_DATA, pool, 0);
+    m.u.file_data.xfer_id = 0x0102030405060708ull;
+    m.u.file_data.offset = 0xf0e0d0c0b0a09080ull + i;
+    m.u.file_data.data.n = (uint16_t)sizes[i];
+    ssize_t n = proto_encode(&m, buf, sizeof buf);
+    assert_int_equal(n, PROTO_FILE_DATA_HEAD + sizes[i]);
+    uint8_t head[PROTO_FILE_DATA_HEAD];
+    proto_file_data_head(head, m.u.file_data.xfer_id, m.u.file_data.offset,
+                         sizes[i]);
+    assert_memory_equal(head, buf, PROTO_FILE_DATA_HEAD);
+  }
+}
+
 /* A frame whose length cannot even hold the u16 type. */
 static void test_frame_too_short(void **state) {
   (void)state;
@@ -1085,6 +1105,7 @@ int main(void) {
       cmocka_unit_test(test_str_copy),
       cmocka_unit_test(test_str_c),
       cmocka_unit_test(test_status_name),
+      cmocka_unit_test(test_file_data_head),
   };
   return cmocka_run_group_tests_name("proto", tests, NULL, NULL);
 }
