@@ -45,7 +45,7 @@
 #define CXF_RECV_MAX (2 * CXF_IO) /* receiver: stop reading the socket */
 #define CXF_ACC_CAP (CXF_RECV_MAX + 2 * STREAM_READ_MAX) /* + one read */
 #define CXF_NO_PIN                                                             \
-  "the sender's parley does not encrypt file data (no FILE_PIN); refused: "   \
+  "the sender's parley does not encrypt file data (no FILE_PIN); refused: "    \
   "both need a parley that does, or both --insecure-plaintext"
 
 typedef struct cxf cxf;

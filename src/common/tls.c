@@ -701,8 +701,8 @@ static int tls_write_atomic(const char *path, mode_t mode, EVP_PKEY *key,
 
 /* An Ed25519 key and a certificate for it named cn, signed by itself.
  * 0, or -1 with a reason in err (nothing to free then). */
-static int tls_self_signed(const char *cn, EVP_PKEY **kp, X509 **xp,
-                           char *err, size_t cap) {
+static int tls_self_signed(const char *cn, EVP_PKEY **kp, X509 **xp, char *err,
+                           size_t cap) {
   EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
   X509 *x = X509_new();
   X509_NAME *name = X509_NAME_new();
@@ -775,7 +775,8 @@ tls_ctx *tls_ctx_peer_server(uint8_t md[TLS_DIGEST_LEN], char *err,
   }
   int ok = SSL_CTX_use_certificate(c->ctx, x) == 1 &&
            SSL_CTX_use_PrivateKey(c->ctx, k) == 1 &&
-           SSL_CTX_set_num_tickets(c->ctx, 0) == 1 && tls_key_digest(x, md) == 0;
+           SSL_CTX_set_num_tickets(c->ctx, 0) == 1 &&
+           tls_key_digest(x, md) == 0;
   X509_free(x); /* the context holds its own references */
   EVP_PKEY_free(k);
   if (!ok) {

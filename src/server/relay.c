@@ -37,7 +37,7 @@ static relay_slot relay_slots[RELAY_SLOTS];
 #define RELAY_CAPTURE_MAX (64u * 1024 * 1024)
 static struct {
   uv_loop_t *loop;
-  uv_file fd; /* -1: no capture */
+  uv_file fd;  /* -1: no capture */
   uint64_t at; /* bytes written or in flight */
 } relay_capture = {NULL, -1, 0};
 
@@ -77,8 +77,8 @@ void relay_capture_open(uv_loop_t *loop) {
   if (path == NULL || path[0] == '\0')
     return;
   uv_fs_t req;
-  int fd = uv_fs_open(NULL, &req, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                      0600, NULL);
+  int fd = uv_fs_open(NULL, &req, path,
+                      O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600, NULL);
   uv_fs_req_cleanup(&req);
   if (fd < 0) {
     log_warn(NULL, "relay capture off: %s: %s", path, uv_strerror(fd));
