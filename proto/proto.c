@@ -182,6 +182,10 @@ static const pf proto_file_hint_fields[] = {
     F(U16, proto_file_hint, port, 0),
     FB(proto_file_hint, token, PROTO_TOKEN_LEN, PROTO_TOKEN_LEN),
     END};
+static const pf proto_file_pin_fields[] = {
+    F(U64, proto_file_pin, offer_id, 0),
+    F(STR, proto_file_pin, peer, PROTO_MAX_NAME),
+    FB(proto_file_pin, key_sha256, PROTO_HASH_LEN, PROTO_HASH_LEN), END};
 static const pf proto_file_relay_fields[] = {
     F(U64, proto_file_relay, offer_id, 0),
     F(STR, proto_file_relay, peer, PROTO_MAX_NAME),

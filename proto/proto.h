@@ -342,6 +342,12 @@ typedef struct proto_file_hint {
   proto_blob token; /* PROTO_TOKEN_LEN bytes, proves the direct connection */
 } proto_file_hint;
 
+typedef struct proto_file_pin { /* the sender's end-to-end TLS key */
+  uint64_t offer_id;
+  proto_str peer;
+  proto_blob key_sha256; /* PROTO_HASH_LEN: SHA-256 of the key's SPKI DER */
+} proto_file_pin;
+
 typedef struct proto_file_relay {
   uint64_t offer_id;
   proto_str peer;
@@ -509,6 +515,7 @@ typedef struct proto_announce { /* UDP answer */
   X(FILE_DONE, 0x0709, file_done, proto_file_done)                             \
   X(FILE_CONNECT, 0x070A, file_connect, proto_file_connect)                    \
   X(FILE_LIMITS, 0x070B, file_limits, proto_file_limits)                       \
+  X(FILE_PIN, 0x0720, file_pin, proto_file_pin)                                \
   X(FOLDER_LIST_REQ, 0x0801, folder_list_req, proto_empty)                     \
   X(FOLDER_ENTRY, 0x0802, folder_entry, proto_folder_entry)                    \
   X(FOLDER_END, 0x0803, folder_end, proto_count)                               \

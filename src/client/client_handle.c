@@ -601,7 +601,7 @@ static void client_handle_error(client *c, client_conn *k,
   if (e->code == PERR_BANNED)
     c->kicked = true;
   client_handle_report_error(c, e);
-  if (e->ref_type >= PROTO_FILE_OFFER && e->ref_type <= PROTO_FILE_LIMITS)
+  if (e->ref_type >= PROTO_FILE_OFFER && e->ref_type <= PROTO_FILE_PIN)
     client_xfer_on_error(c, e->ref_type, e->code, e->subject, text);
   if (e->ref_type >= PROTO_FOLDER_LIST_REQ && e->ref_type <= PROTO_FOLDER_OK) {
     client_xfer_on_error(c, e->ref_type, e->code, e->subject, text);
@@ -869,7 +869,7 @@ void client_handle_frame(client *c, client_conn *k, const proto_msg *m) {
   case PROTO_LOGIN_OK:
     break; /* a second one would be a server bug; ignore */
   default:
-    if (m->type >= PROTO_FILE_OFFER && m->type <= PROTO_FILE_LIMITS)
+    if (m->type >= PROTO_FILE_OFFER && m->type <= PROTO_FILE_PIN)
       client_xfer_on_frame(c, m);
     else if (m->type >= PROTO_FOLDER_LIST_REQ && m->type <= PROTO_FOLDER_OK)
       client_folder_on_frame(c, m);

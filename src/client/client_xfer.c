@@ -35,6 +35,7 @@
 #include "framer.h"
 #include "outq.h"
 #include "stream.h"
+#include "tls.h"
 
 #define CXF_LOST_MS 1500         /* grace after a data connection broke */
 #define CXF_CONNS 6              /* data connections per transfer at once */
@@ -46,6 +47,9 @@
 #define CXF_ACC_CAP (CXF_RECV_MAX + 2 * STREAM_READ_MAX) /* + one read */
 #define CXF_FRAME (PROTO_FILE_DATA_HEAD + PROTO_MAX_CHUNK) /* one FILE_DATA */
 #define CXF_FRAMES (CXF_IO / PROTO_MAX_CHUNK) /* FILE_DATA per read job */
+#define CXF_NO_PIN                                                             \
+  "the sender's parley does not encrypt file data (no FILE_PIN); refused: "    \
+  "both need a parley that does, or both --insecure-plaintext"
 
 typedef struct cxf cxf;
 
@@ -60,6 +64,9 @@ typedef struct cxf_dconn {
   bool shaken;  /* the other side's FILE_CONNECT arrived */
   bool relay;   /* goes through parleyd */
   bool inbound; /* accepted on our listener (sender) */
+  bool server;  /* dialled to parleyd (relay or folder): TLS with it */
+  bool e2e;     /* runs (or will run) TLS with the other client */
+  bool start_inner; /* relay: the next bytes are the clients' own TLS */
 } cxf_dconn;
 
 struct cxf {
@@ -70,6 +77,11 @@ struct cxf {
   char part[PATH_MAX];               /* receiver: the .part file */
   char dir[PATH_MAX];                /* receiver: download directory */
   uint8_t token[PROTO_TOKEN_LEN];    /* sender: proves a direct connection */
+  struct tls_ctx *tls;               /* sender: this transfer's key (TLS) */
+  uint8_t pin[TLS_DIGEST_LEN];       /* receiver: the sender's key digest */
+  bool pinned;                       /* receiver: FILE_PIN came */
+  uint8_t relay_token[PROTO_TOKEN_LEN]; /* receiver: waits for the pin */
+  bool relay_held;                      /* relay_token waits for FILE_PIN */
   uint8_t sha[PROTO_HASH_LEN];       /* ours, when final */
   uint8_t peer_sha[PROTO_HASH_LEN];  /* receiver: from FILE_DONE */
   bool done_recv;                    /* receiver: FILE_DONE came */
@@ -135,6 +147,7 @@ typedef struct cxf_state {
   bool loading; /* saved transfers are being read */
   cxf_held held[8];
   size_t nheld;
+  struct tls_ctx *peer_tls; /* receivers' end-to-end TLS context (lazy) */
 } cxf_state;
 
 static cxf_state *cxf_get(client *c) {
@@ -230,6 +243,8 @@ static void cxf_maybe_release(cxf *x) {
   x->buf = x->acc = x->hbuf = NULL;
   fbuf_unref(x->frames);
   x->frames = NULL;
+  tls_ctx_free(x->tls); /* connections still open hold their own reference */
+  x->tls = NULL;
   if (x->md != NULL) {
     EVP_MD_CTX_free(x->md);
     x->md = NULL;
@@ -790,6 +805,20 @@ static uint64_t cxf_rate_wait(const cxf *x) {
   return sent <= allowed ? 0 : (sent - allowed) * 1000 / rate + 1;
 }
 
+/* Ends x as failed with reason, which the other side hears too
+ * (FILE_CANCEL through the server, or on a folder's data connection). */
+static void cxf_fail_cancel(cxf *x, enum xfer_error err, const char *reason) {
+  proto_msg m = {.type = PROTO_FILE_CANCEL};
+  m.u.file_cancel.offer_id = x->t.offer_id;
+  m.u.file_cancel.peer = proto_str_c(x->peer);
+  m.u.file_cancel.reason = proto_str_c(reason);
+  if (x->folder) /* parleyd hears it on the data connection */
+    cxf_send_frame_if_open(x, &m);
+  else
+    (void)client_conn_send(x->c, &m);
+  cxf_end(x, XFER_FAILED, err, "%s", reason);
+}
+
 /* The error of a failed job as the user reads it. */
 static void cxf_io_fail(cxf *x, const char *what) {
   int e = x->io_err;
@@ -801,15 +830,7 @@ static void cxf_io_fail(cxf *x, const char *what) {
                                                  : strerror(e);
   char reason[160];
   snprintf(reason, sizeof reason, "%s: %s", what, why);
-  proto_msg m = {.type = PROTO_FILE_CANCEL};
-  m.u.file_cancel.offer_id = x->t.offer_id;
-  m.u.file_cancel.peer = proto_str_c(x->peer);
-  m.u.file_cancel.reason = proto_str_c(reason);
-  if (x->folder) /* parleyd hears it on the data connection */
-    cxf_send_frame_if_open(x, &m);
-  else
-    (void)client_conn_send(x->c, &m);
-  cxf_end(x, XFER_FAILED, err, "%s", reason);
+  cxf_fail_cancel(x, err, reason);
 }
 
 static void cxf_send_frame(cxf_dconn *d, const proto_msg *m);
@@ -1091,7 +1112,9 @@ static void cxf_dconn_frame(cxf_dconn *d, const proto_msg *m) {
       cxf_send_frame(d, &r);
     }
     d->shaken = true;
-    if (!sender)
+    if (d->relay && d->e2e) /* the clients' own TLS starts inside */
+      d->start_inner = true;
+    else if (!sender)
       cxf_receiver_shaken(x, d);
     return;
   }
@@ -1150,6 +1173,78 @@ static void cxf_dconn_frame(cxf_dconn *d, const proto_msg *m) {
   }
 }
 
+static void cxf_host(const struct sockaddr *sa, char *dst, size_t cap);
+
+/* The end-to-end TLS context of the receiving side (made once). */
+static struct tls_ctx *cxf_peer_ctx(client *c) {
+  cxf_state *st = cxf_get(c);
+  if (st == NULL)
+    return NULL;
+  if (st->peer_tls == NULL) {
+    char err[160];
+    st->peer_tls = tls_ctx_peer_client(err, sizeof err);
+  }
+  return st->peer_tls;
+}
+
+/* Relay: the server paired us; the clients' TLS starts inside its TLS (the
+ * receiver as the client, the sender with this transfer's key). pre: the
+ * inner bytes that came with the server's FILE_CONNECT. */
+static void cxf_start_inner(cxf_dconn *d, const uint8_t *pre, size_t n) {
+  cxf *x = d->x;
+  bool sender = x->t.m.dir == XFER_SEND;
+  struct tls_ctx *ctx = sender ? x->tls : cxf_peer_ctx(d->c);
+  if (ctx == NULL || tls_start_inner(&d->s, ctx, !sender, pre, n) < 0)
+    cxf_dconn_close(d);
+}
+
+/* Receiver: the sender's key (direct, or inside the relay) must be the one
+ * it pinned through the server; else the connection is refused before
+ * the token goes out, and the transfer fails saying why. */
+static bool cxf_pin_holds(cxf *x, cxf_dconn *d) {
+  uint8_t got[TLS_DIGEST_LEN];
+  if (x->pinned && tls_peer_digest(&d->s, got) == 0 &&
+      CRYPTO_memcmp(got, x->pin, TLS_DIGEST_LEN) == 0)
+    return true;
+  char want[TLS_FINGERPRINT_SZ] = "none", saw[TLS_FINGERPRINT_SZ] = "none";
+  if (x->pinned)
+    (void)tls_digest_text(x->pin, want, sizeof want);
+  (void)tls_peer_fingerprint(&d->s, saw, sizeof saw);
+  char reason[PROTO_MAX_REASON];
+  snprintf(reason, sizeof reason,
+           "refused the %s data connection: the sender's key %s is not "
+           "the one it pinned through the server (%s)",
+           d->relay ? "relayed" : "direct", saw, want);
+  cxf_dconn_close(d);
+  cxf_fail_cancel(x, XFER_ERR_NETWORK, reason);
+  return false;
+}
+
+/* A TLS handshake completed: with parleyd (a relay leg or a folder
+ * connection), whose key must be the chat connection's; or with the other
+ * client, whose key the receiver checks against the pin. */
+static void cxf_dconn_secure(stream *s) {
+  cxf_dconn *d = stream_data(s);
+  if (d->closing)
+    return;
+  cxf *x = d->x;
+  if (x == NULL || x->ended) {
+    cxf_dconn_close(d);
+    return;
+  }
+  if (d->server && !tls_inner_active(s)) {
+    char fp[TLS_FINGERPRINT_SZ];
+    if (tls_peer_fingerprint(s, fp, sizeof fp) < 0 ||
+        strcmp(fp, d->c->m.fingerprint) != 0)
+      cxf_dconn_close(d); /* not the server the chat connection trusts */
+    return;
+  }
+  if (x->t.m.dir == XFER_SEND)
+    return; /* the receiver proves itself with the token, inside */
+  if (cxf_pin_holds(x, d) && d->relay)
+    cxf_receiver_shaken(x, d);
+}
+
 static void cxf_dconn_read(stream *s, const uint8_t *p, size_t n) {
   cxf_dconn *d = stream_data(s);
   while (!d->closing) {
@@ -1163,6 +1258,11 @@ static void cxf_dconn_read(stream *s, const uint8_t *p, size_t n) {
       return;
     }
     cxf_dconn_frame(d, &m);
+    if (d->start_inner && !d->closing) { /* what follows is inner TLS */
+      d->start_inner = false;
+      cxf_start_inner(d, p, n);
+      return;
+    }
   }
 }
 
@@ -1242,6 +1342,7 @@ static const stream_ops cxf_dconn_ops = {
     .on_drain = cxf_dconn_drain,
     .on_error = cxf_dconn_error,
     .on_close = cxf_dconn_closed,
+    .on_secure = cxf_dconn_secure,
 };
 
 /* A new data connection for x in a free slot (NULL when none). */
@@ -1276,7 +1377,20 @@ static void cxf_dconn_connected(stream *s, int status) {
     return;
   }
   (void)uv_tcp_nodelay(&d->s.tcp, 1);
-  if (stream_read_start(&d->s) < 0)
+  client *c = d->c;
+  int r = stream_read_start(&d->s);
+  if (r == 0 && d->server && c->tls != NULL) {
+    r = tls_start(&d->s, c->tls, c->m.host, NULL, 0);
+  } else if (r == 0 && d->e2e) { /* direct: the receiver is the client */
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    char host[PROTO_MAX_ADDR + 1] = "parley";
+    if (uv_tcp_getpeername(&d->s.tcp, (struct sockaddr *)&ss, &len) == 0)
+      cxf_host((struct sockaddr *)&ss, host, sizeof host);
+    struct tls_ctx *ctx = cxf_peer_ctx(c);
+    r = ctx != NULL ? tls_start(&d->s, ctx, host, NULL, 0) : UV_ENOMEM;
+  }
+  if (r < 0)
     cxf_dconn_close(d);
 }
 
@@ -1287,6 +1401,8 @@ static void cxf_dial(cxf *x, const struct sockaddr *addr, const uint8_t *token,
   if (d == NULL)
     return;
   d->relay = relay;
+  d->server = relay || x->folder;
+  d->e2e = x->c->tls != NULL && !x->folder;
   proto_msg m = {.type = PROTO_FILE_CONNECT};
   m.u.file_connect.offer_id = x->t.offer_id;
   m.u.file_connect.side =
@@ -1297,7 +1413,9 @@ static void cxf_dial(cxf *x, const struct sockaddr *addr, const uint8_t *token,
     cxf_dconn_close(d);
     return;
   }
-  (void)stream_flush(&d->s, &d->out); /* goes out once connected */
+  if (!(d->server && x->c->tls != NULL) && !d->e2e)
+    (void)stream_flush(&d->s, &d->out); /* goes out once connected */
+  /* else inside TLS: on_drain sends it once the handshake is done */
 }
 
 /* Sender's listener: a receiver dials in. */
@@ -1309,7 +1427,9 @@ static void cxf_on_listen(uv_stream_t *l, int status) {
   if (d == NULL)
     return; /* no slot: the pending connection waits in the backlog */
   d->inbound = true;
-  if (stream_accept(&d->s, l) < 0 || stream_read_start(&d->s) < 0) {
+  d->e2e = x->tls != NULL;
+  if (stream_accept(&d->s, l) < 0 || stream_read_start(&d->s) < 0 ||
+      (d->e2e && tls_start(&d->s, x->tls, NULL, NULL, 0) < 0)) {
     cxf_dconn_close(d);
     return;
   }
@@ -1522,6 +1642,28 @@ static void cxf_listen_and_hint(cxf *x) {
   }
 }
 
+/* Sender: a key for this transfer's end-to-end TLS, its digest pinned to
+ * the receiver through the server (FILE_PIN, before any hint). 0, or -1
+ * after failing x. */
+static int cxf_send_pin(cxf *x) {
+  uint8_t md[TLS_DIGEST_LEN];
+  char err[160];
+  tls_ctx_free(x->tls);
+  x->tls = tls_ctx_peer_server(md, err, sizeof err);
+  if (x->tls == NULL) {
+    cxf_fail_cancel(x, XFER_ERR_IO, err);
+    return -1;
+  }
+  if (getenv("PARLEY_TEST_WRONG_PIN") != NULL)
+    md[0] ^= 0xff; /* tests: a pin that the key does not match */
+  proto_msg m = {.type = PROTO_FILE_PIN};
+  m.u.file_pin.offer_id = x->t.offer_id;
+  m.u.file_pin.peer = proto_str_c(x->peer);
+  m.u.file_pin.key_sha256 = (proto_blob){md, TLS_DIGEST_LEN};
+  (void)client_conn_send(x->c, &m);
+  return 0;
+}
+
 /* Sender: the recipient accepted: listen, hint, open the file. */
 static void cxf_on_accept(cxf *x, const proto_file_accept *a) {
   client *c = x->c;
@@ -1533,6 +1675,8 @@ static void cxf_on_accept(cxf *x, const proto_file_accept *a) {
   if (cxf_open_source(x) < 0)
     return;
   (void)a;
+  if (c->tls != NULL && cxf_send_pin(x) < 0)
+    return;
   if (!c->opts.relay_only && c->conn != NULL)
     cxf_listen_and_hint(x);
   cxf_event(x, true);
@@ -1540,6 +1684,11 @@ static void cxf_on_accept(cxf *x, const proto_file_accept *a) {
 
 /* Receiver: a hint: dial it (unless relay-only). */
 static void cxf_on_hint(cxf *x, const proto_file_hint *h) {
+  if (x->t.m.dir == XFER_RECV && x->t.accepted && x->c->tls != NULL &&
+      !x->pinned) { /* the pin comes before any hint: there is none */
+    cxf_fail_cancel(x, XFER_ERR_REFUSED, CXF_NO_PIN);
+    return;
+  }
   if (x->c->opts.relay_only || x->win != NULL || x->t.m.dir != XFER_RECV ||
       !x->t.accepted)
     return;
@@ -1559,14 +1708,33 @@ static void cxf_on_hint(cxf *x, const proto_file_hint *h) {
   cxf_dial(x, (struct sockaddr *)&ss, h->token.p, false);
 }
 
-/* Either side: the relay token: dial parleyd. */
+/* Either side: the relay token: dial parleyd (a receiver without the
+ * sender's pin yet keeps the token until FILE_PIN comes). */
 static void cxf_on_relay(cxf *x, const proto_file_relay *r) {
   if (x->win != NULL || x->ended || !x->t.accepted)
     return;
+  if (x->t.m.dir == XFER_RECV && x->c->tls != NULL && !x->pinned) {
+    memcpy(x->relay_token, r->token.p, PROTO_TOKEN_LEN);
+    x->relay_held = true;
+    return;
+  }
   struct sockaddr_storage ss;
   if (cxf_server_addr(x->c, &ss) < 0)
     return;
   cxf_dial(x, (struct sockaddr *)&ss, r->token.p, true);
+}
+
+/* Receiver: the sender's key digest; a relay token that waited for it
+ * is used now. */
+static void cxf_on_pin(cxf *x, const proto_file_pin *p) {
+  memcpy(x->pin, p->key_sha256.p, TLS_DIGEST_LEN);
+  x->pinned = true;
+  if (x->relay_held) {
+    x->relay_held = false;
+    proto_file_relay r = {.offer_id = x->t.offer_id};
+    r.token = (proto_blob){x->relay_token, PROTO_TOKEN_LEN};
+    cxf_on_relay(x, &r);
+  }
 }
 
 /* "12.3 MiB" */
@@ -1821,6 +1989,11 @@ void client_xfer_on_frame(client *c, const proto_msg *m) {
     x = cxf_find(c, m->u.file_relay.offer_id, m->u.file_relay.peer);
     if (x != NULL && !x->ended)
       cxf_on_relay(x, &m->u.file_relay);
+    return;
+  case PROTO_FILE_PIN:
+    x = cxf_find(c, m->u.file_pin.offer_id, m->u.file_pin.peer);
+    if (x != NULL && !x->ended && x->t.m.dir == XFER_RECV)
+      cxf_on_pin(x, &m->u.file_pin);
     return;
   case PROTO_FILE_DONE: { /* the receiver verified our file */
     cxf_state *st = cxf_get(c);
@@ -2492,6 +2665,7 @@ void client_xfer_free(client *c) {
     cxf_maybe_release(st->x[i]);
     free(st->x[i]);
   }
+  tls_ctx_free(st->peer_tls);
   free(st);
   c->xf = NULL;
   c->m.xfers = NULL;

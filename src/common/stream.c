@@ -416,6 +416,8 @@ static void stream_pipe_on_read(stream *s, const uint8_t *data, size_t n) {
   l->bytes += n;
   if (l->q.bytes > l->peak)
     l->peak = l->q.bytes;
+  if (p->on_tap != NULL)
+    p->on_tap(p, data, n);
   if (p->on_moved != NULL)
     p->on_moved(p, n); /* may hold the pipe */
   stream_pipe_pump(p, l);

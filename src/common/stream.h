@@ -188,6 +188,8 @@ struct stream_pipe {
   stream_pipe_done_cb on_done;
   stream_pipe_close_cb on_close;
   stream_pipe_moved_cb on_moved; /* optional, set by the owner */
+  /* optional: sees the bytes each read forwards (a test's capture) */
+  void (*on_tap)(stream_pipe *p, const uint8_t *data, size_t n);
   void *data; /* the owner's */
   bool done;  /* on_done ran */
   bool held;  /* the owner stopped both sources (stream_pipe_hold) */

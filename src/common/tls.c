@@ -31,7 +31,16 @@ struct tls_ctx {
   SSL_SESSION *session; /* client: the newest ticket, for resumption */
 };
 
+/* The end-to-end layer inside a relayed stream: its records are the outer
+ * layer's plaintext (tls_start_inner). */
+typedef struct tls_inner {
+  SSL *ssl;
+  BIO *in, *out;
+  bool secure;
+} tls_inner;
+
 typedef struct tls_conn {
+  tls_inner *inner; /* NULL unless a second layer runs inside this one */
   SSL *ssl;
   BIO *in, *out; /* network bytes to OpenSSL; OpenSSL's to the network */
   tls_ctx *ctx;
@@ -52,6 +61,9 @@ typedef struct tls_write { /* one uv_write and its ciphertext */
 /* Shared buffers, as in stream.c: used only within one call. */
 static uint8_t tls_gather[TLS_GATHER];
 static uint8_t tls_plain[STREAM_READ_MAX];
+static uint8_t tls_lifted[TLS_GATHER]; /* inner ciphertext on its way out */
+/* ciphertext of one flush on its way to the socket (records add < 1%) */
+static uint8_t tls_out[TLS_FLUSH_MAX + 2 * TLS_GATHER];
 
 static const stream_backend tls_backend;
 
@@ -90,6 +102,24 @@ static void tls_on_write(uv_write_t *req, int status) {
     s->ops->on_drain(s);
 }
 
+/* Queues a copy of p for the socket behind the writes in flight. */
+static int tls_queue(stream *s, const uint8_t *p, size_t n) {
+  tls_write *w = malloc(sizeof *w + n);
+  if (w == NULL)
+    return UV_ENOMEM;
+  memcpy(w->data, p, n);
+  w->s = s;
+  w->buf = uv_buf_init((char *)w->data, (unsigned)n);
+  int r = uv_write(&w->req, (uv_stream_t *)&s->tcp, &w->buf, 1, tls_on_write);
+  if (r < 0) {
+    free(w);
+    return r;
+  }
+  s->tls->writes++;
+  s->flags |= STREAM_WRITING;
+  return 0;
+}
+
 /* Hands every ciphertext byte OpenSSL produced to the socket: what the
  * socket takes now goes at once (only when nothing is in flight, to keep
  * the order), the rest in one uv_write of its own copy. 0 or a uv error. */
@@ -98,6 +128,20 @@ static int tls_send(stream *s) {
   size_t n = (size_t)BIO_ctrl_pending(t->out);
   if (n == 0)
     return 0;
+  if (t->writes == 0 && n <= sizeof tls_out) {
+    /* Through the shared buffer first: a large flush the socket takes
+     * whole then costs no allocation (a fresh 256 KiB block per flush was
+     * most of a direct transfer's sender CPU, in page faults); only what
+     * the socket leaves gets a copy of its own. */
+    if (BIO_read(t->out, tls_out, (int)n) != (int)n)
+      return UV_EIO;
+    uv_buf_t one = uv_buf_init((char *)tls_out, (unsigned)n);
+    int r = uv_try_write((uv_stream_t *)&s->tcp, &one, 1);
+    if (r < 0 && r != UV_EAGAIN && r != UV_ENOSYS)
+      return r;
+    size_t off = r > 0 ? (size_t)r : 0;
+    return off == n ? 0 : tls_queue(s, tls_out + off, n - off);
+  }
   tls_write *w = malloc(sizeof *w + n);
   if (w == NULL)
     return UV_ENOMEM;
@@ -130,6 +174,84 @@ static int tls_send(stream *s) {
   }
   t->writes++;
   s->flags |= STREAM_WRITING;
+  return 0;
+}
+
+/* Moves what the inner layer produced into the outer one, as plaintext of
+ * outer records. 0, or STREAM_ETLS. */
+static int tls_lift(tls_conn *t) {
+  size_t n;
+  while ((n = (size_t)BIO_ctrl_pending(t->inner->out)) > 0) {
+    int got = BIO_read(t->inner->out, tls_lifted,
+                       (int)(n < sizeof tls_lifted ? n : sizeof tls_lifted));
+    if (got <= 0)
+      return STREAM_ETLS;
+    ERR_clear_error();
+    if (SSL_write(t->ssl, tls_lifted, got) != got) {
+      tls_note_error("TLS write failed");
+      return STREAM_ETLS;
+    }
+  }
+  return 0;
+}
+
+/* The inner layer: advances its handshake, then decrypts what its BIO
+ * holds for the owner while it reads; its answers go out through the
+ * outer layer. 0, or -1 once the stream failed or started closing. */
+static int tls_inner_pump(stream *s) {
+  tls_conn *t = s->tls;
+  tls_inner *i = t->inner;
+  if (!i->secure) {
+    ERR_clear_error();
+    int r = SSL_do_handshake(i->ssl);
+    int e = r == 1 ? SSL_ERROR_NONE : SSL_get_error(i->ssl, r);
+    int w = tls_lift(t);
+    if (w == 0)
+      w = tls_send(s);
+    if (e != SSL_ERROR_NONE && e != SSL_ERROR_WANT_READ) {
+      tls_fail(s, "end-to-end TLS handshake failed");
+      return -1;
+    }
+    if (w < 0) {
+      stream_fail(s, w);
+      return -1;
+    }
+    if (e == SSL_ERROR_WANT_READ)
+      return 0;
+    i->secure = true;
+    if (s->ops->on_secure != NULL)
+      s->ops->on_secure(s);
+    if (s->flags & STREAM_CLOSING)
+      return -1;
+    if (!(s->flags & STREAM_WRITING) && s->ops->on_drain != NULL)
+      s->ops->on_drain(s);
+    if (s->flags & STREAM_CLOSING)
+      return -1;
+  }
+  while ((s->flags & STREAM_READING) && !(s->flags & STREAM_CLOSING)) {
+    ERR_clear_error();
+    int r = SSL_read(i->ssl, tls_plain, (int)sizeof tls_plain);
+    if (r > 0) {
+      stream_deliver(s, tls_plain, (size_t)r);
+      continue;
+    }
+    int e = SSL_get_error(i->ssl, r);
+    if (e == SSL_ERROR_WANT_READ)
+      break;
+    if (e == SSL_ERROR_ZERO_RETURN) {
+      stream_fail(s, UV_EOF);
+      return -1;
+    }
+    tls_fail(s, "end-to-end TLS read failed");
+    return -1;
+  }
+  if (s->flags & STREAM_CLOSING)
+    return -1;
+  int w = tls_lift(t);
+  if (w < 0) {
+    stream_fail(s, w);
+    return -1;
+  }
   return 0;
 }
 
@@ -167,10 +289,19 @@ static void tls_pump(stream *s) {
       return;
   }
   while ((s->flags & STREAM_READING) && !(s->flags & STREAM_CLOSING)) {
+    if (t->inner != NULL && tls_inner_pump(s) < 0)
+      return;
+    if (!(s->flags & STREAM_READING))
+      break;
     ERR_clear_error();
     int r = SSL_read(t->ssl, tls_plain, (int)sizeof tls_plain);
     if (r > 0) {
-      stream_deliver(s, tls_plain, (size_t)r);
+      if (t->inner == NULL)
+        stream_deliver(s, tls_plain, (size_t)r);
+      else if (BIO_write(t->inner->in, tls_plain, r) != r) {
+        stream_fail(s, UV_ENOMEM);
+        return;
+      }
       continue;
     }
     int e = SSL_get_error(t->ssl, r);
@@ -213,8 +344,11 @@ static void tls_input(stream *s, const uint8_t *p, size_t n) {
  * so a stream that paused with a record half-delivered goes on. */
 static int tls_read_start(stream *s) {
   int r = stream_tcp.read_start(s);
-  if (r == 0 && s->tls->secure &&
-      (SSL_pending(s->tls->ssl) > 0 || BIO_ctrl_pending(s->tls->in) > 0))
+  tls_conn *t = s->tls;
+  if (r == 0 && t->secure &&
+      (SSL_pending(t->ssl) > 0 || BIO_ctrl_pending(t->in) > 0 ||
+       (t->inner != NULL && (SSL_pending(t->inner->ssl) > 0 ||
+                             BIO_ctrl_pending(t->inner->in) > 0))))
     tls_pump(s);
   return r;
 }
@@ -229,17 +363,21 @@ static int tls_read_stop(stream *s) {
  * (then on_drain asks for more). Nothing moves before the handshake. */
 static int tls_flush(stream *s, outq *q) {
   tls_conn *t = s->tls;
-  if (!t->secure || (s->flags & (STREAM_WRITING | STREAM_CLOSING)))
+  if (!t->secure || (t->inner != NULL && !t->inner->secure) ||
+      (s->flags & (STREAM_WRITING | STREAM_CLOSING)))
     return 0;
+  SSL *ssl = t->inner != NULL ? t->inner->ssl : t->ssl;
   while (q->count > 0) {
     size_t n = outq_gather(q, tls_gather, sizeof tls_gather);
     ERR_clear_error();
-    int w = SSL_write(t->ssl, tls_gather, (int)n);
+    int w = SSL_write(ssl, tls_gather, (int)n);
     if (w <= 0) {
       tls_note_error("TLS write failed");
       return STREAM_ETLS;
     }
     outq_consume(q, (size_t)w);
+    if (t->inner != NULL && tls_lift(t) < 0)
+      return STREAM_ETLS;
     if (q->count > 0 && BIO_ctrl_pending(t->out) < TLS_FLUSH_MAX)
       continue;
     int r = tls_send(s);
@@ -254,6 +392,13 @@ static int tls_flush(stream *s, outq *q) {
 /* close_notify, then TCP's FIN after it. */
 static int tls_shutdown(stream *s) {
   tls_conn *t = s->tls;
+  if (t->inner != NULL && t->inner->secure) {
+    ERR_clear_error();
+    (void)SSL_shutdown(t->inner->ssl);
+    ERR_clear_error();
+    if (tls_lift(t) < 0)
+      return STREAM_ETLS;
+  }
   if (t->secure) {
     ERR_clear_error();
     (void)SSL_shutdown(t->ssl); /* 0: ours sent, the peer's not awaited */
@@ -282,6 +427,10 @@ static void tls_close(stream *s) {
     }
   }
   s->tls = NULL;
+  if (t->inner != NULL) {
+    SSL_free(t->inner->ssl);
+    free(t->inner);
+  }
   SSL_free(t->ssl); /* frees both BIOs */
   free(t);
   stream_tcp.close(s);
@@ -384,6 +533,25 @@ void tls_ctx_free(tls_ctx *c) {
   free(c);
 }
 
+/* An SSL of ctx between two memory BIOs (*in: bytes to it, *out: its
+ * bytes); NULL when out of memory. */
+static SSL *tls_ssl_new(tls_ctx *ctx, BIO **in, BIO **out) {
+  SSL *ssl = SSL_new(ctx->ctx);
+  *in = BIO_new(BIO_s_mem());
+  *out = BIO_new(BIO_s_mem());
+  if (ssl == NULL || *in == NULL || *out == NULL) {
+    BIO_free(*in);
+    BIO_free(*out);
+    SSL_free(ssl);
+    ERR_clear_error();
+    return NULL;
+  }
+  BIO_set_mem_eof_return(*in, -1); /* empty means "wait", not EOF */
+  BIO_set_mem_eof_return(*out, -1);
+  SSL_set_bio(ssl, *in, *out);
+  return ssl;
+}
+
 /* Wraps s: memory BIOs on both sides of OpenSSL, then the first flight. */
 int tls_start(stream *s, tls_ctx *ctx, const char *host, const uint8_t *pre,
               size_t n) {
@@ -392,20 +560,11 @@ int tls_start(stream *s, tls_ctx *ctx, const char *host, const uint8_t *pre,
     return UV_ENOMEM;
   t->ctx = ctx;
   t->client = host != NULL;
-  t->ssl = SSL_new(ctx->ctx);
-  t->in = BIO_new(BIO_s_mem());
-  t->out = BIO_new(BIO_s_mem());
-  if (t->ssl == NULL || t->in == NULL || t->out == NULL) {
-    BIO_free(t->in);
-    BIO_free(t->out);
-    SSL_free(t->ssl);
+  t->ssl = tls_ssl_new(ctx, &t->in, &t->out);
+  if (t->ssl == NULL) {
     free(t);
-    ERR_clear_error();
     return UV_ENOMEM;
   }
-  BIO_set_mem_eof_return(t->in, -1); /* empty means "wait", not EOF */
-  BIO_set_mem_eof_return(t->out, -1);
-  SSL_set_bio(t->ssl, t->in, t->out);
   if (t->client) {
     SSL_set_connect_state(t->ssl);
     unsigned char ip[16];
@@ -433,30 +592,66 @@ int tls_start(stream *s, tls_ctx *ctx, const char *host, const uint8_t *pre,
   return 0;
 }
 
+/* The inner layer starts inside the outer one's plaintext: the client
+ * side when client, else the server side with ctx's certificate. */
+int tls_start_inner(stream *s, tls_ctx *ctx, bool client, const uint8_t *pre,
+                    size_t n) {
+  tls_conn *t = s->tls;
+  if (t == NULL || !t->secure || t->inner != NULL)
+    return UV_EINVAL;
+  tls_inner *i = calloc(1, sizeof *i);
+  if (i == NULL)
+    return UV_ENOMEM;
+  i->ssl = tls_ssl_new(ctx, &i->in, &i->out);
+  if (i->ssl == NULL) {
+    free(i);
+    return UV_ENOMEM;
+  }
+  if (client)
+    SSL_set_connect_state(i->ssl);
+  else
+    SSL_set_accept_state(i->ssl);
+  t->inner = i;
+  if (n > 0 && BIO_write(i->in, pre, (int)n) != (int)n)
+    return UV_ENOMEM;
+  (void)tls_inner_pump(s); /* a failure went to the owner's on_error */
+  return 0;
+}
+
+bool tls_inner_active(const stream *s) {
+  return s->tls != NULL && s->tls->inner != NULL;
+}
+
 bool tls_active(const stream *s) {
   return s->tls != NULL;
 }
 
 bool tls_secure(const stream *s) {
-  return s->tls != NULL && s->tls->secure;
+  if (s->tls == NULL)
+    return false;
+  return s->tls->inner != NULL ? s->tls->inner->secure : s->tls->secure;
 }
 
 bool tls_peer_verified(const stream *s) {
   return s->tls != NULL && s->tls->verified;
 }
 
-/* "SHA256:" + unpadded base64 of the SHA-256 of the key's SPKI DER. */
-static int tls_key_fingerprint(X509 *x, char *out, size_t cap) {
+/* The SHA-256 of the certificate key's SPKI DER into md. 0 or -1. */
+static int tls_key_digest(X509 *x, uint8_t md[TLS_DIGEST_LEN]) {
   unsigned char *der = NULL;
   int len = i2d_PUBKEY(X509_get0_pubkey(x), &der);
   if (len <= 0)
     return -1;
-  unsigned char md[32];
   unsigned int mdlen = 0;
   int ok = EVP_Digest(der, (size_t)len, md, &mdlen, EVP_sha256(), NULL);
   OPENSSL_free(der);
+  return ok && mdlen == TLS_DIGEST_LEN ? 0 : -1;
+}
+
+/* "SHA256:" + unpadded base64 of a key digest. */
+int tls_digest_text(const uint8_t md[TLS_DIGEST_LEN], char *out, size_t cap) {
   unsigned char b64[48];
-  if (!ok || mdlen != 32 || EVP_EncodeBlock(b64, md, 32) != 44)
+  if (EVP_EncodeBlock(b64, md, TLS_DIGEST_LEN) != 44)
     return -1;
   size_t n = 44;
   while (n > 0 && b64[n - 1] == '=')
@@ -466,11 +661,28 @@ static int tls_key_fingerprint(X509 *x, char *out, size_t cap) {
   return 0;
 }
 
-int tls_peer_fingerprint(const stream *s, char *out, size_t cap) {
+/* "SHA256:" + unpadded base64 of the SHA-256 of the key's SPKI DER. */
+static int tls_key_fingerprint(X509 *x, char *out, size_t cap) {
+  uint8_t md[TLS_DIGEST_LEN];
+  return tls_key_digest(x, md) == 0 ? tls_digest_text(md, out, cap) : -1;
+}
+
+/* The innermost layer's peer certificate (NULL when none). */
+static X509 *tls_peer_cert(const stream *s) {
   if (s->tls == NULL)
-    return -1;
-  X509 *x = SSL_get0_peer_certificate(s->tls->ssl);
+    return NULL;
+  return SSL_get0_peer_certificate(s->tls->inner != NULL ? s->tls->inner->ssl
+                                                         : s->tls->ssl);
+}
+
+int tls_peer_fingerprint(const stream *s, char *out, size_t cap) {
+  X509 *x = tls_peer_cert(s);
   return x != NULL ? tls_key_fingerprint(x, out, cap) : -1;
+}
+
+int tls_peer_digest(const stream *s, uint8_t md[TLS_DIGEST_LEN]) {
+  X509 *x = tls_peer_cert(s);
+  return x != NULL ? tls_key_digest(x, md) : -1;
 }
 
 const char *tls_describe(const stream *s) {
@@ -521,12 +733,10 @@ static int tls_write_atomic(const char *path, mode_t mode, EVP_PKEY *key,
   return 0;
 }
 
-/* An Ed25519 key and a certificate for it, signed by itself. */
-int tls_identity_ensure(const char *cert, const char *key, const char *cn,
-                        bool *made, char *err, size_t cap) {
-  *made = false;
-  if (access(key, F_OK) == 0 && access(cert, F_OK) == 0)
-    return 0;
+/* An Ed25519 key and a certificate for it named cn, signed by itself.
+ * 0, or -1 with a reason in err (nothing to free then). */
+static int tls_self_signed(const char *cn, EVP_PKEY **kp, X509 **xp, char *err,
+                           size_t cap) {
   EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
   X509 *x = X509_new();
   X509_NAME *name = X509_NAME_new();
@@ -550,19 +760,79 @@ int tls_identity_ensure(const char *cert, const char *key, const char *cn,
   }
   BN_free(bn);
   X509_NAME_free(name);
-  int r = -1;
   if (!ok) {
     snprintf(err, cap, "cannot make a TLS key and certificate: %s",
              ERR_reason_error_string(ERR_peek_last_error()));
     ERR_clear_error();
-  } else if (tls_write_atomic(key, 0600, k, NULL, err, cap) == 0 &&
-             tls_write_atomic(cert, 0644, NULL, x, err, cap) == 0) {
+    X509_free(x);
+    EVP_PKEY_free(k);
+    return -1;
+  }
+  *kp = k;
+  *xp = x;
+  return 0;
+}
+
+/* Makes the files when the key file is missing (see tls.h). */
+int tls_identity_ensure(const char *cert, const char *key, const char *cn,
+                        bool *made, char *err, size_t cap) {
+  *made = false;
+  if (access(key, F_OK) == 0 && access(cert, F_OK) == 0)
+    return 0;
+  EVP_PKEY *k;
+  X509 *x;
+  if (tls_self_signed(cn, &k, &x, err, cap) < 0)
+    return -1;
+  int r = -1;
+  if (tls_write_atomic(key, 0600, k, NULL, err, cap) == 0 &&
+      tls_write_atomic(cert, 0644, NULL, x, err, cap) == 0) {
     *made = true;
     r = 0;
   }
   X509_free(x);
   EVP_PKEY_free(k);
   return r;
+}
+
+/* A fresh key held in memory only: the sender's side of one transfer.
+ * No tickets (every transfer is a full handshake with a new key). */
+tls_ctx *tls_ctx_peer_server(uint8_t md[TLS_DIGEST_LEN], char *err,
+                             size_t cap) {
+  tls_ctx *c = tls_ctx_new(TLS_server_method(), true, err, cap);
+  if (c == NULL)
+    return NULL;
+  EVP_PKEY *k;
+  X509 *x;
+  if (tls_self_signed("parley transfer", &k, &x, err, cap) < 0) {
+    tls_ctx_free(c);
+    return NULL;
+  }
+  int ok = SSL_CTX_use_certificate(c->ctx, x) == 1 &&
+           SSL_CTX_use_PrivateKey(c->ctx, k) == 1 &&
+           SSL_CTX_set_num_tickets(c->ctx, 0) == 1 &&
+           tls_key_digest(x, md) == 0;
+  X509_free(x); /* the context holds its own references */
+  EVP_PKEY_free(k);
+  if (!ok) {
+    snprintf(err, cap, "cannot use the transfer key: %s",
+             ERR_reason_error_string(ERR_peek_last_error()));
+    ERR_clear_error();
+    tls_ctx_free(c);
+    return NULL;
+  }
+  SSL_CTX_set_options(c->ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
+  return c;
+}
+
+/* The receiver's side: no CA, no name, no session cache; the pinned
+ * digest decides after the handshake (tls_peer_digest). */
+tls_ctx *tls_ctx_peer_client(char *err, size_t cap) {
+  tls_ctx *c = tls_ctx_new(TLS_client_method(), false, err, cap);
+  if (c == NULL)
+    return NULL;
+  SSL_CTX_set_verify(c->ctx, SSL_VERIFY_NONE, NULL);
+  SSL_CTX_set_session_cache_mode(c->ctx, SSL_SESS_CACHE_OFF);
+  return c;
 }
 
 int tls_cert_fingerprint(const char *cert, char *out, size_t cap, char *err,

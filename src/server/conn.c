@@ -266,8 +266,7 @@ static void conn_on_read(stream *s, const uint8_t *p, size_t n) {
       conn_malformed(c, (int)d);
       return;
     }
-    if (c->wire == CONN_WIRE_PLAIN && c->state == CONN_HELLO &&
-        m.type != PROTO_FILE_CONNECT) {
+    if (c->wire == CONN_WIRE_PLAIN && c->state == CONN_HELLO) {
       log_info(conn_peer(c), "plain-text %s on the TLS port",
                proto_type_name(m.type));
       conn_error(c, PERR_TLS_REQUIRED, m.type, "", NULL);

@@ -362,6 +362,7 @@ int daemon_start(uv_loop_t *loop, config *cfg) {
       log_warn(NULL, "discovery off: cannot bind udp %s:%u: %s", host,
                cfg->discovery_port, uv_strerror(r));
   }
+  relay_capture_open(loop);
   if (folderstore_start(loop, cfg->files) < 0)
     log_warn(NULL, "shared folder off: its path is too long: %s", cfg->files);
   r = console_start(loop, daemon_shutdown);

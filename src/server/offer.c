@@ -246,7 +246,7 @@ static void offer_hint_observed(struct conn *c, user *v,
   offer_deliver(v, &f);
 }
 
-/* FILE_ACCEPT, FILE_REJECT, FILE_CANCEL, FILE_HINT, FILE_RELAY and
+/* FILE_ACCEPT, FILE_REJECT, FILE_CANCEL, FILE_HINT, FILE_PIN, FILE_RELAY and
  * FILE_DONE (the receiver's "verified"): checked against the table and
  * forwarded to the other party. */
 static void offer_on_answer(struct conn *c, const proto_msg *m) {
@@ -266,6 +266,9 @@ static void offer_on_answer(struct conn *c, const proto_msg *m) {
     break;
   case PROTO_FILE_RELAY:
     id = m->u.file_relay.offer_id, peer = m->u.file_relay.peer;
+    break;
+  case PROTO_FILE_PIN:
+    id = m->u.file_pin.offer_id, peer = m->u.file_pin.peer;
     break;
   default:
     break;
@@ -323,6 +326,14 @@ static void offer_on_answer(struct conn *c, const proto_msg *m) {
     if (s->hints++ == 0)
       offer_hint_observed(c, v, &f.u.file_hint);
     return;
+  case PROTO_FILE_PIN: /* forwarded as it is: the server cannot check it */
+    if (!u_sends || !s->accepted) {
+      conn_error(c, PERR_NO_SUCH_OFFER, m->type, subj,
+                 "only the offerer pins its key, once the offer is accepted");
+      return;
+    }
+    f.u.file_pin.peer = me;
+    break;
   case PROTO_FILE_RELAY: {
     if (!s->accepted) {
       conn_error(c, PERR_NO_SUCH_OFFER, m->type, subj,
@@ -384,6 +395,7 @@ void offer_on_frame(struct conn *c, const proto_msg *m) {
   case PROTO_FILE_REJECT:
   case PROTO_FILE_CANCEL:
   case PROTO_FILE_HINT:
+  case PROTO_FILE_PIN:
   case PROTO_FILE_RELAY:
     offer_on_answer(c, m);
     break;

@@ -1,6 +1,7 @@
 /* relay.c: pairs data connections by token and forwards them (relay.h). */
 #include "relay.h"
 
+#include <fcntl.h>
 #include <inttypes.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -29,6 +30,65 @@ typedef struct relay_slot {
 } relay_slot;
 
 static relay_slot relay_slots[RELAY_SLOTS];
+
+/* Tests: every byte the relay forwards, both directions, appended to the
+ * file named by PARLEYD_TEST_RELAY_CAPTURE (at most RELAY_CAPTURE_MAX
+ * bytes), so a test can show the file's plaintext never crossed parleyd. */
+#define RELAY_CAPTURE_MAX (64u * 1024 * 1024)
+static struct {
+  uv_loop_t *loop;
+  uv_file fd;  /* -1: no capture */
+  uint64_t at; /* bytes written or in flight */
+} relay_capture = {NULL, -1, 0};
+
+typedef struct relay_capture_write { /* one uv_fs_write and its copy */
+  uv_fs_t req;
+  uint8_t data[];
+} relay_capture_write;
+
+static void relay_capture_done(uv_fs_t *req) {
+  uv_fs_req_cleanup(req);
+  free(req);
+}
+
+/* The pipe's tap: a copy of the bytes goes to the capture file, off the
+ * loop, at its own offset (so writes may finish in any order). */
+static void relay_capture_tap(stream_pipe *p, const uint8_t *data, size_t n) {
+  (void)p;
+  if (relay_capture.at + n > RELAY_CAPTURE_MAX)
+    return;
+  relay_capture_write *w = malloc(sizeof *w + n);
+  if (w == NULL)
+    return;
+  memcpy(w->data, data, n);
+  uv_buf_t b = uv_buf_init((char *)w->data, (unsigned)n);
+  if (uv_fs_write(relay_capture.loop, &w->req, relay_capture.fd, &b, 1,
+                  (int64_t)relay_capture.at, relay_capture_done) < 0) {
+    free(w);
+    return;
+  }
+  relay_capture.at += n;
+}
+
+/* Opens the capture file when the environment names one (before the loop
+ * runs: the open may block). */
+void relay_capture_open(uv_loop_t *loop) {
+  const char *path = getenv("PARLEYD_TEST_RELAY_CAPTURE");
+  if (path == NULL || path[0] == '\0')
+    return;
+  uv_fs_t req;
+  int fd = uv_fs_open(NULL, &req, path,
+                      O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600, NULL);
+  uv_fs_req_cleanup(&req);
+  if (fd < 0) {
+    log_warn(NULL, "relay capture off: %s: %s", path, uv_strerror(fd));
+    return;
+  }
+  relay_capture.loop = loop;
+  relay_capture.fd = fd;
+  log_warn(NULL, "relay capture on: forwarded bytes go to %s (tests only)",
+           path);
+}
 
 /* How fast the relay reads, all pipes together. Per loop turn at most
  * RELAY_TURN_BYTES (so that chat frames read in the same turn wait behind
@@ -250,6 +310,8 @@ static void relay_pair(relay_slot *s) {
   s->start_ms = server_now_ms();
   p->data = s;
   p->on_moved = relay_on_moved;
+  if (relay_capture.fd >= 0)
+    p->on_tap = relay_capture_tap;
   for (int i = 0; i < 2; i++) {
     proto_msg m = {.type = PROTO_FILE_CONNECT};
     m.u.file_connect.offer_id = s->offer_id;

@@ -11,6 +11,7 @@
 #define PARLEY_RELAY_H
 
 #include <stdint.h>
+#include <uv.h>
 
 #include "proto.h"
 
@@ -37,6 +38,9 @@ void relay_tick(uint64_t now_ms);
 
 /* Closes the rate limit's timer (at the end of a shutdown). */
 void relay_stop(void);
+
+/* Tests: forwarded bytes to $PARLEYD_TEST_RELAY_CAPTURE (before the loop). */
+void relay_capture_open(uv_loop_t *loop);
 
 /* Relayed transfers running or waiting (for tests and the console). */
 uint32_t relay_count(void);

@@ -209,25 +209,30 @@ def main():
     if os.environ.get("BASE_PARLEYD") and os.environ.get("BASE_PARLEY"):
         builds.insert(0, ("base ", os.environ["BASE_PARLEYD"],
                           os.environ["BASE_PARLEY"]))
+    # Over TLS (the default: file data end to end, relay legs TLS too)
+    # and plain (--insecure-plaintext on both sides), one after the other.
+    wires = [("tls ", ()), ("plain ", ("--insecure-plaintext",))]
     for rnd in range(int(os.environ.get("ROUNDS", "1"))):
-        for label, parleyd, parley in builds:
+        for (label, parleyd, parley), (wire, wire_args) in (
+                (b, w) for b in builds for w in wires):
             harness.PARLEYD, harness.PARLEY = parleyd, parley
             with Server("--max-file-size", str(size * 2), "--flood-rate",
                         "100000", "--flood-burst", "100000",
                         *(("--folder-quota", "0") if label == "" else ()),
+                        *wire_args,
                         *os.environ.get("SERVER_ARGS", "").split()) as srv:
                 for relay, tag in ((False, "d"), (True, "r")):
                     t, grow, p, lat, cpu = transfer(srv, path, size, relay,
                                                     "%s%d" % (tag, rnd))
                     q = statistics.quantiles(lat, n=100)
-                    print("%sparley %-7s (%s):  %6.2f s  %6.2f GB/s  (%.2f x "
+                    print("%s%sparley %-7s (%s):  %6.2f s  %6.2f GB/s  (%.2f x "
                           "SHA-256)  CPU s/GB sender %.2f receiver %.2f "
-                          "parleyd %.2f  "
-                          "parleyd RSS +%d KiB  DM during it: p50 %.1f ms, "
-                          "p99 %.1f ms" % (
-                              label, "relay" if relay else "direct", p, t,
-                              gb / t, t_sha / t, cpu[0] / gb, cpu[1] / gb, cpu[2] / gb,
-                              grow, statistics.median(lat), q[98]))
+                          "parleyd %.2f  parleyd RSS +%d KiB  DM during it: "
+                          "p50 %.1f ms, p99 %.1f ms" % (
+                              label, wire, "relay" if relay else "direct", p,
+                              t, gb / t, t_sha / t, cpu[0] / gb, cpu[1] / gb,
+                              cpu[2] / gb, grow, statistics.median(lat),
+                              q[98]))
                 if label == "":  # the base build may have no folder
                     for what, (t, grow) in zip(("upload", "download"),
                                                folder(srv, path, size)):

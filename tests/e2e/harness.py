@@ -130,6 +130,8 @@ SCHEMA = {
                            ("port", U16), ("token", BLOB)]),
     "FILE_RELAY": (0x0706, [("offer_id", U64), ("peer", STR),
                             ("token", BLOB)]),
+    "FILE_PIN": (0x0720, [("offer_id", U64), ("peer", STR),
+                          ("key_sha256", BLOB)]),
     "FILE_DATA": (0x0707, [("xfer_id", U64), ("offset", U64),
                            ("data", BLOB)]),
     "FILE_ACK": (0x0708, [("xfer_id", U64), ("offset", U64)]),

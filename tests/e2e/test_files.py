@@ -4,7 +4,10 @@ clients on 127.0.0.1; files live in the test's temp dir."""
 import hashlib
 import os
 import socket
+import ssl
+import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
@@ -47,6 +50,24 @@ def wrap(sock):
     return r
 
 
+def peer_identity():
+    """A sender's end-to-end TLS identity as parley makes one: an Ed25519
+    key and a self-signed certificate (openssl(1)), as a Python server
+    context, and the SHA-256 of the key's SubjectPublicKeyInfo (FILE_PIN)."""
+    d = tempfile.mkdtemp(prefix="parley-peer-")
+    key, crt = os.path.join(d, "k.pem"), os.path.join(d, "c.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ed25519", "-keyout",
+                    key, "-out", crt, "-nodes", "-subj", "/CN=raw sender",
+                    "-days", "2"], check=True, capture_output=True)
+    spki = subprocess.run(["openssl", "pkey", "-in", key, "-pubout",
+                           "-outform", "DER"], check=True,
+                          capture_output=True).stdout
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    ctx.load_cert_chain(crt, key)
+    return ctx, hashlib.sha256(spki).digest()
+
+
 class RawSender:
     """An offering peer made of raw frames: it offers, listens for the
     receiver's direct connection and serves data at the pace the test
@@ -61,6 +82,7 @@ class RawSender:
         self.lsock.bind(("127.0.0.1", 0))
         self.lsock.listen(4)
         self.data = None
+        self.tls, self.pin = peer_identity()
 
     def offer(self, to, name, size, offer_id=77):
         self.offer_id = offer_id
@@ -71,13 +93,16 @@ class RawSender:
         """After the receiver's FILE_ACCEPT: hint, accept, handshake, and
         return the offset its first FILE_ACK asks for."""
         self.chat.expect("FILE_ACCEPT", offer_id=self.offer_id)
+        self.chat.send_frame("FILE_PIN", offer_id=self.offer_id, peer=to,
+                             key_sha256=self.pin)
         self.chat.send_frame("FILE_HINT", offer_id=self.offer_id, peer=to,
                              addr="127.0.0.1",
                              port=self.lsock.getsockname()[1],
                              token=self.TOKEN)
         self.lsock.settimeout(30)
         s, _ = self.lsock.accept()
-        self.data = wrap(s)
+        s.settimeout(30)
+        self.data = wrap(self.tls.wrap_socket(s, server_side=True))
         f = self.data.read_frame()
         assert f["type"] == "FILE_CONNECT" and f["side"] == 1, f
         assert f["token"] == self.TOKEN, f
@@ -161,6 +186,79 @@ class Files(unittest.TestCase):
             _, m = srv.err.wait_for(
                 r"relay [0-9a-f]+ alice -> bob: (\d+) bytes to the receiver")
             self.assertGreater(int(m.group(1)), size)
+
+    def test_relayed_bytes_are_not_the_plaintext(self):
+        """The relay forwards the clients' own TLS records: a file of
+        recognisable lines is nowhere in what parleyd forwarded (captured
+        through PARLEYD_TEST_RELAY_CAPTURE). With both sides plain the
+        same capture holds the lines: the check can fail."""
+        line = b"parley relay secret line "
+        for plain in (False, True):
+            cap = os.path.join(tempfile.mkdtemp(prefix="parley-cap-"), "cap")
+            args = ("--insecure-plaintext",) if plain else ()
+            with Server(*args, env={"PARLEYD_TEST_RELAY_CAPTURE": cap}) as srv:
+                a, b = self.pair(srv, b_args=("--relay-only",))
+                src = os.path.join(srv.tmp, "lines.txt")
+                with open(src, "wb") as f:
+                    for i in range(40000):
+                        f.write(line + b"%08d\n" % i)
+                size = os.path.getsize(src)
+                a.send("/send bob " + src)
+                off = b.expect({"event": "offer", "from": "alice"})
+                b.send("/accept %d" % off["id"])
+                bd = b.expect({"event": "transfer", "state": "done",
+                               "direction": "receive"}, timeout=T_BIG)
+                self.assertEqual(bd["path"], "relay")
+                with open(bd["file"], "rb") as f:
+                    self.assertEqual(f.read(), open(src, "rb").read())
+                deadline = time.monotonic() + 30
+                while (os.path.getsize(cap) < size and
+                       time.monotonic() < deadline):
+                    time.sleep(0.05)  # the capture's writes run off the loop
+            with open(cap, "rb") as f:
+                seen = f.read()
+            self.assertGreaterEqual(len(seen), size)
+            self.assertEqual(line in seen, plain,
+                             "plaintext %s in the relayed bytes" %
+                             ("missing" if plain else "found"))
+
+    def test_wrong_key_pin_refused(self):
+        """A sender whose TLS key is not the one it pinned through the
+        server (a test hook flips the pin) is refused, direct and
+        relayed, with a message naming both keys; nothing is stored."""
+        for b_args in ((), ("--relay-only",)):
+            with Server() as srv:
+                a, b = self.pair(srv, b_args=b_args,
+                                 a_env={"PARLEY_TEST_WRONG_PIN": "1"})
+                src = os.path.join(srv.tmp, "big.bin")
+                make_file(src, 256 * 1024)
+                a.send("/send bob " + src)
+                off = b.expect({"event": "offer", "from": "alice"})
+                b.send("/accept %d" % off["id"])
+                bf = b.expect({"event": "transfer", "state": "failed",
+                               "direction": "receive"}, timeout=T_BIG)
+                self.assertIn("is not the one it pinned", bf["reason"])
+                self.assertIn("relayed" if b_args else "direct",
+                              bf["reason"])
+                af = a.expect({"event": "transfer", "direction": "send",
+                               "state": "cancelled"}, timeout=T_BIG)
+                self.assertIn("is not the one it pinned", af["reason"])
+                self.assertFalse(os.path.exists(
+                    os.path.join(self.down, "big.bin")))
+
+    def test_plain_data_connection_refused_by_tls_server(self):
+        """A plain-text FILE_CONNECT (an older client's relay leg) on a TLS
+        parleyd hears TLS_REQUIRED in clear and is closed."""
+        with Server() as srv:
+            r = srv.raw(tls=False)
+            r.send_frame("FILE_CONNECT", offer_id=1, side=1,
+                         token=bytes(32))
+            f = r.read_frame()
+            self.assertEqual(f["type"], "ERROR")
+            self.assertEqual(f["code"], E["TLS_REQUIRED"])
+            self.assertEqual(f["ref_type"], 0x070A)
+            with self.assertRaises(ConnClosed):
+                r.read_frame()
 
     def test_relay_rate_limit(self):
         """--relay-rate caps the relayed bytes per second: the receiver's
@@ -524,7 +622,7 @@ class Files(unittest.TestCase):
             r.send_frame("FILE_ACCEPT", offer_id=o["offer_id"], peer="alice",
                          offset=0)
             h = r.expect("FILE_HINT")
-            d = RawConn(h["port"], rcvbuf=4096)
+            d = RawConn(h["port"], rcvbuf=4096, tls=True)
             d.send_frame("FILE_CONNECT", offer_id=o["offer_id"], side=1,
                          token=h["token"])
             self.assertEqual(d.read_frame()["type"], "FILE_CONNECT")
@@ -547,7 +645,7 @@ class Files(unittest.TestCase):
             r.send_frame("FILE_ACCEPT", offer_id=o["offer_id"], peer="alice",
                          offset=0)
             h = r.expect("FILE_HINT")
-            d = RawConn(h["port"], rcvbuf=4096)
+            d = RawConn(h["port"], rcvbuf=4096, tls=True)
             d.send_frame("FILE_CONNECT", offer_id=o["offer_id"], side=1,
                          token=h["token"])
             d.read_frame()

@@ -54,7 +54,7 @@ class Files(h.TuiCase):
         raw.send_frame("FILE_ACCEPT", offer_id=o["offer_id"], peer="alice",
                        offset=0)
         hint = raw.expect("FILE_HINT")
-        d = RawConn(hint["port"], rcvbuf=65536)
+        d = RawConn(hint["port"], rcvbuf=65536, tls=self.server.tls)
         d.send_frame("FILE_CONNECT", offer_id=o["offer_id"], side=1,
                      token=hint["token"])
         self.assertEqual(d.read_frame()["type"], "FILE_CONNECT")
