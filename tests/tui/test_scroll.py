@@ -125,6 +125,11 @@ class Scroll(h.TuiCase):
             others.append(o)
         for b in [bob] + others:
             b.wait_event("history_end", timeout=h.T_WAIT * 3)
+        # Joins are told coalesced (--coalesce-ms): wait until alice has
+        # been told of everyone, so that no join notice lands among bob's
+        # lines below.
+        a.wait(lambda s: "Users %d" % (N_OTHERS + 2) in s.text,
+               "everyone in alice's users pane", timeout=h.T_WAIT * 3)
         rnd = random.Random(7)
         sent = [self.varied(rnd, i) for i in range(60)]
         bob.send(sent)
