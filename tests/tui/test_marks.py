@@ -54,6 +54,10 @@ class Marks(h.TuiCase):
         b.line("old news")
         for t in (a, d):
             t.wait_text("<bob> old news")
+        # Everyone was told of everyone before the outage (joins are told
+        # coalesced, --coalesce-ms): whoever comes back is then a return.
+        for t, n in ((a, "alice"), (b, "bob"), (d, "dave")):
+            t.wait(lambda s: len(s.users()) == 3, n + " sees everyone")
         port = self.server.port
         self.assertEqual(self.server.stop(), 0)
         a.wait(lambda s: "reconnecting" in s.status_bar() or
