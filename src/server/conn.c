@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <uthash.h>
 
 #include "log.h"
@@ -611,6 +612,15 @@ void conn_reap(conn *c) {
   if (c->close_flush && (c->out.count > 0 || stream_writing(&c->s)) &&
       server_now_ms() < c->when_ms)
     return; /* conn_flush or the tick will come back */
+  if (c->close_why == CONN_WHY_OUTQ) {
+    /* A slow consumer is cut at once: a reset drops what the kernel still
+     * holds for it (up to megabytes it would trickle out through a small
+     * window) and tells the peer now, not after that trickle. */
+    uv_os_fd_t fd;
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    if (uv_fileno((const uv_handle_t *)&c->s.tcp, &fd) == 0)
+      (void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  }
   stream_close(&c->s);
 }
 
@@ -656,6 +666,7 @@ void conn_tick(conn *c, uint64_t now_ms) {
              "slow consumer: %zu bytes queued for over %u s; "
              "disconnected",
              c->out.bytes, cfg->outbuf_soft_seconds);
+    c->close_why = CONN_WHY_OUTQ; /* reset, not a trickle (conn_reap) */
     conn_close(c, false, "output queue over the soft limit too long");
   }
 }
