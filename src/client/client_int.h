@@ -92,7 +92,7 @@ struct client {
   unsigned ndms;
   char (*names)[CLIENT_NAME_SZ]; /* MEMBER names until MEMBERS_END */
   size_t nnames, names_cap;
-  struct cxf_state *xf; /* file transfers (client_xfer.c), lazily */
+  struct cxf_state *xf;           /* file transfers (client_xfer.c), lazily */
   struct client_folder_state *fo; /* shared folder (client_folder.c) */
 };
 

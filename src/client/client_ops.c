@@ -43,8 +43,8 @@ void client_ops_bans_end(client *c) {
       localtime_r(&t, &tm);
       strftime(until, sizeof until, "until %Y-%m-%d %H:%M:%S", &tm);
     }
-    client_info(c, NULL, CLIENT_LINE_INFO, "  %s %s by %s%s%s", e->user,
-                until, e->actor[0] ? e->actor : "the operator",
+    client_info(c, NULL, CLIENT_LINE_INFO, "  %s %s by %s%s%s", e->user, until,
+                e->actor[0] ? e->actor : "the operator",
                 e->reason[0] ? ": " : "", e->reason);
   }
   client_event ev = {.type = CLIENT_EV_BANS, .bans = c->bans, .n = c->nbans};
@@ -67,8 +67,8 @@ void client_ops_logged_in(client *c) {
 
 /* /set KEY VALUE. Kept for the session and sent again at each login, so
  * it may be set before connecting. */
-int client_ops_set(client *c, const char *key, size_t key_n,
-                   const char *value, char *err, size_t errlen) {
+int client_ops_set(client *c, const char *key, size_t key_n, const char *value,
+                   char *err, size_t errlen) {
   static const char name[] = "talking-visible";
   bool on = strcasecmp(value, "on") == 0 || strcasecmp(value, "yes") == 0;
   bool off = strcasecmp(value, "off") == 0 || strcasecmp(value, "no") == 0;

@@ -37,14 +37,14 @@
 #include "stream.h"
 #include "tls.h"
 
-#define CXF_LOST_MS 1500         /* grace after a data connection broke */
-#define CXF_CONNS 6              /* data connections per transfer at once */
-#define CXF_HINTS 4 /* direct addresses tried per transfer (< CXF_CONNS) */
-#define CXF_IO (256 * 1024)      /* bytes per disk job */
+#define CXF_LOST_MS 1500 /* grace after a data connection broke */
+#define CXF_CONNS 6      /* data connections per transfer at once */
+#define CXF_HINTS 4      /* direct addresses tried per transfer (< CXF_CONNS) */
+#define CXF_IO (256 * 1024)        /* bytes per disk job */
 #define CXF_HASH_JOB (32 * CXF_IO) /* sender: bytes per hashing job */
 #define CXF_SEND_HIGH CXF_IO       /* sender: stop reading disk above this */
-#define CXF_RECV_MAX (2 * CXF_IO) /* receiver: stop reading the socket */
-#define CXF_ACC_CAP (CXF_RECV_MAX + 2 * STREAM_READ_MAX) /* + one read */
+#define CXF_RECV_MAX (2 * CXF_IO)  /* receiver: stop reading the socket */
+#define CXF_ACC_CAP (CXF_RECV_MAX + 2 * STREAM_READ_MAX)   /* + one read */
 #define CXF_FRAME (PROTO_FILE_DATA_HEAD + PROTO_MAX_CHUNK) /* one FILE_DATA */
 #define CXF_FRAMES (CXF_IO / PROTO_MAX_CHUNK) /* FILE_DATA per read job */
 #define CXF_NO_PIN                                                             \
@@ -59,13 +59,13 @@ typedef struct cxf_dconn {
   outq out;
   framer in;
   client *c;
-  cxf *x;       /* NULL once the transfer let go of it */
-  bool closing; /* every callback checks it first */
-  bool shaken;  /* the other side's FILE_CONNECT arrived */
-  bool relay;   /* goes through parleyd */
-  bool inbound; /* accepted on our listener (sender) */
-  bool server;  /* dialled to parleyd (relay or folder): TLS with it */
-  bool e2e;     /* runs (or will run) TLS with the other client */
+  cxf *x;           /* NULL once the transfer let go of it */
+  bool closing;     /* every callback checks it first */
+  bool shaken;      /* the other side's FILE_CONNECT arrived */
+  bool relay;       /* goes through parleyd */
+  bool inbound;     /* accepted on our listener (sender) */
+  bool server;      /* dialled to parleyd (relay or folder): TLS with it */
+  bool e2e;         /* runs (or will run) TLS with the other client */
   bool start_inner; /* relay: the next bytes are the clients' own TLS */
 } cxf_dconn;
 
@@ -73,20 +73,20 @@ struct cxf {
   client_transfer t; /* what the faces see; first member */
   client *c;
   char peer[PROTO_MAX_NAME + 1];
-  char name[PROTO_MAX_FILENAME + 1]; /* as offered (sender: basename) */
-  char part[PATH_MAX];               /* receiver: the .part file */
-  char dir[PATH_MAX];                /* receiver: download directory */
-  uint8_t token[PROTO_TOKEN_LEN];    /* sender: proves a direct connection */
-  struct tls_ctx *tls;               /* sender: this transfer's key (TLS) */
-  uint8_t pin[TLS_DIGEST_LEN];       /* receiver: the sender's key digest */
-  bool pinned;                       /* receiver: FILE_PIN came */
+  char name[PROTO_MAX_FILENAME + 1];    /* as offered (sender: basename) */
+  char part[PATH_MAX];                  /* receiver: the .part file */
+  char dir[PATH_MAX];                   /* receiver: download directory */
+  uint8_t token[PROTO_TOKEN_LEN];       /* sender: proves a direct connection */
+  struct tls_ctx *tls;                  /* sender: this transfer's key (TLS) */
+  uint8_t pin[TLS_DIGEST_LEN];          /* receiver: the sender's key digest */
+  bool pinned;                          /* receiver: FILE_PIN came */
   uint8_t relay_token[PROTO_TOKEN_LEN]; /* receiver: waits for the pin */
   bool relay_held;                      /* relay_token waits for FILE_PIN */
-  uint8_t sha[PROTO_HASH_LEN];       /* ours, when final */
-  uint8_t peer_sha[PROTO_HASH_LEN];  /* receiver: from FILE_DONE */
-  bool done_recv;                    /* receiver: FILE_DONE came */
-  bool done_sent;                    /* sender: FILE_DONE queued */
-  int fd;                            /* -1 when closed */
+  uint8_t sha[PROTO_HASH_LEN];          /* ours, when final */
+  uint8_t peer_sha[PROTO_HASH_LEN];     /* receiver: from FILE_DONE */
+  bool done_recv;                       /* receiver: FILE_DONE came */
+  bool done_sent;                       /* sender: FILE_DONE queued */
+  int fd;                               /* -1 when closed */
   EVP_MD_CTX *md;
   uv_tcp_t listener;
   bool listening;
@@ -101,7 +101,7 @@ struct cxf {
   /* disk and hash, one job at a time */
   uv_work_t work;
   bool busy;
-  int job; /* enum cxf_job */
+  int job;            /* enum cxf_job */
   uint8_t *buf, *acc; /* job buffer; receiver: bytes arriving meanwhile */
   size_t buf_n, acc_n;
   fbuf *frames;    /* sender: the read job's FILE_DATA frames, read in place */
@@ -119,12 +119,12 @@ struct cxf {
   /* sender: hashing runs in its own jobs, beside the reads; receiver: one
    * job hashes the buffer the write job is writing, at the same time */
   uv_work_t hwork;
-  bool hbusy;       /* a hashing job is queued or running */
-  bool hash_done;   /* sha holds the file's SHA-256 */
-  int hash_err;     /* errno of the last hashing job, 0 when fine */
-  uint8_t *hbuf;    /* the hashing job's buffer */
-  uint64_t mtime;   /* sender: the source's mtime when offered */
-  uv_timer_t pace;  /* tests: PARLEY_TEST_XFER_DELAY_MS between reads */
+  bool hbusy;      /* a hashing job is queued or running */
+  bool hash_done;  /* sha holds the file's SHA-256 */
+  int hash_err;    /* errno of the last hashing job, 0 when fine */
+  uint8_t *hbuf;   /* the hashing job's buffer */
+  uint64_t mtime;  /* sender: the source's mtime when offered */
+  uv_timer_t pace; /* tests: PARLEY_TEST_XFER_DELAY_MS between reads */
   bool pace_on;
   /* the shared folder (peer "server", see the end of this file) */
   bool folder;    /* an upload to or download from parleyd's folder */
@@ -347,8 +347,7 @@ static void cxf_save(cxf *x, bool del) {
     snprintf(j->text, sizeof j->text,
              "dir=send\nid=%016" PRIx64 "\npeer=%s\nname=%s\nsize=%" PRIu64
              "\nmtime=%" PRIu64 "\nfile=%s\n",
-             x->t.offer_id, x->peer, x->name, x->t.m.size, x->mtime,
-             x->t.file);
+             x->t.offer_id, x->peer, x->name, x->t.m.size, x->mtime, x->t.file);
   else
     snprintf(j->text, sizeof j->text,
              "dir=recv\nid=%016" PRIx64 "\npeer=%s\nname=%s\nsize=%" PRIu64
@@ -362,8 +361,8 @@ static void cxf_save(cxf *x, bool del) {
 }
 
 /* Ends x: DONE, FAILED (err) or CANCELLED (XFER_ERR_NONE), with reason. */
-static void cxf_end(cxf *x, int status, enum xfer_error err,
-                    const char *fmt, ...) {
+static void cxf_end(cxf *x, int status, enum xfer_error err, const char *fmt,
+                    ...) {
   if (x->ended)
     return;
   x->ended = true;
@@ -485,8 +484,8 @@ static int cxf_candidate(char *dst, size_t cap, const char *dir,
     const char *dot = strrchr(base, '.');
     if (dot == NULL || dot == base)
       dot = base + strlen(base);
-    n = snprintf(dst, cap, "%s/%.*s (%u)%s%s", dir, (int)(dot - name), name,
-                 k, dot, suffix);
+    n = snprintf(dst, cap, "%s/%.*s (%u)%s%s", dir, (int)(dot - name), name, k,
+                 dot, suffix);
   }
   return n < 0 || (size_t)n >= cap ? ENAMETOOLONG : 0;
 }
@@ -644,7 +643,8 @@ static void cxf_work(uv_work_t *w) {
       return;
     }
     for (unsigned k = 0; k < 1000; k++) {
-      int e = cxf_candidate(x->t.file, sizeof x->t.file, x->dir, x->name, k, "");
+      int e =
+          cxf_candidate(x->t.file, sizeof x->t.file, x->dir, x->name, k, "");
       if (e != 0) {
         x->io_err = e;
         return;
@@ -1094,14 +1094,14 @@ static void cxf_dconn_frame(cxf_dconn *d, const proto_msg *m) {
   if (!d->shaken) {
     if (m->type != PROTO_FILE_CONNECT ||
         m->u.file_connect.offer_id != x->t.offer_id ||
-        m->u.file_connect.side != (sender ? PROTO_SIDE_RECEIVER
-                                          : PROTO_SIDE_SENDER)) {
+        m->u.file_connect.side !=
+            (sender ? PROTO_SIDE_RECEIVER : PROTO_SIDE_SENDER)) {
       cxf_dconn_close(d);
       return;
     }
     if (d->inbound) { /* our listener: the token proves the offer */
-      if (CRYPTO_memcmp(m->u.file_connect.token.p, x->token,
-                        PROTO_TOKEN_LEN) != 0) {
+      if (CRYPTO_memcmp(m->u.file_connect.token.p, x->token, PROTO_TOKEN_LEN) !=
+          0) {
         cxf_dconn_close(d);
         return;
       }
@@ -1975,8 +1975,8 @@ void client_xfer_on_frame(client *c, const proto_msg *m) {
       x->keep = true; /* the server saw the other side leave: resumable */
       cxf_end(x, XFER_FAILED, XFER_ERR_NETWORK, "interrupted: %s", why);
     } else {
-      cxf_end(x, XFER_CANCELLED, XFER_ERR_NONE, "cancelled by %s%s%s",
-              x->peer, why[0] ? ": " : "", why);
+      cxf_end(x, XFER_CANCELLED, XFER_ERR_NONE, "cancelled by %s%s%s", x->peer,
+              why[0] ? ": " : "", why);
     }
     return;
   }
@@ -1999,9 +1999,9 @@ void client_xfer_on_frame(client *c, const proto_msg *m) {
     cxf_state *st = cxf_get(c);
     for (size_t i = 0; st != NULL && i < st->n; i++) {
       x = st->x[i];
-      if (x->t.offer_id == m->u.file_done.xfer_id &&
-          x->t.m.dir == XFER_SEND && !x->ended && x->done_sent && !x->busy &&
-          x->win == NULL && x->t.m.acked == x->t.m.size &&
+      if (x->t.offer_id == m->u.file_done.xfer_id && x->t.m.dir == XFER_SEND &&
+          !x->ended && x->done_sent && !x->busy && x->win == NULL &&
+          x->t.m.acked == x->t.m.size &&
           CRYPTO_memcmp(m->u.file_done.sha256.p, x->sha, PROTO_HASH_LEN) == 0)
         cxf_end(x, XFER_DONE, XFER_ERR_NONE, NULL);
     }
@@ -2275,8 +2275,8 @@ static void cxf_stat_done(uv_fs_t *req) {
   free(s);
 }
 
-int client_xfer_send(client *c, const char *target, const char *path,
-                     char *err, size_t errlen) {
+int client_xfer_send(client *c, const char *target, const char *path, char *err,
+                     size_t errlen) {
   if (c->m.limits.max_file_size == 0) {
     snprintf(err, errlen, "this server does not allow file transfers");
     return -PERR_FILE_TOO_BIG;
@@ -2325,8 +2325,7 @@ static void cxf_download_dir(client *c, const char *dir, char *dst,
   else if ((e = getenv("XDG_DOWNLOAD_DIR")) != NULL && *e == '/')
     snprintf(dst, cap, "%s", e);
   else
-    snprintf(dst, cap, "%s/Downloads",
-             getenv("HOME") ? getenv("HOME") : ".");
+    snprintf(dst, cap, "%s/Downloads", getenv("HOME") ? getenv("HOME") : ".");
 }
 
 int client_xfer_accept(client *c, unsigned id, const char *dir, char *err,
@@ -2419,7 +2418,8 @@ void client_xfer_on_error(client *c, uint16_t ref_type, int code,
       continue;
     bool match = ref_type == PROTO_FILE_OFFER
                      ? x->t.m.dir == XFER_SEND && !x->t.accepted
-                     : ref_type == PROTO_FILE_RELAY ? x->win == NULL : false;
+                 : ref_type == PROTO_FILE_RELAY ? x->win == NULL
+                                                : false;
     if (!match)
       continue;
     if (x->reoffered && ref_type == PROTO_FILE_OFFER) {
@@ -2476,8 +2476,9 @@ void client_xfer_peer_online(client *c, const char *name) {
   for (size_t i = 0; i < n; i++) {
     cxf *x = st->x[i];
     if (x->t.m.dir == XFER_SEND && strcasecmp(x->peer, name) == 0 &&
-        !x->superseded && ((x->ended && x->keep) ||
-                           (x->reoffered && !x->ended && !x->t.accepted)))
+        !x->superseded &&
+        ((x->ended && x->keep) ||
+         (x->reoffered && !x->ended && !x->t.accepted)))
       cxf_reoffer(x);
   }
 }
@@ -2571,8 +2572,8 @@ static void cxf_load_after(uv_work_t *w, int status) {
     memcpy(x->peer, s->peer, sizeof x->peer);
     memcpy(x->name, s->name, sizeof x->name);
     x->t.offer_id = s->id;
-    xfer_init(&x->t.m, s->id, x->name, x->peer,
-              s->send ? XFER_SEND : XFER_RECV, s->size);
+    xfer_init(&x->t.m, s->id, x->name, x->peer, s->send ? XFER_SEND : XFER_RECV,
+              s->size);
     if (s->send) {
       cxf_copy(x->t.file, sizeof x->t.file, s->file);
       x->mtime = s->mtime;

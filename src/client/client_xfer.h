@@ -13,16 +13,16 @@
 
 #include "client.h"
 
-#define CLIENT_XFER_MAX 64          /* transfers kept in one session */
-#define CLIENT_XFER_DEPTH 16 /* directories of a received relative path */
-#define CLIENT_XFER_DIRECT_MS 2000  /* direct attempts before the relay */
-#define CLIENT_XFER_EVENT_MS 250    /* progress events at most this often */
+#define CLIENT_XFER_MAX 64         /* transfers kept in one session */
+#define CLIENT_XFER_DEPTH 16       /* directories of a received relative path */
+#define CLIENT_XFER_DIRECT_MS 2000 /* direct attempts before the relay */
+#define CLIENT_XFER_EVENT_MS 250   /* progress events at most this often */
 
 /* /send TARGET PATH, /accept [ID] [DIR], /reject [ID], /cancel ID,
  * /transfers. target is a user or "#room"; Returns 0 or a negative
  * PERR_/uv error with err filled. */
-int client_xfer_send(client *c, const char *target, const char *path,
-                     char *err, size_t errlen);
+int client_xfer_send(client *c, const char *target, const char *path, char *err,
+                     size_t errlen);
 int client_xfer_accept(client *c, unsigned id, const char *dir, char *err,
                        size_t errlen);
 int client_xfer_reject(client *c, unsigned id, char *err, size_t errlen);

@@ -211,8 +211,7 @@ static void admin_unban_reply(struct conn *c, uint64_t tag, const char *name,
   if (c == NULL || c->closing || c->user == NULL)
     return;
   if (!found) {
-    conn_error(c, PERR_NOT_BANNED, PROTO_UNBAN, name, "%s is not banned",
-               name);
+    conn_error(c, PERR_NOT_BANNED, PROTO_UNBAN, name, "%s is not banned", name);
     return;
   }
   admin_notice(c, PROTO_NOTICE_UNBANNED, name, c->user->name, "");

@@ -16,8 +16,8 @@ int admin_kick(const char *actor, const char *name, const char *reason);
 
 /* Told when a ban or unban is stored: from and tag as given, the
  * canonical name (or the asked one with found false), the duration. */
-typedef void (*admin_done_cb)(struct conn *from, uint64_t tag,
-                              const char *name, bool found, uint32_t seconds);
+typedef void (*admin_done_cb)(struct conn *from, uint64_t tag, const char *name,
+                              bool found, uint32_t seconds);
 
 /* Bans a user for seconds (0: forever), until a wall-clock millisecond;
  * done is called once stored. from is the requesting conn (referenced) or

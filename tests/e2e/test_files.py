@@ -11,7 +11,7 @@ import tempfile
 import time
 import unittest
 
-from harness import ConnClosed, E, RawConn, Server
+from harness import ConnClosed, E, RawConn, Server, wait_until
 
 MB = 1 << 20
 T_BIG = 120  # generous bound for a transfer under ASan on a busy machine
@@ -211,10 +211,9 @@ class Files(unittest.TestCase):
                 self.assertEqual(bd["path"], "relay")
                 with open(bd["file"], "rb") as f:
                     self.assertEqual(f.read(), open(src, "rb").read())
-                deadline = time.monotonic() + 30
-                while (os.path.getsize(cap) < size and
-                       time.monotonic() < deadline):
-                    time.sleep(0.05)  # the capture's writes run off the loop
+                # the capture's writes run off the loop
+                wait_until(lambda: os.path.getsize(cap) >= size, 30,
+                           "the relay capture to hold the whole file")
             with open(cap, "rb") as f:
                 seen = f.read()
             self.assertGreaterEqual(len(seen), size)
@@ -608,6 +607,24 @@ class Files(unittest.TestCase):
             self.assertEqual(f["peer"], "bob")
             self.assertEqual(os.listdir(down), [])
 
+    def stalled_receiver(self, srv, a, src):
+        """bob, raw: accepts alice's offer of src, connects directly on a
+        tiny receive window and reads nothing more, so the sender sticks
+        mid-way. Returns bob's chat and data connections and the offer."""
+        r = srv.raw()
+        r.login("bob", register=True)
+        a.send("/send bob " + src)
+        o = r.expect("FILE_OFFER")
+        r.send_frame("FILE_ACCEPT", offer_id=o["offer_id"], peer="alice",
+                     offset=0)
+        h = r.expect("FILE_HINT")
+        d = RawConn(h["port"], rcvbuf=4096, tls=True)
+        d.send_frame("FILE_CONNECT", offer_id=o["offer_id"], side=1,
+                     token=h["token"])
+        self.assertEqual(d.read_frame()["type"], "FILE_CONNECT")
+        d.send_frame("FILE_ACK", xfer_id=o["offer_id"], offset=0)
+        return r, d, o
+
     def test_real_sender_cancels_mid_way(self):
         with Server() as srv:
             a = srv.client("alice", register=True)
@@ -615,18 +632,7 @@ class Files(unittest.TestCase):
             make_file(src, 64 * MB)
             # A receiver that reads nothing after the handshake: the
             # sender is stuck mid-way, as behind a slow link.
-            r = srv.raw()
-            r.login("bob", register=True)
-            a.send("/send bob " + src)
-            o = r.expect("FILE_OFFER")
-            r.send_frame("FILE_ACCEPT", offer_id=o["offer_id"], peer="alice",
-                         offset=0)
-            h = r.expect("FILE_HINT")
-            d = RawConn(h["port"], rcvbuf=4096, tls=True)
-            d.send_frame("FILE_CONNECT", offer_id=o["offer_id"], side=1,
-                         token=h["token"])
-            self.assertEqual(d.read_frame()["type"], "FILE_CONNECT")
-            d.send_frame("FILE_ACK", xfer_id=o["offer_id"], offset=0)
+            r, d, o = self.stalled_receiver(srv, a, src)
             ev = a.expect({"event": "transfer", "state": "active"})
             a.send("/cancel %d" % ev["id"])
             a.expect({"event": "transfer", "state": "cancelled"})
@@ -638,18 +644,7 @@ class Files(unittest.TestCase):
             a = srv.client("alice", register=True)
             src = os.path.join(srv.tmp, "big.bin")
             make_file(src, 32 * MB)
-            r = srv.raw()
-            r.login("bob", register=True)
-            a.send("/send bob " + src)
-            o = r.expect("FILE_OFFER")
-            r.send_frame("FILE_ACCEPT", offer_id=o["offer_id"], peer="alice",
-                         offset=0)
-            h = r.expect("FILE_HINT")
-            d = RawConn(h["port"], rcvbuf=4096, tls=True)
-            d.send_frame("FILE_CONNECT", offer_id=o["offer_id"], side=1,
-                         token=h["token"])
-            d.read_frame()
-            d.send_frame("FILE_ACK", xfer_id=o["offer_id"], offset=0)
+            r, d, o = self.stalled_receiver(srv, a, src)
             a.expect({"event": "transfer", "state": "active"})
             d.close()
             r.close()
