@@ -3,7 +3,8 @@
 # pinned to CPU 0 (no flood limits, warn logging), runs bench_fanout pinned
 # to CPU 1 against it, then stops the server. Example:
 #   tests/bench/run_fanout.sh build-perf -n 1000 -m 3000 -w 16 -j
-# Environment: MAX_CLIENTS (default 6000; raise it for -n 10000 and more),
+# Environment: TLS=1 (the server speaks TLS; pass bench_fanout -T),
+# MAX_CLIENTS (default 6000; raise it for -n 10000 and more),
 # PARLEYD (another parleyd binary, e.g. a saved "before" build).
 set -eu
 build=$1
@@ -18,6 +19,11 @@ if "$bin" --help | grep -q -- --max-per-ip; then
   limits="--max-per-ip 0 --register-rate 0 --login-failures 0
     --max-unauthenticated ${MAX_CLIENTS:-6000} --auth-queue 100000
     --fanout-rate 1000000 --fanout-burst 1000000"
+fi
+# bench_fanout speaks plain TCP unless TLS=1 (its -T): a parleyd that
+# speaks TLS by default is told --insecure-plaintext for the plain runs.
+if [ "${TLS:-0}" != 1 ] && "$bin" --help | grep -q -- --insecure-plaintext; then
+  limits="$limits --insecure-plaintext"
 fi
 # shellcheck disable=SC2086 # $limits is a list of words
 taskset -c 0 "$bin" --listen 127.0.0.1:0 \
