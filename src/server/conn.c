@@ -551,8 +551,10 @@ void conn_error(conn *c, int code, uint16_t ref_type, const char *subject,
   } else {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
+    char wide[PROTO_MAX_ERRTEXT + 8]; /* room to see where a cut falls */
+    vsnprintf(wide, sizeof wide, fmt, ap);
     va_end(ap);
+    proto_str_copy(text, sizeof text, proto_str_c(wide)); /* whole chars */
   }
   proto_msg m = {.type = PROTO_ERROR};
   m.u.error.code = (uint16_t)code;
