@@ -122,6 +122,7 @@ struct cxf {
   bool hbusy;      /* a hashing job is queued or running */
   bool hash_done;  /* sha holds the file's SHA-256 */
   int hash_err;    /* errno of the last hashing job, 0 when fine */
+  int lost_err;    /* uv error of a broken data connection (cxf_lost_later) */
   uint8_t *hbuf;   /* the hashing job's buffer */
   uint64_t mtime;  /* sender: the source's mtime when offered */
   uv_timer_t pace; /* tests: PARLEY_TEST_XFER_DELAY_MS between reads */
@@ -1286,7 +1287,7 @@ static void cxf_folder_again(cxf *old);
  * on its way through the server, so wait CXF_LOST_MS before calling it an
  * interruption. */
 static void cxf_lost_later(cxf *x, int err) {
-  x->io_err = err;
+  x->lost_err = err; /* not io_err: a job in the pool may be setting it */
   if (!x->pace_on) {
     if (uv_timer_init(x->c->loop, &x->pace) < 0) {
       cxf_on_lost(&x->pace);
@@ -1325,7 +1326,7 @@ static void cxf_on_lost(uv_timer_t *t) {
     return;
   x->keep = true; /* resumes when both sides are back */
   cxf_end(x, XFER_FAILED, XFER_ERR_NETWORK,
-          "interrupted: data connection lost (%s)", uv_strerror(x->io_err));
+          "interrupted: data connection lost (%s)", uv_strerror(x->lost_err));
   if (x->folder) {
     cxf_folder_again(x); /* from what the server or the .part kept */
     return;
