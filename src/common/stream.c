@@ -103,7 +103,9 @@ static void stream_tcp_on_write(uv_write_t *req, int status) {
  * callback consumes them. Small frames (chat) are gathered into one
  * buffer first; big ones (file data, relayed reads) go straight from the
  * queue as a writev, since copying every byte of a transfer once more
- * costs more than the iovecs. Returns 0 or a negative uv error. */
+ * costs more than the iovecs; so does a lone frame (the common case at a
+ * paced load: one delivery per write, nothing to gather). Returns 0 or a
+ * negative uv error. */
 static int stream_tcp_flush(stream *s, outq *q) {
   if (s->flags & (STREAM_WRITING | STREAM_CLOSING))
     return 0;
@@ -111,7 +113,7 @@ static int stream_tcp_flush(stream *s, outq *q) {
     uv_buf_t iov[STREAM_WRITE_IOV];
     size_t k = outq_iov(q, iov, STREAM_WRITE_IOV);
     size_t n = 0;
-    if (iov[0].len >= STREAM_DIRECT) {
+    if (k == 1 || iov[0].len >= STREAM_DIRECT) {
       for (size_t i = 0; i < k; i++)
         n += iov[i].len;
     } else {
