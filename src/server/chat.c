@@ -9,6 +9,7 @@
 #include "conn.h"
 #include "log.h"
 #include "presence.h"
+#include "roomcmd.h"
 #include "room.h"
 #include "server.h"
 #include "store.h"
@@ -75,8 +76,10 @@ static void chat_on_kept(void *ctx, int result) {
   }
   if (result == 0 && o->kind == PROTO_TO_ROOM) {
     room *r = room_find(o->to, strlen(o->to));
-    if (r != NULL)
+    if (r != NULL) {
+      roomcmd_flush_room(r);
       bus_room(r, o->b, NULL);
+    }
   } else if (result == 0) {
     user *peer = user_find(o->to, strlen(o->to));
     if (peer != NULL && (!alive || peer != c->user))

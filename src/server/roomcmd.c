@@ -91,6 +91,15 @@ void roomcmd_flush(void) {
   }
 }
 
+/* Sends r's collected joins and leaves now: a message to r goes out
+ * after them, so nobody reads a newcomer's words before its arrival. */
+void roomcmd_flush_room(const room *r) {
+  roomcmd_pend *p;
+  HASH_FIND_STR(roomcmd_pending, r->key, p);
+  if (p != NULL && p->len > 0)
+    roomcmd_pend_send(p); /* the entry goes at the interval's flush */
+}
+
 /* Frees what waits for a flush (shutdown). */
 void roomcmd_fini(void) {
   roomcmd_pend *p, *tmp;

@@ -22,6 +22,9 @@ void roomcmd_leave(member *m, int kind, const char *actor, const char *text);
 /* Sends the joins and leaves collected for v3 members (interval over). */
 void roomcmd_flush(void);
 
+/* Sends r's collected joins and leaves before a message to r. */
+void roomcmd_flush_room(const room *r);
+
 /* Frees the collected joins and leaves (shutdown). */
 void roomcmd_fini(void);
 

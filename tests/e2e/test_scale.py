@@ -122,6 +122,24 @@ class Coalesced(unittest.TestCase):
             b.quit(0)
             srv.stop()
 
+    def test_newcomer_joins_before_its_first_words(self):
+        # A long interval: without the room's events flushed ahead of a
+        # message, carol's words would reach bob a second before her join.
+        with Server("--coalesce-ms", "1000") as srv:
+            b = srv.client("bob", register=True)
+            b.expect({"event": "users"})
+            c = srv.client("carol", register=True)
+            c.expect({"event": "joined", "room": "#lobby"})
+            c.send("first words")
+            said = b.expect({"event": "message", "from": "carol",
+                             "text": "first words"})
+            came = b.expect({"event": "notice", "kind": "joined",
+                             "user": "carol"})
+            self.assertLess(b.index_of(came), b.index_of(said))
+            c.quit(0)
+            b.quit(0)
+            srv.stop()
+
     def test_view_after_storm_equals_who(self):
         with Server("--coalesce-ms", "50", "--fanout-burst", "100") as srv:
             w = srv.client("watcher", register=True)
