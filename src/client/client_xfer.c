@@ -47,6 +47,7 @@
 #define CXF_ACC_CAP (CXF_RECV_MAX + 2 * STREAM_READ_MAX)   /* + one read */
 #define CXF_FRAME (PROTO_FILE_DATA_HEAD + PROTO_MAX_CHUNK) /* one FILE_DATA */
 #define CXF_FRAMES (CXF_IO / PROTO_MAX_CHUNK) /* FILE_DATA per read job */
+#define CXF_PREHASH 2 /* offers whose files are hashed at once, unaccepted */
 #define CXF_NO_PIN                                                             \
   "the sender's parley does not encrypt file data (no FILE_PIN); refused: "    \
   "both need a parley that does, or both --insecure-plaintext"
@@ -125,6 +126,7 @@ struct cxf {
   int lost_err;    /* uv error of a broken data connection (cxf_lost_later) */
   uint8_t *hbuf;   /* the hashing job's buffer */
   uint64_t mtime;  /* sender: the source's mtime when offered */
+  bool prehash_failed; /* sender: opening it before the accept failed */
   uv_timer_t pace; /* tests: PARLEY_TEST_XFER_DELAY_MS between reads */
   bool pace_on;
   /* the shared folder (peer "server", see the end of this file) */
@@ -720,6 +722,7 @@ static int cxf_hash_next(cxf *x) {
 }
 
 static void cxf_io_fail(cxf *x, const char *what);
+static void cxf_prehash_more(client *c);
 
 /* A hashing job (either side) came back to the loop. Returns false when
  * the transfer ended meanwhile: then its resources are released. */
@@ -728,6 +731,7 @@ static bool cxf_hash_back(cxf *x, int status) {
   x->c->live--;
   if (status == UV_ECANCELED || x->ended) {
     cxf_maybe_release(x);
+    cxf_prehash_more(x->c);
     client_maybe_stopped(x->c);
     return false;
   }
@@ -754,6 +758,7 @@ static void cxf_hash_after(uv_work_t *w, int status) {
     return;
   }
   x->hash_done = true;
+  cxf_prehash_more(x->c);
   cxf_dconn *d = x->win;
   if (d != NULL && !d->closing && !x->done_sent && x->io_pos == x->t.m.size) {
     cxf_push_done(x, d);
@@ -1519,33 +1524,91 @@ static void cxf_accept_sent(cxf *x) {
   cxf_event(x, true);
 }
 
-/* Sender: opens the source and checks it is the file offered. Returns 0,
- * or -1 after failing x. */
-static int cxf_open_source(cxf *x) {
-  x->fd = open(x->t.file, O_RDONLY | O_CLOEXEC);
-  x->md = EVP_MD_CTX_new();
-  x->hbuf = malloc(CXF_IO);
-  if (x->fd < 0 || x->md == NULL || x->hbuf == NULL ||
+/* Sender: opens the source (once: an offer may have opened it to hash it
+ * before the accept) and checks it is still the file offered. Returns 0,
+ * or -1 with io_err set; what = why, as the user reads it. */
+static int cxf_source(cxf *x, const char **what) {
+  *what = "cannot open the file";
+  if (x->fd < 0) {
+    x->fd = open(x->t.file, O_RDONLY | O_CLOEXEC);
+    if (x->fd < 0) {
+      x->io_err = errno;
+      return -1;
+    }
+  }
+  if (x->md == NULL && (x->md = EVP_MD_CTX_new()) != NULL &&
       EVP_DigestInit_ex(x->md, EVP_sha256(), NULL) != 1) {
-    x->io_err = x->fd < 0 ? errno : ENOMEM;
-    cxf_io_fail(x, "cannot open the file");
+    EVP_MD_CTX_free(x->md);
+    x->md = NULL;
+  }
+  if (x->hbuf == NULL)
+    x->hbuf = malloc(CXF_IO);
+  if (x->md == NULL || x->hbuf == NULL) {
+    x->io_err = ENOMEM;
     return -1;
   }
   struct stat st;
   if (fstat(x->fd, &st) < 0 || (uint64_t)st.st_size != x->t.m.size ||
       (x->mtime != 0 && (uint64_t)st.st_mtim.tv_sec != x->mtime)) {
+    *what = "the file changed since it was offered";
     x->io_err = ESTALE;
-    cxf_io_fail(x, "the file changed since it was offered");
     return -1;
   }
-  /* Hashing starts now, before any connection: the digest is often ready
-   * by the time the last byte leaves. */
-  if (x->t.m.size > 0 && cxf_hash_next(x) < 0) {
+  /* Hashing starts before any connection (at the latest now, when it did
+   * not while the offer waited): the digest is often ready by the time
+   * the last byte leaves. */
+  if (x->t.m.size > 0 && !x->hbusy && !x->hash_done && cxf_hash_next(x) < 0) {
+    *what = "cannot start disk work";
     x->io_err = EIO;
-    cxf_io_fail(x, "cannot start disk work");
     return -1;
   }
   return 0;
+}
+
+/* Sender: the recipient accepted: the source must be open and hashing.
+ * Returns 0, or -1 after failing x. */
+static int cxf_open_source(cxf *x) {
+  const char *what;
+  if (cxf_source(x, &what) == 0)
+    return 0;
+  cxf_io_fail(x, what);
+  return -1;
+}
+
+/* Sender: offers that wait for their accept hash their files meanwhile, in
+ * the pool like all hashing, so that when the bytes flow the sender mostly
+ * reads and sends (hashing costs ~1 CPU-second per GB here, as much as all
+ * the rest of sending). At most CXF_PREHASH at once: a /send DIR makes up
+ * to CLIENT_XFER_MAX offers, and accepted transfers must not wait behind
+ * their hashing. The offer itself went out first; a failure here is left
+ * for the accept to find and report. */
+static void cxf_prehash_more(client *c) {
+  cxf_state *st = c->xf;
+  if (st == NULL || c->stopping)
+    return;
+  unsigned running = 0;
+  for (size_t i = 0; i < st->n; i++) {
+    const cxf *x = st->x[i];
+    if (x->t.m.dir == XFER_SEND && !x->ended && !x->t.accepted && x->hbusy)
+      running++;
+  }
+  for (size_t i = 0; i < st->n && running < CXF_PREHASH; i++) {
+    cxf *x = st->x[i];
+    const char *what;
+    if (x->t.m.dir != XFER_SEND || x->ended || x->t.accepted || x->folder ||
+        x->t.m.status != XFER_WAITING || x->hbusy || x->hash_done ||
+        x->prehash_failed || x->t.m.size == 0)
+      continue;
+    if (cxf_source(x, &what) == 0) {
+      running++;
+      continue;
+    }
+    x->prehash_failed = true; /* the accept opens it again and says why */
+    if (x->fd >= 0 && !x->hbusy) {
+      close(x->fd);
+      x->fd = -1;
+    }
+  }
 }
 
 /* The numeric host of an address. */
@@ -1675,6 +1738,7 @@ static void cxf_on_accept(cxf *x, const proto_file_accept *a) {
   (void)xfer_connect(&x->t.m);
   if (cxf_open_source(x) < 0)
     return;
+  cxf_prehash_more(c); /* x no longer counts as waiting */
   (void)a;
   if (c->tls != NULL && cxf_send_pin(x) < 0)
     return;
@@ -1943,6 +2007,12 @@ static cxf *cxf_room_member(client *c, uint64_t offer_id, proto_str peer) {
   memcpy(x->t.file, room->t.file, sizeof x->t.file);
   memcpy(x->token, room->token, sizeof x->token);
   x->t.offer_id = offer_id;
+  x->mtime = room->mtime;
+  if (room->hash_done) { /* hashed while the room's offer waited */
+    memcpy(x->sha, room->sha, sizeof x->sha);
+    x->hash_done = true;
+    x->hashed = room->t.m.size;
+  }
   xfer_init(&x->t.m, offer_id, x->name, x->peer, XFER_SEND, room->t.m.size);
   return x;
 }
@@ -2062,6 +2132,7 @@ static bool cxf_offer(client *c, const char *target, const char *path,
     return true;
   }
   cxf_event(x, true);
+  cxf_prehash_more(c);
   return true;
 }
 
@@ -2469,6 +2540,7 @@ static void cxf_reoffer(cxf *old) {
   m.u.file_offer.sha256 = (proto_blob){zero, PROTO_HASH_LEN};
   (void)client_conn_send(c, &m);
   cxf_event(x, true);
+  cxf_prehash_more(c);
 }
 
 void client_xfer_peer_online(client *c, const char *name) {

@@ -12,7 +12,11 @@ Use a release build. In one run, on loopback only:
     RSS sampled during it and a DM round of chat timed meanwhile,
   - an upload to parleyd's shared folder and a download from it (issue
     11), with parleyd's RSS sampled during each,
-  - `scp` to localhost when an sshd answers on 127.0.0.1:22 (else skipped).
+  - `scp -c aes128-gcm@openssh.com` of the file to 127.0.0.1 through a
+    private sshd started for the run (its own config, a throw-away host
+    key and client key, a loopback port chosen at run time; stopped and
+    removed at the end), when openssh-server is installed (else skipped;
+    `scripts/deps --bench` installs it and leaves its service stopped).
 The file is random data (SIZE_MIB, default 1024) in a temp dir.
 
 Before/after in one run: BASE_PARLEYD and BASE_PARLEY name an older build;
@@ -21,8 +25,12 @@ default 1), so both see the same machine load. CPU seconds per GB of each
 client (user + system, from /proc) are printed too: on a shared machine
 they vary less than the wall time. SERVER_ARGS adds parleyd options (e.g.
 "--history 0": no message is stored or synced, which shows how much of the
-DM latency is the sync before delivery)."""
+DM latency is the sync before delivery). ACCEPT_AFTER_S=S has the
+receiver accept S seconds after the offer appeared (a person reading it)
+instead of at once: the sender hashes the file meanwhile."""
 import os
+import resource
+import shutil
 import socket
 import statistics
 import subprocess
@@ -89,6 +97,128 @@ def sha_openssl(path):
     return time.monotonic() - t0
 
 
+SSHD = "/usr/sbin/sshd"  # sshd re-executes itself: it needs its full path
+
+
+def children_cpu():
+    """User + system CPU seconds of the children waited for so far (with
+    theirs: sshd's sessions, scp's ssh)."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def wait_until(cond, seconds):
+    deadline = time.monotonic() + seconds
+    while not cond():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def port_open(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+def no_children(pid):
+    try:
+        for t in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/children" % (pid, t)) as f:
+                if f.read().strip():
+                    return False
+    except OSError:
+        pass
+    return True
+
+
+SSHD_CONFIG = """ListenAddress 127.0.0.1:{port}
+HostKey {d}/host
+AuthorizedKeysFile {d}/authorized_keys
+PidFile none
+UsePAM no
+StrictModes no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PubkeyAuthentication yes
+PermitRootLogin prohibit-password
+AllowUsers {user}
+Subsystem sftp internal-sftp
+"""
+
+
+def scp(path, size, tmp):
+    """`scp -c aes128-gcm@openssh.com` of the file to 127.0.0.1 through an
+    sshd of our own (loopback, a port chosen now, keys made for the run),
+    stopped before returning. Returns (seconds, CPU seconds of scp and its
+    ssh, CPU seconds of sshd and its session), or why it was skipped."""
+    for tool in (SSHD, "scp", "ssh-keygen"):
+        if shutil.which(tool) is None:
+            return "%s is not installed (scripts/deps --bench)" % tool
+    d = os.path.join(tmp, "ssh")
+    os.mkdir(d, 0o700)
+    for key in ("host", "id"):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C",
+                        "parley-bench", "-f", os.path.join(d, key)],
+                       check=True, timeout=60)
+    shutil.copy(os.path.join(d, "id.pub"), os.path.join(d, "authorized_keys"))
+    privsep = "/run/sshd"  # sshd started by root refuses to run without it
+    made = os.geteuid() == 0 and not os.path.isdir(privsep)
+    if made:
+        os.mkdir(privsep, 0o755)
+    sock = socket.socket()  # the port: free now; sshd binds it at once
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    conf = os.path.join(d, "sshd_config")
+    with open(conf, "w") as f:
+        f.write(SSHD_CONFIG.format(port=port, d=d,
+                                   user=os.environ.get("USER") or
+                                   __import__("pwd").getpwuid(
+                                       os.getuid()).pw_name))
+    dest = os.path.join(tmp, "scp.bin")
+    log = open(os.path.join(d, "sshd.log"), "w")
+    cpu0 = children_cpu()
+    sshd = subprocess.Popen([SSHD, "-D", "-e", "-f", conf], stdout=log,
+                            stderr=subprocess.STDOUT)
+    try:
+        if not wait_until(lambda: sshd.poll() is not None or port_open(port),
+                          10) or sshd.poll() is not None:
+            return "sshd did not start (see %s/sshd.log)" % d
+        c0 = children_cpu()
+        t0 = time.monotonic()
+        r = subprocess.run(
+            ["scp", "-q", "-F", "/dev/null", "-c", "aes128-gcm@openssh.com",
+             "-i", os.path.join(d, "id"), "-P", str(port),
+             "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
+             "-o", "StrictHostKeyChecking=no",
+             "-o", "UserKnownHostsFile=" + os.path.join(d, "known_hosts"),
+             path, "127.0.0.1:" + dest], capture_output=True, timeout=900)
+        t = time.monotonic() - t0
+        c_scp = children_cpu() - c0
+        if r.returncode != 0:
+            return "scp failed: " + r.stderr.decode().strip()
+        if os.path.getsize(dest) != size:
+            return "scp: the copy has the wrong size"
+        # The session ends just after scp: once sshd has reaped it, its CPU
+        # time counts in sshd's, which we get when we reap sshd.
+        wait_until(lambda: no_children(sshd.pid), 10)
+    finally:
+        sshd.terminate()
+        try:
+            sshd.wait(10)
+        except subprocess.TimeoutExpired:
+            sshd.kill()
+            sshd.wait()
+        log.close()
+        if made:
+            os.rmdir(privsep)
+    return t, c_scp, children_cpu() - cpu0 - c_scp
+
+
 def rss_kib(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -107,8 +237,8 @@ def cpu_s(pid):
 def transfer(srv, path, size, relay, tag):
     """Seconds for a verified transfer alice -> bob; peak parleyd RSS
     growth (KiB) while it ran; DM latencies (ms) measured meanwhile; CPU
-    seconds of the sender, the receiver and parleyd (its share: the
-    relay's forwarding, and the DMs)."""
+    seconds of the sender, the receiver, parleyd (its share: the relay's
+    forwarding, and the DMs) and the sender's after the accept."""
     down = os.path.join(srv.tmp, "down-" + tag)
     extra = ("--relay-only",) if relay else ()
     a = srv.client("alice" + tag, register=True, args=extra)
@@ -118,7 +248,11 @@ def transfer(srv, path, size, relay, tag):
     srv_cpu = cpu_s(srv.proc.pid)
     a.send("/send bob%s %s" % (tag, path))
     off = b.expect({"event": "offer"}, timeout=60)
+    think = float(os.environ.get("ACCEPT_AFTER_S", "0"))
+    if think > 0:  # a person reads the offer line (not a synchronisation)
+        time.sleep(think)
     t0 = time.monotonic()
+    a_cpu = cpu_s(a.proc.pid)  # before: what hashing while it waited cost
     b.send("/accept %d" % off["id"])
     peak = [base]
     stop = threading.Event()
@@ -145,7 +279,7 @@ def transfer(srv, path, size, relay, tag):
     assert os.path.getsize(done["file"]) == size
     a.expect({"event": "transfer", "state": "done"}, timeout=60)
     cpu = (cpu_s(a.proc.pid), cpu_s(b.proc.pid),
-           cpu_s(srv.proc.pid) - srv_cpu)
+           cpu_s(srv.proc.pid) - srv_cpu, cpu_s(a.proc.pid) - a_cpu)
     a.quit(0)
     b.quit(0)
     return dt, peak[0] - base, done.get("path", ""), lat, cpu
@@ -205,6 +339,14 @@ def main():
     print("raw loopback TCP:        %6.2f s  %6.2f GB/s" % (t, gb / t))
     t_sha = sha_openssl(path)
     print("openssl dgst -sha256:    %6.2f s  %6.2f GB/s" % (t_sha, gb / t_sha))
+    r = scp(path, size, tmp)
+    if isinstance(r, str):
+        print("scp: skipped: " + r)
+        t_scp = None
+    else:
+        t_scp = r[0]
+        print("scp -c aes128-gcm (own sshd): %6.2f s  %6.2f GB/s  CPU s/GB scp+ssh "
+              "%.2f sshd %.2f" % (t_scp, gb / t_scp, r[1] / gb, r[2] / gb))
     builds = [("", harness.PARLEYD, harness.PARLEY)]
     if os.environ.get("BASE_PARLEYD") and os.environ.get("BASE_PARLEY"):
         builds.insert(0, ("base ", os.environ["BASE_PARLEYD"],
@@ -226,13 +368,15 @@ def main():
                                                     "%s%d" % (tag, rnd))
                     q = statistics.quantiles(lat, n=100)
                     print("%s%sparley %-7s (%s):  %6.2f s  %6.2f GB/s  (%.2f x "
-                          "SHA-256)  CPU s/GB sender %.2f receiver %.2f "
+                          "SHA-256)  CPU s/GB sender %.2f (%.2f after the accept) receiver %.2f "
                           "parleyd %.2f  parleyd RSS +%d KiB  DM during it: "
                           "p50 %.1f ms, p99 %.1f ms" % (
                               label, wire, "relay" if relay else "direct", p,
-                              t, gb / t, t_sha / t, cpu[0] / gb, cpu[1] / gb,
+                              t, gb / t, t_sha / t, cpu[0] / gb, cpu[3] / gb, cpu[1] / gb,
                               cpu[2] / gb, grow, statistics.median(lat),
                               q[98]))
+                    if t_scp and relay is False and wire == "tls ":
+                        print("%stls direct / scp: %.2f x" % (label, t_scp / t))
                 if label == "":  # the base build may have no folder
                     for what, (t, grow) in zip(("upload", "download"),
                                                folder(srv, path, size)):
@@ -240,20 +384,6 @@ def main():
                               " x SHA-256)  parleyd RSS +%d KiB" %
                               (what, t, gb / t, t_sha / t, grow))
                 srv.stop()
-    try:
-        socket.create_connection(("127.0.0.1", 22), timeout=1).close()
-        t0 = time.monotonic()
-        r = subprocess.run(["scp", "-q", "-o", "BatchMode=yes", "-o",
-                            "StrictHostKeyChecking=no", path,
-                            "127.0.0.1:/tmp/parley-bench-scp.bin"],
-                           capture_output=True)
-        t = time.monotonic() - t0
-        if r.returncode == 0:
-            print("scp to localhost:        %6.2f s  %6.2f GB/s" % (t, gb / t))
-        else:
-            print("scp: failed (%s)" % r.stderr.decode().strip())
-    except OSError:
-        print("scp: no sshd on 127.0.0.1:22, skipped")
     subprocess.run(["rm", "-rf", tmp])
 
 

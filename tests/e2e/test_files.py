@@ -652,6 +652,72 @@ class Files(unittest.TestCase):
             self.assertTrue(e["reason"])
 
 
+    @staticmethod
+    def read_bytes(pid):
+        """Bytes process pid has read with read(2) and its kin so far
+        (files and sockets alike: /proc/PID/io rchar)."""
+        with open("/proc/%d/io" % pid) as f:
+            for line in f:
+                if line.startswith("rchar:"):
+                    return int(line.split()[1])
+        return 0
+
+    def failed_and_cancelled(self, failing, other, why):
+        """The transfer fails on one side and the other side hears it
+        cancelled, both saying why."""
+        e = failing.expect({"event": "transfer", "state": "failed"},
+                           timeout=T_BIG)
+        self.assertIn(why, e["reason"])
+        e = other.expect({"event": "transfer", "state": "cancelled"},
+                         timeout=T_BIG)
+        self.assertIn(why, e["reason"])
+
+    def offer_hashed(self, srv, a, b, name, size):
+        """alice offers bob a new file; returns once she has read all of it
+        (hashed it) with the offer still pending: (offer, alice's read
+        count before the offer, the file's path and SHA-256)."""
+        src = os.path.join(srv.tmp, name)
+        digest = make_file(src, size)
+        r0 = self.read_bytes(a.proc.pid)
+        a.send("/send bob " + src)
+        off = b.expect({"event": "offer", "from": "alice"})
+        wait_until(lambda: self.read_bytes(a.proc.pid) - r0 >= size, T_BIG,
+                   "the sender to hash the offered file")
+        return off, r0, src, digest
+
+    def test_offer_hashed_before_accept_and_not_again(self):
+        """The sender hashes the file while its offer waits: all of it is
+        read before anyone accepts, and after the accept it is read once
+        more (the data), not hashed a second time."""
+        with Server() as srv:
+            a, b = self.pair(srv)
+            size = 24 * MB + 5
+            off, r0, _, digest = self.offer_hashed(srv, a, b, "early.bin",
+                                                   size)
+            b.send("/accept %d" % off["id"])
+            d = b.expect({"event": "transfer", "state": "done"},
+                         timeout=T_BIG)
+            self.assertEqual(sha256(d["file"]), digest)
+            a.expect({"event": "transfer", "state": "done"}, timeout=T_BIG)
+            self.assertLess(self.read_bytes(a.proc.pid) - r0, 2.5 * size)
+
+    def test_file_changed_after_hashing_refused(self):
+        """A file rewritten in place between the offer (already hashed)
+        and the accept is refused, not sent under the old digest."""
+        with Server() as srv:
+            a, b = self.pair(srv)
+            off, _, src, _ = self.offer_hashed(srv, a, b, "moving.bin",
+                                               8 * MB)
+            with open(src, "r+b") as f:  # same size, other bytes
+                f.write(b"changed!")
+            st = os.stat(src)
+            os.utime(src, (st.st_atime, st.st_mtime + 5))
+            b.send("/accept %d" % off["id"])
+            self.failed_and_cancelled(a, b, "changed since it was offered")
+            wait_until(lambda: not os.listdir(self.down)
+                       if os.path.isdir(self.down) else True, 10,
+                       "the .part file to go")
+
     def test_room_offer_two_accept_third_ignores(self):
         with Server() as srv:
             a = srv.client("alice", register=True)
@@ -703,12 +769,7 @@ class Files(unittest.TestCase):
             a.send("/send bob " + src)
             off = b.expect({"event": "offer"})
             b.send("/accept %d" % off["id"])
-            e = b.expect({"event": "transfer", "state": "failed"},
-                         timeout=T_BIG)
-            self.assertIn("disk full", e["reason"])
-            ae = a.expect({"event": "transfer", "state": "cancelled"},
-                          timeout=T_BIG)
-            self.assertIn("disk full", ae["reason"])
+            self.failed_and_cancelled(b, a, "disk full")
             # Nothing half-written keeps a name.
             self.assertEqual(os.listdir(self.down), [])
             # The client is still fine: chat works.
