@@ -42,11 +42,21 @@
 #define CXF_HINTS 4      /* direct addresses tried per transfer (< CXF_CONNS) */
 #define CXF_IO (256 * 1024)        /* bytes per disk job */
 #define CXF_HASH_JOB (32 * CXF_IO) /* sender: bytes per hashing job */
-#define CXF_SEND_HIGH CXF_IO       /* sender: stop reading disk above this */
-#define CXF_RECV_MAX (2 * CXF_IO)  /* receiver: stop reading the socket */
+/* Bytes per read job (sender) and per write and hash job (receiver). Each
+ * job is a round trip to the pool (a futex wake and two context switches,
+ * which this VM makes expensive): 512 KiB has half as many as 256 KiB. A
+ * sender's frames for it stay below M_MMAP_THRESHOLD (1 MiB, app/main.c):
+ * above it every job's block was a fresh mmap, its pages faulted in (1 MiB
+ * jobs cost the sender 9.9 CPU s/GB instead of 1.6). */
+#define CXF_SEND_IO (512 * 1024)
+#define CXF_SEND_HIGH CXF_SEND_IO /* sender: stop reading disk above this */
+#define CXF_RECV_IO CXF_SEND_IO
+#define CXF_RECV_MAX (2 * CXF_RECV_IO) /* receiver: stop reading the socket */
 #define CXF_ACC_CAP (CXF_RECV_MAX + 2 * STREAM_READ_MAX)   /* + one read */
 #define CXF_FRAME (PROTO_FILE_DATA_HEAD + PROTO_MAX_CHUNK) /* one FILE_DATA */
-#define CXF_FRAMES (CXF_IO / PROTO_MAX_CHUNK) /* FILE_DATA per read job */
+#define CXF_FRAMES                                                             \
+  (CXF_SEND_IO / PROTO_MAX_CHUNK) /* FILE_DATA per read job                    \
+                                   */
 #define CXF_PREHASH 2 /* offers whose files are hashed at once, unaccepted */
 #define CXF_NO_PIN                                                             \
   "the sender's parley does not encrypt file data (no FILE_PIN); refused: "    \
@@ -955,7 +965,7 @@ static void cxf_pump(cxf *x) {
     cxf_pace(x, wait);
     return;
   }
-  size_t want = CXF_IO;
+  size_t want = CXF_SEND_IO;
   uint64_t rate = x->c->opts.send_rate; /* a quarter second's worth */
   if (rate > 0 && rate / 4 < want)
     want = rate / 4 > 4096 ? (size_t)(rate / 4) : 4096;
@@ -1141,7 +1151,7 @@ static void cxf_dconn_frame(cxf_dconn *d, const proto_msg *m) {
     }
     memcpy(x->acc + x->acc_n, fd->data.p, fd->data.n);
     x->acc_n += fd->data.n;
-    if (x->acc_n >= CXF_IO) {
+    if (x->acc_n >= CXF_RECV_IO) {
       cxf_recv_flush(x);
       if (x->acc_n >= CXF_RECV_MAX)
         (void)stream_read_stop(&d->s); /* the disk is behind: push back */
