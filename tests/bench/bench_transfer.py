@@ -234,6 +234,18 @@ def cpu_s(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def dm_round(a, b, tag, what):
+    """Latencies (ms) of 50 DMs a -> b, one after the other."""
+    lat = []
+    for i in range(50):
+        text = "ping-%s-%s-%d" % (what, tag, i)
+        ts = time.monotonic()
+        a.send("/msg bob%s %s" % (tag, text))
+        b.expect({"event": "message", "text": text}, timeout=30)
+        lat.append((time.monotonic() - ts) * 1000)
+    return lat
+
+
 def transfer(srv, path, size, relay, tag):
     """Seconds for a verified transfer alice -> bob; peak parleyd RSS
     growth (KiB) while it ran; DM latencies (ms) measured meanwhile; CPU
@@ -244,6 +256,7 @@ def transfer(srv, path, size, relay, tag):
     a = srv.client("alice" + tag, register=True, args=extra)
     b = srv.client("bob" + tag, register=True,
                    args=("--download-dir", down) + extra)
+    idle = dm_round(a, b, tag, "idle")  # the same, no transfer running
     base = rss_kib(srv.proc.pid)
     srv_cpu = cpu_s(srv.proc.pid)
     a.send("/send bob%s %s" % (tag, path))
@@ -264,14 +277,8 @@ def transfer(srv, path, size, relay, tag):
 
     th = threading.Thread(target=sample)
     th.start()
-    lat = []
     b.expect({"event": "transfer", "state": "active"}, timeout=60)
-    for i in range(50):  # chat while the file moves: DMs alice -> bob
-        text = "ping-%s-%d" % (tag, i)
-        ts = time.monotonic()
-        a.send("/msg bob%s %s" % (tag, text))
-        b.expect({"event": "message", "text": text}, timeout=30)
-        lat.append((time.monotonic() - ts) * 1000)
+    lat = dm_round(a, b, tag, "busy")  # chat while the file moves
     done = b.expect({"event": "transfer", "state": "done"}, timeout=600)
     dt = time.monotonic() - t0
     stop.set()
@@ -282,7 +289,7 @@ def transfer(srv, path, size, relay, tag):
            cpu_s(srv.proc.pid) - srv_cpu, cpu_s(a.proc.pid) - a_cpu)
     a.quit(0)
     b.quit(0)
-    return dt, peak[0] - base, done.get("path", ""), lat, cpu
+    return dt, peak[0] - base, done.get("path", ""), lat, cpu, idle
 
 
 def rss_during(srv, fn):
@@ -345,8 +352,9 @@ def main():
         t_scp = None
     else:
         t_scp = r[0]
-        print("scp -c aes128-gcm (own sshd): %6.2f s  %6.2f GB/s  CPU s/GB scp+ssh "
-              "%.2f sshd %.2f" % (t_scp, gb / t_scp, r[1] / gb, r[2] / gb))
+        print("scp -c aes128-gcm (own sshd): %6.2f s  %6.2f GB/s  CPU s/GB "
+              "scp+ssh %.2f sshd %.2f" % (t_scp, gb / t_scp, r[1] / gb,
+                                          r[2] / gb))
     builds = [("", harness.PARLEYD, harness.PARLEY)]
     if os.environ.get("BASE_PARLEYD") and os.environ.get("BASE_PARLEY"):
         builds.insert(0, ("base ", os.environ["BASE_PARLEYD"],
@@ -364,19 +372,22 @@ def main():
                         *wire_args,
                         *os.environ.get("SERVER_ARGS", "").split()) as srv:
                 for relay, tag in ((False, "d"), (True, "r")):
-                    t, grow, p, lat, cpu = transfer(srv, path, size, relay,
-                                                    "%s%d" % (tag, rnd))
+                    t, grow, p, lat, cpu, idle = transfer(
+                        srv, path, size, relay, "%s%d" % (tag, rnd))
                     q = statistics.quantiles(lat, n=100)
+                    qi = statistics.quantiles(idle, n=100)
                     print("%s%sparley %-7s (%s):  %6.2f s  %6.2f GB/s  (%.2f x "
-                          "SHA-256)  CPU s/GB sender %.2f (%.2f after the accept) receiver %.2f "
-                          "parleyd %.2f  parleyd RSS +%d KiB  DM during it: "
-                          "p50 %.1f ms, p99 %.1f ms" % (
+                          "SHA-256)  CPU s/GB sender %.2f (%.2f after the "
+                          "accept) receiver %.2f parleyd %.2f  parleyd RSS "
+                          "+%d KiB  DM during it: p50 %.1f ms, p99 %.1f ms "
+                          "(before it: %.1f, %.1f)" % (
                               label, wire, "relay" if relay else "direct", p,
-                              t, gb / t, t_sha / t, cpu[0] / gb, cpu[3] / gb, cpu[1] / gb,
-                              cpu[2] / gb, grow, statistics.median(lat),
-                              q[98]))
+                              t, gb / t, t_sha / t, cpu[0] / gb, cpu[3] / gb,
+                              cpu[1] / gb, cpu[2] / gb, grow,
+                              statistics.median(lat), q[98], qi[49], qi[98]))
                     if t_scp and relay is False and wire == "tls ":
-                        print("%stls direct / scp: %.2f x" % (label, t_scp / t))
+                        print("%stls direct / scp: %.2f x" % (label,
+                                                              t_scp / t))
                 if label == "":  # the base build may have no folder
                     for what, (t, grow) in zip(("upload", "download"),
                                                folder(srv, path, size)):
