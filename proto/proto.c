@@ -403,6 +403,20 @@ void proto_file_data_head(uint8_t *dst, uint64_t xfer_id, uint64_t offset,
   wr16(dst + 22, (uint16_t)n);
 }
 
+int proto_file_data_peek(const uint8_t *p, size_t n, uint64_t *xfer_id,
+                         uint64_t *offset, size_t *len) {
+  if (n < PROTO_FILE_DATA_HEAD || rd16(p + 4) != PROTO_FILE_DATA)
+    return 0;
+  size_t dn = rd16(p + 22);
+  if (dn < 1 || dn > PROTO_MAX_CHUNK ||
+      rd32(p) != PROTO_FILE_DATA_HEAD - PROTO_HEADER + dn)
+    return 0;
+  *xfer_id = rd64(p + 6);
+  *offset = rd64(p + 14);
+  *len = dn;
+  return 1;
+}
+
 ssize_t proto_encode(const proto_msg *m, uint8_t *buf, size_t cap) {
   const ptype *t = ptype_find(m->type);
   if (!t)

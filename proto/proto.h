@@ -575,6 +575,15 @@ size_t proto_size(const proto_msg *m);
 void proto_file_data_head(uint8_t *dst, uint64_t xfer_id, uint64_t offset,
                           size_t n);
 
+/* Reads the head of a FILE_DATA frame from the first n bytes of p, whose
+ * data may not have arrived yet: 1 with *xfer_id, *offset and *len (the
+ * data's bytes) set when p starts a FILE_DATA frame that proto_decode
+ * accepts once whole; 0 when it does not (another type, a length that does
+ * not fit) or n < PROTO_FILE_DATA_HEAD. A receiver can then take the data
+ * as it arrives instead of assembling the frame first. */
+int proto_file_data_peek(const uint8_t *p, size_t n, uint64_t *xfer_id,
+                         uint64_t *offset, size_t *len);
+
 /* Returns "SAY" etc., or NULL for an unknown type. */
 const char *proto_type_name(uint16_t type);
 

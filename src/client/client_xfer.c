@@ -78,6 +78,7 @@ typedef struct cxf_dconn {
   bool server;      /* dialled to parleyd (relay or folder): TLS with it */
   bool e2e;         /* runs (or will run) TLS with the other client */
   bool start_inner; /* relay: the next bytes are the clients' own TLS */
+  size_t data_left; /* receiver: bytes of a FILE_DATA still to come */
 } cxf_dconn;
 
 struct cxf {
@@ -1099,6 +1100,48 @@ static void cxf_receiver_shaken(cxf *x, cxf_dconn *d) {
   cxf_event(x, true);
 }
 
+/* Receiver: whether n bytes of data at offset are the next ones, from the
+ * winning connection, within the file and the buffer. */
+static bool cxf_data_fits(const cxf *x, const cxf_dconn *d, uint64_t offset,
+                          size_t n) {
+  return x->t.m.dir == XFER_RECV && d == x->win &&
+         offset == x->io_pos + x->buf_n + x->acc_n &&
+         offset + n <= x->t.m.size && x->acc_n + n <= CXF_ACC_CAP;
+}
+
+/* Receiver: a FILE_DATA's bytes are in acc: the disk gets them once there
+ * are enough, and reading stops while it is behind. */
+static void cxf_data_landed(cxf *x, cxf_dconn *d) {
+  if (x->acc_n >= CXF_RECV_IO) {
+    cxf_recv_flush(x);
+    if (x->acc_n >= CXF_RECV_MAX)
+      (void)stream_read_stop(&d->s); /* the disk is behind: push back */
+  }
+}
+
+/* Receiver: a FILE_DATA frame that did not arrive whole in this read goes
+ * into acc as it comes (its head checked first, as cxf_dconn_frame would),
+ * instead of being assembled by the framer and then copied: one copy of
+ * each byte in user space, not two. Returns false to leave the bytes to
+ * the framer (no such frame, or one it must judge). */
+static bool cxf_data_direct(cxf_dconn *d, const uint8_t **p, size_t *n) {
+  cxf *x = d->x;
+  uint64_t id, off;
+  size_t len;
+  if (x == NULL || x->ended || !d->shaken || d->start_inner ||
+      framer_pending(&d->in) > 0 ||
+      !proto_file_data_peek(*p, *n, &id, &off, &len) ||
+      *n >= PROTO_FILE_DATA_HEAD + len || !cxf_data_fits(x, d, off, len))
+    return false;
+  size_t k = *n - PROTO_FILE_DATA_HEAD;
+  memcpy(x->acc + x->acc_n, *p + PROTO_FILE_DATA_HEAD, k);
+  x->acc_n += k;
+  d->data_left = len - k;
+  *p += *n;
+  *n = 0;
+  return true;
+}
+
 /* One frame on a data connection. */
 static void cxf_dconn_frame(cxf_dconn *d, const proto_msg *m) {
   cxf *x = d->x;
@@ -1141,21 +1184,14 @@ static void cxf_dconn_frame(cxf_dconn *d, const proto_msg *m) {
     return;
   case PROTO_FILE_DATA: {
     const proto_file_data *fd = &m->u.file_data;
-    uint64_t at = x->io_pos + x->buf_n + x->acc_n;
-    if (sender || d != x->win || fd->offset != at ||
-        fd->offset + fd->data.n > x->t.m.size ||
-        x->acc_n + fd->data.n > CXF_ACC_CAP) {
+    if (!cxf_data_fits(x, d, fd->offset, fd->data.n)) {
       x->io_err = EPROTO;
       cxf_io_fail(x, "the sender broke the protocol");
       return;
     }
     memcpy(x->acc + x->acc_n, fd->data.p, fd->data.n);
     x->acc_n += fd->data.n;
-    if (x->acc_n >= CXF_RECV_IO) {
-      cxf_recv_flush(x);
-      if (x->acc_n >= CXF_RECV_MAX)
-        (void)stream_read_stop(&d->s); /* the disk is behind: push back */
-    }
+    cxf_data_landed(x, d);
     return;
   }
   case PROTO_FILE_DONE:
@@ -1264,6 +1300,26 @@ static void cxf_dconn_secure(stream *s) {
 static void cxf_dconn_read(stream *s, const uint8_t *p, size_t n) {
   cxf_dconn *d = stream_data(s);
   while (!d->closing) {
+    if (d->data_left > 0) { /* the rest of a FILE_DATA (cxf_data_direct) */
+      cxf *x = d->x;
+      if (x == NULL || x->ended) {
+        cxf_dconn_close(d);
+        return;
+      }
+      size_t k = n < d->data_left ? n : d->data_left;
+      memcpy(x->acc + x->acc_n, p, k);
+      x->acc_n += k;
+      d->data_left -= k;
+      p += k;
+      n -= k;
+      if (d->data_left == 0)
+        cxf_data_landed(x, d);
+      if (n == 0)
+        return;
+      continue;
+    }
+    if (cxf_data_direct(d, &p, &n))
+      return;
     const uint8_t *frame;
     ssize_t r = framer_next(&d->in, &p, &n, PROTO_MAX_FRAME, &frame);
     if (r == 0)

@@ -11,7 +11,7 @@ import tempfile
 import time
 import unittest
 
-from harness import ConnClosed, E, RawConn, Server, wait_until
+from harness import ConnClosed, E, RawConn, Server, encode, wait_until
 
 MB = 1 << 20
 T_BIG = 120  # generous bound for a transfer under ASan on a busy machine
@@ -587,6 +587,29 @@ class Files(unittest.TestCase):
             e = b.expect({"event": "transfer", "state": "cancelled"})
             self.assertIn("changed my mind", e["reason"])
             # Nothing half-written stays behind.
+            self.assertEqual(os.listdir(down), [])
+
+    def test_data_out_of_place_refused(self):
+        """FILE_DATA at another offset than the next one fails the
+        transfer, whether it came whole or in pieces (a split frame's data
+        goes straight to the receiver's buffer once its head is checked)."""
+        with Server() as srv:
+            down = os.path.join(srv.tmp, "down")
+            b = srv.client("bob", register=True,
+                           args=("--download-dir", down))
+            m = RawSender(srv)
+            m.offer("bob", "gap.bin", 4 * MB)
+            off = b.expect({"event": "offer"})
+            b.send("/accept %d" % off["id"])
+            m.serve("bob")
+            m.chunk(0, b"x" * 32768)
+            f = encode("FILE_DATA", xfer_id=m.offer_id, offset=2 * 32768,
+                       data=b"y" * 32768)
+            m.data.send(f[:100])  # the head first, the rest behind it
+            m.data.send(f[100:])
+            e = b.expect({"event": "transfer", "state": "failed"},
+                         timeout=T_BIG)
+            self.assertIn("broke the protocol", e["reason"])
             self.assertEqual(os.listdir(down), [])
 
     def test_receiver_cancels_mid_way(self):

@@ -249,6 +249,49 @@ static void test_file_data_head(void **state) {
     proto_file_data_head(head, m.u.file_data.xfer_id, m.u.file_data.offset,
                          sizes[i]);
     assert_memory_equal(head, buf, PROTO_FILE_DATA_HEAD);
+    uint64_t id = 0, off = 0;
+    size_t len = 0;
+    assert_int_equal(
+        proto_file_data_peek(buf, PROTO_FILE_DATA_HEAD, &id, &off, &len), 1);
+    assert_true(id == m.u.file_data.xfer_id && off == m.u.file_data.offset);
+    assert_int_equal(len, sizes[i]);
+    assert_int_equal(
+        proto_file_data_peek(buf, PROTO_FILE_DATA_HEAD - 1, &id, &off, &len),
+        0);
+  }
+}
+
+/* proto_file_data_peek says yes exactly to the heads of frames that decode:
+ * not another type, a length that disagrees with the data's, no data, or
+ * more than PROTO_MAX_CHUNK. */
+static void test_file_data_peek_refuses(void **state) {
+  (void)state;
+  uint8_t h[PROTO_FILE_DATA_HEAD];
+  uint64_t id, off;
+  size_t len;
+  proto_file_data_head(h, 7, 9, 100);
+  assert_int_equal(proto_file_data_peek(h, sizeof h, &id, &off, &len), 1);
+  h[5] ^= 1; /* the type */
+  assert_int_equal(proto_file_data_peek(h, sizeof h, &id, &off, &len), 0);
+  proto_file_data_head(h, 7, 9, 100);
+  h[3]++; /* the frame's length no longer fits the data's */
+  assert_int_equal(proto_file_data_peek(h, sizeof h, &id, &off, &len), 0);
+  static const size_t bad[] = {0, PROTO_MAX_CHUNK + 1};
+  for (size_t i = 0; i < 2; i++) {
+    proto_file_data_head(h, 7, 9, 1);
+    h[22] =
+        (uint8_t)(bad[i] >> 8); /* the data's length, the frame's agreeing */
+    h[23] = (uint8_t)bad[i];
+    uint32_t fl = (uint32_t)(PROTO_FILE_DATA_HEAD - PROTO_HEADER + bad[i]);
+    h[0] = (uint8_t)(fl >> 24);
+    h[1] = (uint8_t)(fl >> 16);
+    h[2] = (uint8_t)(fl >> 8);
+    h[3] = (uint8_t)fl;
+    assert_int_equal(proto_file_data_peek(h, sizeof h, &id, &off, &len), 0);
+    proto_msg d;
+    uint8_t big[PROTO_FILE_DATA_HEAD + PROTO_MAX_CHUNK + 1] = {0};
+    memcpy(big, h, sizeof h);
+    assert_true(proto_decode(big, sizeof h + bad[i], &d) < 0);
   }
 }
 
@@ -1106,6 +1149,7 @@ int main(void) {
       cmocka_unit_test(test_str_c),
       cmocka_unit_test(test_status_name),
       cmocka_unit_test(test_file_data_head),
+      cmocka_unit_test(test_file_data_peek_refuses),
   };
   return cmocka_run_group_tests_name("proto", tests, NULL, NULL);
 }
