@@ -594,15 +594,7 @@ class Files(unittest.TestCase):
         transfer, whether it came whole or in pieces (a split frame's data
         goes straight to the receiver's buffer once its head is checked)."""
         with Server() as srv:
-            down = os.path.join(srv.tmp, "down")
-            b = srv.client("bob", register=True,
-                           args=("--download-dir", down))
-            m = RawSender(srv)
-            m.offer("bob", "gap.bin", 4 * MB)
-            off = b.expect({"event": "offer"})
-            b.send("/accept %d" % off["id"])
-            m.serve("bob")
-            m.chunk(0, b"x" * 32768)
+            b, m, _, down = self.raw_serving(srv, "gap.bin", 4 * MB)
             f = encode("FILE_DATA", xfer_id=m.offer_id, offset=2 * 32768,
                        data=b"y" * 32768)
             m.data.send(f[:100])  # the head first, the rest behind it
@@ -612,17 +604,23 @@ class Files(unittest.TestCase):
             self.assertIn("broke the protocol", e["reason"])
             self.assertEqual(os.listdir(down), [])
 
+    def raw_serving(self, srv, name, size):
+        """bob (a real client) accepts a RawSender's offer, which sends
+        the first 32 KiB: (bob, the sender, the offer, bob's download
+        directory)."""
+        down = os.path.join(srv.tmp, "down")
+        b = srv.client("bob", register=True, args=("--download-dir", down))
+        m = RawSender(srv)
+        m.offer("bob", name, size)
+        off = b.expect({"event": "offer"})
+        b.send("/accept %d" % off["id"])
+        m.serve("bob")
+        m.chunk(0, b"x" * 32768)
+        return b, m, off, down
+
     def test_receiver_cancels_mid_way(self):
         with Server() as srv:
-            down = os.path.join(srv.tmp, "down")
-            b = srv.client("bob", register=True,
-                           args=("--download-dir", down))
-            m = RawSender(srv)
-            m.offer("bob", "half.bin", 10 * MB)
-            off = b.expect({"event": "offer"})
-            b.send("/accept %d" % off["id"])
-            m.serve("bob")
-            m.chunk(0, b"x" * 32768)
+            b, m, off, down = self.raw_serving(srv, "half.bin", 10 * MB)
             b.expect({"event": "transfer", "state": "active"})
             b.send("/cancel %d" % off["id"])
             b.expect({"event": "transfer", "state": "cancelled"})
