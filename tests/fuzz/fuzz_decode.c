@@ -265,6 +265,22 @@ static void fuzz_check(const uint8_t *frame, size_t n, const proto_msg *m) {
 /* libFuzzer's entry point (no header declares it). */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* proto_file_data_peek agrees with the decoder: it accepts the head of
+ * every FILE_DATA frame proto_decode accepts, with the same fields, and
+ * of no whole frame that the decoder refuses. */
+static void fuzz_peek(const uint8_t *b, size_t left, ssize_t r,
+                      const proto_msg *m) {
+  uint64_t id, off;
+  size_t len;
+  int ok = proto_file_data_peek(b, left, &id, &off, &len);
+  bool data = r > 0 && m->type == PROTO_FILE_DATA;
+  if (data && (!ok || id != m->u.file_data.xfer_id ||
+               off != m->u.file_data.offset || len != m->u.file_data.data.n))
+    fuzz_fail("peek disagrees with a decoded FILE_DATA", m, r, ok);
+  if (!data && ok && left >= PROTO_FILE_DATA_HEAD + len)
+    fuzz_fail("peek accepts a frame the decoder refuses", m, r, ok);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size <= 300)
     fuzz_text(data, size); /* short inputs double as raw text */
@@ -278,7 +294,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (b == NULL)
       return 0;
     memcpy(b, data + pos, left);
+    memset(&m, 0, sizeof m); /* fuzz_peek may name it after a refusal */
     ssize_t r = proto_decode(b, left, &m);
+    fuzz_peek(b, left, r, &m);
     if (r > 0) {
       if ((size_t)r > left)
         fuzz_fail("consumed more than given", &m, r, (ssize_t)left);
