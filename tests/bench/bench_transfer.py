@@ -336,8 +336,15 @@ def folder(srv, path, size):
 
 
 def main():
-    size = int(sys.argv[1]) * MB if len(sys.argv) > 1 else 1024 * MB
     tmp = tempfile.mkdtemp(prefix="parley-bench-")
+    try:
+        run(tmp)
+    finally:  # the file, scp's copy and keys go whatever happened
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run(tmp):
+    size = int(sys.argv[1]) * MB if len(sys.argv) > 1 else 1024 * MB
     path = os.path.join(tmp, "data.bin")
     make_file(path, size)
     gb = size / 1e9
@@ -395,7 +402,6 @@ def main():
                               " x SHA-256)  parleyd RSS +%d KiB" %
                               (what, t, gb / t, t_sha / t, grow))
                 srv.stop()
-    subprocess.run(["rm", "-rf", tmp])
 
 
 if __name__ == "__main__":
