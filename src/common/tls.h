@@ -49,6 +49,33 @@ tls_ctx *tls_ctx_peer_client(char *err, size_t cap);
 
 void tls_ctx_free(tls_ctx *ctx);
 
+/* Session tickets that outlive the process: a server context encrypts its
+ * tickets with keys kept in path (mode 0600, written to a temporary file,
+ * synced and renamed), so that clients resume their sessions after a
+ * restart instead of a storm of full handshakes. At each call (start-up)
+ * a new encrypting key is made when the newest is TLS_TICKET_ROTATE_S old
+ * or more; the TLS_TICKET_KEYS - 1 keys before it still decrypt, and a key
+ * older than TLS_TICKET_MAX_S is dropped. A missing, unreadable, damaged
+ * or group/world-readable file is replaced by a new key (the only cost:
+ * one full handshake per client); when it cannot be written the keys live
+ * in this process only. now: unix seconds. Returns 0, or 1 when note
+ * holds a warning for the operator (else it says what was done).
+ * Blocking: call before the loop runs. */
+#define TLS_TICKET_KEYS 3
+#define TLS_TICKET_ROTATE_S (12 * 3600)
+#define TLS_TICKET_MAX_S (3 * 86400)
+int tls_ctx_tickets(tls_ctx *ctx, const char *path, uint64_t now, char *note,
+                    size_t cap);
+
+/* What a server context did so far, for the operator's console. */
+typedef struct tls_stats {
+  uint64_t full;     /* handshakes that proved the server's key anew */
+  uint64_t resumed;  /* handshakes that resumed a session from a ticket */
+  unsigned keys;     /* ticket keys held (0: OpenSSL's own, this process) */
+  uint64_t key_made; /* unix seconds the encrypting ticket key was made */
+} tls_stats;
+void tls_ctx_stats(const tls_ctx *ctx, tls_stats *out);
+
 /* Switches a connected TCP stream to TLS: the server side when host is
  * NULL, else the client side for host (name checked against the system's
  * CAs, see tls_peer_verified; SNI when it is a DNS name). pre holds bytes
