@@ -40,10 +40,10 @@ tls_ctx *tls_ctx_client(char *err, size_t cap);
  * with a fresh Ed25519 key and self-signed certificate held in memory
  * only, its key digest into md; the receiver's context, which checks
  * nothing during the handshake (the owner compares tls_peer_digest with
- * the digest the sender pinned). NULL with a reason in err. Runs on the
- * loop, once per accepted offer: 0.8-2.8 ms measured at load 8 on this
- * 2-core VM, about 0.7 ms of it SSL_CTX_new (the key and its signature
- * the rest). */
+ * the digest the sender pinned). NULL with a reason in err. Blocking:
+ * 0.8-2.8 ms measured at load 8 on this 2-core VM, about 0.7 ms of it
+ * SSL_CTX_new (the key and its signature the rest), so the sender makes
+ * it in the thread pool, once per accepted offer; thread-safe. */
 tls_ctx *tls_ctx_peer_server(uint8_t md[TLS_DIGEST_LEN], char *err, size_t cap);
 tls_ctx *tls_ctx_peer_client(char *err, size_t cap);
 
