@@ -1064,17 +1064,10 @@ int tls_ctx_tickets(tls_ctx *c, const char *path, uint64_t now, char *note,
   tls_ticket_key keys[TLS_TICKET_KEYS + 1];
   char why[160] = "";
   int got = tls_tickets_read(path, keys + 1, why, sizeof why);
-  unsigned n = got > 0 ? (unsigned)got : 0, kept = 0;
-  for (unsigned i = 0; i < n; i++) { /* too old (or from a clock gone
-                                        wrong): its tickets expired */
-    uint64_t made = keys[1 + i].made;
-    if ((made <= now ? now - made : made - now) < TLS_TICKET_MAX_S)
-      keys[1 + kept++] = keys[1 + i];
-  }
-  bool changed = got < 0 || kept != n;
+  unsigned n = got > 0 ? (unsigned)got : 0;
+  uint64_t age = n > 0 && keys[1].made <= now ? now - keys[1].made : 0;
+  bool rotate = n == 0 || keys[1].made > now || age >= TLS_TICKET_ROTATE_S;
   tls_ticket_key *first = keys + 1;
-  uint64_t age = kept > 0 && keys[1].made <= now ? now - keys[1].made : 0;
-  bool rotate = kept == 0 || keys[1].made > now || age >= TLS_TICKET_ROTATE_S;
   int warn = 0;
   if (rotate) {
     first = keys;
@@ -1089,9 +1082,17 @@ int tls_ctx_tickets(tls_ctx *c, const char *path, uint64_t now, char *note,
       return 1;
     }
     keys[0].made = now;
-    kept = kept + 1 > TLS_TICKET_KEYS ? TLS_TICKET_KEYS : kept + 1;
-    changed = true;
+    n++;
   }
+  /* The newest key encrypted until the last process stopped, however old
+   * it is; each older one stopped when the key after it was made, and goes
+   * once the tickets it issued have expired since then. */
+  uint64_t life = (uint64_t)SSL_CTX_get_timeout(c->ctx);
+  unsigned kept = 1;
+  while (kept < n && kept < TLS_TICKET_KEYS && first[kept - 1].made <= now &&
+         now - first[kept - 1].made < life)
+    kept++;
+  bool changed = got < 0 || rotate || kept != n;
   memcpy(c->keys, first, kept * sizeof *first);
   c->nkeys = kept;
   SSL_CTX_set_tlsext_ticket_key_evp_cb(c->ctx, tls_ticket_cb);
@@ -1101,6 +1102,8 @@ int tls_ctx_tickets(tls_ctx *c, const char *path, uint64_t now, char *note,
              "new key (clients do one full handshake each)",
              path, why);
     warn = 1;
+  } else if (got == -2) {
+    snprintf(note, cap, "TLS: new session ticket key in %s", path);
   } else if (rotate) {
     snprintf(note, cap,
              "TLS: new session ticket key in %s (%u kept for "

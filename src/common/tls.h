@@ -54,8 +54,9 @@ void tls_ctx_free(tls_ctx *ctx);
  * synced and renamed), so that clients resume their sessions after a
  * restart instead of a storm of full handshakes. At each call (start-up)
  * a new encrypting key is made when the newest is TLS_TICKET_ROTATE_S old
- * or more; the TLS_TICKET_KEYS - 1 keys before it still decrypt, and a key
- * older than TLS_TICKET_MAX_S is dropped. A missing, unreadable, damaged
+ * or more; up to TLS_TICKET_KEYS - 1 keys before it still decrypt, each
+ * until the tickets it issued have expired (the context's session timeout
+ * after the next key was made). A missing, unreadable, damaged
  * or group/world-readable file is replaced by a new key (the only cost:
  * one full handshake per client); when it cannot be written the keys live
  * in this process only. now: unix seconds. Returns 0, or 1 when note
@@ -63,7 +64,6 @@ void tls_ctx_free(tls_ctx *ctx);
  * Blocking: call before the loop runs. */
 #define TLS_TICKET_KEYS 3
 #define TLS_TICKET_ROTATE_S (12 * 3600)
-#define TLS_TICKET_MAX_S (3 * 86400)
 int tls_ctx_tickets(tls_ctx *ctx, const char *path, uint64_t now, char *note,
                     size_t cap);
 
