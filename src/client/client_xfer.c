@@ -82,7 +82,7 @@ struct cxf {
   bool pinned;                          /* receiver: FILE_PIN came */
   uint8_t relay_token[PROTO_TOKEN_LEN]; /* waits for the pin (receiver) or the
                                            key (sender) */
-  bool relay_held;                      /* relay_token waits for FILE_PIN */
+  bool relay_held;                      /* relay_token is waiting */
   uint8_t sha[PROTO_HASH_LEN];          /* ours, when final */
   uint8_t peer_sha[PROTO_HASH_LEN];     /* receiver: from FILE_DONE */
   bool done_recv;                       /* receiver: FILE_DONE came */

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -18,7 +18,6 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-#include <openssl/core_names.h>
 
 #define TLS_GATHER (64 * 1024)     /* plaintext per SSL_write: 4 records */
 #define TLS_FLUSH_MAX (256 * 1024) /* ciphertext handed to one write */
