@@ -1,7 +1,7 @@
 """History backlog on join and on opening a conversation."""
 import unittest
 
-from harness import Server, main
+from harness import Server, encode, main
 
 
 class History(unittest.TestCase):
@@ -147,6 +147,58 @@ class History(unittest.TestCase):
                 r.send_frame("HISTORY_REQ", kind=0, target="#lobby",
                              limit=2, before_id=first[2]["id"])
                 self.assertEqual([f["text"] for f in page()], ["m3", "m4"])
+            a.quit(0)
+            srv.stop()
+
+    def test_no_backlog_after_part(self):
+        # JOIN then PART in one write: the backlog read (in the store
+        # thread) comes back after PARTED, when the user is no longer in
+        # the room; it must not be sent. A HISTORY_REQ of #lobby behind
+        # them is answered after that read (the store is FIFO), so its
+        # HISTORY_END bounds the wait. Then JOIN, PART, JOIN: only the
+        # second membership's backlog comes, once.
+        with Server() as srv:
+            a = srv.client("alice", register=True)
+            a.send("/join #x")
+            a.expect({"event": "joined", "room": "#x"})
+            a.send("said in x")
+            a.expect({"event": "message", "room": "#x", "text": "said in x"})
+            def until_lobby_end(r):
+                got = [r.read_frame()]
+                while got[-1]["type"] != "HISTORY_END" or \
+                        got[-1]["target"] != "#lobby":
+                    got.append(r.read_frame())
+                return got
+
+            with srv.raw() as r:
+                r.login("bob", register=True)
+                r.expect("WHO_END")
+                r.send(encode("JOIN", room="#x") +
+                       encode("PART", room="#x", reason="") +
+                       encode("HISTORY_REQ", kind=0, target="#lobby",
+                              limit=1, before_id=0))
+                got = until_lobby_end(r)
+                kinds = [f["type"] for f in got]
+                self.assertIn("PARTED", kinds)
+                after = got[kinds.index("PARTED"):]
+                self.assertEqual(
+                    [f for f in after if f.get("target") == "#x"], [],
+                    "backlog of #x sent after PARTED: %r" % after)
+
+                r.send(encode("JOIN", room="#x") +
+                       encode("PART", room="#x", reason="") +
+                       encode("JOIN", room="#x") +
+                       encode("HISTORY_REQ", kind=0, target="#lobby",
+                              limit=1, before_id=0))
+                got = until_lobby_end(r)
+                ends = [f for f in got if f["type"] == "HISTORY_END"
+                        and f["target"] == "#x"]
+                msgs = [f["text"] for f in got if f["type"] == "MSG"
+                        and f["target"] == "#x"]
+                self.assertEqual(len(ends), 1, got)
+                self.assertEqual(msgs, ["said in x"])
+                self.assertGreater(got.index(ends[0]),
+                                   [f["type"] for f in got].index("PARTED"))
             a.quit(0)
             srv.stop()
 
