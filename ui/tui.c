@@ -655,8 +655,8 @@ static void tui_on_event(client *c, const client_event *ev, void *ud) {
         t->users.dirty = true; /* joins, parts and quits change the pane */
       /* Someone who was here before an outage and came back: the window
        * already says "disconnected ..., back ...", no "joined" line. */
-      if (ev->notice_kind == PROTO_NOTICE_JOINED && ev->win && ev->win->total &&
-          tui_is_return(t, ev->about))
+      if (ev->notice_kind == PROTO_NOTICE_JOINED && ev->win && ev->line &&
+          ev->win->total && tui_is_return(t, ev->about))
         chatview_hide(&t->chat, ev->win, ev->win->total - 1);
       const client_model *mm = client_model_get(t->c);
       if (!t->first_shown && ev->line && ev->line->text && mm->nwindows &&

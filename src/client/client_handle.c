@@ -508,10 +508,16 @@ static void client_handle_notice(client *c, const proto_notice *nt) {
       client_handle_names_remove(w, user);
     }
   }
-  client_line *l = client_window_add(
-      w, 0, nt->ts_ms ? nt->ts_ms : client_now_ms(), user, strlen(user), buf,
-      strlen(buf),
-      nt->kind == PROTO_NOTICE_MOTD ? CLIENT_LINE_INFO : CLIENT_LINE_NOTICE);
+  /* A large room's joins and leaves wait for its summary line. */
+  bool summed =
+      !about_me && room[0] && client_summary_note(c, w, nt->kind, user);
+  client_line *l =
+      summed ? NULL
+             : client_window_add(w, 0, nt->ts_ms ? nt->ts_ms : client_now_ms(),
+                                 user, strlen(user), buf, strlen(buf),
+                                 nt->kind == PROTO_NOTICE_MOTD
+                                     ? CLIENT_LINE_INFO
+                                     : CLIENT_LINE_NOTICE);
   c->m.seq++;
   client_event ev = {.type = CLIENT_EV_NOTICE,
                      .win = w,
