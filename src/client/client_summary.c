@@ -159,7 +159,6 @@ size_t client_summary_format(const client_summary *s, unsigned max_names,
   buf[0] = '\0';
   if (s->joined == 0 && s->left == 0)
     return 0;
-  summary_put(buf, n, &o, "-- ");
   if (s->joined)
     summary_put_kind(s, true, max_names, buf, n, &o);
   if (s->joined && s->left)

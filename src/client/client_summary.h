@@ -1,6 +1,6 @@
 /* client_summary.h: a large room's joins and leaves, collected between two
- * summary lines ("-- 12 joined (alice, bob, carol, …), 3 left (dave) --")
- * instead of one notice line each. The set (client_summary_*) is pure;
+ * summary lines ("-- 12 joined (alice, bob, carol, …), 3 left (dave) --"
+ * on the screen) instead of one notice line each. The set (client_summary_*) is pure;
  * the client's side of it (which rooms, the timer) is in client_summary.c
  * too, behind client_int.h. */
 #ifndef PARLEY_CLIENT_SUMMARY_H
@@ -44,11 +44,12 @@ void client_summary_each(const client_summary *s,
                          void (*fn)(const char *name, bool joined, void *ud),
                          void *ud);
 
-/* Writes the line "-- 12 joined (alice, bob, carol, …), 3 left (dave)
- * --": the counts, each followed by its first max_names names in the
- * order they came and "…" when there are more; a kind with no names is
- * left out. Returns the length written (cut to n - 1), 0 when nothing is
- * pending (buf is then ""). */
+/* Writes the line "12 joined (alice, bob, carol, …), 3 left (dave) --"
+ * (a notice line: the TUI draws "-- " in front, so it reads as one
+ * framed summary): the counts, each followed by its first max_names names
+ * in the order they came and "…" when there are more; a kind with no
+ * names is left out. Returns the length written (cut to n - 1), 0 when
+ * nothing is pending (buf is then ""). */
 size_t client_summary_format(const client_summary *s, unsigned max_names,
                              char *buf, size_t n);
 

@@ -242,7 +242,7 @@ static void test_join_summary(void **s) {
   client_summary_flush(c); /* what the timer does */
   assert_int_equal(big->count, lines + 1);
   assert_string_equal(last_line(big),
-                      "-- 3 joined (bob, carol, erin), 1 left (zed) --");
+                      "3 joined (bob, carol, erin), 1 left (zed) --");
   client_summary_flush(c); /* nothing new: no line */
   assert_int_equal(big->count, lines + 1);
   assert_int_equal(client_command(c, big, "/joins", err, sizeof err), 0);

@@ -25,14 +25,14 @@ static void test_format(void **st) {
   assert_non_null(s);
   assert_string_equal(line(s), "");
   assert_int_equal(client_summary_add(s, "alice", true), 1);
-  assert_string_equal(line(s), "-- 1 joined (alice) --");
+  assert_string_equal(line(s), "1 joined (alice) --");
   client_summary_add(s, "bob", true);
   client_summary_add(s, "carol", true);
-  assert_string_equal(line(s), "-- 3 joined (alice, bob, carol) --");
+  assert_string_equal(line(s), "3 joined (alice, bob, carol) --");
   client_summary_add(s, "dave", false);
   client_summary_add(s, "erin", true);
   assert_string_equal(line(s),
-                      "-- 4 joined (alice, bob, carol, …), 1 left (dave) --");
+                      "4 joined (alice, bob, carol, …), 1 left (dave) --");
   assert_int_equal(client_summary_joined(s), 4);
   assert_int_equal(client_summary_left(s), 1);
   assert_int_equal(client_summary_pending(s), 5);
@@ -43,10 +43,10 @@ static void test_format(void **st) {
   client_summary_clear(s);
   assert_string_equal(line(s), "");
   client_summary_add(s, "dave", false);
-  assert_string_equal(line(s), "-- 1 left (dave) --");
+  assert_string_equal(line(s), "1 left (dave) --");
   char buf[64];
   client_summary_format(s, 0, buf, sizeof buf);
-  assert_string_equal(buf, "-- 1 left --");
+  assert_string_equal(buf, "1 left --");
   client_summary_free(s);
 }
 
@@ -58,16 +58,16 @@ static void test_cancel(void **st) {
   client_summary_add(s, "alice", true);
   client_summary_add(s, "bob", true);
   assert_int_equal(client_summary_add(s, "ALICE", false), 1);
-  assert_string_equal(line(s), "-- 1 joined (bob) --");
+  assert_string_equal(line(s), "1 joined (bob) --");
   client_summary_add(s, "carol", false); /* was here, left, came back */
   assert_int_equal(client_summary_add(s, "Carol", true), 1);
   client_summary_add(s, "bob", true);
   assert_int_equal(client_summary_joined(s), 1);
   client_summary_add(s, "alice", true); /* joined again: counts */
-  assert_string_equal(line(s), "-- 2 joined (bob, alice) --");
+  assert_string_equal(line(s), "2 joined (bob, alice) --");
   client_summary_forget(s, "BOB");
   client_summary_forget(s, "nobody");
-  assert_string_equal(line(s), "-- 1 joined (alice) --");
+  assert_string_equal(line(s), "1 joined (alice) --");
   client_summary_free(s);
   client_summary_free(NULL);
 }
@@ -94,7 +94,7 @@ static void test_many(void **st) {
   }
   assert_int_equal(client_summary_joined(s), 0);
   assert_int_equal(client_summary_left(s), CLIENT_SUMMARY_MAX / 2);
-  assert_string_equal(line(s), "-- 500 left (u1, u3, u5, …) --");
+  assert_string_equal(line(s), "500 left (u1, u3, u5, …) --");
   client_summary_clear(s);
   client_summary_add(s, "a", true);
   client_summary_add(s, "b", false);
