@@ -219,11 +219,14 @@ static void client_summary_timer_cb(uv_timer_t *h) {
   client_summary_flush(c);
 }
 
-/* A room window is large when it has more members than the option says
- * (0: never); only the TUI summarises (client_new turns it off else). */
-static bool client_summary_large(const client *c, const client_window *w) {
+/* A room is large when it has more members than the option says (0:
+ * never), before or after the event: w->members counts after it, so a
+ * leave from a room that was large is summarised too. Only the TUI
+ * summarises (client_new turns it off else). */
+static bool client_summary_large(const client *c, const client_window *w,
+                                 bool join) {
   unsigned above = c->opts.join_summary_above;
-  return above != 0 && w->kind == CLIENT_WIN_ROOM && w->members > above;
+  return above != 0 && (uint64_t)w->members + !join > above;
 }
 
 /* A join, leave or quit goes to the set when the room is large; a kick or
@@ -240,7 +243,7 @@ bool client_summary_note(client *c, client_window *w, uint8_t kind,
   }
   bool join = kind == PROTO_NOTICE_JOINED;
   if ((!join && kind != PROTO_NOTICE_LEFT && kind != PROTO_NOTICE_QUIT) ||
-      !client_summary_large(c, w))
+      !client_summary_large(c, w, join))
     return false;
   if (!w->summary && !(w->summary = client_summary_new()))
     return false; /* out of memory: the line, as in a small room */

@@ -1,0 +1,65 @@
+"""A large room shows joins and leaves as a periodic summary line, a small
+room one line each; /joins lists what the next summary will say."""
+import re
+
+import tuiharness as h
+
+TS = r"\d\d:\d\d "
+
+
+class Summary(h.TuiCase):
+    def chat(self, s):
+        return "\n".join(s.chat_pane())
+
+    def test_summary_line_in_large_room(self):
+        # Rooms above 3 members: #big is small (alice, b1, b2: one line
+        # each) until b3 makes it 4.
+        a = self.login("alice", args="--join-summary-above 3 "
+                                     "--join-summary-every 3")
+        a.line("/join #big")
+        a.wait(lambda s: s.rows[0].startswith("#big [1]"), "#big joined")
+        bots = {}
+        for n in ("b1", "b2"):
+            bots[n] = self.batch(n)
+            bots[n].send(["/join #big"])
+        a.wait(lambda s: re.search(r"^" + TS + r"-- b1 joined #big$",
+                                   self.chat(s), re.M) and
+               re.search(r"^" + TS + r"-- b2 joined #big$", self.chat(s),
+                         re.M), "one line per join in a small room")
+        late = ("b3", "b4", "b5", "b6")
+        for n in late:
+            bots[n] = self.batch(n)
+        for n in late:
+            bots[n].send(["/join #big"])
+        # A few names, then the count.
+        s = a.wait(lambda s: re.search(
+            r"^" + TS + r"-- 4 joined \(b[3-6], b[3-6], b[3-6], …\) --$",
+            self.chat(s), re.M), "the summary of four joins")
+        self.assertTrue(s.rows[0].startswith("#big [7]"), s.dump())
+        for n in late:
+            self.assertNotIn("%s joined" % n, s.text, s.dump())
+
+        # A leave waits for the next summary; /joins shows it at once.
+        bots["b2"].send(["/part #big"])
+        a.wait(lambda s: s.rows[0].startswith("#big [6]"), "b2 gone")
+        a.line("/joins")
+        s = a.wait(lambda s: "left: b2" in s.text, "/joins lists b2")
+        self.assertIn("#big: waiting for the next summary: 0 joined, 1 left",
+                      s.text, s.dump())
+        s = a.wait(lambda s: re.search(r"^" + TS + r"-- 1 left \(b2\) --$",
+                                       self.chat(s), re.M),
+                   "the summary of one leave")
+        self.assertNotIn("b2 left", s.text, s.dump())
+        # Quits count as leaves.
+        for n in ("b3", "b4"):
+            bots[n].send(["/quit"])
+        s = a.wait(lambda s: re.search(
+            r"^" + TS + r"-- 2 left \((b3, b4|b4, b3)\) --$",
+            self.chat(s), re.M), "the summary of two quits")
+        self.assertTrue(s.rows[0].startswith("#big [4]"), s.dump())
+        self.assertNotIn("quit", self.chat(s), s.dump())
+        self.layout_ok(a, "alice", title="#big")
+
+
+if __name__ == "__main__":
+    h.main()
