@@ -238,6 +238,15 @@ static void tui_relayout(tui *t) {
     if (t->sep)
       leaveok(t->sep, TRUE);
   }
+  /* What a local listing (/who in columns) may fill after the prefix of
+   * an info line ("12:34 == "). */
+  client_line probe = {.ts_ms = (uint64_t)time(NULL) * 1000,
+                       .flags = CLIENT_LINE_INFO};
+  chatview_prefix pre;
+  chatview_format_prefix(&probe, &pre);
+  int text_w = l->too_small ? 0 : l->chat.w - (int)strlen(pre.text) - 1;
+  if (t->c)
+    client_set_width(t->c, text_w > 0 ? (unsigned)text_w : 0);
   t->sep_dirty = 1;
   t->all_dirty = true;
 }

@@ -191,6 +191,10 @@ size_t client_pending(const client *c) {
   return client_conn_pending(c);
 }
 
+void client_set_width(client *c, unsigned cols) {
+  c->width = cols;
+}
+
 void client_set_frame_cb(client *c, client_frame_cb cb, void *ud) {
   c->frame_cb = cb;
   c->frame_ud = ud;

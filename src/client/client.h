@@ -532,6 +532,12 @@ int client_names(client *c, const char *room, bool show);
  * with the session (when it is kept), so the next start shows the same. */
 void client_state_pane(client *c, client_pane pane);
 
+/* The columns a local listing may fill (the TUI: its chat pane less the
+ * line prefix). /who of more users than join_summary_above is then laid
+ * out in columns, as irssi's /names; 0 (the default; --batch): one user
+ * per line. */
+void client_set_width(client *c, unsigned cols);
+
 /* Frees a stopped client (after CLIENT_EV_STOPPED or once uv_run returned). */
 void client_free(client *c);
 

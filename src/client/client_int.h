@@ -75,6 +75,7 @@ struct client {
   client_user *who; /* PRESENCE list being collected until WHO_END */
   size_t nwho, who_cap;
   bool who_requested;       /* /who typed: also show the list as info lines */
+  unsigned width;           /* client_set_width(): columns for /who, 0 */
   client_room_entry *rooms; /* ROOM entries until ROOMS_END */
   size_t nrooms, rooms_cap;
   client_scan_state *scan; /* a /scan in flight */

@@ -1,5 +1,6 @@
 """A large room shows joins and leaves as a periodic summary line, a small
-room one line each; /joins lists what the next summary will say."""
+room one line each; /joins lists what the next summary will say; /who of
+many users comes in columns fitted to the chat pane."""
 import re
 
 import tuiharness as h
@@ -59,6 +60,49 @@ class Summary(h.TuiCase):
         self.assertTrue(s.rows[0].startswith("#big [4]"), s.dump())
         self.assertNotIn("quit", self.chat(s), s.dump())
         self.layout_ok(a, "alice", title="#big")
+
+    def who_rows(self, s):
+        """The /who rows of cells on screen, as lists of (mark, name)."""
+        rows = []
+        for r in s.chat_pane():
+            r = r.rstrip()
+            m = re.match(r"^" + TS + r"== ((\[[ @!-][\w.-]+ *\] ?)+)$", r)
+            if m:
+                rows.append(re.findall(r"\[([ @!-])([\w.-]+) *\]",
+                                       m.group(1)))
+        return rows
+
+    def test_who_in_columns(self):
+        a = self.login("alice", args="--join-summary-above 3")
+        bots = [self.batch(n) for n in ("b1", "b2", "b3", "b4")]
+        a.wait(lambda s: "b4" in s.users(), "b4 online")
+        bots[0].send(["/away lunch"])
+        a.line("/who")
+        s = a.wait(lambda s: len(self.who_rows(s)) >= 1, "/who in columns")
+        self.assertIn("5 users online (@ operator, - away, ! busy)", s.text,
+                      s.dump())
+        # Wide: all five on one row, in name order, b1 marked away.
+        self.assertEqual(self.who_rows(s), [[(" ", "alice"), ("-", "b1"),
+                                             (" ", "b2"), (" ", "b3"),
+                                             (" ", "b4")]], s.dump())
+        # Narrow: fewer per row, none wrapped, everyone once.
+        # (In a fresh window: the wide row above would wrap.)
+        a.resize(48, 30)
+        a.line("/join #narrow")
+        a.wait(lambda s: s.rows[0].startswith("#narrow"), "#narrow")
+        a.line("/who")
+
+        def narrow(s):
+            rows = self.who_rows(s)
+            return len(rows) >= 2 and \
+                sum(len(r) for r in rows) == 5 and rows
+        s = a.wait(narrow, "/who in narrower columns")
+        rows = self.who_rows(s)
+        self.assertEqual(sorted(n for r in rows for _, n in r),
+                         ["alice", "b1", "b2", "b3", "b4"], s.dump())
+        # Every row whole (a wrapped one would not match): all five seen.
+        self.assertTrue(all(len(r) == len(rows[0]) for r in rows[:-1]),
+                        s.dump())
 
 
 if __name__ == "__main__":

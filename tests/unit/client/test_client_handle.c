@@ -284,6 +284,47 @@ static void plist(client *c, client_conn *k, uint8_t flags,
   client_handle_frame(c, k, &m);
 }
 
+/* /who of more users than --join-summary-above, with a width from the
+ * face: names in columns that fit it, in name order, with their marks;
+ * without a width (or fewer users) one user per line. */
+static void test_who_columns(void **s) {
+  (void)s;
+  uv_loop_t loop;
+  rec r = {0};
+  client_conn k;
+  char *args[] = {"--join-summary-above", "3", NULL};
+  client *c = ready_client_args(&loop, &r, &k, args);
+  const proto_presence e[6] = {
+      {.user = proto_str_c("erin")},
+      {.user = proto_str_c("bob"), .status = PROTO_AWAY},
+      {.user = proto_str_c("alice"), .flags = PROTO_PRESF_ADMIN},
+      {.user = proto_str_c("dave"), .status = PROTO_BUSY},
+      {.user = proto_str_c("carol")},
+      {.user = proto_str_c("me"), .flags = PROTO_PRESF_SELF},
+  };
+  const client_window *w = client_window_current(c);
+  proto_msg end = {.type = PROTO_WHO_END};
+  for (int pass = 0; pass < 2; pass++) {
+    client_set_width(c, pass ? 0 : 30); /* 3 columns of 8 and 2 blanks */
+    c->who_requested = true;             /* what /who sets */
+    size_t before = w->count;
+    plist(c, &k, PROTO_PRESF_LIST, e, 6);
+    client_handle_frame(c, &k, &end);
+    if (pass == 0) {
+      assert_int_equal(w->count - before, 3);
+      assert_string_equal(client_window_line(w, before)->text,
+                          "6 users online (@ operator, - away, ! busy)");
+      assert_string_equal(last_line(w), "[!dave ] [ erin ] [ me   ]");
+      assert_string_equal(client_window_line(w, before + 1)->text,
+                          "[@alice] [-bob  ] [ carol]");
+    } else {
+      assert_int_equal(w->count - before, 7);
+      assert_string_equal(last_line(w), "  me  online");
+    }
+  }
+  finish(&loop, c, &r);
+}
+
 /* Version 3: the compact user list and the coalesced changes land in the
  * same model as PRESENCE frames, one event per entry; an entry naming us
  * without SELF is ignored (our own state comes with SELF); ROOM_EVENTS
@@ -608,6 +649,7 @@ int main(void) {
       cmocka_unit_test(test_member_count),
       cmocka_unit_test(test_join_summary),
       cmocka_unit_test(test_join_summary_batch),
+      cmocka_unit_test(test_who_columns),
       cmocka_unit_test(test_v3_lists),
       cmocka_unit_test(test_query_error_visible),
       cmocka_unit_test(test_names),
