@@ -322,7 +322,7 @@ static void client_handle_who_columns(client *c) {
     size_t n = strlen(c->m.users[i].name);
     wmax = n > wmax ? n : wmax;
   }
-  size_t cell = wmax + 3; /* "[" mark name "]" */
+  size_t cell = wmax + 3;                           /* "[" mark name "]" */
   size_t width = c->width < 1000 ? c->width : 1000; /* fits line[] */
   size_t ncols = (width + 1) / (cell + 1);
   if (ncols == 0)
@@ -333,12 +333,12 @@ static void client_handle_who_columns(client *c) {
   size_t o = 0;
   for (size_t i = 0; i < c->m.nusers; i++) {
     const client_user *u = &c->m.users[i];
-    char mark = u->admin                      ? '@'
-                : u->status == PROTO_AWAY     ? '-'
-                : u->status == PROTO_BUSY     ? '!'
-                                              : ' ';
-    o += (size_t)snprintf(line + o, sizeof line - o, "%s[%c%-*s]",
-                          o ? " " : "", mark, (int)wmax, u->name);
+    char mark = u->admin                  ? '@'
+                : u->status == PROTO_AWAY ? '-'
+                : u->status == PROTO_BUSY ? '!'
+                                          : ' ';
+    o += (size_t)snprintf(line + o, sizeof line - o, "%s[%c%-*s]", o ? " " : "",
+                          mark, (int)wmax, u->name);
     if ((i + 1) % ncols == 0 || i + 1 == c->m.nusers) {
       client_info(c, NULL, CLIENT_LINE_INFO, "%s", line);
       o = 0;

@@ -306,7 +306,7 @@ static void test_who_columns(void **s) {
   proto_msg end = {.type = PROTO_WHO_END};
   for (int pass = 0; pass < 2; pass++) {
     client_set_width(c, pass ? 0 : 30); /* 3 columns of 8 and 2 blanks */
-    c->who_requested = true;             /* what /who sets */
+    c->who_requested = true;            /* what /who sets */
     size_t before = w->count;
     plist(c, &k, PROTO_PRESF_LIST, e, 6);
     client_handle_frame(c, &k, &end);
