@@ -1,8 +1,8 @@
 /* client_summary.h: a large room's joins and leaves, collected between two
  * summary lines ("-- 12 joined (alice, bob, carol, …), 3 left (dave) --"
- * on the screen) instead of one notice line each. The set (client_summary_*) is
- * pure; the client's side of it (which rooms, the timer) is in client_summary.c
- * too, behind client_int.h. */
+ * on the screen) instead of one notice line each. The set
+ * (client_summary_*) is pure; the client's side of it (which rooms, the
+ * timer) is in client_summary.c too, behind client_int.h. */
 #ifndef PARLEY_CLIENT_SUMMARY_H
 #define PARLEY_CLIENT_SUMMARY_H
 
