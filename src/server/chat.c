@@ -260,7 +260,7 @@ static uint64_t chat_membership(struct conn *c, const char *name) {
 static void chat_on_backlog(store_job *j) {
   struct conn *c = j->ctx;
   bool gone = !c->closing && c->user != NULL && j->role == PROTO_TO_ROOM &&
-              chat_membership(c, j->name) != j->tag;
+              chat_membership(c, j->text2) != j->tag;
   if (gone && j->arg)
     presence_who(c);
   if (!gone && !c->closing && c->user != NULL) {
@@ -281,7 +281,7 @@ static void chat_on_backlog(store_job *j) {
     }
     proto_msg e = {.type = PROTO_HISTORY_END};
     e.u.history_end.kind = (uint8_t)(j->role);
-    e.u.history_end.target = proto_str_c(j->name);
+    e.u.history_end.target = proto_str_c(j->text2);
     e.u.history_end.count = (uint32_t)j->nrows;
     conn_send_msg(c, &e);
     if (j->arg)
@@ -300,7 +300,7 @@ void chat_backlog(struct conn *c, uint8_t kind, const char *target,
   if (limit == 0) { /* history off: still end the (empty) backlog */
     store_job j = {
         .role = kind, .arg = then_who, .tag = serial, .ctx = conn_ref(c)};
-    snprintf(j.name, sizeof j.name, "%s", target);
+    snprintf(j.text2, sizeof j.text2, "%s", target);
     chat_on_backlog(&j);
     return;
   }
@@ -314,7 +314,8 @@ void chat_backlog(struct conn *c, uint8_t kind, const char *target,
   j->num2 = limit;
   j->role = kind; /* echoed in HISTORY_END */
   j->arg = then_who;
-  snprintf(j->name, sizeof j->name, "%s", target);
+  /* text2, not name: a room name is one byte longer than a user's. */
+  snprintf(j->text2, sizeof j->text2, "%s", target);
   store_submit(j);
 }
 

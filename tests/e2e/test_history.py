@@ -156,13 +156,15 @@ class History(unittest.TestCase):
         # the room; it must not be sent. A HISTORY_REQ of #lobby behind
         # them is answered after that read (the store is FIFO), so its
         # HISTORY_END bounds the wait. Then JOIN, PART, JOIN: only the
-        # second membership's backlog comes, once.
+        # second membership's backlog comes, once. The room's name is as
+        # long as a name may be (33 characters, one more than a user's).
+        room = "#" + "x" * 32
         with Server() as srv:
             a = srv.client("alice", register=True)
-            a.send("/join #x")
-            a.expect({"event": "joined", "room": "#x"})
+            a.send("/join " + room)
+            a.expect({"event": "joined", "room": room})
             a.send("said in x")
-            a.expect({"event": "message", "room": "#x", "text": "said in x"})
+            a.expect({"event": "message", "room": room, "text": "said in x"})
             def until_lobby_end(r):
                 got = [r.read_frame()]
                 while got[-1]["type"] != "HISTORY_END" or \
@@ -173,8 +175,8 @@ class History(unittest.TestCase):
             with srv.raw() as r:
                 r.login("bob", register=True)
                 r.expect("WHO_END")
-                r.send(encode("JOIN", room="#x") +
-                       encode("PART", room="#x", reason="") +
+                r.send(encode("JOIN", room=room) +
+                       encode("PART", room=room, reason="") +
                        encode("HISTORY_REQ", kind=0, target="#lobby",
                               limit=1, before_id=0))
                 got = until_lobby_end(r)
@@ -182,19 +184,20 @@ class History(unittest.TestCase):
                 self.assertIn("PARTED", kinds)
                 after = got[kinds.index("PARTED"):]
                 self.assertEqual(
-                    [f for f in after if f.get("target") == "#x"], [],
-                    "backlog of #x sent after PARTED: %r" % after)
+                    [f for f in after
+                     if f.get("target", "").startswith(room[:20])], [],
+                    "backlog of the room sent after PARTED: %r" % after)
 
-                r.send(encode("JOIN", room="#x") +
-                       encode("PART", room="#x", reason="") +
-                       encode("JOIN", room="#x") +
+                r.send(encode("JOIN", room=room) +
+                       encode("PART", room=room, reason="") +
+                       encode("JOIN", room=room) +
                        encode("HISTORY_REQ", kind=0, target="#lobby",
                               limit=1, before_id=0))
                 got = until_lobby_end(r)
                 ends = [f for f in got if f["type"] == "HISTORY_END"
-                        and f["target"] == "#x"]
+                        and f["target"] == room]
                 msgs = [f["text"] for f in got if f["type"] == "MSG"
-                        and f["target"] == "#x"]
+                        and f["target"] == room]
                 self.assertEqual(len(ends), 1, got)
                 self.assertEqual(msgs, ["said in x"])
                 self.assertGreater(got.index(ends[0]),
