@@ -98,6 +98,11 @@ int client_summary_add(client_summary *s, const char *name, bool joined) {
   return (int)HASH_COUNT(s->map);
 }
 
+bool client_summary_has(const client_summary *s, const char *name) {
+  char key[CLIENT_NAME_SZ];
+  return summary_find(s, name, key) != NULL;
+}
+
 void client_summary_forget(client_summary *s, const char *name) {
   char key[CLIENT_NAME_SZ];
   summary_entry *e = summary_find(s, name, key);
@@ -195,8 +200,7 @@ int client_summary_parse_every(const char *v, unsigned *out) {
   return summary_num(v, 1, CLIENT_SUMMARY_MAX_EVERY, out);
 }
 
-/* ---- the client's side ----------------------------------------------------
- */
+/* ---- the client's side ------------------------------------------------ */
 
 /* Writes w's summary line (when something is pending) and empties it. */
 static void client_summary_write(client *c, client_window *w) {
@@ -229,8 +233,9 @@ static bool client_summary_large(const client *c, const client_window *w,
   return above != 0 && (uint64_t)w->members + !join > above;
 }
 
-/* A join, leave or quit goes to the set when the room is large; a kick or
- * ban keeps its line and takes back the name's pending join. Returns true
+/* A join, leave or quit goes to the set when the room is large, or when
+ * it undoes one waiting there (the room shrank meanwhile); a kick or ban
+ * keeps its line and takes back the name's pending join. Returns true
  * when the notice was collected (no line for it now). */
 bool client_summary_note(client *c, client_window *w, uint8_t kind,
                          const char *user) {
@@ -242,8 +247,10 @@ bool client_summary_note(client *c, client_window *w, uint8_t kind,
     return false;
   }
   bool join = kind == PROTO_NOTICE_JOINED;
-  if ((!join && kind != PROTO_NOTICE_LEFT && kind != PROTO_NOTICE_QUIT) ||
-      !client_summary_large(c, w, join))
+  if (!join && kind != PROTO_NOTICE_LEFT && kind != PROTO_NOTICE_QUIT)
+    return false;
+  if (!client_summary_large(c, w, join) &&
+      !(w->summary && client_summary_has(w->summary, user)))
     return false;
   if (!w->summary && !(w->summary = client_summary_new()))
     return false; /* out of memory: the line, as in a small room */

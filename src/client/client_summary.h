@@ -30,6 +30,9 @@ void client_summary_free(client_summary *s);
  * event is then not counted). */
 int client_summary_add(client_summary *s, const char *name, bool joined);
 
+/* True when name's join or leave is pending. */
+bool client_summary_has(const client_summary *s, const char *name);
+
 /* Forgets name's pending join or leave (its event got a line of its own). */
 void client_summary_forget(client_summary *s, const char *name);
 

@@ -65,7 +65,10 @@ static void test_cancel(void **st) {
   assert_int_equal(client_summary_joined(s), 1);
   client_summary_add(s, "alice", true); /* joined again: counts */
   assert_string_equal(line(s), "2 joined (bob, alice) --");
+  assert_true(client_summary_has(s, "Bob"));
+  assert_false(client_summary_has(s, "carol"));
   client_summary_forget(s, "BOB");
+  assert_false(client_summary_has(s, "bob"));
   client_summary_forget(s, "nobody");
   assert_string_equal(line(s), "1 joined (alice) --");
   client_summary_free(s);
