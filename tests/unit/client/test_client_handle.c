@@ -251,7 +251,24 @@ static void test_join_summary(void **s) {
   assert_int_equal(client_command(c, client_model_get(c)->windows[0], "/joins",
                                   err, sizeof err),
                    CLIENT_EUSAGE);
-  notice(c, &k, PROTO_NOTICE_JOINED, "#big", "gus"); /* pending at stop */
+  /* The room shrinks to the threshold: a leave that undoes a waiting
+   * join still goes to the summary (nobody is told of either), another
+   * leave gets its line. */
+  notice(c, &k, PROTO_NOTICE_JOINED, "#big", "gus");
+  notice(c, &k, PROTO_NOTICE_LEFT, "#big", "bob");
+  notice(c, &k, PROTO_NOTICE_LEFT, "#big", "carol");
+  notice(c, &k, PROTO_NOTICE_LEFT, "#big", "erin");
+  notice(c, &k, PROTO_NOTICE_QUIT, "#big", "yan");
+  assert_int_equal(big->members, 3);
+  lines = big->count;
+  notice(c, &k, PROTO_NOTICE_LEFT, "#big", "gus");
+  notice(c, &k, PROTO_NOTICE_LEFT, "#big", "zoe");
+  assert_int_equal(big->count, lines + 1);
+  assert_string_equal(last_line(big), "zoe left #big");
+  client_summary_flush(c);
+  assert_string_equal(last_line(big), "4 left (bob, carol, erin, …) --");
+  notice(c, &k, PROTO_NOTICE_JOINED, "#big", "hal"); /* 3: not large */
+  assert_string_equal(last_line(big), "hal joined #big");
   finish(&loop, c, &r);
 }
 
