@@ -16,7 +16,7 @@ class Summary(h.TuiCase):
         # Rooms above 3 members: #big is small (alice, b1, b2: one line
         # each) until b3 makes it 4.
         a = self.login("alice", args="--join-summary-above 3 "
-                                     "--join-summary-every 3")
+                                     "--join-summary-every 6")
         a.line("/join #big")
         a.wait(lambda s: s.rows[0].startswith("#big [1]"), "#big joined")
         bots = {}
@@ -40,7 +40,8 @@ class Summary(h.TuiCase):
         for n in late:
             self.assertNotIn("%s joined" % n, s.text, s.dump())
 
-        # A leave waits for the next summary; /joins shows it at once.
+        # A leave waits for the next summary; /joins shows it at once (the
+        # period, 6 s, leaves the test time to type it).
         bots["b2"].send(["/part #big"])
         a.wait(lambda s: s.rows[0].startswith("#big [6]"), "b2 gone")
         a.line("/joins")
