@@ -22,9 +22,14 @@
 #include "client_int.h"
 #include "client_summary.h"
 
+/* User names are ASCII on the wire (PROTOCOL 4.3, checked before a notice
+ * gets here), so an entry needs their bytes, not CLIENT_NAME_SZ: about 120
+ * bytes each, 120 KB for a room's CLIENT_SUMMARY_MAX. */
+#define SUMMARY_NAME_SZ (PROTO_MAX_NAME + 1)
+
 typedef struct summary_entry {
-  char key[CLIENT_NAME_SZ];  /* lower-cased name: the hash key */
-  char name[CLIENT_NAME_SZ]; /* as the server spelt it */
+  char key[SUMMARY_NAME_SZ];  /* lower-cased name: the hash key */
+  char name[SUMMARY_NAME_SZ]; /* as the server spelt it */
   bool joined;               /* false: left */
   UT_hash_handle hh;
 } summary_entry;
@@ -56,8 +61,8 @@ void client_summary_free(client_summary *s) {
 
 /* The entry of name, or NULL; key receives the lower-cased name. */
 static summary_entry *summary_find(const client_summary *s, const char *name,
-                                   char key[CLIENT_NAME_SZ]) {
-  proto_fold(key, name, strnlen(name, CLIENT_NAME_SZ - 1));
+                                   char key[SUMMARY_NAME_SZ]) {
+  proto_fold(key, name, strnlen(name, SUMMARY_NAME_SZ - 1));
   summary_entry *e = NULL;
   HASH_FIND_STR(s->map, key, e);
   return e;
@@ -77,7 +82,7 @@ static void summary_remove(client_summary *s, summary_entry *e) {
  * then QUIT of one user cannot both come, but a server may repeat) keeps
  * the first; the opposite kind cancels it. */
 int client_summary_add(client_summary *s, const char *name, bool joined) {
-  char key[CLIENT_NAME_SZ];
+  char key[SUMMARY_NAME_SZ];
   summary_entry *e = summary_find(s, name, key);
   if (e) {
     if (e->joined != joined)
@@ -99,12 +104,12 @@ int client_summary_add(client_summary *s, const char *name, bool joined) {
 }
 
 bool client_summary_has(const client_summary *s, const char *name) {
-  char key[CLIENT_NAME_SZ];
+  char key[SUMMARY_NAME_SZ];
   return summary_find(s, name, key) != NULL;
 }
 
 void client_summary_forget(client_summary *s, const char *name) {
-  char key[CLIENT_NAME_SZ];
+  char key[SUMMARY_NAME_SZ];
   summary_entry *e = summary_find(s, name, key);
   if (e)
     summary_remove(s, e);
