@@ -30,7 +30,7 @@
 typedef struct summary_entry {
   char key[SUMMARY_NAME_SZ];  /* lower-cased name: the hash key */
   char name[SUMMARY_NAME_SZ]; /* as the server spelt it */
-  bool joined;               /* false: left */
+  bool joined;                /* false: left */
   UT_hash_handle hh;
 } summary_entry;
 
