@@ -24,7 +24,9 @@ void chat_on_say(struct conn *c, const proto_say *req);
 
 /* Sends up to limit (0: the configured history) messages of a
  * conversation older than before_id (0: everything so far) as backlog
- * MSGs, then HISTORY_END; then the WHO list when then_who. */
+ * MSGs, then HISTORY_END; then the WHO list when then_who. A room's
+ * backlog is dropped (the WHO list still comes) when c's membership has
+ * changed by the time the store answers. */
 void chat_backlog(struct conn *c, uint8_t kind, const char *target,
                   uint64_t before_id, uint32_t limit, bool then_who);
 
