@@ -9,7 +9,6 @@
 #include "conn.h"
 #include "log.h"
 #include "presence.h"
-#include "roomcmd.h"
 #include "room.h"
 #include "server.h"
 #include "store.h"
@@ -56,6 +55,13 @@ static void chat_make(proto_msg *m, uint8_t kind, proto_str target,
   m->u.msg.text = text;
 }
 
+/* Runs before a message goes to a room (chat_set_before_room). */
+static void (*chat_before_room)(const room *r);
+
+void chat_set_before_room(void (*fn)(const room *r)) {
+  chat_before_room = fn;
+}
+
 typedef struct chat_out {      /* a message waiting for its commit */
   fbuf *b;                     /* the encoded MSG, shared by every recipient */
   struct conn *c;              /* the sender (referenced) */
@@ -77,7 +83,8 @@ static void chat_on_kept(void *ctx, int result) {
   if (result == 0 && o->kind == PROTO_TO_ROOM) {
     room *r = room_find(o->to, strlen(o->to));
     if (r != NULL) {
-      roomcmd_flush_room(r);
+      if (chat_before_room != NULL)
+        chat_before_room(r);
       bus_room(r, o->b, NULL);
     }
   } else if (result == 0) {

@@ -9,6 +9,7 @@
 #include "proto.h"
 
 #include "bucket.h"
+#include "room.h"
 
 struct conn;
 
@@ -21,6 +22,10 @@ int chat_check_rate(bucket *flood, uint32_t rate, uint32_t burst,
 
 /* SAY: checks the text and the rate, then delivers (echo included). */
 void chat_on_say(struct conn *c, const proto_say *req);
+
+/* fn runs before each message goes to a room's members: the room layer
+ * sends the room's collected joins and leaves ahead of it. */
+void chat_set_before_room(void (*fn)(const room *r));
 
 /* Sends up to limit (0: the configured history) messages of a
  * conversation older than before_id (0: everything so far) as backlog
