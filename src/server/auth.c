@@ -13,16 +13,16 @@
 #include "server.h"
 
 typedef struct auth_work { /* one password check; the password is wiped */
-  uv_work_t req;          /* the pool job, when it leads a batch */
-  struct auth_work *next; /* in its queue while waiting, then its batch */
+  uv_work_t req;           /* the pool job, when it leads a batch */
+  struct auth_work *next;  /* in its queue while waiting, then its batch */
   struct conn *c;
   auth_cb cb;
   uint64_t arg;
   uint8_t kind; /* enum auth_kind */
   bool ok;
-  bool ran;         /* run in the pool (else it goes back to its queue) */
-  uint64_t ran_ns;  /* the leader: time its batch ran */
-  uint32_t ran_n;   /* the leader: checks its batch ran */
+  bool ran;        /* run in the pool (else it goes back to its queue) */
+  uint64_t ran_ns; /* the leader: time its batch ran */
+  uint32_t ran_n;  /* the leader: checks its batch ran */
   unsigned long long ops;
   size_t mem;
   char hash[crypto_pwhash_STRBYTES];
@@ -156,8 +156,9 @@ static auth_work *auth_queue_pop(auth_queue *q) {
  * meanwhile is answered without running. */
 static void auth_pump(void) {
   uint64_t fit = AUTH_BATCH_NS / (auth_check_ns > 0 ? auth_check_ns : 1);
-  uint32_t per_job = fit < 1 ? 1 : fit > AUTH_BATCH_MAX ? AUTH_BATCH_MAX
-                                                         : (uint32_t)fit;
+  uint32_t per_job = fit < 1                ? 1
+                     : fit > AUTH_BATCH_MAX ? AUTH_BATCH_MAX
+                                            : (uint32_t)fit;
   while (auth_running < AUTH_RUNNING) {
     auth_work *lead = NULL, **tail = &lead;
     uint32_t n = 0;

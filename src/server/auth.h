@@ -6,12 +6,13 @@
  * pool keeps threads for file work. A job runs the waiting checks that
  * fit AUTH_BATCH_NS at their measured cost one after another (one at a
  * real argon2 cost, up to AUTH_BATCH_MAX when hashing is cheap), so a
- * login storm completes in batches, not two per loop pass. Waiting checks sit in two queues: logins (the
- * verification of LOGIN, and the dummy hash an unknown name gets) go
- * before registrations (the hash of REGISTER). Up to --auth-queue logins
- * and a quarter of that (at least 1) registrations wait; beyond that the
- * request is refused at once (UV_EBUSY; the session answers SERVER_BUSY).
- * A check whose connection closed while it waited is dropped unrun.
+ * login storm completes in batches, not two per loop pass. Waiting checks sit
+ * in two queues: logins (the verification of LOGIN, and the dummy hash an
+ * unknown name gets) go before registrations (the hash of REGISTER). Up to
+ * --auth-queue logins and a quarter of that (at least 1) registrations wait;
+ * beyond that the request is refused at once (UV_EBUSY; the session answers
+ * SERVER_BUSY). A check whose connection closed while it waited is dropped
+ * unrun.
  *
  * Failed-login policy: each address group (conn_addr_key: an IPv4
  * address, or an IPv6 /64) has a bucket of N failures (--login-failures,
