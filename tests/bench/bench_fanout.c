@@ -22,6 +22,14 @@
  *     second for S seconds while everyone is online; the server's CPU.
  *   - protocol version (-V): 2 gives the per-change frames of older
  *     clients, for a before/after against one server.
+ *   - TLS (-T): every client speaks TLS 1.3 (the server's default), with
+ *     non-blocking handshakes; it trusts any certificate (a load
+ *     generator against the parleyd it was pointed at).
+ *   - reconnect storm (-R CMD), instead of the fan-out: once all are
+ *     logged in, CMD restarts the server (same port and database) and
+ *     prints its pid; all reconnect and log in by session token, offering
+ *     their TLS tickets. Reports the seconds until all are back, the new
+ *     server's CPU and the resumed handshakes. run_fanout.sh RESTART=1.
  *
  * Start the server without flood limits, ideally pinned to another CPU:
  *
