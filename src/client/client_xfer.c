@@ -80,8 +80,9 @@ struct cxf {
   struct tls_ctx *tls;                  /* sender: this transfer's key (TLS) */
   uint8_t pin[TLS_DIGEST_LEN];          /* receiver: the sender's key digest */
   bool pinned;                          /* receiver: FILE_PIN came */
-  uint8_t relay_token[PROTO_TOKEN_LEN]; /* receiver: waits for the pin */
-  bool relay_held;                      /* relay_token waits for FILE_PIN */
+  uint8_t relay_token[PROTO_TOKEN_LEN]; /* waits for the pin (receiver) or the
+                                           key (sender) */
+  bool relay_held;                      /* relay_token is waiting */
   uint8_t sha[PROTO_HASH_LEN];          /* ours, when final */
   uint8_t peer_sha[PROTO_HASH_LEN];     /* receiver: from FILE_DONE */
   bool done_recv;                       /* receiver: FILE_DONE came */
@@ -131,6 +132,12 @@ struct cxf {
   bool folder;    /* an upload to or download from parleyd's folder */
   bool overwrite; /* upload: replace a file of the same name */
   uint8_t again;  /* times it started again after an interruption */
+  /* sender: this transfer's TLS key, made in the pool (cxf_key_start) */
+  uv_work_t kwork;
+  bool kbusy;                  /* the key job is queued or running */
+  struct tls_ctx *ktls;        /* the job's result, NULL when it failed */
+  uint8_t kmd[TLS_DIGEST_LEN]; /* its key's digest */
+  char kerr[160];              /* why it failed */
 };
 
 enum cxf_job { CXF_JOB_PREPARE, CXF_JOB_READ, CXF_JOB_WRITE, CXF_JOB_FINISH };
@@ -432,7 +439,7 @@ static cxf *cxf_new(client *c) {
     size_t i;
     for (i = 0; i < st->n; i++)
       if (st->x[i]->ended && st->x[i]->handles == 0 && !st->x[i]->busy &&
-          !st->x[i]->hbusy)
+          !st->x[i]->hbusy && !st->x[i]->kbusy)
         break;
     if (i == st->n)
       return NULL;
@@ -1643,32 +1650,90 @@ static void cxf_listen_and_hint(cxf *x) {
   }
 }
 
-/* Sender: a key for this transfer's end-to-end TLS, its digest pinned to
- * the receiver through the server (FILE_PIN, before any hint). 0, or -1
- * after failing x. */
-static int cxf_send_pin(cxf *x) {
-  uint8_t md[TLS_DIGEST_LEN];
-  char err[160];
-  tls_ctx_free(x->tls);
-  x->tls = tls_ctx_peer_server(md, err, sizeof err);
-  if (x->tls == NULL) {
-    cxf_fail_cancel(x, XFER_ERR_IO, err);
-    return -1;
-  }
+static void cxf_on_relay(cxf *x, const proto_file_relay *r);
+
+/* A relay token that waited (for the sender's pin, or for the sender's own
+ * key) is used now. */
+static void cxf_use_held_relay(cxf *x) {
+  if (!x->relay_held)
+    return;
+  x->relay_held = false;
+  proto_file_relay r = {.offer_id = x->t.offer_id};
+  r.token = (proto_blob){x->relay_token, PROTO_TOKEN_LEN};
+  cxf_on_relay(x, &r);
+}
+
+/* Sender: the key made; its digest is pinned to the receiver through the
+ * server (FILE_PIN, before any hint), then the data path opens. */
+static void cxf_key_ready(cxf *x) {
+  client *c = x->c;
   if (getenv("PARLEY_TEST_WRONG_PIN") != NULL)
-    md[0] ^= 0xff; /* tests: a pin that the key does not match */
+    x->kmd[0] ^= 0xff; /* tests: a pin that the key does not match */
   proto_msg m = {.type = PROTO_FILE_PIN};
   m.u.file_pin.offer_id = x->t.offer_id;
   m.u.file_pin.peer = proto_str_c(x->peer);
-  m.u.file_pin.key_sha256 = (proto_blob){md, TLS_DIGEST_LEN};
-  (void)client_conn_send(x->c, &m);
+  m.u.file_pin.key_sha256 = (proto_blob){x->kmd, TLS_DIGEST_LEN};
+  (void)client_conn_send(c, &m);
+  if (!c->opts.relay_only && c->conn != NULL)
+    cxf_listen_and_hint(x);
+  cxf_use_held_relay(x);
+  cxf_event(x, true);
+}
+
+/* In the pool: a fresh Ed25519 key, its self-signed certificate and a
+ * context for them, 0.8-2.8 ms that the loop would otherwise stall for at
+ * every accepted offer. */
+static void cxf_key_work(uv_work_t *w) {
+  cxf *x = w->data;
+  const char *e = getenv("PARLEY_TEST_KEY_DELAY_MS");
+  if (e != NULL) /* tests: a cancel or quit while the key is made */
+    usleep((useconds_t)atoi(e) * 1000);
+  x->ktls = tls_ctx_peer_server(x->kmd, x->kerr, sizeof x->kerr);
+}
+
+/* Back on the loop: the transfer goes on with its key, unless it ended
+ * (or the client stops) meanwhile. */
+static void cxf_key_after(uv_work_t *w, int status) {
+  cxf *x = w->data;
+  client *c = x->c;
+  struct tls_ctx *k = x->ktls;
+  x->ktls = NULL;
+  x->kbusy = false;
+  c->live--;
+  if (status == UV_ECANCELED || x->ended) {
+    tls_ctx_free(k);
+    cxf_maybe_release(x);
+    client_maybe_stopped(c);
+    return;
+  }
+  if (k == NULL) {
+    cxf_fail_cancel(x, XFER_ERR_IO, x->kerr);
+    return;
+  }
+  tls_ctx_free(x->tls);
+  x->tls = k;
+  cxf_key_ready(x);
+}
+
+/* Sender: makes this transfer's key for end-to-end TLS in the pool. 0, or
+ * -1 after failing x. */
+static int cxf_key_start(cxf *x) {
+  x->kwork.data = x;
+  x->ktls = NULL;
+  if (uv_queue_work(x->c->loop, &x->kwork, cxf_key_work, cxf_key_after) < 0) {
+    cxf_fail_cancel(x, XFER_ERR_IO, "cannot start making the transfer key");
+    return -1;
+  }
+  x->kbusy = true;
+  x->c->live++;
   return 0;
 }
 
-/* Sender: the recipient accepted: listen, hint, open the file. */
+/* Sender: the recipient accepted: open the file; with TLS make the key
+ * first, then listen and hint (cxf_key_ready). */
 static void cxf_on_accept(cxf *x, const proto_file_accept *a) {
   client *c = x->c;
-  if (x->t.m.status != XFER_WAITING) {
+  if (x->t.m.status != XFER_WAITING || x->kbusy) {
     return;
   }
   x->t.accepted = true;
@@ -1676,8 +1741,11 @@ static void cxf_on_accept(cxf *x, const proto_file_accept *a) {
   if (cxf_open_source(x) < 0)
     return;
   (void)a;
-  if (c->tls != NULL && cxf_send_pin(x) < 0)
+  if (c->tls != NULL) {
+    if (cxf_key_start(x) == 0)
+      cxf_event(x, true);
     return;
+  }
   if (!c->opts.relay_only && c->conn != NULL)
     cxf_listen_and_hint(x);
   cxf_event(x, true);
@@ -1710,11 +1778,13 @@ static void cxf_on_hint(cxf *x, const proto_file_hint *h) {
 }
 
 /* Either side: the relay token: dial parleyd (a receiver without the
- * sender's pin yet keeps the token until FILE_PIN comes). */
+ * sender's pin yet keeps the token until FILE_PIN comes, a sender whose
+ * key is still being made until it is there). */
 static void cxf_on_relay(cxf *x, const proto_file_relay *r) {
   if (x->win != NULL || x->ended || !x->t.accepted)
     return;
-  if (x->t.m.dir == XFER_RECV && x->c->tls != NULL && !x->pinned) {
+  if (x->c->tls != NULL &&
+      (x->t.m.dir == XFER_RECV ? !x->pinned : !x->folder && x->kbusy)) {
     memcpy(x->relay_token, r->token.p, PROTO_TOKEN_LEN);
     x->relay_held = true;
     return;
@@ -1730,12 +1800,7 @@ static void cxf_on_relay(cxf *x, const proto_file_relay *r) {
 static void cxf_on_pin(cxf *x, const proto_file_pin *p) {
   memcpy(x->pin, p->key_sha256.p, TLS_DIGEST_LEN);
   x->pinned = true;
-  if (x->relay_held) {
-    x->relay_held = false;
-    proto_file_relay r = {.offer_id = x->t.offer_id};
-    r.token = (proto_blob){x->relay_token, PROTO_TOKEN_LEN};
-    cxf_on_relay(x, &r);
-  }
+  cxf_use_held_relay(x);
 }
 
 /* "12.3 MiB" */

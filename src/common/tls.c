@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -26,10 +27,23 @@
 #define TLS_SUITES                                                             \
   "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
 
+/* One session ticket key: tickets carry its name, are encrypted with aes
+ * (AES-256-CBC) and authenticated with hmac (HMAC-SHA256). */
+typedef struct tls_ticket_key {
+  uint8_t name[16];
+  uint8_t aes[32];
+  uint8_t hmac[32];
+  uint64_t made; /* unix seconds */
+} tls_ticket_key;
+
 struct tls_ctx {
   SSL_CTX *ctx;
   bool server;
   SSL_SESSION *session; /* client: the newest ticket, for resumption */
+  /* server: ticket keys, newest (encrypting) first; none: OpenSSL's own */
+  tls_ticket_key keys[TLS_TICKET_KEYS];
+  unsigned nkeys;
+  uint64_t full, resumed; /* server: handshakes completed */
 };
 
 /* The end-to-end layer inside a relayed stream: its records are the outer
@@ -325,6 +339,10 @@ static void tls_pump(stream *s) {
     if (t->client)
       t->verified = SSL_get0_peer_certificate(t->ssl) != NULL &&
                     SSL_get_verify_result(t->ssl) == X509_V_OK;
+    else if (SSL_session_reused(t->ssl))
+      t->ctx->resumed++;
+    else
+      t->ctx->full++;
     if (s->ops->on_secure != NULL)
       s->ops->on_secure(s);
     if (s->flags & STREAM_CLOSING)
@@ -581,7 +599,16 @@ void tls_ctx_free(tls_ctx *c) {
   if (c->session != NULL)
     SSL_SESSION_free(c->session);
   SSL_CTX_free(c->ctx);
+  OPENSSL_cleanse(c->keys, sizeof c->keys);
   free(c);
+}
+
+void tls_ctx_stats(const tls_ctx *c, tls_stats *out) {
+  memset(out, 0, sizeof *out);
+  out->full = c->full;
+  out->resumed = c->resumed;
+  out->keys = c->nkeys;
+  out->key_made = c->nkeys > 0 ? c->keys[0].made : 0;
 }
 
 /* An SSL of ctx between two memory BIOs (*in: bytes to it, *out: its
@@ -756,40 +783,64 @@ const char *tls_describe(const stream *s) {
 
 /* ---- identity ----------------------------------------------------------- */
 
-/* Writes a PEM object through a temporary file beside path (mode), synced,
- * then renamed over path. 0 or -1 with err. */
-static int tls_write_atomic(const char *path, mode_t mode, EVP_PKEY *key,
-                            X509 *cert, char *err, size_t cap) {
+/* Writes n bytes through a temporary file beside path (mode), synced,
+ * then renamed over path: a crash leaves the old file or the new one,
+ * never half of one. 0 or -1 with err. */
+static int tls_write_atomic(const char *path, mode_t mode, const void *data,
+                            size_t n, char *err, size_t cap) {
   char tmp[1100];
   if (snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid()) >=
       (int)sizeof tmp) {
     snprintf(err, cap, "path too long: %s", path);
     return -1;
   }
+  (void)unlink(tmp); /* a leftover of a crashed process of the same pid */
   int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) {
     snprintf(err, cap, "cannot create %s: %s", tmp, strerror(errno));
     return -1;
   }
-  FILE *f = fdopen(fd, "w");
-  if (f == NULL) {
-    snprintf(err, cap, "cannot write %s: %s", tmp, strerror(errno));
-    close(fd);
-    unlink(tmp);
-    return -1;
+  const char *p = data;
+  size_t off = 0;
+  while (off < n) {
+    ssize_t w = write(fd, p + off, n - off);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0)
+      break;
+    off += (size_t)w;
   }
-  int ok = key != NULL ? PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL)
-                       : PEM_write_X509(f, cert);
-  ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
-  if (fclose(f) != 0)
-    ok = 0;
+  bool ok = off == n && fsync(fd) == 0;
+  if (close(fd) != 0)
+    ok = false;
   if (!ok || rename(tmp, path) != 0) {
     snprintf(err, cap, "cannot write %s: %s", path, strerror(errno));
     unlink(tmp);
-    ERR_clear_error();
     return -1;
   }
   return 0;
+}
+
+/* A PEM key (when key) or certificate written with tls_write_atomic. */
+static int tls_write_pem(const char *path, mode_t mode, EVP_PKEY *key,
+                         X509 *cert, char *err, size_t cap) {
+  BIO *b = BIO_new(BIO_s_mem());
+  int ok =
+      b != NULL &&
+      (key != NULL ? PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL)
+                   : PEM_write_bio_X509(b, cert));
+  char *data = NULL;
+  long n = ok ? BIO_get_mem_data(b, &data) : 0;
+  int r = -1;
+  if (n > 0)
+    r = tls_write_atomic(path, mode, data, (size_t)n, err, cap);
+  else
+    snprintf(err, cap, "cannot write %s: out of memory", path);
+  if (n > 0)
+    OPENSSL_cleanse(data, (size_t)n); /* the private key's PEM */
+  BIO_free(b);
+  ERR_clear_error();
+  return r;
 }
 
 /* An Ed25519 key and a certificate for it named cn, signed by itself.
@@ -843,8 +894,8 @@ int tls_identity_ensure(const char *cert, const char *key, const char *cn,
   if (tls_self_signed(cn, &k, &x, err, cap) < 0)
     return -1;
   int r = -1;
-  if (tls_write_atomic(key, 0600, k, NULL, err, cap) == 0 &&
-      tls_write_atomic(cert, 0644, NULL, x, err, cap) == 0) {
+  if (tls_write_pem(key, 0600, k, NULL, err, cap) == 0 &&
+      tls_write_pem(cert, 0644, NULL, x, err, cap) == 0) {
     *made = true;
     r = 0;
   }
@@ -911,4 +962,229 @@ int tls_cert_fingerprint(const char *cert, char *out, size_t cap, char *err,
   }
   X509_free(x);
   return 0;
+}
+
+/* ---- session tickets that outlive the process ---------------------------- */
+
+/* The file: this line, then one line per key, newest first:
+ * "MADE NAME AES HMAC\n", MADE in unix seconds, the rest in lower-case hex. */
+static const char tls_ticket_magic[] = "parley-tickets 1\n";
+#define TLS_TICKET_LINE (20 + 1 + 32 + 1 + 64 + 1 + 64 + 1)
+#define TLS_TICKET_FILE                                                        \
+  (sizeof tls_ticket_magic + TLS_TICKET_KEYS * TLS_TICKET_LINE)
+
+/* OpenSSL asks for the key of a new ticket (enc) or of one a client
+ * presents: 1 to use it, 2 to use it and issue a fresh ticket under the
+ * newest key, 0 for an unknown key (a full handshake), -1 on failure. */
+static int tls_ticket_cb(SSL *ssl, unsigned char name[16],
+                         unsigned char iv[EVP_MAX_IV_LENGTH],
+                         EVP_CIPHER_CTX *ectx, EVP_MAC_CTX *hctx, int enc) {
+  static char digest[] = "SHA256";
+  tls_ctx *c = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+  unsigned i = 0;
+  if (enc) {
+    memcpy(name, c->keys[0].name, sizeof c->keys[0].name);
+    if (RAND_bytes(iv, EVP_CIPHER_get_iv_length(EVP_aes_256_cbc())) != 1)
+      return -1;
+  } else {
+    while (i < c->nkeys && memcmp(name, c->keys[i].name, 16) != 0)
+      i++;
+    if (i == c->nkeys)
+      return 0;
+  }
+  tls_ticket_key *k = &c->keys[i];
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, k->hmac,
+                                        sizeof k->hmac),
+      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+      OSSL_PARAM_construct_end(),
+  };
+  if (EVP_MAC_CTX_set_params(hctx, params) != 1)
+    return -1;
+  int ok = enc ? EVP_EncryptInit_ex(ectx, EVP_aes_256_cbc(), NULL, k->aes, iv)
+               : EVP_DecryptInit_ex(ectx, EVP_aes_256_cbc(), NULL, k->aes, iv);
+  if (ok != 1)
+    return -1;
+  return i == 0 ? 1 : 2;
+}
+
+/* n bytes from 2n lower-case hex digits at *p, which moves past them.
+ * False at anything else (the text ends with a NUL, which stops it). */
+static bool tls_unhex(const char **p, uint8_t *out, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    unsigned v = 0;
+    for (int half = 0; half < 2; half++) {
+      char ch = *(*p)++;
+      if (ch >= '0' && ch <= '9')
+        v = v * 16 + (unsigned)(ch - '0');
+      else if (ch >= 'a' && ch <= 'f')
+        v = v * 16 + (unsigned)(ch - 'a' + 10);
+      else
+        return false;
+    }
+    out[i] = (uint8_t)v;
+  }
+  return true;
+}
+
+/* The keys in the file's text; how many, or -1 when it is damaged. */
+static int tls_tickets_parse(const char *text, tls_ticket_key *keys) {
+  size_t m = strlen(tls_ticket_magic);
+  if (strncmp(text, tls_ticket_magic, m) != 0)
+    return -1;
+  const char *p = text + m;
+  int n = 0;
+  while (*p != '\0') {
+    if (n == TLS_TICKET_KEYS || *p < '0' || *p > '9')
+      return -1;
+    tls_ticket_key *k = &keys[n];
+    char *end;
+    errno = 0;
+    unsigned long long made = strtoull(p, &end, 10);
+    if (errno != 0 || *end != ' ')
+      return -1;
+    p = end + 1;
+    if (!tls_unhex(&p, k->name, sizeof k->name) || *p++ != ' ' ||
+        !tls_unhex(&p, k->aes, sizeof k->aes) || *p++ != ' ' ||
+        !tls_unhex(&p, k->hmac, sizeof k->hmac) || *p++ != '\n')
+      return -1;
+    k->made = (uint64_t)made;
+    for (int i = 0; i < n; i++)
+      if (memcmp(keys[i].name, k->name, sizeof k->name) == 0)
+        return -1; /* a ticket must name one key */
+    n++;
+  }
+  return n;
+}
+
+/* Reads the keys of path: how many; -2 when there is no file; -1 with the
+ * reason in why when it cannot be used. */
+static int tls_tickets_read(const char *path, tls_ticket_key *keys, char *why,
+                            size_t cap) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) {
+    if (errno == ENOENT)
+      return -2;
+    snprintf(why, cap, "cannot read it: %s", strerror(errno));
+    return -1;
+  }
+  char text[TLS_TICKET_FILE + 1];
+  size_t len = 0;
+  int n = -1;
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    snprintf(why, cap, "not a regular file");
+  } else if (st.st_mode & 077) { /* secrets others could read: not ours */
+    snprintf(why, cap, "readable by others (mode %03o)",
+             (unsigned)(st.st_mode & 0777));
+  } else {
+    ssize_t got;
+    while (len < sizeof text - 1 &&
+           ((got = read(fd, text + len, sizeof text - 1 - len)) > 0 ||
+            (got < 0 && errno == EINTR)))
+      len += got > 0 ? (size_t)got : 0;
+    text[len] = '\0';
+    if (len == sizeof text - 1 || strlen(text) != len ||
+        (n = tls_tickets_parse(text, keys)) < 0) {
+      snprintf(why, cap, "damaged");
+      n = -1;
+    }
+  }
+  close(fd);
+  OPENSSL_cleanse(text, len);
+  return n;
+}
+
+/* The file's text for n keys into out (TLS_TICKET_FILE bytes); its length. */
+static size_t tls_tickets_text(const tls_ticket_key *keys, unsigned n,
+                               char *out) {
+  size_t off = (size_t)snprintf(out, TLS_TICKET_FILE, "%s", tls_ticket_magic);
+  for (unsigned i = 0; i < n; i++) {
+    const tls_ticket_key *k = &keys[i];
+    off += (size_t)snprintf(out + off, TLS_TICKET_FILE - off, "%llu ",
+                            (unsigned long long)k->made);
+    const uint8_t *parts[3] = {k->name, k->aes, k->hmac};
+    const size_t sizes[3] = {sizeof k->name, sizeof k->aes, sizeof k->hmac};
+    for (int p = 0; p < 3; p++) {
+      for (size_t b = 0; b < sizes[p]; b++)
+        off += (size_t)snprintf(out + off, TLS_TICKET_FILE - off, "%02x",
+                                parts[p][b]);
+      out[off++] = p < 2 ? ' ' : '\n';
+    }
+  }
+  out[off] = '\0';
+  return off;
+}
+
+int tls_ctx_tickets(tls_ctx *c, const char *path, uint64_t now, char *note,
+                    size_t cap) {
+  /* keys[0] is room for a new key in front of the file's */
+  tls_ticket_key keys[TLS_TICKET_KEYS + 1];
+  char why[160] = "";
+  int got = tls_tickets_read(path, keys + 1, why, sizeof why);
+  unsigned n = got > 0 ? (unsigned)got : 0;
+  uint64_t age = n > 0 && keys[1].made <= now ? now - keys[1].made : 0;
+  bool rotate = n == 0 || keys[1].made > now || age >= TLS_TICKET_ROTATE_S;
+  tls_ticket_key *first = keys + 1;
+  int warn = 0;
+  if (rotate) {
+    first = keys;
+    if (RAND_bytes(keys[0].name, sizeof keys[0].name) != 1 ||
+        RAND_bytes(keys[0].aes, sizeof keys[0].aes) != 1 ||
+        RAND_bytes(keys[0].hmac, sizeof keys[0].hmac) != 1) {
+      ERR_clear_error();
+      OPENSSL_cleanse(keys, sizeof keys);
+      snprintf(note, cap,
+               "WARNING: cannot make a TLS session ticket key; "
+               "sessions resume only while this process runs");
+      return 1;
+    }
+    keys[0].made = now;
+    n++;
+  }
+  /* The newest key encrypted until the last process stopped, however old
+   * it is; each older one stopped when the key after it was made, and goes
+   * once the tickets it issued have expired since then. */
+  uint64_t life = (uint64_t)SSL_CTX_get_timeout(c->ctx);
+  unsigned kept = 1;
+  while (kept < n && kept < TLS_TICKET_KEYS && first[kept - 1].made <= now &&
+         now - first[kept - 1].made < life)
+    kept++;
+  bool changed = got < 0 || rotate || kept != n;
+  memcpy(c->keys, first, kept * sizeof *first);
+  c->nkeys = kept;
+  SSL_CTX_set_tlsext_ticket_key_evp_cb(c->ctx, tls_ticket_cb);
+  if (got == -1) {
+    snprintf(note, cap,
+             "WARNING: TLS session ticket keys %s: %s; made a "
+             "new key (clients do one full handshake each)",
+             path, why);
+    warn = 1;
+  } else if (got == -2) {
+    snprintf(note, cap, "TLS: new session ticket key in %s", path);
+  } else if (rotate) {
+    snprintf(note, cap,
+             "TLS: new session ticket key in %s (%u kept for "
+             "tickets already issued)",
+             path, kept - 1);
+  } else {
+    snprintf(note, cap,
+             "TLS: session ticket keys from %s (%u, the newest "
+             "%llu h old)",
+             path, kept, (unsigned long long)(age / 3600));
+  }
+  if (changed) {
+    char text[TLS_TICKET_FILE + 1], err[1300];
+    size_t len = tls_tickets_text(c->keys, c->nkeys, text);
+    if (tls_write_atomic(path, 0600, text, len, err, sizeof err) < 0) {
+      snprintf(note, cap,
+               "WARNING: TLS session ticket keys: %s; sessions "
+               "resume only while this process runs",
+               err);
+      warn = 1;
+    }
+    OPENSSL_cleanse(text, sizeof text);
+  }
+  OPENSSL_cleanse(keys, sizeof keys);
+  return warn;
 }

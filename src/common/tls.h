@@ -40,14 +40,41 @@ tls_ctx *tls_ctx_client(char *err, size_t cap);
  * with a fresh Ed25519 key and self-signed certificate held in memory
  * only, its key digest into md; the receiver's context, which checks
  * nothing during the handshake (the owner compares tls_peer_digest with
- * the digest the sender pinned). NULL with a reason in err. Runs on the
- * loop, once per accepted offer: 0.8-2.8 ms measured at load 8 on this
- * 2-core VM, about 0.7 ms of it SSL_CTX_new (the key and its signature
- * the rest). */
+ * the digest the sender pinned). NULL with a reason in err. Blocking:
+ * 0.8-2.8 ms measured at load 8 on this 2-core VM, about 0.7 ms of it
+ * SSL_CTX_new (the key and its signature the rest), so the sender makes
+ * it in the thread pool, once per accepted offer; thread-safe. */
 tls_ctx *tls_ctx_peer_server(uint8_t md[TLS_DIGEST_LEN], char *err, size_t cap);
 tls_ctx *tls_ctx_peer_client(char *err, size_t cap);
 
 void tls_ctx_free(tls_ctx *ctx);
+
+/* Session tickets that outlive the process: a server context encrypts its
+ * tickets with keys kept in path (mode 0600, written to a temporary file,
+ * synced and renamed), so that clients resume their sessions after a
+ * restart instead of a storm of full handshakes. At each call (start-up)
+ * a new encrypting key is made when the newest is TLS_TICKET_ROTATE_S old
+ * or more; up to TLS_TICKET_KEYS - 1 keys before it still decrypt, each
+ * until the tickets it issued have expired (the context's session timeout
+ * after the next key was made). A missing, unreadable, damaged
+ * or group/world-readable file is replaced by a new key (the only cost:
+ * one full handshake per client); when it cannot be written the keys live
+ * in this process only. now: unix seconds. Returns 0, or 1 when note
+ * holds a warning for the operator (else it says what was done).
+ * Blocking: call before the loop runs. */
+#define TLS_TICKET_KEYS 3
+#define TLS_TICKET_ROTATE_S (12 * 3600)
+int tls_ctx_tickets(tls_ctx *ctx, const char *path, uint64_t now, char *note,
+                    size_t cap);
+
+/* What a server context did so far, for the operator's console. */
+typedef struct tls_stats {
+  uint64_t full;     /* handshakes that proved the server's key anew */
+  uint64_t resumed;  /* handshakes that resumed a session from a ticket */
+  unsigned keys;     /* ticket keys held (0: OpenSSL's own, this process) */
+  uint64_t key_made; /* unix seconds the encrypting ticket key was made */
+} tls_stats;
+void tls_ctx_stats(const tls_ctx *ctx, tls_stats *out);
 
 /* Switches a connected TCP stream to TLS: the server side when host is
  * NULL, else the client side for host (name checked against the system's

@@ -250,7 +250,7 @@ static void config_usage(FILE *f) {
           "ctl): users,\n"
           "kick NAME [REASON], ban NAME [SECONDS], unban NAME, bans, say TEXT, "
           "logins [N],\n"
-          "files, rm NAME, shutdown, help.\n");
+          "files, rm NAME, tls, shutdown, help.\n");
 }
 
 /* Copies s into a fixed field; -1 when it does not fit. */

@@ -17,6 +17,7 @@
 #include "room.h"
 #include "server.h"
 #include "store.h"
+#include "tls.h"
 #include "user.h"
 
 #define CONSOLE_LINE 1024 /* longer lines are refused */
@@ -183,6 +184,26 @@ static void console_files(void) {
   }
 }
 
+/* tls: what the handshakes were, so an operator sees that clients resume
+ * their sessions (after a restart too) instead of full handshakes. */
+static void console_tls(void) {
+  if (srv.tls == NULL) {
+    console_reply("tls off (--insecure-plaintext)");
+    return;
+  }
+  tls_stats st;
+  tls_ctx_stats(srv.tls, &st);
+  console_reply("tls handshakes: %llu full, %llu resumed",
+                (unsigned long long)st.full, (unsigned long long)st.resumed);
+  if (st.keys == 0) {
+    console_reply("tls ticket keys: this process only");
+    return;
+  }
+  char made[40];
+  console_time(made, sizeof made, st.key_made * 1000);
+  console_reply("tls ticket keys: %u, the newest made %s", st.keys, made);
+}
+
 /* rm NAME finished on the disk: the reply to whoever asked. */
 static void console_on_rm(void *ctx, int err) {
   console_to = (uint64_t)(uintptr_t)ctx;
@@ -279,7 +300,7 @@ static int console_dispatch(char *line, bool *stop) {
   if (strcmp(cmd, "help") == 0) {
     console_reply("commands: users | kick NAME [REASON] | ban NAME "
                   "[SECONDS] [REASON] | unban NAME | bans | say TEXT | "
-                  "logins [N] | files | rm NAME | shutdown | help");
+                  "logins [N] | files | rm NAME | tls | shutdown | help");
   } else if (strcmp(cmd, "users") == 0) {
     console_users();
   } else if (strcmp(cmd, "kick") == 0) {
@@ -364,6 +385,8 @@ static int console_dispatch(char *line, bool *stop) {
     return CONSOLE_LATER;
   } else if (strcmp(cmd, "files") == 0) {
     console_files();
+  } else if (strcmp(cmd, "tls") == 0) {
+    console_tls();
   } else if (strcmp(cmd, "rm") == 0) {
     return console_rm(console_word(&rest));
   } else if (strcmp(cmd, "shutdown") == 0) {

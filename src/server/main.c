@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -330,6 +331,15 @@ static int main_tls(const config *cfg) {
   }
   log_info(NULL, "TLS: %s key %s, fingerprint %s", made ? "new" : "using", key,
            fp);
+  /* Ticket keys beside the database, so that clients resume their
+   * sessions after a restart; a bad file only costs that. */
+  char tickets[1100], note[1600];
+  snprintf(tickets, sizeof tickets, "%s.tickets", cfg->db);
+  if (tls_ctx_tickets(srv.tls, tickets, (uint64_t)time(NULL), note,
+                      sizeof note) != 0)
+    log_warn(NULL, "%s", note);
+  else
+    log_info(NULL, "%s", note);
   return 0;
 }
 

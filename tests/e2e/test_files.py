@@ -187,6 +187,14 @@ class Files(unittest.TestCase):
                 r"relay [0-9a-f]+ alice -> bob: (\d+) bytes to the receiver")
             self.assertGreater(int(m.group(1)), size)
 
+    def test_relay_token_waits_for_the_senders_key(self):
+        # A relay-only receiver asks for the relay at once: the sender's
+        # token comes while its key is still being made, and waits for it.
+        with Server() as srv:
+            self.send_and_check(srv, MB + 3, b_args=("--relay-only",),
+                                a_env={"PARLEY_TEST_KEY_DELAY_MS": "1000"},
+                                want_path="relay")
+
     def test_relayed_bytes_are_not_the_plaintext(self):
         """The relay forwards the clients' own TLS records: a file of
         recognisable lines is nowhere in what parleyd forwarded (captured
@@ -638,6 +646,38 @@ class Files(unittest.TestCase):
             a.expect({"event": "transfer", "state": "cancelled"})
             f = r.expect("FILE_CANCEL", offer_id=o["offer_id"])
             self.assertEqual(f["peer"], "alice")
+
+    def test_cancel_and_quit_while_the_key_is_made(self):
+        # The sender makes each accepted offer's TLS key in the thread pool
+        # (held there by PARLEY_TEST_KEY_DELAY_MS): a /cancel, then a quit
+        # while it runs end cleanly, and nothing of the ended transfers
+        # (pin, hints) goes out once the key is made.
+        with Server() as srv:
+            r = srv.raw()
+            r.login("bob", register=True)
+            a = srv.client("alice", register=True,
+                           env={"PARLEY_TEST_KEY_DELAY_MS": "1500"})
+            src = os.path.join(srv.tmp, "small.bin")
+            make_file(src, MB)
+            ids = []
+            for _ in range(2):
+                a.send("/send bob " + src)
+                o = r.expect("FILE_OFFER")
+                r.send_frame("FILE_ACCEPT", offer_id=o["offer_id"],
+                             peer="alice", offset=0)
+                ev = a.expect({"event": "transfer", "state": "connecting",
+                               "id": lambda i: i not in ids})
+                ids.append(ev["id"])
+                if len(ids) == 1:
+                    a.send("/cancel %d" % ev["id"])
+                    a.expect({"event": "transfer", "state": "cancelled"})
+                    r.expect("FILE_CANCEL", offer_id=o["offer_id"])
+            a.quit(0)  # waits for the job; the sanitizers watch the rest
+            r.expect("PRESENCE", user="alice", status=3)  # after all hers
+            sent = [f["type"] for f in r.frames]
+            self.assertNotIn("FILE_PIN", sent)
+            self.assertNotIn("FILE_HINT", sent)
+            r.close()
 
     def test_receiver_killed_sender_fails_cleanly(self):
         with Server() as srv:

@@ -3,6 +3,7 @@ batch mode, a CA-verified certificate, plain text against TLS both ways,
 and hostile handshakes (garbage, a stalled hello) cut off while others chat
 on."""
 import os
+import re
 import socket
 import subprocess
 import tempfile
@@ -304,6 +305,114 @@ class Tls(unittest.TestCase):
                 s.close()
             srv.stop()
 
+    # ---- session resumption across a restart (the tickets file) ----------
+
+    def handshakes(self, srv):
+        """(full, resumed) from `parleyd ctl tls`."""
+        _, out, _ = srv.ctl("tls")
+        m = re.search(r"^tls handshakes: (\d+) full, (\d+) resumed$", out,
+                      re.M)
+        self.assertIsNotNone(m, out)
+        return int(m.group(1)), int(m.group(2))
+
+    def restarted(self, srv, clients, before_start=None):
+        """Stops srv with the clients left running (they wait to
+        reconnect), runs before_start, then starts a parleyd on the same
+        port and database; returns it once the clients are back."""
+        port = srv.port
+        marks = [c.mark() for c in clients]
+        srv.stop_keep_clients()
+        for c in clients:
+            c.expect({"event": "reconnecting"})
+        if before_start:
+            before_start()
+        srv2 = Server(listen="127.0.0.1:%d" % port, tmp=srv.tmp)
+        srv2.clients.extend(clients)
+        for c, m in zip(clients, marks):
+            c.expect({"event": "connected"}, since=m, timeout=30)
+        return srv2
+
+    def tickets(self, srv):
+        with open(srv.db + ".tickets") as f:
+            return f.read().splitlines()
+
+    def reconnecting_alice(self, srv):
+        """alice, registered, online with a client that reconnects."""
+        srv.client("alice", register=True).quit(0)
+        a = srv.client("alice", reconnect=True)
+        a.expect({"event": "joined", "room": "#lobby"})
+        return a
+
+    def test_sessions_resume_after_restart(self):
+        with Server() as srv:
+            a = self.reconnecting_alice(srv)
+            self.assertEqual(self.handshakes(srv), (2, 0))
+            # The ticket keys beside the database are private.
+            st = os.stat(srv.db + ".tickets")
+            self.assertEqual(st.st_mode & 0o777, 0o600)
+            lines = self.tickets(srv)
+            self.assertEqual(lines[0], "parley-tickets 1")
+            self.assertEqual(len(lines), 2)
+            # A new parleyd on the same database: alice comes back by
+            # herself, and her handshake resumes the session.
+            with self.restarted(srv, [a]) as srv2:
+                self.assertEqual(self.handshakes(srv2), (0, 1))
+                srv2.err.wait_for(r"TLS: session ticket keys from .*tickets "
+                                  r"\(1, the newest 0 h old\)")
+                # The same key: nothing was written again.
+                self.assertEqual(self.tickets(srv2), lines)
+                a.expect({"event": "joined", "room": "#lobby"})
+                b = srv2.client("bob", register=True)
+                a.send("resumed")
+                b.expect({"event": "message", "from": "alice",
+                          "text": "resumed"})
+                self.assertEqual(self.handshakes(srv2), (1, 1))
+                srv2.stop()
+
+    def test_rotated_key_still_resumes_older_tickets(self):
+        with Server() as srv:
+            a = self.reconnecting_alice(srv)
+            old = self.tickets(srv)[1]
+
+            def age_key():  # as if parleyd had run for 4 days
+                made, rest = old.split(" ", 1)
+                with open(srv.db + ".tickets", "w") as f:
+                    f.write("parley-tickets 1\n%d %s\n" %
+                            (int(made) - 4 * 86400, rest))
+            with self.restarted(srv, [a], age_key) as srv2:
+                # alice's ticket was made with the old key: it still works.
+                self.assertEqual(self.handshakes(srv2), (0, 1))
+                srv2.err.wait_for(r"TLS: new session ticket key in .*tickets "
+                                  r"\(1 kept")
+                lines = self.tickets(srv2)
+                self.assertEqual(len(lines), 3)  # the new key, then the old
+                self.assertEqual(lines[2].split(" ", 1)[1],
+                                 old.split(" ", 1)[1])
+                self.assertEqual(os.stat(srv.db + ".tickets").st_mode & 0o777,
+                                 0o600)
+                srv2.stop()
+
+    def test_damaged_tickets_file_is_replaced(self):
+        for content, mode, why in [
+                (b"parley-tickets 1\n12 zz\n", 0o600, "damaged"),
+                (b"\x00" * 100000, 0o600, "damaged"),
+                (b"parley-tickets 1\n", 0o644,
+                 r"readable by others \(mode 644\)")]:
+            with Server(start=False) as srv:
+                path = srv.db + ".tickets"
+                with open(path, "wb") as f:
+                    f.write(content)
+                os.chmod(path, mode)
+                srv.start()
+                srv.err.wait_for(r"WARNING: TLS session ticket keys "
+                                 r"\S+db\.tickets: %s; made a new key" % why)
+                self.chat(srv)
+                lines = self.tickets(srv)
+                self.assertEqual(lines[0], "parley-tickets 1")
+                self.assertEqual(len(lines), 2)
+                self.assertEqual(os.stat(path).st_mode & 0o777, 0o600)
+                self.assertEqual(self.handshakes(srv), (2, 0))
+                srv.stop()
 
 if __name__ == "__main__":
     main()
