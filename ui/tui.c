@@ -238,6 +238,15 @@ static void tui_relayout(tui *t) {
     if (t->sep)
       leaveok(t->sep, TRUE);
   }
+  /* What a local listing (/who in columns) may fill after the prefix of
+   * an info line ("12:34 == "). */
+  client_line probe = {.ts_ms = (uint64_t)time(NULL) * 1000,
+                       .flags = CLIENT_LINE_INFO};
+  chatview_prefix pre;
+  chatview_format_prefix(&probe, &pre);
+  int text_w = l->too_small ? 0 : l->chat.w - (int)strlen(pre.text) - 1;
+  if (t->c)
+    client_set_width(t->c, text_w > 0 ? (unsigned)text_w : 0);
   t->sep_dirty = 1;
   t->all_dirty = true;
 }
@@ -655,8 +664,8 @@ static void tui_on_event(client *c, const client_event *ev, void *ud) {
         t->users.dirty = true; /* joins, parts and quits change the pane */
       /* Someone who was here before an outage and came back: the window
        * already says "disconnected ..., back ...", no "joined" line. */
-      if (ev->notice_kind == PROTO_NOTICE_JOINED && ev->win && ev->win->total &&
-          tui_is_return(t, ev->about))
+      if (ev->notice_kind == PROTO_NOTICE_JOINED && ev->win && ev->line &&
+          ev->win->total && tui_is_return(t, ev->about))
         chatview_hide(&t->chat, ev->win, ev->win->total - 1);
       const client_model *mm = client_model_get(t->c);
       if (!t->first_shown && ev->line && ev->line->text && mm->nwindows &&

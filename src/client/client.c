@@ -130,6 +130,9 @@ client *client_new(uv_loop_t *loop, const client_opts *o, client_event_cb cb,
   }
   if (c->opts.scrollback == 0)
     c->opts.scrollback = CLIENT_DEFAULT_SCROLLBACK;
+  /* Scripts (--batch) read every join and leave; summaries are for eyes. */
+  if (c->opts.mode != CLIENT_MODE_TUI || c->opts.join_summary_every == 0)
+    c->opts.join_summary_above = 0;
   c->cb = cb;
   c->ud = ud;
   c->m.lag_ms = -1;
@@ -151,10 +154,13 @@ client *client_new(uv_loop_t *loop, const client_opts *o, client_event_cb cb,
   assert(r == 0); /* uv_timer_init cannot fail on a valid loop */
   r = uv_timer_init(loop, &c->ping_timer);
   assert(r == 0);
+  r = uv_timer_init(loop, &c->summary_timer);
+  assert(r == 0);
   (void)r;
   c->reconnect_timer.data = c;
   c->ping_timer.data = c;
-  c->live = 2;
+  c->summary_timer.data = c;
+  c->live = 3;
   if (o->have_token) { /* a kept session: try it before the password */
     memcpy(c->token, o->token, PROTO_TOKEN_LEN);
     c->have_token = true;
@@ -183,6 +189,10 @@ bool client_ready(const client *c) {
 /* The connection knows its queue (client_conn.c). */
 size_t client_pending(const client *c) {
   return client_conn_pending(c);
+}
+
+void client_set_width(client *c, unsigned cols) {
+  c->width = cols;
 }
 
 void client_set_frame_cb(client *c, client_frame_cb cb, void *ud) {
@@ -231,6 +241,7 @@ void client_stop(client *c) {
   client_conn_stop(c);
   uv_close((uv_handle_t *)&c->reconnect_timer, client_timer_closed);
   uv_close((uv_handle_t *)&c->ping_timer, client_timer_closed);
+  uv_close((uv_handle_t *)&c->summary_timer, client_timer_closed);
   if (c->m.state != CLIENT_DISCONNECTED)
     client_set_state(c, CLIENT_DISCONNECTED, "stopped");
   client_maybe_stopped(c);

@@ -153,6 +153,12 @@ typedef struct client_opts {
                                 probed only when the user sends something (at most
                                 once per CLIENT_PING_MS), so an idle client never
                                 wakes up */
+  unsigned join_summary_above; /* --join-summary-above: rooms with more
+                                  members show joins and leaves as a
+                                  periodic summary line (TUI only);
+                                  0 = off */
+  unsigned join_summary_every; /* --join-summary-every: seconds between
+                                  two summary lines, at most */
 } client_opts;
 
 /* Parses parley's command line (argv[0] skipped; --batch/--scan select the
@@ -280,6 +286,9 @@ typedef struct client_window {
   size_t nnames;
   bool names_known;  /* names holds a complete list */
   bool names_quiet;  /* a client_names(show = false) answer is due */
+  struct client_summary *summary; /* room: joins and leaves waiting for
+                                     the next summary line (large rooms,
+                                     TUI; see client_summary.h), or NULL */
   uint64_t activity; /* model sequence of the last unread line; sort
                         windows with activity by this, newest first */
 } client_window;
@@ -441,7 +450,9 @@ typedef struct client_server_entry {
 typedef struct client_event {
   client_event_type type;
   client_window *win;      /* window concerned, or NULL */
-  const client_line *line; /* MESSAGE, NOTICE, INFO, ERROR: the new line */
+  const client_line *line; /* MESSAGE, NOTICE, INFO, ERROR: the new line;
+                              NULL for a NOTICE kept for the room's
+                              summary line (join_summary_above) */
   const client_user *user; /* PRESENCE (a copy for offline users) */
   const char *name;        /* PARTED/WINDOW_CLOSED: room or peer name;
                               ERROR: symbolic name ("MSG_TOO_LONG") */
@@ -520,6 +531,12 @@ int client_names(client *c, const char *room, bool show);
 /* The face's users pane choice (/pane room|all): kept in the state file
  * with the session (when it is kept), so the next start shows the same. */
 void client_state_pane(client *c, client_pane pane);
+
+/* The columns a local listing may fill (the TUI: its chat pane less the
+ * line prefix). /who of more users than join_summary_above is then laid
+ * out in columns, as irssi's /names; 0 (the default; --batch): one user
+ * per line. */
+void client_set_width(client *c, unsigned cols);
 
 /* Frees a stopped client (after CLIENT_EV_STOPPED or once uv_run returned). */
 void client_free(client *c);

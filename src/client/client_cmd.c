@@ -65,6 +65,8 @@ static const cmd_def defs[] = {
      "close this window (parts a room)"},
     {"names", CLIENT_CMD_NAMES, ARGS_PART, "/names [#room]",
      "list a room's members (default: this one)"},
+    {"joins", CLIENT_CMD_JOINS, ARGS_NONE, "/joins",
+     "joins and leaves not yet summarised"},
     {"reconnect", CLIENT_CMD_RECONNECT, ARGS_NONE, "/reconnect",
      "drop the connection and connect again now"},
     {"send", CLIENT_CMD_SEND, ARGS_REST_REQ, "/send [USER|#room] PATH...",

@@ -41,6 +41,7 @@ typedef enum client_cmd_id {
   CLIENT_CMD_FILES,     /* rest = [PATTERN] */
   CLIENT_CMD_RENAME,    /* rest = [--overwrite] OLD NEW */
   CLIENT_CMD_DELETE,    /* rest = NAME */
+  CLIENT_CMD_JOINS,     /* this room's joins and leaves not summarised yet */
 } client_cmd_id;
 
 /* A parsed line. word and rest point into the parsed line. */

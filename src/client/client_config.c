@@ -12,6 +12,7 @@
 #include <ini.h>
 
 #include "client_int.h"
+#include "client_summary.h"
 
 /* What the inih callback needs. */
 typedef struct client_config_ctx {
@@ -202,6 +203,19 @@ static int client_config_ini_cb(void *ud, const char *section, const char *key,
                                        : &cfg->keep_session;
     if (client_config_bool(v, b) < 0) {
       snprintf(x->err, sizeof x->err, "%s: yes or no", key);
+      return 0;
+    }
+  } else if (!strcmp(key, "join-summary-above")) {
+    if (client_summary_parse_above(v, &o->join_summary_above) < 0) {
+      snprintf(x->err, sizeof x->err,
+               "join-summary-above: need 1..%d members or off",
+               CLIENT_MAX_USERS);
+      return 0;
+    }
+  } else if (!strcmp(key, "join-summary-every")) {
+    if (client_summary_parse_every(v, &o->join_summary_every) < 0) {
+      snprintf(x->err, sizeof x->err, "join-summary-every: need 1..%d seconds",
+               CLIENT_SUMMARY_MAX_EVERY);
       return 0;
     }
   } else if (!strcmp(key, "timestamp")) {

@@ -423,7 +423,7 @@ static int client_exec_run(client *c, client_window *w, const char *line,
       !(cmd.id == CLIENT_CMD_NONE || cmd.id == CLIENT_CMD_HELP ||
         cmd.id == CLIENT_CMD_SCAN || cmd.id == CLIENT_CMD_QUIT ||
         cmd.id == CLIENT_CMD_CLOSE || cmd.id == CLIENT_CMD_SET ||
-        cmd.id == CLIENT_CMD_RECONNECT);
+        cmd.id == CLIENT_CMD_RECONNECT || cmd.id == CLIENT_CMD_JOINS);
   if (needs_server && !client_ready(c) &&
       (cmd.id == CLIENT_CMD_TEXT || cmd.id == CLIENT_CMD_ME) && w &&
       w->kind != CLIENT_WIN_SERVER && c->ever_ready && !c->stopping &&
@@ -622,6 +622,8 @@ static int client_exec_run(client *c, client_window *w, const char *line,
     return 0;
   case CLIENT_CMD_NAMES:
     return client_exec_names(c, w, &cmd, err, errlen);
+  case CLIENT_CMD_JOINS:
+    return client_summary_show(c, w, err, errlen);
   case CLIENT_CMD_RECONNECT: {
     int r = client_reconnect(c);
     if (r == UV_EALREADY)

@@ -313,6 +313,39 @@ static void client_handle_presence_list(client *c,
   }
 }
 
+/* /who of many users in columns fitted to c->width, row by row in the
+ * list's (name) order, like irssi's /names: "[@alice] [ bob  ] [-carol]",
+ * the mark @ for an operator, - away, ! busy. */
+static void client_handle_who_columns(client *c) {
+  size_t wmax = 1;
+  for (size_t i = 0; i < c->m.nusers; i++) {
+    size_t n = strlen(c->m.users[i].name);
+    wmax = n > wmax ? n : wmax;
+  }
+  size_t cell = wmax + 3;                           /* "[" mark name "]" */
+  size_t width = c->width < 1000 ? c->width : 1000; /* fits line[] */
+  size_t ncols = (width + 1) / (cell + 1);
+  if (ncols == 0)
+    ncols = 1;
+  client_info(c, NULL, CLIENT_LINE_INFO,
+              "%zu users online (@ operator, - away, ! busy)", c->m.nusers);
+  char line[1024];
+  size_t o = 0;
+  for (size_t i = 0; i < c->m.nusers; i++) {
+    const client_user *u = &c->m.users[i];
+    char mark = u->admin                  ? '@'
+                : u->status == PROTO_AWAY ? '-'
+                : u->status == PROTO_BUSY ? '!'
+                                          : ' ';
+    o += (size_t)snprintf(line + o, sizeof line - o, "%s[%c%-*s]", o ? " " : "",
+                          mark, (int)wmax, u->name);
+    if ((i + 1) % ncols == 0 || i + 1 == c->m.nusers) {
+      client_info(c, NULL, CLIENT_LINE_INFO, "%s", line);
+      o = 0;
+    }
+  }
+}
+
 /* Handles WHO_END: the collected list replaces the model's. */
 static void client_handle_who_end(client *c) {
   client_user *list = c->who;
@@ -320,7 +353,11 @@ static void client_handle_who_end(client *c) {
   c->who = NULL;
   c->nwho = c->who_cap = 0;
   client_user_replace(c, list, n);
-  if (c->who_requested) {
+  unsigned above = c->opts.join_summary_above;
+  if (c->who_requested && c->width && above && n > above) {
+    c->who_requested = false;
+    client_handle_who_columns(c);
+  } else if (c->who_requested) {
     c->who_requested = false;
     client_info(c, NULL, CLIENT_LINE_INFO, "%zu user%s online", n,
                 n == 1 ? "" : "s");
@@ -508,10 +545,16 @@ static void client_handle_notice(client *c, const proto_notice *nt) {
       client_handle_names_remove(w, user);
     }
   }
-  client_line *l = client_window_add(
-      w, 0, nt->ts_ms ? nt->ts_ms : client_now_ms(), user, strlen(user), buf,
-      strlen(buf),
-      nt->kind == PROTO_NOTICE_MOTD ? CLIENT_LINE_INFO : CLIENT_LINE_NOTICE);
+  /* A large room's joins and leaves wait for its summary line. */
+  bool summed =
+      !about_me && room[0] && client_summary_note(c, w, nt->kind, user);
+  client_line *l =
+      summed ? NULL
+             : client_window_add(w, 0, nt->ts_ms ? nt->ts_ms : client_now_ms(),
+                                 user, strlen(user), buf, strlen(buf),
+                                 nt->kind == PROTO_NOTICE_MOTD
+                                     ? CLIENT_LINE_INFO
+                                     : CLIENT_LINE_NOTICE);
   c->m.seq++;
   client_event ev = {.type = CLIENT_EV_NOTICE,
                      .win = w,

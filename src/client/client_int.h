@@ -48,6 +48,7 @@ struct client {
   struct tls_ctx *tls; /* TLS for the server connection; NULL: plain */
   uv_timer_t reconnect_timer;
   uv_timer_t ping_timer;
+  uv_timer_t summary_timer; /* the next join/leave summary lines */
   uv_getaddrinfo_t gai;
   bool resolving;
   struct sockaddr_storage addrs[CLIENT_MAX_ADDRS];
@@ -74,6 +75,7 @@ struct client {
   client_user *who; /* PRESENCE list being collected until WHO_END */
   size_t nwho, who_cap;
   bool who_requested;       /* /who typed: also show the list as info lines */
+  unsigned width;           /* client_set_width(): columns for /who, 0 */
   client_room_entry *rooms; /* ROOM entries until ROOMS_END */
   size_t nrooms, rooms_cap;
   client_scan_state *scan; /* a /scan in flight */
@@ -141,6 +143,16 @@ bool client_user_remove(client *c, const char *name, client_user *out);
 void client_user_replace(client *c, client_user *list, size_t n);
 void client_user_clear(client *c); /* forget everyone, free the index */
 int client_user_cmp(const void *a, const void *b);
+
+/* Join/leave summaries of large rooms (client_summary.c). note: a JOINED,
+ * LEFT, QUIT, KICKED or BANNED notice about user in room window w (not
+ * us), after the member count was updated; true when it was collected
+ * and gets no line of its own. flush: every room's line now. show: /joins
+ * in w, 0 or CLIENT_EUSAGE with err. */
+bool client_summary_note(client *c, client_window *w, uint8_t kind,
+                         const char *user);
+void client_summary_flush(client *c);
+int client_summary_show(client *c, client_window *w, char *err, size_t errlen);
 
 /* Scans (client_scan.c): drops a /scan in flight without reporting. */
 void client_scan_cancel(client *c);

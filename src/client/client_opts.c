@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 
 #include "client.h"
+#include "client_summary.h"
 
 const char *client_opts_usage(void) {
   return "usage: parley [options] [USER@]HOST[:PORT]          terminal UI\n"
@@ -44,6 +45,14 @@ const char *client_opts_usage(void) {
          "                        127.0.0.1; never to 255.255.255.255\n"
          "  --timeout MS          how long --scan waits (default 1000)\n"
          "  --scrollback N        lines kept per window (default 2000)\n"
+         "  --join-summary-above N|off  rooms with more than N members "
+         "(default 50)\n"
+         "                        show joins and leaves as one summary line, "
+         "not one\n"
+         "                        line each (the TUI; --batch reports every "
+         "one)\n"
+         "  --join-summary-every SECS  at most one summary line per SECS "
+         "(default 30)\n"
          "  --config FILE         read settings from FILE (default\n"
          "                        $XDG_CONFIG_HOME/parley/parley.conf)\n"
          "  --keep-session        --batch: keep and use the session token "
@@ -134,6 +143,8 @@ int client_opts_parse(client_opts *o, int argc, char **argv, char *err,
   o->timeout_ms = CLIENT_SCAN_TIMEOUT_MS;
   o->scrollback = CLIENT_DEFAULT_SCROLLBACK;
   o->ping_ms = CLIENT_PING_MS;
+  o->join_summary_above = CLIENT_SUMMARY_ABOVE;
+  o->join_summary_every = CLIENT_SUMMARY_EVERY;
   const char *env_user = getenv("USER");
   if (env_user && strlen(env_user) < sizeof o->user)
     strcpy(o->user, env_user);
@@ -270,6 +281,20 @@ int client_opts_parse(client_opts *o, int argc, char **argv, char *err,
         return -1;
       }
       o->scrollback = (unsigned)v;
+    } else if (strcmp(a, "--join-summary-above") == 0) {
+      NEED_VAL;
+      if (client_summary_parse_above(val, &o->join_summary_above) < 0) {
+        snprintf(err, errlen, "%s: need 1..%d members or off, not '%.40s'", a,
+                 CLIENT_MAX_USERS, val);
+        return -1;
+      }
+    } else if (strcmp(a, "--join-summary-every") == 0) {
+      NEED_VAL;
+      if (client_summary_parse_every(val, &o->join_summary_every) < 0) {
+        snprintf(err, errlen, "%s: need 1..%d seconds, not '%.40s'", a,
+                 CLIENT_SUMMARY_MAX_EVERY, val);
+        return -1;
+      }
     } else if (a[0] == '-' && a[1] != '\0') {
       snprintf(err, errlen, "unknown option %s (see --help)", a);
       return -1;

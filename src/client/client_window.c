@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "client_int.h"
+#include "client_summary.h"
 
 client_window *client_window_new(client_window_kind kind, const char *name,
                                  size_t cap) {
@@ -32,6 +33,7 @@ void client_window_free(client_window *w) {
     free(w->ring[(w->head + i) % w->cap]);
   free(w->ring);
   free(w->names);
+  client_summary_free(w->summary);
   free(w);
 }
 

@@ -12,14 +12,17 @@
 #include "log.h"
 #include "server.h"
 
-typedef struct auth_work { /* one hashing job; the password is wiped */
-  uv_work_t req;
-  struct auth_work *next; /* in its queue while waiting */
+typedef struct auth_work { /* one password check; the password is wiped */
+  uv_work_t req;           /* the pool job, when it leads a batch */
+  struct auth_work *next;  /* in its queue while waiting, then its batch */
   struct conn *c;
   auth_cb cb;
   uint64_t arg;
   uint8_t kind; /* enum auth_kind */
   bool ok;
+  bool ran;        /* run in the pool (else it goes back to its queue) */
+  uint64_t ran_ns; /* the leader: time its batch ran */
+  uint32_t ran_n;  /* the leader: checks its batch ran */
   unsigned long long ops;
   size_t mem;
   char hash[crypto_pwhash_STRBYTES];
@@ -36,7 +39,10 @@ typedef struct auth_queue { /* FIFO of waiting checks */
 
 static auth_queue auth_logins; /* served first */
 static auth_queue auth_regs;   /* served when no login waits */
-static uint32_t auth_running;  /* checks in the pool */
+static uint32_t auth_running;  /* pool jobs out */
+/* What one check costs, as measured (nanoseconds): sizes the batches. It
+ * starts at the batch budget, so the first job runs one check. */
+static uint64_t auth_check_ns = AUTH_BATCH_NS;
 
 typedef struct auth_ip { /* the limits of one address group */
   char key[PROTO_MAX_ADDR];
@@ -48,17 +54,28 @@ typedef struct auth_ip { /* the limits of one address group */
 static auth_ip *auth_ips;
 static uint64_t auth_swept_ms; /* when a full table was last swept */
 
-/* Thread pool: the slow part. */
+/* Thread pool: the slow part, for each check of the batch in turn until
+ * the batch has run AUTH_BATCH_NS (the first always runs). */
 static void auth_work_run(uv_work_t *req) {
-  auth_work *w = (auth_work *)req;
-  if (w->kind == AUTH_VERIFY) {
-    w->ok = crypto_pwhash_str_verify(w->hash, w->pw, w->pwlen) == 0;
-  } else {
-    w->ok = crypto_pwhash_str(w->hash, w->pw, w->pwlen, w->ops, w->mem) == 0;
-    if (w->kind == AUTH_DUMMY)
-      w->ok = false; /* the cost was the point */
+  auth_work *lead = (auth_work *)req;
+  uint64_t t0 = uv_hrtime();
+  uint32_t n = 0;
+  for (auth_work *w = lead; w != NULL; w = w->next) {
+    if (n > 0 && uv_hrtime() - t0 >= AUTH_BATCH_NS)
+      break;
+    if (w->kind == AUTH_VERIFY) {
+      w->ok = crypto_pwhash_str_verify(w->hash, w->pw, w->pwlen) == 0;
+    } else {
+      w->ok = crypto_pwhash_str(w->hash, w->pw, w->pwlen, w->ops, w->mem) == 0;
+      if (w->kind == AUTH_DUMMY)
+        w->ok = false; /* the cost was the point */
+    }
+    sodium_memzero(w->pw, w->pwlen);
+    w->ran = true;
+    n++;
   }
-  sodium_memzero(w->pw, w->pwlen);
+  lead->ran_ns = uv_hrtime() - t0;
+  lead->ran_n = n;
 }
 
 /* Hands the result back and frees the job. The callback always runs, so
@@ -73,11 +90,48 @@ static void auth_work_finish(auth_work *w, bool ok) {
 
 static void auth_pump(void);
 
-/* Loop: a check is done; the next waiting one takes its thread. */
+/* The queue a check waits in. */
+static auth_queue *auth_queue_of(const auth_work *w) {
+  return w->kind == AUTH_HASH ? &auth_regs : &auth_logins;
+}
+
+/* Puts w back at the head of its queue (a check its batch left unrun). */
+static void auth_queue_unpop(auth_work *w) {
+  auth_queue *q = auth_queue_of(w);
+  w->next = q->head;
+  q->head = w;
+  if (q->tail == NULL)
+    q->tail = w;
+  q->n++;
+}
+
+/* Loop: a batch is done. Checks it left unrun go back to the head of
+ * their queues (in their order), the others are answered, and the next
+ * waiting checks take the thread. */
 static void auth_work_done(uv_work_t *req, int status) {
-  auth_work *w = (auth_work *)req;
+  auth_work *lead = (auth_work *)req;
   auth_running--;
-  auth_work_finish(w, status == 0 && w->ok);
+  if (status == 0 && lead->ran_n > 0) /* the estimate follows the cost */
+    auth_check_ns = (auth_check_ns + lead->ran_ns / lead->ran_n) / 2;
+  auth_work *left[AUTH_BATCH_MAX];
+  size_t nleft = 0;
+  auth_work *done = NULL, **tail = &done;
+  for (auth_work *w = lead, *next; w != NULL; w = next) {
+    next = w->next;
+    w->next = NULL;
+    if (status == 0 && !w->ran && nleft < AUTH_BATCH_MAX) {
+      left[nleft++] = w;
+    } else {
+      *tail = w;
+      tail = &w->next;
+    }
+  }
+  while (nleft > 0)
+    auth_queue_unpop(left[--nleft]);
+  for (auth_work *w = done, *next; w != NULL; w = next) {
+    next = w->next;
+    auth_work_finish(w, status == 0 && w->ran && w->ok);
+  }
   auth_pump();
 }
 
@@ -94,23 +148,43 @@ static auth_work *auth_queue_pop(auth_queue *q) {
   return w;
 }
 
-/* Starts waiting checks while threads are free: logins first. A check
- * whose connection has closed meanwhile is answered without running. */
+/* Starts waiting checks while fewer than AUTH_RUNNING jobs are out:
+ * logins first, as many in one job as fit AUTH_BATCH_NS at the measured
+ * cost (one at a real argon2 cost; many at --pwhash min, where a storm of
+ * logins would otherwise trickle back two per loop pass and each pass
+ * writes to every older client). A check whose connection has closed
+ * meanwhile is answered without running. */
 static void auth_pump(void) {
+  uint64_t fit = AUTH_BATCH_NS / (auth_check_ns > 0 ? auth_check_ns : 1);
+  uint32_t per_job = fit < 1                ? 1
+                     : fit > AUTH_BATCH_MAX ? AUTH_BATCH_MAX
+                                            : (uint32_t)fit;
   while (auth_running < AUTH_RUNNING) {
-    auth_work *w = auth_queue_pop(&auth_logins);
-    if (w == NULL)
-      w = auth_queue_pop(&auth_regs);
-    if (w == NULL)
-      return;
-    if (w->c->closing) {
-      auth_work_finish(w, false);
-      continue;
+    auth_work *lead = NULL, **tail = &lead;
+    uint32_t n = 0;
+    while (n < per_job) {
+      auth_work *w = auth_queue_pop(&auth_logins);
+      if (w == NULL)
+        w = auth_queue_pop(&auth_regs);
+      if (w == NULL)
+        break;
+      if (w->c->closing) {
+        auth_work_finish(w, false);
+        continue;
+      }
+      *tail = w;
+      tail = &w->next;
+      n++;
     }
-    int r = uv_queue_work(srv.loop, &w->req, auth_work_run, auth_work_done);
+    if (lead == NULL)
+      return;
+    int r = uv_queue_work(srv.loop, &lead->req, auth_work_run, auth_work_done);
     if (r < 0) {
-      log_error(conn_peer(w->c), "password check: %s", uv_strerror(r));
-      auth_work_finish(w, false);
+      log_error(conn_peer(lead->c), "password check: %s", uv_strerror(r));
+      for (auth_work *w = lead, *next; w != NULL; w = next) {
+        next = w->next;
+        auth_work_finish(w, false);
+      }
       continue;
     }
     auth_running++;

@@ -2,13 +2,17 @@
  * pool, fed from two bounded queues), the per-address login and
  * registration limits, and session tokens.
  *
- * Password checks: at most AUTH_RUNNING run at once, so the pool keeps
- * threads for the store. Waiting checks sit in two queues: logins (the
- * verification of LOGIN, and the dummy hash an unknown name gets) go
- * before registrations (the hash of REGISTER). Up to --auth-queue logins
- * and a quarter of that (at least 1) registrations wait; beyond that the
- * request is refused at once (UV_EBUSY; the session answers SERVER_BUSY).
- * A check whose connection closed while it waited is dropped unrun.
+ * Password checks: at most AUTH_RUNNING pool jobs run at once, so the
+ * pool keeps threads for file work. A job runs the waiting checks that
+ * fit AUTH_BATCH_NS at their measured cost one after another (one at a
+ * real argon2 cost, up to AUTH_BATCH_MAX when hashing is cheap), so a
+ * login storm completes in batches, not two per loop pass. Waiting checks sit
+ * in two queues: logins (the verification of LOGIN, and the dummy hash an
+ * unknown name gets) go before registrations (the hash of REGISTER). Up to
+ * --auth-queue logins and a quarter of that (at least 1) registrations wait;
+ * beyond that the request is refused at once (UV_EBUSY; the session answers
+ * SERVER_BUSY). A check whose connection closed while it waited is dropped
+ * unrun.
  *
  * Failed-login policy: each address group (conn_addr_key: an IPv4
  * address, or an IPv6 /64) has a bucket of N failures (--login-failures,
@@ -44,7 +48,9 @@ struct conn;
 typedef void (*auth_cb)(struct conn *c, bool ok, const char *hash,
                         uint64_t arg);
 
-#define AUTH_RUNNING 2             /* password checks in the pool at once */
+#define AUTH_RUNNING 2             /* pool jobs of password checks at once */
+#define AUTH_BATCH_MAX 64          /* checks one pool job may run in turn */
+#define AUTH_BATCH_NS 2000000      /* and it starts none after this long */
 #define AUTH_REG_WINDOW_MS 3600000 /* --register-rate is per hour */
 
 /* Hashes password with argon2id (registration queue). Returns 0,

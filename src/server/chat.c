@@ -9,7 +9,6 @@
 #include "conn.h"
 #include "log.h"
 #include "presence.h"
-#include "roomcmd.h"
 #include "room.h"
 #include "server.h"
 #include "store.h"
@@ -56,6 +55,13 @@ static void chat_make(proto_msg *m, uint8_t kind, proto_str target,
   m->u.msg.text = text;
 }
 
+/* Runs before a message goes to a room (chat_set_before_room). */
+static void (*chat_before_room)(const room *r);
+
+void chat_set_before_room(void (*fn)(const room *r)) {
+  chat_before_room = fn;
+}
+
 typedef struct chat_out {      /* a message waiting for its commit */
   fbuf *b;                     /* the encoded MSG, shared by every recipient */
   struct conn *c;              /* the sender (referenced) */
@@ -77,7 +83,8 @@ static void chat_on_kept(void *ctx, int result) {
   if (result == 0 && o->kind == PROTO_TO_ROOM) {
     room *r = room_find(o->to, strlen(o->to));
     if (r != NULL) {
-      roomcmd_flush_room(r);
+      if (chat_before_room != NULL)
+        chat_before_room(r);
       bus_room(r, o->b, NULL);
     }
   } else if (result == 0) {
@@ -244,10 +251,26 @@ void chat_on_say(struct conn *c, const proto_say *req) {
     chat_say_user(c, req, subject);
 }
 
-/* Store answer for a backlog: MSGs flagged BACKLOG, then HISTORY_END. */
+/* The serial of c's membership in the room named name, 0 when c's user
+ * is not in it. */
+static uint64_t chat_membership(struct conn *c, const char *name) {
+  room *r = room_find(name, strlen(name));
+  member *m = r != NULL ? room_member(r, c->user) : NULL;
+  return m != NULL ? m->serial : 0;
+}
+
+/* Store answer for a backlog: MSGs flagged BACKLOG, then HISTORY_END. A
+ * room's backlog is sent only to the membership that asked for it
+ * (j->tag): after a PART (and maybe a new JOIN, which reads its own) it
+ * would arrive after PARTED and tell of a room the user is not in. The
+ * login's WHO list (j->arg) comes either way. */
 static void chat_on_backlog(store_job *j) {
   struct conn *c = j->ctx;
-  if (!c->closing && c->user != NULL) {
+  bool gone = !c->closing && c->user != NULL && j->role == PROTO_TO_ROOM &&
+              chat_membership(c, j->text2) != j->tag;
+  if (gone && j->arg)
+    presence_who(c);
+  if (!gone && !c->closing && c->user != NULL) {
     proto_msg m = {.type = PROTO_MSG};
     for (size_t i = 0; i < j->nrows; i++) {
       store_row *r = &j->rows[i];
@@ -265,7 +288,7 @@ static void chat_on_backlog(store_job *j) {
     }
     proto_msg e = {.type = PROTO_HISTORY_END};
     e.u.history_end.kind = (uint8_t)(j->role);
-    e.u.history_end.target = proto_str_c(j->name);
+    e.u.history_end.target = proto_str_c(j->text2);
     e.u.history_end.count = (uint32_t)j->nrows;
     conn_send_msg(c, &e);
     if (j->arg)
@@ -280,13 +303,16 @@ void chat_backlog(struct conn *c, uint8_t kind, const char *target,
   uint32_t max = srv.cfg->history;
   if (limit == 0 || limit > max)
     limit = max;
+  uint64_t serial = kind == PROTO_TO_ROOM ? chat_membership(c, target) : 0;
   if (limit == 0) { /* history off: still end the (empty) backlog */
-    store_job j = {.role = kind, .arg = then_who, .ctx = conn_ref(c)};
-    snprintf(j.name, sizeof j.name, "%s", target);
+    store_job j = {
+        .role = kind, .arg = then_who, .tag = serial, .ctx = conn_ref(c)};
+    snprintf(j.text2, sizeof j.text2, "%s", target);
     chat_on_backlog(&j);
     return;
   }
   store_job *j = store_job_new(STORE_HISTORY_GET, chat_on_backlog, conn_ref(c));
+  j->tag = serial; /* the membership the backlog is for */
   store_conv_key(j->text, sizeof j->text, kind, proto_str_c(target),
                  proto_str_c(c->user->name));
   /* Messages after this point arrive live; the backlog stops before. */
@@ -295,7 +321,8 @@ void chat_backlog(struct conn *c, uint8_t kind, const char *target,
   j->num2 = limit;
   j->role = kind; /* echoed in HISTORY_END */
   j->arg = then_who;
-  snprintf(j->name, sizeof j->name, "%s", target);
+  /* text2, not name: a room name is one byte longer than a user's. */
+  snprintf(j->text2, sizeof j->text2, "%s", target);
   store_submit(j);
 }
 

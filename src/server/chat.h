@@ -9,6 +9,7 @@
 #include "proto.h"
 
 #include "bucket.h"
+#include "room.h"
 
 struct conn;
 
@@ -22,9 +23,15 @@ int chat_check_rate(bucket *flood, uint32_t rate, uint32_t burst,
 /* SAY: checks the text and the rate, then delivers (echo included). */
 void chat_on_say(struct conn *c, const proto_say *req);
 
+/* fn runs before each message goes to a room's members: the room layer
+ * sends the room's collected joins and leaves ahead of it. */
+void chat_set_before_room(void (*fn)(const room *r));
+
 /* Sends up to limit (0: the configured history) messages of a
  * conversation older than before_id (0: everything so far) as backlog
- * MSGs, then HISTORY_END; then the WHO list when then_who. */
+ * MSGs, then HISTORY_END; then the WHO list when then_who. A room's
+ * backlog is dropped (the WHO list still comes) when c's membership has
+ * changed by the time the store answers. */
 void chat_backlog(struct conn *c, uint8_t kind, const char *target,
                   uint64_t before_id, uint32_t limit, bool then_who);
 

@@ -10,6 +10,7 @@
 #endif
 
 #include "auth.h"
+#include "chat.h"
 #include "conn.h"
 #include "console.h"
 #include "control.h"
@@ -322,6 +323,7 @@ int daemon_start(uv_loop_t *loop, config *cfg) {
   srv.on_idle = daemon_on_idle;
   srv.on_conn_gone = daemon_conn_gone;
   srv.on_coalesce = daemon_on_coalesce;
+  chat_set_before_room(roomcmd_flush_room);
   conn_set_handlers(session_on_msg, session_on_close);
   store_watch_revoked(session_on_revoked);
   char host[128];

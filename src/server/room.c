@@ -232,8 +232,10 @@ int room_join(user *u, const char *p, size_t n, room **out) {
   if (r == NULL)
     r = room_create(p, n);
   if (m != NULL && r != NULL) {
+    static uint64_t joins; /* never 0: 0 means "no membership" to chat.c */
     m->room = r;
     m->user = u;
+    m->serial = ++joins;
   }
   if (m == NULL || r == NULL || room_fan_add(r, m) < 0) {
     slab_free(&member_slab, m);

@@ -21,6 +21,9 @@ typedef struct member {
   struct room *room;
   struct user *user;
   uint32_t slot; /* index in room.fan */
+  uint64_t serial; /* which join made it (room.c counts them): a backlog
+                      read for an earlier membership of the same user
+                      sees another serial and is dropped (chat.c) */
 } member;
 
 typedef struct room_fan { /* one recipient of a room broadcast */

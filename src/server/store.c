@@ -15,7 +15,7 @@
 #include "log.h"
 
 #define STORE_BATCH_ROWS 128     /* history rows per job, at most */
-#define STORE_GROUP_JOBS 64      /* history jobs per transaction, at most */
+#define STORE_GROUP_JOBS 64      /* jobs per transaction, at most */
 #define STORE_MAX_QUEUED 4096    /* jobs waiting; history refused beyond it */
 #define STORE_LOGIN_KEEP 100000  /* login log rows kept */
 #define STORE_SCHEMA_VERSION 2   /* PRAGMA user_version; see store_migrate */
@@ -40,6 +40,9 @@ static const char store_schema[] =
     "CREATE TABLE IF NOT EXISTS tokens(hash TEXT PRIMARY KEY,"
     " name TEXT NOT NULL COLLATE NOCASE, created INTEGER, expires INTEGER);"
     "CREATE INDEX IF NOT EXISTS tokens_name ON tokens(name);"
+    /* Every new token prunes the expired ones: without this index that
+     * was a scan of the whole table per login (quadratic in a storm). */
+    "CREATE INDEX IF NOT EXISTS tokens_expires ON tokens(expires);"
     "CREATE TABLE IF NOT EXISTS bans(name TEXT PRIMARY KEY COLLATE NOCASE,"
     " until INTEGER, reason TEXT, actor TEXT, ts INTEGER);"
     "CREATE TABLE IF NOT EXISTS history(id INTEGER PRIMARY KEY,"
@@ -887,6 +890,99 @@ void store_exec(sqlite3 *db, store_job *j) {
   }
 }
 
+/* Whether op may share a transaction with its neighbours in the queue:
+ * the login path's statements, each one row (reads, and writes whose
+ * outcome store_redo can repeat on its own). */
+static bool store_groupable(int op) {
+  switch (op) {
+  case STORE_ACCOUNT_GET:
+  case STORE_ACCOUNT_ADD:
+  case STORE_LOGIN_LOG:
+  case STORE_TOKEN_ADD:
+  case STORE_TOKEN_CHECK:
+  case STORE_HISTORY_GET:
+    return true;
+  default:
+    return false;
+  }
+}
+
+/* Whether a groupable op writes (the group then takes the write lock at
+ * BEGIN, so it never has to upgrade a read lock half-way). */
+static bool store_writes(int op) {
+  return op == STORE_ACCOUNT_ADD || op == STORE_LOGIN_LOG ||
+         op == STORE_TOKEN_ADD;
+}
+
+/* Runs a grouped write again in a transaction of its own, after its
+ * group's was rolled back; reads keep what they found. */
+static void store_redo(sqlite3 *db, store_job *j) {
+  if (!store_writes(j->op))
+    return;
+  j->result = 0;
+  j->found = false;
+  j->out_name[0] = '\0';
+  store_exec(db, j);
+}
+
+/* Runs n groupable jobs in one transaction: a login storm's account
+ * lookups, inserts, tokens, login log and backlog reads cost one commit
+ * (one WAL append and lock round) per STORE_GROUP_JOBS instead of one or
+ * two per job. Writes are not synced (synchronous=NORMAL) as before. If
+ * the transaction cannot begin, or an error rolls it back, or COMMIT
+ * fails, each write that was lost runs again on its own, so every job
+ * ends as it would have alone. */
+static void store_exec_group(sqlite3 *db, store_job **jobs, size_t n) {
+  bool writes = false;
+  for (size_t k = 0; k < n; k++)
+    writes = writes || store_writes(jobs[k]->op);
+  if (n == 1 || sqlite3_exec(db, writes ? "BEGIN IMMEDIATE" : "BEGIN", NULL,
+                             NULL, NULL) != SQLITE_OK) {
+    for (size_t k = 0; k < n; k++)
+      store_exec(db, jobs[k]);
+    return;
+  }
+  size_t k = 0;
+  for (; k < n; k++) {
+    store_exec(db, jobs[k]);
+    if (sqlite3_get_autocommit(db))
+      break; /* an error rolled the transaction back */
+  }
+  if (k == n) {
+    if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+      return;
+    log_error(NULL, "sqlite commit: %s", sqlite3_errmsg(db));
+    if (!sqlite3_get_autocommit(db))
+      sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+  }
+  /* Jobs 0..k-1 wrote into the lost transaction; job k failed in it (its
+   * result says so); the rest have not run. */
+  for (size_t i = 0; i < k && i < n; i++)
+    store_redo(db, jobs[i]);
+  for (size_t i = k + 1; i < n; i++)
+    store_exec(db, jobs[i]);
+}
+
+/* Takes the next job off the queue (st.mu held), with the jobs right
+ * behind it that share its transaction: history batches with a history
+ * batch (group commit, one fsync), login-path jobs with a login-path job.
+ * Returns how many went into group. */
+static size_t store_take(store_job **group) {
+  size_t n = 0;
+  do {
+    store_job *j = st.head;
+    st.head = j->next;
+    if (st.head == NULL)
+      st.tail = NULL;
+    st.queued--;
+    group[n++] = j;
+  } while (n < STORE_GROUP_JOBS && st.head != NULL &&
+           ((group[0]->op == STORE_HISTORY_PUT &&
+             st.head->op == STORE_HISTORY_PUT) ||
+            (store_groupable(group[0]->op) && store_groupable(st.head->op))));
+  return n;
+}
+
 /* The store thread: runs jobs in order until STORE_QUIT. */
 static void *store_main(void *arg) {
   (void)arg;
@@ -894,30 +990,15 @@ static void *store_main(void *arg) {
     pthread_mutex_lock(&st.mu);
     while (st.head == NULL)
       pthread_cond_wait(&st.cv, &st.mu);
-    store_job *j = st.head;
-    st.head = j->next;
-    if (st.head == NULL)
-      st.tail = NULL;
-    st.queued--;
-    /* Group commit: the history jobs waiting right behind this one go in
-     * the same transaction, so one fsync covers many loop passes. */
     store_job *group[STORE_GROUP_JOBS];
-    size_t n = 1;
-    group[0] = j;
-    while (j->op == STORE_HISTORY_PUT && n < STORE_GROUP_JOBS &&
-           st.head != NULL && st.head->op == STORE_HISTORY_PUT) {
-      group[n++] = st.head;
-      st.head = st.head->next;
-      if (st.head == NULL)
-        st.tail = NULL;
-      st.queued--;
-    }
+    size_t n = store_take(group);
     pthread_mutex_unlock(&st.mu);
+    store_job *j = group[0];
     bool quit = j->op == STORE_QUIT;
     if (j->op == STORE_HISTORY_PUT)
       store_history_put_n(st.db, group, n);
     else if (!quit)
-      store_exec(st.db, j);
+      store_exec_group(st.db, group, n);
     pthread_mutex_lock(&st.mu);
     for (size_t k = 0; k < n; k++) { /* done is newest first */
       group[k]->next = st.done;

@@ -36,7 +36,8 @@ enum store_op {
   STORE_TOKEN_CHECK,    /* text=hash hex, name -> found + account fields */
   STORE_TOKEN_REVOKE,   /* text=hash hex ("" = all of name) */
   STORE_HISTORY_PUT,    /* rows -> inserted, trimmed to num per conv */
-  STORE_HISTORY_GET,    /* text=conv, num=before_id, num2=limit -> rows */
+  STORE_HISTORY_GET,    /* text=conv, num=before_id, num2=limit -> rows
+                           (text2, tag, role, arg: the caller's) */
   STORE_BAN,            /* name, num=until (0 forever), text2=reason,
                            text=actor -> found, out_name */
   STORE_MAX_ID,         /* -> num = largest message id ever handed out */

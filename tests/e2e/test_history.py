@@ -1,7 +1,7 @@
 """History backlog on join and on opening a conversation."""
 import unittest
 
-from harness import Server, main
+from harness import Server, encode, main
 
 
 class History(unittest.TestCase):
@@ -147,6 +147,61 @@ class History(unittest.TestCase):
                 r.send_frame("HISTORY_REQ", kind=0, target="#lobby",
                              limit=2, before_id=first[2]["id"])
                 self.assertEqual([f["text"] for f in page()], ["m3", "m4"])
+            a.quit(0)
+            srv.stop()
+
+    def test_no_backlog_after_part(self):
+        # JOIN then PART in one write: the backlog read (in the store
+        # thread) comes back after PARTED, when the user is no longer in
+        # the room; it must not be sent. A HISTORY_REQ of #lobby behind
+        # them is answered after that read (the store is FIFO), so its
+        # HISTORY_END bounds the wait. Then JOIN, PART, JOIN: only the
+        # second membership's backlog comes, once. The room's name is as
+        # long as a name may be (33 characters, one more than a user's).
+        room = "#" + "x" * 32
+        with Server() as srv:
+            a = srv.client("alice", register=True)
+            a.send("/join " + room)
+            a.expect({"event": "joined", "room": room})
+            a.send("said in x")
+            a.expect({"event": "message", "room": room, "text": "said in x"})
+            def until_lobby_end(r):
+                got = [r.read_frame()]
+                while got[-1]["type"] != "HISTORY_END" or \
+                        got[-1]["target"] != "#lobby":
+                    got.append(r.read_frame())
+                return got
+
+            with srv.raw() as r:
+                r.login("bob", register=True)
+                r.expect("WHO_END")
+                r.send(encode("JOIN", room=room) +
+                       encode("PART", room=room, reason="") +
+                       encode("HISTORY_REQ", kind=0, target="#lobby",
+                              limit=1, before_id=0))
+                got = until_lobby_end(r)
+                kinds = [f["type"] for f in got]
+                self.assertIn("PARTED", kinds)
+                after = got[kinds.index("PARTED"):]
+                self.assertEqual(
+                    [f for f in after
+                     if f.get("target", "").startswith(room[:20])], [],
+                    "backlog of the room sent after PARTED: %r" % after)
+
+                r.send(encode("JOIN", room=room) +
+                       encode("PART", room=room, reason="") +
+                       encode("JOIN", room=room) +
+                       encode("HISTORY_REQ", kind=0, target="#lobby",
+                              limit=1, before_id=0))
+                got = until_lobby_end(r)
+                ends = [f for f in got if f["type"] == "HISTORY_END"
+                        and f["target"] == room]
+                msgs = [f["text"] for f in got if f["type"] == "MSG"
+                        and f["target"] == room]
+                self.assertEqual(len(ends), 1, got)
+                self.assertEqual(msgs, ["said in x"])
+                self.assertGreater(got.index(ends[0]),
+                                   [f["type"] for f in got].index("PARTED"))
             a.quit(0)
             srv.stop()
 

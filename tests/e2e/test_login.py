@@ -2,7 +2,7 @@
 import socket
 import unittest
 
-from harness import E, Server, main
+from harness import E, Server, encode, main
 
 
 class Login(unittest.TestCase):
@@ -124,6 +124,43 @@ class Login(unittest.TestCase):
             c.close_stdin()
             c.wait("nonzero")
             self.assertTrue(c.err.lines, "a message on stderr")
+            srv.stop()
+
+    def test_login_burst_all_logged_and_tokens_kept(self):
+        # Registrations sent all at once queue their store jobs together,
+        # and the store thread commits such runs in shared transactions:
+        # every login is still in the log and every token still works.
+        n = 48
+        names = ["burst%02d" % i for i in range(n)]
+        # Room for every registration in the password-check queue and
+        # among the connections not yet logged in.
+        with Server("--auth-queue", str(n * 4),
+                    "--max-unauthenticated", str(n * 2)) as srv:
+            conns = [srv.raw() for _ in names]
+            try:
+                for c, name in zip(conns, names):
+                    c.send(encode("HELLO", version=3, agent="e2e-raw/3") +
+                           encode("REGISTER", name=name,
+                                  password="burst-password"))
+                tokens = {}
+                for c, name in zip(conns, names):
+                    f = c.expect("LOGIN_OK")
+                    self.assertEqual(f["name"], name)
+                    tokens[name] = f["token"]
+            finally:
+                for c in conns:
+                    c.close()
+            start = len(srv.out.lines)
+            srv.console("logins %d" % (n * 2))
+            for name in names:
+                srv.out.wait_for(r"\b%s\b.*ok \(registered\)" % name,
+                                 start=start)
+            for name in names:
+                with srv.raw() as r:
+                    r.hello(version=3)
+                    r.send_frame("LOGIN_TOKEN", name=name,
+                                 token=tokens[name])
+                    self.assertEqual(r.expect("LOGIN_OK")["name"], name)
             srv.stop()
 
     def test_cannot_connect_exit_1(self):

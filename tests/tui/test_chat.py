@@ -108,13 +108,19 @@ class Chat(h.TuiCase):
         s = a.wait(lambda s: "/help COMMAND for one; /keys for the keys" in
                    s.text, "the end of the /help list")
         chat = "\n".join(s.chat_pane())
-        # The list is longer than the pane: its start is a page up.
+        # The list is longer than the pane: its start is two pages up at
+        # most (PageUp at the top stays there).
+        a.keys("PageUp")
+        s = a.wait(lambda s: "/help COMMAND for one" not in s.text,
+                   "a page up")
+        chat = "\n".join(s.chat_pane()) + "\n" + chat
         a.keys("PageUp")
         s = a.wait(lambda s: "== commands:" in s.text, "the /help list's top")
         chat = "\n".join(s.chat_pane()) + "\n" + chat
         for cmd in ("/join #room", "/part", "/msg USER TEXT", "/query USER",
                     "/me TEXT", "/away", "/back", "/busy", "/who", "/rooms",
-                    "/kick", "/ban", "/topic", "/quit", "/close", "/search",
+                    "/kick", "/ban", "/topic", "/quit", "/close", "/joins",
+                    "/search",
                     "/panewidth N", "/keys", "/set bell on|off"):
             self.assertRegex(chat, r"(?m)^" + TS + r"==\s+" + re.escape(cmd) +
                              r"\b.*\s\w", "%s in /help\n%s" % (cmd, chat))

@@ -23,13 +23,21 @@ static void on_ev(client *c, const client_event *ev, void *ud) {
   r->n[ev->type]++;
 }
 
-/* A client logged in as "me" on its own loop; never connects. k stands for
- * a connection past LOGIN_OK, which is all the handlers look at. */
-static client *ready_client(uv_loop_t *loop, rec *r, client_conn *k) {
+/* A client logged in as "me" on its own loop, started with the options
+ * args (NULL-ended, at most 6; {"--batch"} for the batch face); never
+ * connects and keeps no session file. k stands for a connection past
+ * LOGIN_OK, which is all the handlers look at. */
+static client *ready_client_args(uv_loop_t *loop, rec *r, client_conn *k,
+                                 char *const *args) {
   client_opts o;
   char err[200];
-  char *argv[] = {"parley", "--batch", "me@127.0.0.1:9", NULL};
-  assert_int_equal(client_opts_parse(&o, 3, argv, err, sizeof err), 0);
+  char *argv[8] = {"parley"};
+  int argc = 1;
+  while (*args && argc < 7)
+    argv[argc++] = *args++;
+  argv[argc++] = "me@127.0.0.1:9";
+  assert_int_equal(client_opts_parse(&o, argc, argv, err, sizeof err), 0);
+  o.keep_session = false;
   assert_int_equal(uv_loop_init(loop), 0);
   client *c = client_new(loop, &o, on_ev, r);
   client_opts_free(&o);
@@ -38,6 +46,12 @@ static client *ready_client(uv_loop_t *loop, rec *r, client_conn *k) {
   k->c = c;
   k->phase = CONN_READY;
   return c;
+}
+
+/* A batch client logged in as "me" (see ready_client_args). */
+static client *ready_client(uv_loop_t *loop, rec *r, client_conn *k) {
+  char *args[] = {"--batch", NULL};
+  return ready_client_args(loop, r, k, args);
 }
 
 /* Stops the client and checks the loop closes with nothing left open. */
@@ -175,6 +189,105 @@ static void test_member_count(void **s) {
   finish(&loop, c, &r);
 }
 
+/* The newest line of w. */
+static const char *last_line(const client_window *w) {
+  const client_line *l = client_window_line(w, w->count - 1);
+  assert_non_null(l);
+  return l->text;
+}
+
+/* The TUI: a room above --join-summary-above gets no line per join,
+ * leave or quit (the event still fires, without a line, and the count
+ * follows) but one summary line per period, where a join and leave of
+ * one user cancel out; a kick keeps its line and takes back the pending
+ * join; /joins lists what is pending; a small room keeps its lines; the
+ * timer is closed on stop (finish checks the loop closes). */
+static void test_join_summary(void **s) {
+  (void)s;
+  uv_loop_t loop;
+  rec r = {0};
+  client_conn k;
+  char *args[] = {"--join-summary-above", "3", "--join-summary-every", "1",
+                  NULL};
+  client *c = ready_client_args(&loop, &r, &k, args);
+  joined(c, &k, "#big", 4);
+  joined(c, &k, "#small", 2);
+  client_window *big = client_window_find(c, "#big");
+  client_window *small = client_window_find(c, "#small");
+  size_t lines = big->count;
+  int before = r.n[CLIENT_EV_NOTICE];
+  notice(c, &k, PROTO_NOTICE_JOINED, "#big", "bob");
+  notice(c, &k, PROTO_NOTICE_JOINED, "#big", "carol");
+  notice(c, &k, PROTO_NOTICE_JOINED, "#big", "dave");
+  notice(c, &k, PROTO_NOTICE_JOINED, "#big", "erin");
+  notice(c, &k, PROTO_NOTICE_LEFT, "#big", "dave");
+  notice(c, &k, PROTO_NOTICE_QUIT, "#big", "zed");
+  notice(c, &k, PROTO_NOTICE_JOINED, "#big", "fay");
+  assert_int_equal(r.n[CLIENT_EV_NOTICE] - before, 7);
+  assert_int_equal(big->count, lines);
+  assert_int_equal(big->members, 7);
+  notice(c, &k, PROTO_NOTICE_KICKED, "#big", "fay");
+  assert_int_equal(big->count, lines + 1); /* the kick's own line */
+  notice(c, &k, PROTO_NOTICE_JOINED, "#small", "bob");
+  assert_int_equal(small->count, 1);
+  assert_string_equal(last_line(small), "bob joined #small");
+
+  char err[200];
+  client_window_switch(c, big);
+  assert_int_equal(client_command(c, big, "/joins", err, sizeof err), 0);
+  assert_string_equal(last_line(big), "left: zed");
+  assert_string_equal(client_window_line(big, big->count - 2)->text,
+                      "joined: bob carol erin");
+  lines = big->count;
+  client_summary_flush(c); /* what the timer does */
+  assert_int_equal(big->count, lines + 1);
+  assert_string_equal(last_line(big),
+                      "3 joined (bob, carol, erin), 1 left (zed) --");
+  client_summary_flush(c); /* nothing new: no line */
+  assert_int_equal(big->count, lines + 1);
+  assert_int_equal(client_command(c, big, "/joins", err, sizeof err), 0);
+  assert_non_null(strstr(last_line(big), "no joins or leaves waiting"));
+  assert_int_equal(client_command(c, small, "/joins", err, sizeof err), 0);
+  assert_int_equal(client_command(c, client_model_get(c)->windows[0], "/joins",
+                                  err, sizeof err),
+                   CLIENT_EUSAGE);
+  /* The room shrinks to the threshold: a leave that undoes a waiting
+   * join still goes to the summary (nobody is told of either), another
+   * leave gets its line. */
+  notice(c, &k, PROTO_NOTICE_JOINED, "#big", "gus");
+  notice(c, &k, PROTO_NOTICE_LEFT, "#big", "bob");
+  notice(c, &k, PROTO_NOTICE_LEFT, "#big", "carol");
+  notice(c, &k, PROTO_NOTICE_LEFT, "#big", "erin");
+  notice(c, &k, PROTO_NOTICE_QUIT, "#big", "yan");
+  assert_int_equal(big->members, 3);
+  lines = big->count;
+  notice(c, &k, PROTO_NOTICE_LEFT, "#big", "gus");
+  notice(c, &k, PROTO_NOTICE_LEFT, "#big", "zoe");
+  assert_int_equal(big->count, lines + 1);
+  assert_string_equal(last_line(big), "zoe left #big");
+  client_summary_flush(c);
+  assert_string_equal(last_line(big), "4 left (bob, carol, erin, …) --");
+  notice(c, &k, PROTO_NOTICE_JOINED, "#big", "hal"); /* 3: not large */
+  assert_string_equal(last_line(big), "hal joined #big");
+  finish(&loop, c, &r);
+}
+
+/* --batch reports every join and leave as a line, large room or not. */
+static void test_join_summary_batch(void **s) {
+  (void)s;
+  uv_loop_t loop;
+  rec r = {0};
+  client_conn k;
+  client *c = ready_client(&loop, &r, &k);
+  joined(c, &k, "#big", 100);
+  client_window *big = client_window_find(c, "#big");
+  notice(c, &k, PROTO_NOTICE_JOINED, "#big", "bob");
+  notice(c, &k, PROTO_NOTICE_LEFT, "#big", "bob");
+  assert_int_equal(big->count, 2);
+  assert_string_equal(last_line(big), "bob left #big");
+  finish(&loop, c, &r);
+}
+
 /* Hands the client a PRESENCE_LIST of the given entries. */
 static void plist(client *c, client_conn *k, uint8_t flags,
                   const proto_presence *e, size_t n) {
@@ -186,6 +299,47 @@ static void plist(client *c, client_conn *k, uint8_t flags,
   m.u.presence_list.flags = flags;
   m.u.presence_list.entries = (proto_blob){buf, (uint16_t)off};
   client_handle_frame(c, k, &m);
+}
+
+/* /who of more users than --join-summary-above, with a width from the
+ * face: names in columns that fit it, in name order, with their marks;
+ * without a width (or fewer users) one user per line. */
+static void test_who_columns(void **s) {
+  (void)s;
+  uv_loop_t loop;
+  rec r = {0};
+  client_conn k;
+  char *args[] = {"--join-summary-above", "3", NULL};
+  client *c = ready_client_args(&loop, &r, &k, args);
+  const proto_presence e[6] = {
+      {.user = proto_str_c("erin")},
+      {.user = proto_str_c("bob"), .status = PROTO_AWAY},
+      {.user = proto_str_c("alice"), .flags = PROTO_PRESF_ADMIN},
+      {.user = proto_str_c("dave"), .status = PROTO_BUSY},
+      {.user = proto_str_c("carol")},
+      {.user = proto_str_c("me"), .flags = PROTO_PRESF_SELF},
+  };
+  const client_window *w = client_window_current(c);
+  proto_msg end = {.type = PROTO_WHO_END};
+  for (int pass = 0; pass < 2; pass++) {
+    client_set_width(c, pass ? 0 : 30); /* 3 columns of 8 and 2 blanks */
+    c->who_requested = true;            /* what /who sets */
+    size_t before = w->count;
+    plist(c, &k, PROTO_PRESF_LIST, e, 6);
+    client_handle_frame(c, &k, &end);
+    if (pass == 0) {
+      assert_int_equal(w->count - before, 3);
+      assert_string_equal(client_window_line(w, before)->text,
+                          "6 users online (@ operator, - away, ! busy)");
+      assert_string_equal(last_line(w), "[!dave ] [ erin ] [ me   ]");
+      assert_string_equal(client_window_line(w, before + 1)->text,
+                          "[@alice] [-bob  ] [ carol]");
+    } else {
+      assert_int_equal(w->count - before, 7);
+      assert_string_equal(last_line(w), "  me  online");
+    }
+  }
+  finish(&loop, c, &r);
 }
 
 /* Version 3: the compact user list and the coalesced changes land in the
@@ -510,6 +664,9 @@ int main(void) {
       cmocka_unit_test(test_backlog_matches_id_and_ts),
       cmocka_unit_test(test_own_messages_not_unread),
       cmocka_unit_test(test_member_count),
+      cmocka_unit_test(test_join_summary),
+      cmocka_unit_test(test_join_summary_batch),
+      cmocka_unit_test(test_who_columns),
       cmocka_unit_test(test_v3_lists),
       cmocka_unit_test(test_query_error_visible),
       cmocka_unit_test(test_names),
