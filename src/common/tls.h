@@ -118,6 +118,10 @@ int tls_peer_fingerprint(const stream *s, char *out, size_t cap);
  * host given to tls_start. */
 bool tls_peer_verified(const stream *s);
 
+/* Bytes s's memory BIOs hold allocated (0 when not TLS): drained ones
+ * keep at most 1 KiB each, whatever flight they once carried. */
+size_t tls_buffered(const stream *s);
+
 /* "TLSv1.3 TLS_AES_128_GCM_SHA256 resumed" for logs ("" when not TLS). */
 const char *tls_describe(const stream *s);
 

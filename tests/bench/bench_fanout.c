@@ -22,6 +22,14 @@
  *     second for S seconds while everyone is online; the server's CPU.
  *   - protocol version (-V): 2 gives the per-change frames of older
  *     clients, for a before/after against one server.
+ *   - TLS (-T): every client speaks TLS 1.3 (the server's default), with
+ *     non-blocking handshakes; it trusts any certificate (a load
+ *     generator against the parleyd it was pointed at).
+ *   - reconnect storm (-R CMD), instead of the fan-out: once all are
+ *     logged in, CMD restarts the server (same port and database) and
+ *     prints its pid; all reconnect and log in by session token, offering
+ *     their TLS tickets. Reports the seconds until all are back, the new
+ *     server's CPU and the resumed handshakes. run_fanout.sh RESTART=1.
  *
  * Start the server without flood limits, ideally pinned to another CPU:
  *
@@ -48,6 +56,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include "proto.h"
 
 #define BENCH_SCRATCH (1 << 20)  /* receive buffer shared by every socket */
@@ -58,6 +69,13 @@
 
 typedef struct peer {
   int fd;
+  SSL *ssl;            /* -T: the client's TLS connection, else NULL */
+  SSL_SESSION *ticket; /* -T: the newest ticket the server gave it */
+  uint8_t *pend;       /* -T: frames said before the handshake ended */
+  uint32_t npend;
+  bool secure;   /* -T: handshake done (plain: always) */
+  bool token_ok; /* token holds LOGIN_OK's session token */
+  uint8_t token[PROTO_TOKEN_LEN];
   uint64_t login_bytes; /* received until WHO_END */
   uint8_t *left; /* partial frame carried to the next read */
   uint32_t nleft, capleft;
@@ -76,6 +94,8 @@ static struct {
   uint64_t list_frames; /* PRESENCE_LIST frames seen */
   int hold;  /* seconds to stay idle after login, for inspection */
   bool spin; /* receivers busy-poll instead of sleeping in epoll_wait */
+  bool tls;  /* -T: clients speak TLS 1.3 */
+  const char *restart; /* -R: the command that restarts the server */
   peer *ps;
   int ep;
   uint8_t *scratch;
@@ -101,21 +121,217 @@ static void bench_die(const char *what) {
   exit(1);
 }
 
-/* Encodes and writes one message on a blocking or non-blocking socket. */
-static void bench_send(int fd, const proto_msg *m) {
+/* The client side's I/O, chosen once (-T): plain TCP or TLS 1.3, so that
+ * the plain path stays as it was and no read or write asks which. */
+typedef struct bench_io {
+  /* A connected non-blocking socket p->fd becomes usable: plain at once,
+   * TLS sends its ClientHello (frames said meanwhile wait in p->pend). */
+  void (*start)(peer *p);
+  /* Up to n bytes: > 0, 0 at the end, -1 with errno (EAGAIN: none yet). */
+  ssize_t (*read)(peer *p, uint8_t *buf, size_t n);
+  /* Up to n bytes: > 0, or -1 with errno (EAGAIN: try again). */
+  ssize_t (*write)(peer *p, const uint8_t *buf, size_t n);
+  void (*close)(peer *p); /* the connection; -T keeps p->ticket */
+} bench_io;
+
+static const bench_io *bench_io_of; /* bench_plain or bench_tls */
+
+/* Writes all of buf, retrying while the socket is full (bounded by the
+ * server reading: it always does). */
+static void bench_write_all(peer *p, const uint8_t *buf, size_t n) {
+  for (size_t off = 0; off < n;) {
+    ssize_t w = bench_io_of->write(p, buf + off, n - off);
+    if (w < 0 && errno != EINTR && errno != EAGAIN)
+      bench_die("write");
+    if (w > 0)
+      off += (size_t)w;
+  }
+}
+
+/* Encodes and writes one message on a blocking or non-blocking socket;
+ * before the TLS handshake has ended it waits in p->pend. */
+static void bench_send(peer *p, const proto_msg *m) {
   uint8_t buf[8192];
   ssize_t n = proto_encode(m, buf, sizeof buf);
   if (n < 0) {
     fprintf(stderr, "encode: %s\n", proto_strerror((int)n));
     exit(1);
   }
-  for (ssize_t off = 0; off < n;) {
-    ssize_t w = write(fd, buf + off, (size_t)(n - off));
-    if (w < 0 && errno != EINTR && errno != EAGAIN)
-      bench_die("write");
-    if (w > 0)
-      off += w;
+  if (p->secure) {
+    bench_write_all(p, buf, (size_t)n);
+    return;
   }
+  uint8_t *q = realloc(p->pend, p->npend + (size_t)n);
+  if (q == NULL)
+    bench_die("realloc");
+  memcpy(q + p->npend, buf, (size_t)n);
+  p->pend = q;
+  p->npend += (uint32_t)n;
+}
+
+static void bench_plain_start(peer *p) {
+  p->secure = true;
+}
+
+static ssize_t bench_plain_read(peer *p, uint8_t *buf, size_t n) {
+  return read(p->fd, buf, n);
+}
+
+static ssize_t bench_plain_write(peer *p, const uint8_t *buf, size_t n) {
+  return write(p->fd, buf, n);
+}
+
+static void bench_plain_close(peer *p) {
+  close(p->fd);
+  p->fd = -1;
+}
+
+static const bench_io bench_plain = {bench_plain_start, bench_plain_read,
+                                     bench_plain_write, bench_plain_close};
+
+/* The client context of -T. It trusts any server certificate: this is a
+ * load generator talking to the parleyd it started on loopback, and what
+ * it measures is the server's cost, not who the server is. */
+static SSL_CTX *bench_ssl_ctx;
+
+/* Dies with OpenSSL's reason. */
+static void bench_ssl_die(const char *what) {
+  unsigned long e = ERR_peek_last_error();
+  fprintf(stderr, "%s: %s\n", what,
+          e != 0 ? ERR_reason_error_string(e) : strerror(errno));
+  exit(1);
+}
+
+/* Keeps a connection's newest ticket, to offer when it reconnects (-R). */
+static int bench_on_ticket(SSL *ssl, SSL_SESSION *sess) {
+  peer *p = SSL_get_app_data(ssl);
+  if (p->ticket != NULL)
+    SSL_SESSION_free(p->ticket);
+  p->ticket = sess;
+  return 1; /* the reference is ours now */
+}
+
+/* Advances p's handshake; once it is over, the frames said meanwhile go
+ * out. A handshake only waits for the server's flight (WANT_READ): its
+ * own flights are small and the socket's buffer is empty then. */
+static void bench_tls_handshake(peer *p) {
+  ERR_clear_error();
+  int r = SSL_do_handshake(p->ssl);
+  if (r != 1) {
+    int e = SSL_get_error(p->ssl, r);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+      return;
+    bench_ssl_die("TLS handshake");
+  }
+  p->secure = true;
+  if (p->npend > 0)
+    bench_write_all(p, p->pend, p->npend);
+  free(p->pend);
+  p->pend = NULL;
+  p->npend = 0;
+}
+
+static void bench_tls_start(peer *p) {
+  p->ssl = SSL_new(bench_ssl_ctx);
+  if (p->ssl == NULL || SSL_set_fd(p->ssl, p->fd) != 1)
+    bench_ssl_die("SSL_new");
+  SSL_set_app_data(p->ssl, p);
+  if (p->ticket != NULL && SSL_set_session(p->ssl, p->ticket) != 1)
+    bench_ssl_die("SSL_set_session");
+  SSL_set_connect_state(p->ssl);
+  p->secure = false;
+  bench_tls_handshake(p);
+}
+
+/* Decrypts what the socket has, up to n bytes: record after record while
+ * OpenSSL holds more (read-ahead), so one call drains a batch the way
+ * one read() does in plain mode, and a blocking sender's socket is not
+ * waited on once something was read. */
+static ssize_t bench_tls_read(peer *p, uint8_t *buf, size_t n) {
+  if (!p->secure) {
+    bench_tls_handshake(p);
+    if (!p->secure) {
+      errno = EAGAIN;
+      return -1;
+    }
+  }
+  size_t got = 0;
+  while (got < n) {
+    ERR_clear_error();
+    int want = n - got > INT32_MAX ? INT32_MAX : (int)(n - got);
+    int r = SSL_read(p->ssl, buf + got, want);
+    if (r > 0) {
+      got += (size_t)r;
+      if (!SSL_has_pending(p->ssl))
+        break;
+      continue;
+    }
+    int e = SSL_get_error(p->ssl, r);
+    if (got > 0)
+      break;
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+      errno = EAGAIN;
+      return -1;
+    }
+    if (e == SSL_ERROR_ZERO_RETURN ||
+        (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0 && errno == 0))
+      return 0; /* close_notify or a plain EOF */
+    if (e == SSL_ERROR_SSL) {
+      unsigned long x = ERR_peek_last_error();
+      fprintf(stderr, "TLS read: %s\n",
+              x != 0 ? ERR_reason_error_string(x) : "error");
+      errno = EPROTO;
+    }
+    return -1;
+  }
+  return (ssize_t)got;
+}
+
+static ssize_t bench_tls_write(peer *p, const uint8_t *buf, size_t n) {
+  ERR_clear_error();
+  int r = SSL_write(p->ssl, buf, n > INT32_MAX ? INT32_MAX : (int)n);
+  if (r > 0)
+    return r;
+  int e = SSL_get_error(p->ssl, r);
+  if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+    errno = EAGAIN; /* SSL_write is then retried with the same bytes */
+    return -1;
+  }
+  bench_ssl_die("TLS write");
+  return -1;
+}
+
+static void bench_tls_close(peer *p) {
+  /* No close_notify (the server sees the EOF), but marked as shut down:
+   * OpenSSL takes a connection freed without that for a failed one and
+   * makes its session (the ticket kept) unresumable. */
+  SSL_set_shutdown(p->ssl, SSL_SENT_SHUTDOWN);
+  SSL_free(p->ssl);
+  p->ssl = NULL;
+  free(p->pend);
+  p->pend = NULL;
+  p->npend = 0;
+  bench_plain_close(p);
+}
+
+static const bench_io bench_tls = {bench_tls_start, bench_tls_read,
+                                   bench_tls_write, bench_tls_close};
+
+/* The -T context: TLS 1.3, AES-128-GCM first as parleyd prefers, a ticket
+ * kept per connection (bench_on_ticket), read-ahead so a batch of
+ * records costs one read(), buffers released while idle. */
+static void bench_tls_setup(void) {
+  bench_ssl_ctx = SSL_CTX_new(TLS_client_method());
+  if (bench_ssl_ctx == NULL ||
+      !SSL_CTX_set_min_proto_version(bench_ssl_ctx, TLS1_3_VERSION))
+    bench_ssl_die("SSL_CTX_new");
+  SSL_CTX_set_verify(bench_ssl_ctx, SSL_VERIFY_NONE, NULL);
+  SSL_CTX_set_session_cache_mode(
+      bench_ssl_ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  SSL_CTX_sess_set_new_cb(bench_ssl_ctx, bench_on_ticket);
+  SSL_CTX_set_read_ahead(bench_ssl_ctx, 1);
+  SSL_CTX_set_default_read_buffer_len(bench_ssl_ctx, 64 * 1024);
+  SSL_CTX_set_mode(bench_ssl_ctx, SSL_MODE_RELEASE_BUFFERS);
 }
 
 /* Reads the server's RSS in KiB from /proc/PID/status; 0 when unknown. */
@@ -210,6 +426,12 @@ static void bench_frame(peer *p, const proto_msg *m, uint64_t now) {
       b.lat[b.nlat++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
     }
     return;
+  case PROTO_LOGIN_OK:
+    if (m->u.login_ok.token.n == PROTO_TOKEN_LEN) {
+      memcpy(p->token, m->u.login_ok.token.p, PROTO_TOKEN_LEN);
+      p->token_ok = true;
+    }
+    return;
   case PROTO_WHO_END:
     if (!p->logged_in) {
       p->logged_in = true;
@@ -259,7 +481,7 @@ static void bench_read(peer *p) {
     uint32_t have = p->nleft;
     if (have > 0)
       memcpy(b.scratch, p->left, have);
-    ssize_t r = read(p->fd, b.scratch + have, BENCH_SCRATCH - have);
+    ssize_t r = bench_io_of->read(p, b.scratch + have, BENCH_SCRATCH - have);
     if (r < 0 && (errno == EAGAIN || errno == EINTR))
       return;
     if (r <= 0) {
@@ -328,9 +550,12 @@ static bool bench_until(bool (*done)(void), int quiet_ms, int limit_s) {
   return done == NULL;
 }
 
-/* Connects one client and sends HELLO + REGISTER without waiting. */
-static void bench_connect(peer *p, const char *name) {
-  p->fd = socket(AF_INET, SOCK_STREAM, 0);
+/* Connects one client and sends HELLO + REGISTER (or, with by_token,
+ * LOGIN_TOKEN with the token its last LOGIN_OK gave) without waiting. The
+ * socket is close-on-exec: the restart command (-R) and the server it
+ * starts must not inherit 10,000 client sockets. */
+static void bench_connect(peer *p, const char *name, bool by_token) {
+  p->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   struct sockaddr_in a = {.sin_family = AF_INET,
                           .sin_port = htons((uint16_t)b.port)};
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -338,18 +563,55 @@ static void bench_connect(peer *p, const char *name) {
     bench_die("connect");
   int one = 1;
   setsockopt(p->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  proto_msg m = {.type = PROTO_HELLO};
-  m.u.hello.version = (uint16_t)b.version;
-  m.u.hello.agent = proto_str_c("bench/3");
-  bench_send(p->fd, &m);
-  proto_msg r = {.type = PROTO_REGISTER};
-  r.u.reg.name = proto_str_c(name);
-  r.u.reg.password = proto_str_c("benchmark-pw");
-  bench_send(p->fd, &r);
   fcntl(p->fd, F_SETFL, O_NONBLOCK);
   struct epoll_event ev = {.events = EPOLLIN, .data.ptr = p};
   if (epoll_ctl(b.ep, EPOLL_CTL_ADD, p->fd, &ev) < 0)
     bench_die("epoll_ctl");
+  bench_io_of->start(p);
+  proto_msg m = {.type = PROTO_HELLO};
+  m.u.hello.version = (uint16_t)b.version;
+  m.u.hello.agent = proto_str_c("bench/3");
+  bench_send(p, &m);
+  proto_msg r = {.type = PROTO_REGISTER};
+  if (by_token) {
+    r.type = PROTO_LOGIN_TOKEN;
+    r.u.login_token.name = proto_str_c(name);
+    r.u.login_token.token = (proto_blob){p->token, PROTO_TOKEN_LEN};
+  } else {
+    r.u.reg.name = proto_str_c(name);
+    r.u.reg.password = proto_str_c("benchmark-pw");
+  }
+  bench_send(p, &r);
+}
+
+/* One round of waiting for logins: false, said on stderr, after 10 s
+ * without a frame or past end. */
+static bool bench_login_wait(bool by_token, uint64_t end) {
+  if (bench_poll(10000) > 0 && bench_now_ns() <= end)
+    return true;
+  fprintf(stderr, "%s stalled at %llu of %d\n",
+          by_token ? "reconnect" : "login", (unsigned long long)b.logged,
+          b.n + b.senders);
+  return false;
+}
+
+/* Connects and logs in every client, BENCH_LOGIN_INFLIGHT at a time, by
+ * password (registering) or by session token, until each has seen
+ * WHO_END; false when that stalls or takes more than limit_s. */
+static bool bench_login_all(bool by_token, int limit_s) {
+  int total = b.n + b.senders;
+  uint64_t end = bench_now_ns() + (uint64_t)limit_s * 1000000000u;
+  for (int i = 0; i < total; i++) {
+    while ((uint64_t)i - b.logged >= BENCH_LOGIN_INFLIGHT)
+      if (!bench_login_wait(by_token, end))
+        return false;
+    bench_connect(&b.ps[i], b.names[i], by_token);
+    bench_poll(0);
+  }
+  while (b.logged < (uint64_t)total)
+    if (!bench_login_wait(by_token, end))
+      return false;
+  return true;
 }
 
 /* Join notices the join test waits for: N(N-1)/2 one per frame (v2); a
@@ -397,7 +659,7 @@ static void *bench_sender(void *arg) {
       m.u.say.kind = PROTO_TO_ROOM;
       m.u.say.target = proto_str_c("#lobby");
       m.u.say.text = proto_str_c(text);
-      bench_send(p->fd, &m);
+      bench_send(p, &m);
       sent++;
       continue;
     }
@@ -411,7 +673,7 @@ static void *bench_sender(void *arg) {
       tv.tv_usec = 100000;
     }
     setsockopt(p->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    ssize_t r = read(p->fd, rbuf + rlen, BENCH_SCRATCH - rlen);
+    ssize_t r = bench_io_of->read(p, rbuf + rlen, BENCH_SCRATCH - rlen);
     if (r < 0 && (errno == EAGAIN || errno == EINTR))
       continue;
     if (r <= 0) {
@@ -463,7 +725,8 @@ static void bench_usage(void) {
           "[-w WINDOW=16]\n"
           "                    [-r RATE msgs/s] [-S SENDERS=1] [-V VERSION]\n"
           "                    [-P CHANGES/s -D SECONDS] [-p SERVER_PID] "
-          "[-c CPU] [-j] [-s] [-i HOLD_S] PORT\n");
+          "[-c CPU] [-j] [-s] [-i HOLD_S]\n"
+          "                    [-T] [-R RESTART_COMMAND] PORT\n");
   exit(2);
 }
 
@@ -492,7 +755,7 @@ static void bench_churn(void) {
       m.u.set_status.status =
           (sent / (uint64_t)b.n) % 2 ? PROTO_ONLINE : PROTO_AWAY;
       m.u.set_status.text = proto_str_c("");
-      bench_send(b.ps[k].fd, &m);
+      bench_send(&b.ps[k], &m);
     }
     bench_poll(1);
   }
@@ -509,6 +772,78 @@ static void bench_churn(void) {
   bench_print_cpu(cpu_s, cpu_b, secs);
 }
 
+/* Runs the restart command (-R): it stops the server, starts it again on
+ * the same port and database, and prints the new server's pid once it
+ * listens. Returns the pid; dies when the command fails (it bounds its
+ * own waits). */
+static int bench_run_restart(void) {
+  fflush(stdout);
+  FILE *f = popen(b.restart, "r");
+  if (f == NULL)
+    bench_die("popen");
+  char line[64] = "";
+  if (fgets(line, sizeof line, f) == NULL)
+    line[0] = '\0';
+  int st = pclose(f);
+  int pid = atoi(line);
+  if (st != 0 || pid <= 0) {
+    fprintf(stderr, "restart command failed (status %d, said \"%s\")\n", st,
+            line);
+    exit(1);
+  }
+  return pid;
+}
+
+/* Reconnect storm (-R): with every client logged in, the server restarts;
+ * then all reconnect at once (BENCH_LOGIN_INFLIGHT logins in flight, as
+ * the login storm) and log in by the session token their LOGIN_OK gave,
+ * as the real client does, offering the TLS ticket they kept. Reports the
+ * seconds from the new server listening to the last WHO_END, its CPU,
+ * and how many handshakes were resumed. Bounded: a phase that makes no
+ * progress for 10 s, or takes more than 300 s, fails. */
+static int bench_reconnect(void) {
+  int total = b.n + b.senders;
+  int tickets = 0;
+  for (int i = 0; i < total; i++) {
+    if (!b.ps[i].token_ok) {
+      fprintf(stderr, "client %d got no session token\n", i);
+      return 1;
+    }
+    tickets += b.ps[i].ticket != NULL;
+    /* The old server's sockets are read no more: their end is the
+     * server going away, not a failure. */
+    epoll_ctl(b.ep, EPOLL_CTL_DEL, b.ps[i].fd, NULL);
+  }
+  uint64_t r0 = bench_now_ns();
+  b.pid = bench_run_restart();
+  uint64_t t0 = bench_now_ns();
+  printf("restart: new parleyd %d listening %.2f s after the restart began; "
+         "%d of %d clients hold a TLS ticket\n",
+         b.pid, (double)(t0 - r0) / 1e9, tickets, total);
+  for (int i = 0; i < total; i++) {
+    peer *p = &b.ps[i];
+    bench_io_of->close(p);
+    p->logged_in = false;
+    p->nleft = 0;
+  }
+  b.logged = 0;
+  b.frames = 0;
+  double cpu0 = bench_cpu_of(b.pid);
+  if (!bench_login_all(true, 300))
+    return 1;
+  double secs = (double)(bench_now_ns() - t0) / 1e9;
+  double cpu = bench_cpu_of(b.pid) - cpu0;
+  int resumed = 0;
+  for (int i = 0; i < total && b.tls; i++)
+    resumed += SSL_session_reused(b.ps[i].ssl) == 1;
+  printf("reconnect: %d clients logged in again by session token in %.2f s "
+         "(%s: %d of %d handshakes resumed), server CPU %.2f s (%.0f us "
+         "per client)\n",
+         total, secs, b.tls ? "TLS" : "plain", resumed, b.tls ? total : 0, cpu,
+         cpu * 1e6 / total);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   b.n = 1000;
   b.msgs = 3000;
@@ -518,7 +853,7 @@ int main(int argc, char **argv) {
   b.version = PROTO_VERSION;
   b.churn_s = 5;
   int opt;
-  while ((opt = getopt(argc, argv, "n:m:w:r:p:c:jsi:S:V:P:D:")) != -1) {
+  while ((opt = getopt(argc, argv, "n:m:w:r:p:c:jsi:S:V:P:D:TR:")) != -1) {
     switch (opt) {
     case 'n':
       b.n = atoi(optarg);
@@ -559,6 +894,12 @@ int main(int argc, char **argv) {
     case 'D':
       b.churn_s = atoi(optarg);
       break;
+    case 'T':
+      b.tls = true;
+      break;
+    case 'R':
+      b.restart = optarg;
+      break;
     default:
       bench_usage();
     }
@@ -569,6 +910,11 @@ int main(int argc, char **argv) {
       b.churn < 0 || b.churn_s < 1 || b.churn_s > 600)
     bench_usage();
   b.port = atoi(argv[optind]);
+  bench_io_of = &bench_plain;
+  if (b.tls) {
+    bench_tls_setup();
+    bench_io_of = &bench_tls;
+  }
   if (b.cpu >= 0) {
     cpu_set_t set;
     CPU_ZERO(&set);
@@ -589,7 +935,7 @@ int main(int argc, char **argv) {
   b.ps = calloc((size_t)total, sizeof *b.ps);
   b.names = calloc((size_t)total, sizeof *b.names);
   b.scratch = malloc(BENCH_SCRATCH);
-  b.ep = epoll_create1(0);
+  b.ep = epoll_create1(EPOLL_CLOEXEC);
   if (b.ps == NULL || b.names == NULL || b.scratch == NULL || b.ep < 0)
     bench_die("setup");
   unsigned tag = (unsigned)getpid() % 100000;
@@ -598,19 +944,10 @@ int main(int argc, char **argv) {
   long rss0 = bench_rss_kb(b.pid);
   double lcpu0 = bench_cpu_of(b.pid);
   uint64_t t0 = bench_now_ns();
-  for (int i = 0; i < total; i++) {
-    while ((uint64_t)i - b.logged >= BENCH_LOGIN_INFLIGHT)
-      bench_poll(50);
+  for (int i = 0; i < total; i++)
     snprintf(b.names[i], sizeof b.names[i], "b%u_%d", tag, i);
-    bench_connect(&b.ps[i], b.names[i]);
-    bench_poll(0);
-  }
-  while (b.logged < (uint64_t)total)
-    if (bench_poll(10000) == 0) {
-      fprintf(stderr, "login stalled at %llu of %d\n",
-              (unsigned long long)b.logged, total);
-      exit(1);
-    }
+  if (!bench_login_all(false, 600))
+    return 1;
   double t_login = (double)(bench_now_ns() - t0) / 1e9;
   bench_until(NULL, BENCH_QUIET_MS, 600);
   double t_storm =
@@ -628,7 +965,7 @@ int main(int argc, char **argv) {
     if (p == NULL)
       bench_die("calloc");
     uint64_t before = b.logged;
-    bench_connect(p, name);
+    bench_connect(p, name, false);
     while (b.logged == before)
       if (bench_poll(10000) == 0) {
         fprintf(stderr, "late login stalled\n");
@@ -639,7 +976,9 @@ int main(int argc, char **argv) {
            total + 1, (unsigned long long)p->login_bytes,
            (double)p->login_bytes / (total + 1));
     epoll_ctl(b.ep, EPOLL_CTL_DEL, p->fd, NULL);
-    close(p->fd);
+    bench_io_of->close(p);
+    if (p->ticket != NULL)
+      SSL_SESSION_free(p->ticket);
     free(p->left);
     free(p);
     bench_until(NULL, BENCH_QUIET_MS, 60);
@@ -656,6 +995,9 @@ int main(int argc, char **argv) {
     sleep((unsigned)b.hold);
   }
 
+  if (b.restart != NULL)
+    return bench_reconnect();
+
   if (b.churn > 0)
     bench_churn();
 
@@ -668,7 +1010,7 @@ int main(int argc, char **argv) {
     for (int i = b.senders; i < total; i++) {
       proto_msg m = {.type = PROTO_JOIN};
       m.u.join.room = proto_str_c(b.room);
-      bench_send(b.ps[i].fd, &m);
+      bench_send(&b.ps[i], &m);
       bench_poll(0);
     }
     bool ok = bench_until(bench_join_done, 0, 600);
@@ -752,9 +1094,12 @@ int main(int argc, char **argv) {
   if (b.live != want) /* sender threads may still run: leave as is */
     return 1;
   for (int i = 0; i < total; i++) {
-    close(b.ps[i].fd);
+    bench_io_of->close(&b.ps[i]);
+    if (b.ps[i].ticket != NULL)
+      SSL_SESSION_free(b.ps[i].ticket);
     free(b.ps[i].left);
   }
+  SSL_CTX_free(bench_ssl_ctx);
   free(b.ps);
   free(b.names);
   free(b.lat);

@@ -83,6 +83,11 @@ static void w_fill(void) {
 
 static void w_pump(stream *s) {
   assert_int_equal(stream_flush(s, &W->wq), 0);
+  /* TLS: once all is handed over, the flights of up to 256 KiB that
+   * went out left no buffer that size behind (and nothing is waiting to
+   * be read). */
+  if (tls_secure(s) && W->wq.bytes == 0)
+    assert_true(tls_buffered(s) <= 2 * 1024);
   if (W->wq.bytes == 0)
     assert_int_equal(stream_shutdown(s), 0);
 }
