@@ -412,8 +412,8 @@ class FolderOperator(unittest.TestCase):
             chat = srv.raw()
             chat.login("alice", register=True)
             for name in ("one.txt", "two.txt"):
-                self.assertEqual(upload(srv, chat, name, name.encode())["type"],
-                                 "FOLDER_OK")
+                res = upload(srv, chat, name, name.encode())
+                self.assertEqual(res["type"], "FOLDER_OK", res)
             srv.console_expect("files", r"^one\.txt 7 alice \d{4}-")
             srv.console_expect("rm nope", r"^no such file in the shared")
             srv.console_expect("rm one.txt", r"^deleted$")
