@@ -495,6 +495,13 @@ static void tls_close(stream *s) {
       (void)uv_try_write((uv_stream_t *)&s->tcp, &one, 1);
     }
   }
+  /* An end without close_notify (writes in flight, a dropped network)
+   * still leaves the session resumable: TLS 1.3 tickets do not die with
+   * an unclean end, but OpenSSL marks the session not resumable unless
+   * the end is flagged as said, and the client's next connect would be a
+   * full handshake. */
+  if (t->secure)
+    SSL_set_shutdown(t->ssl, SSL_get_shutdown(t->ssl) | SSL_SENT_SHUTDOWN);
   s->tls = NULL;
   if (t->inner != NULL) {
     SSL_free(t->inner->ssl);

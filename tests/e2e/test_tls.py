@@ -315,13 +315,17 @@ class Tls(unittest.TestCase):
         self.assertIsNotNone(m, out)
         return int(m.group(1)), int(m.group(2))
 
-    def restarted(self, srv, clients, before_start=None):
-        """Stops srv with the clients left running (they wait to
-        reconnect), runs before_start, then starts a parleyd on the same
-        port and database; returns it once the clients are back."""
+    def restarted(self, srv, clients, before_start=None, crash=False):
+        """Stops srv (crash: SIGKILL) with the clients left running (they
+        wait to reconnect), runs before_start, then starts a parleyd on
+        the same port and database; returns it once the clients are
+        back."""
         port = srv.port
         marks = [c.mark() for c in clients]
-        srv.stop_keep_clients()
+        if crash:
+            srv.kill()
+        else:
+            srv.stop_keep_clients()
         for c in clients:
             c.expect({"event": "reconnecting"})
         if before_start:
@@ -367,6 +371,15 @@ class Tls(unittest.TestCase):
                 b.expect({"event": "message", "from": "alice",
                           "text": "resumed"})
                 self.assertEqual(self.handshakes(srv2), (1, 1))
+                srv2.stop()
+
+    def test_sessions_resume_after_a_crash(self):
+        # No close_notify from a killed server: the client's session must
+        # stay resumable all the same.
+        with Server() as srv:
+            a = self.reconnecting_alice(srv)
+            with self.restarted(srv, [a], crash=True) as srv2:
+                self.assertEqual(self.handshakes(srv2), (0, 1))
                 srv2.stop()
 
     def test_rotated_key_still_resumes_older_tickets(self):
