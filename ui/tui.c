@@ -861,8 +861,8 @@ static const char *const tui_keys_help[] = {
     "  Ctrl-N / Ctrl-P      next / previous window",
     "  Alt-A                next window with activity (highlights first)",
     "  PgUp / PgDn          scroll the chat; Alt-< / Alt-> top / live",
-    "  Ctrl-R               search back as you type (again: older; "
-    "Enter or Esc leaves)",
+    ("  Ctrl-R               search back as you type (again: older; "
+     "Enter or Esc leaves)"), /* one line (parentheses: clang asks) */
     "  Tab                  complete a nick, room or command",
     "  Ctrl-A/E/K/U/W/Y     start, end, kill to end/start, kill word, yank",
     "  Alt-B / Alt-F        word left / right; Alt-Backspace kill word",
