@@ -1,4 +1,5 @@
 /* progress.c: the transfers pane. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,6 +14,8 @@
 #define PROGRESS_NAME_MIN 8
 #define PROGRESS_PEER_MIN 12 /* "from " and 7 characters */
 #define PROGRESS_TAIL 44     /* columns for the figures, path and state */
+#define PROGRESS_NAME_LEAST 4 /* when the state needs more room */
+#define PROGRESS_PEER_LEAST 6
 
 /* Appends s cut or padded to exactly cols columns; a cut ends in an
  * ellipsis so that the reader knows there is more. */
@@ -54,9 +57,29 @@ void progress_state(char *buf, size_t cap, const xfer *x, const char *state,
     snprintf(buf, cap, "%s", state);
 }
 
+/* Writes the figures between the bar and the state: the percent, rate and
+ * ETA each in its fixed width (so that rows line up), those not wanted
+ * left out. Returns their width. */
+static int progress_figures(char *buf, size_t cap, int pct, const char *rate,
+                            const char *eta) {
+  int n = 0;
+  buf[0] = '\0';
+  if (pct >= 0)
+    n += snprintf(buf + n, cap - (size_t)n, " %3d%%", pct);
+  if (rate != NULL)
+    n += snprintf(buf + n, cap - (size_t)n, " %10s", rate);
+  if (eta != NULL)
+    n += snprintf(buf + n, cap - (size_t)n, " %9s", eta);
+  n += snprintf(buf + n, cap - (size_t)n, " ");
+  return n;
+}
+
 /* Lays out fixed columns (name, peer, bar, figures, state) so that the
  * rows of several transfers line up. Narrow panes take columns from the
- * peer, then the name, before the bar drops under PROGRESS_BAR_MIN. */
+ * peer, then the name, before the bar drops under PROGRESS_BAR_MIN. The
+ * state is what the row is about, so it is never cut while the row can
+ * hold it: the bar, the ETA, the rate, then more of the peer and the name,
+ * then the percent make way for it. */
 void progress_format(const xfer *x, const char *st, const char *path,
                      int cols, progress_row *r) {
   memset(r, 0, sizeof(*r));
@@ -76,10 +99,7 @@ void progress_format(const xfer *x, const char *st, const char *path,
   progress_state(state, sizeof(state), x, st, path);
   /* A failed row has no ETA: its longer state takes that room, so every
    * row's figures and bar line up. */
-  if (x->status == XFER_FAILED)
-    snprintf(fig, sizeof(fig), " %3d%% %10s ", pct, rate);
-  else
-    snprintf(fig, sizeof(fig), " %3d%% %10s %9s ", pct, rate, eta);
+  bool with_eta = x->status != XFER_FAILED, with_rate = true, with_pct = true;
   snprintf(peer, sizeof(peer), "%s %s", x->dir == XFER_SEND ? "to" : "from",
            x->peer[0] ? x->peer : "server");
   int namew = cols / 5;
@@ -93,10 +113,37 @@ void progress_format(const xfer *x, const char *st, const char *path,
     namew--;
   if (barw > 40)
     barw = 40;
+  bool bar = barw >= 5;
+  int statew = utf8_width(state, strlen(state));
+  for (;;) {
+    int figw = progress_figures(fig, sizeof(fig), with_pct ? pct : -1,
+                                with_rate ? rate : NULL, with_eta ? eta : NULL);
+    int over = namew + 1 + peerw + (bar ? barw + 2 : 0) + figw + statew - cols;
+    if (over <= 0)
+      break;
+    if (bar && barw - over >= 5)
+      barw -= over;
+    else if (bar)
+      bar = false;
+    else if (with_eta)
+      with_eta = false;
+    else if (with_rate)
+      with_rate = false;
+    else if (peerw > PROGRESS_PEER_LEAST)
+      peerw = peerw - over > PROGRESS_PEER_LEAST ? peerw - over
+                                                 : PROGRESS_PEER_LEAST;
+    else if (namew > PROGRESS_NAME_LEAST)
+      namew = namew - over > PROGRESS_NAME_LEAST ? namew - over
+                                                 : PROGRESS_NAME_LEAST;
+    else if (with_pct)
+      with_pct = false;
+    else
+      break; /* the pane is narrower than the state: it is cut below */
+  }
   size_t pos = progress_cell(r->text, sizeof(r->text), x->name, namew);
   r->text[pos++] = ' ';
   pos += progress_cell(r->text + pos, sizeof(r->text) - pos, peer, peerw);
-  if (barw >= 5) {
+  if (bar) {
     int fill = (int)((long)barw * pct / 100);
     r->text[pos++] = '[';
     r->bar_col = namew + 1 + peerw + 1;

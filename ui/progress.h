@@ -2,7 +2,9 @@
  * model. Row format (cut to the pane width):
  *   name  to|from peer  [#####.....]  42%  1.2 MiB/s  ETA 0:42  active
  * A name too long for its column ends in an ellipsis; the bar keeps at
- * least PROGRESS_BAR_MIN (10) cells from 80 columns up.
+ * least PROGRESS_BAR_MIN (10) cells from 80 columns up. The state is shown
+ * in full whenever the pane can hold it: narrower panes drop the bar, the
+ * ETA and the rate, then cut the peer and the name further, for it.
  * The header row reads "Transfers N". */
 #ifndef PARLEY_UI_PROGRESS_H
 #define PARLEY_UI_PROGRESS_H

@@ -52,6 +52,26 @@ class Panes(h.TuiCase):
 
             a.wait_check(check, "the transfers pane at %dx%d" % (cols, rows_))
 
+        # At 50 columns the bar and the ETA make way for the state, which
+        # reads in full (it was cut to "ac" once).
+        a.resize(50, 12)
+
+        def narrow(s):
+            d = "\n" + s.dump()
+            self.assertEqual((s.cols, s.height), (50, 12), d)
+            rows = [r.rstrip() for r in s.rows
+                    if re.match(r"^(holiday|report|notes)", r)]
+            self.assertEqual(len(rows), 3, d)
+            self.assertRegex(rows[0], r" to bob +\d+% .* (active|done)$", d)
+            self.assertRegex(rows[1], r" from carol +\d+% .* (active|done)$",
+                             d)
+            self.assertRegex(rows[2], r" from dave +50% .*"
+                             r"failed: connection lost$", d)
+            for r in s.rows:
+                self.assertLessEqual(h.text_width(r), s.cols, d)
+
+        a.wait_check(narrow, "whole states at 50x12")
+
     def test_users_pane_width_keys(self):
         a = self.login("alice")
         s = a.screen()

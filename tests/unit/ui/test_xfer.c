@@ -220,12 +220,52 @@ static void test_states(void **state) {
   assert_non_null(strstr(r.text, "twenty-characters.gz "));
 }
 
+/* Narrow panes drop the bar, the ETA and the rate before they cut the
+ * state (the tester's 50-column row read "...ETA 0:10 re"). */
+static void test_narrow_state(void **state) {
+  (void)state;
+  xfer x;
+  progress_row r;
+  xfer_init(&x, 1, "back200.tar.gz", "bob", XFER_RECV, 1000000);
+  xfer_start(&x, 0, 0);
+  xfer_progress(&x, 850000, 1000);
+  progress_format(&x, "active", "relay", 50, &r);
+  assert_non_null(strstr(r.text, "relay active"));
+  assert_non_null(strstr(r.text, "from bob"));
+  assert_non_null(strstr(r.text, " 85%"));
+  assert_non_null(strstr(r.text, "KiB/s")); /* the rate outlives the ETA */
+  assert_null(strstr(r.text, "ETA"));
+  assert_int_equal(r.bar_col, -1);
+  static const char *const states[][2] = {
+      {"active", "relay"}, {"verifying", "direct"}, {"connecting", "direct"},
+      {"offered", NULL},   {"cancelled", NULL},     {"rejected", NULL},
+  };
+  for (int cols = 40; cols <= 160; cols++) {
+    for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++) {
+      char st[64];
+      progress_state(st, sizeof(st), &x, states[i][0], states[i][1]);
+      progress_format(&x, states[i][0], states[i][1], cols, &r);
+      assert_true(utf8_width(r.text, strlen(r.text)) <= cols);
+      assert_non_null(strstr(r.text, st));
+      assert_non_null(strstr(r.text, "from b"));
+      if (cols >= 80)
+        assert_true(r.bar_w >= 10);
+    }
+  }
+  xfer_fail(&x, XFER_ERR_HASH, 2000);
+  for (int cols = 40; cols <= 160; cols++) {
+    progress_format(&x, NULL, NULL, cols, &r);
+    assert_true(utf8_width(r.text, strlen(r.text)) <= cols);
+    assert_non_null(strstr(r.text, "failed: checksum mismatch"));
+  }
+}
+
 int main(void) {
   setlocale(LC_ALL, "C.UTF-8");
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_fmt),    cmocka_unit_test(test_machine),
       cmocka_unit_test(test_edges),  cmocka_unit_test(test_rows),
-      cmocka_unit_test(test_states),
+      cmocka_unit_test(test_states), cmocka_unit_test(test_narrow_state),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
