@@ -94,11 +94,14 @@ struct tui {
                                              landed in the server window
                                              before that: shown there too */
   size_t nfirst;
-  char (*known)[CLIENT_NAME_SZ]; /* who was online while connected; kept
-                                    as it was during an outage */
+  char (*known)[CLIENT_NAME_SZ]; /* who is online, as of the last time we
+                                    were connected */
   size_t nknown;
   bool known_dirty; /* presence changed: take the list again */
-  time_t returning; /* reconnected at; joins of known names hidden */
+  char (*before)[CLIENT_NAME_SZ]; /* who was online before the outage and
+                                     is not back yet */
+  size_t nbefore;
+  time_t returning; /* reconnected at; joins of those before hidden */
   layout lay;
   WINDOW *keywin; /* a pad we read keys from (no implicit refresh) */
   WINDOW *sep;
@@ -443,15 +446,15 @@ static void tui_first_screen(tui *t, client_window *w) {
   t->nfirst = 0;
 }
 
-/* Remembers who is online (while connected and not just back from an
- * outage), so that their joins after an outage are known as returns. At
- * most TUI_MAX_KNOWN names; called from the redraw pass, so once per loop
- * iteration at most. */
+/* Remembers who is online while connected (also just after an outage: a
+ * second one may follow within TUI_RETURN_S), so that their joins after an
+ * outage are known as returns. At most TUI_MAX_KNOWN names; called from
+ * the redraw pass, so once per loop iteration at most. */
 static void tui_known_update(tui *t) {
   const client_model *m = client_model_get(t->c);
   if (t->returning && time(NULL) - t->returning > TUI_RETURN_S)
     t->returning = 0;
-  if (!t->known_dirty || t->returning || m->state != CLIENT_CONNECTED)
+  if (!t->known_dirty || m->state != CLIENT_CONNECTED)
     return;
   t->known_dirty = false;
   if (!t->known) {
@@ -465,19 +468,43 @@ static void tui_known_update(tui *t) {
   t->nknown = n;
 }
 
+/* The link went down: who was online is who may come back. The returns
+ * had used up the list taken before an earlier outage, so it is taken
+ * again; those from the earlier one not back yet (it was less than
+ * TUI_RETURN_S ago) stay in it. */
+static void tui_outage_begin(tui *t) {
+  if (!t->was_up || t->down_since)
+    return;
+  t->down_since = time(NULL);
+  if (!t->returning || t->down_since - t->returning > TUI_RETURN_S)
+    t->nbefore = 0;
+  t->returning = 0;
+  if (!t->before) {
+    t->before = malloc(TUI_MAX_KNOWN * sizeof(*t->before));
+    if (!t->before)
+      return;
+  }
+  for (size_t i = 0; i < t->nknown && t->nbefore < TUI_MAX_KNOWN; i++) {
+    size_t j = 0;
+    while (j < t->nbefore && strcasecmp(t->before[j], t->known[i]) != 0)
+      j++;
+    if (j == t->nbefore)
+      memcpy(t->before[t->nbefore++], t->known[i], CLIENT_NAME_SZ);
+  }
+}
+
 /* A join notice after an outage: true (and forgotten, so a later join
  * shows) when name was online before it. */
 static bool tui_is_return(tui *t, const char *name) {
   if (!t->returning || !name || !name[0])
     return false;
-  if (time(NULL) - t->returning > TUI_RETURN_S || t->nknown == 0) {
+  if (time(NULL) - t->returning > TUI_RETURN_S || t->nbefore == 0) {
     t->returning = 0;
-    t->known_dirty = true;
     return false;
   }
-  for (size_t i = 0; i < t->nknown; i++)
-    if (strcasecmp(t->known[i], name) == 0) {
-      memcpy(t->known[i], t->known[--t->nknown], CLIENT_NAME_SZ);
+  for (size_t i = 0; i < t->nbefore; i++)
+    if (strcasecmp(t->before[i], name) == 0) {
+      memcpy(t->before[i], t->before[--t->nbefore], CLIENT_NAME_SZ);
       return true;
     }
   return false;
@@ -693,9 +720,9 @@ static void tui_on_event(client *c, const client_event *ev, void *ud) {
   case CLIENT_EV_STATE:
   case CLIENT_EV_RECONNECTING:
   case CLIENT_EV_LAG:
-    if (ev->type != CLIENT_EV_CONNECTED && t->was_up && !t->down_since &&
+    if (ev->type != CLIENT_EV_CONNECTED &&
         client_model_get(t->c)->state != CLIENT_CONNECTED)
-      t->down_since = time(NULL);
+      tui_outage_begin(t);
     t->bars.dirty = true;
     t->bars.title_dirty = true;
     t->in.dirty = true; /* the limit comes with WELCOME */
@@ -703,8 +730,7 @@ static void tui_on_event(client *c, const client_event *ev, void *ud) {
     tui_tick_update(t);
     break;
   case CLIENT_EV_DISCONNECTED:
-    if (t->was_up && !t->down_since)
-      t->down_since = time(NULL);
+    tui_outage_begin(t);
     t->bars.dirty = t->bars.title_dirty = true;
     t->users.dirty = true;
     if (ev->fatal == CLIENT_FATAL_AUTH)
@@ -1445,6 +1471,7 @@ static void tui_redraw_cb(uv_prepare_t *h) {
   } else if (t->laid_xfers != tui_xfer_shown(t)) {
     tui_relayout(t); /* the transfers pane appears or changes height */
   }
+  tui_known_update(t); /* the screen may be too small, presence moves on */
   if (t->lay.too_small) {
     if (t->all_dirty) {
       t->all_dirty = false;
@@ -1459,7 +1486,6 @@ static void tui_redraw_cb(uv_prepare_t *h) {
     tui_dirty_all(t);
   }
   const client_model *m = client_model_get(t->c);
-  tui_known_update(t);
   bool any = false;
   if ((t->bars.title_dirty || t->bars.dirty) && t->bars.title) {
     /* Both bars in one go; an untouched window costs nothing to refresh. */
@@ -1689,6 +1715,7 @@ int tui_main(int argc, char **argv, const tui_hooks *hooks) {
   for (size_t i = 0; i < t->nfirst; i++)
     free(t->first_notices[i]);
   free(t->known);
+  free(t->before);
   if (uv_loop_close(&t->loop) != 0)
     fprintf(stderr, "parley: warning: handles left open at exit\n");
   int code = t->exit_code;

@@ -2,6 +2,7 @@
 after a reconnect, day lines and dated backlog."""
 import os
 import re
+import signal
 import sqlite3
 import time
 
@@ -122,6 +123,49 @@ class Marks(h.TuiCase):
                         s.dump())
         self.assertRegex(rows[row_of(rows, "<bob> new news")],
                          r"^\d\d:\d\d <bob> new news", s.dump())
+
+    def test_outages_in_a_row(self):
+        # The tester's restarts came within a minute of each other: after
+        # the second one, those online before it are returns too (the
+        # picture taken before the first outage had been used up by the
+        # returns after it, and was not taken again).
+        ts = [(self.login(n), n) for n in ("alice", "bob", "carol")]
+        for t, n in ts:
+            t.wait(lambda s: len(s.users()) == 3, n + " sees everyone")
+        port = self.server.port
+        for outage in (1, 2):
+            if outage == 1:
+                self.server.proc.send_signal(signal.SIGTERM)
+                self.server.proc.wait(15 * h.SCALE)
+            else:
+                self.server.proc.kill()
+                self.server.proc.wait()
+            self.server.stop()
+            ts[0][0].wait(lambda s: "connecting" in s.status_bar(),
+                          "alice reconnecting")
+            self.server = h.Server(self.tmp, port=port)
+            for t, n in ts:
+                t.wait(lambda s, n=n: s.status_bar().startswith(
+                    "[%s@127.0.0.1] connected |" % n) and
+                    len(s.users()) == 3 and
+                    sum("-- disconnected " in r for r in chat(s)) == outage,
+                    "%s back with everyone after outage %d" % (n, outage),
+                    timeout=45 * h.SCALE)
+            # A line from each after the returns: any (coalesced) join
+            # notice is on screen by the time all three are.
+            for t, n in ts:
+                t.line("%s back %d" % (n, outage))
+            for t, n in ts:
+                s = t.wait(lambda s: all("<%s> %s back %d" % (m, m, outage)
+                                         in s.text for _, m in ts),
+                           "%s sees everyone's line %d" % (n, outage))
+                rows = chat(s)
+                out = max(i for i, r in enumerate(rows)
+                          if "-- disconnected " in r)
+                self.assertEqual(
+                    [r for r in rows[out:] if "joined #lobby" in r], [],
+                    "%s after outage %d\n%s" % (n, outage, s.dump()))
+
 
 
 if __name__ == "__main__":
