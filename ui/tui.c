@@ -1118,8 +1118,8 @@ static void tui_complete(tui *t) {
     cmds[nc][l] = '\0';
     cands[n++] = cmds[nc++];
   }
-  static const char *local[] = {"/search", "/panewidth", "/pane", "/keys",
-                                "/set"};
+  /* /set is the core's too (its table's entry): listed once. */
+  static const char *local[] = {"/search", "/panewidth", "/pane", "/keys"};
   for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++)
     cands[n++] = local[i];
   editline_complete(&t->ed, cands, (int)n);

@@ -71,44 +71,47 @@ static const cmd_def defs[] = {
      "drop the connection and connect again now"},
     {"send", CLIENT_CMD_SEND, ARGS_REST_REQ, "/send [USER|#room] PATH...",
      "offer files (in a conversation: to its peer)"},
-    {"accept", CLIENT_CMD_ACCEPT, ARGS_REST,
-     "/accept|/reject [ID], /cancel ID, /transfers",
-     "answer the newest (or ID) file offer; stop or list transfers"},
-    {"reject", CLIENT_CMD_REJECT, ARGS_REST, "/reject [ID]", NULL},
-    {"cancel", CLIENT_CMD_CANCEL, ARGS_REST_REQ, "/cancel ID", NULL},
-    {"transfers", CLIENT_CMD_TRANSFERS, ARGS_NONE, "/transfers", NULL},
+    {"accept", CLIENT_CMD_ACCEPT, ARGS_REST, "/accept [ID] [DIR]",
+     "accept the newest (or ID) file offer; DIR: where to save it"},
+    {"reject", CLIENT_CMD_REJECT, ARGS_REST, "/reject [ID]",
+     "decline the newest (or ID) file offer"},
+    {"cancel", CLIENT_CMD_CANCEL, ARGS_REST_REQ, "/cancel ID",
+     "stop a transfer, either side"},
+    {"transfers", CLIENT_CMD_TRANSFERS, ARGS_NONE, "/transfers",
+     "list this session's transfers"},
     {"upload", CLIENT_CMD_UPLOAD, ARGS_REST_REQ,
      "/upload [--overwrite] PATH [NAME]",
      "put a file in the server's shared folder (alias /put)"},
     {"put", CLIENT_CMD_UPLOAD, ARGS_REST_REQ, "/put [--overwrite] PATH [NAME]",
-     NULL},
+     "same as /upload"},
     {"download", CLIENT_CMD_DOWNLOAD, ARGS_REST_REQ, "/download NAME [DIR]",
      "get a file from the shared folder (alias /get)"},
-    {"get", CLIENT_CMD_DOWNLOAD, ARGS_REST_REQ, "/get NAME [DIR]", NULL},
+    {"get", CLIENT_CMD_DOWNLOAD, ARGS_REST_REQ, "/get NAME [DIR]",
+     "same as /download"},
     {"files", CLIENT_CMD_FILES, ARGS_REST, "/files [PATTERN]",
      "list the shared folder (alias /list)"},
-    {"list", CLIENT_CMD_FILES, ARGS_REST, "/list [PATTERN]", NULL},
+    {"list", CLIENT_CMD_FILES, ARGS_REST, "/list [PATTERN]", "same as /files"},
     {"rename", CLIENT_CMD_RENAME, ARGS_REST_REQ,
      "/rename [--overwrite] OLD NEW",
      "rename a file of the shared folder (alias /change)"},
     {"change", CLIENT_CMD_RENAME, ARGS_REST_REQ,
-     "/change [--overwrite] OLD NEW", NULL},
+     "/change [--overwrite] OLD NEW", "same as /rename"},
     {"delete", CLIENT_CMD_DELETE, ARGS_REST_REQ, "/delete NAME",
      "delete a file of the shared folder"},
 };
 #define NDEFS (sizeof defs / sizeof defs[0])
 
-/* Returns the help table (built once from defs). */
+/* Returns the help table (built once from defs): one entry per command and
+ * alias, so that /help NAME and Tab completion (the first word of each
+ * entry) know every one of them. */
 const client_help_entry *client_cmd_help(size_t *n) {
   static client_help_entry table[NDEFS];
-  static size_t used;
   if (table[0].command == NULL)
-    for (size_t i = 0; i < NDEFS; i++)
-      if (defs[i].help != NULL) { /* NULL: listed with another entry */
-        table[used].command = defs[i].usage;
-        table[used++].help = defs[i].help;
-      }
-  *n = used;
+    for (size_t i = 0; i < NDEFS; i++) {
+      table[i].command = defs[i].usage;
+      table[i].help = defs[i].help;
+    }
+  *n = NDEFS;
   return table;
 }
 
@@ -202,6 +205,89 @@ int client_cmd_parse(const char *line, client_cmd *out, char *err,
     out->rest = p;
     break;
   }
+  }
+  return 0;
+}
+
+/* A blank or the end: where a word or a leading "~" ends. */
+static bool word_end(char ch) {
+  return ch == ' ' || ch == '\t' || ch == '\0';
+}
+
+int client_cmd_words(const char *s, client_words *ws, char *err,
+                     size_t errlen) {
+  size_t o = 0;
+  ws->n = 0;
+  for (;;) {
+    s = skip_blank(s);
+    if (*s == '\0')
+      return ws->n;
+    if (ws->n == CLIENT_WORDS_MAX) {
+      snprintf(err, errlen, "too many arguments (at most %d)",
+               CLIENT_WORDS_MAX);
+      return -1;
+    }
+    if (o + 1 >= sizeof ws->buf) {
+      snprintf(err, errlen, "arguments too long");
+      return -1;
+    }
+    ws->tilde[ws->n] = s[0] == '~' && (s[1] == '/' || word_end(s[1]));
+    ws->w[ws->n++] = ws->buf + o;
+    char quote = 0;
+    for (; *s && (quote || !word_end(*s)); s++) {
+      char ch = *s;
+      if (quote == '\'') {
+        if (ch == '\'') {
+          quote = 0;
+          continue;
+        }
+      } else if (quote == '"') {
+        if (ch == '"') {
+          quote = 0;
+          continue;
+        }
+        if (ch == '\\' && (s[1] == '"' || s[1] == '\\'))
+          ch = *++s;
+      } else if (ch == '\'' || ch == '"') {
+        quote = ch;
+        continue;
+      } else if (ch == '\\') {
+        if (s[1] == '\0') {
+          snprintf(err, errlen, "a backslash ends the line: escape it (\\\\)");
+          return -1;
+        }
+        ch = *++s;
+      }
+      if (o + 1 >= sizeof ws->buf) { /* room for the NUL is kept */
+        snprintf(err, errlen, "arguments too long");
+        return -1;
+      }
+      ws->buf[o++] = ch;
+    }
+    if (quote) {
+      snprintf(err, errlen, "unterminated %c quote", quote);
+      return -1;
+    }
+    ws->buf[o++] = '\0';
+  }
+}
+
+int client_cmd_path(const client_words *ws, int i, const char *home, char *dst,
+                    size_t cap, char *err, size_t errlen) {
+  const char *w = ws->w[i];
+  int r;
+  if (ws->tilde[i]) {
+    if (home == NULL || home[0] == '\0') {
+      snprintf(err, errlen, "cannot expand ~: HOME is not set");
+      return -1;
+    }
+    r = snprintf(dst, cap, "%s%s", home, w + 1);
+  } else {
+    r = snprintf(dst, cap, "%s", w);
+  }
+  if (r < 0 || (size_t)r >= cap) {
+    snprintf(err, errlen, "path too long: %.60s...", w);
+    return -1;
   }
   return 0;
 }

@@ -58,4 +58,29 @@ typedef struct client_cmd {
 int client_cmd_parse(const char *line, client_cmd *out, char *err,
                      size_t errlen);
 
+/* The arguments of a command taking paths or file names (/send, /accept,
+ * /upload, /download, /files, /rename, /delete), split like a shell's
+ * words. */
+#define CLIENT_WORDS_MAX 64    /* words per line */
+#define CLIENT_WORDS_BUF 16448 /* an input line (16 KiB) and the NULs */
+typedef struct client_words {
+  int n;
+  char *w[CLIENT_WORDS_MAX];    /* NUL-terminated, into buf */
+  bool tilde[CLIENT_WORDS_MAX]; /* began with an unquoted "~" or "~/" */
+  char buf[CLIENT_WORDS_BUF];
+} client_words;
+
+/* Splits s into words: blanks separate them; '...' keeps everything
+ * literally, "..." too except \" and \\; outside quotes a backslash keeps
+ * the next character. Returns the number of words, or -1 with err filled
+ * (an unterminated quote, a backslash ending the line, too many words). */
+int client_cmd_words(const char *s, client_words *out, char *err,
+                     size_t errlen);
+
+/* Word i as a local path into dst: a leading unquoted "~" or "~/" becomes
+ * home (the client's $HOME; never done to names sent to the server).
+ * Returns 0, or -1 with err filled (no home, too long). */
+int client_cmd_path(const client_words *ws, int i, const char *home, char *dst,
+                    size_t cap, char *err, size_t errlen);
+
 #endif

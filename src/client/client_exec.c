@@ -1,5 +1,6 @@
 /* client_exec.c: the command executor. Runs what client_cmd.c parsed:
  * sends the frame, opens or switches windows, or reports a usage error. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -258,28 +259,31 @@ static char *client_exec_alias(const client *c, const char *line) {
   return NULL;
 }
 
+/* Word i of ws as a local path, ~ expanded with the client's $HOME. */
+static int client_exec_path(const client_words *ws, int i, char *dst,
+                            size_t cap, char *err, size_t errlen) {
+  return client_cmd_path(ws, i, getenv("HOME"), dst, cap, err, errlen);
+}
+
 /* The shared folder's commands: /upload, /download, /files, /rename,
  * /delete (client_folder.c; the transfers in client_xfer.c). */
 static int client_exec_folder(client *c, const client_cmd *cmd, char *err,
                               size_t errlen) {
-  char words[3][1024] = {{0}};
-  const char *p = cmd->rest ? cmd->rest : "";
+  client_words ws;
+  if (client_cmd_words(cmd->rest ? cmd->rest : "", &ws, err, errlen) < 0)
+    return CLIENT_EUSAGE;
+  const char *words[3] = {"", "", ""};
+  int at[3] = {0};
   bool overwrite = false;
   int n = 0;
-  while (*p) {
-    while (*p == ' ')
-      p++;
-    size_t k = strcspn(p, " ");
-    if (k == 0)
-      break;
-    if (k == 11 && strncmp(p, "--overwrite", k) == 0)
+  for (int i = 0; i < ws.n; i++)
+    if (strcmp(ws.w[i], "--overwrite") == 0)
       overwrite = true;
-    else if (n < 3)
-      snprintf(words[n++], sizeof words[0], "%.*s", (int)k, p);
-    else
+    else if (n < 3) {
+      at[n] = i;
+      words[n++] = ws.w[i];
+    } else
       n++;
-    p += k;
-  }
   int want_lo = cmd->id == CLIENT_CMD_FILES    ? 0
                 : cmd->id == CLIENT_CMD_RENAME ? 2
                                                : 1;
@@ -296,13 +300,18 @@ static int client_exec_folder(client *c, const client_cmd *cmd, char *err,
     return CLIENT_EUSAGE;
   }
   int r;
+  char path[PATH_MAX]; /* the local one: ~ expanded */
   switch (cmd->id) {
   case CLIENT_CMD_UPLOAD:
-    return client_folder_upload(c, words[0], n > 1 ? words[1] : NULL, overwrite,
+    if (client_exec_path(&ws, at[0], path, sizeof path, err, errlen) < 0)
+      return CLIENT_EUSAGE;
+    return client_folder_upload(c, path, n > 1 ? words[1] : NULL, overwrite,
                                 err, errlen);
   case CLIENT_CMD_DOWNLOAD:
-    return client_xfer_download(c, words[0], n > 1 ? words[1] : NULL, err,
-                                errlen);
+    if (n > 1 &&
+        client_exec_path(&ws, at[1], path, sizeof path, err, errlen) < 0)
+      return CLIENT_EUSAGE;
+    return client_xfer_download(c, words[0], n > 1 ? path : NULL, err, errlen);
   case CLIENT_CMD_FILES:
     r = client_folder_list(c, words[0]);
     break;
@@ -322,48 +331,49 @@ static int client_exec_run(client *c, client_window *w, const char *line,
 /* The file commands: /send, /accept, /reject, /cancel, /transfers. */
 static int client_exec_xfer(client *c, client_window *w, const client_cmd *cmd,
                             char *err, size_t errlen) {
-  char words[3][1024] = {{0}};
-  const char *rest = cmd->rest ? cmd->rest : "";
-  const char *p = rest;
-  int n = 0;
-  while (n < 3 && *p) {
-    while (*p == ' ')
-      p++;
-    size_t k = strcspn(p, " ");
-    if (k == 0)
-      break;
-    snprintf(words[n++], sizeof words[0], "%.*s", (int)k, p);
-    p += k;
-  }
+  client_words ws;
+  if (client_cmd_words(cmd->rest ? cmd->rest : "", &ws, err, errlen) < 0)
+    return CLIENT_EUSAGE;
+  int n = ws.n;
+  char dir[PATH_MAX]; /* /accept's DIR */
+  int dir_at = -1;
   unsigned long id = 0;
   if (cmd->id != CLIENT_CMD_SEND && cmd->id != CLIENT_CMD_TRANSFERS && n > 0) {
     char *end;
-    id = strtoul(words[0], &end, 10);
+    id = strtoul(ws.w[0], &end, 10);
     if (*end != '\0' || id == 0 || id > 1000000) {
-      if (cmd->id == CLIENT_CMD_ACCEPT && n == 1 && words[0][0] == '/') {
+      if (cmd->id == CLIENT_CMD_ACCEPT && n == 1 &&
+          (ws.w[0][0] == '/' || ws.tilde[0])) {
         id = 0; /* /accept DIR */
-        memmove(words[1], words[0], sizeof words[0]);
+        dir_at = 0;
       } else {
-        snprintf(err, errlen, "bad transfer number '%s'", words[0]);
+        snprintf(err, errlen, "bad transfer number '%.100s'", ws.w[0]);
         return CLIENT_EUSAGE;
       }
+    } else if (cmd->id == CLIENT_CMD_ACCEPT && n > 1) {
+      dir_at = 1;
     }
+  }
+  if (n > (cmd->id == CLIENT_CMD_ACCEPT ? 2 : 1) &&
+      cmd->id != CLIENT_CMD_SEND && cmd->id != CLIENT_CMD_TRANSFERS) {
+    snprintf(err, errlen, "usage: %s",
+             cmd->id == CLIENT_CMD_ACCEPT   ? "/accept [ID] [DIR]"
+             : cmd->id == CLIENT_CMD_REJECT ? "/reject [ID]"
+                                            : "/cancel ID");
+    return CLIENT_EUSAGE;
   }
   switch (cmd->id) {
   case CLIENT_CMD_SEND: {
     /* /send USER PATH..., /send #room PATH..., or in a conversation
      * /send PATH... */
     const char *target = NULL;
-    const char *paths = rest;
-    size_t k = strcspn(rest, " ");
-    bool named = k > 0 && rest[k] == ' ' &&
-                 (rest[0] == '#' || proto_check_name(rest, k) == 0);
-    char who[CLIENT_ROOM_SZ + 1];
+    int first = 0;
+    bool named = n > 1 && (ws.w[0][0] == '#' ||
+                           proto_check_name(ws.w[0], strlen(ws.w[0])) == 0);
     if (named) {
-      snprintf(who, sizeof who, "%.*s", (int)k, rest);
-      target = who;
-      paths = rest + k;
-    } else if (w != NULL && w->kind == CLIENT_WIN_QUERY) {
+      target = ws.w[0];
+      first = 1;
+    } else if (n > 0 && w != NULL && w->kind == CLIENT_WIN_QUERY) {
       target = w->name;
     } else {
       snprintf(err, errlen,
@@ -372,23 +382,21 @@ static int client_exec_xfer(client *c, client_window *w, const client_cmd *cmd,
       return CLIENT_EUSAGE;
     }
     int r = 0;
-    for (;;) {
-      while (*paths == ' ')
-        paths++;
-      size_t m = strcspn(paths, " ");
-      if (m == 0)
-        break;
-      char path[1024];
-      snprintf(path, sizeof path, "%.*s", (int)m, paths);
+    for (int i = first; i < n; i++) {
+      char path[PATH_MAX];
+      if (client_exec_path(&ws, i, path, sizeof path, err, errlen) < 0)
+        return CLIENT_EUSAGE;
       r = client_xfer_send(c, target, path, err, errlen);
       if (r < 0)
         return r;
-      paths += m;
     }
     return r;
   }
   case CLIENT_CMD_ACCEPT:
-    return client_xfer_accept(c, (unsigned)id, n > 1 ? words[1] : NULL, err,
+    if (dir_at >= 0 &&
+        client_exec_path(&ws, dir_at, dir, sizeof dir, err, errlen) < 0)
+      return CLIENT_EUSAGE;
+    return client_xfer_accept(c, (unsigned)id, dir_at >= 0 ? dir : NULL, err,
                               errlen);
   case CLIENT_CMD_REJECT:
     return client_xfer_reject(c, (unsigned)id, err, errlen);

@@ -397,6 +397,44 @@ class Files(unittest.TestCase):
             a.expect({"event": "transfer", "state": "rejected"})
             self.assertFalse(os.path.exists(self.down))
 
+    def test_quoted_names_and_home(self):
+        # Names with blanks (and non-ASCII) are one path when quoted or
+        # escaped, and ~/ is the sender's (or receiver's) $HOME, expanded
+        # by the client: the offers carry the plain names.
+        with Server() as srv:
+            home_a = os.path.join(srv.tmp, "home a")
+            home_b = os.path.join(srv.tmp, "home b")
+            os.makedirs(home_a)
+            os.makedirs(home_b)
+            a, b = self.pair(srv, a_env={"HOME": home_a},
+                             b_env={"HOME": home_b})
+            names = ["my notes \u00e9 \u00fc.txt", "it's here.txt",
+                     "back slash.txt"]
+            digests = [make_file(os.path.join(home_a, n), 1000 + i)
+                       for i, n in enumerate(names)]
+            a.send('/send bob "%s" ~/\'it\'"\'"\'s here.txt\' ~/back\\ slash.txt'
+                   % os.path.join(home_a, names[0]))
+            offers = [b.expect({"event": "offer", "from": "alice",
+                                "name": n}) for n in names]
+            for off, n, d in zip(offers, names, digests):
+                b.send("/accept %d ~/in\\ box" % off["id"])
+                bd = b.expect({"event": "transfer", "state": "done",
+                               "direction": "receive", "name": n},
+                              timeout=T_BIG)
+                self.assertEqual(bd["file"],
+                                 os.path.join(home_b, "in box", n))
+                self.assertEqual(sha256(bd["file"]), d)
+            # An open quote is an error and offers nothing.
+            ids = [o["id"] for o in offers]
+            a.send('/send bob "%s' % os.path.join(home_a, names[0]))
+            e = a.expect({"event": "error"})
+            self.assertIn("unterminated", e["text"], e)
+            a.send("/msg bob after the open quote")
+            b.expect_none(lambda e: e["event"] == "offer" and
+                          e["id"] not in ids,
+                          {"event": "message",
+                           "text": "after the open quote"})
+
     def test_send_directory(self):
         """/send USER DIR offers each regular file under DIR as its own
         transfer, named DIR/sub/file; the receiver keeps the structure

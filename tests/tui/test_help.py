@@ -52,6 +52,37 @@ class Help(h.TuiCase):
         a.wait(lambda s: "no command nosuchthing" in s.text,
                "a notice for an unknown command")
 
+    def test_every_command_and_alias_known(self):
+        # The transfer commands and the aliases have their /help entry, and
+        # Tab completes each prefix to the one real command.
+        a = self.login("alice")
+        for name, text in (("transfers", "list this session's transfers"),
+                           ("cancel", "stop a transfer"),
+                           ("accept", "accept the newest"),
+                           ("reject", "decline the newest"),
+                           ("put", "same as /upload"),
+                           ("get", "same as /download"),
+                           ("list", "same as /files"),
+                           ("change", "same as /rename")):
+            a.line("/help " + name)
+            s = a.wait(lambda s: text in chat(s) or "no command" in s.text,
+                       "/%s's entry" % name)
+            self.assertNotIn("no command", s.text, s.dump())
+        for prefix, full in (("/acc", "/accept"), ("/rej", "/reject"),
+                             ("/can", "/cancel"), ("/transf", "/transfers"),
+                             ("/pu", "/put"), ("/chan", "/change")):
+            a.type(prefix)
+            a.keys("Tab")
+            a.wait(lambda s: s.input_line().rstrip() == "> " + full,
+                   "%s completed to %s" % (prefix, full))
+            a.keys("C-u")
+        a.type("/transf")
+        a.keys("Tab")
+        a.keys("Enter")
+        s = a.wait(lambda s: "no transfers in this session" in chat(s) or
+                   "unknown command" in s.text, "/transfers' answer")
+        self.assertNotIn("unknown command", s.text, s.dump())
+
     def test_keys_in_chat(self):
         a = self.login("alice")
         a.line("/keys")

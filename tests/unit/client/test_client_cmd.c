@@ -160,11 +160,14 @@ static void test_help_table(void **s) {
   size_t n;
   const client_help_entry *h = client_cmd_help(&n);
   assert_true(n >= 18);
-  const char *want[] = {"/join", "/part", "/msg",   "/query", "/me",
-                        "/away", "/back", "/busy",  "/who",   "/rooms",
-                        "/kick", "/ban",  "/topic", "/scan",  "/help",
-                        "/quit", "/bye",  "/close", "/unban", "/bans",
-                        "/set"};
+  const char *want[] = {
+      "/join",   "/part",      "/msg",    "/query",  "/me",       "/away",
+      "/back",   "/busy",      "/who",    "/rooms",  "/kick",     "/ban",
+      "/topic",  "/scan",      "/help",   "/quit",   "/bye",      "/close",
+      "/unban",  "/bans",      "/set",    "/send",   "/accept",   "/reject",
+      "/cancel", "/transfers", "/upload", "/put",    "/download", "/get",
+      "/files",  "/list",      "/rename", "/change", "/delete",   "/names",
+      "/joins",  "/reconnect"};
   for (size_t w = 0; w < sizeof want / sizeof want[0]; w++) {
     bool found = false;
     for (size_t i = 0; i < n; i++) {
@@ -176,6 +179,108 @@ static void test_help_table(void **s) {
     }
     assert_true(found);
   }
+  /* The first word of each entry is what Tab completes to: it must be a
+   * real command ("/accept|/reject" was not). */
+  for (size_t i = 0; i < n; i++) {
+    char line[40];
+    size_t l = strcspn(h[i].command, " ");
+    assert_true(l < sizeof line);
+    memcpy(line, h[i].command, l);
+    line[l] = '\0';
+    client_cmd c;
+    char err[200] = "";
+    if (client_cmd_parse(line, &c, err, sizeof err) < 0)
+      assert_null(strstr(err, "unknown command"));
+  }
+}
+
+/* Splits s, asserting success; returns the words. */
+static client_words *words_ok(const char *s) {
+  static client_words ws;
+  char err[200] = "";
+  int r = client_cmd_words(s, &ws, err, sizeof err);
+  if (r < 0)
+    fail_msg("'%s': %s", s, err);
+  assert_int_equal(r, ws.n);
+  return &ws;
+}
+
+/* Splits s, asserting failure with err containing want. */
+static void words_bad(const char *s, const char *want) {
+  static client_words ws;
+  char err[200] = "";
+  assert_int_equal(client_cmd_words(s, &ws, err, sizeof err), -1);
+  if (!strstr(err, want))
+    fail_msg("'%s': '%s' lacks '%s'", s, err, want);
+}
+
+static void test_words(void **s) {
+  (void)s;
+  client_words *w = words_ok("  bob   my  notes.txt ");
+  assert_int_equal(w->n, 3);
+  assert_string_equal(w->w[0], "bob");
+  assert_string_equal(w->w[1], "my");
+  assert_string_equal(w->w[2], "notes.txt");
+  w = words_ok("bob \"my notes \u00e9 \u00fc.txt\" 'it''s' a\\ b\\\\c");
+  assert_int_equal(w->n, 4);
+  assert_string_equal(w->w[1], "my notes \u00e9 \u00fc.txt");
+  assert_string_equal(w->w[2], "its");
+  assert_string_equal(w->w[3], "a b\\c");
+  w = words_ok("my\\ notes\\ \u00e9\\ \u00fc.txt \"a\\\"b\\\\c\\d\" 'x\\y\"z' "
+               "\"\" x\"y z\"w");
+  assert_int_equal(w->n, 5);
+  assert_string_equal(w->w[0], "my notes \u00e9 \u00fc.txt");
+  assert_string_equal(w->w[1], "a\"b\\c\\d");
+  assert_string_equal(w->w[2], "x\\y\"z");
+  assert_string_equal(w->w[3], "");
+  assert_string_equal(w->w[4], "xy zw");
+  assert_int_equal(words_ok("")->n, 0);
+  assert_int_equal(words_ok(" \t ")->n, 0);
+  words_bad("bob \"my notes.txt", "unterminated \" quote");
+  words_bad("bob 'my notes.txt", "unterminated ' quote");
+  words_bad("bob notes\\", "backslash ends the line");
+  char many[CLIENT_WORDS_MAX * 2 + 8];
+  size_t o = 0;
+  for (int i = 0; i <= CLIENT_WORDS_MAX; i++) {
+    many[o++] = 'x';
+    many[o++] = ' ';
+  }
+  many[o] = '\0';
+  words_bad(many, "too many arguments");
+  many[o - 2] = '\0'; /* CLIENT_WORDS_MAX words */
+  assert_int_equal(words_ok(many)->n, CLIENT_WORDS_MAX);
+  static char big[CLIENT_WORDS_BUF + 10];
+  memset(big, 'y', sizeof big - 1);
+  big[sizeof big - 1] = '\0';
+  words_bad(big, "too long");
+}
+
+static void test_words_tilde(void **s) {
+  (void)s;
+  char path[64], err[200] = "";
+  client_words *w =
+      words_ok("~/note.txt ~ ~bob/x \\~/a \"~/b\" '~' a~/c ~/'my notes'");
+  assert_int_equal(w->n, 8);
+  const char *want[] = {
+      "/home/u/note.txt", "/home/u", "~bob/x", "~/a", "~/b", "~", "a~/c",
+      "/home/u/my notes"};
+  for (int i = 0; i < w->n; i++) {
+    assert_int_equal(
+        client_cmd_path(w, i, "/home/u", path, sizeof path, err, sizeof err),
+        0);
+    assert_string_equal(path, want[i]);
+  }
+  /* Words that are not expanded need no HOME. */
+  assert_int_equal(
+      client_cmd_path(w, 2, NULL, path, sizeof path, err, sizeof err), 0);
+  assert_int_equal(
+      client_cmd_path(w, 0, NULL, path, sizeof path, err, sizeof err), -1);
+  assert_non_null(strstr(err, "HOME"));
+  assert_int_equal(
+      client_cmd_path(w, 0, "", path, sizeof path, err, sizeof err), -1);
+  assert_int_equal(client_cmd_path(w, 7, "/home/u", path, 10, err, sizeof err),
+                   -1);
+  assert_non_null(strstr(err, "too long"));
 }
 
 int main(void) {
@@ -188,6 +293,8 @@ int main(void) {
       cmocka_unit_test(test_unban_bans_set),
       cmocka_unit_test(test_unknown),
       cmocka_unit_test(test_help_table),
+      cmocka_unit_test(test_words),
+      cmocka_unit_test(test_words_tilde),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
