@@ -48,6 +48,15 @@ const char *client_exec_errname(int r) {
 /* Sends m, mapping failures to err. */
 static int client_exec_send(client *c, const proto_msg *m, char *err,
                             size_t errlen) {
+  if (m->type == PROTO_SAY &&
+      proto_has_control(m->u.say.text.p, m->u.say.text.n)) {
+    /* The server refuses the whole line (PROTOCOL.md 4.2); refused here
+     * first, the face keeps the line to be mended. */
+    snprintf(err, errlen,
+             "the text holds a control, bidi or invisible character "
+             "(shown as ?): remove it and send again");
+    return -PERR_CONTROL_CHARS;
+  }
   int r = client_send(c, m);
   if (r == -PERR_FIELD_TOO_LONG && m->type == PROTO_SAY) {
     snprintf(err, errlen,
