@@ -119,6 +119,17 @@ class Panes(h.TuiCase):
         a.type("w")
         expect("wxy")
 
+    def test_long_paste_cut(self):
+        """A paste past the input line's 4000 characters keeps what fits
+        and says that it was cut."""
+        a = self.login("alice")
+        self.paste(a, "a" * 3998 + "bc\x01defg")
+        s = a.wait(lambda s: "paste cut short" in s.rows[0], "the notice")
+        # The counter ("4000/280") follows the text.
+        self.assertRegex(s.input_line(), r"^> a+bc +4000/\d+$", s.dump())
+        a.keys("C-a", "C-k")  # keys are keys again after the paste
+        a.wait(lambda s: s.input_line().rstrip() == ">", "the line emptied")
+
     def test_refused_paste_stays(self):
         """A line with U+202E is refused (it would reorder text on screen)
         but stays in the input line with the reason, as a too-long one."""
