@@ -169,3 +169,62 @@ keymap_action keymap_lookup(const keymap *km, int r, wint_t ch, bool alt,
     return KEYMAP_INSERT;
   return KEYMAP_NONE;
 }
+
+/* States of a pasted escape sequence: after ESC, inside a CSI (ESC [ ...
+ * final byte), or inside a string (OSC, DCS, APC, PM) ended by BEL or
+ * ESC \. */
+enum { KEYMAP_ESC_NONE, KEYMAP_ESC_START, KEYMAP_ESC_CSI, KEYMAP_ESC_STR };
+
+/* Text, never a key: Ctrl-A in a paste moved the cursor and Ctrl-U erased
+ * what was pasted before it, so the line sent was not the text pasted. */
+long keymap_paste_char(keymap_paste *p, int r, wint_t ch) {
+  bool cr = p->cr;
+  p->cr = false;
+  if (r == KEY_CODE_YES) {
+    if ((int)ch == KEYMAP_PASTE_END) {
+      *p = (keymap_paste){0};
+      return -1;
+    }
+    return 0; /* e.g. ESC [ D pasted: curses made it KEY_LEFT */
+  }
+  switch (p->esc) {
+  case KEYMAP_ESC_START:
+    if (ch == '[')
+      p->esc = KEYMAP_ESC_CSI;
+    else if (ch == ']' || ch == 'P' || ch == '_' || ch == '^')
+      p->esc = KEYMAP_ESC_STR;
+    else if (ch != 27)
+      p->esc = KEYMAP_ESC_NONE; /* a two-byte sequence */
+    return 0;
+  case KEYMAP_ESC_CSI:
+    if (ch >= 0x20 && ch <= 0x3F)
+      return 0; /* parameters and intermediates */
+    p->esc = KEYMAP_ESC_NONE;
+    if (ch >= 0x40 && ch <= 0x7E)
+      return 0; /* the final byte */
+    break;      /* a broken sequence: the character is itself */
+  case KEYMAP_ESC_STR:
+    if (ch == 7)
+      p->esc = KEYMAP_ESC_NONE;
+    else if (ch == 27)
+      p->esc = KEYMAP_ESC_START; /* ESC \ ends it */
+    return 0;
+  default:
+    break;
+  }
+  if (ch == 27) {
+    p->esc = KEYMAP_ESC_START;
+    return 0;
+  }
+  if (ch == '\r') {
+    p->cr = true;
+    return ' ';
+  }
+  if (ch == '\n')
+    return cr ? 0 : ' ';
+  if (ch == '\t')
+    return ' ';
+  if (ch < 0x20 || ch == 0x7F || (ch >= 0x80 && ch < 0xA0))
+    return 0;
+  return (long)ch;
+}

@@ -60,6 +60,13 @@ typedef struct keymap {
       alt_end, alt_pgup, alt_pgdn;
 } keymap;
 
+/* Where a bracketed paste is: the pasted text may hold escape sequences
+ * and control characters, which are dropped rather than read as keys. */
+typedef struct keymap_paste {
+  int esc; /* inside a pasted escape sequence (KEYMAP_ESC_* in keymap.c) */
+  bool cr; /* the last character was a CR: CR LF is one line break */
+} keymap_paste;
+
 /* Looks up the modified keys in terminfo, or binds their xterm forms, and
  * the paste markers when paste is true. Needs curses started. */
 void keymap_init(keymap *km, bool paste);
@@ -68,5 +75,11 @@ void keymap_init(keymap *km, bool paste);
  * it followed an Escape. *arg gets the window number of KEYMAP_WINDOW. */
 keymap_action keymap_lookup(const keymap *km, int r, wint_t ch, bool alt,
                             int *arg);
+
+/* One key from wget_wch (r is OK or KEY_CODE_YES) inside a bracketed
+ * paste: returns the code point to insert (a line break or tab gives ' '),
+ * 0 to drop it (control characters, escape sequences and any key curses
+ * decoded from one), or -1 for the end marker (p is reset). Pure. */
+long keymap_paste_char(keymap_paste *p, int r, wint_t ch);
 
 #endif

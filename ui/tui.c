@@ -69,6 +69,8 @@ struct tui {
   bool screen_on;        /* curses is active */
   bool tick_on;
   bool paste;     /* inside a bracketed paste */
+  bool paste_cut; /* the paste did not fit the input line */
+  keymap_paste paste_st; /* escape sequences inside the paste */
   bool bracketed; /* bracketed paste mode enabled */
   bool all_dirty; /* everything must be redrawn */
   bool hw_scroll; /* the terminal can scroll for us: see hwscroll.h */
@@ -1072,7 +1074,9 @@ static void tui_submit(tui *t) {
                 input_message_chars(line) > (long)mm->limits.max_msg_chars;
     char err[512] = "";
     int r = client_command(t->c, NULL, line, err, sizeof(err));
-    if (over)
+    /* So is a line the core refused for a bidi or invisible character
+     * (U+202E pasted with the text): the paste is not lost. */
+    if (over || r == -PERR_CONTROL_CHARS)
       editline_insert(&t->ed, line, strlen(line));
     if (r < 0) {
       bool quit = strncasecmp(line, "/quit", 5) == 0 ||
@@ -1208,6 +1212,8 @@ static void tui_act(tui *t, keymap_action a, int arg, wint_t ch) {
     return;
   case KEYMAP_PASTE_BEGIN:
     t->paste = true;
+    t->paste_cut = false;
+    t->paste_st = (keymap_paste){0};
     return;
   case KEYMAP_PASTE_FINISH:
     t->paste = false;
@@ -1321,6 +1327,30 @@ static void tui_act(tui *t, keymap_action a, int arg, wint_t ch) {
   }
 }
 
+/* A key inside a bracketed paste: text for whichever editor is active,
+ * never an editing key; at most the input line's bounds are kept. */
+static void tui_paste_key(tui *t, int r, wint_t ch) {
+  long cp = keymap_paste_char(&t->paste_st, r, ch);
+  if (cp < 0) {
+    t->paste = false;
+    if (t->paste_cut)
+      statusbar_notice(&t->bars, "paste cut short: the input line is full");
+    return;
+  }
+  if (cp == 0)
+    return;
+  if (t->pw_asking) {
+    if (cp != ' ' || ch == ' ') /* no line breaks or tabs in a password */
+      tui_pw_key(t, KEYMAP_INSERT, (wint_t)cp);
+  } else if (t->searching) {
+    tui_search_act(t, KEYMAP_INSERT, (wint_t)cp);
+  } else if (editline_insert_cp(&t->ed, (uint32_t)cp) < 0 &&
+             (t->ed.chars >= EDITLINE_MAX_CHARS ||
+              t->ed.len + 4 > EDITLINE_MAX_BYTES)) {
+    t->paste_cut = true; /* not an unprintable character: the line is full */
+  }
+}
+
 /* Handles one key from wget_wch. */
 static void tui_key(tui *t, int r, wint_t ch) {
   statusbar_notice(&t->bars, NULL);
@@ -1328,6 +1358,10 @@ static void tui_key(tui *t, int r, wint_t ch) {
   int arg;
   if (t->asking) {
     tui_ask_key(t, r, ch);
+    return;
+  }
+  if (t->paste) {
+    tui_paste_key(t, r, ch);
     return;
   }
   keymap_action a = keymap_lookup(&t->keys, r, ch, false, &arg);
@@ -1340,9 +1374,9 @@ static void tui_key(tui *t, int r, wint_t ch) {
       }
       return; /* Alt-keys do nothing here */
     }
-    if (a == KEYMAP_PASTE_BEGIN || a == KEYMAP_PASTE_FINISH)
+    if (a == KEYMAP_PASTE_BEGIN)
       tui_act(t, a, arg, ch);
-    else if (!(t->paste && a == KEYMAP_SUBMIT)) /* a pasted line break */
+    else
       tui_pw_key(t, a, ch);
     return;
   }
@@ -1362,12 +1396,6 @@ static void tui_key(tui *t, int r, wint_t ch) {
   } else if (t->searching) {
     if (tui_search_act(t, a, ch))
       return;
-  } else if (t->paste && r != KEY_CODE_YES &&
-             (a == KEYMAP_SUBMIT || a == KEYMAP_COMPLETE)) {
-    /* Inside a paste, line breaks and tabs are text: the pasted lines
-     * become one line to look at before sending. */
-    editline_insert_cp(&t->ed, ' ');
-    return;
   }
   tui_act(t, a, arg, ch);
 }

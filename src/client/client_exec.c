@@ -46,9 +46,25 @@ const char *client_exec_errname(int r) {
   }
 }
 
+/* Message text the server would refuse as a whole (PROTOCOL.md 4.2):
+ * refused here first, so the face can keep the line to be mended (a
+ * pasted U+202E lost the paste). Returns 0 or -PERR_CONTROL_CHARS. */
+static int client_exec_text_ok(const char *p, size_t n, char *err,
+                               size_t errlen) {
+  if (!proto_has_control(p, n))
+    return 0;
+  snprintf(err, errlen,
+           "the text holds a control, bidi or invisible character "
+           "(shown as ?): remove it and send again");
+  return -PERR_CONTROL_CHARS;
+}
+
 /* Sends m, mapping failures to err. */
 static int client_exec_send(client *c, const proto_msg *m, char *err,
                             size_t errlen) {
+  if (m->type == PROTO_SAY &&
+      client_exec_text_ok(m->u.say.text.p, m->u.say.text.n, err, errlen) < 0)
+    return -PERR_CONTROL_CHARS;
   int r = client_send(c, m);
   if (r == -PERR_FIELD_TOO_LONG && m->type == PROTO_SAY) {
     snprintf(err, errlen,
@@ -436,11 +452,14 @@ static int client_exec_run(client *c, client_window *w, const char *line,
       (cmd.id == CLIENT_CMD_TEXT || cmd.id == CLIENT_CMD_ME) && w &&
       w->kind != CLIENT_WIN_SERVER && c->ever_ready && !c->stopping &&
       !c->quitting && c->fatal == CLIENT_FATAL_NONE &&
-      (c->m.state == CLIENT_RECONNECTING || c->m.state == CLIENT_CONNECTING))
+      (c->m.state == CLIENT_RECONNECTING || c->m.state == CLIENT_CONNECTING)) {
     /* Reconnecting: the line is kept and sent once logged in again. */
+    if (client_exec_text_ok(cmd.rest, strlen(cmd.rest), err, errlen) < 0)
+      return -PERR_CONTROL_CHARS;
     return client_exec_hold(c, w, cmd.rest,
                             cmd.id == CLIENT_CMD_ME ? PROTO_MSGF_ACTION : 0,
                             err, errlen);
+  }
   if (needs_server && !client_ready(c)) {
     char st[200];
     snprintf(err, errlen, "not connected (%s)",

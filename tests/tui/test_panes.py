@@ -105,6 +105,70 @@ class Panes(h.TuiCase):
                                    "\n".join(s.chat_pane()), re.M),
                "the pasted line at bob")
 
+    def paste(self, term, text):
+        self.tmux.run("set-buffer", "-b", "clip", text)
+        self.tmux.run("paste-buffer", "-p", "-b", "clip", "-t", term.t)
+
+    def test_paste_controls_are_text(self):
+        """Control characters and escape sequences in a paste are dropped,
+        never editing keys: Ctrl-A moved the cursor, Ctrl-U erased."""
+        a = self.login("alice")
+        b = self.login("bob")
+
+        def expect(text):
+            return a.wait(lambda s: s.input_line().rstrip() == "> " + text,
+                          "input line %r" % text)
+        self.paste(a, "abc\x01XYZ")
+        expect("abcXYZ")
+        a.type("!")  # the cursor is after the paste
+        expect("abcXYZ!")
+        a.keys("C-u")
+        self.paste(a, "hello\x15world")
+        expect("helloworld")
+        a.keys("C-u")
+        self.paste(a, "A line1\nline2 bell\x07 esc\x1b[31mred\x1b[0m "
+                   "tab\there ctl\x01\x02 end\x1b[D")
+        sent = "A line1 line2 bell escred tab here ctl end"
+        expect(sent)
+        a.keys("Enter")
+        b.wait(lambda s: ("<alice> " + sent) in "\n".join(s.chat_pane()),
+               "the paste at bob, in order")
+        # Editing keys work again after the paste.
+        a.type("xy")
+        a.keys("C-a")
+        a.type("w")
+        expect("wxy")
+
+    def test_long_paste_cut(self):
+        """A paste past the input line's 4000 characters keeps what fits
+        and says that it was cut."""
+        a = self.login("alice")
+        self.paste(a, "a" * 3998 + "bc\x01defg")
+        s = a.wait(lambda s: "paste cut short" in s.rows[0], "the notice")
+        # The counter ("4000/280") follows the text.
+        self.assertRegex(s.input_line(), r"^> a+bc +4000/\d+$", s.dump())
+        a.keys("C-a", "C-k")  # keys are keys again after the paste
+        a.wait(lambda s: s.input_line().rstrip() == ">", "the line emptied")
+
+    def test_refused_paste_stays(self):
+        """A line with U+202E is refused (it would reorder text on screen)
+        but stays in the input line with the reason, as a too-long one."""
+        a = self.login("alice")
+        b = self.login("bob")
+        self.paste(a, "evil\u202egpj.exe")
+        a.wait(lambda s: s.input_line().rstrip() == "> evil?gpj.exe",
+               "the paste, the override shown as ?")
+        a.keys("Enter")
+        s = a.wait(lambda s: "bidi" in s.rows[0], "the refusal in the title")
+        self.assertEqual(s.input_line().rstrip(), "> evil?gpj.exe", s.dump())
+        a.keys("BSpace" ,"BSpace", "BSpace", "BSpace", "BSpace", "BSpace",
+               "BSpace", "BSpace")
+        a.type(" ok")
+        a.keys("Enter")
+        b.wait(lambda s: "<alice> evil ok" in "\n".join(s.chat_pane()),
+               "the mended line at bob")
+        self.assertNotIn("gpj", "\n".join(b.screen().chat_pane()))
+
 
 class ModifiedKeys(h.TuiCase):
     """Ctrl-Home/Ctrl-End scroll whatever the input line holds. tmux sends

@@ -45,9 +45,53 @@ static void test_lookup(void **state) {
   assert_int_equal(keymap_lookup(&km, OK, 18, false, &arg), KEYMAP_SEARCH);
 }
 
+/* Feeds s (as curses returns it: one character per key) to the paste
+ * filter and returns what it keeps, as ASCII. */
+static const char *paste_run(keymap_paste *p, const char *s) {
+  static char out[256];
+  size_t n = 0;
+  for (; *s; s++) {
+    long cp = keymap_paste_char(p, OK, (wint_t)(unsigned char)*s);
+    assert_true(cp >= 0);
+    if (cp > 0 && n < sizeof(out) - 1)
+      out[n++] = (char)cp;
+  }
+  out[n] = '\0';
+  return out;
+}
+
+/* Inside a paste nothing is a key: the tester's paste kept its order. */
+static void test_paste(void **state) {
+  (void)state;
+  keymap_paste p = {0};
+  assert_string_equal(paste_run(&p, "abc\001XYZ"), "abcXYZ");
+  assert_string_equal(paste_run(&p, "hello\025world"), "helloworld");
+  assert_string_equal(paste_run(&p,
+                                "A line1\nline2 bell\007 esc\033[31mred\033[0m "
+                                "tab\there ctl\001\002 end"),
+                      "A line1 line2 bell escred tab here ctl end");
+  /* CR LF is one break; a title (OSC ... BEL, OSC ... ESC \) and a
+   * two-byte escape vanish; DEL and C1 go. */
+  assert_string_equal(paste_run(&p, "a\r\nb\rc\n\nd"), "a b c  d");
+  assert_string_equal(paste_run(&p, "x\033]0;title\007y\033]2;t\033\\z"),
+                      "xyz");
+  assert_string_equal(paste_run(&p, "q\033cr\177s"), "qrs");
+  assert_int_equal(keymap_paste_char(&p, OK, 0x85), 0);
+  assert_int_equal(keymap_paste_char(&p, OK, 0x263a), 0x263a);
+  assert_int_equal(keymap_paste_char(&p, OK, 0x202e), 0x202e); /* shown ? */
+  /* A key curses decoded from pasted bytes (ESC [ D) is dropped; the end
+   * marker ends the paste and resets the state. */
+  assert_int_equal(keymap_paste_char(&p, KEY_CODE_YES, KEY_LEFT), 0);
+  assert_int_equal(keymap_paste_char(&p, OK, 27), 0);
+  assert_int_equal(keymap_paste_char(&p, KEY_CODE_YES, KEYMAP_PASTE_END), -1);
+  assert_int_equal(p.esc, 0);
+  assert_int_equal(keymap_paste_char(&p, OK, '['), '[');
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_lookup),
+      cmocka_unit_test(test_paste),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
