@@ -2242,16 +2242,13 @@ static cxf *cxf_room_member(client *c, uint64_t offer_id, proto_str peer) {
   cxf *room = cxf_room_row(c, offer_id);
   if (room == NULL)
     return NULL;
+  bool kbusy = room->kbusy;
+  room->kbusy = true; /* an ended room row is not the slot cxf_new reuses */
   cxf *x = cxf_new(c);
+  room->kbusy = kbusy;
   if (x == NULL)
     return NULL;
   proto_str_copy(x->peer, sizeof x->peer, peer);
-  if (!room->ended) {
-    room->rm_acc++;
-    client_info(c, NULL, CLIENT_LINE_INFO, "%s accepted %s (offered to %s)",
-                x->peer, room->name, room->peer);
-    cxf_room_update(room);
-  }
   memcpy(x->name, room->name, sizeof x->name);
   memcpy(x->t.file, room->t.file, sizeof x->t.file);
   memcpy(x->token, room->token, sizeof x->token);
@@ -2263,6 +2260,12 @@ static cxf *cxf_room_member(client *c, uint64_t offer_id, proto_str peer) {
     x->hashed = room->t.m.size;
   }
   xfer_init(&x->t.m, offer_id, x->name, x->peer, XFER_SEND, room->t.m.size);
+  if (!room->ended) {
+    room->rm_acc++;
+    client_info(c, NULL, CLIENT_LINE_INFO, "%s accepted %s (offered to %s)",
+                x->peer, room->name, room->peer);
+    cxf_room_update(room);
+  }
   return x;
 }
 
