@@ -55,6 +55,9 @@ void client_info(client *c, client_window *w, uint8_t flags, const char *fmt,
     w = c->m.current;
   if (!w)
     return;
+  /* a line without a kind would read as a chat message from "" (<>) */
+  if (!(flags & (CLIENT_LINE_INFO | CLIENT_LINE_NOTICE | CLIENT_LINE_ERROR)))
+    flags |= CLIENT_LINE_INFO;
   client_line *l =
       client_window_add(w, 0, client_now_ms(), "", 0, buf, (size_t)n, flags);
   c->m.seq++;

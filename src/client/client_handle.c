@@ -643,7 +643,8 @@ static void client_handle_error(client *c, client_conn *k,
   }
   if (e->code == PERR_BANNED)
     c->kicked = true;
-  client_handle_report_error(c, e);
+  if (!client_xfer_error_quiet(c, e->ref_type, e->code, e->subject))
+    client_handle_report_error(c, e);
   if (e->ref_type >= PROTO_FILE_OFFER && e->ref_type <= PROTO_FILE_PIN)
     client_xfer_on_error(c, e->ref_type, e->code, e->subject, text);
   if (e->ref_type >= PROTO_FOLDER_LIST_REQ && e->ref_type <= PROTO_FOLDER_OK) {

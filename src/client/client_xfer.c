@@ -151,6 +151,14 @@ struct cxf {
   struct tls_ctx *ktls;        /* the job's result, NULL when it failed */
   uint8_t kmd[TLS_DIGEST_LEN]; /* its key's digest */
   char kerr[160];              /* why it failed */
+  /* an offer to a room (peer "#room", sender): each member answers on its
+   * own (PROTOCOL.md FILE_OFFER); this row ends once every one has */
+  unsigned rm_expect; /* members offered to (the others in the room when it
+                         was sent, as we knew them); 0: unknown */
+  unsigned rm_acc, rm_rej, rm_gone; /* answers: accepted, rejected, expired
+                                       or went offline */
+  unsigned rm_got, rm_lost;         /* accepted members' transfers that ended */
+  bool rm_lapsed;                   /* the server expired the unanswered rest */
 };
 
 enum cxf_job { CXF_JOB_PREPARE, CXF_JOB_READ, CXF_JOB_WRITE, CXF_JOB_FINISH };
@@ -381,6 +389,8 @@ static void cxf_save(cxf *x, bool del) {
   x->c->live++;
 }
 
+static void cxf_room_member_ended(cxf *x, int status);
+
 /* Ends x: DONE, FAILED (err) or CANCELLED (XFER_ERR_NONE), with reason. */
 static void cxf_end(cxf *x, int status, enum xfer_error err, const char *fmt,
                     ...) {
@@ -411,6 +421,7 @@ static void cxf_end(cxf *x, int status, enum xfer_error err, const char *fmt,
     cxf_save(x, true); /* nothing left to resume */
   cxf_maybe_release(x);
   cxf_event(x, true);
+  cxf_room_member_ended(x, status);
 }
 
 /* ---- lookup ------------------------------------------------------------- */
@@ -425,6 +436,109 @@ static cxf *cxf_find(client *c, uint64_t offer_id, proto_str peer) {
       return x;
   }
   return NULL;
+}
+
+/* ---- offers to a room -------------------------------------------------- */
+
+/* The row of our offer offer_id to a room: the newest, one that has not
+ * ended if there is one. */
+static cxf *cxf_room_row(client *c, uint64_t offer_id) {
+  cxf_state *st = cxf_get(c);
+  cxf *r = NULL;
+  for (size_t i = 0; st != NULL && i < st->n; i++) {
+    cxf *y = st->x[i];
+    if (y->t.offer_id == offer_id && y->peer[0] == '#' &&
+        y->t.m.dir == XFER_SEND && (r == NULL || r->ended || !y->ended))
+      r = y;
+  }
+  return r;
+}
+
+/* "1 received, 1 rejected": the room offer's outcome so far. */
+static void cxf_room_text(const cxf *r, char *dst, size_t cap) {
+  unsigned pending = r->rm_acc - r->rm_got - r->rm_lost;
+  const struct {
+    unsigned n;
+    const char *what;
+  } part[] = {{r->rm_got, "received"},
+              {pending, "accepted"},
+              {r->rm_lost, "failed"},
+              {r->rm_rej, "rejected"},
+              {r->rm_gone, "not answered"}};
+  size_t len = 0;
+  dst[0] = '\0';
+  for (size_t i = 0; i < sizeof part / sizeof part[0] && len < cap; i++)
+    if (part[i].n > 0) {
+      int k = snprintf(dst + len, cap - len, "%s%u %s", len ? ", " : "",
+                       part[i].n, part[i].what);
+      if (k > 0)
+        len += (size_t)k;
+    }
+}
+
+/* Shows the room offer's outcome so far and ends its row once every member
+ * answered (or the server expired the rest) and every accepted transfer
+ * ended. */
+static void cxf_room_update(cxf *r) {
+  if (r->ended)
+    return;
+  char sum[sizeof r->t.reason];
+  cxf_room_text(r, sum, sizeof sum);
+  unsigned answered = r->rm_acc + r->rm_rej + r->rm_gone;
+  bool all = r->rm_lapsed || (r->rm_expect > 0 && answered >= r->rm_expect);
+  if (!all || r->rm_got + r->rm_lost < r->rm_acc) {
+    snprintf(r->t.reason, sizeof r->t.reason, "%s", sum);
+    cxf_event(r, true);
+    return;
+  }
+  if (r->rm_got > 0) {
+    cxf_end(r, XFER_DONE, XFER_ERR_NONE, "%s", sum);
+  } else if (answered == r->rm_gone) {
+    cxf_end(r, XFER_FAILED, XFER_ERR_TIMEOUT, "expired");
+  } else {
+    r->t.rejected = r->rm_rej == answered;
+    cxf_end(r, XFER_FAILED, r->t.rejected ? XFER_ERR_REFUSED : XFER_ERR_NONE,
+            "%s", sum);
+  }
+}
+
+/* A member's own transfer of a room offer ended: the room's row counts it. */
+static void cxf_room_member_ended(cxf *x, int status) {
+  if (x->t.m.dir != XFER_SEND || x->peer[0] == '#' || x->folder ||
+      !x->t.accepted)
+    return;
+  cxf *r = cxf_room_row(x->c, x->t.offer_id);
+  if (r == NULL || r->ended || r->rm_got + r->rm_lost >= r->rm_acc)
+    return;
+  if (status == XFER_DONE)
+    r->rm_got++;
+  else
+    r->rm_lost++;
+  cxf_room_update(r);
+}
+
+/* A member's FILE_REJECT or FILE_CANCEL of our offer to a room (the member
+ * had not accepted: an accepted one has its own row). */
+static void cxf_room_refused(client *c, const proto_file_refuse *f, bool reject,
+                             const char *why) {
+  cxf *r = cxf_room_row(c, f->offer_id);
+  if (r == NULL || r->ended)
+    return;
+  char who[PROTO_MAX_NAME * 4 + 1];
+  proto_str_copy(who, sizeof who, f->peer);
+  if (reject) {
+    r->rm_rej++;
+    client_info(c, NULL, CLIENT_LINE_INFO, "%s rejected %s (offered to %s)%s%s",
+                who, r->name, r->peer, why[0] ? ": " : "", why);
+  } else {
+    r->rm_gone++;
+    if (strcmp(why, "offer expired") == 0)
+      r->rm_lapsed = true; /* the server expires a room's offers together */
+    client_info(c, NULL, CLIENT_LINE_INFO,
+                "%s did not take %s (offered to %s)%s%s", who, r->name, r->peer,
+                why[0] ? ": " : "", why);
+  }
+  cxf_room_update(r);
 }
 
 static cxf *cxf_by_id(client *c, unsigned id) {
@@ -1866,6 +1980,7 @@ static void cxf_on_accept(cxf *x, const proto_file_accept *a) {
     return;
   }
   x->t.accepted = true;
+  x->t.reason[0] = '\0'; /* "waiting for bob to come online" is over */
   (void)xfer_connect(&x->t.m);
   if (cxf_open_source(x) < 0)
     return;
@@ -2072,8 +2187,8 @@ static bool cxf_resume_recv(client *c, const proto_file_offer *o) {
   x->t.accepted = true;
   if (cxf_recv_alloc(x) < 0 || !cxf_start_job(x, CXF_JOB_PREPARE))
     return true;
-  client_info(c, c->m.current, 0, "%s offers %s again: resuming", x->peer,
-              x->name);
+  client_info(c, c->m.current, CLIENT_LINE_INFO, "%s offers %s again: resuming",
+              x->peer, x->name);
   cxf_event(x, true);
   return true;
 }
@@ -2122,15 +2237,15 @@ static void cxf_on_offer(client *c, const proto_file_offer *o) {
 /* A room offer accepted by one member becomes that member's own transfer
  * (same offer_id, same file); the room's row stays for the others. */
 static cxf *cxf_room_member(client *c, uint64_t offer_id, proto_str peer) {
-  cxf_state *st = cxf_get(c);
-  cxf *room = NULL;
-  for (size_t i = 0; st != NULL && i < st->n; i++)
-    if (st->x[i]->t.offer_id == offer_id && st->x[i]->peer[0] == '#' &&
-        st->x[i]->t.m.dir == XFER_SEND && !st->x[i]->ended)
-      room = st->x[i];
+  /* an ended row too: a member we did not count (one who joined as we
+   * offered) still gets the file */
+  cxf *room = cxf_room_row(c, offer_id);
   if (room == NULL)
     return NULL;
+  bool kbusy = room->kbusy;
+  room->kbusy = true; /* an ended room row is not the slot cxf_new reuses */
   cxf *x = cxf_new(c);
+  room->kbusy = kbusy;
   if (x == NULL)
     return NULL;
   proto_str_copy(x->peer, sizeof x->peer, peer);
@@ -2145,6 +2260,12 @@ static cxf *cxf_room_member(client *c, uint64_t offer_id, proto_str peer) {
     x->hashed = room->t.m.size;
   }
   xfer_init(&x->t.m, offer_id, x->name, x->peer, XFER_SEND, room->t.m.size);
+  if (!room->ended) {
+    room->rm_acc++;
+    client_info(c, NULL, CLIENT_LINE_INFO, "%s accepted %s (offered to %s)",
+                x->peer, room->name, room->peer);
+    cxf_room_update(room);
+  }
   return x;
 }
 
@@ -2165,10 +2286,14 @@ void client_xfer_on_frame(client *c, const proto_msg *m) {
   case PROTO_FILE_CANCEL: {
     const proto_file_refuse *r = &m->u.file_reject;
     x = cxf_find(c, r->offer_id, r->peer);
-    if (x == NULL || x->ended)
-      return;
     char why[PROTO_MAX_REASON * 4 + 1];
     proto_str_copy(why, sizeof why, r->reason);
+    if (x == NULL) { /* a member of a room we offered to */
+      cxf_room_refused(c, r, m->type == PROTO_FILE_REJECT, why);
+      return;
+    }
+    if (x->ended)
+      return;
     if (m->type == PROTO_FILE_REJECT) {
       x->t.rejected = true;
       cxf_end(x, XFER_FAILED, XFER_ERR_REFUSED, "rejected by %s%s%s", x->peer,
@@ -2249,8 +2374,13 @@ static bool cxf_offer(client *c, const char *target, const char *path,
   x->t.offer_id = id;
   x->mtime = mtime;
   xfer_init(&x->t.m, id, x->name, x->peer, XFER_SEND, size);
-  if (x->peer[0] != '#')
+  if (x->peer[0] != '#') {
     cxf_save(x, false); /* resumable until it ends */
+  } else {
+    client_window *w = client_window_find(c, x->peer);
+    if (w != NULL && w->joined && w->members > 1)
+      x->rm_expect = w->members - 1;
+  }
   uint8_t zero[PROTO_HASH_LEN] = {0};
   proto_msg m = {.type = PROTO_FILE_OFFER};
   m.u.file_offer.offer_id = id;
@@ -2590,16 +2720,17 @@ int client_xfer_cancel(client *c, unsigned id, char *err, size_t errlen) {
 void client_xfer_list(client *c) {
   cxf_state *st = cxf_get(c);
   if (st == NULL || st->n == 0) {
-    client_info(c, NULL, 0, "no transfers in this session");
+    client_info(c, NULL, CLIENT_LINE_INFO, "no transfers in this session");
     return;
   }
   for (size_t i = 0; i < st->n; i++) {
     cxf *x = st->x[i];
     char sz[32];
     cxf_size_text(sz, sizeof sz, x->t.m.size);
-    client_info(c, NULL, 0, "%u %s %s %s %s (%s) %d%% %s%s%s", x->t.id,
-                x->t.m.dir == XFER_SEND ? "to" : "from", x->peer, x->name,
-                client_transfer_state(&x->t), sz, xfer_percent(&x->t.m),
+    client_info(c, NULL, CLIENT_LINE_INFO, "%u %s %s %s %s (%s) %d%% %s%s%s",
+                x->t.id, x->t.m.dir == XFER_SEND ? "to" : "from", x->peer,
+                x->name, client_transfer_state(&x->t), sz,
+                xfer_percent(&x->t.m),
                 x->t.path_known ? (x->t.relay ? "relay" : "direct") : "",
                 x->t.reason[0] ? ": " : "", x->t.reason);
   }
@@ -2608,13 +2739,10 @@ void client_xfer_list(client *c) {
 static void cxf_folder_error(client *c, uint16_t ref_type, int code,
                              proto_str subject, const char *text);
 
-void client_xfer_on_error(client *c, uint16_t ref_type, int code,
-                          proto_str subject, const char *text) {
+/* The transfer an ERROR about ref_type (FILE_OFFER, FILE_RELAY) to subject
+ * is about: the newest open one that fits, or NULL. */
+static cxf *cxf_error_target(client *c, uint16_t ref_type, proto_str subject) {
   cxf_state *st = cxf_get(c);
-  if (ref_type == PROTO_UPLOAD_REQ || ref_type == PROTO_DOWNLOAD_REQ) {
-    cxf_folder_error(c, ref_type, code, subject, text);
-    return;
-  }
   for (size_t i = st ? st->n : 0; i > 0; i--) {
     cxf *x = st->x[i - 1];
     if (x->ended || !client_str_eq(subject, x->peer))
@@ -2623,23 +2751,42 @@ void client_xfer_on_error(client *c, uint16_t ref_type, int code,
                      ? x->t.m.dir == XFER_SEND && !x->t.accepted
                  : ref_type == PROTO_FILE_RELAY ? x->win == NULL
                                                 : false;
-    if (!match)
-      continue;
-    if (x->reoffered && ref_type == PROTO_FILE_OFFER) {
-      snprintf(x->t.reason, sizeof x->t.reason,
-               "waiting for %s to come online to resume", x->peer);
-      cxf_event(x, true);
-      return; /* offered again when the peer is back */
-    }
-    cxf_end(x, XFER_FAILED, XFER_ERR_SERVER, "%s", text);
-    if (ref_type == PROTO_FILE_RELAY) { /* the other side must hear of it */
-      proto_msg m = {.type = PROTO_FILE_CANCEL};
-      m.u.file_cancel.offer_id = x->t.offer_id;
-      m.u.file_cancel.peer = proto_str_c(x->peer);
-      m.u.file_cancel.reason = proto_str_c(text);
-      (void)client_conn_send(c, &m);
-    }
+    if (match)
+      return x;
+  }
+  return NULL;
+}
+
+bool client_xfer_error_quiet(client *c, uint16_t ref_type, int code,
+                             proto_str subject) {
+  if (ref_type != PROTO_FILE_OFFER || code != PERR_USER_OFFLINE)
+    return false;
+  cxf *x = cxf_error_target(c, ref_type, subject);
+  return x != NULL && x->reoffered;
+}
+
+void client_xfer_on_error(client *c, uint16_t ref_type, int code,
+                          proto_str subject, const char *text) {
+  if (ref_type == PROTO_UPLOAD_REQ || ref_type == PROTO_DOWNLOAD_REQ) {
+    cxf_folder_error(c, ref_type, code, subject, text);
     return;
+  }
+  cxf *x = cxf_error_target(c, ref_type, subject);
+  if (x == NULL)
+    return;
+  if (x->reoffered && ref_type == PROTO_FILE_OFFER) {
+    snprintf(x->t.reason, sizeof x->t.reason,
+             "waiting for %s to come online to resume", x->peer);
+    cxf_event(x, true);
+    return; /* offered again when the peer is back */
+  }
+  cxf_end(x, XFER_FAILED, XFER_ERR_SERVER, "%s", text);
+  if (ref_type == PROTO_FILE_RELAY) { /* the other side must hear of it */
+    proto_msg m = {.type = PROTO_FILE_CANCEL};
+    m.u.file_cancel.offer_id = x->t.offer_id;
+    m.u.file_cancel.peer = proto_str_c(x->peer);
+    m.u.file_cancel.reason = proto_str_c(text);
+    (void)client_conn_send(c, &m);
   }
 }
 

@@ -61,6 +61,12 @@ void client_xfer_on_frame(client *c, const proto_msg *m);
 void client_xfer_on_error(client *c, uint16_t ref_type, int code,
                           proto_str subject, const char *text);
 
+/* Whether an ERROR needs no line: USER_OFFLINE for an offer parley made
+ * again on its own (a resume after a restart), which waits quietly for
+ * the peer to come back. */
+bool client_xfer_error_quiet(client *c, uint16_t ref_type, int code,
+                             proto_str subject);
+
 /* Logged in: transfers this process or an earlier one left unfinished
  * (state in $XDG_STATE_HOME/parley/transfers) are offered again. */
 void client_xfer_logged_in(client *c);

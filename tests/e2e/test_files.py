@@ -847,6 +847,45 @@ class Files(unittest.TestCase):
                               if e["event"] == "transfer" and
                               e["state"] not in ("offered",)])
 
+    def room_senders_last(self, srv, names, **kw):
+        """Clients for names, then alice once they are all in #lobby: her
+        JOINED counts them, so she knows whom a room offer reaches."""
+        rs = {}
+        for n in names:
+            rs[n] = srv.client(n, register=True, **kw)
+        return srv.client("alice", register=True), rs
+
+    def test_room_offer_ends_with_each_members_answer(self):
+        # One member accepts, one rejects: the sender's room row reports
+        # each answer and ends once the accepted transfer is done.
+        with Server() as srv:
+            down = os.path.join(srv.tmp, "down")
+            a, rs = self.room_senders_last(
+                srv, ("bob", "carol"), args=("--download-dir", down))
+            src = os.path.join(srv.tmp, "note.txt")
+            make_file(src, 3000)
+            a.send("/send #lobby " + src)
+            offs = {n: rs[n].expect({"event": "offer", "from": "alice"})
+                    for n in rs}
+            rs["carol"].send("/reject %d" % offs["carol"]["id"])
+            a.expect({"event": "transfer", "peer": "#lobby",
+                      "state": "waiting", "reason": "1 rejected"})
+            rs["bob"].send("/accept %d" % offs["bob"]["id"])
+            a.expect({"event": "transfer", "peer": "bob", "state": "done"})
+            a.expect({"event": "transfer", "peer": "#lobby", "state": "done",
+                      "reason": "1 received, 1 rejected"})
+
+    def test_room_offer_nobody_answers_expires(self):
+        with Server("--offer-ttl", "2") as srv:
+            a, rs = self.room_senders_last(srv, ("bob", "carol"))
+            src = os.path.join(srv.tmp, "note.txt")
+            make_file(src, 3000)
+            a.send("/send #lobby " + src)
+            for n in rs:
+                rs[n].expect({"event": "offer", "from": "alice"})
+            a.expect({"event": "transfer", "peer": "#lobby", "state": "failed",
+                      "reason": "expired"}, timeout=T_BIG)
+
     def test_disk_full_fails_cleanly(self):
         import harness
         with Server() as srv:
@@ -910,6 +949,41 @@ class Files(unittest.TestCase):
             self.assertEqual(ad["resumed_from"], bd["resumed_from"])
             self.assertEqual(sorted(os.listdir(self.down)), ["big.bin"])
 
+    def test_restarted_sender_waits_quietly_for_offline_peer(self):
+        # alice's parley dies mid-way and bob leaves; alice's next parley
+        # offers the file again on its own: bob being offline is no error
+        # to show, it waits for him and resumes when he is back.
+        with Server() as srv:
+            delay = {"PARLEY_TEST_XFER_DELAY_MS": "40"}
+            a, b = self.pair(srv, a_env=delay)
+            carol = srv.client("carol", register=True)
+            src = os.path.join(srv.tmp, "big.bin")
+            digest = make_file(src, 24 * MB + 5)
+            a.send("/send bob " + src)
+            off = b.expect({"event": "offer"})
+            b.send("/accept %d" % off["id"])
+            b.expect({"event": "transfer", "state": "active",
+                      "bytes": lambda n: n >= 4 * MB}, timeout=T_BIG)
+            a.proc.kill()
+            a.proc.wait()
+            b.expect({"event": "transfer", "state": "failed",
+                      "reason": lambda r: "interrupted" in r}, timeout=T_BIG)
+            b.proc.kill()
+            b.proc.wait()
+            carol.expect({"event": "presence", "user": "bob",
+                          "status": "offline"})
+            a2 = srv.client("alice", env=delay)
+            a2.expect({"event": "transfer", "peer": "bob",
+                       "reason": "waiting for bob to come online to resume"})
+            b2 = srv.client("bob", args=("--download-dir", self.down))
+            bd = b2.expect({"event": "transfer", "state": "done"},
+                           timeout=T_BIG)
+            self.assertEqual(sha256(bd["file"]), digest)
+            ad = a2.expect({"event": "transfer", "state": "done"},
+                           timeout=T_BIG)
+            self.assertNotIn("reason", ad)
+            self.assertEqual([e for e in a2.events if e["event"] == "error"],
+                             [])
 
     def test_parleyd_restarted_mid_relay_resumes(self):
         srv = Server()

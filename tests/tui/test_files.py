@@ -44,6 +44,13 @@ class Files(h.TuiCase):
         a.wait(lambda s: row(s, "report.pdf") is None
                and "Transfers" not in s.text, "the rejected row leaving")
         self.assertGreater(time.monotonic() - t0, 2, "it lingered first")
+        # /transfers lists it as local output (==), not a message from "".
+        a.line("/transfers")
+        s = a.wait(lambda s: re.search(r" 1 from bob report\.pdf rejected ",
+                                       s.text), "the /transfers row")
+        self.assertRegex(s.text, r"== +1 from bob report\.pdf rejected ",
+                         s.dump())
+        self.assertNotIn("<>", s.text, s.dump())
 
         # alice sends bob 64 MiB; bob reads it slowly on a small window.
         src = os.path.join(self.tmp, "big.bin")
