@@ -87,6 +87,16 @@ void client_error(client *c, client_window *w, int code, const char *name,
   client_emit(c, &ev);
 }
 
+void client_fail(client *c, const char *fmt, ...) {
+  char buf[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (n >= 0)
+    client_error(c, NULL, 0, "LOCAL", "", buf);
+}
+
 /* Opens a room window (not joined yet) for room, once. */
 static void client_start_room(client *c, const char *room) {
   if (!client_window_find(c, room))

@@ -281,6 +281,6 @@ int client_folder_answer(client *c, bool yes) {
   snprintf(name, sizeof name, "%s", f->ask_b);
   int r = client_folder_upload(c, path, name, true, err, sizeof err);
   if (r < 0)
-    client_info(c, NULL, CLIENT_LINE_ERROR, "%s", err);
+    client_fail(c, "%s", err);
   return r;
 }

@@ -170,6 +170,11 @@ void client_info(client *c, client_window *w, uint8_t flags, const char *fmt,
  * code (a positive PERR_*, 0 for a local failure) and its symbolic name. */
 void client_error(client *c, client_window *w, int code, const char *name,
                   const char *subject, const char *text);
+/* client_error for a local failure found after a command was taken (a
+ * file to send that cannot be read...): code 0, name "LOCAL", so that
+ * batch mode reports it as an error event too. */
+void client_fail(client *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 uint64_t client_now_ms(void);
 /* Case-insensitive equality of a proto_str with a C string. */
 bool client_str_eq(proto_str s, const char *c);

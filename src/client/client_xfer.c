@@ -2522,11 +2522,10 @@ static void cxf_walk_done(uv_work_t *req, int status) {
   if (!c->stopping) {
     size_t offered = 0;
     if (status < 0 || w->err != 0) {
-      client_info(c, NULL, CLIENT_LINE_ERROR, "/send: %s: %s", w->path,
+      client_fail(c, "/send: %s: %s", w->path,
                   status < 0 ? uv_strerror(status) : strerror(w->err));
     } else if (w->n == 0) {
-      client_info(c, NULL, CLIENT_LINE_ERROR,
-                  "/send: %s: no regular files in it", w->path);
+      client_fail(c, "/send: %s: no regular files in it", w->path);
     } else if (!cxf_walk_too_big(c, w)) {
       qsort(w->e, w->n, sizeof *w->e, cxf_dirent_cmp);
       while (offered < w->n &&
@@ -2534,7 +2533,7 @@ static void cxf_walk_done(uv_work_t *req, int status) {
                        w->e[offered].size, w->e[offered].mtime))
         offered++;
       if (offered < w->n || w->more)
-        client_info(c, NULL, CLIENT_LINE_ERROR,
+        client_fail(c,
                     "/send: %s: offered %zu files; the rest did not fit "
                     "(at most %d transfers at once, %d files per directory)",
                     w->path, offered, CLIENT_XFER_MAX, CXF_DIR_MAX);
@@ -2554,7 +2553,7 @@ static void cxf_walk_done(uv_work_t *req, int status) {
 static void cxf_walk_start(client *c, const char *target, const char *path) {
   cxf_walk *w = calloc(1, sizeof *w);
   if (w == NULL) {
-    client_info(c, NULL, CLIENT_LINE_ERROR, "/send: out of memory");
+    client_fail(c, "/send: out of memory");
     return;
   }
   w->c = c;
@@ -2565,8 +2564,7 @@ static void cxf_walk_start(client *c, const char *target, const char *path) {
     w->path[n - 1] = '\0';
   int r = uv_queue_work(c->loop, &w->req, cxf_walk_work, cxf_walk_done);
   if (r < 0) {
-    client_info(c, NULL, CLIENT_LINE_ERROR, "/send: %s: %s", path,
-                uv_strerror(r));
+    client_fail(c, "/send: %s: %s", path, uv_strerror(r));
     free(w);
     return;
   }
@@ -2591,7 +2589,7 @@ static void cxf_stat_done(uv_fs_t *req) {
     return;
   }
   if (r < 0 || !S_ISREG(st.st_mode)) {
-    client_info(c, NULL, CLIENT_LINE_ERROR, "/send: %s: %s", s->path,
+    client_fail(c, "/send: %s: %s", s->path,
                 r < 0 ? uv_strerror((int)r) : "not a regular file");
     free(s);
     return;
@@ -2604,7 +2602,7 @@ static void cxf_stat_done(uv_fs_t *req) {
   base = base ? base + 1 : s->path;
   if (!cxf_offer(c, s->target, s->path, base, st.st_size,
                  (uint64_t)st.st_mtim.tv_sec))
-    client_info(c, NULL, CLIENT_LINE_ERROR, "/send: too many transfers");
+    client_fail(c, "/send: too many transfers");
   free(s);
 }
 
@@ -3134,7 +3132,7 @@ static void cxf_up_stat_done(uv_fs_t *req) {
   client *c = u->c;
   c->live--;
   if (req->result < 0 || !S_ISREG(req->statbuf.st_mode)) {
-    client_info(c, NULL, CLIENT_LINE_ERROR, "cannot upload %s: %s", u->path,
+    client_fail(c, "cannot upload %s: %s", u->path,
                 req->result < 0 ? uv_strerror((int)req->result)
                                 : "not a regular file");
   } else {
@@ -3142,8 +3140,7 @@ static void cxf_up_stat_done(uv_fs_t *req) {
         cxf_folder_new(c, XFER_SEND, u->name, u->path, req->statbuf.st_size,
                        (uint64_t)req->statbuf.st_mtim.tv_sec);
     if (x == NULL) {
-      client_info(c, NULL, CLIENT_LINE_ERROR,
-                  "cannot upload %s: too many transfers", u->path);
+      client_fail(c, "cannot upload %s: too many transfers", u->path);
     } else {
       x->overwrite = u->overwrite;
       cxf_folder_request(x);

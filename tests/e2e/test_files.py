@@ -351,6 +351,25 @@ class Files(unittest.TestCase):
             e = a.expect({"event": "error", "code": E["USER_OFFLINE"]})
             self.assertIn("not online", e["text"])
 
+    def test_unreadable_files_are_error_events(self):
+        # Found after /send was taken (the stat runs off the loop): a
+        # script still hears of it, as an error event, not only a screen line.
+        with Server() as srv:
+            a = srv.client("alice", register=True)
+            srv.client("bob", register=True)
+            a.send("/send bob " + os.path.join(srv.tmp, "nope.bin"))
+            e = a.expect({"event": "error", "name": "LOCAL"})
+            self.assertIn("nope.bin", e["text"])
+            self.assertIn("no such file", e["text"])
+            empty = os.path.join(srv.tmp, "empty-dir")
+            os.mkdir(empty)
+            a.send("/send bob " + empty)
+            e = a.expect({"event": "error", "name": "LOCAL"})
+            self.assertIn("no regular files", e["text"])
+            a.send("/upload " + os.path.join(srv.tmp, "gone.txt"))
+            e = a.expect({"event": "error", "name": "LOCAL"})
+            self.assertIn("cannot upload", e["text"])
+
     def test_too_large_refused_before_any_byte(self):
         with Server("--max-file-size", "1000") as srv:
             a, b = self.pair(srv)
