@@ -246,6 +246,31 @@ static void offer_hint_observed(struct conn *c, user *v,
   offer_deliver(v, &f);
 }
 
+static void offer_cancel_to(const char *to, const char *from, uint64_t id,
+                            const char *reason);
+
+/* FILE_CANCEL with a room as its peer: the sender withdraws a room offer.
+ * Each member's offer of that id still waiting for an answer ends, and
+ * the member hears FILE_CANCEL from the sender; accepted ones go on (each
+ * is a transfer of its own, cancelled by the member's name). */
+static void offer_cancel_room(struct conn *c, uint64_t id, const char *to) {
+  const char *me = c->user->name;
+  unsigned n = 0;
+  for (size_t i = 0; i < OFFER_SLOTS; i++) {
+    offer_slot *s = &offer_slots[i];
+    if (!s->used || s->accepted || s->offer_id != id ||
+        strcasecmp(s->from, me) != 0)
+      continue;
+    offer_cancel_to(s->to, s->from, s->offer_id, "the sender withdrew it");
+    s->used = false;
+    n++;
+  }
+  if (n == 0)
+    conn_error(c, PERR_NO_SUCH_OFFER, PROTO_FILE_CANCEL, to,
+               "no offer %" PRIu64 " of yours to %s is waiting for an answer",
+               id, to);
+}
+
 /* FILE_ACCEPT, FILE_REJECT, FILE_CANCEL, FILE_HINT, FILE_PIN, FILE_RELAY and
  * FILE_DONE (the receiver's "verified"): checked against the table and
  * forwarded to the other party. */
@@ -275,6 +300,10 @@ static void offer_on_answer(struct conn *c, const proto_msg *m) {
   }
   char subj[PROTO_MAX_NAME * 4 + 1];
   proto_str_copy(subj, sizeof subj, peer);
+  if (m->type == PROTO_FILE_CANCEL && peer.n > 0 && peer.p[0] == '#') {
+    offer_cancel_room(c, id, subj);
+    return;
+  }
   bool u_sends;
   offer_slot *s = offer_lookup(u, peer, id, &u_sends);
   if (s == NULL) {

@@ -894,6 +894,31 @@ class Files(unittest.TestCase):
             a.expect({"event": "transfer", "peer": "#lobby", "state": "done",
                       "reason": "1 received, 1 rejected"})
 
+    def test_room_offer_withdrawn_by_its_sender(self):
+        # /cancel on the room's row: every member's waiting offer ends at
+        # once (parleyd cancels them by the room), not when they expire.
+        with Server() as srv:
+            a, rs = self.room_senders_last(srv, ("bob", "carol"))
+            src = os.path.join(srv.tmp, "note.txt")
+            make_file(src, 3000)
+            a.send("/send #lobby " + src)
+            offs = {n: rs[n].expect({"event": "offer", "from": "alice"})
+                    for n in rs}
+            row = a.expect({"event": "transfer", "peer": "#lobby"})
+            m = a.mark()
+            a.send("/cancel %d" % row["id"])
+            for n in rs:
+                rs[n].expect({"event": "transfer", "id": offs[n]["id"],
+                              "state": "cancelled"})
+            rs["bob"].send("/accept %d" % offs["bob"]["id"])
+            rs["bob"].expect({"event": "error"})
+            # A round trip after the cancel: no error came before its echo.
+            a.send("still here")
+            a.expect_none({"event": "error"}, {"event": "message",
+                                                "from": "alice",
+                                                "text": "still here"},
+                          since=m)
+
     def test_room_offer_nobody_answers_expires(self):
         with Server("--offer-ttl", "2") as srv:
             a, rs = self.room_senders_last(srv, ("bob", "carol"))
