@@ -316,6 +316,17 @@ static void daemon_on_coalesce(void) {
   roomcmd_flush();
 }
 
+/* A message is going to r: r's collected joins and leaves go ahead of
+ * it, and the presence changes collected so far before them (as at the
+ * interval's end), so that a newcomer's join line and its entry in the
+ * users pane come together, before its first words. */
+static void daemon_before_room(const room *r) {
+  if (!roomcmd_pending_in(r))
+    return;
+  presence_flush();
+  roomcmd_flush_room(r);
+}
+
 /* Starts every handle. */
 int daemon_start(uv_loop_t *loop, config *cfg) {
   srv.loop = loop;
@@ -323,7 +334,7 @@ int daemon_start(uv_loop_t *loop, config *cfg) {
   srv.on_idle = daemon_on_idle;
   srv.on_conn_gone = daemon_conn_gone;
   srv.on_coalesce = daemon_on_coalesce;
-  chat_set_before_room(roomcmd_flush_room);
+  chat_set_before_room(daemon_before_room);
   conn_set_handlers(session_on_msg, session_on_close);
   store_watch_revoked(session_on_revoked);
   char host[128];

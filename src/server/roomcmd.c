@@ -100,6 +100,12 @@ void roomcmd_flush_room(const room *r) {
     roomcmd_pend_send(p); /* the entry goes at the interval's flush */
 }
 
+bool roomcmd_pending_in(const room *r) {
+  roomcmd_pend *p;
+  HASH_FIND_STR(roomcmd_pending, r->key, p);
+  return p != NULL && p->len > 0;
+}
+
 /* Frees what waits for a flush (shutdown). */
 void roomcmd_fini(void) {
   roomcmd_pend *p, *tmp;

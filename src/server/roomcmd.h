@@ -4,6 +4,7 @@
 #ifndef PARLEY_ROOMCMD_H
 #define PARLEY_ROOMCMD_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "proto.h"
@@ -24,6 +25,9 @@ void roomcmd_flush(void);
 
 /* Sends r's collected joins and leaves before a message to r. */
 void roomcmd_flush_room(const room *r);
+
+/* True when joins or leaves of r wait for the interval's end. */
+bool roomcmd_pending_in(const room *r);
 
 /* Frees the collected joins and leaves (shutdown). */
 void roomcmd_fini(void);

@@ -136,6 +136,10 @@ class Coalesced(unittest.TestCase):
             came = b.expect({"event": "notice", "kind": "joined",
                              "user": "carol"})
             self.assertLess(b.index_of(came), b.index_of(said))
+            # Her entry in the users list comes with it, not later.
+            online = b.expect({"event": "presence", "user": "carol",
+                               "status": "online"})
+            self.assertLess(b.index_of(online), b.index_of(came))
             c.quit(0)
             b.quit(0)
             srv.stop()
