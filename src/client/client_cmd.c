@@ -122,10 +122,15 @@ static const char *skip_blank(const char *p) {
   return p;
 }
 
+/* A blank or the end: where a word or a leading "~" ends. */
+static bool word_end(char ch) {
+  return ch == ' ' || ch == '\t' || ch == '\0';
+}
+
 /* Cuts the next word off *p: sets word/len, advances *p past blanks. */
 static void next_word(const char **p, const char **word, size_t *len) {
   const char *s = skip_blank(*p), *e = s;
-  while (*e && *e != ' ' && *e != '\t')
+  while (!word_end(*e))
     e++;
   *word = s;
   *len = (size_t)(e - s);
@@ -207,11 +212,6 @@ int client_cmd_parse(const char *line, client_cmd *out, char *err,
   }
   }
   return 0;
-}
-
-/* A blank or the end: where a word or a leading "~" ends. */
-static bool word_end(char ch) {
-  return ch == ' ' || ch == '\t' || ch == '\0';
 }
 
 int client_cmd_words(const char *s, client_words *ws, char *err,

@@ -176,6 +176,10 @@ void client_error(client *c, client_window *w, int code, const char *name,
 void client_fail(client *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 uint64_t client_now_ms(void);
+/* Parses a decimal in [lo, hi] into *out (no sign, nothing after it);
+ * returns 0 or -1 (client_opts.c). */
+int client_parse_num(const char *s, unsigned long lo, unsigned long hi,
+                     unsigned long *out);
 /* Case-insensitive equality of a proto_str with a C string. */
 bool client_str_eq(proto_str s, const char *c);
 

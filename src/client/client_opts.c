@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 
 #include "client.h"
+#include "client_int.h"
 #include "client_summary.h"
 
 const char *client_opts_usage(void) {
@@ -73,11 +74,10 @@ const char *client_opts_usage(void) {
          "an IPv6 address goes in brackets: alice@[::1]:7667\n";
 }
 
-/* Parses a decimal in [lo, hi] into *out; returns 0 or -1. */
-static int parse_num(const char *s, unsigned long lo, unsigned long hi,
+int client_parse_num(const char *s, unsigned long lo, unsigned long hi,
                      unsigned long *out) {
   char *end;
-  if (!s || !*s || *s == '-' || *s == '+')
+  if (!s || *s < '0' || *s > '9') /* no blank or sign strtoul allows */
     return -1;
   errno = 0;
   unsigned long v = strtoul(s, &end, 10);
@@ -126,7 +126,7 @@ int client_opts_target(const char *s, char *user, size_t usz, char *host,
     return -1;
   if (*rest == ':') {
     unsigned long v;
-    if (parse_num(rest + 1, 1, 65535, &v) < 0)
+    if (client_parse_num(rest + 1, 1, 65535, &v) < 0)
       return -1;
     *port = (uint16_t)v;
   }
@@ -205,7 +205,7 @@ int client_opts_parse(client_opts *o, int argc, char **argv, char *err,
       o->relay_only = true;
     } else if (strcmp(a, "--send-rate") == 0) {
       NEED_VAL;
-      if (parse_num(val, 0, 1ul << 40, &v) < 0) {
+      if (client_parse_num(val, 0, 1ul << 40, &v) < 0) {
         snprintf(err, errlen, "%s: bad rate '%s' (bytes per second)", a, val);
         return -1;
       }
@@ -243,7 +243,7 @@ int client_opts_parse(client_opts *o, int argc, char **argv, char *err,
     } else if (strcmp(a, "--scan-port") == 0 ||
                strcmp(a, "--discovery-port") == 0) {
       NEED_VAL;
-      if (parse_num(val, 1, 65535, &v) < 0) {
+      if (client_parse_num(val, 1, 65535, &v) < 0) {
         snprintf(err, errlen, "%s: bad port '%s'", a, val);
         return -1;
       }
@@ -268,14 +268,14 @@ int client_opts_parse(client_opts *o, int argc, char **argv, char *err,
       o->n_scan_to++;
     } else if (strcmp(a, "--timeout") == 0) {
       NEED_VAL;
-      if (parse_num(val, 1, 600000, &v) < 0) {
+      if (client_parse_num(val, 1, 600000, &v) < 0) {
         snprintf(err, errlen, "--timeout: bad milliseconds '%s'", val);
         return -1;
       }
       o->timeout_ms = (unsigned)v;
     } else if (strcmp(a, "--scrollback") == 0) {
       NEED_VAL;
-      if (parse_num(val, 10, CLIENT_MAX_SCROLLBACK, &v) < 0) {
+      if (client_parse_num(val, 10, CLIENT_MAX_SCROLLBACK, &v) < 0) {
         snprintf(err, errlen, "--scrollback: need 10..%d lines",
                  CLIENT_MAX_SCROLLBACK);
         return -1;

@@ -11,7 +11,6 @@
  * an idle client never wakes) writes every room's line when
  * opts.join_summary_every seconds have passed. */
 #include <assert.h>
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,15 +178,10 @@ size_t client_summary_format(const client_summary *s, unsigned max_names,
   return o;
 }
 
-/* Parses a decimal in [lo, hi]; returns 0 or -1. */
-static int summary_num(const char *v, unsigned long lo, unsigned long hi,
-                       unsigned *out) {
-  char *end;
-  if (!v || *v < '0' || *v > '9')
-    return -1;
-  errno = 0;
-  unsigned long x = strtoul(v, &end, 10);
-  if (errno || *end || x < lo || x > hi)
+/* client_parse_num into an unsigned. */
+static int summary_num(const char *v, unsigned long hi, unsigned *out) {
+  unsigned long x;
+  if (client_parse_num(v, 1, hi, &x) < 0)
     return -1;
   *out = (unsigned)x;
   return 0;
@@ -198,11 +192,11 @@ int client_summary_parse_above(const char *v, unsigned *out) {
     *out = 0;
     return 0;
   }
-  return summary_num(v, 1, CLIENT_MAX_USERS, out);
+  return summary_num(v, CLIENT_MAX_USERS, out);
 }
 
 int client_summary_parse_every(const char *v, unsigned *out) {
-  return summary_num(v, 1, CLIENT_SUMMARY_MAX_EVERY, out);
+  return summary_num(v, CLIENT_SUMMARY_MAX_EVERY, out);
 }
 
 /* ---- the client's side ------------------------------------------------ */
