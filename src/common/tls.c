@@ -1,5 +1,7 @@
 /* tls.c: the TLS stream backend and the server identity (see tls.h). */
 #include "tls.h"
+#include "log.h"
+#include "tls_rec.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -44,6 +46,7 @@ struct tls_ctx {
   tls_ticket_key keys[TLS_TICKET_KEYS];
   unsigned nkeys;
   uint64_t full, resumed; /* server: handshakes completed */
+  bool own_records;       /* server: records are tls_rec's after handshakes */
 };
 
 /* The end-to-end layer inside a relayed stream: its records are the outer
@@ -56,14 +59,21 @@ typedef struct tls_inner {
 
 typedef struct tls_conn {
   tls_inner *inner; /* NULL unless a second layer runs inside this one */
-  SSL *ssl;
+  SSL *ssl;         /* NULL once rec took the connection over */
   BIO *in, *out; /* network bytes to OpenSSL; OpenSSL's to the network */
   tls_ctx *ctx;
+  /* Server with own records: the traffic secrets during the handshake,
+   * then the records, once the SSL is freed (tls_take). */
+  tls_rec *rec;
+  uint8_t *pend; /* taken over: ciphertext not opened yet (NULL: none) */
+  uint32_t plen, pcap;
   uint32_t writes; /* uv_writes in flight */
   bool client;
   bool seen;     /* the peer's first bytes arrived */
   bool secure;   /* handshake done */
   bool verified; /* client: the chain and the host name check out */
+  bool bye;      /* taken over: our close_notify is sealed, nothing follows */
+  bool running;  /* taken over: tls_rec_run is opening records (pend's) */
 } tls_conn;
 
 typedef struct tls_write { /* one uv_write and its ciphertext */
@@ -81,6 +91,7 @@ static uint8_t tls_lifted[TLS_GATHER]; /* inner ciphertext on its way out */
 static uint8_t tls_out[TLS_FLUSH_MAX + 2 * TLS_GATHER];
 
 static const stream_backend tls_backend;
+static int tls_rec_answer(stream *s);
 
 /* Keeps OpenSSL's reason for the failure (prefixed by what) for
  * stream_strerror and clears its error queue. */
@@ -111,6 +122,8 @@ static void tls_on_write(uv_write_t *req, int status) {
   tls_conn *t = s->tls;
   if (--t->writes == 0)
     s->flags &= (uint8_t)~STREAM_WRITING;
+  if (status == 0 && t->writes == 0 && t->ssl == NULL)
+    status = tls_rec_answer(s); /* a key update owed goes first */
   if (status < 0)
     stream_fail(s, status);
   else if (t->writes == 0 && s->ops->on_drain != NULL)
@@ -135,27 +148,35 @@ static int tls_queue(stream *s, const uint8_t *p, size_t n) {
   return 0;
 }
 
-/* Hands every ciphertext byte OpenSSL produced to the socket: what the
- * socket takes now goes at once (only when nothing is in flight, to keep
- * the order), the rest in one uv_write of its own copy. 0 or a uv error. */
+/* Hands n bytes of ciphertext from a shared buffer to the socket: what
+ * the socket takes now goes at once (only when nothing is in flight, to
+ * keep the order), the rest in one uv_write of its own copy. A large
+ * flush the socket takes whole then costs no allocation (a fresh 256 KiB
+ * block per flush was most of a direct transfer's sender CPU, in page
+ * faults). 0 or a uv error. */
+static int tls_emit(stream *s, const uint8_t *p, size_t n) {
+  size_t off = 0;
+  if (s->tls->writes == 0) {
+    uv_buf_t one = uv_buf_init((char *)p, (unsigned)n);
+    int r = uv_try_write((uv_stream_t *)&s->tcp, &one, 1);
+    if (r < 0 && r != UV_EAGAIN && r != UV_ENOSYS)
+      return r;
+    off = r > 0 ? (size_t)r : 0;
+  }
+  return off == n ? 0 : tls_queue(s, p + off, n - off);
+}
+
+/* Hands every ciphertext byte OpenSSL produced to the socket (tls_emit;
+ * behind writes in flight, read straight into a block of its own). */
 static int tls_send(stream *s) {
   tls_conn *t = s->tls;
   size_t n = (size_t)BIO_ctrl_pending(t->out);
   if (n == 0)
     return 0;
   if (t->writes == 0 && n <= sizeof tls_out) {
-    /* Through the shared buffer first: a large flush the socket takes
-     * whole then costs no allocation (a fresh 256 KiB block per flush was
-     * most of a direct transfer's sender CPU, in page faults); only what
-     * the socket leaves gets a copy of its own. */
     if (BIO_read(t->out, tls_out, (int)n) != (int)n)
       return UV_EIO;
-    uv_buf_t one = uv_buf_init((char *)tls_out, (unsigned)n);
-    int r = uv_try_write((uv_stream_t *)&s->tcp, &one, 1);
-    if (r < 0 && r != UV_EAGAIN && r != UV_ENOSYS)
-      return r;
-    size_t off = r > 0 ? (size_t)r : 0;
-    return off == n ? 0 : tls_queue(s, tls_out + off, n - off);
+    return tls_emit(s, tls_out, n);
   }
   tls_write *w = malloc(sizeof *w + n);
   if (w == NULL)
@@ -315,16 +336,303 @@ static void tls_trim(tls_conn *t) {
   }
 }
 
+/* ---- own records, once a server's handshake is done ------------------- */
+
+static const uint8_t tls_close_notify[2] = {1, 0}; /* level, description */
+
+/* An alert as the last word, if the socket takes it now (best effort:
+ * nothing is in flight, and the peer learns why, or that the end was
+ * meant). */
+static void tls_rec_last_word(stream *s, const uint8_t alert[2]) {
+  if (s->tls->writes > 0 || s->tls->bye)
+    return;
+  s->tls->bye = true;
+  long k = tls_rec_seal(s->tls->rec, TLS_REC_ALERT, alert, 2, tls_out);
+  if (k > 0) {
+    uv_buf_t one = uv_buf_init((char *)tls_out, (unsigned)k);
+    (void)uv_try_write((uv_stream_t *)&s->tcp, &one, 1);
+  }
+}
+
+/* Fails s for a broken record stream, after the alert owed (0: none). */
+static void tls_rec_fail(stream *s, uint8_t alert, const char *why) {
+  if (alert != 0)
+    tls_rec_last_word(s, (const uint8_t[2]){2, alert}); /* fatal */
+  char what[160];
+  snprintf(what, sizeof what, "TLS read failed: %s", why);
+  stream_set_tls_detail(what);
+  stream_fail(s, STREAM_ETLS);
+}
+
+/* Seals what must go out without data (a key update the peer asked for,
+ * an alert) and hands it to the socket; nothing after our close_notify.
+ * 0 or a uv error. */
+static int tls_rec_say(stream *s, uint8_t type, const uint8_t *p, size_t n) {
+  if (s->tls->bye)
+    return 0;
+  long k = tls_rec_seal(s->tls->rec, type, p, n, tls_out);
+  if (k < 0) {
+    tls_note_error("TLS write failed");
+    return STREAM_ETLS;
+  }
+  return k > 0 ? tls_emit(s, tls_out, (size_t)k) : 0;
+}
+
+/* Answers the key update the peer asked for, once, whatever the number
+ * of requests (RFC 8446 4.6.3): now when nothing is in flight, else when
+ * the writes in flight are done (tls_on_write) or ahead of the next data
+ * (tls_rec_flush). A client asking faster than it reads thus costs one
+ * owed answer, not a queued record per request. 0 or a uv error. */
+static int tls_rec_answer(stream *s) {
+  tls_conn *t = s->tls;
+  if (!t->rec->update_owed || t->writes > 0 || t->bye)
+    return 0;
+  return tls_rec_say(s, TLS_REC_DATA, NULL, 0);
+}
+
+/* tls_rec_run's loop. */
+static long tls_rec_run_loop(stream *s, const uint8_t *p, size_t n) {
+  tls_conn *t = s->tls;
+  size_t off = 0, got = 0;
+  while ((s->flags & STREAM_READING) && !(s->flags & STREAM_CLOSING)) {
+    const char *why = NULL;
+    long need = tls_rec_need(p + off, n - off, &why);
+    if (need < 0) {
+      tls_rec_fail(s, (uint8_t)-need, why);
+      return -1;
+    }
+    if (need == 0 || (size_t)need > n - off)
+      break;
+    if (got + (size_t)need > sizeof tls_plain) {
+      stream_deliver(s, tls_plain, got);
+      got = 0;
+      continue; /* the owner may have stopped reading */
+    }
+    size_t m = 0;
+    uint8_t alert = 0;
+    int res = tls_rec_open(t->rec, p + off, (size_t)need, tls_plain + got, &m,
+                           &alert, &why);
+    off += (size_t)need;
+    if (res == TLS_REC_OPEN_DATA) {
+      got += m;
+      continue;
+    }
+    if (res == TLS_REC_OPEN_NONE)
+      continue; /* a key update asked for is answered once, after */
+    if (got > 0)
+      stream_deliver(s, tls_plain, got);
+    if (s->flags & STREAM_CLOSING)
+      return -1;
+    if (res == TLS_REC_OPEN_EOF)
+      stream_fail(s, UV_EOF); /* close_notify: a clean end */
+    else
+      tls_rec_fail(s, alert, why);
+    return -1;
+  }
+  if (got > 0)
+    stream_deliver(s, tls_plain, got);
+  return (s->flags & STREAM_CLOSING) ? -1 : (long)off;
+}
+
+/* Opens the whole records of p[0..n) for the owner while it reads,
+ * plaintext handed over in batches of up to STREAM_READ_MAX. An owner
+ * that stops and starts reading again within its on_read does not run
+ * pend's records a second time underneath (tls_read_start). Returns the
+ * bytes used, or -1 once the stream failed or started closing (t may be
+ * gone then). */
+static long tls_rec_run(stream *s, const uint8_t *p, size_t n) {
+  s->tls->running = true;
+  long r = tls_rec_run_loop(s, p, n);
+  if (s->flags & STREAM_CLOSING)
+    return -1;
+  s->tls->running = false;
+  int w = tls_rec_answer(s);
+  if (w < 0) {
+    stream_fail(s, w);
+    return -1;
+  }
+  return r;
+}
+
+/* Appends n bytes of p to pend, growing it to at least want bytes (a
+ * whole record when its header is known, so that its further parts need
+ * no new allocation). 0, or UV_ENOMEM. */
+static int tls_rec_keep(tls_conn *t, const uint8_t *p, size_t n, size_t want) {
+  size_t have = t->plen;
+  if (want < have + n)
+    want = have + n;
+  if (want > UINT32_MAX)
+    return UV_ENOMEM;
+  if (want > t->pcap) {
+    uint8_t *b = realloc(t->pend, want);
+    if (b == NULL)
+      return UV_ENOMEM;
+    t->pend = b;
+    t->pcap = (uint32_t)want;
+  }
+  memcpy(t->pend + have, p, n);
+  t->plen = (uint32_t)(have + n);
+  return 0;
+}
+
+/* Runs what pend holds, keeping what is left: freed once empty, so that
+ * an idle connection holds no input buffer. -1 once the stream failed or
+ * started closing (t may be gone), else 0. */
+static int tls_rec_pump(stream *s) {
+  tls_conn *t = s->tls;
+  if (t->plen == 0)
+    return 0;
+  long used = tls_rec_run(s, t->pend, t->plen);
+  if (used < 0)
+    return -1;
+  size_t left = t->plen - (size_t)used;
+  if (left == 0) {
+    free(t->pend);
+    t->pend = NULL;
+    t->plen = t->pcap = 0;
+  } else if (used > 0) {
+    memmove(t->pend, t->pend + used, left);
+    t->plen = (uint32_t)left;
+  }
+  return 0;
+}
+
+/* Socket bytes after the takeover. A record begun in an earlier read is
+ * completed in pend from the first bytes of p and opened there; the rest
+ * is opened straight from the read buffer (a bulk stream's reads rarely
+ * end on a record's end: copying whole reads would cost a copy of every
+ * byte). What is left waits in pend. */
+static void tls_rec_input(stream *s, const uint8_t *p, size_t n) {
+  tls_conn *t = s->tls;
+  while (t->plen > 0 && n > 0) {
+    const char *why;
+    long need = tls_rec_need(t->pend, t->plen, &why);
+    size_t want = need > 0 ? (size_t)need : TLS_REC_HDR;
+    size_t top = need < 0 || !(s->flags & STREAM_READING) ? n
+                 : want > t->plen                         ? want - t->plen
+                                                          : 0;
+    if (top > n)
+      top = n;
+    if (tls_rec_keep(t, p, top, want) < 0) {
+      stream_fail(s, UV_ENOMEM);
+      return;
+    }
+    p += top;
+    n -= top;
+    if (need == 0 && t->plen >= TLS_REC_HDR)
+      continue; /* the header is whole now: on to the body */
+    if (tls_rec_pump(s) < 0)
+      return;
+    if (t->plen > 0 && n > 0) { /* not reading: keep it all */
+      if (tls_rec_keep(t, p, n, 0) < 0)
+        stream_fail(s, UV_ENOMEM);
+      return;
+    }
+  }
+  if (n == 0)
+    return;
+  long used = tls_rec_run(s, p, n);
+  if (used >= 0 && (size_t)used < n &&
+      tls_rec_keep(t, p + used, n - (size_t)used, 0) < 0)
+    stream_fail(s, UV_ENOMEM);
+}
+
+/* Seals queued plaintext straight into the socket's buffer, a record at a
+ * time gathered in place, handing it over every TLS_FLUSH_MAX bytes and
+ * at the end, until the queue is empty or a write is in flight. */
+static int tls_rec_flush(stream *s, outq *q) {
+  tls_conn *t = s->tls;
+  size_t olen = 0;
+  if (t->bye)
+    return 0; /* nothing after close_notify */
+  while (q->count > 0) {
+    long k = 0;
+    if (tls_rec_update_due(t->rec))
+      k = tls_rec_seal(t->rec, TLS_REC_DATA, NULL, 0, tls_out + olen);
+    if (k >= 0) {
+      olen += (size_t)k;
+      uint8_t *body = tls_out + olen + TLS_REC_HDR;
+      size_t n = outq_gather(q, body, TLS_REC_PLAIN_MAX);
+      if (n == 0) { /* an empty frame: nothing would ever consume it */
+        stream_set_tls_detail("TLS write failed: an empty frame queued");
+        return STREAM_ETLS;
+      }
+      k = tls_rec_seal(t->rec, TLS_REC_DATA, body, n, tls_out + olen);
+      if (k >= 0) {
+        olen += (size_t)k;
+        outq_consume(q, n);
+      }
+    }
+    if (k < 0) {
+      tls_note_error("TLS write failed");
+      return STREAM_ETLS;
+    }
+    if (q->count > 0 && olen < TLS_FLUSH_MAX)
+      continue;
+    int r = tls_emit(s, tls_out, olen);
+    olen = 0;
+    if (r < 0)
+      return r;
+    if (t->writes > 0)
+      break;
+  }
+  return 0;
+}
+
+/* The server's handshake completed: its records become tls_rec's and the
+ * SSL goes (about 15 KB per connection, idle or not). The tickets OpenSSL
+ * wrote since the client's Finished go out, counted; client records
+ * OpenSSL has not read yet wait in pend. When the takeover cannot be
+ * done, OpenSSL keeps the connection (the first time is logged). 0 or a
+ * uv error. */
+static int tls_take(stream *s) {
+  tls_conn *t = s->tls;
+  size_t n = (size_t)BIO_ctrl_pending(t->out);
+  size_t in = (size_t)BIO_ctrl_pending(t->in);
+  const char *why = "the handshake's last flight is too long";
+  if (n <= sizeof tls_out && in <= UINT32_MAX) {
+    if (n > 0 && BIO_read(t->out, tls_out, (int)n) != (int)n)
+      return UV_EIO;
+    uint8_t *pend = NULL;
+    if (tls_rec_take(t->rec, t->ssl, tls_out, n, &why) == 0 &&
+        (in == 0 || (pend = malloc(in)) != NULL)) {
+      if (in > 0 && BIO_read(t->in, pend, (int)in) != (int)in) {
+        free(pend);
+        return UV_EIO;
+      }
+      t->pend = pend;
+      t->plen = t->pcap = (uint32_t)in;
+      SSL_free(t->ssl); /* and both BIOs */
+      t->ssl = NULL;
+      t->in = t->out = NULL;
+      return n > 0 ? tls_emit(s, tls_out, n) : 0;
+    }
+    if (pend == NULL && in > 0)
+      why = "out of memory";
+  }
+  static bool told;
+  if (!told) {
+    told = true;
+    log_warn(NULL, "TLS: OpenSSL keeps the records of a connection (%s)", why);
+  }
+  tls_rec_wipe(t->rec);
+  free(t->rec);
+  t->rec = NULL;
+  return n <= sizeof tls_out ? tls_emit(s, tls_out, n) : tls_send(s);
+}
+
 /* Advances the handshake, then decrypts what has arrived and hands it to
  * the owner while it reads; ciphertext OpenSSL answers with (handshake,
- * tickets, key updates) goes out. */
+ * tickets, key updates) goes out. A server taking the records over
+ * (tls_take) counts the last flight before it goes. */
 static void tls_pump(stream *s) {
   tls_conn *t = s->tls;
   if (!t->secure) {
     ERR_clear_error();
     int r = SSL_do_handshake(t->ssl);
     int e = r == 1 ? SSL_ERROR_NONE : SSL_get_error(t->ssl, r);
-    int w = tls_send(s); /* a failed handshake may still owe an alert */
+    /* a failed handshake may still owe an alert */
+    int w = e == SSL_ERROR_NONE && t->rec != NULL ? 0 : tls_send(s);
     if (e != SSL_ERROR_NONE && e != SSL_ERROR_WANT_READ) {
       tls_fail(s, "TLS handshake failed");
       return;
@@ -343,6 +651,10 @@ static void tls_pump(stream *s) {
       t->ctx->resumed++;
     else
       t->ctx->full++;
+    if (t->rec != NULL && (w = tls_take(s)) < 0) {
+      stream_fail(s, w);
+      return;
+    }
     if (s->ops->on_secure != NULL)
       s->ops->on_secure(s);
     if (s->flags & STREAM_CLOSING)
@@ -351,6 +663,10 @@ static void tls_pump(stream *s) {
       s->ops->on_drain(s); /* output queued meanwhile may go now */
     if (s->flags & STREAM_CLOSING)
       return;
+  }
+  if (t->ssl == NULL) {
+    (void)tls_rec_pump(s);
+    return;
   }
   while ((s->flags & STREAM_READING) && !(s->flags & STREAM_CLOSING)) {
     if (t->inner != NULL && tls_inner_pump(s) < 0)
@@ -400,6 +716,10 @@ static void tls_input(stream *s, const uint8_t *p, size_t n) {
       return;
     }
   }
+  if (t->ssl == NULL) {
+    tls_rec_input(s, p, n);
+    return;
+  }
   if (BIO_write(t->in, p, (int)n) != (int)n) {
     stream_fail(s, UV_ENOMEM);
     return;
@@ -412,10 +732,13 @@ static void tls_input(stream *s, const uint8_t *p, size_t n) {
 static int tls_read_start(stream *s) {
   int r = stream_tcp.read_start(s);
   tls_conn *t = s->tls;
-  if (r == 0 && t->secure &&
-      (SSL_pending(t->ssl) > 0 || BIO_ctrl_pending(t->in) > 0 ||
-       (t->inner != NULL && (SSL_pending(t->inner->ssl) > 0 ||
-                             BIO_ctrl_pending(t->inner->in) > 0))))
+  if (t->ssl == NULL) {
+    if (r == 0 && !t->running)
+      (void)tls_rec_pump(s);
+  } else if (r == 0 && t->secure &&
+             (SSL_pending(t->ssl) > 0 || BIO_ctrl_pending(t->in) > 0 ||
+              (t->inner != NULL && (SSL_pending(t->inner->ssl) > 0 ||
+                                    BIO_ctrl_pending(t->inner->in) > 0))))
     tls_pump(s);
   return r;
 }
@@ -433,6 +756,8 @@ static int tls_flush(stream *s, outq *q) {
   if (!t->secure || (t->inner != NULL && !t->inner->secure) ||
       (s->flags & (STREAM_WRITING | STREAM_CLOSING)))
     return 0;
+  if (t->ssl == NULL)
+    return tls_rec_flush(s, q);
   SSL *ssl = t->inner != NULL ? t->inner->ssl : t->ssl;
   while (q->count > 0) {
     size_t n = outq_gather(q, tls_gather, sizeof tls_gather);
@@ -468,7 +793,12 @@ static int tls_shutdown(stream *s) {
     if (tls_lift(t) < 0)
       return STREAM_ETLS;
   }
-  if (t->secure) {
+  if (t->ssl == NULL && !t->bye) {
+    t->bye = true;
+    int r = tls_rec_say(s, TLS_REC_ALERT, tls_close_notify, 2);
+    if (r < 0)
+      return r;
+  } else if (t->ssl != NULL && t->secure) {
     ERR_clear_error();
     (void)SSL_shutdown(t->ssl); /* 0: ours sent, the peer's not awaited */
     ERR_clear_error();
@@ -484,7 +814,9 @@ static int tls_shutdown(stream *s) {
  * own their bytes and look at it no more), then closes the socket. */
 static void tls_close(stream *s) {
   tls_conn *t = s->tls;
-  if (t->secure && t->writes == 0) {
+  if (t->ssl == NULL) {
+    tls_rec_last_word(s, tls_close_notify);
+  } else if (t->secure && t->writes == 0) {
     ERR_clear_error();
     (void)SSL_shutdown(t->ssl);
     ERR_clear_error();
@@ -500,9 +832,14 @@ static void tls_close(stream *s) {
    * an unclean end, but OpenSSL marks the session not resumable unless
    * the end is flagged as said, and the client's next connect would be a
    * full handshake. */
-  if (t->secure)
+  if (t->secure && t->ssl != NULL)
     SSL_set_shutdown(t->ssl, SSL_get_shutdown(t->ssl) | SSL_SENT_SHUTDOWN);
   s->tls = NULL;
+  if (t->rec != NULL) {
+    tls_rec_wipe(t->rec);
+    free(t->rec);
+  }
+  free(t->pend);
   if (t->inner != NULL) {
     SSL_free(t->inner->ssl);
     free(t->inner);
@@ -531,8 +868,16 @@ static int tls_on_new_session(SSL *ssl, SSL_SESSION *sess) {
   return 1; /* we own the reference now */
 }
 
+/* Server: keeps the application traffic secrets for the takeover of the
+ * records (tls_take); the connection is the SSL's app data. */
+static void tls_keylog(const SSL *ssl, const char *line) {
+  tls_conn *t = SSL_get_app_data(ssl);
+  if (t != NULL && t->rec != NULL)
+    tls_rec_keylog(t->rec, line, true);
+}
+
 /* The settings both sides share: TLS 1.3 only, our suite order, record
- * buffers released while idle. */
+ * buffers released while idle; a server takes its records over. */
 static tls_ctx *tls_ctx_new(const SSL_METHOD *m, bool server, char *err,
                             size_t cap) {
   tls_ctx *c = calloc(1, sizeof *c);
@@ -554,6 +899,10 @@ static tls_ctx *tls_ctx_new(const SSL_METHOD *m, bool server, char *err,
   }
   SSL_CTX_set_mode(c->ctx, SSL_MODE_RELEASE_BUFFERS);
   SSL_CTX_set_app_data(c->ctx, c);
+  if (server) {
+    SSL_CTX_set_keylog_callback(c->ctx, tls_keylog);
+    c->own_records = true;
+  }
   return c;
 }
 
@@ -610,6 +959,10 @@ void tls_ctx_free(tls_ctx *c) {
   free(c);
 }
 
+void tls_ctx_own_records(tls_ctx *c, bool on) {
+  c->own_records = on && c->server;
+}
+
 void tls_ctx_stats(const tls_ctx *c, tls_stats *out) {
   memset(out, 0, sizeof *out);
   out->full = c->full;
@@ -663,6 +1016,8 @@ int tls_start(stream *s, tls_ctx *ctx, const char *host, const uint8_t *pre,
       SSL_set_session(t->ssl, ctx->session);
   } else {
     SSL_set_accept_state(t->ssl);
+    if (ctx->own_records && (t->rec = calloc(1, sizeof *t->rec)) != NULL)
+      SSL_set_app_data(t->ssl, t); /* out of memory: OpenSSL's records */
   }
   s->tls = t;
   s->be = &tls_backend;
@@ -680,7 +1035,7 @@ int tls_start(stream *s, tls_ctx *ctx, const char *host, const uint8_t *pre,
 int tls_start_inner(stream *s, tls_ctx *ctx, bool client, const uint8_t *pre,
                     size_t n) {
   tls_conn *t = s->tls;
-  if (t == NULL || !t->secure || t->inner != NULL)
+  if (t == NULL || !t->secure || t->inner != NULL || t->ssl == NULL)
     return UV_EINVAL;
   tls_inner *i = calloc(1, sizeof *i);
   if (i == NULL)
@@ -752,7 +1107,7 @@ static int tls_key_fingerprint(X509 *x, char *out, size_t cap) {
 
 /* The innermost layer's peer certificate (NULL when none). */
 static X509 *tls_peer_cert(const stream *s) {
-  if (s->tls == NULL)
+  if (s->tls == NULL || s->tls->ssl == NULL) /* taken over: a server's */
     return NULL;
   return SSL_get0_peer_certificate(s->tls->inner != NULL ? s->tls->inner->ssl
                                                          : s->tls->ssl);
@@ -772,6 +1127,8 @@ size_t tls_buffered(const stream *s) {
   tls_conn *t = s->tls;
   if (t == NULL)
     return 0;
+  if (t->ssl == NULL)
+    return t->pcap;
   size_t n = tls_bio_cap(t->in) + tls_bio_cap(t->out);
   if (t->inner != NULL)
     n += tls_bio_cap(t->inner->in) + tls_bio_cap(t->inner->out);
@@ -782,6 +1139,12 @@ const char *tls_describe(const stream *s) {
   static char buf[96];
   if (s->tls == NULL || !s->tls->secure)
     return "";
+  if (s->tls->ssl == NULL) {
+    snprintf(buf, sizeof buf, "TLSv1.3 %s%s (own records)",
+             tls_rec_suite_name(s->tls->rec),
+             s->tls->rec->resumed ? " resumed" : "");
+    return buf;
+  }
   snprintf(buf, sizeof buf, "%s %s%s", SSL_get_version(s->tls->ssl),
            SSL_get_cipher_name(s->tls->ssl),
            SSL_session_reused(s->tls->ssl) ? " resumed" : "");

@@ -49,6 +49,12 @@ tls_ctx *tls_ctx_peer_client(char *err, size_t cap);
 
 void tls_ctx_free(tls_ctx *ctx);
 
+/* Whether a server context's connections leave OpenSSL once their
+ * handshake completes (tls_rec.h: about 15 KB less per connection, and
+ * records sealed in one pass). On by default for server contexts; off
+ * keeps OpenSSL's record layer (parleyd --tls-openssl-records). */
+void tls_ctx_own_records(tls_ctx *ctx, bool on);
+
 /* Session tickets that outlive the process: a server context encrypts its
  * tickets with keys kept in path (mode 0600, written to a temporary file,
  * synced and renamed), so that clients resume their sessions after a

@@ -66,6 +66,7 @@ enum {
   OPT_TLS_CERT,
   OPT_TLS_KEY,
   OPT_INSECURE_PLAINTEXT,
+  OPT_TLS_OPENSSL_RECORDS,
   OPT_ADMIN,
   OPT_HELP,
   OPT_VERSION,
@@ -122,6 +123,7 @@ static const struct option config_opts[] = {
     {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
     {"tls-key", required_argument, NULL, OPT_TLS_KEY},
     {"insecure-plaintext", no_argument, NULL, OPT_INSECURE_PLAINTEXT},
+    {"tls-openssl-records", no_argument, NULL, OPT_TLS_OPENSSL_RECORDS},
     {"admin", no_argument, NULL, OPT_ADMIN},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -243,6 +245,9 @@ static void config_usage(FILE *f) {
           "database's path + .key)\n"
           "  --insecure-plaintext     no TLS: passwords and chat cross the "
           "network in clear\n"
+          "  --tls-openssl-records    keep OpenSSL's record layer after "
+          "handshakes (about 15 KB\n"
+          "                           more per connection; for comparison)\n"
           "  --admin                  with 'user add': create an operator\n"
           "  --help, --version\n"
           "\n"
@@ -321,6 +326,10 @@ static int config_set(config *c, int id, const char *v) {
   case OPT_INSECURE_PLAINTEXT:
     r = v ? config_bool(v, &c->insecure_plaintext)
           : (c->insecure_plaintext = true, 0);
+    break;
+  case OPT_TLS_OPENSSL_RECORDS:
+    r = v ? config_bool(v, &c->tls_openssl_records)
+          : (c->tls_openssl_records = true, 0);
     break;
   case OPT_CONFIG:
     r = config_copy(c->config, sizeof c->config, v);

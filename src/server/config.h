@@ -61,6 +61,7 @@ typedef struct config {
   char tls_cert[1024];        /* certificate (chain) PEM, "" = beside db */
   char tls_key[1024];         /* its private key PEM, "" = beside db */
   bool insecure_plaintext;    /* no TLS at all (--insecure-plaintext) */
+  bool tls_openssl_records;   /* OpenSSL's records after handshakes too */
   /* subcommand */
   bool admin; /* user add --admin */
   int argc;   /* positional words left after options */

@@ -331,6 +331,7 @@ static int main_tls(const config *cfg) {
   }
   log_info(NULL, "TLS: %s key %s, fingerprint %s", made ? "new" : "using", key,
            fp);
+  tls_ctx_own_records(srv.tls, !cfg->tls_openssl_records);
   /* Ticket keys beside the database, so that clients resume their
    * sessions after a restart; a bad file only costs that. */
   char tickets[1100], note[1600];
