@@ -190,6 +190,8 @@ const char *client_transfer_state(const client_transfer *t) {
   case XFER_WAITING:
     if (t->rejected)
       return "rejected";
+    if (t->asking)
+      return "awaiting answer";
     return t->m.dir == XFER_RECV && !t->accepted ? "offered" : "waiting";
   case XFER_CONNECTING:
     return "connecting";
@@ -3249,11 +3251,53 @@ static void cxf_folder_error(client *c, uint16_t ref_type, int code,
     cxf *x = st->x[i - 1];
     if (x->folder && !x->ended && x->t.m.dir == dir &&
         client_str_eq(subject, x->name)) {
-      if (code == PERR_FILE_EXISTS) /* a question, not a failure */
+      if (code == PERR_FILE_EXISTS && x->t.asking)
+        return; /* the user decides (client_xfer_folder_answer) */
+      if (code == PERR_FILE_EXISTS) /* nobody to ask: not a failure */
         cxf_end(x, XFER_CANCELLED, XFER_ERR_NONE, "%s", text);
       else
         cxf_end(x, XFER_FAILED, XFER_ERR_SERVER, "%s", text);
       return;
     }
   }
+}
+
+/* The newest live upload of name still waiting for the server's answer
+ * (not yet accepted), or NULL. */
+static cxf *cxf_folder_upload_waiting(client *c, const char *name) {
+  cxf_state *st = cxf_get(c);
+  for (size_t i = st ? st->n : 0; i > 0; i--) {
+    cxf *x = st->x[i - 1];
+    if (x->folder && !x->ended && x->t.m.dir == XFER_SEND &&
+        !x->t.accepted && strcmp(x->name, name) == 0)
+      return x;
+  }
+  return NULL;
+}
+
+bool client_xfer_folder_ask(client *c, const char *name) {
+  cxf *x = cxf_folder_upload_waiting(c, name);
+  if (x == NULL)
+    return false;
+  x->t.asking = true;
+  snprintf(x->t.reason, sizeof x->t.reason,
+           "%s exists on the server: overwrite?", name);
+  cxf_event(x, true);
+  return true;
+}
+
+int client_xfer_folder_answer(client *c, const char *name, bool yes) {
+  cxf *x = cxf_folder_upload_waiting(c, name);
+  if (x == NULL || !x->t.asking)
+    return UV_ENOENT;
+  x->t.asking = false;
+  if (!yes) {
+    cxf_end(x, XFER_CANCELLED, XFER_ERR_NONE,
+            "%s exists on the server: left as it is", name);
+    return 0;
+  }
+  x->t.reason[0] = '\0';
+  x->overwrite = true;
+  cxf_folder_request(x); /* the same row goes on */
+  return 0;
 }

@@ -20,6 +20,13 @@ def digest(path):
 
 
 class Folder(h.TuiCase):
+    def only_the_question(self, s, q, row):
+        self.assertTrue(q.search(s.rows[-1]), s.dump())
+        self.assertTrue(row.search("\n".join(s.rows)), s.dump())
+        self.assertNotIn("!!", s.text, s.dump())
+        self.assertNotIn("FILE_EXISTS", s.text, s.dump())
+        self.assertNotIn("cancelled", s.text, s.dump())
+
     def test_overwrite_question_in_the_input_line(self):
         a = self.login("alice", cmd_env="XDG_STATE_HOME=" + os.path.join(
             self.tmp, "state-alice"))
@@ -37,23 +44,28 @@ class Folder(h.TuiCase):
         a.line("/upload " + one)
         q = re.compile(r"report\.pdf exists on the server \(3\.0 MiB, alice,"
                        r" \d+ s ago\)\. Overwrite\? \[y/N\]")
-        s = a.wait(lambda s: q.search(s.rows[-1]), "the question")
-        # The upload that asked is not a failure: its row says cancelled.
-        s = a.wait(lambda s: re.search(r"^report\.pdf +to server .*cancelled",
-                                       "\n".join(s.rows), re.M),
-                   "the asked upload's row")
-        self.assertNotIn("failed", s.text, s.dump())
+        row = re.compile(r"^report\.pdf +to server .*awaiting answer", re.M)
+        # Only the question while it is open: no error line, and the
+        # upload's row waits for the answer (not cancelled, not failed).
+        s = a.wait(lambda s: q.search(s.rows[-1]) and
+                   row.search("\n".join(s.rows)), "the question")
+        s = a.wait_check(lambda s: self.only_the_question(s, q, row),
+                         "only the question")
         a.type("n")
-        a.wait(lambda s: not q.search(s.rows[-1])
-               and "report.pdf: left as it is" in s.text, "the answer no")
+        s = a.wait(lambda s: not q.search(s.rows[-1])
+                   and "report.pdf: left as it is" in s.text and
+                   re.search(r"^report\.pdf +to server .*cancelled",
+                             "\n".join(s.rows), re.M), "the answer no")
         self.assertEqual(os.path.getsize(stored), 3 * (1 << 20))
-        # yes replaces it
+        # yes replaces it: the row that asked goes on, no second row
         a.line("/put " + one)
-        a.wait(lambda s: q.search(s.rows[-1]), "the question again")
+        a.wait(lambda s: q.search(s.rows[-1]) and
+               row.search("\n".join(s.rows)), "the question again")
         a.type("y")
-        a.wait(lambda s: s.text.count("report.pdf: upload done on the "
-                                      "server") == 2, "the replacement")
+        s = a.wait(lambda s: s.text.count("report.pdf: upload done on the "
+                                          "server") == 2, "the replacement")
         self.assertEqual(digest(stored), digest(one))
+        self.assertNotIn("!!", s.text, s.dump())
         # a rename onto an existing name asks the same way
         other = os.path.join(self.tmp, "notes.txt")
         with open(other, "wb") as f:
