@@ -108,5 +108,96 @@ class Folder(h.TuiCase):
                               for r in two}), 1, s.dump())
 
 
+MB = 1 << 20
+
+
+class FolderResume(h.TuiCase):
+    """A download interrupted by the client's exit goes on at the next
+    start from its .part file, with a line saying so; /cancel stops it."""
+
+    def start_download(self):
+        """alice puts 16 MiB in the folder; bob's slowed download of it is
+        cut by his /quit half way. Returns (bob's terminal, the bytes, the
+        .part path, bob's command-line environment)."""
+        a = self.login("alice")
+        data = os.urandom(16 * MB)
+        src = os.path.join(self.tmp, "big.bin")
+        with open(src, "wb") as f:
+            f.write(data)
+        a.line("/upload " + src)
+        a.wait(lambda s: "big.bin: upload done on the server" in s.text,
+               "the upload", timeout=h.T_WAIT * 3)
+        down = os.path.join(self.tmp, "down")
+        env = "XDG_STATE_HOME=%s" % os.path.join(self.tmp, "state-bob")
+        b = self.login("bob", cmd_env=env + " PARLEY_TEST_RECV_DELAY_MS=150",
+                       args="--download-dir " + down)
+        b.line("/download big.bin")
+        part = os.path.join(down, "big.bin.part")
+        h.wait_until(lambda: os.path.exists(part) and
+                     os.path.getsize(part) >= 2 * MB, h.T_WAIT * 2,
+                     "2 MiB in the .part file")
+        b.line("/quit")
+        self.assertEqual(b.exit_status(), 0, b.stderr_text())
+        have = os.path.getsize(part)
+        self.assertLess(have, 16 * MB)
+        return b, data, part, env, down, have
+
+    @staticmethod
+    def chat_text(s):
+        """The chat rows joined into one line (the transfers pane below
+        them has no separator, so chat_pane() would keep the users pane)."""
+        return re.sub(r"\s*\n\s*", " ", "\n".join(
+            r.split(h.SEP)[0].rstrip() for r in s.rows[1:-2]))
+
+    def resumed_line(self, b, part):
+        r = re.compile(r"resuming the download of big\.bin from the shared "
+                       r"folder \(\d+(\.\d)? MiB of 16\.0 MiB in "
+                       + re.escape(part) + r"\): /cancel (\d+) stops it")
+        s = b.wait(lambda s: r.search(self.chat_text(s)),
+                   "the line saying what resumes")
+        return r, s
+
+    def test_download_resumes_at_the_next_start(self):
+        b, data, part, env, down, have = self.start_download()
+        b.parley("bob", self.server.port, register=False, env=env,
+                 extra="--download-dir " + down + " ")
+        self.resumed_line(b, part)
+        final = os.path.join(down, "big.bin")
+        b.wait(lambda s: "big.bin.part" not in os.listdir(down) and
+               os.path.exists(final), "the download finished",
+               timeout=h.T_WAIT * 3)
+        self.assertEqual(digest(final), hashlib.sha256(data).hexdigest())
+        self.assertEqual(os.listdir(down), ["big.bin"])
+        # Done: the next start resumes nothing.
+        b.line("/quit")
+        self.assertEqual(b.exit_status(), 0, b.stderr_text())
+        s = b.parley("bob", self.server.port, register=False, env=env,
+                     extra="--download-dir " + down + " ")
+        b.line("/transfers")
+        s = b.wait_text("no transfers in this session")
+        self.assertNotIn("resuming", s.text, s.dump())
+
+    def test_cancel_stops_the_resumed_download(self):
+        b, data, part, env, down, have = self.start_download()
+        b.parley("bob", self.server.port, register=False,
+                 env=env + " PARLEY_TEST_RECV_DELAY_MS=1000",
+                 extra="--download-dir " + down + " ")
+        r, s = self.resumed_line(b, part)
+        n = r.search(self.chat_text(s)).group(2)
+        b.line("/cancel " + n)
+        b.wait(lambda s: re.search(r"^big\.bin +from server .*cancelled",
+                                   "\n".join(s.rows), re.M),
+               "the cancelled row")
+        h.wait_until(lambda: not os.path.exists(part), h.T_WAIT,
+                     "the .part file removed")
+        b.line("/quit")
+        self.assertEqual(b.exit_status(), 0, b.stderr_text())
+        b.parley("bob", self.server.port, register=False, env=env,
+                 extra="--download-dir " + down + " ")
+        b.line("/transfers")
+        s = b.wait_text("no transfers in this session")
+        self.assertNotIn("resuming", s.text, s.dump())
+
+
 if __name__ == "__main__":
     h.main()
