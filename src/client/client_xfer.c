@@ -2969,12 +2969,11 @@ static void cxf_folder_request(cxf *x);
 
 /* This process's folder transfer of name in direction dir (a download
  * into dir_path when not NULL), a live one only when live; or NULL. */
-static const cxf *cxf_folder_named(client *c, enum xfer_dir dir,
-                                   const char *name, const char *dir_path,
-                                   bool live) {
+static cxf *cxf_folder_named(client *c, enum xfer_dir dir, const char *name,
+                             const char *dir_path, bool live) {
   cxf_state *st = cxf_get(c);
   for (size_t i = 0; st != NULL && i < st->n; i++) {
-    const cxf *x = st->x[i];
+    cxf *x = st->x[i];
     if (x->folder && !(live && x->ended) && x->t.m.dir == dir &&
         strcmp(x->name, name) == 0 &&
         (dir_path == NULL || strcmp(x->dir, dir_path) == 0))
@@ -3394,17 +3393,11 @@ static void cxf_folder_error(client *c, uint16_t ref_type, int code,
   }
 }
 
-/* The newest live upload of name still waiting for the server's answer
- * (not yet accepted), or NULL. */
+/* The live upload of name (one at a time) still waiting for the server's
+ * answer (not yet accepted), or NULL. */
 static cxf *cxf_folder_upload_waiting(client *c, const char *name) {
-  cxf_state *st = cxf_get(c);
-  for (size_t i = st ? st->n : 0; i > 0; i--) {
-    cxf *x = st->x[i - 1];
-    if (x->folder && !x->ended && x->t.m.dir == XFER_SEND && !x->t.accepted &&
-        strcmp(x->name, name) == 0)
-      return x;
-  }
-  return NULL;
+  cxf *x = cxf_folder_named(c, XFER_SEND, name, NULL, true);
+  return x != NULL && !x->t.accepted ? x : NULL;
 }
 
 bool client_xfer_folder_ask(client *c, const char *name) {
