@@ -39,7 +39,6 @@
 #define TUI_XFER_TICK_MS 250       /* progress refresh while transfers run */
 #define TUI_MAX_XFERS 64
 #define TUI_PANE_STEP 2
-#define TUI_FIRST_NOTICES 8 /* server notices carried to the first screen */
 #define TUI_MAX_KNOWN 2000  /* names remembered to spot who comes back */
 /* After a reconnect, joins of known names are returns (no "joined" line)
  * for this long, in seconds. */
@@ -91,11 +90,6 @@ struct tui {
   char login_error[CLIENT_REASON_SZ]; /* the last refusal, for stderr */
   time_t down_since; /* wall clock of the last lost connection, 0 if up */
   bool was_up;       /* logged in at least once */
-  bool first_shown;  /* the first room's backlog is on screen */
-  char *first_notices[TUI_FIRST_NOTICES]; /* server notices (MOTD) that
-                                             landed in the server window
-                                             before that: shown there too */
-  size_t nfirst;
   char (*known)[CLIENT_NAME_SZ]; /* who is online, as of the last time we
                                     were connected */
   size_t nknown;
@@ -151,14 +145,13 @@ static int tui_password(client_opts *o) {
   char *p = NULL;
   for (unsigned i = 0;; i++) {
     /* A password the server would refuse (under 8 characters when
-     * registering) is asked again here, before anything is sent. */
+     * registering) is asked again here, before anything is sent; why
+     * goes on a line of its own above the prompt. */
     snprintf(prompt, sizeof(prompt), "%s%s for %s@%s: ",
              !i               ? ""
-             : o->do_register ? "The password needs 8 to 256 characters. "
-                              : "At most 256 characters. ",
-             o->do_register ? (i ? "new password" : "New password")
-                            : (i ? "password" : "Password"),
-             o->user, o->host);
+             : o->do_register ? "The password needs 8 to 256 characters.\n"
+                              : "The password has at most 256 characters.\n",
+             o->do_register ? "New password" : "Password", o->user, o->host);
     p = terminal_read_secret(prompt);
     if (!p) {
       fprintf(stderr, "parley: no password given (use PARLEY_PASSWORD or "
@@ -433,21 +426,6 @@ static void tui_outage_end(tui *t) {
       client_note(t->c, m->windows[i], CLIENT_LINE_NOTICE, msg);
 }
 
-/* The first room's backlog is complete: the server's notices from before
- * it (the MOTD) go below it too, so the first screen shows them. */
-static void tui_first_screen(tui *t, client_window *w) {
-  if (t->first_shown || !w || w->kind != CLIENT_WIN_ROOM ||
-      w != client_model_get(t->c)->current)
-    return;
-  t->first_shown = true;
-  for (size_t i = 0; i < t->nfirst; i++) {
-    client_note(t->c, w, CLIENT_LINE_NOTICE, t->first_notices[i]);
-    free(t->first_notices[i]);
-    t->first_notices[i] = NULL;
-  }
-  t->nfirst = 0;
-}
-
 /* Remembers who is online while connected (also just after an outage: a
  * second one may follow within TUI_RETURN_S), so that their joins after an
  * outage are known as returns. At most TUI_MAX_KNOWN names; called from
@@ -696,19 +674,11 @@ static void tui_on_event(client *c, const client_event *ev, void *ud) {
       if (ev->notice_kind == PROTO_NOTICE_JOINED && ev->win && ev->line &&
           ev->win->total && tui_is_return(t, ev->about))
         chatview_hide(&t->chat, ev->win, ev->win->total - 1);
-      const client_model *mm = client_model_get(t->c);
-      if (!t->first_shown && ev->line && ev->line->text && mm->nwindows &&
-          ev->win == mm->windows[0] && t->nfirst < TUI_FIRST_NOTICES) {
-        t->first_notices[t->nfirst] = strdup(ev->line->text);
-        if (t->first_notices[t->nfirst])
-          t->nfirst++;
-      }
     }
     break;
   case CLIENT_EV_HISTORY_END:
     if (ev->win)
       chatview_lines_added(&t->chat, ev->win);
-    tui_first_screen(t, ev->win);
     break;
   case CLIENT_EV_PRESENCE:
   case CLIENT_EV_USERS:
@@ -788,15 +758,13 @@ static void tui_on_event(client *c, const client_event *ev, void *ud) {
   case CLIENT_EV_TRANSFER:
     tui_xfer_update(t, ev->xfer);
     break;
-  case CLIENT_EV_TRUST: { /* the reason (with the key) is on screen */
-    char msg[CLIENT_FP_SZ + 80];
-    snprintf(msg, sizeof(msg), "first contact: server key %s", ev->text);
-    statusbar_notice(&t->bars, msg);
+  case CLIENT_EV_TRUST: /* the key is on screen once, in the chat pane */
+    statusbar_notice(&t->bars, NULL); /* no "(/quit ...)" over it */
     t->trust_asking = true;
     t->in.prompt = TUI_TRUST_PROMPT;
     t->in.dirty = true;
+    t->bars.dirty = true;
     break;
-  }
   default:
     t->bars.dirty = true;
     break;
@@ -1724,6 +1692,8 @@ int tui_main(int argc, char **argv, const tui_hooks *hooks) {
     fprintf(stderr, "parley: %s%s\n",
             strstr(t->login_error, "login failed") ? "" : "login failed: ",
             t->login_error[0] ? t->login_error : "refused");
+  else if (f == CLIENT_FATAL_HOSTKEY) /* as ssh ends: why, on stderr */
+    fprintf(stderr, "parley: %s\n", client_model_get(t->c)->reason);
   client_free(t->c);
   chatview_free(&t->chat);
   userlist_free(&t->users);
@@ -1740,8 +1710,6 @@ int tui_main(int argc, char **argv, const tui_hooks *hooks) {
   explicit_bzero(t->pw, sizeof(t->pw));
   for (size_t i = 0; i < t->nxfers; i++)
     free(t->xfers[i]);
-  for (size_t i = 0; i < t->nfirst; i++)
-    free(t->first_notices[i]);
   free(t->known);
   free(t->before);
   if (uv_loop_close(&t->loop) != 0)

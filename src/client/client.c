@@ -312,8 +312,11 @@ const char *client_state_text(const client *c, char *buf, size_t n) {
     break;
   }
   default:
-    snprintf(buf, n, "disconnected%s%s", c->m.reason[0] ? ": " : "",
-             c->m.reason);
+    if (c->trust_asking) /* not refused: waiting for the person */
+      snprintf(buf, n, "first contact: is the key right?");
+    else
+      snprintf(buf, n, "disconnected%s%s", c->m.reason[0] ? ": " : "",
+               c->m.reason);
   }
   return buf;
 }

@@ -355,12 +355,14 @@ typedef struct client_transfer {
   bool rejected;       /* the recipient said no */
   bool relay;          /* the data path is parleyd's relay (else direct) */
   bool path_known;     /* a data connection won */
+  bool asking;         /* upload: the overwrite question is open */
   char file[1024];     /* local path: the source, or where it is stored */
   char reason[200];    /* why it failed or was cancelled */
   uint64_t expires_ms; /* receiver: when the offer lapses (uv_now) */
 } client_transfer;
 
-/* "offered", "waiting", "connecting", "active", "verifying", "done",
+/* "offered", "waiting", "awaiting answer" (an upload whose overwrite
+ * question is open), "connecting", "active", "verifying", "done",
  * "failed", "cancelled" or "rejected". */
 const char *client_transfer_state(const client_transfer *t);
 

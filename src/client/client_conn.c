@@ -98,8 +98,9 @@ void client_conn_lost(client *c, const char *reason, client_fatal fatal) {
     if (c->fatal == CLIENT_FATAL_NONE)
       c->fatal = fatal;
     client_set_state(c, CLIENT_DISCONNECTED, reason);
-    client_info(c, c->m.windows[0], CLIENT_LINE_ERROR, "disconnected: %s",
-                reason);
+    if (!c->trust_asking) /* first contact: the question says it */
+      client_info(c, c->m.windows[0], CLIENT_LINE_ERROR, "disconnected: %s",
+                  reason);
     client_event ev = {
         .type = CLIENT_EV_DISCONNECTED,
         .text = c->m.reason,

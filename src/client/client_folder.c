@@ -6,9 +6,11 @@
  * The question: when the server answers an upload or a rename with ERROR
  * FILE_EXISTS (after a FOLDER_ENTRY describing the file), the core keeps
  * what was asked and fires CLIENT_EV_ASK with "NAME exists on the server
- * (SIZE, OWNER, AGE ago). Overwrite? [y/N]"; client_folder_answer(yes)
- * sends it again with overwrite. Batch mode shows the ERROR event and
- * leaves the answer to the script (/upload --overwrite). */
+ * (SIZE, OWNER, AGE ago). Overwrite? [y/N]" instead of an error line; the
+ * upload's row waits ("awaiting answer") and client_folder_answer decides:
+ * yes sends it again with overwrite, no cancels the row. Batch mode shows
+ * the ERROR event, cancels the row and leaves the answer to the script
+ * (/upload --overwrite). */
 #include <fnmatch.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -227,13 +229,19 @@ void client_folder_on_frame(client *c, const proto_msg *m) {
   }
 }
 
-void client_folder_on_error(client *c, const proto_error_msg *e) {
+/* FILE_EXISTS about an upload or rename we made: asks the user (the TUI
+ * answers; batch scripts read the ERROR event and use --overwrite).
+ * Returns true when it asked: the question is the only line about it. */
+bool client_folder_on_error(client *c, const proto_error_msg *e) {
   client_folder_state *f = cfo_get(c);
   if (f == NULL || e->code != PERR_FILE_EXISTS ||
+      c->opts.mode != CLIENT_MODE_TUI ||
       (e->ref_type != PROTO_UPLOAD_REQ && e->ref_type != PROTO_RENAME_REQ))
-    return;
+    return false;
   char name[PROTO_MAX_FILENAME + 1];
   proto_str_copy(name, sizeof name, e->subject);
+  if (f->ask == CFO_ASK_UPLOAD) /* a new question replaces it: that is a no */
+    (void)client_xfer_folder_answer(c, f->ask_b, false);
   f->ask = CFO_ASK_NONE;
   if (e->ref_type == PROTO_UPLOAD_REQ) {
     for (unsigned i = 0; i < CFO_UPLOADS; i++)
@@ -246,8 +254,10 @@ void client_folder_on_error(client *c, const proto_error_msg *e) {
     snprintf(f->ask_a, sizeof f->ask_a, "%s", f->ren_from);
   }
   if (f->ask == CFO_ASK_NONE)
-    return;
+    return false;
   snprintf(f->ask_b, sizeof f->ask_b, "%s", name);
+  if (f->ask == CFO_ASK_UPLOAD)
+    (void)client_xfer_folder_ask(c, name); /* its row waits for the answer */
   char q[PROTO_MAX_FILENAME + CLIENT_NAME_SZ + 200];
   if (strcmp(f->last.name, name) == 0) {
     char sz[32], age[32];
@@ -261,6 +271,7 @@ void client_folder_on_error(client *c, const proto_error_msg *e) {
   }
   client_event ev = {.type = CLIENT_EV_ASK, .text = q, .name = name};
   client_emit(c, &ev);
+  return true;
 }
 
 int client_folder_answer(client *c, bool yes) {
@@ -270,12 +281,16 @@ int client_folder_answer(client *c, bool yes) {
   int ask = f->ask;
   f->ask = CFO_ASK_NONE;
   if (!yes) {
+    if (ask == CFO_ASK_UPLOAD)
+      (void)client_xfer_folder_answer(c, f->ask_b, false);
     client_info(c, NULL, CLIENT_LINE_INFO, "%s: left as it is", f->ask_b);
     return 0;
   }
   char err[256];
   if (ask == CFO_ASK_RENAME)
     return client_folder_rename(c, f->ask_a, f->ask_b, true);
+  if (client_xfer_folder_answer(c, f->ask_b, true) == 0)
+    return 0; /* the row that asked goes on */
   char path[PATH_MAX], name[PROTO_MAX_FILENAME + 1];
   snprintf(path, sizeof path, "%s", f->ask_a);
   snprintf(name, sizeof name, "%s", f->ask_b);

@@ -643,14 +643,17 @@ static void client_handle_error(client *c, client_conn *k,
   }
   if (e->code == PERR_BANNED)
     c->kicked = true;
-  if (!client_xfer_error_quiet(c, e->ref_type, e->code, e->subject))
+  bool folder =
+      e->ref_type >= PROTO_FOLDER_LIST_REQ && e->ref_type <= PROTO_FOLDER_OK;
+  /* A name that exists: the overwrite question stands for the error (and
+   * marks the upload's row waiting, which client_xfer_on_error leaves). */
+  bool asked = folder && client_folder_on_error(c, e);
+  if (!asked && !client_xfer_error_quiet(c, e->ref_type, e->code, e->subject))
     client_handle_report_error(c, e);
   if (e->ref_type >= PROTO_FILE_OFFER && e->ref_type <= PROTO_FILE_PIN)
     client_xfer_on_error(c, e->ref_type, e->code, e->subject, text);
-  if (e->ref_type >= PROTO_FOLDER_LIST_REQ && e->ref_type <= PROTO_FOLDER_OK) {
+  if (folder)
     client_xfer_on_error(c, e->ref_type, e->code, e->subject, text);
-    client_folder_on_error(c, e);
-  }
   if (e->code == PERR_SESSION_REPLACED || e->code == PERR_REVOKED)
     client_conn_lost(c, text, CLIENT_FATAL_OTHER); /* no reconnect */
 }

@@ -100,7 +100,7 @@ struct client {
 
 /* The shared folder (client_folder.c): frames, errors, and cleanup. */
 void client_folder_on_frame(client *c, const proto_msg *m);
-void client_folder_on_error(client *c, const proto_error_msg *e);
+bool client_folder_on_error(client *c, const proto_error_msg *e);
 void client_folder_free(client *c);
 
 /* /files [PATTERN], /upload, /rename, /delete. Return 0 or a

@@ -211,14 +211,19 @@ bool client_trust_check(client *c, client_conn *k) {
   }
   if (c->opts.mode == CLIENT_MODE_TUI) {
     /* A person decides; the connection is not kept waiting meanwhile
-     * (the server's hello timeout is short): a yes connects again. */
-    snprintf(reason, sizeof reason,
-             "unknown server %s, key %s: compare it with `parleyd "
-             "fingerprint` on the server",
+     * (the server's hello timeout is short): a yes connects again. First
+     * contact is no error (ssh's is calm too): the key once, as local
+     * output, and the question in the input line; client_conn_lost says
+     * nothing more while trust_asking. */
+    client_info(c, c->m.windows[0], CLIENT_LINE_INFO,
+                "first contact with %s: its key is %s", key, fp);
+    client_info(c, c->m.windows[0], CLIENT_LINE_INFO,
+                "compare it with `parleyd fingerprint` on the server "
+                "before you answer");
+    snprintf(reason, sizeof reason, "unknown server %s, key %s; not trusted",
              key, fp);
-    client_info(c, c->m.windows[0], CLIENT_LINE_ERROR, "%s", reason);
-    client_conn_lost(c, reason, CLIENT_FATAL_HOSTKEY);
     c->trust_asking = true;
+    client_conn_lost(c, reason, CLIENT_FATAL_HOSTKEY);
     client_event ev = {.type = CLIENT_EV_TRUST, .text = c->m.fingerprint};
     client_emit(c, &ev);
     return false;

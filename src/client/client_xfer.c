@@ -139,8 +139,10 @@ struct cxf {
   uint8_t *hbuf;   /* the hashing job's buffer */
   uint64_t mtime;  /* sender: the source's mtime when offered */
   bool prehash_failed; /* sender: opening it before the accept failed */
-  uv_timer_t pace; /* tests: PARLEY_TEST_XFER_DELAY_MS between reads */
+  uv_timer_t pace;     /* tests: PARLEY_TEST_XFER_DELAY_MS between reads,
+                          PARLEY_TEST_RECV_DELAY_MS between writes */
   bool pace_on;
+  bool recv_held; /* receiver: the pace timer holds the next write */
   /* the shared folder (peer "server", see the end of this file) */
   bool folder;    /* an upload to or download from parleyd's folder */
   bool overwrite; /* upload: replace a file of the same name */
@@ -190,6 +192,8 @@ const char *client_transfer_state(const client_transfer *t) {
   case XFER_WAITING:
     if (t->rejected)
       return "rejected";
+    if (t->asking)
+      return "awaiting answer";
     return t->m.dir == XFER_RECV && !t->accepted ? "offered" : "waiting";
   case XFER_CONNECTING:
     return "connecting";
@@ -313,11 +317,23 @@ static void cxf_state_dir(char *dst, size_t cap) {
              getenv("HOME") ? getenv("HOME") : ".");
 }
 
+/* A transfer's state file. A peer transfer's is named for its offer; a
+ * folder transfer's for what it continues (a download's .part file, an
+ * upload's name on the server), since each run after an interruption has
+ * a new xfer_id: a run that ends removes what an earlier one left. */
 static void cxf_state_path(const cxf *x, char *dst, size_t cap) {
   char dir[PATH_MAX - 64];
   cxf_state_dir(dir, sizeof dir);
-  snprintf(dst, cap, "%s/%016" PRIx64 "-%s.%s", dir, x->t.offer_id, x->peer,
-           x->t.m.dir == XFER_SEND ? "send" : "recv");
+  const char *kind = x->t.m.dir == XFER_SEND ? "send" : "recv";
+  if (!x->folder) {
+    snprintf(dst, cap, "%s/%016" PRIx64 "-%s.%s", dir, x->t.offer_id, x->peer,
+             kind);
+    return;
+  }
+  uint64_t h = 1469598103934665603ULL; /* FNV-1a: a name, not a secret */
+  for (const char *p = x->t.m.dir == XFER_SEND ? x->name : x->part; *p; p++)
+    h = (h ^ (uint8_t)*p) * 1099511628211ULL;
+  snprintf(dst, cap, "%s/folder-%016" PRIx64 ".%s", dir, h, kind);
 }
 
 typedef struct cxf_save_job {
@@ -375,13 +391,15 @@ static void cxf_save(cxf *x, bool del) {
   if (x->t.m.dir == XFER_SEND)
     snprintf(j->text, sizeof j->text,
              "dir=send\nid=%016" PRIx64 "\npeer=%s\nname=%s\nsize=%" PRIu64
-             "\nmtime=%" PRIu64 "\nfile=%s\n",
-             x->t.offer_id, x->peer, x->name, x->t.m.size, x->mtime, x->t.file);
+             "\nmtime=%" PRIu64 "\nfile=%s\nfolder=%d\noverwrite=%d\n",
+             x->t.offer_id, x->peer, x->name, x->t.m.size, x->mtime, x->t.file,
+             x->folder, x->overwrite);
   else
     snprintf(j->text, sizeof j->text,
              "dir=recv\nid=%016" PRIx64 "\npeer=%s\nname=%s\nsize=%" PRIu64
-             "\npart=%s\ndest=%s\n",
-             x->t.offer_id, x->peer, x->name, x->t.m.size, x->part, x->dir);
+             "\npart=%s\ndest=%s\nfolder=%d\n",
+             x->t.offer_id, x->peer, x->name, x->t.m.size, x->part, x->dir,
+             x->folder);
   if (uv_queue_work(x->c->loop, &j->w, cxf_save_work, cxf_save_after) < 0) {
     free(j);
     return;
@@ -415,7 +433,7 @@ static void cxf_end(cxf *x, int status, enum xfer_error err, const char *fmt,
   x->t.verifying = false;
   cxf_close_path(x, false);
   if (status != XFER_DONE && !x->keep && x->t.m.dir == XFER_RECV &&
-      x->part[0] != '\0' && x->fd >= 0)
+      x->part[0] != '\0' && (x->fd >= 0 || x->resume))
     (void)unlink(x->part); /* nothing half-written stays behind */
   if (!x->keep)
     cxf_save(x, true); /* nothing left to resume */
@@ -899,15 +917,25 @@ static void cxf_hash_after(uv_work_t *w, int status) {
   }
 }
 
-static void cxf_on_pace(uv_timer_t *t) {
-  cxf_pump(t->data);
+/* The pace is over: a sender reads on, a receiver writes on. */
+static void cxf_paced(cxf *x) {
+  if (x->t.m.dir == XFER_SEND) {
+    cxf_pump(x);
+    return;
+  }
+  x->recv_held = false;
+  cxf_recv_written(x);
 }
 
-/* Pumps again after ms. */
+static void cxf_on_pace(uv_timer_t *t) {
+  cxf_paced(t->data);
+}
+
+/* Goes on (cxf_paced) after ms. */
 static void cxf_pace(cxf *x, uint64_t ms) {
   if (!x->pace_on) {
     if (uv_timer_init(x->c->loop, &x->pace) < 0) {
-      cxf_pump(x);
+      cxf_paced(x);
       return;
     }
     x->pace.data = x;
@@ -929,6 +957,20 @@ static void cxf_pump_later(cxf *x) {
     cxf_pump(x);
   else
     cxf_pace(x, ms);
+}
+
+/* Receiver: a buffer is on disk; goes on now, or after
+ * PARLEY_TEST_RECV_DELAY_MS (tests slow a receiver down with it to catch a
+ * download in the middle; the socket stops being read meanwhile). */
+static void cxf_recv_written_later(cxf *x) {
+  const char *e = getenv("PARLEY_TEST_RECV_DELAY_MS");
+  unsigned ms = e ? (unsigned)atoi(e) : 0;
+  if (ms == 0) {
+    cxf_recv_written(x);
+    return;
+  }
+  x->recv_held = true;
+  cxf_pace(x, ms);
 }
 
 /* Sender with --send-rate: milliseconds until the bytes read so far in
@@ -1027,7 +1069,7 @@ static void cxf_after(uv_work_t *w, int status) {
       return;
     }
     if (!x->hbusy) /* else cxf_rhash_after goes on */
-      cxf_recv_written(x);
+      cxf_recv_written_later(x);
     return;
   case CXF_JOB_FINISH:
     if (x->io_err != 0) {
@@ -1134,7 +1176,7 @@ static void cxf_rhash_work(uv_work_t *w) {
 static void cxf_rhash_after(uv_work_t *w, int status) {
   cxf *x = w->data;
   if (cxf_hash_back(x, status) && !x->busy) /* the write went well */
-    cxf_recv_written(x);
+    cxf_recv_written_later(x);
 }
 
 /* Receiver: hands what arrived to the disk, or finishes. The write and the
@@ -1142,7 +1184,7 @@ static void cxf_rhash_after(uv_work_t *w, int status) {
  * cores to spare the hash (the bigger cost) does not wait for the disk;
  * the next buffer fills meanwhile. */
 static void cxf_recv_flush(cxf *x) {
-  if (x->ended || x->busy || x->hbusy)
+  if (x->ended || x->busy || x->hbusy || x->recv_held)
     return;
   if (x->acc_n > 0) {
     uint8_t *t = x->buf;
@@ -1686,6 +1728,7 @@ static void cxf_accept_sent(cxf *x) {
   cxf_copy(x->t.file, sizeof x->t.file, x->part);
   x->t.m.start_pos = x->t.m.pos = x->io_pos;
   if (x->folder) { /* a download: straight to parleyd's data connection */
+    cxf_save(x, false); /* resumable (next start too) until it ends */
     cxf_folder_dial(x);
     return;
   }
@@ -2835,7 +2878,9 @@ void client_xfer_peer_online(client *c, const char *name) {
 /* One saved transfer read at login. */
 typedef struct cxf_saved {
   bool send, changed;
+  bool folder, overwrite; /* with parleyd's shared folder */
   uint64_t id, size, mtime;
+  uint64_t have; /* folder download: bytes its .part file holds */
   char peer[PROTO_MAX_NAME + 1];
   char name[PROTO_MAX_FILENAME + 1];
   char file[1024]; /* send: source; recv: .part */
@@ -2892,10 +2937,22 @@ static void cxf_load_work(uv_work_t *w) {
         cxf_copy(s->file, sizeof s->file, v);
       else if (strcmp(line, "dest") == 0)
         cxf_copy(s->dest, sizeof s->dest, v);
+      else if (strcmp(line, "folder") == 0)
+        s->folder = strcmp(v, "1") == 0;
+      else if (strcmp(line, "overwrite") == 0)
+        s->overwrite = strcmp(v, "1") == 0;
     }
     fclose(f);
     if (s->id == 0 || s->peer[0] == '\0' || s->name[0] == '\0')
       continue;
+    if (s->folder && !s->send) { /* the .part file is what resumes */
+      struct stat st;
+      if (stat(s->file, &st) < 0 || !S_ISREG(st.st_mode)) {
+        (void)unlink(path); /* removed (or finished) since: nothing left */
+        continue;
+      }
+      s->have = (uint64_t)st.st_size;
+    }
     if (s->send) { /* a changed source cannot resume */
       struct stat st;
       s->changed = stat(s->file, &st) < 0 || (uint64_t)st.st_size != s->size ||
@@ -2906,12 +2963,74 @@ static void cxf_load_work(uv_work_t *w) {
   closedir(d);
 }
 
+static cxf *cxf_folder_new(client *c, enum xfer_dir dir, const char *name,
+                           const char *path, uint64_t size, uint64_t mtime);
+static void cxf_folder_request(cxf *x);
+
+/* This process's folder transfer of name in direction dir (a download
+ * into dir_path when not NULL), a live one only when live; or NULL. */
+static cxf *cxf_folder_named(client *c, enum xfer_dir dir, const char *name,
+                             const char *dir_path, bool live) {
+  cxf_state *st = cxf_get(c);
+  for (size_t i = 0; st != NULL && i < st->n; i++) {
+    cxf *x = st->x[i];
+    if (x->folder && !(live && x->ended) && x->t.m.dir == dir &&
+        strcmp(x->name, name) == 0 &&
+        (dir_path == NULL || strcmp(x->dir, dir_path) == 0))
+      return x;
+  }
+  return NULL;
+}
+
+/* A folder transfer an earlier process left (it exited mid-way): starts it
+ * again from what is on disk, the .part file (download) or what the server
+ * kept (upload), and says so; /cancel stops it. */
+static void cxf_folder_resume(client *c, const cxf_saved *s) {
+  if (cxf_folder_named(c, s->send ? XFER_SEND : XFER_RECV, s->name,
+                       s->send ? NULL : s->dest, false) != NULL)
+    return; /* this process knows it already */
+  cxf *x = cxf_folder_new(c, s->send ? XFER_SEND : XFER_RECV, s->name,
+                          s->send ? s->file : s->dest, s->size, s->mtime);
+  if (x == NULL)
+    return;
+  char sz[32], have[32];
+  cxf_size_text(sz, sizeof sz, s->size);
+  if (s->send) {
+    if (s->changed) {
+      cxf_end(x, XFER_FAILED, XFER_ERR_IO,
+              "cannot resume the upload: %s changed since", s->file);
+      return;
+    }
+    x->overwrite = s->overwrite;
+    client_info(c, c->m.current, CLIENT_LINE_INFO,
+                "resuming the upload of %s (%s) to the shared folder: /cancel "
+                "%u stops it",
+                x->name, sz, x->t.id);
+  } else {
+    cxf_copy(x->part, sizeof x->part, s->file);
+    cxf_copy(x->t.file, sizeof x->t.file, s->file);
+    x->resume = true; /* from where the .part file ends */
+    x->t.accepted = true;
+    cxf_size_text(have, sizeof have, s->have);
+    client_info(c, c->m.current, CLIENT_LINE_INFO,
+                "resuming the download of %s from the shared folder (%s of "
+                "%s in %s): /cancel %u stops it",
+                x->name, have, sz, s->file, x->t.id);
+  }
+  cxf_folder_request(x);
+}
+
 static void cxf_load_after(uv_work_t *w, int status) {
   cxf_load_job *j = w->data;
   client *c = j->c;
   c->live--;
   for (size_t i = 0; status == 0 && !c->stopping && i < j->n; i++) {
     cxf_saved *s = &j->saved[i];
+    if (s->folder) {
+      if (client_ready(c))
+        cxf_folder_resume(c, s);
+      continue;
+    }
     proto_str peer = proto_str_c(s->peer);
     if (cxf_find(c, s->id, peer) != NULL)
       continue; /* this process knows it already */
@@ -3170,6 +3289,13 @@ int client_xfer_upload(client *c, const char *path, const char *name,
     name = slash != NULL ? slash + 1 : path;
   }
   cxf_copy(u->name, sizeof u->name, name);
+  const cxf *y = cxf_folder_named(c, XFER_SEND, u->name, NULL, true);
+  if (y != NULL) { /* one upload of a name at a time */
+    snprintf(err, errlen, "%s is being uploaded already (transfer %u)", u->name,
+             y->t.id);
+    free(u);
+    return UV_EALREADY;
+  }
   u->req.data = u;
   int r = uv_fs_stat(c->loop, &u->req, u->path, cxf_up_stat_done);
   if (r < 0) {
@@ -3189,6 +3315,12 @@ int client_xfer_download(client *c, const char *name, const char *dir,
   }
   char where[PATH_MAX];
   cxf_download_dir(c, dir, where, sizeof where);
+  const cxf *y = cxf_folder_named(c, XFER_RECV, name, where, true);
+  if (y != NULL) { /* two would write one .part file */
+    snprintf(err, errlen, "%s is being downloaded already (transfer %u)", name,
+             y->t.id);
+    return UV_EALREADY;
+  }
   cxf *x = cxf_folder_new(c, XFER_RECV, name, where, 0, 0);
   if (x == NULL) {
     snprintf(err, errlen, "too many transfers");
@@ -3218,6 +3350,7 @@ void client_xfer_on_folder(client *c, const proto_msg *m) {
       return;
     x->t.accepted = true;
     memcpy(x->token, r->token.p, PROTO_TOKEN_LEN);
+    cxf_save(x, false); /* the server keeps what arrives: resumable */
     if (cxf_open_source(x) == 0)
       cxf_folder_dial(x); /* the server's first FILE_ACK says where */
     return;
@@ -3249,11 +3382,47 @@ static void cxf_folder_error(client *c, uint16_t ref_type, int code,
     cxf *x = st->x[i - 1];
     if (x->folder && !x->ended && x->t.m.dir == dir &&
         client_str_eq(subject, x->name)) {
-      if (code == PERR_FILE_EXISTS) /* a question, not a failure */
+      if (code == PERR_FILE_EXISTS && x->t.asking)
+        return; /* the user decides (client_xfer_folder_answer) */
+      if (code == PERR_FILE_EXISTS) /* nobody to ask: not a failure */
         cxf_end(x, XFER_CANCELLED, XFER_ERR_NONE, "%s", text);
       else
         cxf_end(x, XFER_FAILED, XFER_ERR_SERVER, "%s", text);
       return;
     }
   }
+}
+
+/* The live upload of name (one at a time) still waiting for the server's
+ * answer (not yet accepted), or NULL. */
+static cxf *cxf_folder_upload_waiting(client *c, const char *name) {
+  cxf *x = cxf_folder_named(c, XFER_SEND, name, NULL, true);
+  return x != NULL && !x->t.accepted ? x : NULL;
+}
+
+bool client_xfer_folder_ask(client *c, const char *name) {
+  cxf *x = cxf_folder_upload_waiting(c, name);
+  if (x == NULL)
+    return false;
+  x->t.asking = true;
+  snprintf(x->t.reason, sizeof x->t.reason,
+           "%s exists on the server: overwrite?", name);
+  cxf_event(x, true);
+  return true;
+}
+
+int client_xfer_folder_answer(client *c, const char *name, bool yes) {
+  cxf *x = cxf_folder_upload_waiting(c, name);
+  if (x == NULL || !x->t.asking)
+    return UV_ENOENT;
+  x->t.asking = false;
+  if (!yes) {
+    cxf_end(x, XFER_CANCELLED, XFER_ERR_NONE,
+            "%s exists on the server: left as it is", name);
+    return 0;
+  }
+  x->t.reason[0] = '\0';
+  x->overwrite = true;
+  cxf_folder_request(x); /* the same row goes on */
+  return 0;
 }

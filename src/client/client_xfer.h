@@ -56,10 +56,19 @@ void client_xfer_on_frame(client *c, const proto_msg *m);
 
 /* The server refused a file frame of type ref_type about subject (the
  * peer) with error code: the newest matching transfer fails with text (an
- * upload over an existing name is cancelled instead: nothing failed, the
- * user is asked). */
+ * upload over an existing name waits while the user is asked, else it is
+ * cancelled: nothing failed). */
 void client_xfer_on_error(client *c, uint16_t ref_type, int code,
                           proto_str subject, const char *text);
+
+/* The overwrite question about the upload of name (ERROR FILE_EXISTS) is
+ * asked: its row waits ("awaiting answer"), the answer decides. False when
+ * no upload of that name waits for the server. */
+bool client_xfer_folder_ask(client *c, const char *name);
+
+/* The answer: yes sends the same upload again with overwrite, no cancels
+ * its row. Returns 0, or UV_ENOENT when no row waits for it. */
+int client_xfer_folder_answer(client *c, const char *name, bool yes);
 
 /* Whether an ERROR needs no line: USER_OFFLINE for an offer parley made
  * again on its own (a resume after a restart), which waits quietly for

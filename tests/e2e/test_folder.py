@@ -357,23 +357,28 @@ class FolderBatch(unittest.TestCase):
             a.send("/files")
             self.assertEqual(a.expect({"event": "files"})["files"], [])
 
+    def upload_killed_half_way(self, srv):
+        """alice's slowed upload of 8 MiB, killed once the server kept at
+        least 1 MiB of it. Returns the source path."""
+        src = os.path.join(srv.tmp, "big.bin")
+        with open(src, "wb") as f:
+            f.write(os.urandom(8 * MB))
+        slow = {"PARLEY_TEST_XFER_DELAY_MS": "100"}
+        a = srv.client("alice", register=True, env=slow)
+        a.send("/upload " + src)
+        a.expect({"event": "transfer", "state": "active",
+                  "direction": "send"}, timeout=T_BIG)
+        # wait until the server kept some of it, then kill the client
+        part_dir = os.path.join(srv.files, ".parley")
+        wait_until(lambda: any(os.path.getsize(os.path.join(part_dir, p))
+                               >= MB for p in os.listdir(part_dir)),
+                   T_BIG, "a partial upload on the server")
+        a.kill()
+        return src
+
     def test_batch_upload_killed_resumes(self):
         with Server() as srv:
-            src = os.path.join(srv.tmp, "big.bin")
-            with open(src, "wb") as f:
-                f.write(os.urandom(8 * MB))
-            slow = {"PARLEY_TEST_XFER_DELAY_MS": "100"}
-            a = srv.client("alice", register=True, env=slow)
-            a.send("/upload " + src)
-            a.expect({"event": "transfer", "state": "active",
-                      "direction": "send"}, timeout=T_BIG)
-            # wait until the server kept some of it, then kill the client
-            part_dir = os.path.join(srv.files, ".parley")
-            from harness import wait_until
-            wait_until(lambda: any(os.path.getsize(os.path.join(part_dir, p))
-                                   >= MB for p in os.listdir(part_dir)),
-                       T_BIG, "a partial upload on the server")
-            a.kill()
+            src = self.upload_killed_half_way(srv)
             a = srv.client("alice")
             a.send("/upload " + src)
             done = a.expect({"event": "transfer", "state": "done",
@@ -381,6 +386,27 @@ class FolderBatch(unittest.TestCase):
             self.assertGreaterEqual(done["resumed_from"], MB)
             self.assertEqual(file_sha(os.path.join(srv.files, "big.bin")),
                              file_sha(src))
+
+    def test_batch_upload_killed_goes_on_at_the_next_start(self):
+        with Server() as srv:
+            src = self.upload_killed_half_way(srv)
+            # Nothing typed: the next start goes on from what the server
+            # kept, and a second /upload of it is refused meanwhile.
+            a = srv.client("alice")
+            a.expect({"event": "transfer", "direction": "send",
+                      "name": "big.bin"}, timeout=T_BIG)
+            a.send("/upload " + src)
+            e = a.expect({"event": "error"})
+            self.assertIn("big.bin is being uploaded already", e["text"])
+            done = a.expect({"event": "transfer", "state": "done",
+                             "direction": "send"}, timeout=T_BIG)
+            self.assertGreaterEqual(done["resumed_from"], MB)
+            self.assertEqual(file_sha(os.path.join(srv.files, "big.bin")),
+                             file_sha(src))
+            state = os.path.join(srv.tmp, "state-alice", "parley",
+                                 "transfers")
+            wait_until(lambda: os.listdir(state) == [], 10,
+                       "the state file removed once done")
 
     def test_batch_download_killed_resumes_from_part(self):
         with Server() as srv:

@@ -20,6 +20,13 @@ def digest(path):
 
 
 class Folder(h.TuiCase):
+    def only_the_question(self, s, q, row):
+        self.assertTrue(q.search(s.rows[-1]), s.dump())
+        self.assertTrue(row.search("\n".join(s.rows)), s.dump())
+        self.assertNotIn("!!", s.text, s.dump())
+        self.assertNotIn("FILE_EXISTS", s.text, s.dump())
+        self.assertNotIn("cancelled", s.text, s.dump())
+
     def test_overwrite_question_in_the_input_line(self):
         a = self.login("alice", cmd_env="XDG_STATE_HOME=" + os.path.join(
             self.tmp, "state-alice"))
@@ -37,23 +44,28 @@ class Folder(h.TuiCase):
         a.line("/upload " + one)
         q = re.compile(r"report\.pdf exists on the server \(3\.0 MiB, alice,"
                        r" \d+ s ago\)\. Overwrite\? \[y/N\]")
-        s = a.wait(lambda s: q.search(s.rows[-1]), "the question")
-        # The upload that asked is not a failure: its row says cancelled.
-        s = a.wait(lambda s: re.search(r"^report\.pdf +to server .*cancelled",
-                                       "\n".join(s.rows), re.M),
-                   "the asked upload's row")
-        self.assertNotIn("failed", s.text, s.dump())
+        row = re.compile(r"^report\.pdf +to server .*awaiting answer", re.M)
+        # Only the question while it is open: no error line, and the
+        # upload's row waits for the answer (not cancelled, not failed).
+        s = a.wait(lambda s: q.search(s.rows[-1]) and
+                   row.search("\n".join(s.rows)), "the question")
+        s = a.wait_check(lambda s: self.only_the_question(s, q, row),
+                         "only the question")
         a.type("n")
-        a.wait(lambda s: not q.search(s.rows[-1])
-               and "report.pdf: left as it is" in s.text, "the answer no")
+        s = a.wait(lambda s: not q.search(s.rows[-1])
+                   and "report.pdf: left as it is" in s.text and
+                   re.search(r"^report\.pdf +to server .*cancelled",
+                             "\n".join(s.rows), re.M), "the answer no")
         self.assertEqual(os.path.getsize(stored), 3 * (1 << 20))
-        # yes replaces it
+        # yes replaces it: the row that asked goes on, no second row
         a.line("/put " + one)
-        a.wait(lambda s: q.search(s.rows[-1]), "the question again")
+        a.wait(lambda s: q.search(s.rows[-1]) and
+               row.search("\n".join(s.rows)), "the question again")
         a.type("y")
-        a.wait(lambda s: s.text.count("report.pdf: upload done on the "
-                                      "server") == 2, "the replacement")
+        s = a.wait(lambda s: s.text.count("report.pdf: upload done on the "
+                                          "server") == 2, "the replacement")
         self.assertEqual(digest(stored), digest(one))
+        self.assertNotIn("!!", s.text, s.dump())
         # a rename onto an existing name asks the same way
         other = os.path.join(self.tmp, "notes.txt")
         with open(other, "wb") as f:
@@ -94,6 +106,97 @@ class Folder(h.TuiCase):
         self.assertEqual(len({r.index("B  alice ") for r in two}), 1, s.dump())
         self.assertEqual(len({re.search(r"  \d{4}-\d\d-\d\d ", r).start()
                               for r in two}), 1, s.dump())
+
+
+MB = 1 << 20
+
+
+class FolderResume(h.TuiCase):
+    """A download interrupted by the client's exit goes on at the next
+    start from its .part file, with a line saying so; /cancel stops it."""
+
+    def start_download(self):
+        """alice puts 16 MiB in the folder; bob's slowed download of it is
+        cut by his /quit half way. Returns (bob's terminal, the bytes, the
+        .part path, bob's command-line environment)."""
+        a = self.login("alice")
+        data = os.urandom(16 * MB)
+        src = os.path.join(self.tmp, "big.bin")
+        with open(src, "wb") as f:
+            f.write(data)
+        a.line("/upload " + src)
+        a.wait(lambda s: "big.bin: upload done on the server" in s.text,
+               "the upload", timeout=h.T_WAIT * 3)
+        down = os.path.join(self.tmp, "down")
+        env = "XDG_STATE_HOME=%s" % os.path.join(self.tmp, "state-bob")
+        b = self.login("bob", cmd_env=env + " PARLEY_TEST_RECV_DELAY_MS=150",
+                       args="--download-dir " + down)
+        b.line("/download big.bin")
+        part = os.path.join(down, "big.bin.part")
+        h.wait_until(lambda: os.path.exists(part) and
+                     os.path.getsize(part) >= 2 * MB, h.T_WAIT * 2,
+                     "2 MiB in the .part file")
+        b.line("/quit")
+        self.assertEqual(b.exit_status(), 0, b.stderr_text())
+        have = os.path.getsize(part)
+        self.assertLess(have, 16 * MB)
+        return b, data, part, env, down, have
+
+    @staticmethod
+    def chat_text(s):
+        """The chat rows joined into one line (the transfers pane below
+        them has no separator, so chat_pane() would keep the users pane)."""
+        return re.sub(r"\s*\n\s*", " ", "\n".join(
+            r.split(h.SEP)[0].rstrip() for r in s.rows[1:-2]))
+
+    def resumed_line(self, b, part):
+        r = re.compile(r"resuming the download of big\.bin from the shared "
+                       r"folder \(\d+(\.\d)? MiB of 16\.0 MiB in "
+                       + re.escape(part) + r"\): /cancel (\d+) stops it")
+        s = b.wait(lambda s: r.search(self.chat_text(s)),
+                   "the line saying what resumes")
+        return r, s
+
+    def test_download_resumes_at_the_next_start(self):
+        b, data, part, env, down, have = self.start_download()
+        b.parley("bob", self.server.port, register=False, env=env,
+                 extra="--download-dir " + down + " ")
+        self.resumed_line(b, part)
+        final = os.path.join(down, "big.bin")
+        b.wait(lambda s: "big.bin.part" not in os.listdir(down) and
+               os.path.exists(final), "the download finished",
+               timeout=h.T_WAIT * 3)
+        self.assertEqual(digest(final), hashlib.sha256(data).hexdigest())
+        self.assertEqual(os.listdir(down), ["big.bin"])
+        # Done: the next start resumes nothing.
+        b.line("/quit")
+        self.assertEqual(b.exit_status(), 0, b.stderr_text())
+        s = b.parley("bob", self.server.port, register=False, env=env,
+                     extra="--download-dir " + down + " ")
+        b.line("/transfers")
+        s = b.wait_text("no transfers in this session")
+        self.assertNotIn("resuming", s.text, s.dump())
+
+    def test_cancel_stops_the_resumed_download(self):
+        b, data, part, env, down, have = self.start_download()
+        b.parley("bob", self.server.port, register=False,
+                 env=env + " PARLEY_TEST_RECV_DELAY_MS=1000",
+                 extra="--download-dir " + down + " ")
+        r, s = self.resumed_line(b, part)
+        n = r.search(self.chat_text(s)).group(2)
+        b.line("/cancel " + n)
+        b.wait(lambda s: re.search(r"^big\.bin +from server .*cancelled",
+                                   "\n".join(s.rows), re.M),
+               "the cancelled row")
+        h.wait_until(lambda: not os.path.exists(part), h.T_WAIT,
+                     "the .part file removed")
+        b.line("/quit")
+        self.assertEqual(b.exit_status(), 0, b.stderr_text())
+        b.parley("bob", self.server.port, register=False, env=env,
+                 extra="--download-dir " + down + " ")
+        b.line("/transfers")
+        s = b.wait_text("no transfers in this session")
+        self.assertNotIn("resuming", s.text, s.dump())
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """First screen and help: /help lists every command including the UI's
 own, /help COMMAND shows one, /keys prints its summary in the chat, and
-the server's MOTD is on the first screen."""
+the server's MOTD is in the server window (window 0) only."""
 import subprocess
 import unittest
 
@@ -96,13 +96,22 @@ class Help(h.TuiCase):
 class Motd(h.TuiCase):
     server_args = ("--motd", MOTD)
 
-    def test_motd_on_first_screen(self):
-        # The MOTD comes before #lobby is joined, into the server window;
-        # the first screen (#lobby) shows it too, below the backlog.
+    def test_motd_once_in_the_server_window(self):
+        # The MOTD belongs to the server window (as irssi's status
+        # window): it is not repeated as a notice in #lobby.
         a = self.login("alice")
-        s = a.wait(lambda s: MOTD in "\n".join(s.chat_pane()),
-                   "the MOTD on the first screen")
+        a.line("after the motd")
+        s = a.wait(lambda s: "after the motd" in "\n".join(s.chat_pane()),
+                   "alice's line in #lobby")
         self.assertTrue(s.rows[0].startswith("#lobby"), s.dump())
+        self.assertNotIn(MOTD, s.text, s.dump())
+        a.keys("M-0")
+        s = a.wait(lambda s: "server messages" in s.rows[0] and
+                   MOTD in "\n".join(s.chat_pane()), "the server window")
+        self.assertEqual("\n".join(s.chat_pane()).count(MOTD), 1, s.dump())
+        a.keys("M-1")
+        s = a.wait(lambda s: s.rows[0].startswith("#lobby"), "#lobby again")
+        self.assertNotIn(MOTD, s.text, s.dump())
 
 
 if __name__ == "__main__":

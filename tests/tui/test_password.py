@@ -68,8 +68,13 @@ class Password(h.TuiCase):
                (h.PARLEY, self.server.port, t.stderr))
         t.wait_text("New password for carol@127.0.0.1:")
         t.line("short")
-        s = t.wait_text("The password needs 8 to 256 characters. "
-                        "new password for carol@127.0.0.1:")
+        # Why on a line of its own, then the prompt again as a sentence.
+        s = t.wait(lambda s: any(
+            r.rstrip() == "The password needs 8 to 256 characters."
+            for r in s.rows) and s.text.count(
+                "New password for carol@127.0.0.1:") == 2,
+            "the reason and the prompt again, on two lines")
+        self.assertNotIn("characters. new", s.text, s.dump())
         self.assertNotIn("short", s.text, s.dump())
         t.line(h.PASSWORD)
         t.wait_text("Repeat the password:")

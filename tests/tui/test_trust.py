@@ -23,11 +23,23 @@ class Trust(h.TuiCase):
         t = self.term(name)
         t.line("PARLEY_PASSWORD=%s %s alice@127.0.0.1:%d 2>%s" %
                (h.PASSWORD, h.PARLEY, self.server.port, t.stderr))
-        s = t.wait(lambda s: s.input_line().startswith(PROMPT),
-                   "the first-contact question")
-        self.assertIn(self.fp, s.text, s.dump())
+        s = t.wait(lambda s: s.input_line().startswith(PROMPT) and
+                   self.fp in s.text, "the first-contact question")
         self.assertFalse(os.path.exists(self.known))
+        # Calm, as ssh's first contact: the key once, no error lines, no
+        # "disconnected" while the question is open.
+        s = t.wait_check(lambda s: self.calm(s), "a calm first contact")
         return t
+
+    def calm(self, s):
+        self.assertEqual(s.text.count(self.fp), 1, s.dump())
+        self.assertNotIn("!!", "\n".join(s.chat_pane()), s.dump())
+        self.assertNotIn("unknown server", s.text, s.dump())
+        self.assertNotIn("disconnected", s.text, s.dump())
+        self.assertTrue(any("== first contact with 127.0.0.1:%d: its key is "
+                            % self.server.port in r for r in s.rows),
+                        s.dump())
+        self.assertIn("first contact", s.status_bar(), s.dump())
 
     def connected(self, t):
         t.wait(lambda s: s.status_bar().startswith(
@@ -57,6 +69,7 @@ class Trust(h.TuiCase):
         t = self.ask("no")
         t.line("no")
         self.assertEqual(t.exit_status(), 5, t.stderr_text())
+        self.assertIn("not trusted", t.stderr_text())
         self.assertFalse(os.path.exists(self.known))
 
 
