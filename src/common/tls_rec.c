@@ -89,10 +89,11 @@ static int dir_update(tls_rec_dir *d, const tls_rec_suite *su) {
   return r;
 }
 
-/* The shared context for sealing (open false) or opening with d's key,
- * keyed again only when it last held another; NULL when OpenSSL fails. */
+/* The shared context for sealing (open false) or opening a record with
+ * d's key and nonce, keyed again only when it last held another key (in
+ * the same call as the nonce); NULL when OpenSSL fails. */
 static EVP_CIPHER_CTX *dir_ctx(const tls_rec *r, const tls_rec_dir *d,
-                               bool open) {
+                               bool open, const uint8_t nonce[12]) {
   const tls_rec_suite *su = &suites[r->suite];
   if (ciphers[r->suite] == NULL &&
       (ciphers[r->suite] = EVP_CIPHER_fetch(NULL, su->cipher, NULL)) == NULL)
@@ -110,12 +111,11 @@ static EVP_CIPHER_CTX *dir_ctx(const tls_rec *r, const tls_rec_dir *d,
     }
     *kid = 0;
   }
-  if (*kid != d->kid) {
-    *kid = 0;
-    if (!EVP_CipherInit_ex2(*c, NULL, d->key, NULL, -1, NULL))
-      return NULL;
-    *kid = d->kid;
-  }
+  bool rekey = *kid != d->kid;
+  *kid = 0;
+  if (!EVP_CipherInit_ex2(*c, NULL, rekey ? d->key : NULL, nonce, -1, NULL))
+    return NULL;
+  *kid = d->kid;
   return *c;
 }
 
@@ -142,10 +142,9 @@ static size_t seal_one(tls_rec *r, uint8_t type, const uint8_t *p, size_t n,
   in[n] = type;
   uint8_t nonce[12];
   dir_nonce(&r->wr, nonce);
-  EVP_CIPHER_CTX *c = dir_ctx(r, &r->wr, false);
+  EVP_CIPHER_CTX *c = dir_ctx(r, &r->wr, false, nonce);
   int l = 0;
-  if (c == NULL || !EVP_CipherInit_ex2(c, NULL, NULL, nonce, -1, NULL) ||
-      !EVP_CipherUpdate(c, NULL, &l, out, TLS_REC_HDR) ||
+  if (c == NULL || !EVP_CipherUpdate(c, NULL, &l, out, TLS_REC_HDR) ||
       !EVP_CipherUpdate(c, in, &l, in, (int)n + 1) ||
       !EVP_CipherFinal_ex(c, in + n + 1, &l) ||
       EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, TLS_REC_TAG, in + n + 1) <=
@@ -166,10 +165,9 @@ static int unseal(const tls_rec *r, const tls_rec_dir *d, const uint8_t *rec,
   size_t clen = n - TLS_REC_HDR - TLS_REC_TAG;
   uint8_t nonce[12];
   dir_nonce(d, nonce);
-  EVP_CIPHER_CTX *c = dir_ctx(r, d, true);
+  EVP_CIPHER_CTX *c = dir_ctx(r, d, true, nonce);
   int l = 0;
-  if (c == NULL || !EVP_CipherInit_ex2(c, NULL, NULL, nonce, -1, NULL) ||
-      !EVP_CipherUpdate(c, NULL, &l, rec, TLS_REC_HDR) ||
+  if (c == NULL || !EVP_CipherUpdate(c, NULL, &l, rec, TLS_REC_HDR) ||
       !EVP_CipherUpdate(c, out, &l, rec + TLS_REC_HDR, (int)clen) ||
       EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, TLS_REC_TAG,
                           (void *)(rec + TLS_REC_HDR + clen)) <= 0 ||
