@@ -62,7 +62,8 @@
 #include "proto.h"
 
 #define BENCH_SCRATCH (1 << 20)  /* receive buffer shared by every socket */
-#define BENCH_LOGIN_INFLIGHT 256 /* logins pipelined at once */
+#define BENCH_LOGIN_INFLIGHT 256 /* logins pipelined at once (-F) */
+#define BENCH_INFLIGHT_MAX 4096  /* -F at most: a bounded burst */
 #define BENCH_QUIET_MS 300       /* a phase is over after this much silence */
 
 #define BENCH_MAX_SENDERS 64
@@ -96,6 +97,7 @@ static struct {
   bool spin; /* receivers busy-poll instead of sleeping in epoll_wait */
   bool tls;  /* -T: clients speak TLS 1.3 */
   const char *restart; /* -R: the command that restarts the server */
+  int inflight;        /* -F: logins in flight at once */
   peer *ps;
   int ep;
   uint8_t *scratch;
@@ -637,14 +639,14 @@ static bool bench_login_wait(bool by_token, uint64_t end) {
   return false;
 }
 
-/* Connects and logs in every client, BENCH_LOGIN_INFLIGHT at a time, by
+/* Connects and logs in every client, b.inflight (-F) at a time, by
  * password (registering) or by session token, until each has seen
  * WHO_END; false when that stalls or takes more than limit_s. */
 static bool bench_login_all(bool by_token, int limit_s) {
   int total = b.n + b.senders;
   uint64_t end = bench_now_ns() + (uint64_t)limit_s * 1000000000u;
   for (int i = 0; i < total; i++) {
-    while ((uint64_t)i - b.logged >= BENCH_LOGIN_INFLIGHT)
+    while ((uint64_t)i - b.logged >= (uint64_t)b.inflight)
       if (!bench_login_wait(by_token, end))
         return false;
     bench_connect(&b.ps[i], b.names[i], by_token);
@@ -768,7 +770,8 @@ static void bench_usage(void) {
           "                    [-r RATE msgs/s] [-S SENDERS=1] [-V VERSION]\n"
           "                    [-P CHANGES/s -D SECONDS] [-p SERVER_PID] "
           "[-c CPU] [-j] [-s] [-i HOLD_S]\n"
-          "                    [-T] [-R RESTART_COMMAND] PORT\n");
+          "                    [-T] [-R RESTART_COMMAND] [-F IN_FLIGHT=256] "
+          "PORT\n");
   exit(2);
 }
 
@@ -837,7 +840,7 @@ static int bench_run_restart(void) {
 }
 
 /* Reconnect storm (-R): with every client logged in, the server restarts;
- * then all reconnect at once (BENCH_LOGIN_INFLIGHT logins in flight, as
+ * then all reconnect at once (-F logins in flight, 256 by default, as
  * the login storm) and log in by the session token their LOGIN_OK gave,
  * as the real client does, offering the TLS ticket they kept. Reports the
  * seconds from the new server listening to the last WHO_END, its CPU,
@@ -908,8 +911,9 @@ int main(int argc, char **argv) {
   b.senders = 1;
   b.version = PROTO_VERSION;
   b.churn_s = 5;
+  b.inflight = BENCH_LOGIN_INFLIGHT;
   int opt;
-  while ((opt = getopt(argc, argv, "n:m:w:r:p:c:jsi:S:V:P:D:TR:")) != -1) {
+  while ((opt = getopt(argc, argv, "n:m:w:r:p:c:jsi:S:V:P:D:TR:F:")) != -1) {
     switch (opt) {
     case 'n':
       b.n = atoi(optarg);
@@ -956,6 +960,9 @@ int main(int argc, char **argv) {
     case 'R':
       b.restart = optarg;
       break;
+    case 'F':
+      b.inflight = atoi(optarg);
+      break;
     default:
       bench_usage();
     }
@@ -963,7 +970,8 @@ int main(int argc, char **argv) {
   if (optind != argc - 1 || b.n < 1 || b.msgs < 1 || b.window < 1 ||
       b.senders < 1 || b.senders > BENCH_MAX_SENDERS ||
       b.version < PROTO_VERSION_MIN || b.version > PROTO_VERSION ||
-      b.churn < 0 || b.churn_s < 1 || b.churn_s > 600)
+      b.churn < 0 || b.churn_s < 1 || b.churn_s > 600 || b.inflight < 1 ||
+      b.inflight > BENCH_INFLIGHT_MAX)
     bench_usage();
   b.port = atoi(argv[optind]);
   bench_io_of = &bench_plain;
