@@ -1486,6 +1486,33 @@ static size_t tls_tickets_text(const tls_ticket_key *keys, unsigned n,
   return off;
 }
 
+/* A fresh random key made at now into *k; false when OpenSSL's generator
+ * failed (*k is wiped then). */
+static bool tls_ticket_key_new(tls_ticket_key *k, uint64_t now) {
+  if (RAND_bytes(k->name, sizeof k->name) != 1 ||
+      RAND_bytes(k->aes, sizeof k->aes) != 1 ||
+      RAND_bytes(k->hmac, sizeof k->hmac) != 1) {
+    ERR_clear_error();
+    OPENSSL_cleanse(k, sizeof *k);
+    return false;
+  }
+  k->made = now;
+  return true;
+}
+
+/* How many of the n keys at first (newest first) to keep: the newest
+ * encrypted until now, however old it is; each older one stopped when the
+ * key after it was made, and goes once the tickets it issued have expired
+ * (life seconds) since then. */
+static unsigned tls_tickets_kept(const tls_ticket_key *first, unsigned n,
+                                 uint64_t now, uint64_t life) {
+  unsigned kept = 1;
+  while (kept < n && kept < TLS_TICKET_KEYS && first[kept - 1].made <= now &&
+         now - first[kept - 1].made < life)
+    kept++;
+  return kept;
+}
+
 int tls_ctx_tickets(tls_ctx *c, const char *path, uint64_t now, char *note,
                     size_t cap) {
   /* keys[0] is room for a new key in front of the file's */
@@ -1499,27 +1526,17 @@ int tls_ctx_tickets(tls_ctx *c, const char *path, uint64_t now, char *note,
   int warn = 0;
   if (rotate) {
     first = keys;
-    if (RAND_bytes(keys[0].name, sizeof keys[0].name) != 1 ||
-        RAND_bytes(keys[0].aes, sizeof keys[0].aes) != 1 ||
-        RAND_bytes(keys[0].hmac, sizeof keys[0].hmac) != 1) {
-      ERR_clear_error();
+    if (!tls_ticket_key_new(&keys[0], now)) {
       OPENSSL_cleanse(keys, sizeof keys);
       snprintf(note, cap,
                "WARNING: cannot make a TLS session ticket key; "
                "sessions resume only while this process runs");
       return 1;
     }
-    keys[0].made = now;
     n++;
   }
-  /* The newest key encrypted until the last process stopped, however old
-   * it is; each older one stopped when the key after it was made, and goes
-   * once the tickets it issued have expired since then. */
-  uint64_t life = (uint64_t)SSL_CTX_get_timeout(c->ctx);
-  unsigned kept = 1;
-  while (kept < n && kept < TLS_TICKET_KEYS && first[kept - 1].made <= now &&
-         now - first[kept - 1].made < life)
-    kept++;
+  unsigned kept =
+      tls_tickets_kept(first, n, now, (uint64_t)SSL_CTX_get_timeout(c->ctx));
   bool changed = got < 0 || rotate || kept != n;
   memcpy(c->keys, first, kept * sizeof *first);
   c->nkeys = kept;
@@ -1556,5 +1573,80 @@ int tls_ctx_tickets(tls_ctx *c, const char *path, uint64_t now, char *note,
     OPENSSL_cleanse(text, sizeof text);
   }
   OPENSSL_cleanse(keys, sizeof keys);
+  return warn;
+}
+
+/* ---- rotation while the server runs ---------------------------------------
+ */
+
+struct tls_rotation {
+  tls_ticket_key keys[TLS_TICKET_KEYS + 1]; /* [0]: the new key */
+  unsigned n;                               /* keys after the new one */
+  uint64_t now, life;
+  bool made;    /* the new key exists */
+  bool written; /* and the file holds it */
+  char path[1100];
+  char err[1300];
+};
+
+uint64_t tls_tickets_due_in(const tls_ctx *c, uint64_t now, uint64_t period) {
+  if (c == NULL || c->nkeys == 0)
+    return UINT64_MAX; /* OpenSSL's own keys: nothing of ours to rotate */
+  uint64_t made = c->keys[0].made;
+  if (made > now) /* the clock went back: a new key, as at start-up */
+    return 0;
+  return now - made >= period ? 0 : period - (now - made);
+}
+
+tls_rotation *tls_rotation_new(const tls_ctx *c, const char *path,
+                               uint64_t now) {
+  tls_rotation *r = calloc(1, sizeof *r);
+  if (r == NULL)
+    return NULL;
+  memcpy(r->keys + 1, c->keys, c->nkeys * sizeof *c->keys);
+  r->n = c->nkeys;
+  r->now = now;
+  r->life = (uint64_t)SSL_CTX_get_timeout(c->ctx);
+  snprintf(r->path, sizeof r->path, "%s", path);
+  return r;
+}
+
+void tls_rotation_run(tls_rotation *r) {
+  r->made = tls_ticket_key_new(&r->keys[0], r->now);
+  if (!r->made)
+    return;
+  r->n = tls_tickets_kept(r->keys, r->n + 1, r->now, r->life);
+  char text[TLS_TICKET_FILE + 1];
+  size_t len = tls_tickets_text(r->keys, r->n, text);
+  r->written =
+      tls_write_atomic(r->path, 0600, text, len, r->err, sizeof r->err) == 0;
+  OPENSSL_cleanse(text, sizeof text);
+}
+
+int tls_rotation_done(tls_ctx *c, tls_rotation *r, char *note, size_t cap) {
+  int warn = 0;
+  if (!r->made) {
+    snprintf(note, cap,
+             "WARNING: cannot make a new TLS session ticket key; "
+             "the old one goes on");
+    warn = 1;
+  } else {
+    memcpy(c->keys, r->keys, r->n * sizeof *r->keys);
+    c->nkeys = r->n;
+    if (r->written) {
+      snprintf(note, cap,
+               "TLS: new session ticket key in %s (%u kept for tickets "
+               "already issued)",
+               r->path, r->n - 1);
+    } else {
+      snprintf(note, cap,
+               "WARNING: TLS session ticket keys: %s; the new key lives in "
+               "this process only",
+               r->err);
+      warn = 1;
+    }
+  }
+  OPENSSL_cleanse(r, sizeof *r);
+  free(r);
   return warn;
 }

@@ -73,6 +73,22 @@ void tls_ctx_own_records(tls_ctx *ctx, bool on);
 int tls_ctx_tickets(tls_ctx *ctx, const char *path, uint64_t now, char *note,
                     size_t cap);
 
+/* Rotation while the server runs, in three steps so that the key and the
+ * file write stay off the loop: tls_tickets_due_in says how many seconds
+ * until the encrypting key is period old (0: due; UINT64_MAX: the context
+ * has no keys of its own). tls_rotation_new (loop) copies the keys and
+ * path; tls_rotation_run (thread pool) makes the new key in front, drops
+ * the keys whose tickets have expired and rewrites path; tls_rotation_done
+ * (loop) installs the keys in ctx, frees r and says what happened in note
+ * (returns 1 for a warning: no key made, or the file not written). Only
+ * one rotation at a time per context. */
+typedef struct tls_rotation tls_rotation;
+uint64_t tls_tickets_due_in(const tls_ctx *ctx, uint64_t now, uint64_t period);
+tls_rotation *tls_rotation_new(const tls_ctx *ctx, const char *path,
+                               uint64_t now);
+void tls_rotation_run(tls_rotation *r);
+int tls_rotation_done(tls_ctx *ctx, tls_rotation *r, char *note, size_t cap);
+
 /* What a server context did so far, for the operator's console. */
 typedef struct tls_stats {
   uint64_t full;     /* handshakes that proved the server's key anew */

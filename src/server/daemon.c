@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -26,6 +27,7 @@
 #include "session.h"
 #include "server.h"
 #include "store.h"
+#include "tickets.h"
 
 #define DAEMON_BACKLOG 511
 #define DAEMON_STOP_GRACE_MS 3000 /* clients get this long to take BYE */
@@ -172,6 +174,7 @@ static void daemon_on_tick(uv_timer_t *t) {
   offer_tick(now);
   relay_tick(now);
   folderxfer_tick(now);
+  tickets_tick((uint64_t)time(NULL));
   daemon_trim(queued);
 }
 

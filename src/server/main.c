@@ -20,6 +20,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
+#include "tickets.h"
 #include "room.h"
 #include "server.h"
 #include "folderstore.h"
@@ -341,6 +342,7 @@ static int main_tls(const config *cfg) {
     log_warn(NULL, "%s", note);
   else
     log_info(NULL, "%s", note);
+  tickets_init(tickets); /* the next keys, while it runs */
   return 0;
 }
 

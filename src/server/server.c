@@ -37,8 +37,32 @@ void server_conn_gone(void) {
 /* Runs the life cycle's coalesced send (srv.on_coalesce). */
 static void server_on_coalesce(uv_timer_t *t) {
   (void)t;
+  srv.coalesce_end_ms = server_now_ms();
+  srv.coalesce_last = srv.coalesce_changes;
+  srv.coalesce_changes = 0;
   if (srv.on_coalesce != NULL)
     srv.on_coalesce();
+}
+
+/* Each interval's send is one frame to every user online: one write call
+ * each, over TLS one record sealed each. In a storm of logins (everyone
+ * reconnecting after a restart) the intervals run back to back, and a
+ * fixed interval made that intervals x users writes, which grew with the
+ * storm's length: the longer it took, the dearer it got. Growing the
+ * interval with the users online while the storm lasts keeps the writes
+ * per second flat; the bytes are the same (every change still reaches
+ * everyone once). Steady traffic (fewer changes an interval) and a
+ * change after a quiet spell still go out after base_ms. */
+uint32_t server_coalesce_interval(uint32_t base_ms, uint32_t users,
+                                  uint32_t last_changes,
+                                  uint64_t since_end_ms) {
+  if (base_ms == 0 || since_end_ms > base_ms ||
+      last_changes < SERVER_COALESCE_STORM)
+    return base_ms;
+  uint32_t ms = users / SERVER_COALESCE_USERS_PER_MS;
+  if (ms > SERVER_COALESCE_MAX_MS)
+    ms = SERVER_COALESCE_MAX_MS;
+  return ms > base_ms ? ms : base_ms;
 }
 
 /* Arms the coalesce timer unless it runs already: the first change of an
@@ -46,9 +70,17 @@ static void server_on_coalesce(uv_timer_t *t) {
  * when the handle is closing at shutdown) leaves the changes unsent,
  * which at shutdown is what everyone wants. */
 void server_coalesce(void) {
-  if (srv.finished || srv.stopping ||
-      uv_is_active((uv_handle_t *)&srv.coalesce))
+  if (srv.finished || srv.stopping)
     return;
-  (void)uv_timer_start(&srv.coalesce, server_on_coalesce,
-                       srv.cfg != NULL ? srv.cfg->coalesce_ms : 0, 0);
+  if (srv.coalesce_changes < UINT32_MAX)
+    srv.coalesce_changes++;
+  if (uv_is_active((uv_handle_t *)&srv.coalesce))
+    return;
+  uint64_t now = server_now_ms();
+  uint32_t base = srv.cfg != NULL ? srv.cfg->coalesce_ms : 0;
+  uint64_t since =
+      srv.coalesce_end_ms != 0 ? now - srv.coalesce_end_ms : UINT64_MAX;
+  (void)uv_timer_start(
+      &srv.coalesce, server_on_coalesce,
+      server_coalesce_interval(base, srv.nusers, srv.coalesce_last, since), 0);
 }

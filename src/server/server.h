@@ -27,6 +27,9 @@ typedef struct server {
   uv_timer_t stop_timer; /* bounds the graceful close at shutdown */
   uv_timer_t trim;       /* re-checks for the end of a burst (daemon_trim) */
   uv_timer_t coalesce;   /* --coalesce-ms: sends collected changes */
+  uint64_t coalesce_end_ms;  /* loop clock when the last interval ended */
+  uint32_t coalesce_changes; /* changes collected in this interval */
+  uint32_t coalesce_last;    /* changes the last interval carried */
   uv_signal_t sigint, sigterm;
   struct conn *conns;   /* every open connection */
   uint32_t nconns;      /* open connections (refused ones included) */
@@ -65,6 +68,21 @@ void server_conn_gone(void);
 /* Called when a change was collected for the next coalesced send: arms
  * srv.coalesce (once per interval) to run srv.on_coalesce. */
 void server_coalesce(void);
+
+/* A storm: the last interval carried at least SERVER_COALESCE_STORM
+ * changes and the next change came within --coalesce-ms of its end. The
+ * interval is then at least one millisecond per SERVER_COALESCE_USERS_PER_MS
+ * users online, up to SERVER_COALESCE_MAX_MS. */
+#define SERVER_COALESCE_STORM 64
+#define SERVER_COALESCE_USERS_PER_MS 4
+#define SERVER_COALESCE_MAX_MS 2500
+
+/* The next coalesce interval: base_ms (--coalesce-ms), or longer in a
+ * storm (see above): last_changes is what the last interval carried,
+ * since_end_ms how long ago it ended. base_ms 0 stays 0 (every loop
+ * turn). */
+uint32_t server_coalesce_interval(uint32_t base_ms, uint32_t users,
+                                  uint32_t last_changes, uint64_t since_end_ms);
 
 /* Called by conn when a connection has output; arms the flush. */
 void server_wake(void);

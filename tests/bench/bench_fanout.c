@@ -62,7 +62,8 @@
 #include "proto.h"
 
 #define BENCH_SCRATCH (1 << 20)  /* receive buffer shared by every socket */
-#define BENCH_LOGIN_INFLIGHT 256 /* logins pipelined at once */
+#define BENCH_LOGIN_INFLIGHT 256 /* logins pipelined at once (-F) */
+#define BENCH_INFLIGHT_MAX 4096  /* -F at most: a bounded burst */
 #define BENCH_QUIET_MS 300       /* a phase is over after this much silence */
 
 #define BENCH_MAX_SENDERS 64
@@ -96,6 +97,7 @@ static struct {
   bool spin; /* receivers busy-poll instead of sleeping in epoll_wait */
   bool tls;  /* -T: clients speak TLS 1.3 */
   const char *restart; /* -R: the command that restarts the server */
+  int inflight;        /* -F: logins in flight at once */
   peer *ps;
   int ep;
   uint8_t *scratch;
@@ -373,6 +375,24 @@ static double bench_cpu_of(int pid) {
   return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* The server's write calls and bytes written so far (all threads, sockets
+ * included) from /proc/PID/io; false when unknown. Each write is a loop
+ * pass's flush to one client: what coalescing saves shows here. */
+static bool bench_io_of_pid(int pid, unsigned long long *calls,
+                            unsigned long long *bytes) {
+  char path[64], line[128];
+  snprintf(path, sizeof path, "/proc/%d/io", pid);
+  FILE *f = pid > 0 ? fopen(path, "r") : NULL;
+  if (f == NULL)
+    return false;
+  int got = 0;
+  while (fgets(line, sizeof line, f) != NULL)
+    got +=
+        sscanf(line, "wchar: %llu", bytes) + sscanf(line, "syscw: %llu", calls);
+  fclose(f);
+  return got == 2;
+}
+
 /* Fills busy[i] and total[i] (clock ticks) for up to max CPUs from
  * /proc/stat; returns the CPU count. Softirq time spent outside any
  * process (ksoftirqd, loopback delivery) only shows up here. */
@@ -474,6 +494,28 @@ static void bench_frame(peer *p, const proto_msg *m, uint64_t now) {
   }
 }
 
+/* A whole PRESENCE_LIST frame, or a ROOM_EVENTS one while no join test
+ * counts notices, at the front of buf is counted and stepped over (*off
+ * moves past it) without decoding: the decoder checks every entry of
+ * every list, which made it a fifth of the benchmark's CPU in a storm of
+ * logins, whose lists (the user list at login, each interval's changes to
+ * everyone) are what the server sends most. Returns whether it did. */
+static bool bench_skip_list(const uint8_t *buf, size_t len, size_t *off) {
+  if (len < PROTO_HEADER + 2)
+    return false;
+  uint32_t flen = (uint32_t)buf[0] << 24 | (uint32_t)buf[1] << 16 |
+                  (uint32_t)buf[2] << 8 | buf[3];
+  uint16_t type = (uint16_t)(buf[4] << 8 | buf[5]);
+  if (flen > PROTO_MAX_FRAME || len < PROTO_HEADER + (size_t)flen ||
+      (type != PROTO_PRESENCE_LIST &&
+       (type != PROTO_ROOM_EVENTS || b.room[0] != '\0')))
+    return false;
+  b.frames++;
+  b.list_frames += type == PROTO_PRESENCE_LIST;
+  *off += PROTO_HEADER + flen;
+  return true;
+}
+
 /* Reads everything p has into the scratch buffer (after its carried
  * partial frame) and handles each whole frame. */
 static void bench_read(peer *p) {
@@ -494,6 +536,8 @@ static void bench_read(peer *p) {
     if (!p->logged_in)
       p->login_bytes += (uint64_t)r;
     for (;;) {
+      if (bench_skip_list(b.scratch + off, len - off, &off))
+        continue;
       proto_msg m;
       ssize_t k = proto_decode(b.scratch + off, len - off, &m);
       if (k == 0)
@@ -595,14 +639,14 @@ static bool bench_login_wait(bool by_token, uint64_t end) {
   return false;
 }
 
-/* Connects and logs in every client, BENCH_LOGIN_INFLIGHT at a time, by
+/* Connects and logs in every client, b.inflight (-F) at a time, by
  * password (registering) or by session token, until each has seen
  * WHO_END; false when that stalls or takes more than limit_s. */
 static bool bench_login_all(bool by_token, int limit_s) {
   int total = b.n + b.senders;
   uint64_t end = bench_now_ns() + (uint64_t)limit_s * 1000000000u;
   for (int i = 0; i < total; i++) {
-    while ((uint64_t)i - b.logged >= BENCH_LOGIN_INFLIGHT)
+    while ((uint64_t)i - b.logged >= (uint64_t)b.inflight)
       if (!bench_login_wait(by_token, end))
         return false;
     bench_connect(&b.ps[i], b.names[i], by_token);
@@ -726,7 +770,8 @@ static void bench_usage(void) {
           "                    [-r RATE msgs/s] [-S SENDERS=1] [-V VERSION]\n"
           "                    [-P CHANGES/s -D SECONDS] [-p SERVER_PID] "
           "[-c CPU] [-j] [-s] [-i HOLD_S]\n"
-          "                    [-T] [-R RESTART_COMMAND] PORT\n");
+          "                    [-T] [-R RESTART_COMMAND] [-F IN_FLIGHT=256] "
+          "PORT\n");
   exit(2);
 }
 
@@ -795,7 +840,7 @@ static int bench_run_restart(void) {
 }
 
 /* Reconnect storm (-R): with every client logged in, the server restarts;
- * then all reconnect at once (BENCH_LOGIN_INFLIGHT logins in flight, as
+ * then all reconnect at once (-F logins in flight, 256 by default, as
  * the login storm) and log in by the session token their LOGIN_OK gave,
  * as the real client does, offering the TLS ticket they kept. Reports the
  * seconds from the new server listening to the last WHO_END, its CPU,
@@ -820,6 +865,7 @@ static int bench_reconnect(void) {
   printf("restart: new parleyd %d listening %.2f s after the restart began; "
          "%d of %d clients hold a TLS ticket\n",
          b.pid, (double)(t0 - r0) / 1e9, tickets, total);
+  fflush(stdout); /* the new pid, for a profiler, while the storm runs */
   for (int i = 0; i < total; i++) {
     peer *p = &b.ps[i];
     bench_io_of->close(p);
@@ -828,19 +874,32 @@ static int bench_reconnect(void) {
   }
   b.logged = 0;
   b.frames = 0;
-  double cpu0 = bench_cpu_of(b.pid);
+  double cpu0 = bench_cpu_of(b.pid), bcpu0 = bench_cpu_self();
+  unsigned long long w0 = 0, wb0 = 0, w1 = 0, wb1 = 0;
+  bool io = bench_io_of_pid(b.pid, &w0, &wb0);
   if (!bench_login_all(true, 300))
     return 1;
   double secs = (double)(bench_now_ns() - t0) / 1e9;
-  double cpu = bench_cpu_of(b.pid) - cpu0;
+  double cpu = bench_cpu_of(b.pid) - cpu0, bcpu = bench_cpu_self() - bcpu0;
+  io = io && bench_io_of_pid(b.pid, &w1, &wb1);
   int resumed = 0;
   for (int i = 0; i < total && b.tls; i++)
     resumed += SSL_session_reused(b.ps[i].ssl) == 1;
   printf("reconnect: %d clients logged in again by session token in %.2f s "
          "(%s: %d of %d handshakes resumed), server CPU %.2f s (%.0f us "
-         "per client)\n",
+         "per client); benchmark CPU %.2f s\n",
          total, secs, b.tls ? "TLS" : "plain", resumed, b.tls ? total : 0, cpu,
-         cpu * 1e6 / total);
+         cpu * 1e6 / total, bcpu);
+  if (io)
+    printf("reconnect: the server wrote %.1f MB in %llu writes (%.1f writes, "
+           "%.1f KB per client)\n",
+           (double)(wb1 - wb0) / 1e6, w1 - w0, (double)(w1 - w0) / total,
+           (double)(wb1 - wb0) / 1e3 / total);
+  fflush(stdout);
+  if (b.hold > 0) { /* e.g. to stop a profiler before the clients leave */
+    fprintf(stderr, "holding %d idle clients for %d s\n", total, b.hold);
+    sleep((unsigned)b.hold);
+  }
   return 0;
 }
 
@@ -852,8 +911,9 @@ int main(int argc, char **argv) {
   b.senders = 1;
   b.version = PROTO_VERSION;
   b.churn_s = 5;
+  b.inflight = BENCH_LOGIN_INFLIGHT;
   int opt;
-  while ((opt = getopt(argc, argv, "n:m:w:r:p:c:jsi:S:V:P:D:TR:")) != -1) {
+  while ((opt = getopt(argc, argv, "n:m:w:r:p:c:jsi:S:V:P:D:TR:F:")) != -1) {
     switch (opt) {
     case 'n':
       b.n = atoi(optarg);
@@ -900,6 +960,9 @@ int main(int argc, char **argv) {
     case 'R':
       b.restart = optarg;
       break;
+    case 'F':
+      b.inflight = atoi(optarg);
+      break;
     default:
       bench_usage();
     }
@@ -907,7 +970,8 @@ int main(int argc, char **argv) {
   if (optind != argc - 1 || b.n < 1 || b.msgs < 1 || b.window < 1 ||
       b.senders < 1 || b.senders > BENCH_MAX_SENDERS ||
       b.version < PROTO_VERSION_MIN || b.version > PROTO_VERSION ||
-      b.churn < 0 || b.churn_s < 1 || b.churn_s > 600)
+      b.churn < 0 || b.churn_s < 1 || b.churn_s > 600 || b.inflight < 1 ||
+      b.inflight > BENCH_INFLIGHT_MAX)
     bench_usage();
   b.port = atoi(argv[optind]);
   bench_io_of = &bench_plain;

@@ -405,6 +405,28 @@ class Tls(unittest.TestCase):
                                  0o600)
                 srv2.stop()
 
+    def test_key_rotates_while_running(self):
+        # The key rotates at run time too, not only at start-up: a test
+        # hook makes the period 5 s instead of 12 h. The old key stays for
+        # the tickets already issued, and alice's (made under it) resumes
+        # after a restart.
+        hook = {"PARLEYD_TEST_TICKET_ROTATE_S": "5"}
+        with Server(env=hook) as srv:
+            a = self.reconnecting_alice(srv)
+            old = self.tickets(srv)[1]
+            srv.err.wait_for(r"TLS: new session ticket key in .*tickets "
+                             r"\(1 kept for tickets already issued\)",
+                             timeout=30)
+            lines = self.tickets(srv)
+            self.assertEqual(lines[0], "parley-tickets 1")
+            self.assertIn(old, lines[2:])
+            self.assertNotEqual(lines[1], old)  # the new key is first
+            self.assertEqual(os.stat(srv.db + ".tickets").st_mode & 0o777,
+                             0o600)
+            with self.restarted(srv, [a]) as srv2:
+                self.assertEqual(self.handshakes(srv2), (0, 1))
+                srv2.stop()
+
     def test_damaged_tickets_file_is_replaced(self):
         for content, mode, why in [
                 (b"parley-tickets 1\n12 zz\n", 0o600, "damaged"),
