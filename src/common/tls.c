@@ -913,6 +913,12 @@ tls_ctx *tls_ctx_server(const char *cert, const char *key, char *err,
   if (c == NULL)
     return NULL;
   SSL_CTX_set_options(c->ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
+  /* Tickets live a day, not OpenSSL's 2 h: a client connected for hours
+   * still resumes after a restart. A connection gets its tickets at its
+   * handshake only (the records are parleyd's after it), so clients
+   * connected longer make full handshakes then; a key older than this
+   * leaves the tickets file a day after the next one was made. */
+  SSL_CTX_set_timeout(c->ctx, TLS_TICKET_LIFE_S);
   if (SSL_CTX_use_certificate_chain_file(c->ctx, cert) != 1) {
     snprintf(err, cap, "cannot load TLS certificate %s: %s", cert,
              ERR_reason_error_string(ERR_peek_last_error()));
@@ -943,6 +949,7 @@ tls_ctx *tls_ctx_client(char *err, size_t cap) {
   SSL_CTX_set_verify(c->ctx, SSL_VERIFY_NONE, NULL);
   if (SSL_CTX_set_default_verify_paths(c->ctx) != 1)
     ERR_clear_error(); /* no system CAs: every server is then TOFU */
+  SSL_CTX_set_timeout(c->ctx, TLS_TICKET_LIFE_S); /* as parleyd's tickets */
   SSL_CTX_set_session_cache_mode(c->ctx, SSL_SESS_CACHE_CLIENT |
                                              SSL_SESS_CACHE_NO_INTERNAL_STORE);
   SSL_CTX_sess_set_new_cb(c->ctx, tls_on_new_session);

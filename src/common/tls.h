@@ -70,6 +70,8 @@ void tls_ctx_own_records(tls_ctx *ctx, bool on);
  * Blocking: call before the loop runs. */
 #define TLS_TICKET_KEYS 3
 #define TLS_TICKET_ROTATE_S (12 * 3600)
+#define TLS_TICKET_LIFE_S                                                      \
+  (24 * 3600) /* a server's tickets are good this long */
 int tls_ctx_tickets(tls_ctx *ctx, const char *path, uint64_t now, char *note,
                     size_t cap);
 

@@ -382,6 +382,15 @@ class Tls(unittest.TestCase):
                 self.assertEqual(self.handshakes(srv2), (0, 1))
                 srv2.stop()
 
+    def test_tickets_are_good_for_a_day(self):
+        # A client connected for hours still resumes after a restart:
+        # parleyd's tickets say 24 h, not OpenSSL's default 2 h.
+        with Server() as srv:
+            r = RawConn(srv.port)
+            r.hello(version=3)  # the tickets come before WELCOME
+            self.assertEqual(r.sock.session.ticket_lifetime_hint, 86400)
+            r.close()
+
     def test_rotated_key_still_resumes_older_tickets(self):
         with Server() as srv:
             a = self.reconnecting_alice(srv)
