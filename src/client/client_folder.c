@@ -240,21 +240,24 @@ bool client_folder_on_error(client *c, const proto_error_msg *e) {
     return false;
   char name[PROTO_MAX_FILENAME + 1];
   proto_str_copy(name, sizeof name, e->subject);
-  if (f->ask == CFO_ASK_UPLOAD) /* a new question replaces it: that is a no */
-    (void)client_xfer_folder_answer(c, f->ask_b, false);
-  f->ask = CFO_ASK_NONE;
+  int ask = CFO_ASK_NONE;
+  const char *about = NULL;
   if (e->ref_type == PROTO_UPLOAD_REQ) {
     for (unsigned i = 0; i < CFO_UPLOADS; i++)
       if (strcmp(f->up[i].name, name) == 0) {
-        f->ask = CFO_ASK_UPLOAD;
-        snprintf(f->ask_a, sizeof f->ask_a, "%s", f->up[i].path);
+        ask = CFO_ASK_UPLOAD;
+        about = f->up[i].path;
       }
   } else if (strcmp(f->ren_to, name) == 0) {
-    f->ask = CFO_ASK_RENAME;
-    snprintf(f->ask_a, sizeof f->ask_a, "%s", f->ren_from);
+    ask = CFO_ASK_RENAME;
+    about = f->ren_from;
   }
-  if (f->ask == CFO_ASK_NONE)
-    return false;
+  if (ask == CFO_ASK_NONE)
+    return false;               /* not a question: one still open stays open */
+  if (f->ask == CFO_ASK_UPLOAD) /* a new question replaces it: that is a no */
+    (void)client_xfer_folder_answer(c, f->ask_b, false);
+  f->ask = ask;
+  snprintf(f->ask_a, sizeof f->ask_a, "%s", about);
   snprintf(f->ask_b, sizeof f->ask_b, "%s", name);
   if (f->ask == CFO_ASK_UPLOAD)
     (void)client_xfer_folder_ask(c, name); /* its row waits for the answer */

@@ -38,6 +38,7 @@
 #include "tls.h"
 
 #define CXF_LOST_MS 1500 /* grace after a data connection broke */
+#define CXF_STATE_MAX 16384 /* bytes of a transfer's state file at most */
 #define CXF_CONNS 6      /* data connections per transfer at once */
 #define CXF_HINTS 4      /* direct addresses tried per transfer (< CXF_CONNS) */
 #define CXF_IO (256 * 1024)        /* bytes per disk job */
@@ -176,6 +177,8 @@ typedef struct cxf_state {
   size_t n;
   unsigned next_id;
   bool loading; /* saved transfers are being read */
+  bool saving;  /* a state file job runs; the others wait in save_q */
+  struct cxf_save_job *save_q;
   cxf_held held[8];
   size_t nheld;
   struct tls_ctx *peer_tls; /* receivers' end-to-end TLS context (lazy) */
@@ -339,6 +342,7 @@ static void cxf_state_path(const cxf *x, char *dst, size_t cap) {
 typedef struct cxf_save_job {
   uv_work_t w;
   client *c;
+  struct cxf_save_job *next; /* queued behind the one running */
   bool del;
   char path[PATH_MAX];
   char text[PATH_MAX * 3];
@@ -370,41 +374,68 @@ static void cxf_save_work(uv_work_t *w) {
     (void)unlink(tmp);
 }
 
+static void cxf_save_after(uv_work_t *w, int status);
+
+/* Starts the first queued state job; one runs at a time, in order, so
+ * that a file's removal never lands before an earlier write of it. */
+static void cxf_save_next(client *c) {
+  cxf_state *st = c->xf;
+  while (st != NULL && !st->saving && st->save_q != NULL) {
+    cxf_save_job *j = st->save_q;
+    st->save_q = j->next;
+    if (uv_queue_work(c->loop, &j->w, cxf_save_work, cxf_save_after) == 0) {
+      st->saving = true;
+      return;
+    }
+    free(j);
+    c->live--;
+  }
+}
+
 static void cxf_save_after(uv_work_t *w, int status) {
   cxf_save_job *j = w->data;
   client *c = j->c;
   (void)status;
   free(j);
+  c->xf->saving = false;
   c->live--;
+  cxf_save_next(c);
   client_maybe_stopped(c);
 }
 
-/* Writes (or, del, removes) x's state file off the loop. */
+/* Writes (or, del, removes) x's state file off the loop, behind the state
+ * jobs queued before. The file names the server (address and key) and
+ * the account: only a login to the same resumes it. */
 static void cxf_save(cxf *x, bool del) {
-  cxf_save_job *j = calloc(1, sizeof *j);
+  cxf_state *st = cxf_get(x->c);
+  cxf_save_job *j = st != NULL ? calloc(1, sizeof *j) : NULL;
   if (j == NULL)
     return;
-  j->c = x->c;
+  client *c = x->c;
+  j->c = c;
   j->del = del;
   j->w.data = j;
   cxf_state_path(x, j->path, sizeof j->path);
+  int n = snprintf(j->text, sizeof j->text, "server=%s:%u\nkey=%s\nuser=%s\n",
+                   c->m.host, c->m.port, c->m.fingerprint, c->m.self);
   if (x->t.m.dir == XFER_SEND)
-    snprintf(j->text, sizeof j->text,
+    snprintf(j->text + n, sizeof j->text - (size_t)n,
              "dir=send\nid=%016" PRIx64 "\npeer=%s\nname=%s\nsize=%" PRIu64
              "\nmtime=%" PRIu64 "\nfile=%s\nfolder=%d\noverwrite=%d\n",
              x->t.offer_id, x->peer, x->name, x->t.m.size, x->mtime, x->t.file,
              x->folder, x->overwrite);
   else
-    snprintf(j->text, sizeof j->text,
+    snprintf(j->text + n, sizeof j->text - (size_t)n,
              "dir=recv\nid=%016" PRIx64 "\npeer=%s\nname=%s\nsize=%" PRIu64
              "\npart=%s\ndest=%s\nfolder=%d\n",
              x->t.offer_id, x->peer, x->name, x->t.m.size, x->part, x->dir,
              x->folder);
-  if (uv_queue_work(x->c->loop, &j->w, cxf_save_work, cxf_save_after) < 0) {
-    free(j);
-    return;
-  }
-  x->c->live++;
+  cxf_save_job **tail = &st->save_q;
+  while (*tail != NULL)
+    tail = &(*tail)->next;
+  *tail = j;
+  c->live++;
+  cxf_save_next(c);
 }
 
 static void cxf_room_member_ended(cxf *x, int status);
@@ -432,9 +463,14 @@ static void cxf_end(cxf *x, int status, enum xfer_error err, const char *fmt,
   }
   x->t.verifying = false;
   cxf_close_path(x, false);
+  /* Nothing half-written stays behind; but a .part an earlier run left
+   * goes only when the user cancels or its bytes proved wrong, not for a
+   * passing refusal (the server's transfer limit after a reconnect). */
+  bool drop =
+      x->resume ? status == XFER_CANCELLED || err == XFER_ERR_HASH : x->fd >= 0;
   if (status != XFER_DONE && !x->keep && x->t.m.dir == XFER_RECV &&
-      x->part[0] != '\0' && (x->fd >= 0 || x->resume))
-    (void)unlink(x->part); /* nothing half-written stays behind */
+      x->part[0] != '\0' && drop)
+    (void)unlink(x->part);
   if (!x->keep)
     cxf_save(x, true); /* nothing left to resume */
   cxf_maybe_release(x);
@@ -2885,7 +2921,28 @@ typedef struct cxf_saved {
   char name[PROTO_MAX_FILENAME + 1];
   char file[1024]; /* send: source; recv: .part */
   char dest[1024]; /* recv: download directory */
+  char server[CLIENT_HOST_SZ + 8], key[CLIENT_FP_SZ], user[CLIENT_NAME_SZ];
 } cxf_saved;
+
+/* Copies a saved field of n bytes when it fits whole (a path cut short
+ * would be another path). */
+static bool cxf_field(char *dst, size_t cap, const char *v, size_t n) {
+  if (n >= cap)
+    return false;
+  memcpy(dst, v, n + 1);
+  return true;
+}
+
+/* True when s was saved by a login to this server (address and key) as
+ * this account: a transfer never resumes to another server or user. A
+ * file from before these were saved names none: it stays, unused. */
+static bool cxf_saved_here(const client *c, const cxf_saved *s) {
+  char here[sizeof s->server];
+  snprintf(here, sizeof here, "%s:%u", c->m.host, c->m.port);
+  return strcmp(s->server, here) == 0 &&
+         strcmp(s->key, c->m.fingerprint) == 0 && s->user[0] != '\0' &&
+         strcmp(s->user, c->m.self) == 0;
+}
 
 typedef struct cxf_load_job {
   uv_work_t w;
@@ -2909,19 +2966,49 @@ static void cxf_load_work(uv_work_t *w) {
       continue;
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
+    /* A state file is small and ours: not a link, not a FIFO (a read
+     * would hang this thread), no more than CXF_STATE_MAX bytes. */
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    struct stat fst;
+    if (fd < 0)
       continue;
+    if (fstat(fd, &fst) < 0 || !S_ISREG(fst.st_mode) ||
+        fst.st_size > CXF_STATE_MAX) {
+      close(fd);
+      continue;
+    }
+    FILE *f = fdopen(fd, "r");
+    if (f == NULL) {
+      close(fd);
+      continue;
+    }
     cxf_saved *s = &j->saved[j->n];
     memset(s, 0, sizeof *s);
     char line[1200];
-    while (fgets(line, sizeof line, f) != NULL) {
-      line[strcspn(line, "\n")] = '\0';
+    bool damaged = false;
+    while (!damaged && fgets(line, sizeof line, f) != NULL) {
+      size_t ln = strcspn(line, "\n");
+      if (line[ln] != '\n' && !feof(f)) {
+        damaged = true; /* a line longer than any field: not ours */
+        break;
+      }
+      line[ln] = '\0';
       char *v = strchr(line, '=');
       if (v == NULL)
         continue;
       *v++ = '\0';
-      if (strcmp(line, "dir") == 0)
+      size_t vn = strlen(v);
+      if (strcmp(line, "server") == 0)
+        damaged = !cxf_field(s->server, sizeof s->server, v, vn);
+      else if (strcmp(line, "key") == 0)
+        damaged = !cxf_field(s->key, sizeof s->key, v, vn);
+      else if (strcmp(line, "user") == 0)
+        damaged = !cxf_field(s->user, sizeof s->user, v, vn);
+      else if (strcmp(line, "file") == 0 || strcmp(line, "part") == 0)
+        damaged = !cxf_field(s->file, sizeof s->file, v, vn);
+      else if (strcmp(line, "dest") == 0)
+        damaged = !cxf_field(s->dest, sizeof s->dest, v, vn);
+      else if (strcmp(line, "dir") == 0)
         s->send = strcmp(v, "send") == 0;
       else if (strcmp(line, "id") == 0)
         s->id = strtoull(v, NULL, 16);
@@ -2930,20 +3017,16 @@ static void cxf_load_work(uv_work_t *w) {
       else if (strcmp(line, "mtime") == 0)
         s->mtime = strtoull(v, NULL, 10);
       else if (strcmp(line, "peer") == 0)
-        cxf_copy(s->peer, sizeof s->peer, v);
+        damaged = !cxf_field(s->peer, sizeof s->peer, v, vn);
       else if (strcmp(line, "name") == 0)
-        cxf_copy(s->name, sizeof s->name, v);
-      else if (strcmp(line, "file") == 0 || strcmp(line, "part") == 0)
-        cxf_copy(s->file, sizeof s->file, v);
-      else if (strcmp(line, "dest") == 0)
-        cxf_copy(s->dest, sizeof s->dest, v);
+        damaged = !cxf_field(s->name, sizeof s->name, v, vn);
       else if (strcmp(line, "folder") == 0)
         s->folder = strcmp(v, "1") == 0;
       else if (strcmp(line, "overwrite") == 0)
         s->overwrite = strcmp(v, "1") == 0;
     }
     fclose(f);
-    if (s->id == 0 || s->peer[0] == '\0' || s->name[0] == '\0')
+    if (damaged || s->id == 0 || s->peer[0] == '\0' || s->name[0] == '\0')
       continue;
     if (s->folder && !s->send) { /* the .part file is what resumes */
       struct stat st;
@@ -3026,6 +3109,8 @@ static void cxf_load_after(uv_work_t *w, int status) {
   c->live--;
   for (size_t i = 0; status == 0 && !c->stopping && i < j->n; i++) {
     cxf_saved *s = &j->saved[i];
+    if (!cxf_saved_here(c, s))
+      continue; /* another server's or account's: left for that one */
     if (s->folder) {
       if (client_ready(c))
         cxf_folder_resume(c, s);

@@ -1195,6 +1195,22 @@ static int tls_write_atomic(const char *path, mode_t mode, const void *data,
     unlink(tmp);
     return -1;
   }
+  /* The rename itself lasts only once the directory is synced: else a
+   * power cut may bring the old file back (best effort). */
+  char dir[1100];
+  snprintf(dir, sizeof dir, "%s", path);
+  char *slash = strrchr(dir, '/');
+  if (slash == NULL)
+    snprintf(dir, sizeof dir, ".");
+  else if (slash == dir)
+    dir[1] = '\0';
+  else
+    *slash = '\0';
+  int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    (void)fsync(dfd);
+    close(dfd);
+  }
   return 0;
 }
 

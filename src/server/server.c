@@ -54,10 +54,11 @@ static void server_on_coalesce(uv_timer_t *t) {
  * everyone once). Steady traffic (fewer changes an interval) and a
  * change after a quiet spell still go out after base_ms. */
 uint32_t server_coalesce_interval(uint32_t base_ms, uint32_t users,
-                                  uint32_t last_changes,
+                                  uint32_t last_changes, uint32_t last_len_ms,
                                   uint64_t since_end_ms) {
+  uint64_t len = last_len_ms > base_ms ? last_len_ms : base_ms;
   if (base_ms == 0 || since_end_ms > base_ms ||
-      last_changes < SERVER_COALESCE_STORM)
+      (uint64_t)last_changes * base_ms < (uint64_t)SERVER_COALESCE_STORM * len)
     return base_ms;
   uint32_t ms = users / SERVER_COALESCE_USERS_PER_MS;
   if (ms > SERVER_COALESCE_MAX_MS)
@@ -80,7 +81,7 @@ void server_coalesce(void) {
   uint32_t base = srv.cfg != NULL ? srv.cfg->coalesce_ms : 0;
   uint64_t since =
       srv.coalesce_end_ms != 0 ? now - srv.coalesce_end_ms : UINT64_MAX;
-  (void)uv_timer_start(
-      &srv.coalesce, server_on_coalesce,
-      server_coalesce_interval(base, srv.nusers, srv.coalesce_last, since), 0);
+  srv.coalesce_len = server_coalesce_interval(
+      base, srv.nusers, srv.coalesce_last, srv.coalesce_len, since);
+  (void)uv_timer_start(&srv.coalesce, server_on_coalesce, srv.coalesce_len, 0);
 }

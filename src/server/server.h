@@ -30,6 +30,7 @@ typedef struct server {
   uint64_t coalesce_end_ms;  /* loop clock when the last interval ended */
   uint32_t coalesce_changes; /* changes collected in this interval */
   uint32_t coalesce_last;    /* changes the last interval carried */
+  uint32_t coalesce_len;     /* the running (then last) interval's ms */
   uv_signal_t sigint, sigterm;
   struct conn *conns;   /* every open connection */
   uint32_t nconns;      /* open connections (refused ones included) */
@@ -69,8 +70,11 @@ void server_conn_gone(void);
  * srv.coalesce (once per interval) to run srv.on_coalesce. */
 void server_coalesce(void);
 
-/* A storm: the last interval carried at least SERVER_COALESCE_STORM
- * changes and the next change came within --coalesce-ms of its end. The
+/* A storm: the last interval carried changes at a rate of at least
+ * SERVER_COALESCE_STORM per --coalesce-ms (so a grown interval needs as
+ * many more to stay grown: a busy but ordinary server is not held at
+ * the long interval), and the next change came within --coalesce-ms of
+ * its end. The
  * interval is then at least one millisecond per SERVER_COALESCE_USERS_PER_MS
  * users online, up to SERVER_COALESCE_MAX_MS. */
 #define SERVER_COALESCE_STORM 64
@@ -79,10 +83,11 @@ void server_coalesce(void);
 
 /* The next coalesce interval: base_ms (--coalesce-ms), or longer in a
  * storm (see above): last_changes is what the last interval carried,
- * since_end_ms how long ago it ended. base_ms 0 stays 0 (every loop
- * turn). */
+ * last_len_ms how long it was, since_end_ms how long ago it ended.
+ * base_ms 0 stays 0 (every loop turn). */
 uint32_t server_coalesce_interval(uint32_t base_ms, uint32_t users,
-                                  uint32_t last_changes, uint64_t since_end_ms);
+                                  uint32_t last_changes, uint32_t last_len_ms,
+                                  uint64_t since_end_ms);
 
 /* Called by conn when a connection has output; arms the flush. */
 void server_wake(void);

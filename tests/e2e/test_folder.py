@@ -408,6 +408,38 @@ class FolderBatch(unittest.TestCase):
             wait_until(lambda: os.listdir(state) == [], 10,
                        "the state file removed once done")
 
+    def test_killed_upload_never_goes_on_to_another_server(self):
+        # The state file names the server (address and key) and the
+        # account: the same user's next start against another server
+        # uploads nothing of it (a private file must not land elsewhere),
+        # and the file stays for the server it was meant for.
+        with Server() as srv:
+            src = self.upload_killed_half_way(srv)
+            home = {"XDG_STATE_HOME": os.path.join(srv.tmp, "state-alice")}
+            with Server() as other:
+                b = other.client("alice", register=True, env=home)
+                small = os.path.join(other.tmp, "small.txt")
+                with open(small, "wb") as f:
+                    f.write(b"x" * 1000)
+                # the saved transfers are read at login, before this one
+                b.send("/upload " + small)
+                b.expect({"event": "transfer", "state": "done",
+                          "direction": "send", "name": "small.txt"},
+                         timeout=T_BIG)
+                self.assertEqual(
+                    [e for e in b.events if e.get("event") == "transfer"
+                     and e.get("name") == "big.bin"], [])
+                self.assertFalse(os.path.exists(
+                    os.path.join(other.files, "big.bin")))
+                b.quit()
+            a = srv.client("alice", env=home)  # back home: it goes on
+            done = a.expect({"event": "transfer", "state": "done",
+                             "direction": "send", "name": "big.bin"},
+                            timeout=T_BIG)
+            self.assertGreaterEqual(done["resumed_from"], MB)
+            self.assertEqual(file_sha(os.path.join(srv.files, "big.bin")),
+                             file_sha(src))
+
     def test_batch_download_killed_resumes_from_part(self):
         with Server() as srv:
             down = os.path.join(srv.tmp, "down")
