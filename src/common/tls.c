@@ -446,6 +446,8 @@ static long tls_rec_run(stream *s, const uint8_t *p, size_t n) {
   if (s->flags & STREAM_CLOSING)
     return -1;
   s->tls->running = false;
+  if (r < 0)
+    return r; /* failed: no answer goes after the alert */
   int w = tls_rec_answer(s);
   if (w < 0) {
     stream_fail(s, w);
