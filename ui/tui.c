@@ -39,7 +39,7 @@
 #define TUI_XFER_TICK_MS 250       /* progress refresh while transfers run */
 #define TUI_MAX_XFERS 64
 #define TUI_PANE_STEP 2
-#define TUI_MAX_KNOWN 2000  /* names remembered to spot who comes back */
+#define TUI_MAX_KNOWN 2000 /* names remembered to spot who comes back */
 /* After a reconnect, joins of known names are returns (no "joined" line)
  * for this long, in seconds. */
 #define TUI_RETURN_S 300
@@ -67,12 +67,12 @@ struct tui {
   bool suspend;          /* SIGTSTP seen; suspend on the next pass */
   bool screen_on;        /* curses is active */
   bool tick_on;
-  bool paste;     /* inside a bracketed paste */
-  bool paste_cut; /* the paste did not fit the input line */
+  bool paste;            /* inside a bracketed paste */
+  bool paste_cut;        /* the paste did not fit the input line */
   keymap_paste paste_st; /* escape sequences inside the paste */
-  bool bracketed; /* bracketed paste mode enabled */
-  bool all_dirty; /* everything must be redrawn */
-  bool hw_scroll; /* the terminal can scroll for us: see hwscroll.h */
+  bool bracketed;        /* bracketed paste mode enabled */
+  bool all_dirty;        /* everything must be redrawn */
+  bool hw_scroll;        /* the terminal can scroll for us: see hwscroll.h */
   int sep_dirty;
   int users_w;       /* users pane width the user asked for */
   bool bell;         /* /set bell: ring on a DM or mention in another window */
@@ -87,13 +87,13 @@ struct tui {
   editline pw_blank; /* stays empty: drawn instead of the password */
   bool asking;       /* a yes/no question (CLIENT_EV_ASK) in the input line */
   char ask_prompt[CLIENT_REASON_SZ + 600]; /* its text */
-  char login_error[CLIENT_REASON_SZ]; /* the last refusal, for stderr */
+  char login_error[CLIENT_REASON_SZ];      /* the last refusal, for stderr */
   time_t down_since; /* wall clock of the last lost connection, 0 if up */
   bool was_up;       /* logged in at least once */
   char (*known)[CLIENT_NAME_SZ]; /* who is online, as of the last time we
                                     were connected */
   size_t nknown;
-  bool known_dirty; /* presence changed: take the list again */
+  bool known_dirty;               /* presence changed: take the list again */
   char (*before)[CLIENT_NAME_SZ]; /* who was online before the outage and
                                      is not back yet */
   size_t nbefore;
@@ -1513,8 +1513,8 @@ static void tui_redraw_cb(uv_prepare_t *h) {
     size_t n = 0;
     for (size_t i = 0; i < t->nxfers; i++)
       if (!t->xrow[i].gone)
-        items[n++] = (progress_item){t->xfers[i], t->xrow[i].state,
-                                     t->xrow[i].path};
+        items[n++] =
+            (progress_item){t->xfers[i], t->xrow[i].state, t->xrow[i].path};
     progress_draw(&t->prog, items, n);
     wnoutrefresh(t->prog.win);
     any = true;

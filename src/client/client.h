@@ -138,27 +138,27 @@ typedef struct client_opts {
                                 by the TUI's prompt (malloc'd) */
   uint16_t scan_port;        /* --scan-port / --discovery-port, default 7667 */
   struct sockaddr_in scan_to[CLIENT_MAX_SCAN_TO]; /* --scan-to, in order */
-  unsigned n_scan_to;        /* 0: interface broadcasts + 127.0.0.1 */
-  unsigned timeout_ms;       /* --timeout MS for --scan, default 1000 */
-  unsigned scrollback;       /* --scrollback N lines per window */
-  bool relay_only;           /* --relay-only: no direct file connections */
-  uint64_t send_rate;        /* --send-rate: bytes/s per file sent, 0 = any */
-  char *download_dir;        /* --download-dir DIR (owned), NULL: default */
-  bool insecure_plaintext;   /* --insecure-plaintext: no TLS */
-  bool trust_new;            /* --trust-new: pin an unknown server's key */
+  unsigned n_scan_to;      /* 0: interface broadcasts + 127.0.0.1 */
+  unsigned timeout_ms;     /* --timeout MS for --scan, default 1000 */
+  unsigned scrollback;     /* --scrollback N lines per window */
+  bool relay_only;         /* --relay-only: no direct file connections */
+  uint64_t send_rate;      /* --send-rate: bytes/s per file sent, 0 = any */
+  char *download_dir;      /* --download-dir DIR (owned), NULL: default */
+  bool insecure_plaintext; /* --insecure-plaintext: no TLS */
+  bool trust_new;          /* --trust-new: pin an unknown server's key */
   char fingerprint[CLIENT_FP_SZ]; /* --fingerprint: the key expected */
   char known_fp[CLIENT_FP_SZ];    /* known_servers' key for host:port */
-  unsigned ping_ms;          /* lag probe period while connected (default
-                                CLIENT_PING_MS); 0 = no timer at all: lag is then
-                                probed only when the user sends something (at most
-                                once per CLIENT_PING_MS), so an idle client never
-                                wakes up */
-  unsigned join_summary_above; /* --join-summary-above: rooms with more
-                                  members show joins and leaves as a
-                                  periodic summary line (TUI only);
-                                  0 = off */
-  unsigned join_summary_every; /* --join-summary-every: seconds between
-                                  two summary lines, at most */
+  unsigned ping_ms;               /* lag probe period while connected (default
+                                     CLIENT_PING_MS); 0 = no timer at all: lag is then
+                                     probed only when the user sends something (at most
+                                     once per CLIENT_PING_MS), so an idle client never
+                                     wakes up */
+  unsigned join_summary_above;    /* --join-summary-above: rooms with more
+                                     members show joins and leaves as a
+                                     periodic summary line (TUI only);
+                                     0 = off */
+  unsigned join_summary_every;    /* --join-summary-every: seconds between
+                                     two summary lines, at most */
 } client_opts;
 
 /* Parses parley's command line (argv[0] skipped; --batch/--scan select the
@@ -272,11 +272,11 @@ typedef struct client_window {
   /* Ring of lines: use client_window_line(); 0 = oldest kept. */
   client_line **ring;
   size_t cap, head, count;
-  uint64_t total;    /* lines ever added: a view compares to detect new ones */
-  uint64_t last_id;  /* highest message id shown (backlog dedupe) */
-  unsigned unread;   /* live messages since last viewed (not own, not
-                        notices) */
-  bool highlight;    /* an unread line mentions us */
+  uint64_t total;     /* lines ever added: a view compares to detect new ones */
+  uint64_t last_id;   /* highest message id shown (backlog dedupe) */
+  unsigned unread;    /* live messages since last viewed (not own, not
+                         notices) */
+  bool highlight;     /* an unread line mentions us */
   uint64_t rewritten; /* bumped when a line was inserted before the newest
                          (backlog older than live lines, e.g. a reopened
                          conversation): re-layout the whole window */
@@ -284,8 +284,8 @@ typedef struct client_window {
                                     (MEMBERS_END), kept current by
                                     join/part/quit notices */
   size_t nnames;
-  bool names_known;  /* names holds a complete list */
-  bool names_quiet;  /* a client_names(show = false) answer is due */
+  bool names_known; /* names holds a complete list */
+  bool names_quiet; /* a client_names(show = false) answer is due */
   struct client_summary *summary; /* room: joins and leaves waiting for
                                      the next summary line (large rooms,
                                      TUI; see client_summary.h), or NULL */
@@ -331,11 +331,11 @@ typedef struct client_model {
   char server_name[CLIENT_NAME_SZ * 2]; /* from WELCOME */
   char server_agent[PROTO_MAX_AGENT * 4 + 1];
   char fingerprint[CLIENT_FP_SZ]; /* the server key's, "" in plain text */
-  char self[CLIENT_NAME_SZ]; /* our name (canonical after login) */
-  bool admin;                /* our role */
-  client_limits limits;      /* valid once WELCOME arrived */
-  int64_t lag_ms;            /* last PING round trip, -1 unknown */
-  client_window **windows;   /* [0] is the server window; creation order */
+  char self[CLIENT_NAME_SZ];      /* our name (canonical after login) */
+  bool admin;                     /* our role */
+  client_limits limits;           /* valid once WELCOME arrived */
+  int64_t lag_ms;                 /* last PING round trip, -1 unknown */
+  client_window **windows;        /* [0] is the server window; creation order */
   size_t nwindows;
   client_window *current;
   client_user *users; /* in no particular order: views sort */
@@ -477,10 +477,10 @@ typedef struct client_event {
                               token refused with no password at hand) and
                               login_tries < CLIENT_LOGIN_TRIES: a face may
                               ask for the password, client_login_retry() */
-  const client_room_entry *rooms;     /* ROOMS */
-  const client_server_entry *servers; /* SERVERS */
-  const client_ban_entry *bans;       /* BANS */
-  const client_folder_entry *files;   /* FILES */
+  const client_room_entry *rooms;      /* ROOMS */
+  const client_server_entry *servers;  /* SERVERS */
+  const client_ban_entry *bans;        /* BANS */
+  const client_folder_entry *files;    /* FILES */
   const char (*names)[CLIENT_NAME_SZ]; /* NAMES: sorted member names */
   size_t n;                            /* entries in rooms/servers/bans/names */
   const client_transfer *xfer;         /* OFFER, TRANSFER */

@@ -44,7 +44,7 @@ struct client {
   client_model m;
   client_fatal fatal;
 
-  client_conn *conn; /* the live connection, or NULL */
+  client_conn *conn;   /* the live connection, or NULL */
   struct tls_ctx *tls; /* TLS for the server connection; NULL: plain */
   uv_timer_t reconnect_timer;
   uv_timer_t ping_timer;
@@ -53,10 +53,10 @@ struct client {
   bool resolving;
   struct sockaddr_storage addrs[CLIENT_MAX_ADDRS];
   size_t naddrs, addr_next;
-  unsigned attempt; /* reconnect attempts since the last login */
-  bool ever_ready;  /* logged in at least once */
+  unsigned attempt;  /* reconnect attempts since the last login */
+  bool ever_ready;   /* logged in at least once */
   bool trust_asking; /* CLIENT_EV_TRUST is open (c->m.fingerprint) */
-  bool kicked;      /* a KICKED/BANNED notice named us */
+  bool kicked;       /* a KICKED/BANNED notice named us */
   bool stopping, stopped, quitting;
   unsigned live; /* handles and requests still to finish before STOPPED */
 

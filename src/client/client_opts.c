@@ -259,10 +259,10 @@ int client_opts_parse(client_opts *o, int argc, char **argv, char *err,
         return -1;
       }
       /* The port is applied below, once --scan-port is known. */
-      if (client_scan_parse_to(val, strlen(val), 0,
-                               &o->scan_to[o->n_scan_to]) < 0) {
-        snprintf(err, errlen,
-                 "--scan-to: '%s' is not an IPv4 address[:port]", val);
+      if (client_scan_parse_to(val, strlen(val), 0, &o->scan_to[o->n_scan_to]) <
+          0) {
+        snprintf(err, errlen, "--scan-to: '%s' is not an IPv4 address[:port]",
+                 val);
         return -1;
       }
       o->n_scan_to++;

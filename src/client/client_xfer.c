@@ -37,10 +37,10 @@
 #include "stream.h"
 #include "tls.h"
 
-#define CXF_LOST_MS 1500 /* grace after a data connection broke */
+#define CXF_LOST_MS 1500    /* grace after a data connection broke */
 #define CXF_STATE_MAX 16384 /* bytes of a transfer's state file at most */
-#define CXF_CONNS 6      /* data connections per transfer at once */
-#define CXF_HINTS 4      /* direct addresses tried per transfer (< CXF_CONNS) */
+#define CXF_CONNS 6         /* data connections per transfer at once */
+#define CXF_HINTS 4 /* direct addresses tried per transfer (< CXF_CONNS) */
 #define CXF_IO (256 * 1024)        /* bytes per disk job */
 #define CXF_HASH_JOB (32 * CXF_IO) /* sender: bytes per hashing job */
 /* Bytes per read job (sender) and per write and hash job (receiver). Each
@@ -133,12 +133,12 @@ struct cxf {
   /* sender: hashing runs in its own jobs, beside the reads; receiver: one
    * job hashes the buffer the write job is writing, at the same time */
   uv_work_t hwork;
-  bool hbusy;      /* a hashing job is queued or running */
-  bool hash_done;  /* sha holds the file's SHA-256 */
-  int hash_err;    /* errno of the last hashing job, 0 when fine */
-  int lost_err;    /* uv error of a broken data connection (cxf_lost_later) */
-  uint8_t *hbuf;   /* the hashing job's buffer */
-  uint64_t mtime;  /* sender: the source's mtime when offered */
+  bool hbusy;     /* a hashing job is queued or running */
+  bool hash_done; /* sha holds the file's SHA-256 */
+  int hash_err;   /* errno of the last hashing job, 0 when fine */
+  int lost_err;   /* uv error of a broken data connection (cxf_lost_later) */
+  uint8_t *hbuf;  /* the hashing job's buffer */
+  uint64_t mtime; /* sender: the source's mtime when offered */
   bool prehash_failed; /* sender: opening it before the accept failed */
   uv_timer_t pace;     /* tests: PARLEY_TEST_XFER_DELAY_MS between reads,
                           PARLEY_TEST_RECV_DELAY_MS between writes */
@@ -403,6 +403,11 @@ static void cxf_save_after(uv_work_t *w, int status) {
   client_maybe_stopped(c);
 }
 
+/* "HOST:PORT" of the server c logs into, as state files name it. */
+static void cxf_server_text(const client *c, char *dst, size_t cap) {
+  snprintf(dst, cap, "%s:%u", c->m.host, c->m.port);
+}
+
 /* Writes (or, del, removes) x's state file off the loop, behind the state
  * jobs queued before. The file names the server (address and key) and
  * the account: only a login to the same resumes it. */
@@ -416,8 +421,10 @@ static void cxf_save(cxf *x, bool del) {
   j->del = del;
   j->w.data = j;
   cxf_state_path(x, j->path, sizeof j->path);
-  int n = snprintf(j->text, sizeof j->text, "server=%s:%u\nkey=%s\nuser=%s\n",
-                   c->m.host, c->m.port, c->m.fingerprint, c->m.self);
+  char server[CLIENT_HOST_SZ + 8];
+  cxf_server_text(c, server, sizeof server);
+  int n = snprintf(j->text, sizeof j->text, "server=%s\nkey=%s\nuser=%s\n",
+                   server, c->m.fingerprint, c->m.self);
   if (x->t.m.dir == XFER_SEND)
     snprintf(j->text + n, sizeof j->text - (size_t)n,
              "dir=send\nid=%016" PRIx64 "\npeer=%s\nname=%s\nsize=%" PRIu64
@@ -1763,7 +1770,7 @@ static void cxf_accept_sent(cxf *x) {
   client *c = x->c;
   cxf_copy(x->t.file, sizeof x->t.file, x->part);
   x->t.m.start_pos = x->t.m.pos = x->io_pos;
-  if (x->folder) { /* a download: straight to parleyd's data connection */
+  if (x->folder) {      /* a download: straight to parleyd's data connection */
     cxf_save(x, false); /* resumable (next start too) until it ends */
     cxf_folder_dial(x);
     return;
@@ -2938,7 +2945,7 @@ static bool cxf_field(char *dst, size_t cap, const char *v, size_t n) {
  * file from before these were saved names none: it stays, unused. */
 static bool cxf_saved_here(const client *c, const cxf_saved *s) {
   char here[sizeof s->server];
-  snprintf(here, sizeof here, "%s:%u", c->m.host, c->m.port);
+  cxf_server_text(c, here, sizeof here);
   return strcmp(s->server, here) == 0 &&
          strcmp(s->key, c->m.fingerprint) == 0 && s->user[0] != '\0' &&
          strcmp(s->user, c->m.self) == 0;

@@ -60,7 +60,7 @@ typedef struct tls_inner {
 typedef struct tls_conn {
   tls_inner *inner; /* NULL unless a second layer runs inside this one */
   SSL *ssl;         /* NULL once rec took the connection over */
-  BIO *in, *out; /* network bytes to OpenSSL; OpenSSL's to the network */
+  BIO *in, *out;    /* network bytes to OpenSSL; OpenSSL's to the network */
   tls_ctx *ctx;
   /* Server with own records: the traffic secrets during the handshake,
    * then the records, once the SSL is freed (tls_take). */

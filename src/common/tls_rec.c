@@ -183,16 +183,6 @@ static int unseal(const tls_rec *r, const tls_rec_dir *d, const uint8_t *rec,
   return 0;
 }
 
-static int hexval(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 void tls_rec_keylog(tls_rec *r, const char *line, bool server) {
   static const char client0[] = "CLIENT_TRAFFIC_SECRET_0 ";
   static const char server0[] = "SERVER_TRAFFIC_SECRET_0 ";
@@ -209,7 +199,8 @@ void tls_rec_keylog(tls_rec *r, const char *line, bool server) {
   bool rd = client_line == server; /* a server reads the client's */
   tls_rec_dir *d = rd ? &r->rd : &r->wr;
   for (size_t i = 0; i < hex / 2; i++) {
-    int hi = hexval(p[2 * i]), lo = hexval(p[2 * i + 1]);
+    int hi = OPENSSL_hexchar2int((unsigned char)p[2 * i]);
+    int lo = OPENSSL_hexchar2int((unsigned char)p[2 * i + 1]);
     if (hi < 0 || lo < 0)
       return;
     d->secret[i] = (uint8_t)(hi << 4 | lo);
@@ -320,10 +311,6 @@ int tls_rec_take(tls_rec *r, SSL *ssl, const uint8_t *out, size_t n,
     return -1;
   }
   return 0;
-}
-
-bool tls_rec_update_due(const tls_rec *r) {
-  return r->update_owed || r->wr.seq >= r->update_at;
 }
 
 long tls_rec_seal(tls_rec *r, uint8_t type, const uint8_t *p, size_t n,

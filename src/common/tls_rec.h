@@ -100,8 +100,11 @@ const char *tls_rec_suite_name(const tls_rec *r);
 long tls_rec_seal(tls_rec *r, uint8_t type, const uint8_t *p, size_t n,
                   uint8_t *out);
 
-/* True when the next record must follow a key update (owed or due). */
-bool tls_rec_update_due(const tls_rec *r);
+/* True when the next record must follow a key update (owed or due).
+ * Inline: asked once per record on the fan-out path. */
+static inline bool tls_rec_update_due(const tls_rec *r) {
+  return r->update_owed || r->wr.seq >= r->update_at;
+}
 
 /* The length of the record starting at p when n bytes are there: 0 when
  * its header is not complete yet; when the header is not one a TLS 1.3

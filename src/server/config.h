@@ -35,19 +35,19 @@ typedef struct config {
   uint32_t idle_exit; /* seconds, 0 = off */
   uint32_t discovery_port;
   bool no_discovery;
-  int pwhash;              /* CONFIG_PWHASH_* */
-  uint32_t token_days;     /* session token lifetime */
-  uint32_t login_failures; /* failed logins per IP per minute, 0 = off */
-  char control[108];       /* operator socket, "" = the default path */
-  bool no_control;         /* no operator socket */
-  bool no_talking_with;    /* never publish "talking with" */
-  char motd[1024];         /* message of the day, "" = none */
-  uint32_t register_rate;  /* registrations per IP per hour, 0 = off */
-  uint32_t auth_queue;     /* password checks waiting at once */
-  uint32_t fanout_rate;    /* fan-out requests per user per second */
-  uint32_t fanout_burst;   /* and in a burst */
-  uint32_t limit_table;    /* address groups the auth limits remember */
-  uint32_t coalesce_ms;    /* presence/room-event collection interval */
+  int pwhash;                 /* CONFIG_PWHASH_* */
+  uint32_t token_days;        /* session token lifetime */
+  uint32_t login_failures;    /* failed logins per IP per minute, 0 = off */
+  char control[108];          /* operator socket, "" = the default path */
+  bool no_control;            /* no operator socket */
+  bool no_talking_with;       /* never publish "talking with" */
+  char motd[1024];            /* message of the day, "" = none */
+  uint32_t register_rate;     /* registrations per IP per hour, 0 = off */
+  uint32_t auth_queue;        /* password checks waiting at once */
+  uint32_t fanout_rate;       /* fan-out requests per user per second */
+  uint32_t fanout_burst;      /* and in a burst */
+  uint32_t limit_table;       /* address groups the auth limits remember */
+  uint32_t coalesce_ms;       /* presence/room-event collection interval */
   uint64_t max_file_size;     /* bytes per offered file, 0 = no transfers */
   uint32_t max_transfers;     /* open offers and transfers per user */
   uint32_t offers_per_min;    /* FILE_OFFERs per user per minute */

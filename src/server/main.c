@@ -27,7 +27,8 @@
 #include "store.h"
 #include "tls.h"
 
-#define MAIN_CTL_TIMEOUT_MS 10000 /* parleyd ctl waits this long for a reply */
+#define MAIN_CTL_TIMEOUT_MS 10000 /* parleyd ctl waits this long for a reply   \
+                                   */
 
 /* Reads one line from stdin without echo when it is a terminal. Returns
  * its length or -1. */
@@ -176,9 +177,9 @@ static int main_user(config *cfg) {
 /* parleyd logins [N]: the login log, read from the database directly. */
 static int main_logins(config *cfg) {
   uint64_t n = 20;
-  if (cfg->argc > 2 || (cfg->argc == 2 && (sscanf(cfg->argv[1], "%" SCNu64,
-                                                  &n) != 1 ||
-                                           n == 0 || n > 100000))) {
+  if (cfg->argc > 2 ||
+      (cfg->argc == 2 &&
+       (sscanf(cfg->argv[1], "%" SCNu64, &n) != 1 || n == 0 || n > 100000))) {
     fprintf(stderr, "usage: parleyd logins [N] (1..100000, default 20)\n");
     return 2;
   }
@@ -258,8 +259,7 @@ static int main_ctl(config *cfg) {
   }
   /* One request, then end of input: the server closes after the reply. */
   if (write(fd, line, off) != (ssize_t)off) {
-    fprintf(stderr, "parleyd: cannot send to %s: %s\n", path,
-            strerror(errno));
+    fprintf(stderr, "parleyd: cannot send to %s: %s\n", path, strerror(errno));
     close(fd);
     return 1;
   }

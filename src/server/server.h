@@ -20,14 +20,14 @@ typedef struct server {
   uv_loop_t *loop;
   config *cfg;
   uv_tcp_t listener;
-  uv_check_t check;      /* flushes output after each poll */
-  uv_idle_t idle;        /* keeps poll from blocking while output waits */
-  uv_timer_t tick;       /* 1 s: timeouts, soft limits */
-  uv_timer_t idle_exit;  /* --idle-exit */
-  uv_timer_t stop_timer; /* bounds the graceful close at shutdown */
-  uv_timer_t trim;       /* re-checks for the end of a burst (daemon_trim) */
-  uv_timer_t coalesce;   /* --coalesce-ms: sends collected changes */
-  uint64_t coalesce_end_ms;  /* loop clock when the last interval ended */
+  uv_check_t check;         /* flushes output after each poll */
+  uv_idle_t idle;           /* keeps poll from blocking while output waits */
+  uv_timer_t tick;          /* 1 s: timeouts, soft limits */
+  uv_timer_t idle_exit;     /* --idle-exit */
+  uv_timer_t stop_timer;    /* bounds the graceful close at shutdown */
+  uv_timer_t trim;          /* re-checks for the end of a burst (daemon_trim) */
+  uv_timer_t coalesce;      /* --coalesce-ms: sends collected changes */
+  uint64_t coalesce_end_ms; /* loop clock when the last interval ended */
   uint32_t coalesce_changes; /* changes collected in this interval */
   uint32_t coalesce_last;    /* changes the last interval carried */
   uint32_t coalesce_len;     /* the running (then last) interval's ms */

@@ -78,7 +78,7 @@ typedef struct peer {
   bool token_ok; /* token holds LOGIN_OK's session token */
   uint8_t token[PROTO_TOKEN_LEN];
   uint64_t login_bytes; /* received until WHO_END */
-  uint8_t *left; /* partial frame carried to the next read */
+  uint8_t *left;        /* partial frame carried to the next read */
   uint32_t nleft, capleft;
   bool logged_in; /* WHO_END seen */
   bool joined;    /* JOINED for the join test seen */
@@ -93,7 +93,7 @@ static struct {
   double churn;         /* presence changes/s (-P); 0: no churn phase */
   int churn_s;          /* seconds of churn (-D) */
   uint64_t list_frames; /* PRESENCE_LIST frames seen */
-  int hold;  /* seconds to stay idle after login, for inspection */
+  int hold;             /* seconds to stay idle after login, for inspection */
   bool spin; /* receivers busy-poll instead of sleeping in epoll_wait */
   bool tls;  /* -T: clients speak TLS 1.3 */
   const char *restart; /* -R: the command that restarts the server */
