@@ -622,6 +622,8 @@ int proto_plist_next(proto_blob list, size_t *off, proto_presence *p) {
     k = list_text(q, (size_t)(end - q), PROTO_MAX_STATUS, &p->text);
     if (k < 0)
       return (int)k;
+    if (p->text.n == 0) /* one encoding per entry: no text, no TEXT */
+      return -PERR_BAD_VALUE;
     q += k;
   }
   if (head & PROTO_PLE_TALKING) {

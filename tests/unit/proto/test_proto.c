@@ -785,6 +785,10 @@ static void test_lists(void **state) {
        "\x20\x01"
        "a\x00",
        4, -PERR_BAD_VALUE}, /* empty talking */
+      {false,
+       "\x10\x01"
+       "a\x00\x00",
+       5, -PERR_BAD_VALUE}, /* empty text */
       {true,
        "\x00\x01"
        "a\x00\x00\x00",
